@@ -1,0 +1,124 @@
+#pragma once
+// Threading contract: a call object lives on the shard that gRPC delivered it to; every member
+// is used only on that shard's thread. Handles (UnaryCall, ServerStream, ...) may be moved
+// anywhere but copied and destroyed only on that shard (Runtime::Hop keeps them there).
+//
+// The lifetime rule every call shape shares: the object holds one reference per outstanding
+// completion-queue tag (request, read, write, finish, done) and one per handler handle, and
+// deletes itself when the count reaches zero. So it is freed exactly once, on every path,
+// `ok == false` included, whatever order gRPC delivers the tags in (the done tag may come
+// first, gRPC issue 36065). When the last handle goes without an answer, the call answers
+// INTERNAL itself, so a buggy handler cannot leave a client waiting.
+
+#include <grpcpp/server_context.h>
+#include <grpcpp/support/status.h>
+
+#include <atomic>
+#include <functional>
+
+#include "core/rpc/method_slot.h"
+#include "core/runtime/completion_tag.h"
+
+namespace percore::rpc {
+
+class CallBase {
+ public:
+  explicit CallBase(MethodSlot& slot);
+  virtual ~CallBase();
+  CallBase(const CallBase&) = delete;
+  CallBase& operator=(const CallBase&) = delete;
+
+  grpc::ServerContext& context() { return context_; }
+  runtime::Shard& shard() { return slot_.shard(); }
+  // True once the client cancelled, the deadline passed or the connection dropped.
+  bool cancelled() const { return cancelled_; }
+  // Runs once, on this shard, when the call is cancelled (never after a normal finish).
+  void OnCancel(std::function<void()> fn) { on_cancel_ = std::move(fn); }
+
+  void Ref() { ++refs_; }
+  void Unref() {
+    if (--refs_ == 0) delete this;
+  }
+  void RefHandle() {
+    ++handles_;
+    Ref();
+  }
+  void UnrefHandle();
+  // The shape's way to end the call with a status and no message.
+  virtual void FinishWithStatus(const grpc::Status& status) = 0;
+  // True once the handler (or the framework) has started to end the call.
+  virtual bool finish_requested() const = 0;
+
+  // Number of call objects alive in this process (posted requests included); tests use it to
+  // prove that no path leaks.
+  static int64_t live_objects() { return live_objects_.load(std::memory_order_relaxed); }
+
+ protected:
+  // Call from the request tag's ok path: re-posts the method, counts the call and takes the done
+  // tag's reference. False when the call was refused (draining, overloaded): it is answered.
+  bool BeginCall();
+  // Drops the handler's callbacks at the end of the call, which breaks handle cycles
+  // (a callback that captured its own call's handle).
+  virtual void ClearCallbacks() {}
+  // Runs the handler, turning an escaped exception into INTERNAL (the one catch of the
+  // dispatch layer).
+  template <class Fn>
+  void Dispatch(Fn&& fn);
+  bool done() const { return done_; }
+
+  MethodSlot& slot_;
+  grpc::ServerContext context_;
+  runtime::CompletionTag done_tag_;
+
+ private:
+  void OnDone(bool ok);
+  void LogException(const char* what);
+
+  int refs_ = 1;  // the posted request's tag
+  int handles_ = 0;
+  bool started_ = false;
+  bool done_ = false;
+  bool cancelled_ = false;
+  std::function<void()> on_cancel_;
+  static std::atomic<int64_t> live_objects_;
+};
+
+template <class Fn>
+void CallBase::Dispatch(Fn&& fn) {
+  try {
+    fn();
+  } catch (const std::exception& e) {
+    LogException(e.what());
+    FinishWithStatus(grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+  } catch (...) {
+    LogException("unknown exception");
+    FinishWithStatus(grpc::Status(grpc::StatusCode::INTERNAL, "internal error"));
+  }
+}
+
+// A counted handle to a call object of type Data.
+template <class Data>
+class CallRef {
+ public:
+  CallRef() = default;
+  explicit CallRef(Data* data) : data_(data) {
+    if (data_) data_->RefHandle();
+  }
+  CallRef(const CallRef& other) : CallRef(other.data_) {}
+  CallRef(CallRef&& other) noexcept : data_(std::exchange(other.data_, nullptr)) {}
+  CallRef& operator=(CallRef other) noexcept {
+    std::swap(data_, other.data_);
+    return *this;
+  }
+  ~CallRef() {
+    if (data_) data_->UnrefHandle();
+  }
+  Data* operator->() const { return data_; }
+  Data& operator*() const { return *data_; }
+  explicit operator bool() const { return data_ != nullptr; }
+
+ private:
+  Data* data_ = nullptr;
+};
+
+}  // namespace percore::rpc

@@ -1,0 +1,134 @@
+#include "core/rpc/server_host.h"
+
+#include <grpc/grpc.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include <latch>
+#include <mutex>
+#include <thread>
+
+namespace percore::rpc {
+
+ServerHost::ServerHost(runtime::Runtime& runtime, ServerOptions options)
+    : runtime_(runtime), options_(std::move(options)) {}
+
+ServerHost::~ServerHost() {
+  if (started_ && !stopped_) Shutdown(std::chrono::milliseconds(0));
+  // Handlers first (they may hold calls), then the slots those calls point to.
+  instances_.clear();
+}
+
+void ServerHost::AddService(std::shared_ptr<ServiceRegistration> service) {
+  services_.push_back(std::move(service));
+}
+
+std::vector<std::string> ServerHost::service_names() const {
+  std::vector<std::string> names;
+  for (const auto& s : services_) names.push_back(s->name());
+  return names;
+}
+
+grpc::Status ServerHost::Start() {
+  if (options_.reflection) {
+    // Registers a builder plugin globally: once per process, or the service is added twice.
+    static std::once_flag reflection_once;
+    std::call_once(reflection_once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
+  }
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
+  builder.SetMaxSendMessageSize(options_.max_message_bytes);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, options_.max_connection_age_ms);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+                             options_.max_connection_age_grace_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
+                             options_.keepalive_min_ping_interval_ms);
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options_.keepalive_max_ping_strikes);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
+  for (auto& s : services_) builder.RegisterService(&s->raw());
+
+  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
+  for (size_t i = 0; i < runtime_.size(); ++i) queues.push_back(builder.AddCompletionQueue());
+  server_ = builder.BuildAndStart();
+  if (!server_ || port_ == 0) {
+    server_.reset();
+    for (auto& q : queues) {  // never polled: shut down and drain before they are destroyed
+      q->Shutdown();
+      void* tag;
+      bool ok;
+      while (q->Next(&tag, &ok)) {
+      }
+    }
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "cannot listen on " + options_.listen +
+                            " (address in use or not valid for this host?)");
+  }
+
+  for (auto& s : services_) s->SetShardCount(runtime_.size());
+  instances_.resize(runtime_.size());
+  runtime_.Start(std::move(queues));
+  started_ = true;
+  RunOnAllAndWait([this](runtime::Shard& shard) {
+    auto& mine = instances_[shard.id()];
+    for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
+    for (auto& instance : mine) {
+      for (auto& slot : instance->slots) slot->PostInitial();
+    }
+  });
+  return grpc::Status::OK;
+}
+
+void ServerHost::RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn) {
+  std::latch done(static_cast<std::ptrdiff_t>(runtime_.size()));
+  for (size_t i = 0; i < runtime_.size(); ++i) {
+    bool queued = runtime_.SubmitTo(static_cast<runtime::ShardId>(i), [&fn, &done, &shard = runtime_.shard(i)] {
+      fn(shard);
+      done.count_down();
+    });
+    if (!queued) done.count_down();
+  }
+  done.wait();
+}
+
+void ServerHost::BeginDrain() {
+  if (!started_ || stopped_) return;
+  RunOnAllAndWait([this](runtime::Shard& shard) {
+    shard.set_draining(true);
+    for (auto& instance : instances_[shard.id()]) instance->OnDrain();
+  });
+}
+
+int64_t ServerHost::live_calls() const {
+  int64_t total = 0;
+  for (size_t i = 0; i < runtime_.size(); ++i) total += runtime_.shard(i).live_calls();
+  return total;
+}
+
+bool ServerHost::WaitForIdle(std::chrono::steady_clock::time_point deadline) const {
+  while (live_calls() > 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
+}
+
+void ServerHost::Shutdown(std::chrono::milliseconds grace) {
+  if (!started_ || stopped_) return;
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  BeginDrain();
+  WaitForIdle(deadline);
+  // Cancels whatever is still running; needs the shards polling (the GOAWAY completes on the
+  // queues), so it runs here, not on a shard.
+  server_->Shutdown(std::chrono::system_clock::now());
+  // Cancelled calls end quickly once their handlers let go; do not wait forever on one that
+  // does not.
+  WaitForIdle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  runtime_.Stop();
+  server_.reset();
+  stopped_ = true;
+}
+
+}  // namespace percore::rpc

@@ -1,0 +1,79 @@
+#pragma once
+// Threading contract: every method from one control thread that is not a shard (Shutdown()
+// blocks while the shards keep polling, as gRPC requires).
+//
+// Builds the grpc::Server around a Runtime: one ServerCompletionQueue per shard, every service
+// registered raw, server reflection, and the builder settings a production server needs
+// (explicit message size limit, streams per connection, keepalive enforcement, maximum
+// connection age so client-side balancers see new replicas, SO_REUSEPORT off). Then each shard
+// creates its own handler objects and posts its requests.
+//
+// Shutdown order (GRPC-NOTES.md): refuse new calls, let in-flight calls finish until the grace
+// deadline, Server::Shutdown(deadline) cancels the rest, then the runtime shuts down and drains
+// each completion queue and joins the shards.
+
+#include <grpcpp/server.h>
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/rpc/call_limits.h"
+#include "core/rpc/service_def.h"
+#include "core/runtime/runtime.h"
+
+namespace percore::rpc {
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:50051";
+  int max_message_bytes = 4 * 1024 * 1024;
+  int max_concurrent_streams = 1024;  // per connection
+  int max_connection_age_ms = 30 * 60 * 1000;
+  int max_connection_age_grace_ms = 5 * 60 * 1000;
+  int keepalive_min_ping_interval_ms = 10 * 1000;  // pings more often than this are strikes
+  int keepalive_max_ping_strikes = 2;
+  bool reuse_port = false;
+  bool reflection = true;
+  CallLimits limits;
+};
+
+class ServerHost {
+ public:
+  ServerHost(runtime::Runtime& runtime, ServerOptions options);
+  ~ServerHost();  // Shutdown(0) if still serving
+  ServerHost(const ServerHost&) = delete;
+  ServerHost& operator=(const ServerHost&) = delete;
+
+  void AddService(std::shared_ptr<ServiceRegistration> service);
+
+  // Binds, starts the runtime's shards on the server's queues, and returns once every shard
+  // has its handlers and posted requests. An error names the address when it cannot listen.
+  grpc::Status Start();
+  int port() const { return port_; }
+  std::vector<std::string> service_names() const;
+
+  // Refuses new calls (UNAVAILABLE) and tells handlers (OnDrain). Returns when every shard has.
+  void BeginDrain();
+  // True once no call is in flight on any shard, false at `deadline`.
+  bool WaitForIdle(std::chrono::steady_clock::time_point deadline) const;
+  int64_t live_calls() const;
+  // The whole shutdown sequence; returns when the runtime's threads are joined.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  void RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn);
+
+  runtime::Runtime& runtime_;
+  ServerOptions options_;
+  std::vector<std::shared_ptr<ServiceRegistration>> services_;
+  std::unique_ptr<grpc::Server> server_;
+  // [shard][service]; touched only by its shard while running, here after the runtime stopped.
+  std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
+  int port_ = 0;
+  bool started_ = false;
+  bool stopped_ = false;
+};
+
+}  // namespace percore::rpc

@@ -1,0 +1,137 @@
+#pragma once
+// Threading contract: a member of one call object; used only on that call's shard.
+//
+// The write side of a server-streaming or bidi call. gRPC allows one write in flight per stream
+// (a second one crashes, gRPC issue 4007; Finish counts as a write), so messages wait here in a
+// bounded queue of serialized bytes. While more are queued, each write carries the buffer hint,
+// letting gRPC coalesce them into few HTTP/2 frames and flushes; the last message and the status
+// go out as one WriteAndFinish. A full queue makes Write() return false (the message is not
+// taken) and the handler's OnWritable callback runs once the queue is half empty again: that is
+// the backpressure a slow reader exerts.
+
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/status.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <utility>
+
+#include "core/rpc/call_base.h"
+#include "core/runtime/completion_tag.h"
+
+namespace percore::rpc {
+
+template <class Stream>
+class StreamWriter {
+ public:
+  StreamWriter(CallBase& call, Stream& stream, size_t capacity)
+      : call_(call), stream_(stream), capacity_(capacity) {}
+
+  bool Write(grpc::ByteBuffer message) {
+    if (!writable()) {
+      if (!finish_requested_ && !broken_) want_writable_ = true;
+      return false;
+    }
+    queue_.push_back(std::move(message));
+    Pump();
+    return true;
+  }
+  bool writable() const { return !finish_requested_ && !broken_ && queue_.size() < capacity_; }
+  size_t queued() const { return queue_.size(); }
+  void OnWritable(std::function<void()> fn) { on_writable_ = std::move(fn); }
+
+  // Sends the initial metadata now (before any message), for example to tell a watcher it is
+  // registered. Later calls do nothing.
+  void SendInitialMetadata() {
+    if (metadata_requested_) return;
+    metadata_requested_ = true;
+    Pump();
+  }
+
+  // Ends the stream after the queued messages. False if already finishing.
+  bool Finish(const grpc::Status& status) {
+    if (finish_requested_) return false;
+    finish_requested_ = true;
+    status_ = status;
+    Pump();
+    return true;
+  }
+  bool finish_requested() const { return finish_requested_; }
+
+  void ClearCallbacks() { auto dropped = std::exchange(on_writable_, nullptr); }
+
+ private:
+  void Pump() {
+    if (op_in_flight_ || finish_started_ || !call_.shard().cq_open()) return;
+    if (metadata_requested_ && !metadata_sent_) {
+      metadata_sent_ = true;
+      StartOp();
+      stream_.SendInitialMetadata(&write_tag_);
+      return;
+    }
+    if (!queue_.empty()) {
+      grpc::ByteBuffer message = std::move(queue_.front());
+      queue_.pop_front();
+      if (queue_.empty() && finish_requested_) {
+        finish_started_ = true;
+        StartOp();
+        stream_.WriteAndFinish(message, grpc::WriteOptions(), status_, &finish_tag_);
+        return;
+      }
+      grpc::WriteOptions options;
+      if (!queue_.empty()) options.set_buffer_hint();  // more follow at once: let gRPC coalesce
+      StartOp();
+      stream_.Write(message, options, &write_tag_);
+      return;
+    }
+    if (finish_requested_) {
+      finish_started_ = true;
+      StartOp();
+      stream_.Finish(status_, &finish_tag_);
+    }
+  }
+
+  void StartOp() {
+    op_in_flight_ = true;
+    call_.Ref();
+  }
+
+  void OnWriteDone(bool ok) {
+    op_in_flight_ = false;
+    if (!ok) {  // the stream is gone (cancelled, disconnected): nothing more can be written
+      broken_ = true;
+      queue_.clear();
+    }
+    Pump();
+    if (want_writable_ && writable() && queue_.size() <= capacity_ / 2) {
+      want_writable_ = false;
+      if (on_writable_) on_writable_();
+    }
+    call_.Unref();
+  }
+  void OnFinishDone(bool /*ok*/) {
+    op_in_flight_ = false;
+    call_.Unref();
+  }
+
+  CallBase& call_;
+  Stream& stream_;
+  const size_t capacity_;
+  std::deque<grpc::ByteBuffer> queue_;
+  grpc::Status status_;
+  std::function<void()> on_writable_;
+  bool op_in_flight_ = false;
+  bool metadata_requested_ = false;
+  bool metadata_sent_ = false;
+  bool finish_requested_ = false;
+  bool finish_started_ = false;
+  bool broken_ = false;
+  bool want_writable_ = false;
+  runtime::CompletionTag write_tag_{&runtime::OnTag<StreamWriter, &StreamWriter::OnWriteDone>,
+                                    this};
+  runtime::CompletionTag finish_tag_{&runtime::OnTag<StreamWriter, &StreamWriter::OnFinishDone>,
+                                     this};
+};
+
+}  // namespace percore::rpc

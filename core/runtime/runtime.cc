@@ -1,0 +1,38 @@
+#include "core/runtime/runtime.h"
+
+#include "core/runtime/usable_cpus.h"
+
+namespace percore::runtime {
+
+Runtime::Runtime(RuntimeOptions options) : options_(options) {
+  int count = options_.shards > 0 ? options_.shards : UsableCpuCount();
+  shards_.reserve(count);
+  for (int i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
+}
+
+Runtime::~Runtime() { Stop(); }
+
+void Runtime::Start(std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> server_queues) {
+  assert(!running_);
+  assert(server_queues.empty() || server_queues.size() == shards_.size());
+  for (size_t i = 0; i < shards_.size(); ++i) {
+    if (server_queues.empty()) {
+      shards_[i]->UsePlainQueue();
+    } else {
+      shards_[i]->UseServerQueue(std::move(server_queues[i]));
+    }
+  }
+  std::vector<int> cpus = AllowedCpus();
+  bool pin = options_.pin && cpus.size() >= shards_.size();
+  for (size_t i = 0; i < shards_.size(); ++i) shards_[i]->StartThread(pin ? cpus[i] : -1);
+  running_ = true;
+}
+
+void Runtime::Stop() {
+  if (!running_) return;
+  for (auto& s : shards_) s->RequestClose();
+  for (auto& s : shards_) s->Join();
+  running_ = false;
+}
+
+}  // namespace percore::runtime

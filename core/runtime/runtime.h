@@ -1,0 +1,96 @@
+#pragma once
+// Threading contract: construct, Start() and Stop() from one control thread (not a shard).
+// shard(), size(), SubmitTo() and RunOnAll() from any thread; Hop() only from a shard thread.
+//
+// N shards, one per usable CPU by default. Work crosses shards only as tasks in mailboxes
+// (Seastar's submit_to): what a task needs is moved into it, and a result comes back to the
+// shard that asked, which then carries on (Dragonfly's "hop").
+
+#include <grpcpp/completion_queue.h>
+
+#include <cassert>
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "core/runtime/shard.h"
+
+namespace percore::runtime {
+
+struct RuntimeOptions {
+  int shards = 0;    // 0: UsableCpuCount()
+  bool pin = true;   // pin shard i to the i-th allowed CPU when there are enough CPUs
+};
+
+class Runtime {
+ public:
+  explicit Runtime(RuntimeOptions options = {});
+  ~Runtime();  // Stop()s if still running
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  size_t size() const { return shards_.size(); }
+  Shard& shard(ShardId id) { return *shards_[id]; }
+
+  // Starts the shard threads. With `server_queues` (one per shard, from ServerBuilder), each
+  // shard polls that queue; without, each shard gets a plain completion queue.
+  void Start(std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> server_queues = {});
+  bool running() const { return running_; }
+
+  // Closes every shard's mailbox and completion queue, drains them and joins the threads.
+  // Callers stop gRPC servers first (Server::Shutdown needs the shards polling).
+  void Stop();
+
+  // Runs fn() on `target`. Any thread. False if the shard is closed.
+  template <class Fn>
+  bool SubmitTo(ShardId target, Fn&& fn) {
+    return shard(target).Submit(std::forward<Fn>(fn));
+  }
+
+  // Runs fn(shard) on every shard.
+  template <class Fn>
+  void RunOnAll(const Fn& fn) {
+    for (auto& s : shards_) {
+      Shard* target = s.get();
+      target->Submit([fn, target] { fn(*target); });
+    }
+  }
+
+  // From a shard thread: runs work() on `target`, then then(result) back on the calling shard.
+  // When `target` is the calling shard both run at once, inline. `then` is moved to the target
+  // and back but only run and destroyed on the calling shard, so it may hold shard-local handles.
+  template <class Work, class Then>
+  void Hop(ShardId target, Work work, Then then) {
+    Shard* home = Shard::Current();
+    assert(home != nullptr && "Hop() must be called on a shard thread");
+    using Result = std::invoke_result_t<Work&>;
+    if (home->id() == target) {
+      if constexpr (std::is_void_v<Result>) {
+        work();
+        then();
+      } else {
+        then(work());
+      }
+      return;
+    }
+    shard(target).Submit(
+        [home, work = std::move(work), then = std::move(then)]() mutable {
+          if constexpr (std::is_void_v<Result>) {
+            work();
+            home->Submit([then = std::move(then)]() mutable { then(); });
+          } else {
+            home->Submit([result = work(), then = std::move(then)]() mutable {
+              then(std::move(result));
+            });
+          }
+        });
+  }
+
+ private:
+  RuntimeOptions options_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  bool running_ = false;
+};
+
+}  // namespace percore::runtime

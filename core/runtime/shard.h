@@ -1,0 +1,98 @@
+#pragma once
+// Threading contract: a Shard is one thread. Submit() may be called from any thread; everything
+// else (timers, draining(), cq_open(), the call accounting's writers) only from the shard's own
+// thread, found with Shard::Current().
+//
+// A Shard owns one gRPC completion queue and polls it with AsyncNext, waking up for its earliest
+// timer. Other threads reach it through its Mailbox; a push wakes the queue with a fresh
+// grpc::Alarm set to "now" (an Alarm is not thread-safe, so each wake-up has its own, freed when
+// its tag is delivered). Data owned by a shard is only touched on that thread, so it needs no
+// locks (Seastar's shared-nothing shards).
+
+#include <grpcpp/completion_queue.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "core/runtime/mailbox.h"
+#include "core/runtime/task.h"
+#include "core/runtime/timer_queue.h"
+
+namespace percore::runtime {
+
+using ShardId = uint32_t;
+class Runtime;
+
+class Shard {
+ public:
+  Shard(Runtime& runtime, ShardId id);
+  ~Shard();
+  Shard(const Shard&) = delete;
+  Shard& operator=(const Shard&) = delete;
+
+  // The shard whose thread is running, or nullptr off shard threads.
+  static Shard* Current();
+
+  ShardId id() const { return id_; }
+  Runtime& runtime() { return runtime_; }
+  grpc::CompletionQueue* cq() { return cq_.get(); }
+  // The queue gRPC delivers new calls on; nullptr when the runtime runs without a server.
+  grpc::ServerCompletionQueue* server_cq() { return server_cq_; }
+
+  // Any thread. False when the shard is closed (the task is destroyed on the calling thread).
+  bool Submit(std::unique_ptr<Task> task) { return mailbox_.Push(std::move(task)); }
+  template <class Fn>
+  bool Submit(Fn&& fn) {
+    return Submit(MakeTask(std::forward<Fn>(fn)));
+  }
+
+  // Shard thread only.
+  TimerId RunAfter(std::chrono::nanoseconds delay, std::function<void()> fn);
+  bool CancelTimer(TimerId id) { return timers_.Cancel(id); }
+
+  // Shard thread only: false once the completion queue is shutting down, after which no gRPC
+  // operation may be started on it (gRPC asserts).
+  bool cq_open() const { return cq_open_; }
+
+  // New calls are refused while draining (shutdown has begun). Shard thread only.
+  bool draining() const { return draining_; }
+  void set_draining(bool draining) { draining_ = draining; }
+
+  // Calls that have started and not yet been freed. Written on the shard thread, read anywhere.
+  void CallStarted() { live_calls_.fetch_add(1, std::memory_order_relaxed); }
+  void CallEnded() { live_calls_.fetch_sub(1, std::memory_order_relaxed); }
+  int64_t live_calls() const { return live_calls_.load(std::memory_order_relaxed); }
+
+  uint64_t events_handled() const { return events_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class Runtime;
+  struct WakeAlarm;
+
+  void UsePlainQueue();
+  void UseServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq);
+  void StartThread(int cpu);  // cpu < 0: not pinned
+  void RequestClose();
+  void Join();
+  void Loop();
+  void CloseOnThread();
+  void Wake();
+
+  Runtime& runtime_;
+  const ShardId id_;
+  std::unique_ptr<grpc::CompletionQueue> cq_;
+  grpc::ServerCompletionQueue* server_cq_ = nullptr;
+  Mailbox mailbox_;
+  TimerQueue timers_;
+  bool cq_open_ = true;
+  bool draining_ = false;
+  std::atomic<int64_t> live_calls_{0};
+  std::atomic<uint64_t> events_{0};
+  std::thread thread_;
+};
+
+}  // namespace percore::runtime

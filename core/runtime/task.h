@@ -1,0 +1,33 @@
+#pragma once
+// A unit of work sent to a shard's mailbox. Created on any thread, run and destroyed on the
+// receiving shard's thread (owned data crosses cores: move what the task needs into it).
+
+#include <memory>
+#include <utility>
+
+#include "core/runtime/mpsc_queue.h"
+
+namespace percore::runtime {
+
+class Task : public MpscNode {
+ public:
+  virtual ~Task() = default;
+  virtual void Run() = 0;
+};
+
+template <class Fn>
+class FunctionTask final : public Task {
+ public:
+  explicit FunctionTask(Fn fn) : fn_(std::move(fn)) {}
+  void Run() override { fn_(); }
+
+ private:
+  Fn fn_;
+};
+
+template <class Fn>
+std::unique_ptr<Task> MakeTask(Fn&& fn) {
+  return std::make_unique<FunctionTask<std::decay_t<Fn>>>(std::forward<Fn>(fn));
+}
+
+}  // namespace percore::runtime

@@ -1,0 +1,134 @@
+#include "services/server/server_flags.h"
+
+#include <charconv>
+#include <sstream>
+
+namespace percore::server {
+namespace {
+
+bool ParseInt(const std::string& text, long long min, long long max, long long* out) {
+  long long value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+}  // namespace
+
+std::string ServerUsage() {
+  return R"(usage: percore-server [flags]
+
+  --listen HOST:PORT          address to serve on (default 127.0.0.1:50051; port 0 picks one)
+  --shards N                  event loops, one per core (default: the CPUs this process may use)
+  --services LIST             comma-separated services to host (default: all):
+                              interop (grpc.testing.TestService)
+                              health and reflection are always on
+  --max-message-bytes N       largest request or response accepted (default 4194304)
+  --max-concurrent-streams N  concurrent calls per connection (default 1024)
+  --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
+  --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10)
+  --reuse-port                allow several servers on one port (SO_REUSEPORT; default off)
+  --help                      this text
+)";
+}
+
+std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* error) {
+  ServerFlags flags;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    std::string value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
+      value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+      has_value = true;
+    }
+    auto need_value = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) {
+        *error = arg + " needs a value";
+        return false;
+      }
+      value = argv[++i];
+      return true;
+    };
+    long long number = 0;
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+    } else if (arg == "--reuse-port") {
+      flags.server.reuse_port = true;
+    } else if (arg == "--listen") {
+      if (!need_value()) return std::nullopt;
+      if (value.empty() || value.find(':') == std::string::npos) {
+        *error = "--listen wants HOST:PORT, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.listen = value;
+    } else if (arg == "--shards") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1024, &number)) {
+        *error = "--shards wants a whole number from 1 to 1024, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.shards = static_cast<int>(number);
+    } else if (arg == "--services") {
+      if (!need_value()) return std::nullopt;
+      flags.services = SplitList(value);
+      if (flags.services.empty()) {
+        *error = "--services wants a comma-separated list of services";
+        return std::nullopt;
+      }
+    } else if (arg == "--max-message-bytes") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1024, 1LL << 30, &number)) {
+        *error = "--max-message-bytes wants a number of bytes from 1024 to 1073741824, got \"" +
+                 value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_message_bytes = static_cast<int>(number);
+    } else if (arg == "--max-concurrent-streams") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1 << 20, &number)) {
+        *error = "--max-concurrent-streams wants a number from 1 to 1048576, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_concurrent_streams = static_cast<int>(number);
+    } else if (arg == "--max-connection-age-seconds") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1 << 20, &number)) {
+        *error = "--max-connection-age-seconds wants a number from 1 to 1048576, got \"" + value +
+                 "\"";
+        return std::nullopt;
+      }
+      flags.server.max_connection_age_ms = static_cast<int>(number * 1000);
+    } else if (arg == "--shutdown-grace") {
+      if (!need_value()) return std::nullopt;
+      char* end = nullptr;
+      double seconds = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(seconds >= 0 && seconds <= 3600)) {
+        *error = "--shutdown-grace wants seconds from 0 to 3600, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.shutdown_grace_seconds = seconds;
+    } else {
+      *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
+      return std::nullopt;
+    }
+  }
+  return flags;
+}
+
+}  // namespace percore::server

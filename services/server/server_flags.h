@@ -1,0 +1,26 @@
+#pragma once
+// Threading contract: parsed once in main().
+//
+// The server's command line (an interface others rely on: tools/run passes its flags here).
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/rpc/server_host.h"
+
+namespace percore::server {
+
+struct ServerFlags {
+  rpc::ServerOptions server;
+  int shards = 0;  // 0: the CPUs this process may use
+  std::vector<std::string> services;  // empty: every service this binary has
+  double shutdown_grace_seconds = 10;
+  bool help = false;
+};
+
+// Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.
+std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* error);
+std::string ServerUsage();
+
+}  // namespace percore::server
