@@ -38,8 +38,8 @@ class BidiStreamCallData final : public CallBase {
         stream_(&context_),
         reader_(*this, stream_),
         writer_(*this, stream_, slot.limits().stream_queue_messages) {
-    slot.service().RequestBidiStreaming(slot.index(), &context_, &stream_,
-                                        slot.shard().server_cq(), &request_tag_);
+    slot.service().RequestBidiStreaming(slot.index(), &context_, &stream_, slot.shard().server_cq(),
+                                        &request_tag_);
   }
 
   Reader& reader() { return reader_; }
@@ -91,7 +91,9 @@ class BidiStream {
   void ResumeReads() const { ref_->reader().Resume(); }
   bool reads_done() const { return ref_->reader().reads_done(); }
 
-  bool Write(const Resp& message) const { return ref_->writer().Write(Codec<Resp>::Serialize(message)); }
+  bool Write(const Resp& message) const {
+    return ref_->writer().Write(Codec<Resp>::Serialize(message));
+  }
   bool WriteRaw(grpc::ByteBuffer message) const { return ref_->writer().Write(std::move(message)); }
   bool writable() const { return ref_->writer().writable(); }
   void OnWritable(std::function<void()> fn) const { ref_->writer().OnWritable(std::move(fn)); }

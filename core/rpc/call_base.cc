@@ -57,8 +57,8 @@ void CallBase::OnDone(bool /*ok*/) {
 }
 
 void CallBase::LogException(const char* what) {
-  std::fprintf(stderr, "percore: handler of %s/%s threw: %s\n",
-               slot_.service().full_name().c_str(), slot_.method_name().c_str(), what);
+  std::fprintf(stderr, "percore: handler of %s/%s threw: %s\n", slot_.service().full_name().c_str(),
+               slot_.method_name().c_str(), what);
 }
 
 }  // namespace percore::rpc

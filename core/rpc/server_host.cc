@@ -34,7 +34,8 @@ grpc::Status ServerHost::Start() {
   if (options_.reflection) {
     // Registers a builder plugin globally: once per process, or the service is added twice.
     static std::once_flag reflection_once;
-    std::call_once(reflection_once, [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
+    std::call_once(reflection_once,
+                   [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
   }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
@@ -62,9 +63,9 @@ grpc::Status ServerHost::Start() {
       while (q->Next(&tag, &ok)) {
       }
     }
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        "cannot listen on " + options_.listen +
-                            " (address in use or not valid for this host?)");
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "cannot listen on " + options_.listen + " (address in use or not valid for this host?)");
   }
 
   for (auto& s : services_) s->SetShardCount(runtime_.size());
@@ -84,10 +85,11 @@ grpc::Status ServerHost::Start() {
 void ServerHost::RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn) {
   std::latch done(static_cast<std::ptrdiff_t>(runtime_.size()));
   for (size_t i = 0; i < runtime_.size(); ++i) {
-    bool queued = runtime_.SubmitTo(static_cast<runtime::ShardId>(i), [&fn, &done, &shard = runtime_.shard(i)] {
-      fn(shard);
-      done.count_down();
-    });
+    bool queued = runtime_.SubmitTo(static_cast<runtime::ShardId>(i),
+                                    [&fn, &done, &shard = runtime_.shard(i)] {
+                                      fn(shard);
+                                      done.count_down();
+                                    });
     if (!queued) done.count_down();
   }
   done.wait();

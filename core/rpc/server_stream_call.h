@@ -86,7 +86,9 @@ class ServerStream {
 
   // False when the queue is full (the message is not taken; OnWritable tells when to resume)
   // or the stream is finishing or broken.
-  bool Write(const Resp& message) const { return ref_->writer().Write(Codec<Resp>::Serialize(message)); }
+  bool Write(const Resp& message) const {
+    return ref_->writer().Write(Codec<Resp>::Serialize(message));
+  }
   bool WriteRaw(grpc::ByteBuffer message) const { return ref_->writer().Write(std::move(message)); }
   bool writable() const { return ref_->writer().writable(); }
   void OnWritable(std::function<void()> fn) const { ref_->writer().OnWritable(std::move(fn)); }

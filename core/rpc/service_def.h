@@ -89,7 +89,7 @@ class HandlerInstance final : public ShardServiceInstance {
   explicit HandlerInstance(std::unique_ptr<Handler> handler) : handler(std::move(handler)) {}
   ~HandlerInstance() override { handler.reset(); }  // before the slots its calls point to
   void OnDrain() override {
-    if constexpr (requires(Handler& h) { h.OnDrain(); }) handler->OnDrain();
+    if constexpr (requires(Handler & h) { h.OnDrain(); }) handler->OnDrain();
   }
   std::unique_ptr<Handler> handler;
 };
@@ -111,14 +111,14 @@ class ServiceDef final : public ServiceRegistration {
   template <class Req, class Resp>
   ServiceDef& ServerStream(std::string_view method,
                            void (Handler::*fn)(rpc::ServerStream<Req, Resp>)) {
-    return Bind<ServerStreamSlot<Req, Resp>, rpc::ServerStream<Req, Resp>, Req, Resp>(
-        method, fn, false, true);
+    return Bind<ServerStreamSlot<Req, Resp>, rpc::ServerStream<Req, Resp>, Req, Resp>(method, fn,
+                                                                                      false, true);
   }
   template <class Req, class Resp>
   ServiceDef& ClientStream(std::string_view method,
                            void (Handler::*fn)(rpc::ClientStream<Req, Resp>)) {
-    return Bind<ClientStreamSlot<Req, Resp>, rpc::ClientStream<Req, Resp>, Req, Resp>(
-        method, fn, true, false);
+    return Bind<ClientStreamSlot<Req, Resp>, rpc::ClientStream<Req, Resp>, Req, Resp>(method, fn,
+                                                                                      true, false);
   }
   template <class Req, class Resp>
   ServiceDef& Bidi(std::string_view method, void (Handler::*fn)(BidiStream<Req, Resp>)) {
@@ -148,8 +148,8 @@ class ServiceDef final : public ServiceRegistration {
   }
 
  private:
-  using Binder = std::function<std::unique_ptr<MethodSlot>(runtime::Shard&, const CallLimits&,
-                                                           Handler*)>;
+  using Binder =
+      std::function<std::unique_ptr<MethodSlot>(runtime::Shard&, const CallLimits&, Handler*)>;
 
   template <class SlotBase, class Call, class Req, class Resp>
   ServiceDef& Bind(std::string_view method, void (Handler::*fn)(Call), bool client_streaming,
@@ -167,8 +167,8 @@ class ServiceDef final : public ServiceRegistration {
     }
     binders_[index] = [this, index, fn](runtime::Shard& shard, const CallLimits& limits,
                                         Handler* handler) -> std::unique_ptr<MethodSlot> {
-      return std::make_unique<internal::BoundSlot<SlotBase, Call, Handler>>(
-          shard, raw_, index, limits, handler, fn);
+      return std::make_unique<internal::BoundSlot<SlotBase, Call, Handler>>(shard, raw_, index,
+                                                                            limits, handler, fn);
     };
     return *this;
   }

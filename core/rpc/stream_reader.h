@@ -84,8 +84,7 @@ class StreamReader {
   bool paused_ = false;
   bool in_flight_ = false;
   bool reads_done_ = false;
-  runtime::CompletionTag read_tag_{&runtime::OnTag<StreamReader, &StreamReader::OnReadDone>,
-                                   this};
+  runtime::CompletionTag read_tag_{&runtime::OnTag<StreamReader, &StreamReader::OnReadDone>, this};
 };
 
 }  // namespace percore::rpc

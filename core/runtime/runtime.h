@@ -19,8 +19,8 @@
 namespace percore::runtime {
 
 struct RuntimeOptions {
-  int shards = 0;    // 0: UsableCpuCount()
-  bool pin = true;   // pin shard i to the i-th allowed CPU when there are enough CPUs
+  int shards = 0;   // 0: UsableCpuCount()
+  bool pin = true;  // pin shard i to the i-th allowed CPU when there are enough CPUs
 };
 
 class Runtime {
@@ -74,17 +74,15 @@ class Runtime {
       }
       return;
     }
-    shard(target).Submit(
-        [home, work = std::move(work), then = std::move(then)]() mutable {
-          if constexpr (std::is_void_v<Result>) {
-            work();
-            home->Submit([then = std::move(then)]() mutable { then(); });
-          } else {
-            home->Submit([result = work(), then = std::move(then)]() mutable {
-              then(std::move(result));
-            });
-          }
-        });
+    shard(target).Submit([home, work = std::move(work), then = std::move(then)]() mutable {
+      if constexpr (std::is_void_v<Result>) {
+        work();
+        home->Submit([then = std::move(then)]() mutable { then(); });
+      } else {
+        home->Submit(
+            [result = work(), then = std::move(then)]() mutable { then(std::move(result)); });
+      }
+    });
   }
 
  private:

@@ -21,8 +21,8 @@ gpr_timespec GprDeadline(Clock::time_point deadline) {
   if (remaining < Clock::duration::zero()) remaining = Clock::duration::zero();
   return gpr_time_add(
       gpr_now(GPR_CLOCK_MONOTONIC),
-      gpr_time_from_nanos(
-          std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count(), GPR_TIMESPAN));
+      gpr_time_from_nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(remaining).count(),
+                          GPR_TIMESPAN));
 }
 }  // namespace
 

@@ -108,8 +108,8 @@ void TestServiceHandler::UnaryCall(rpc::UnaryCall<SimpleRequest, SimpleResponse>
     return;
   }
   if (!ValidSize(request.response_size())) {
-    call.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                             "response_size must be 0 to 64 MiB"));
+    call.Finish(
+        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "response_size must be 0 to 64 MiB"));
     return;
   }
   SimpleResponse response;

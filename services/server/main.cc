@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   sigwait(&signals, &signal_number);
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
-  auto grace = std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
+  auto grace =
+      std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
   host.Shutdown(grace);
   std::fprintf(stderr, "percore-server: stopped\n");
   return 0;

@@ -109,8 +109,8 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     } else if (arg == "--max-connection-age-seconds") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1 << 20, &number)) {
-        *error = "--max-connection-age-seconds wants a number from 1 to 1048576, got \"" + value +
-                 "\"";
+        *error =
+            "--max-connection-age-seconds wants a number from 1 to 1048576, got \"" + value + "\"";
         return std::nullopt;
       }
       flags.server.max_connection_age_ms = static_cast<int>(number * 1000);

@@ -13,7 +13,7 @@ namespace percore::server {
 
 struct ServerFlags {
   rpc::ServerOptions server;
-  int shards = 0;  // 0: the CPUs this process may use
+  int shards = 0;                     // 0: the CPUs this process may use
   std::vector<std::string> services;  // empty: every service this binary has
   double shutdown_grace_seconds = 10;
   bool help = false;
