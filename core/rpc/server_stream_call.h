@@ -95,6 +95,8 @@ class ServerStream {
   void SendInitialMetadata() const { ref_->writer().SendInitialMetadata(); }
   // Ends the stream after every queued message. False if already finishing.
   bool Finish(const grpc::Status& status) const { return ref_->writer().Finish(status); }
+  // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
+  bool FinishNow(const grpc::Status& status) const { return ref_->writer().Finish(status, true); }
 
  private:
   CallRef<ServerStreamCallData<Req, Resp>> ref_;

@@ -104,6 +104,10 @@ class ServiceDef final : public ServiceRegistration {
   ServiceDef(const google::protobuf::ServiceDescriptor* descriptor, Factory factory)
       : raw_(descriptor), factory_(std::move(factory)), binders_(descriptor->method_count()) {}
 
+  // For a handler that needs the ServiceDef itself (to reach its peers on other shards through
+  // local()): construct with a null factory, then set it.
+  void set_factory(Factory factory) { factory_ = std::move(factory); }
+
   template <class Req, class Resp>
   ServiceDef& Unary(std::string_view method, void (Handler::*fn)(UnaryCall<Req, Resp>)) {
     return Bind<UnarySlot<Req, Resp>, UnaryCall<Req, Resp>, Req, Resp>(method, fn, false, false);

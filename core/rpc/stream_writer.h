@@ -39,7 +39,12 @@ class StreamWriter {
   }
   bool writable() const { return !finish_requested_ && !broken_ && queue_.size() < capacity_; }
   size_t queued() const { return queue_.size(); }
-  void OnWritable(std::function<void()> fn) { on_writable_ = std::move(fn); }
+  // Runs `fn` once the queue is half empty again after it was full (arms itself if the queue
+  // is full now).
+  void OnWritable(std::function<void()> fn) {
+    on_writable_ = std::move(fn);
+    if (!finish_requested_ && !broken_ && queue_.size() >= capacity_) want_writable_ = true;
+  }
 
   // Sends the initial metadata now (before any message), for example to tell a watcher it is
   // registered. Later calls do nothing.
@@ -50,8 +55,11 @@ class StreamWriter {
   }
 
   // Ends the stream after the queued messages. False if already finishing.
-  bool Finish(const grpc::Status& status) {
+  // With `drop_queued`, messages not yet handed to gRPC are discarded, so the status goes out
+  // right after the write in flight (a reader that fell behind learns at once why it ends).
+  bool Finish(const grpc::Status& status, bool drop_queued = false) {
     if (finish_requested_) return false;
+    if (drop_queued) queue_.clear();
     finish_requested_ = true;
     status_ = status;
     Pump();

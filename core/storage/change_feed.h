@@ -21,6 +21,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cassert>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -42,8 +43,8 @@ class ChangeFeed {
   using Sink = std::function<void(const Key& key, uint64_t seq, const Event& event)>;
 
   ChangeFeed() = default;
-  // Sinks usually capture `this`-like pointers of their owners; moving a feed would not break
-  // them, but nothing needs to move one, so keep it pinned.
+  // Neither copyable nor movable: sinks capture the feed by address to unsubscribe themselves,
+  // and a Publish in progress indexes into its lists.
   ChangeFeed(const ChangeFeed&) = delete;
   ChangeFeed& operator=(const ChangeFeed&) = delete;
 
@@ -82,6 +83,7 @@ class ChangeFeed {
     // Lists are sorted by id because ids only grow and subscribers are appended.
     auto sub = std::lower_bound(list->begin(), list->end(), id,
                                 [](const Subscriber& s, SubscriptionId v) { return s.id < v; });
+    assert(sub != list->end() && sub->id == id);
     if (publish_depth_ > 0) {
       // The sink may be running right now (it may be the caller): mark it and let the
       // outermost Publish destroy it once no delivery loop indexes into these lists.
@@ -117,7 +119,9 @@ class ChangeFeed {
     const size_t all_count = all_.size();
     if (key_count == 0 && all_count == 0) return seq;
 
-    decltype(auto) event = make_event();
+    // Binds to what make_event returns without copying it; a returned temporary (or a value
+    // convertible to Event) lives, converted once, until the end of this call.
+    const Event& event = make_event();
     DepthGuard guard(*this);
     // Merge the two id-sorted lists by id. Indexes, not iterators: a sink may append to
     // either list (reallocating it); the counts taken above keep new subscribers out of this
@@ -126,8 +130,7 @@ class ChangeFeed {
     size_t j = 0;
     while (i < key_count || j < all_count) {
       Subscriber* next;
-      if (j == all_count ||
-          (i < key_count && key_it->second[i].id < all_[j].id)) {
+      if (j == all_count || (i < key_count && key_it->second[i].id < all_[j].id)) {
         next = &key_it->second[i++];
       } else {
         next = &all_[j++];

@@ -49,6 +49,9 @@ constexpr std::string_view OpStatusName(OpStatus status) {
   return "UNKNOWN";
 }
 
+template <class T>
+class OpResult;
+
 namespace internal {
 
 // What an OpResult built from a status holds. A failure never carries kOk: building one from
@@ -66,13 +69,25 @@ struct OpFailure {
   std::string message;
 };
 
+template <class T>
+struct IsOpResult : std::false_type {};
+template <class T>
+struct IsOpResult<OpResult<T>> : std::true_type {};
+
+// What an OpResult<T> may be built from as a success: anything T is constructible from except
+// a status (which means failure) or another OpResult (which is a copy or a move).
+template <class U, class T>
+concept ValueSourceFor =
+    std::constructible_from<T, U&&> && !std::is_same_v<std::remove_cvref_t<U>, OpStatus> &&
+    !IsOpResult<std::remove_cvref_t<U>>::value;
+
 }  // namespace internal
 
 // Either a value of type T or a non-OK status with a message, in the spirit of
 // absl::StatusOr<T> and Dragonfly's OpResult<T>. Callers check ok() before touching the value;
 // value() on a failed result is a precondition violation (asserted), never an exception.
 //
-//   OpResult<User> r = table.Find(id);       // return OpStatus::kNotFound; or return user;
+//   OpResult<User> r = FindUser(id);  // inside: `return OpStatus::kNotFound;` or `return user;`
 //   if (!r.ok()) return ToGrpcStatus(r.status(), r.message());
 //   Use(*r);
 template <class T>
@@ -85,11 +100,9 @@ class [[nodiscard]] OpResult {
   using value_type = T;
 
   // Success. Implicit so that a function returning OpResult<T> can `return value;`.
-  template <class U = T>
-    requires(std::constructible_from<T, U &&> &&
-             !std::is_same_v<std::remove_cvref_t<U>, OpResult> &&
-             !std::is_same_v<std::remove_cvref_t<U>, OpStatus>)
-  OpResult(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+  template <internal::ValueSourceFor<T> U = T>
+  OpResult(U&& value)  // NOLINT
+      : state_(std::in_place_index<0>, std::forward<U>(value)) {}
 
   // Failure. Implicit so that a function can `return OpStatus::kNotFound;` or
   // `return {OpStatus::kInvalidArgument, "name is empty"};`. `status` must not be kOk.

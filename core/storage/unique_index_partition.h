@@ -12,7 +12,9 @@
 //      kOk with kNewlyClaimed: this request now holds the claim.
 //      kOk with kAlreadyOwned: R already held `new` (e.g. an update to the same email) and
 //      must not give it back in step 3 or on failure.
-//   2. Write R on R's shard (which checks R's own preconditions, e.g. that it still exists).
+//   2. Write R on R's shard (which checks R's own preconditions, e.g. that it still exists),
+//      and read there the key R held just before the write: that is `old`. Reading it at write
+//      time, not before step 1, keeps concurrent changes of one row to different keys correct.
 //   3a. Success: Release(old, R) on old's shard, unless old is absent or equals new, and
 //       before answering the client (so the old key is free "at once" from its point of view).
 //       Until it runs R holds both keys, so a concurrent claim of `old` can fail spuriously,
@@ -21,9 +23,10 @@
 //   Delete row R: remove R on its shard, then Release(key, R) on the key's shard, then answer.
 // Release only removes a claim held by the given owner, so a late or repeated release (a retry,
 // a step 3b racing a newer claim) never frees a key that someone else has claimed since.
-// Assumption: the row's shard runs at most one key change per row at a time (it owns the row,
-// so it can queue them); two concurrent changes of one row to the same key would both see the
-// claim as theirs.
+// Caveat: two concurrent changes of one row to the same new key both see the claim as theirs
+// (the second gets kAlreadyOwned); if the first one's write then fails for a reason the second
+// one's does not, step 3b frees a key the row ends up holding. Row writes that can only fail
+// with "row gone" cannot split like that; otherwise queue key changes per row on its shard.
 #pragma once
 
 #include <cstddef>
@@ -60,8 +63,7 @@ class UniqueIndexPartition {
   // another owner holds it, copying that owner to *current_owner when given (the copy is owned
   // data, so it can be sent back to the requesting shard). An empty key is kInvalidArgument:
   // "no value" is not unique, and claiming it would make every later empty key collide.
-  OpResult<ClaimOutcome> Claim(std::string_view key, Owner owner,
-                               Owner* current_owner = nullptr) {
+  OpResult<ClaimOutcome> Claim(std::string_view key, Owner owner, Owner* current_owner = nullptr) {
     if (key.empty()) return {OpStatus::kInvalidArgument, "an empty key cannot be claimed"};
     auto it = claims_.lower_bound(key);
     if (it != claims_.end() && it->first.view() == key) {

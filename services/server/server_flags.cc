@@ -34,6 +34,7 @@ std::string ServerUsage() {
   --listen HOST:PORT          address to serve on (default 127.0.0.1:50051; port 0 picks one)
   --shards N                  event loops, one per core (default: the CPUs this process may use)
   --services LIST             comma-separated services to host (default: all):
+                              user (user.v1.UserService)
                               interop (grpc.testing.TestService)
                               health and reflection are always on
   --max-message-bytes N       largest request or response accepted (default 4194304)

@@ -4,11 +4,13 @@
 
 #include "services/health/health_handler.h"
 #include "services/interop/test_service_handler.h"
+#include "services/user/user_handler.h"
 
 namespace percore::server {
 
 const std::vector<CatalogEntry>& ServiceCatalog() {
   static const std::vector<CatalogEntry> catalog = {
+      {"user", "user.v1.UserService"},
       {"interop", "grpc.testing.TestService"},
   };
   return catalog;
@@ -36,6 +38,7 @@ std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
   }
 
   std::vector<std::shared_ptr<rpc::ServiceRegistration>> services;
+  if (chosen.contains("user")) services.push_back(user::MakeUserService());
   if (chosen.contains("interop")) services.push_back(interop::MakeTestService());
 
   std::set<std::string> hosted = {"grpc.health.v1.Health",

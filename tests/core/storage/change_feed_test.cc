@@ -229,12 +229,10 @@ TEST_F(ChangeFeedTest, NestedPublishFromASinkIsDeliveredDepthFirst) {
 
 TEST_F(ChangeFeedTest, UnsubscribeInsideNestedPublishTakesEffectForTheOuterOne) {
   SubscriptionId victim = 0;
-  feed_.SubscribeKey("a", [&](const std::string&, uint64_t, const std::string&) {
-    feed_.Publish("b", "inner");
-  });
-  feed_.SubscribeKey("b", [&](const std::string&, uint64_t, const std::string&) {
-    feed_.Unsubscribe(victim);
-  });
+  feed_.SubscribeKey(
+      "a", [&](const std::string&, uint64_t, const std::string&) { feed_.Publish("b", "inner"); });
+  feed_.SubscribeKey(
+      "b", [&](const std::string&, uint64_t, const std::string&) { feed_.Unsubscribe(victim); });
   victim = feed_.SubscribeKey("a", Record("victim"));
   feed_.Publish("a", "outer");
   EXPECT_TRUE(log_.empty());
@@ -259,6 +257,14 @@ TEST_F(ChangeFeedTest, PublishWithBuildsTheEventOnlyWhenSomeoneListens) {
   feed_.PublishWith("b", make);
   EXPECT_EQ(builds, 2);  // once per publish, however many sinks
   EXPECT_EQ(log_.size(), 4u);
+}
+
+TEST_F(ChangeFeedTest, PublishWithAcceptsAnythingConvertibleToTheEvent) {
+  feed_.SubscribeKey("a", Record("s1"));
+  feed_.SubscribeAll(Record("s2"));
+  feed_.PublishWith("a", [] { return "converted"; });  // const char*, converted once
+  EXPECT_EQ(log_,
+            (std::vector<Delivery>{{"s1", "a", 1, "converted"}, {"s2", "a", 1, "converted"}}));
 }
 
 TEST_F(ChangeFeedTest, EmptyKeyIsAKeyLikeAnyOther) {

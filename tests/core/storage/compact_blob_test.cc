@@ -19,9 +19,7 @@ TEST(CompactBlobTest, DefaultBlobIsEmpty) {
   EXPECT_EQ(blob.view(), "");
 }
 
-TEST(CompactBlobTest, CopyOfEmptyBytesIsEmpty) {
-  EXPECT_TRUE(CompactBlob::CopyOf("").empty());
-}
+TEST(CompactBlobTest, CopyOfEmptyBytesIsEmpty) { EXPECT_TRUE(CompactBlob::CopyOf("").empty()); }
 
 TEST(CompactBlobTest, CopyOfKeepsBytesIncludingNuls) {
   const std::string bytes("a\0b\xff", 4);

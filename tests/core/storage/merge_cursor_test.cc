@@ -107,8 +107,7 @@ TEST(MergeSortedRunsTest, MovesMoveOnlyItems) {
 }
 
 TEST(MergeSortedRunsTest, CustomCompareMergesDescendingRuns) {
-  MergedPage<int> page =
-      MergeSortedRuns<int>({{9, 5, 1}, {8, 2}}, 3, Identity, std::greater<>());
+  MergedPage<int> page = MergeSortedRuns<int>({{9, 5, 1}, {8, 2}}, 3, Identity, std::greater<>());
   EXPECT_EQ(page.items, (std::vector<int>{9, 8, 5}));
   EXPECT_TRUE(page.more);
 }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,6 +22,14 @@
 
 namespace percore::storage {
 namespace {
+
+// prefix followed by n in decimal. Built by appending, which also sidesteps GCC 12's false
+// -Wrestrict on `"literal" + std::to_string(n)` at -O3.
+std::string Numbered(std::string_view prefix, uint64_t n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
 
 constexpr size_t kPartitions = 4;
 
@@ -61,7 +70,7 @@ class ShardedTable {
   Partition parts_[kPartitions];
 };
 
-std::string KeyFor(uint32_t n) { return "user-" + std::to_string(n); }
+std::string KeyFor(uint32_t n) { return Numbered("user-", n); }
 
 // Walks the whole table page by page and checks it against the model's order.
 void ExpectPagedWalkMatches(const ShardedTable& table,
@@ -95,11 +104,11 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
   std::map<std::string, std::string> model;
   constexpr int kOps = 20000;
   for (int i = 0; i < kOps; ++i) {
-    const std::string where = "seed " + std::to_string(seed) + " op " + std::to_string(i);
+    const std::string where = Numbered("seed ", seed) + Numbered(" op ", i);
     const std::string key = KeyFor(key_dist(rng));
     const int op = op_dist(rng);
     if (op < 40) {  // put
-      const std::string value = key + "#" + std::to_string(i);
+      const std::string value = key + Numbered("#", i);
       const bool inserted = table.Owner(key).Put(key, CompactBlob::CopyOf(value));
       const bool model_inserted = model.insert_or_assign(key, value).second;
       ASSERT_EQ(inserted, model_inserted) << where;
@@ -124,10 +133,10 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
         ASSERT_EQ(row.value, it->second) << where;
         ++it;
       }
-      ASSERT_EQ(page.items.size(),
-                std::min<size_t>(limit, std::distance(cursor ? model.upper_bound(*cursor)
-                                                             : model.begin(),
-                                                      model.end())))
+      ASSERT_EQ(
+          page.items.size(),
+          std::min<size_t>(limit, std::distance(cursor ? model.upper_bound(*cursor) : model.begin(),
+                                                model.end())))
           << where;
       ASSERT_EQ(page.more, it != model.end()) << where;
     } else {  // a full paged walk now and then
@@ -135,7 +144,7 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
     }
     ASSERT_EQ(table.size(), model.size()) << where;
   }
-  ExpectPagedWalkMatches(table, model, rng, "seed " + std::to_string(seed) + " final");
+  ExpectPagedWalkMatches(table, model, rng, Numbered("seed ", seed) + " final");
   // The walk crossed partitions: every one of them held part of the keys.
   for (size_t p = 0; p < kPartitions; ++p) EXPECT_GT(table.partition_size(p), 50u) << p;
 }
@@ -158,9 +167,9 @@ TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
   std::map<std::string, std::string> model;
   constexpr int kOps = 20000;
   for (int i = 0; i < kOps; ++i) {
-    const std::string where = "seed " + std::to_string(seed) + " op " + std::to_string(i);
-    const std::string key = "mail" + std::to_string(key_dist(rng)) + "@example.com";
-    const std::string owner = "u" + std::to_string(owner_dist(rng));
+    const std::string where = Numbered("seed ", seed) + Numbered(" op ", i);
+    const std::string key = Numbered("mail", key_dist(rng)) + "@example.com";
+    const std::string owner = Numbered("u", owner_dist(rng));
     const int op = op_dist(rng);
     auto it = model.find(key);
     if (op < 50) {  // claim
@@ -252,7 +261,7 @@ TEST(UniqueIndexProtocolTest, ConcurrentClaimsOfOneKeyHaveExactlyOneWinner) {
     std::mt19937 rng(seed);
     UniqueIndexPartition<std::string> index;
     std::vector<CreateRequest> requests;
-    for (int i = 0; i < 8; ++i) requests.push_back({.owner = "u" + std::to_string(i)});
+    for (int i = 0; i < 8; ++i) requests.push_back({.owner = Numbered("u", i)});
     requests = RunInterleaved(index, std::move(requests), "same@example.com", rng);
     int winners = 0;
     for (const CreateRequest& req : requests) {
@@ -275,7 +284,7 @@ TEST(UniqueIndexProtocolTest, FailedRowWritesReleaseAndNeverStealTheWinnersClaim
     UniqueIndexPartition<std::string> index;
     std::vector<CreateRequest> requests;
     for (int i = 0; i < 8; ++i) {
-      requests.push_back({.owner = "u" + std::to_string(i), .row_write_fails = fails(rng)});
+      requests.push_back({.owner = Numbered("u", i), .row_write_fails = fails(rng)});
     }
     requests = RunInterleaved(index, std::move(requests), "same@example.com", rng);
     int winners = 0;

@@ -103,9 +103,8 @@ TEST(TablePartitionTest, ScanFromStartVisitsAllInAscendingOrder) {
 TEST(TablePartitionTest, ScanWithNullptrLiteralStartsFromTheFirstKey) {
   StringTable table = MakeAbcde();
   std::vector<std::string> keys;
-  EXPECT_EQ(table.ScanAfter(nullptr, 2, [&](const std::string& k, const std::string&) {
-    keys.push_back(k);
-  }),
+  EXPECT_EQ(table.ScanAfter(nullptr, 2,
+                            [&](const std::string& k, const std::string&) { keys.push_back(k); }),
             2u);
   EXPECT_EQ(keys, (std::vector<std::string>{"a", "b"}));
 }

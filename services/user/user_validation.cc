@@ -1,0 +1,107 @@
+#include "services/user/user_validation.h"
+
+#include <google/protobuf/repeated_field.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace percore::user {
+namespace {
+
+bool IsSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+size_t CodePoints(std::string_view utf8) {
+  // Protobuf has already checked that strings are valid UTF-8: count non-continuation bytes.
+  return static_cast<size_t>(
+      std::count_if(utf8.begin(), utf8.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+bool IsRoleChar(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+         c == '-';
+}
+
+}  // namespace
+
+std::string_view TrimSpace(std::string_view text) {
+  while (!text.empty() && IsSpace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && IsSpace(text.back())) text.remove_suffix(1);
+  return text;
+}
+
+grpc::Status ValidateName(std::string_view name, std::string* normalized) {
+  std::string_view trimmed = TrimSpace(name);
+  size_t length = CodePoints(trimmed);
+  if (length < 1 || length > 200) {
+    return Invalid("name must be 1 to 200 characters after trimming, got " +
+                   std::to_string(length));
+  }
+  normalized->assign(trimmed);
+  return grpc::Status::OK;
+}
+
+grpc::Status ValidateEmail(std::string_view email, std::string* normalized) {
+  std::string_view trimmed = TrimSpace(email);
+  size_t length = CodePoints(trimmed);
+  if (length < 3 || length > 254) {
+    return Invalid("email must be 3 to 254 characters after trimming, got " +
+                   std::to_string(length));
+  }
+  if (std::any_of(trimmed.begin(), trimmed.end(), IsSpace)) {
+    return Invalid("email must not contain white space");
+  }
+  size_t at = trimmed.find('@');
+  if (at == std::string_view::npos || trimmed.find('@', at + 1) != std::string_view::npos) {
+    return Invalid("email must contain exactly one '@'");
+  }
+  if (at == 0) return Invalid("email must have a non-empty local part before '@'");
+  if (at + 1 == trimmed.size()) return Invalid("email must have a non-empty domain after '@'");
+  normalized->assign(trimmed);
+  return grpc::Status::OK;
+}
+
+std::string EmailKey(std::string_view normalized_email) {
+  std::string key(normalized_email);
+  for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return key;
+}
+
+grpc::Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>& roles,
+                           std::vector<std::string>* normalized) {
+  if (roles.size() > 32) {
+    return Invalid("roles may have at most 32 entries, got " + std::to_string(roles.size()));
+  }
+  normalized->clear();
+  for (int i = 0; i < roles.size(); ++i) {
+    const std::string& role = roles[i];
+    if (role.empty() || role.size() > 64) {
+      return Invalid("roles[" + std::to_string(i) + "] must be 1 to 64 characters");
+    }
+    if (!std::all_of(role.begin(), role.end(), IsRoleChar)) {
+      return Invalid("roles[" + std::to_string(i) + "] may only contain A-Z a-z 0-9 _ . : -");
+    }
+    if (std::find(normalized->begin(), normalized->end(), role) == normalized->end()) {
+      normalized->push_back(role);  // duplicates collapse, first occurrence kept
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ParseUserId(std::string_view text, const char* field, UserId* id) {
+  if (text.empty()) return Invalid(std::string(field) + " is required");
+  std::optional<UserId> parsed = UserId::Parse(text);
+  if (!parsed) {
+    return Invalid(std::string(field) + " must be a UUID in 8-4-4-4-12 hex form, got \"" +
+                   std::string(text.substr(0, 64)) + "\"");
+  }
+  *id = *parsed;
+  return grpc::Status::OK;
+}
+
+}  // namespace percore::user

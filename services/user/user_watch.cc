@@ -1,0 +1,56 @@
+#include "services/user/user_watch.h"
+
+namespace percore::user {
+
+void UserWatch::Deliver(UserEvent event) {
+  if (ended_) return;
+  if (backlog_.empty() && stream_.writable()) {
+    stream_.WriteRaw(ToByteBuffer(event.bytes));
+    if (event.deleted && one_user_) End(grpc::Status::OK);
+    return;
+  }
+  if (!backlog_.Push(std::move(event))) {
+    End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                     "watcher fell more than " + std::to_string(backlog_.capacity()) +
+                         " events behind; read the user again and re-watch"));
+    return;
+  }
+  WaitForRoom();
+}
+
+void UserWatch::WaitForRoom() {
+  if (waiting_for_room_) return;
+  waiting_for_room_ = true;
+  // Weak: the stream keeps its callback until the call ends, the handler may drop the watch
+  // before that.
+  stream_.OnWritable([weak = weak_from_this()] {
+    if (auto self = weak.lock()) {
+      self->waiting_for_room_ = false;
+      self->Flush();
+    }
+  });
+}
+
+void UserWatch::Flush() {
+  while (!ended_ && !backlog_.empty()) {
+    if (!stream_.writable()) {
+      WaitForRoom();
+      return;
+    }
+    UserEvent event = std::move(*backlog_.Pop());
+    stream_.WriteRaw(ToByteBuffer(event.bytes));
+    if (event.deleted && one_user_) End(grpc::Status::OK);
+  }
+}
+
+void UserWatch::End(const grpc::Status& status) {
+  if (ended_) return;
+  ended_ = true;
+  if (status.ok()) {
+    stream_.Finish(status);
+  } else {
+    stream_.FinishNow(status);
+  }
+}
+
+}  // namespace percore::user
