@@ -9,19 +9,52 @@ grpc::ByteBuffer ToByteBuffer(std::string_view bytes) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
+namespace {
+
+// A row is the serialized User without its id field (field 1, which protobuf writes first):
+// the id is the row's key already, and leaving it out saves 38 bytes per user. It is put back
+// in front when the row is served: protobuf accepts fields in any order, and gRPC sends the two
+// slices without joining them.
+constexpr size_t kIdFieldSize = 2 + 36;  // tag, length, canonical text
+
+std::string IdField(const UserId& id) {
+  std::string field;
+  field.reserve(kIdFieldSize);
+  field.push_back(static_cast<char>(0x0a));  // field 1, length-delimited
+  field.push_back(static_cast<char>(36));
+  field.append(id.ToString());
+  return field;
+}
+
+std::string_view WithoutIdField(std::string_view bytes) {
+  if (bytes.size() >= kIdFieldSize && bytes[0] == 0x0a && bytes[1] == 36) {
+    bytes.remove_prefix(kIdFieldSize);
+  }
+  return bytes;
+}
+
+grpc::ByteBuffer RowAsMessage(const UserId& id, const storage::CompactBlob& row) {
+  std::string field = IdField(id);
+  grpc::Slice slices[2] = {grpc::Slice(field), grpc::Slice(row.view().data(), row.view().size())};
+  return grpc::ByteBuffer(slices, 2);
+}
+
+}  // namespace
+
 std::optional<v1::User> UserPartition::Load(const UserId& id) const {
-  const storage::CompactBlob* blob = rows_.Get(id);
-  if (blob == nullptr) return std::nullopt;
+  const storage::CompactBlob* row = rows_.Get(id);
+  if (row == nullptr) return std::nullopt;
   v1::User user;
-  std::string_view bytes = blob->view();
+  std::string_view bytes = row->view();
   user.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  user.set_id(id.ToString());
   return user;
 }
 
 std::optional<grpc::ByteBuffer> UserPartition::LoadBytes(const UserId& id) const {
-  const storage::CompactBlob* blob = rows_.Get(id);
-  if (blob == nullptr) return std::nullopt;
-  return ToByteBuffer(blob->view());
+  const storage::CompactBlob* row = rows_.Get(id);
+  if (row == nullptr) return std::nullopt;
+  return RowAsMessage(id, *row);
 }
 
 namespace {
@@ -38,7 +71,7 @@ std::string SerializeUpdate(const UserId& id, const v1::User& user,
 std::string UserPartition::Store(const UserId& id, const v1::User& user,
                                  v1::UserUpdate::UpdateType type) {
   std::string bytes = user.SerializeAsString();
-  rows_.Put(id, storage::CompactBlob::CopyOf(bytes));
+  rows_.Put(id, storage::CompactBlob::CopyOf(WithoutIdField(bytes)));
   // The event is serialized only when someone watches this user or every user.
   feed_.PublishWith(id, [&] { return UserEvent{SerializeUpdate(id, user, type), false}; });
   return bytes;
@@ -58,7 +91,7 @@ std::vector<std::pair<UserId, grpc::ByteBuffer>> UserPartition::ScanAfter(const 
                                                                           size_t limit) const {
   std::vector<std::pair<UserId, grpc::ByteBuffer>> run;
   auto collect = [&](const UserId& id, const storage::CompactBlob& blob) {
-    run.emplace_back(id, ToByteBuffer(blob.view()));
+    run.emplace_back(id, RowAsMessage(id, blob));
   };
   if (after == nullptr) {
     rows_.ScanAfter(nullptr, limit, collect);
