@@ -33,7 +33,10 @@ class CallBase {
   // True once the client cancelled, the deadline passed or the connection dropped.
   bool cancelled() const { return cancelled_; }
   // Runs once, on this shard, when the call is cancelled (never after a normal finish).
-  void OnCancel(std::function<void()> fn) { on_cancel_ = std::move(fn); }
+  // Ignored once the call is over.
+  void OnCancel(std::function<void()> fn) {
+    if (!done_) on_cancel_ = std::move(fn);
+  }
 
   void Ref() { ++refs_; }
   void Unref() {

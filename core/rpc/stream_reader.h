@@ -23,8 +23,13 @@ class StreamReader {
  public:
   StreamReader(CallBase& call, Stream& stream) : call_(call), stream_(stream) {}
 
-  void OnRead(std::function<void(Req&&)> fn) { on_read_ = std::move(fn); }
-  void OnReadsDone(std::function<void()> fn) { on_reads_done_ = std::move(fn); }
+  // Ignored once the call is over (they could never run, and would keep what they hold).
+  void OnRead(std::function<void(Req&&)> fn) {
+    if (!cleared_) on_read_ = std::move(fn);
+  }
+  void OnReadsDone(std::function<void()> fn) {
+    if (!cleared_) on_reads_done_ = std::move(fn);
+  }
   void Pause() { paused_ = true; }
   void Resume() {
     paused_ = false;
@@ -39,6 +44,7 @@ class StreamReader {
   }
 
   void ClearCallbacks() {
+    cleared_ = true;
     auto read = std::exchange(on_read_, nullptr);
     auto done = std::exchange(on_reads_done_, nullptr);
   }
@@ -84,6 +90,7 @@ class StreamReader {
   bool paused_ = false;
   bool in_flight_ = false;
   bool reads_done_ = false;
+  bool cleared_ = false;
   runtime::CompletionTag read_tag_{&runtime::OnTag<StreamReader, &StreamReader::OnReadDone>, this};
 };
 

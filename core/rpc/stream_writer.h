@@ -42,6 +42,9 @@ class StreamWriter {
   // Runs `fn` once the queue is half empty again after it was full (arms itself if the queue
   // is full now).
   void OnWritable(std::function<void()> fn) {
+    // A stream that can never take a message again would keep the callback (and whatever it
+    // holds, often this very call) forever: drop it instead.
+    if (finish_requested_ || broken_ || callbacks_cleared_) return;
     on_writable_ = std::move(fn);
     if (!finish_requested_ && !broken_ && queue_.size() >= capacity_) want_writable_ = true;
   }
@@ -67,7 +70,10 @@ class StreamWriter {
   }
   bool finish_requested() const { return finish_requested_; }
 
-  void ClearCallbacks() { auto dropped = std::exchange(on_writable_, nullptr); }
+  void ClearCallbacks() {
+    callbacks_cleared_ = true;
+    auto dropped = std::exchange(on_writable_, nullptr);
+  }
 
  private:
   void Pump() {
@@ -110,6 +116,8 @@ class StreamWriter {
     if (!ok) {  // the stream is gone (cancelled, disconnected): nothing more can be written
       broken_ = true;
       queue_.clear();
+      want_writable_ = false;
+      auto dropped = std::exchange(on_writable_, nullptr);
     }
     Pump();
     if (want_writable_ && writable() && queue_.size() <= capacity_ / 2) {
@@ -136,6 +144,7 @@ class StreamWriter {
   bool finish_started_ = false;
   bool broken_ = false;
   bool want_writable_ = false;
+  bool callbacks_cleared_ = false;  // the call is over: no callback may be stored again
   runtime::CompletionTag write_tag_{&runtime::OnTag<StreamWriter, &StreamWriter::OnWriteDone>,
                                     this};
   runtime::CompletionTag finish_tag_{&runtime::OnTag<StreamWriter, &StreamWriter::OnFinishDone>,

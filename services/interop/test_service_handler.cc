@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <deque>
+#include <optional>
 #include <string>
 
 namespace percore::interop {
@@ -35,6 +36,19 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
  public:
   ResponsePlan(Stream stream, runtime::Shard& shard) : stream_(std::move(stream)), shard_(shard) {}
 
+  // A cancelled stream owes nothing more: drop the pending responses and the interval timer
+  // (which holds this plan, and so the call, until it fires).
+  void CancelWithStream() {
+    stream_.OnCancel([weak = this->weak_from_this()] {
+      if (auto self = weak.lock()) {
+        self->pending_.clear();
+        self->finish_when_idle_ = false;
+        if (self->timer_) self->shard_.CancelTimer(*self->timer_);
+        self->timer_.reset();
+      }
+    });
+  }
+
   void Add(const StreamingOutputCallRequest& request) {
     for (const auto& p : request.response_parameters()) pending_.push_back(p);
     if (request.has_response_status() && request.response_status().code() != 0) {
@@ -57,7 +71,8 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
       if (next.interval_us() > 0 && !waited_) {
         busy_ = true;
         auto self = this->shared_from_this();
-        shard_.RunAfter(std::chrono::microseconds(next.interval_us()), [self] {
+        timer_ = shard_.RunAfter(std::chrono::microseconds(next.interval_us()), [self] {
+          self->timer_.reset();
           self->busy_ = false;
           self->waited_ = true;
           self->Pump();
@@ -91,6 +106,7 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
   bool finish_when_idle_ = false;
   bool busy_ = false;
   bool waited_ = false;
+  std::optional<runtime::TimerId> timer_;
 };
 
 }  // namespace
@@ -122,6 +138,7 @@ void TestServiceHandler::StreamingOutputCall(
     rpc::ServerStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
   EchoMetadata(call.context());
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
+  plan->CancelWithStream();
   plan->Add(call.request());
   plan->FinishWhenIdle();
   plan->Pump();
@@ -145,6 +162,7 @@ void TestServiceHandler::FullDuplexCall(
     rpc::BidiStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
   EchoMetadata(call.context());
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
+  plan->CancelWithStream();
   call.OnRead([plan](StreamingOutputCallRequest&& request) {
     plan->Add(request);
     plan->Pump();
@@ -159,6 +177,7 @@ void TestServiceHandler::HalfDuplexCall(
     rpc::BidiStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
   EchoMetadata(call.context());
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
+  plan->CancelWithStream();
   // Everything the client sends is answered only after it half-closes.
   call.OnRead([plan](StreamingOutputCallRequest&& request) { plan->Add(request); });
   call.OnReadsDone([plan] {
