@@ -52,7 +52,9 @@ class StreamWriter {
   // Sends the initial metadata now (before any message), for example to tell a watcher it is
   // registered. Later calls do nothing.
   void SendInitialMetadata() {
-    if (metadata_requested_) return;
+    // A message already queued or sent carries the initial metadata with it (gRPC asserts on
+    // sending it twice).
+    if (metadata_requested_ || metadata_sent_ || !queue_.empty()) return;
     metadata_requested_ = true;
     Pump();
   }
@@ -79,7 +81,6 @@ class StreamWriter {
   void Pump() {
     if (op_in_flight_ || finish_started_ || !call_.shard().cq_open()) return;
     if (metadata_requested_ && !metadata_sent_) {
-      metadata_sent_ = true;
       StartOp();
       stream_.SendInitialMetadata(&write_tag_);
       return;
@@ -108,6 +109,7 @@ class StreamWriter {
 
   void StartOp() {
     op_in_flight_ = true;
+    metadata_sent_ = true;  // every operation sends the initial metadata if it has not gone yet
     call_.Ref();
   }
 

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/rpc/call_base.h"
@@ -528,6 +529,50 @@ TEST_F(InteropTest, CancelledStreamWithPendingResponsesIsFreed) {
     EXPECT_EQ(stream->Finish().error_code(), StatusCode::CANCELLED);
   }
   EXPECT_TRUE(server_->WaitUntilNoCalls(5s));
+}
+
+// The same for a bidi stream: cancelled while the server owes a response now and one in 30 s.
+TEST_F(InteropTest, CancelledFullDuplexWithPendingResponsesIsFreed) {
+  {
+    ClientContext context;
+    SetDeadline(context);
+    auto stream = stub_->FullDuplexCall(&context);
+    StreamingOutputCallRequest request;
+    request.add_response_parameters()->set_size(8);
+    for (int interval_us : {50 * 1000, 30 * 1000 * 1000}) {
+      auto* p = request.add_response_parameters();
+      p->set_size(8);
+      p->set_interval_us(interval_us);
+    }
+    ASSERT_TRUE(stream->Write(request));
+    StreamingOutputCallResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), StatusCode::CANCELLED);
+  }
+  EXPECT_TRUE(server_->WaitUntilNoCalls(2s));
+}
+
+// A client that stops reading exerts backpressure (the server's write queue fills and the
+// handler waits for OnWritable); cancelling it then frees the call.
+TEST_F(InteropTest, CancelledBackpressuredStreamIsFreed) {
+  {
+    ClientContext context;
+    SetDeadline(context);
+    StreamingOutputCallRequest request;
+    for (int i = 0; i < 2000; ++i) request.add_response_parameters()->set_size(64 * 1024);
+    auto stream = stub_->StreamingOutputCall(&context, request);
+    StreamingOutputCallResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    // 2000 x 64 KiB is far more than the HTTP/2 windows and the writer's queue hold: the server
+    // is now blocked on this reader.
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(server_->live_calls(), 1);
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), StatusCode::CANCELLED);
+  }
+  EXPECT_TRUE(server_->WaitUntilNoCalls(2s));
+  EXPECT_TRUE(UnaryWorks());
 }
 
 // A cancelled stream that sleeps in a long interval is freed at once, not when its timer fires.
