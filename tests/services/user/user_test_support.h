@@ -14,6 +14,7 @@
 #include <grpcpp/support/channel_arguments.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -121,6 +122,30 @@ inline std::string Repeat(const std::string& piece, size_t times) {
   for (size_t i = 0; i < times; ++i) out += piece;
   return out;
 }
+
+inline std::vector<std::string> Sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+inline std::vector<std::string> Ids(const std::vector<v1::User>& users) {
+  std::vector<std::string> ids;
+  for (const auto& u : users) ids.push_back(u.id());
+  return ids;
+}
+
+inline ::testing::AssertionResult StrictlyAscending(const std::vector<std::string>& ids) {
+  for (size_t i = 1; i < ids.size(); ++i) {
+    if (!(ids[i - 1] < ids[i])) {
+      return ::testing::AssertionFailure() << "position " << i << ": \"" << ids[i]
+                                           << "\" does not follow \"" << ids[i - 1] << "\"";
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// A distinct valid email per index.
+inline std::string Email(int i) { return "user" + std::to_string(i) + "@example.com"; }
 
 inline v1::CreateUserRequest CreateRequest(const std::string& name, const std::string& email,
                                            const std::vector<std::string>& roles = {}) {
