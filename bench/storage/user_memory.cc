@@ -2,6 +2,7 @@
 // the server uses) with N users of the seed's shape and divides the RSS growth by N.
 //   build/release/bench/storage/user_memory [N]     (default 1000000)
 
+#include <google/protobuf/util/time_util.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,8 +10,6 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
-
-#include <google/protobuf/util/time_util.h>
 
 #include "services/user/user_id.h"
 #include "services/user/user_partition.h"
