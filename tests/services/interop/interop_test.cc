@@ -415,9 +415,9 @@ struct OpenStream {
 static_assert(alignof(OpenStream) >= 4, "tags use the low two bits");
 
 TEST_F(InteropTest, ThousandCancelledServerStreamsLeaveNoLiveCalls) {
-  // Guards against a leak found in HEAD 8875890: a cancelled stream that still owed responses
-  // re-armed OnWritable on its broken writer after the call's callbacks were cleared, a handle
-  // cycle that kept the call object alive forever.
+  // Guards against a leak in 8875890 (fixed in 8e494b5): a cancelled stream that still owed
+  // responses re-armed OnWritable on its broken writer after the call's callbacks were cleared, a
+  // handle cycle that kept the call object alive forever.
   constexpr int kStreams = 1000;
   constexpr int kChannels = 4;  // 250 streams per connection, under the 1024 stream limit
   // Right after Start only the posted requests are alive.
@@ -577,8 +577,8 @@ TEST_F(InteropTest, CancelledBackpressuredStreamIsFreed) {
 
 // A cancelled stream that sleeps in a long interval is freed at once, not when its timer fires.
 TEST_F(InteropTest, CancelledSleepingStreamIsFreedPromptly) {
-  // In HEAD 8875890 the pending interval timer held the call until it fired, and shutdown then
-  // waited out ServerHost's 5 s fallback.
+  // In 8875890 (fixed in 8e494b5) the pending interval timer held the call until it fired, and
+  // shutdown then waited out ServerHost's 5 s fallback.
   {
     ClientContext context;
     SetDeadline(context);
