@@ -36,6 +36,16 @@ bool CallBase::BeginCall() {
   return true;
 }
 
+bool CallBase::RejectOversized(const grpc::ByteBuffer& message) {
+  size_t limit = slot_.limits().max_message_bytes;
+  if (message.Length() <= limit) return false;
+  FinishWithStatus(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                "message of " + std::to_string(message.Length()) +
+                                    " bytes exceeds the server's limit of " +
+                                    std::to_string(limit) + " bytes"));
+  return true;
+}
+
 void CallBase::UnrefHandle() {
   if (--handles_ == 0 && !finish_requested()) {
     FinishWithStatus(grpc::Status(grpc::StatusCode::INTERNAL,

@@ -11,6 +11,7 @@
 // INTERNAL itself, so a buggy handler cannot leave a client waiting.
 
 #include <grpcpp/server_context.h>
+#include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
 
 #include <atomic>
@@ -47,6 +48,8 @@ class CallBase {
     Ref();
   }
   void UnrefHandle();
+  // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended).
+  bool RejectOversized(const grpc::ByteBuffer& message);
   // The shape's way to end the call with a status and no message.
   virtual void FinishWithStatus(const grpc::Status& status) = 0;
   // True once the handler (or the framework) has started to end the call.

@@ -15,6 +15,9 @@ struct CallLimits {
   // Calls a shard serves at once; more are answered RESOURCE_EXHAUSTED (admission control is
   // the application's job with the async API).
   int64_t max_calls_per_shard = 50000;
+  // Largest message a call accepts (set from ServerOptions::max_message_bytes). gRPC enforces
+  // it too, except with the minimal stack; the calls check it either way.
+  size_t max_message_bytes = 4 * 1024 * 1024;
 };
 
 }  // namespace percore::rpc

@@ -1,5 +1,6 @@
 #include "core/rpc/server_host.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/security/server_credentials.h>
@@ -12,7 +13,9 @@
 namespace percore::rpc {
 
 ServerHost::ServerHost(runtime::Runtime& runtime, ServerOptions options)
-    : runtime_(runtime), options_(std::move(options)) {}
+    : runtime_(runtime), options_(std::move(options)) {
+  options_.limits.max_message_bytes = options_.max_message_bytes;
+}
 
 ServerHost::~ServerHost() {
   if (started_ && !stopped_) Shutdown(std::chrono::milliseconds(0));
@@ -37,6 +40,9 @@ grpc::Status ServerHost::Start() {
     std::call_once(reflection_once,
                    [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
   }
+  if (!options_.mutex_deadlock_detection) {
+    absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  }
   grpc::ServerBuilder builder;
   builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
@@ -49,6 +55,7 @@ grpc::Status ServerHost::Start() {
                              options_.keepalive_min_ping_interval_ms);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options_.keepalive_max_ping_strikes);
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
+  if (options_.minimal_stack) builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
   for (auto& s : services_) builder.RegisterService(&s->raw());
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;

@@ -36,6 +36,13 @@ struct ServerOptions {
   int keepalive_max_ping_strikes = 2;
   bool reuse_port = false;
   bool reflection = true;
+  // abseil's Mutex deadlock detection (on in Debian's build) records every lock gRPC takes in a
+  // global graph: measurable per call (callgrind: ~1.5% of a GetUser). Off unless asked for.
+  bool mutex_deadlock_detection = false;
+  // gRPC's minimal filter stack: no message-size or deadline filters (about 10% fewer
+  // instructions per unary call, callgrind). The calls then check the message size themselves
+  // (after receipt); deadlines still reach handlers and clients still enforce theirs.
+  bool minimal_stack = false;
   CallLimits limits;
 };
 

@@ -47,7 +47,7 @@ class ServerStreamCallData final : public CallBase {
   void ClearCallbacks() override { writer_.ClearCallbacks(); }
 
   void OnRequest(bool ok) {
-    if (ok && BeginCall()) {
+    if (ok && BeginCall() && !RejectOversized(request_bytes_)) {
       if (!Codec<Req>::Parse(&request_bytes_, &request_)) {
         writer_.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                     "request is not a valid " + Codec<Req>::TypeName()));

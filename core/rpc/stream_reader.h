@@ -70,7 +70,9 @@ class StreamReader {
       }
     } else {
       Req message;
-      if (!Codec<Req>::Parse(&bytes_, &message)) {
+      if (call_.RejectOversized(bytes_)) {
+        // ended with RESOURCE_EXHAUSTED; no more reads
+      } else if (!Codec<Req>::Parse(&bytes_, &message)) {
         call_.FinishWithStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                             "message is not a valid " + Codec<Req>::TypeName()));
       } else {

@@ -62,7 +62,7 @@ class UnaryCallData final : public CallBase {
   }
 
   void OnRequest(bool ok) {
-    if (ok && BeginCall()) {
+    if (ok && BeginCall() && !RejectOversized(request_bytes_)) {
       if (!Codec<Req>::Parse(&request_bytes_, &request_)) {
         Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                             "request is not a valid " + Codec<Req>::TypeName()));

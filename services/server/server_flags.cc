@@ -42,6 +42,9 @@ std::string ServerUsage() {
   --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
   --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10)
   --reuse-port                allow several servers on one port (SO_REUSEPORT; default off)
+  --minimal-stack             gRPC's minimal filter stack: ~10% fewer instructions per call;
+                              percore checks message sizes itself (after receipt), gRPC's
+                              deadline filter is off (default off)
   --help                      this text
 )";
 }
@@ -71,6 +74,8 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       flags.help = true;
     } else if (arg == "--reuse-port") {
       flags.server.reuse_port = true;
+    } else if (arg == "--minimal-stack") {
+      flags.server.minimal_stack = true;
     } else if (arg == "--listen") {
       if (!need_value()) return std::nullopt;
       if (value.empty() || value.find(':') == std::string::npos) {
