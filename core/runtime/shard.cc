@@ -70,7 +70,9 @@ void Shard::UseServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq) {
 
 void Shard::Wake() {
   auto* wake = new WakeAlarm(this);
-  wake->alarm.Set(cq_.get(), gpr_now(GPR_CLOCK_MONOTONIC), &wake->tag);
+  // An already-past deadline fires at once; "now" would be rounded up to the next millisecond
+  // tick of gRPC's timer (measured: ~1.1 ms per wake-up instead of ~1 us).
+  wake->alarm.Set(cq_.get(), gpr_inf_past(GPR_CLOCK_MONOTONIC), &wake->tag);
 }
 
 TimerId Shard::RunAfter(std::chrono::nanoseconds delay, std::function<void()> fn) {

@@ -1,0 +1,36 @@
+#pragma once
+// Threading contract: values; parsed once on the main thread before any server starts.
+//
+// percore-baseline's command line: which of the usual gRPC C++ server styles to run, where to
+// listen, and how many threads the style gets.
+
+#include <optional>
+#include <string>
+
+namespace percore::baseline {
+
+enum class Mode {
+  kSync,      // UserService::Service on gRPC's sync thread pool
+  kCallback,  // UserService::CallbackService (gRPC picks the threads)
+  kAsync,     // completion queues, one thread each, CallData state machines
+  kCeiling,   // kAsync, but GetUser answers one prebuilt serialized User
+};
+
+const char* ModeName(Mode mode);
+
+struct BaselineFlags {
+  Mode mode = Mode::kAsync;
+  std::string listen = "127.0.0.1:50052";
+  // sync: the server's thread limit, pollers included (0: none; never 1, which serves
+  // nothing); async/ceiling: completion queues, one thread each; callback: unused.
+  int threads = 1;
+  bool help = false;
+};
+
+std::string BaselineUsage();
+
+// nullopt with `*error` set on a bad command line. `--mode` is required (a benchmark that
+// silently measured a default style would compare the wrong thing).
+std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::string* error);
+
+}  // namespace percore::baseline

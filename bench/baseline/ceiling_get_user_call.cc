@@ -1,0 +1,49 @@
+#include "bench/baseline/ceiling_get_user_call.h"
+
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/support/slice.h>
+
+#include <string>
+
+#include "user/v1/user.pb.h"
+
+namespace percore::baseline {
+
+grpc::ByteBuffer CeilingGetUserCall::MakeReply() {
+  user::v1::User user;
+  user.set_id("018f4d3e-7a2b-7c3d-8e4f-5a6b7c8d9e0f");
+  user.set_name("Ada Lovelace");
+  user.set_email("ada.lovelace@example.com");
+  user.add_roles("admin");
+  *user.mutable_created_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1700000000);
+  *user.mutable_updated_at() = user.created_at();
+  std::string bytes = user.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+CeilingGetUserCall::CeilingGetUserCall(CeilingUserService* service,
+                                       grpc::ServerCompletionQueue* queue,
+                                       const grpc::ByteBuffer* reply)
+    : service_(service), queue_(queue), reply_(reply) {
+  service_->RequestGetUser(&context_, &request_, &responder_, queue_, queue_, this);
+}
+
+void CeilingGetUserCall::Proceed(bool ok) {
+  switch (state_) {
+    case State::kRequested:
+      if (!ok) {  // shutting down: this request was never matched to a call
+        delete this;
+        return;
+      }
+      Post(service_, queue_, reply_);  // keep the same number of requests posted
+      state_ = State::kFinishing;
+      responder_.Finish(*reply_, grpc::Status::OK, this);
+      return;
+    case State::kFinishing:  // sent (ok) or the call died first (!ok): done either way
+      delete this;
+      return;
+  }
+}
+
+}  // namespace percore::baseline

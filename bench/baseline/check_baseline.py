@@ -1,0 +1,257 @@
+"""Checks percore-baseline in every mode with Python's grpcio (a client percore did not write):
+the first stdout line, CreateUser x1000 (time-ordered ids, timestamps, INVALID_ARGUMENT),
+GetUser (found; NOT_FOUND when missing; ceiling mode: always its one prebuilt user), ListUsers
+(default page 100, paging through the next-page-token trailer, the 1000 cap, negative
+page_size), UNIMPLEMENTED for the methods it does not serve, concurrent calls, a stream
+cancelled half way, then SIGTERM (and once SIGINT) exiting 0; bad flags exit 2. Exits non-zero
+on any failure.
+
+Usage: check_baseline.py PATH/TO/percore-baseline [--proto-dir DIR] [--modes sync,async,...]
+Stubs are generated with Debian's protoc and grpc_python_plugin into a temporary directory."""
+
+import argparse
+import concurrent.futures
+import importlib
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import grpc
+
+MODES = ["sync", "callback", "async", "ceiling"]
+USERS = 1000
+TIMEOUT = 10
+SYNC_THREADS = 32
+UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+FIRST_LINE = re.compile(r"^percore-baseline \((\w+)\) listening on (\S+):(\d+)$")
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def expect(condition, what):
+    if not condition:
+        raise CheckFailed(what)
+
+
+def load_stubs(proto_dir):
+    out = tempfile.mkdtemp(prefix="baseline-stubs-")
+    subprocess.run(["protoc", "-I" + proto_dir, "-I/usr/include", "--python_out=" + out,
+                    "--grpc_python_out=" + out,
+                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+                    "user/v1/user.proto"], check=True)
+    sys.path.insert(0, out)
+    return (importlib.import_module("user.v1.user_pb2"),
+            importlib.import_module("user.v1.user_pb2_grpc"))
+
+
+class Server:
+    """The binary on a free port; `port` from its first stdout line."""
+
+    def __init__(self, binary, mode, threads):
+        self.proc = subprocess.Popen([binary, "--mode", mode, "--listen", "127.0.0.1:0",
+                                      "--threads", str(threads)], stdout=subprocess.PIPE,
+                                     text=True)
+        ready, _, _ = select.select([self.proc.stdout], [], [], 15)
+        line = self.proc.stdout.readline().rstrip("\n") if ready else ""
+        match = FIRST_LINE.match(line)
+        if not match:
+            self.proc.kill()
+            self.proc.wait()
+            raise CheckFailed("first stdout line %r is not the listening line" % line)
+        expect(match.group(1) == mode and match.group(2) == "127.0.0.1",
+               "listening line %r names the wrong mode or host" % line)
+        self.port = int(match.group(3))
+        self.channel = grpc.insecure_channel("127.0.0.1:%d" % self.port)
+        grpc.channel_ready_future(self.channel).result(timeout=TIMEOUT)
+
+    def stop(self, signum=signal.SIGTERM):
+        self.channel.close()
+        self.proc.send_signal(signum)
+        try:
+            code = self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise CheckFailed("did not exit within 15 s of %s" % signal.Signals(signum).name)
+        expect(code == 0, "exit code %d after %s" % (code, signal.Signals(signum).name))
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def expect_code(code, fn, *args, **kwargs):
+    try:
+        result = fn(*args, timeout=TIMEOUT, **kwargs)
+        if hasattr(result, "__iter__") and not hasattr(result, "ByteSize"):
+            list(result)
+    except grpc.RpcError as e:
+        expect(e.code() == code, "expected %s, got %s (%s)" % (code, e.code(), e.details()))
+        return
+    raise CheckFailed("expected %s, the call succeeded" % code)
+
+
+def list_page(pb, stub, page_size, page_token=""):
+    call = stub.ListUsers(pb.ListUsersRequest(page_size=page_size, page_token=page_token),
+                          timeout=TIMEOUT)
+    users = list(call)
+    expect(call.code() == grpc.StatusCode.OK, "ListUsers ended with %s" % call.code())
+    token = dict(call.trailing_metadata() or ()).get("next-page-token") or ""
+    return users, token
+
+
+def check_mode(binary, pb, pb_grpc, mode):
+    # gRPC's sync server refuses (RESOURCE_EXHAUSTED) a call that finds all but one of its
+    # threads busy: give it more threads than this check ever has calls in flight.
+    server = Server(binary, mode, SYNC_THREADS if mode == "sync" else 2)
+    try:
+        stub = pb_grpc.UserServiceStub(server.channel)
+
+        created = []
+        for i in range(USERS):
+            user = stub.CreateUser(pb.CreateUserRequest(
+                name="User %d" % i, email="user%d@example.com" % i, roles=["reader"]),
+                timeout=TIMEOUT)
+            created.append(user)
+        ids = [u.id for u in created]
+        expect(all(UUID_V7.match(i) for i in ids), "an id is not a lowercase UUIDv7: %r" % ids[:3])
+        expect(ids == sorted(ids) and len(set(ids)) == USERS, "ids are not strictly ascending")
+        first = created[0]
+        expect(first.name == "User 0" and first.email == "user0@example.com"
+               and list(first.roles) == ["reader"], "CreateUser returned %r" % first)
+        expect(first.created_at.seconds > 0 and first.created_at == first.updated_at,
+               "created_at/updated_at not set equal: %r" % first)
+        expect_code(grpc.StatusCode.INVALID_ARGUMENT, stub.CreateUser,
+                    pb.CreateUserRequest(name="", email="x@example.com"))
+        expect_code(grpc.StatusCode.INVALID_ARGUMENT, stub.CreateUser,
+                    pb.CreateUserRequest(name="X", email="no-at-sign"))
+
+        some = created[417]
+        got = stub.GetUser(pb.GetUserRequest(id=some.id), timeout=TIMEOUT)
+        missing = "00000000-0000-7000-8000-000000000000"
+        if mode == "ceiling":
+            expect(UUID_V7.match(got.id) and got.name and got.email and len(got.roles) == 1,
+                   "ceiling GetUser answered %r" % got)
+            again = stub.GetUser(pb.GetUserRequest(id=missing), timeout=TIMEOUT)
+            expect(again == got, "ceiling GetUser answers differ")
+        else:
+            expect(got == some, "GetUser answered %r, created %r" % (got, some))
+            expect_code(grpc.StatusCode.NOT_FOUND, stub.GetUser, pb.GetUserRequest(id=missing))
+
+        users, token = list_page(pb, stub, 0)
+        expect([u.id for u in users] == ids[:100], "page_size 0 is not the first 100 users")
+        expect(token == ids[99], "page_size 0: token %r, want the 100th id" % token)
+        walked, token, pages = [], "", 0
+        while True:
+            users, token = list_page(pb, stub, 300, token)
+            walked.extend(users)
+            pages += 1
+            if not token:
+                break
+            expect(pages < 10, "paging does not end")
+        expect(pages == 4 and [u.id for u in walked] == ids,
+               "paging by 300 gave %d pages, %d users" % (pages, len(walked)))
+        expect(walked == created, "listed users differ from the created ones")
+        users, token = list_page(pb, stub, 5000)
+        expect(len(users) == USERS and not token, "page_size 5000 over 1000 users: %d, token %r"
+               % (len(users), token))
+        extra = stub.CreateUser(pb.CreateUserRequest(name="Extra", email="extra@example.com"),
+                                timeout=TIMEOUT)
+        users, token = list_page(pb, stub, 5000)
+        expect(len(users) == 1000 and token == ids[-1],
+               "cap: %d users, token %r over 1001 users" % (len(users), token))
+        users, token = list_page(pb, stub, 5, token)
+        expect([u.id for u in users] == [extra.id] and not token, "last page after the cap")
+        expect_code(grpc.StatusCode.INVALID_ARGUMENT, stub.ListUsers,
+                    pb.ListUsersRequest(page_size=-1))
+
+        # Unserved methods answer at once rather than hanging until the deadline.
+        expect_code(grpc.StatusCode.UNIMPLEMENTED, stub.UpdateUser,
+                    pb.UpdateUserRequest(id=some.id, name="x"))
+        expect_code(grpc.StatusCode.UNIMPLEMENTED, stub.DeleteUser,
+                    pb.DeleteUserRequest(id=some.id))
+
+        # Many calls at once, spread over the server's threads.
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            futures = [pool.submit(stub.GetUser, pb.GetUserRequest(id=ids[i % USERS]),
+                                   timeout=TIMEOUT) for i in range(400)]
+            futures += [pool.submit(lambda: list_page(pb, stub, 50)) for _ in range(40)]
+            for f in futures:
+                f.result()
+
+        # A stream abandoned half way; the server keeps serving.
+        for _ in range(5):
+            call = stub.ListUsers(pb.ListUsersRequest(page_size=1000), timeout=TIMEOUT)
+            next(call)
+            call.cancel()
+        expect(len(list_page(pb, stub, 10)[0]) == 10, "serving after cancelled streams")
+
+        server.stop(signal.SIGTERM)
+    finally:
+        server.kill()
+
+
+def check_sigint(binary):
+    server = Server(binary, "async", 2)
+    try:
+        server.stop(signal.SIGINT)
+    finally:
+        server.kill()
+
+
+def check_flags(binary):
+    """Bad command lines exit 2 before serving; sync with no thread limit serves."""
+    for flags in (["--mode", "sync", "--threads", "1"], ["--listen", "127.0.0.1:0"],
+                  ["--mode", "fast"], ["--mode", "async", "--threads", "0"]):
+        proc = subprocess.run([binary] + flags, capture_output=True, text=True, timeout=15)
+        expect(proc.returncode == 2 and not proc.stdout,
+               "%s: exit %d, stdout %r" % (" ".join(flags), proc.returncode, proc.stdout))
+    server = Server(binary, "sync", 0)
+    try:
+        stub_ok = server.channel.unary_unary("/user.v1.UserService/GetUser")
+        try:
+            stub_ok(b"", timeout=TIMEOUT)
+            raise CheckFailed("GetUser of an empty id succeeded")
+        except grpc.RpcError as e:
+            expect(e.code() == grpc.StatusCode.NOT_FOUND, "sync unlimited: %s" % e.code())
+        server.stop(signal.SIGTERM)
+    finally:
+        server.kill()
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("binary")
+    parser.add_argument("--proto-dir", default=os.path.join(here, "..", "..", "proto"))
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+    pb, pb_grpc = load_stubs(os.path.abspath(args.proto_dir))
+
+    failures = 0
+    checks = [(m, lambda m=m: check_mode(args.binary, pb, pb_grpc, m))
+              for m in args.modes.split(",")]
+    checks.append(("async SIGINT", lambda: check_sigint(args.binary)))
+    checks.append(("flags", lambda: check_flags(args.binary)))
+    for name, check in checks:
+        started = time.monotonic()
+        try:
+            check()
+            print("ok    %-13s %.1fs" % (name, time.monotonic() - started), flush=True)
+        except Exception as e:  # noqa: BLE001 - report every mode, then fail
+            failures += 1
+            print("FAIL  %-13s %s: %s" % (name, type(e).__name__, e), flush=True)
+    print("percore-baseline: %d passed, %d failed" % (len(checks) - failures, failures))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
