@@ -1,5 +1,7 @@
 #include "bench/baseline/async_server.h"
 
+#include <chrono>
+
 #include "bench/baseline/async_call.h"
 #include "bench/baseline/async_create_user_call.h"
 #include "bench/baseline/async_get_user_call.h"
@@ -21,7 +23,11 @@ AsyncServer::~AsyncServer() { Stop(); }
 void AsyncServer::AddTo(grpc::ServerBuilder& builder) {
   builder.RegisterService(service_.get());
   builder.RegisterAsyncGenericService(&unimplemented_);
-  for (int i = 0; i < queue_count_; ++i) queues_.push_back(builder.AddCompletionQueue());
+  for (int i = 0; i < queue_count_; ++i) {
+    auto queue = std::make_unique<Queue>();
+    queue->cq = builder.AddCompletionQueue();
+    queues_.push_back(std::move(queue));
+  }
 }
 
 void AsyncServer::Start() {
@@ -31,39 +37,60 @@ void AsyncServer::Start() {
     }
   }
   for (size_t i = 0; i < queues_.size(); ++i) {
-    grpc::ServerCompletionQueue* queue = queues_[i].get();
+    grpc::ServerCompletionQueue* cq = queues_[i]->cq.get();
     for (int n = 0; n < kRequestsPerMethod; ++n) {
-      AsyncCreateUserCall::Post(service_.get(), queue, store_);
-      AsyncListUsersCall::Post(service_.get(), queue, store_);
+      AsyncCreateUserCall::Post(service_.get(), cq, store_);
+      AsyncListUsersCall::Post(service_.get(), cq, store_);
       if (ceiling_) {
-        CeilingGetUserCall::Post(static_cast<CeilingUserService*>(service_.get()), queue,
+        CeilingGetUserCall::Post(static_cast<CeilingUserService*>(service_.get()), cq,
                                  &ceiling_replies_[i]);
       } else {
-        AsyncGetUserCall::Post(service_.get(), queue, store_);
+        AsyncGetUserCall::Post(service_.get(), cq, store_);
       }
     }
     for (int n = 0; n < kUnimplementedRequests; ++n) {
-      AsyncUnimplementedCall::Post(&unimplemented_, queue);
+      AsyncUnimplementedCall::Post(&unimplemented_, cq);
     }
   }
-  for (auto& queue : queues_) threads_.emplace_back(Poll, queue.get());
+  for (auto& queue : queues_) queue->thread = std::thread(Poll, queue.get());
+  started_ = true;
 }
 
-void AsyncServer::Poll(grpc::ServerCompletionQueue* queue) {
+void AsyncServer::Poll(Queue* queue) {
+  bool draining = false;
   void* tag = nullptr;
   bool ok = false;
-  // Returns false only once the queue is shut down and empty: the drain.
-  while (queue->Next(&tag, &ok)) static_cast<AsyncCall*>(tag)->Proceed(ok);
+  // Returns false only once the queue is shut down and empty.
+  while (queue->cq->Next(&tag, &ok)) {
+    if (tag == &queue->shutdown_alarm) {
+      draining = true;
+      queue->cq->Shutdown();
+    } else if (draining) {
+      delete static_cast<AsyncCall*>(tag);  // its last event; no operation may start now
+    } else {
+      static_cast<AsyncCall*>(tag)->Proceed(ok);
+    }
+  }
 }
 
 void AsyncServer::Stop() {
   if (stopped_) return;
   stopped_ = true;
-  for (auto& queue : queues_) queue->Shutdown();
-  if (threads_.empty()) {
-    for (auto& queue : queues_) Poll(queue.get());  // never polled: drain before destroying
+  if (!started_) {
+    for (auto& queue : queues_) {  // never polled, nothing posted: drain before destroying
+      queue->cq->Shutdown();
+      void* tag = nullptr;
+      bool ok = false;
+      while (queue->cq->Next(&tag, &ok)) {
+      }
+    }
+    return;
   }
-  for (auto& thread : threads_) thread.join();
+  for (auto& queue : queues_) {
+    queue->shutdown_alarm.Set(queue->cq.get(), std::chrono::system_clock::now(),
+                              &queue->shutdown_alarm);
+  }
+  for (auto& queue : queues_) queue->thread.join();
 }
 
 }  // namespace percore::baseline

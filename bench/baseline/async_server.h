@@ -8,12 +8,16 @@
 // requested on. An async generic service on the same queues answers UNIMPLEMENTED for every
 // method not served.
 //
-// Shutdown (GRPC-NOTES.md): Server::Shutdown(deadline) cancels what is left and returns only
-// once every call is gone; the queue threads meanwhile free the failed requests and calls. No
-// thread posts after that: posting happens only while handling a live call, and a live call
-// holds Shutdown up. Then Stop() shuts each queue down, and its thread drains it (Next()
-// returns false once empty) and exits; queues are destroyed only after that.
+// Shutdown (GRPC-NOTES.md): Server::Shutdown(deadline) cancels what is left while the queue
+// threads keep handling events. It can return with events still queued (a matched request, a
+// write failed by the cancellation), whose handling would start operations, and starting one on
+// a shut-down queue aborts the process. So each queue is shut down by its own thread: Stop()
+// sets an alarm on the queue; the thread that receives it calls Shutdown() on its queue and
+// from then on only frees the calls whose events it drains (every call has at most one
+// operation outstanding, so its event is its last). Next() returns false once the queue is
+// empty; the thread exits, Stop() joins it, and the queue is destroyed after the server.
 
+#include <grpcpp/alarm.h>
 #include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/support/byte_buffer.h>
@@ -41,16 +45,23 @@ class AsyncServer {
   AsyncServer(const AsyncServer&) = delete;
   AsyncServer& operator=(const AsyncServer&) = delete;
 
-  // Registers the service and adds the completion queues; before builder.BuildAndStart().
+  // Registers the services and adds the completion queues; before builder.BuildAndStart().
   void AddTo(grpc::ServerBuilder& builder);
   // Posts the requests and starts one thread per queue; after BuildAndStart() succeeded.
   void Start();
-  // Shuts every queue down, lets its thread drain it, joins. Without Start() (the server never
-  // started) it drains the queues itself. Idempotent.
+  // Has each queue thread shut its queue down and drain it, and joins them. Without Start()
+  // (the server never started) it shuts down and drains the queues itself. Idempotent.
   void Stop();
 
  private:
-  static void Poll(grpc::ServerCompletionQueue* queue);
+  // One completion queue and what only its thread touches.
+  struct Queue {
+    std::unique_ptr<grpc::ServerCompletionQueue> cq;
+    grpc::Alarm shutdown_alarm;  // its address is the "shut down now" tag
+    std::thread thread;
+  };
+
+  static void Poll(Queue* queue);
 
   UserStore* store_;
   int queue_count_;
@@ -58,8 +69,8 @@ class AsyncServer {
   std::unique_ptr<AsyncUserService> service_;      // a CeilingUserService when ceiling_
   grpc::AsyncGenericService unimplemented_;        // answers every method service_ does not serve
   std::vector<grpc::ByteBuffer> ceiling_replies_;  // one per queue
-  std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues_;
-  std::vector<std::thread> threads_;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  bool started_ = false;
   bool stopped_ = false;
 };
 

@@ -6,6 +6,16 @@
 namespace percore::baseline {
 namespace {
 
+bool ParseInt(const std::string& text, int min, int max, int* out) {
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return false;
+  }
+  *out = value;
+  return true;
+}
+
 std::optional<Mode> ParseMode(const std::string& text) {
   if (text == "sync") return Mode::kSync;
   if (text == "callback") return Mode::kCallback;
@@ -40,14 +50,21 @@ std::string BaselineUsage() {
         ceiling   async, but GetUser answers one prebuilt serialized User (no lookup, no copy):
                   what the gRPC library itself costs per call
   --listen HOST:PORT  address to serve on (default 127.0.0.1:50052; port 0 picks one)
-  --threads N         sync: the server's thread limit (grpc::ResourceQuota::SetMaxThreads),
-                            pollers included; 0: no limit (gRPC's default, a thread per
-                            concurrent call); at least 2 otherwise. gRPC's sync server does not
-                            queue: a call arriving while N-1 calls are being handled is
-                            answered RESOURCE_EXHAUSTED ("Server Threadpool Exhausted").
+  --threads N         sync: N threads kept for handlers plus one polling (gRPC's sync
+                            server options MIN_POLLERS 1, MAX_POLLERS N+1; N=1 is gRPC's
+                            default). While all are busy gRPC starts more, and ends them after.
                       async/ceiling: completion queues, one thread each
                       callback: ignored (gRPC picks the threads)
-                      (default: hardware concurrency; sync: at least 2)
+                      (default: hardware concurrency)
+  --sync-max-threads M
+                      sync only: at most M threads in all, pollers included
+                      (grpc::ResourceQuota::SetMaxThreads; default 0: no cap; else at least 2).
+                      gRPC does not queue at the cap: a call that finds M-1 calls being handled
+                      is answered RESOURCE_EXHAUSTED ("Server Threadpool Exhausted").
+  --shutdown-grace SECONDS
+                      on SIGTERM/SIGINT, how long calls get before they are cancelled; gRPC's
+                      Shutdown also waits this long for clients that keep a used connection
+                      open (default 5)
   --help              this text
 
 Prints "percore-baseline (MODE) listening on HOST:PORT" once serving; SIGTERM or SIGINT shuts
@@ -60,7 +77,6 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
   flags.threads = static_cast<int>(std::thread::hardware_concurrency());
   if (flags.threads < 1) flags.threads = 1;
   bool mode_given = false;
-  bool threads_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -99,15 +115,27 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
       flags.listen = value;
     } else if (arg == "--threads") {
       if (!need_value()) return std::nullopt;
-      int threads = 0;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), threads);
-      if (ec != std::errc() || end != value.data() + value.size() || threads < 0 ||
-          threads > 1024) {
-        *error = "--threads wants a number from 0 to 1024, got \"" + value + "\"";
+      if (!ParseInt(value, 1, 1024, &flags.threads)) {
+        *error = "--threads wants a number from 1 to 1024, got \"" + value + "\"";
         return std::nullopt;
       }
-      flags.threads = threads;
-      threads_given = true;
+    } else if (arg == "--sync-max-threads") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 0, 4096, &flags.sync_max_threads) || flags.sync_max_threads == 1) {
+        // One thread would be the poller itself, with none to spare: every call refused.
+        *error = "--sync-max-threads wants 0 (no cap) or 2 to 4096, got \"" + value + "\"";
+        return std::nullopt;
+      }
+    } else if (arg == "--shutdown-grace") {
+      if (!need_value()) return std::nullopt;
+      double seconds = -1;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+      if (ec != std::errc() || end != value.data() + value.size() || !(seconds >= 0) ||
+          seconds > 3600) {
+        *error = "--shutdown-grace wants seconds from 0 to 3600, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.shutdown_grace_seconds = seconds;
     } else {
       *error = "unknown flag " + arg + " (try --help)";
       return std::nullopt;
@@ -118,16 +146,8 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
     *error = "--mode is required: sync, callback, async or ceiling (try --help)";
     return std::nullopt;
   }
-  if (flags.mode == Mode::kSync && !threads_given && flags.threads < 2) flags.threads = 2;
-  if (flags.mode == Mode::kSync && flags.threads == 1) {
-    // gRPC counts the sync server's polling thread against the limit: a thread that picks up a
-    // call and cannot start a replacement poller answers RESOURCE_EXHAUSTED, so with one thread
-    // every call is refused.
-    *error = "--mode sync needs --threads 0 (no limit) or at least 2";
-    return std::nullopt;
-  }
-  if ((flags.mode == Mode::kAsync || flags.mode == Mode::kCeiling) && flags.threads == 0) {
-    *error = "--mode " + std::string(ModeName(flags.mode)) + " needs --threads of at least 1";
+  if (flags.sync_max_threads > 0 && flags.mode != Mode::kSync) {
+    *error = "--sync-max-threads is for --mode sync only";
     return std::nullopt;
   }
   return flags;

@@ -21,9 +21,16 @@ const char* ModeName(Mode mode);
 struct BaselineFlags {
   Mode mode = Mode::kAsync;
   std::string listen = "127.0.0.1:50052";
-  // sync: the server's thread limit, pollers included (0: none; never 1, which serves
-  // nothing); async/ceiling: completion queues, one thread each; callback: unused.
+  // sync: threads kept for handlers, plus one that polls (gRPC adds threads while all are
+  // busy and lets them go after); async/ceiling: completion queues, one thread each;
+  // callback: unused.
   int threads = 1;
+  // sync only: a hard cap on the server's threads (grpc::ResourceQuota::SetMaxThreads), pollers
+  // included; 0: none. gRPC does not queue at the cap: it answers RESOURCE_EXHAUSTED.
+  int sync_max_threads = 0;
+  // After SIGTERM/SIGINT: how long calls get before Server::Shutdown cancels them. gRPC's
+  // Shutdown also waits this long for clients that keep an idle connection open.
+  double shutdown_grace_seconds = 5;
   bool help = false;
 };
 

@@ -1,6 +1,5 @@
 #include "bench/baseline/ceiling_get_user_call.h"
 
-#include <google/protobuf/util/time_util.h>
 #include <grpcpp/support/slice.h>
 
 #include <string>
@@ -15,7 +14,8 @@ grpc::ByteBuffer CeilingGetUserCall::MakeReply() {
   user.set_name("Ada Lovelace");
   user.set_email("ada.lovelace@example.com");
   user.add_roles("admin");
-  *user.mutable_created_at() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1700000000);
+  user.mutable_created_at()->set_seconds(1700000000);  // with nanos, as a created user has
+  user.mutable_created_at()->set_nanos(123456789);
   *user.mutable_updated_at() = user.created_at();
   std::string bytes = user.SerializeAsString();
   grpc::Slice slice(bytes);

@@ -3,8 +3,10 @@ the first stdout line, CreateUser x1000 (time-ordered ids, timestamps, INVALID_A
 GetUser (found; NOT_FOUND when missing; ceiling mode: always its one prebuilt user), ListUsers
 (default page 100, paging through the next-page-token trailer, the 1000 cap, negative
 page_size), UNIMPLEMENTED for the methods it does not serve, concurrent calls, a stream
-cancelled half way, then SIGTERM (and once SIGINT) exiting 0; bad flags exit 2. Exits non-zero
-on any failure.
+cancelled half way, then SIGTERM (and once SIGINT) exiting 0; SIGTERM again under load with
+streams stalled by a client that stopped reading (exit 0 after the grace period); bad flags exit
+2; sync with --sync-max-threads answers only NOT_FOUND or RESOURCE_EXHAUSTED under concurrency.
+Exits non-zero on any failure.
 
 Usage: check_baseline.py PATH/TO/percore-baseline [--proto-dir DIR] [--modes sync,async,...]
 Stubs are generated with Debian's protoc and grpc_python_plugin into a temporary directory."""
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 import grpc
@@ -26,7 +29,9 @@ import grpc
 MODES = ["sync", "callback", "async", "ceiling"]
 USERS = 1000
 TIMEOUT = 10
-SYNC_THREADS = 32
+# percore-baseline's --shutdown-grace. gRPC's Server::Shutdown waits this long for a client
+# that keeps a used connection open, as these checks do, so keep it short.
+GRACE = 1
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 FIRST_LINE = re.compile(r"^percore-baseline \((\w+)\) listening on (\S+):(\d+)$")
 
@@ -54,10 +59,10 @@ def load_stubs(proto_dir):
 class Server:
     """The binary on a free port; `port` from its first stdout line."""
 
-    def __init__(self, binary, mode, threads):
+    def __init__(self, binary, mode, threads, grace=GRACE):
         self.proc = subprocess.Popen([binary, "--mode", mode, "--listen", "127.0.0.1:0",
-                                      "--threads", str(threads)], stdout=subprocess.PIPE,
-                                     text=True)
+                                      "--threads", str(threads), "--shutdown-grace", str(grace)],
+                                     stdout=subprocess.PIPE, text=True)
         ready, _, _ = select.select([self.proc.stdout], [], [], 15)
         line = self.proc.stdout.readline().rstrip("\n") if ready else ""
         match = FIRST_LINE.match(line)
@@ -72,7 +77,9 @@ class Server:
         grpc.channel_ready_future(self.channel).result(timeout=TIMEOUT)
 
     def stop(self, signum=signal.SIGTERM):
-        self.channel.close()
+        """Signals the server with the channel still open (its calls still in flight) and
+        returns the seconds it took to exit."""
+        started = time.monotonic()
         self.proc.send_signal(signum)
         try:
             code = self.proc.wait(timeout=15)
@@ -80,7 +87,10 @@ class Server:
             self.proc.kill()
             self.proc.wait()
             raise CheckFailed("did not exit within 15 s of %s" % signal.Signals(signum).name)
+        finally:
+            self.channel.close()
         expect(code == 0, "exit code %d after %s" % (code, signal.Signals(signum).name))
+        return time.monotonic() - started
 
     def kill(self):
         if self.proc.poll() is None:
@@ -109,9 +119,7 @@ def list_page(pb, stub, page_size, page_token=""):
 
 
 def check_mode(binary, pb, pb_grpc, mode):
-    # gRPC's sync server refuses (RESOURCE_EXHAUSTED) a call that finds all but one of its
-    # threads busy: give it more threads than this check ever has calls in flight.
-    server = Server(binary, mode, SYNC_THREADS if mode == "sync" else 2)
+    server = Server(binary, mode, 2)
     try:
         stub = pb_grpc.UserServiceStub(server.channel)
 
@@ -199,6 +207,48 @@ def check_mode(binary, pb, pb_grpc, mode):
         server.kill()
 
 
+def check_shutdown_under_load(binary, pb, pb_grpc, mode):
+    """SIGTERM while GetUser calls keep coming and ListUsers streams are stalled by a client
+    that stopped reading: the grace period runs out, the rest is cancelled, exit 0."""
+    server = Server(binary, mode, 2)
+    streams, threads, stop = [], [], []
+    try:
+        stub = pb_grpc.UserServiceStub(server.channel)
+        big = "n" * 60000  # 1000 of them: far more than HTTP/2 flow control lets through unread
+        ids = [stub.CreateUser(pb.CreateUserRequest(name=big, email="big%d@example.com" % i),
+                               timeout=TIMEOUT).id for i in range(1000)]
+        for _ in range(3):
+            call = stub.ListUsers(pb.ListUsersRequest(page_size=1000), timeout=60)
+            next(call)
+            streams.append(call)
+
+        def hammer(k):
+            while not stop:
+                try:
+                    stub.GetUser(pb.GetUserRequest(id=ids[k]), timeout=TIMEOUT)
+                except grpc.RpcError:
+                    time.sleep(0.01)
+                except ValueError:  # the channel was closed
+                    return
+
+        threads = [threading.Thread(target=hammer, args=(k,)) for k in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        took = server.stop(signal.SIGTERM)
+        # Exiting before the grace period ran out means the streams were not stalled and this
+        # check did not test what it says.
+        expect(took >= GRACE * 0.9, "exited %.1fs after SIGTERM: the streams were not in flight"
+               % took)
+    finally:
+        stop.append(True)
+        for t in threads:
+            t.join()
+        for call in streams:
+            call.cancel()
+        server.kill()
+
+
 def check_sigint(binary):
     server = Server(binary, "async", 2)
     try:
@@ -208,23 +258,50 @@ def check_sigint(binary):
 
 
 def check_flags(binary):
-    """Bad command lines exit 2 before serving; sync with no thread limit serves."""
-    for flags in (["--mode", "sync", "--threads", "1"], ["--listen", "127.0.0.1:0"],
-                  ["--mode", "fast"], ["--mode", "async", "--threads", "0"]):
+    """Bad command lines exit 2 before serving; sync with a hard thread cap sheds load with
+    RESOURCE_EXHAUSTED rather than queueing (gRPC's behaviour, which the help text states)."""
+    for flags in (["--mode", "sync", "--sync-max-threads", "1"], ["--listen", "127.0.0.1:0"],
+                  ["--mode", "fast"], ["--mode", "async", "--threads", "0"],
+                  ["--mode", "async", "--sync-max-threads", "4"],
+                  ["--mode", "async", "--shutdown-grace", "-1"]):
         proc = subprocess.run([binary] + flags, capture_output=True, text=True, timeout=15)
         expect(proc.returncode == 2 and not proc.stdout,
                "%s: exit %d, stdout %r" % (" ".join(flags), proc.returncode, proc.stdout))
-    server = Server(binary, "sync", 0)
+    proc = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=15)
+    expect(proc.returncode == 0 and "--mode" in proc.stdout, "--help")
+
+
+def check_sync_cap(binary, pb, pb_grpc):
+    """--sync-max-threads 2: one thread handles, the other polls; calls that arrive while the
+    handler is busy are refused, never queued."""
+    proc = subprocess.Popen([binary, "--mode", "sync", "--listen", "127.0.0.1:0",
+                             "--sync-max-threads", "2", "--shutdown-grace", str(GRACE)],
+                            stdout=subprocess.PIPE, text=True)
+    server = None
     try:
-        stub_ok = server.channel.unary_unary("/user.v1.UserService/GetUser")
-        try:
-            stub_ok(b"", timeout=TIMEOUT)
-            raise CheckFailed("GetUser of an empty id succeeded")
-        except grpc.RpcError as e:
-            expect(e.code() == grpc.StatusCode.NOT_FOUND, "sync unlimited: %s" % e.code())
-        server.stop(signal.SIGTERM)
+        line = proc.stdout.readline()
+        port = int(FIRST_LINE.match(line.strip()).group(3))
+        channel = grpc.insecure_channel("127.0.0.1:%d" % port)
+        stub = pb_grpc.UserServiceStub(channel)
+
+        def get(_):
+            try:
+                stub.GetUser(pb.GetUserRequest(id="missing"), timeout=TIMEOUT)
+            except grpc.RpcError as e:
+                return e.code()
+
+        expect(get(0) == grpc.StatusCode.NOT_FOUND, "one call at a time is served")
+        with concurrent.futures.ThreadPoolExecutor(16) as pool:
+            codes = set(pool.map(get, range(800)))
+        expect(codes <= {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.RESOURCE_EXHAUSTED},
+               "codes %s" % codes)
+        channel.close()
+        proc.send_signal(signal.SIGTERM)
+        expect(proc.wait(timeout=15) == 0, "exit code after SIGTERM")
     finally:
-        server.kill()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 def main():
@@ -239,16 +316,19 @@ def main():
     failures = 0
     checks = [(m, lambda m=m: check_mode(args.binary, pb, pb_grpc, m))
               for m in args.modes.split(",")]
+    checks += [(m + " shutdown", lambda m=m: check_shutdown_under_load(args.binary, pb, pb_grpc, m))
+               for m in args.modes.split(",")]
     checks.append(("async SIGINT", lambda: check_sigint(args.binary)))
     checks.append(("flags", lambda: check_flags(args.binary)))
+    checks.append(("sync thread cap", lambda: check_sync_cap(args.binary, pb, pb_grpc)))
     for name, check in checks:
         started = time.monotonic()
         try:
             check()
-            print("ok    %-13s %.1fs" % (name, time.monotonic() - started), flush=True)
+            print("ok    %-17s %.1fs" % (name, time.monotonic() - started), flush=True)
         except Exception as e:  # noqa: BLE001 - report every mode, then fail
             failures += 1
-            print("FAIL  %-13s %s: %s" % (name, type(e).__name__, e), flush=True)
+            print("FAIL  %-17s %s: %s" % (name, type(e).__name__, e), flush=True)
     print("percore-baseline: %d passed, %d failed" % (len(checks) - failures, failures))
     return 1 if failures else 0
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "bench/baseline/async_server.h"
@@ -19,13 +20,6 @@
 #include "bench/baseline/server_settings.h"
 #include "bench/baseline/sync_user_service.h"
 #include "bench/baseline/user_store.h"
-
-namespace {
-
-// Time in-flight calls get to finish after SIGTERM/SIGINT before Shutdown cancels them.
-constexpr std::chrono::seconds kShutdownGrace(5);
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace percore::baseline;
@@ -62,11 +56,16 @@ int main(int argc, char** argv) {
     case Mode::kSync: {
       sync_service = std::make_unique<SyncUserService>(&store);
       builder.RegisterService(sync_service.get());
-      if (flags->threads > 0) {
-        // The sync server's pollers and handler threads together stay within this; a call
-        // that finds no thread to spare is answered RESOURCE_EXHAUSTED, not queued.
+      // gRPC's sync server: a thread that picks up a call runs it; when it was the last one
+      // polling, gRPC starts another to poll. Up to threads + 1 stay afterwards, the rest end.
+      builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 1);
+      builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                                  flags->threads + 1);
+      if (flags->sync_max_threads > 0) {
+        // A hard cap, pollers included; a call that finds no thread to spare is answered
+        // RESOURCE_EXHAUSTED, not queued.
         grpc::ResourceQuota quota("percore-baseline");
-        quota.SetMaxThreads(flags->threads);
+        quota.SetMaxThreads(flags->sync_max_threads);
         builder.SetResourceQuota(quota);
       }
       break;
@@ -98,14 +97,15 @@ int main(int argc, char** argv) {
               port);
   std::fflush(stdout);
   switch (flags->mode) {
-    case Mode::kSync:
-      if (flags->threads > 0) {
-        std::fprintf(stderr, "percore-baseline: sync, at most %d threads (pollers included)\n",
-                     flags->threads);
-      } else {
-        std::fprintf(stderr, "percore-baseline: sync, no thread limit\n");
-      }
+    case Mode::kSync: {
+      std::string cap = flags->sync_max_threads > 0
+                            ? "at most " + std::to_string(flags->sync_max_threads) +
+                                  " threads in all (RESOURCE_EXHAUSTED beyond)"
+                            : "no thread cap";
+      std::fprintf(stderr, "percore-baseline: sync, %d handler threads kept plus one polling; %s\n",
+                   flags->threads, cap.c_str());
       break;
+    }
     case Mode::kCallback:
       std::fprintf(stderr, "percore-baseline: callback, gRPC's own threads\n");
       break;
@@ -121,7 +121,9 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "percore-baseline: %s, shutting down\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT");
   // From this thread, which polls no queue, while the async queue threads keep polling.
-  server->Shutdown(std::chrono::system_clock::now() + kShutdownGrace);
+  auto grace = std::chrono::duration_cast<std::chrono::system_clock::duration>(
+      std::chrono::duration<double>(flags->shutdown_grace_seconds));
+  server->Shutdown(std::chrono::system_clock::now() + grace);
   if (async_server) async_server->Stop();
   server.reset();  // servers go before their queues
   std::fprintf(stderr, "percore-baseline: stopped\n");
