@@ -12,11 +12,13 @@ Usage: check_baseline.py PATH/TO/percore-baseline [--proto-dir DIR] [--modes syn
 Stubs are generated with Debian's protoc and grpc_python_plugin into a temporary directory."""
 
 import argparse
+import atexit
 import concurrent.futures
 import importlib
 import os
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +49,7 @@ def expect(condition, what):
 
 def load_stubs(proto_dir):
     out = tempfile.mkdtemp(prefix="baseline-stubs-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     subprocess.run(["protoc", "-I" + proto_dir, "-I/usr/include", "--python_out=" + out,
                     "--grpc_python_out=" + out,
                     "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
