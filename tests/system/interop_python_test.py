@@ -126,6 +126,56 @@ class InteropWithPythonClient(unittest.TestCase):
             list(self.stub.StreamingOutputCall(req, timeout=0.05))
         self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
 
+    def test_empty_stream(self):
+        self.assertEqual(list(self.stub.FullDuplexCall(iter([]), timeout=5)), [])
+
+    def test_cancel_after_begin(self):
+        gate = threading.Event()
+
+        def requests():
+            gate.wait(5)  # send nothing before the cancel
+            return
+            yield
+
+        call = self.stub.StreamingInputCall.future(requests(), timeout=5)
+        call.cancel()
+        gate.set()
+        with self.assertRaises(grpc.FutureCancelledError):
+            call.result()
+        self.assertTrue(call.cancelled())
+
+    def test_cancel_after_first_response(self):
+        gate = threading.Event()
+
+        def requests():
+            yield self.msg.StreamingOutputCallRequest(
+                response_parameters=[self.msg.ResponseParameters(size=31415)],
+                payload=self.msg.Payload(body=b"\0" * 27182))
+            gate.wait(5)
+
+        call = self.stub.FullDuplexCall(requests(), timeout=10)
+        first = next(call)
+        self.assertEqual(len(first.payload.body), 31415)
+        call.cancel()
+        gate.set()
+        with self.assertRaises(grpc.RpcError) as e:
+            next(call)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.CANCELLED)
+
+    def test_special_status_message(self):
+        text = "\t\ntest with whitespace\r\nand Unicode BMP \u263a and non-BMP \U0001f608\t\n"
+        req = self.msg.SimpleRequest(response_status=self.msg.EchoStatus(code=2, message=text))
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stub.UnaryCall(req, timeout=5)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNKNOWN)
+        self.assertEqual(e.exception.details(), text)
+
+    def test_unimplemented_service(self):
+        stub = self.test_grpc.UnimplementedServiceStub(self.server.channel)
+        with self.assertRaises(grpc.RpcError) as e:
+            stub.UnimplementedCall(self.empty.Empty(), timeout=5)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
     def test_zz_sigterm_exits_zero(self):  # runs last (alphabetical)
         self.assertEqual(self.server.stop(), 0)
 
