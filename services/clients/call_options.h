@@ -1,0 +1,25 @@
+#pragma once
+// Threading contract: a client call is issued on a shard thread and its `done` runs exactly once,
+// later or inline, on that same shard thread.
+//
+// What every service-to-service call carries, whether the callee runs in this process (through
+// the runtime: messages passed as objects, no serialization) or in another one (over gRPC).
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <functional>
+
+namespace percore::clients {
+
+struct CallOptions {
+  // The caller's deadline, propagated to the callee (gRPC deadline when remote). A callee that
+  // cannot answer by then ends the call with DEADLINE_EXCEEDED.
+  std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+};
+
+// The answer: a status, and the response when the status is OK.
+template <class Resp>
+using Done = std::function<void(const grpc::Status& status, Resp response)>;
+
+}  // namespace percore::clients
