@@ -12,10 +12,11 @@
 // (2) hold the lines shard by shard in ascending shard order, each shard checking and holding
 // all of its lines in one step; on NOT_FOUND / shortage undo the holds made so far, drop the
 // pending record and answer; (3) on the key's shard mark the record HELD, arm its expiry timer
-// and answer the waiters. No shard ever holds more than it has, so nothing is oversold, and no
-// shard waits for another, so nothing deadlocks.
-// Commit/Release decide on the record's shard (HELD -> COMMITTED / RELEASED, or expired), then
-// settle the holds on the product shards before answering.
+// and answer the waiters. With lines on several shards the error names the first SKU found short
+// (or unknown) in ascending shard order, then request order. No shard ever holds more than it has,
+// so nothing is oversold, and no shard waits for another, so nothing deadlocks. Commit/Release
+// decide on the record's shard (HELD -> COMMITTED / RELEASED, or expired), then settle the holds on
+// the product shards before answering.
 //
 // The RPC methods parse, call the same operation LocalInventoryClient calls, and finish.
 

@@ -331,7 +331,9 @@ InventoryHandler::SettleDecision InventoryHandler::DecideSettle(const std::strin
   }
   auto target = how == Settle::kCommit ? v1::Reservation::RESERVATION_STATE_COMMITTED
                                        : v1::Reservation::RESERVATION_STATE_RELEASED;
-  if (reservation.state() == target) {  // a repeat: the holds were settled by the first
+  // A repeat: the first call settles the holds (a concurrent repeat may answer while it still
+  // does; the outcome is decided either way).
+  if (reservation.state() == target) {
     decision.reservation = reservation;
     return decision;
   }
