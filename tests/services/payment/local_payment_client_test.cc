@@ -133,5 +133,28 @@ TEST_F(LocalPaymentClientTest, RefundMarksThePaymentRefunded) {
       HasCodeNaming(RefundFrom(1, "bad").status, StatusCode::INVALID_ARGUMENT, "transaction_id"));
 }
 
+// A processor that takes a second for tok_slow.
+class LocalSlowProcessorTest : public LocalPaymentClientTest {
+ protected:
+  payment::PaymentServiceOptions Options() override {
+    payment::PaymentServiceOptions options;
+    options.slow_delay = 1s;
+    return options;
+  }
+};
+
+TEST_F(LocalSlowProcessorTest, SlowTokenPastTheDeadlineIsDeadlineExceededYetChargedOnce) {
+  std::string key = KeyOwnedBy(1, "local-slow-deadline");
+  Answer answer = ProcessFrom(0, PaymentRequest(key, "tok_slow"), 100ms);
+  EXPECT_TRUE(HasCodeNaming(answer.status, StatusCode::DEADLINE_EXCEEDED, "idempotency_key"));
+  EXPECT_TRUE(answer.on_calling_shard);
+  // The processor still approves; the retry gets that payment instead of a second charge.
+  EXPECT_TRUE(testing::WaitFor([&] { return Charges() == 1; }, kSettle));
+  Answer retry = ProcessFrom(0, PaymentRequest(key, "tok_slow"));
+  ASSERT_TRUE(retry.status.ok()) << Describe(retry.status);
+  EXPECT_EQ(retry.result.status(), v1::PaymentResult::PAYMENT_STATUS_APPROVED);
+  EXPECT_EQ(Charges(), 1u);
+}
+
 }  // namespace
 }  // namespace percore::payment_test

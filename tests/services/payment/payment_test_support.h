@@ -228,6 +228,11 @@ class PaymentServiceTest : public ::testing::Test {
   uint64_t InFlightPayments() {
     return SumOverShards([](payment::PaymentHandler& h) { return h.ledger().in_flight(); });
   }
+  // True once `calls` calls wait for the processor and their owners hold `payments` payments
+  // in flight (a call is counted on its own shard before its payment reaches the owner).
+  bool Held(uint64_t calls, uint64_t payments) {
+    return WaitingCalls() == calls && InFlightPayments() == payments;
+  }
   // No call waits for the processor and no payment is in flight, on any shard.
   bool NothingPending() { return WaitingCalls() == 0 && InFlightPayments() == 0; }
 
