@@ -14,7 +14,8 @@ class InventoryClient {
   virtual ~InventoryClient() = default;
   virtual void GetProduct(::inventory::v1::GetProductRequest request, const CallOptions& options,
                           Done<::inventory::v1::Product> done) = 0;
-  virtual void ReserveStock(::inventory::v1::ReserveStockRequest request, const CallOptions& options,
+  virtual void ReserveStock(::inventory::v1::ReserveStockRequest request,
+                            const CallOptions& options,
                             Done<::inventory::v1::Reservation> done) = 0;
   virtual void CommitReservation(::inventory::v1::CommitReservationRequest request,
                                  const CallOptions& options,

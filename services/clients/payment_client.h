@@ -15,7 +15,8 @@ class PaymentClient {
   virtual void ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                               const CallOptions& options,
                               Done<::payment::v1::PaymentResult> done) = 0;
-  virtual void RefundPayment(::payment::v1::RefundPaymentRequest request, const CallOptions& options,
+  virtual void RefundPayment(::payment::v1::RefundPaymentRequest request,
+                             const CallOptions& options,
                              Done<::payment::v1::PaymentResult> done) = 0;
 };
 
