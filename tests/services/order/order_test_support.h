@@ -319,7 +319,8 @@ class OrderServiceTest : public ::testing::Test {
     return server_->MakeStub<v1::OrderService>(server_->NewChannel());
   }
 
-  std::string MustCreateUser(const std::string& name = "Ada") {
+  std::string MustCreateUser(const std::string& name = "Ada",
+                             usr::UserService::Stub* stub = nullptr) {
     static std::atomic<int> next{0};
     usr::CreateUserRequest request;
     request.set_name(name);
@@ -327,17 +328,21 @@ class OrderServiceTest : public ::testing::Test {
     ClientContext context;
     SetDeadline(context);
     usr::User user;
-    Status status = users_->CreateUser(&context, request, &user);
+    Status status = (stub ? stub : users_.get())->CreateUser(&context, request, &user);
     EXPECT_TRUE(status.ok()) << "CreateUser: " << Describe(status);
     return user.id();
   }
 
-  // A user whose orders live on order shard `shard`.
+  // A user whose orders live on order shard `shard`. UserService keeps a new user on the shard
+  // the call arrived on, so each attempt uses a new connection (and perhaps another shard).
   std::string MustCreateUserOnShard(size_t shard) {
-    for (;;) {
-      std::string id = MustCreateUser();
+    for (int attempt = 0; attempt < 200; ++attempt) {
+      auto stub = server_->MakeStub<usr::UserService>(server_->NewChannel());
+      std::string id = MustCreateUser("Ada", stub.get());
       if (id.empty() || ShardOfUuid(id) == shard) return id;
     }
+    ADD_FAILURE() << "no user landed on shard " << shard;
+    return "";
   }
 
   void MustCreateProduct(const std::string& sku, int64_t stock, int64_t price_minor = 1250,

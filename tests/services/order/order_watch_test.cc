@@ -47,12 +47,16 @@ TEST_F(OrderWatchTest, WatchOfAUserSeesEveryTransitionOfEachOrder) {
   std::optional<v1::OrderUpdate> last = watch.Next();
   EXPECT_TRUE(IsUpdate(last, a, kPaid, kConfirmed));
   // The update carries the order as it became.
-  if (last) EXPECT_EQ(last->order().SerializeAsString(), confirmed.SerializeAsString());
+  if (last) {
+    EXPECT_EQ(last->order().SerializeAsString(), confirmed.SerializeAsString());
+  }
   const std::string& b = failed.id();
   EXPECT_TRUE(IsUpdate(watch.Next(), b, kNone, kPending));
   std::optional<v1::OrderUpdate> end = watch.Next();
   EXPECT_TRUE(IsUpdate(end, b, kPending, kFailed));
-  if (end) EXPECT_EQ(end->order().failure_code(), v1::FAILURE_CODE_OUT_OF_STOCK);
+  if (end) {
+    EXPECT_EQ(end->order().failure_code(), v1::FAILURE_CODE_OUT_OF_STOCK);
+  }
 
   // A user watch outlives FAILED: the next order shows up too.
   v1::Order third = MustCreateOrder(OrderRequest(user, {{sku, 1}}, "tok_decline"));
