@@ -110,6 +110,7 @@ void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order>
     return;
   }
   auto deadline = call.context().deadline();
+  runtime::ShardId owner = OwnerOf(input.user_id);
   OrderSaga::Reply reply = Park([call](const Status& status, const v1::Order& order) {
     if (status.ok()) {
       call.Finish(order);
@@ -117,7 +118,7 @@ void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order>
       call.Finish(status);
     }
   });
-  RunOn(OwnerOf(input.user_id),
+  RunOn(owner,
         [def = def_, input = std::move(input), deadline, reply = std::move(reply)]() mutable {
           Here(def).CreateOnOwner(std::move(input), deadline, std::move(reply));
         });

@@ -27,6 +27,38 @@ namespace percore::order {
 // message) normally arrives first.
 inline constexpr std::chrono::milliseconds kBackstopMargin{50};
 
+inline std::string CallStatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::CANCELLED:
+      return "CANCELLED";
+    case grpc::StatusCode::INVALID_ARGUMENT:
+      return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED:
+      return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND:
+      return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS:
+      return "ALREADY_EXISTS";
+    case grpc::StatusCode::FAILED_PRECONDITION:
+      return "FAILED_PRECONDITION";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+      return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::UNAVAILABLE:
+      return "UNAVAILABLE";
+    case grpc::StatusCode::INTERNAL:
+      return "INTERNAL";
+    case grpc::StatusCode::UNIMPLEMENTED:
+      return "UNIMPLEMENTED";
+    default:
+      return "code " + std::to_string(static_cast<int>(code));
+  }
+}
+
+// "UNAVAILABLE: <message>": a callee's error, for failure reasons and errors.
+inline std::string DescribeCallStatus(const grpc::Status& status) {
+  return CallStatusCodeName(status.error_code()) + ": " + status.error_message();
+}
+
 template <class Resp>
 void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_point deadline,
                       std::string what,
