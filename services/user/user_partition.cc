@@ -57,23 +57,55 @@ std::optional<grpc::ByteBuffer> UserPartition::LoadBytes(const UserId& id) const
   return RowAsMessage(id, *row);
 }
 
+WatchOutbox::Sink WatchOutbox::SinkFor(runtime::ShardId shard, uint64_t watch_id) {
+  return [this, shard, watch_id](const UserId&, uint64_t, const SharedUserEvent&) {
+    if (by_shard_.size() <= shard) by_shard_.resize(shard + 1);
+    if (by_shard_[shard].empty()) noted_.push_back(shard);
+    by_shard_[shard].push_back(watch_id);
+  };
+}
+
+void WatchOutbox::Flush(const SharedUserEvent& event) {
+  for (runtime::ShardId shard : noted_) {
+    std::vector<uint64_t> ids = std::move(by_shard_[shard]);
+    by_shard_[shard].clear();  // moved-from: make it empty for sure
+    if (send_) send_(shard, event, std::move(ids));
+  }
+  noted_.clear();
+}
+
 namespace {
-std::string SerializeUpdate(const UserId& id, const v1::User& user,
-                            v1::UserUpdate::UpdateType type) {
+
+// The event serialized straight into a slice: one allocation, shared by every delivery.
+SharedUserEvent MakeEvent(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type) {
   v1::UserUpdate update;
   update.set_user_id(id.ToString());
   update.set_type(type);
   *update.mutable_user() = user;
-  return update.SerializeAsString();
+  grpc::Slice bytes(update.ByteSizeLong());
+  update.SerializeWithCachedSizesToArray(const_cast<uint8_t*>(bytes.begin()));
+  return std::make_shared<const UserEvent>(
+      UserEvent{std::move(bytes), type == v1::UserUpdate::UPDATE_TYPE_DELETED});
 }
+
 }  // namespace
+
+void UserPartition::Publish(const UserId& id, const v1::User& user,
+                            v1::UserUpdate::UpdateType type) {
+  // The event is serialized only when someone watches this user or every user.
+  SharedUserEvent event;
+  feed_.PublishWith(id, [&]() -> const SharedUserEvent& {
+    event = MakeEvent(id, user, type);
+    return event;
+  });
+  if (event) outbox_.Flush(event);
+}
 
 std::string UserPartition::Store(const UserId& id, const v1::User& user,
                                  v1::UserUpdate::UpdateType type) {
   std::string bytes = user.SerializeAsString();
   rows_.Put(id, storage::CompactBlob::CopyOf(WithoutIdField(bytes)));
-  // The event is serialized only when someone watches this user or every user.
-  feed_.PublishWith(id, [&] { return UserEvent{SerializeUpdate(id, user, type), false}; });
+  Publish(id, user, type);
   return bytes;
 }
 
@@ -81,9 +113,7 @@ std::optional<v1::User> UserPartition::Remove(const UserId& id) {
   std::optional<v1::User> user = Load(id);
   if (!user) return std::nullopt;
   rows_.Erase(id);
-  feed_.PublishWith(id, [&] {
-    return UserEvent{SerializeUpdate(id, *user, v1::UserUpdate::UPDATE_TYPE_DELETED), true};
-  });
+  Publish(id, *user, v1::UserUpdate::UPDATE_TYPE_DELETED);
   return user;
 }
 
