@@ -2,6 +2,8 @@
 
 #include <grpcpp/support/slice.h>
 
+#include <cstring>
+
 namespace percore::user {
 
 grpc::ByteBuffer ToByteBuffer(std::string_view bytes) {
@@ -13,18 +15,8 @@ namespace {
 
 // A row is the serialized User without its id field (field 1, which protobuf writes first):
 // the id is the row's key already, and leaving it out saves 38 bytes per user. It is put back
-// in front when the row is served: protobuf accepts fields in any order, and gRPC sends the two
-// slices without joining them.
+// in front when the row is served (protobuf accepts fields in any order).
 constexpr size_t kIdFieldSize = 2 + 36;  // tag, length, canonical text
-
-std::string IdField(const UserId& id) {
-  std::string field;
-  field.reserve(kIdFieldSize);
-  field.push_back(static_cast<char>(0x0a));  // field 1, length-delimited
-  field.push_back(static_cast<char>(36));
-  field.append(id.ToString());
-  return field;
-}
 
 std::string_view WithoutIdField(std::string_view bytes) {
   if (bytes.size() >= kIdFieldSize && bytes[0] == 0x0a && bytes[1] == 36) {
@@ -33,10 +25,23 @@ std::string_view WithoutIdField(std::string_view bytes) {
   return bytes;
 }
 
+// The served message in one slice, the id field written straight into it: one allocation and
+// one copy of the row per GetUser and per ListUsers message (it was a std::string for the id
+// plus two slices: three allocations and copies).
 grpc::ByteBuffer RowAsMessage(const UserId& id, const storage::CompactBlob& row) {
-  std::string field = IdField(id);
-  grpc::Slice slices[2] = {grpc::Slice(field), grpc::Slice(row.view().data(), row.view().size())};
-  return grpc::ByteBuffer(slices, 2);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string_view rest = row.view();
+  grpc::Slice slice(kIdFieldSize + rest.size());
+  auto* out = const_cast<uint8_t*>(slice.begin());
+  *out++ = 0x0a;  // field 1, length-delimited
+  *out++ = 36;
+  for (size_t i = 0; i < id.bytes.size(); ++i) {  // UserId::ToString's text, without a string
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = kHex[id.bytes[i] >> 4];
+    *out++ = kHex[id.bytes[i] & 0xf];
+  }
+  std::memcpy(out, rest.data(), rest.size());
+  return grpc::ByteBuffer(&slice, 1);
 }
 
 }  // namespace

@@ -387,7 +387,7 @@ TEST_F(UserWatchFanOutTest, EveryWatcherOnEveryShardGetsEachEventOnceInUserOrder
     for (int w = 0; w < kWatchesPerChannel; ++w) {
       int user = w % 2 == 0 ? -1 : (c + w) % kUsers;
       watchers.push_back(
-          {std::make_unique<Watch>(*stubs[c], user < 0 ? "" : users[user].id(), 60s), user});
+          {std::make_unique<Watch>(*stubs[c], user < 0 ? "" : users[user].id(), 30s), user});
     }
   }
   for (auto& w : watchers) w.watch->WaitUntilRegistered();
