@@ -8,6 +8,7 @@
 // functions here are the "ops" a handler runs as one hop on the owning shard.
 
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
 
 #include <functional>
 #include <memory>
@@ -89,6 +90,8 @@ class UserPartition {
   size_t size() const { return rows_.size(); }
 
   storage::UniqueIndexPartition<UserId>& emails() { return emails_; }
+  // For subscribing and unsubscribing: changes are published by Store and Remove, which flush
+  // the outbox after the feed.
   Feed& feed() { return feed_; }
   WatchOutbox& outbox() { return outbox_; }
   // Users with an email-changing update between its claim and its apply: a second one at the
