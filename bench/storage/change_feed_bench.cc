@@ -55,7 +55,8 @@ void BM_ChangeFeed_Publish(benchmark::State& state) {
 }
 BENCHMARK(BM_ChangeFeed_Publish)->Arg(0)->Arg(1)->Arg(100)->Arg(1000);
 
-// Sinks shaped like UserHandler::SinkFor: each copies the event into a task and pushes it to a
+// Sinks shaped like UserHandler's before per-shard fan-out (bench/user/watch_fan_out_bench.cc
+// measures the current shape): each copies the event into a task and pushes it to a
 // mailbox (here every watcher's shard is one Mailbox, drained after each event, drain
 // included). This is the full CPU price of an event per watcher: a string copy, a task
 // allocation, a push, and running and freeing the task.

@@ -58,7 +58,16 @@ UserHandler::UserHandler(runtime::Shard& shard, Def* def, UserServiceOptions opt
       runtime_(shard.runtime()),
       def_(def),
       options_(options),
-      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
+      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {
+  // Runs on this (owner) shard right after a write: one task per watching shard.
+  partition_.outbox().set_send([runtime = &runtime_, def = def_](runtime::ShardId home,
+                                                                 SharedUserEvent event,
+                                                                 std::vector<uint64_t> ids) {
+    runtime->SubmitTo(home, [def, event = std::move(event), ids = std::move(ids)] {
+      Here(def).DeliverToWatches(ids, event);
+    });
+  });
+}
 
 runtime::ShardId UserHandler::OwnerOf(const UserId& id) const {
   return static_cast<runtime::ShardId>(storage::PartitionOf(id.view(), runtime_.size()));
@@ -377,16 +386,6 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
   }
 }
 
-UserPartition::Feed::Sink UserHandler::SinkFor(uint64_t watch_id) {
-  // Runs on the owner shard inside its write: forward an owned copy to the watcher's shard.
-  return [runtime = &runtime_, home = shard_.id(), def = def_, watch_id](const UserId&, uint64_t,
-                                                                         const UserEvent& event) {
-    runtime->SubmitTo(home, [def, watch_id, event]() mutable {
-      Here(def).DeliverToWatch(watch_id, std::move(event));
-    });
-  };
-}
-
 void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call) {
   const std::string& user_id = call.request().user_id();
   UserId id;
@@ -429,10 +428,10 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
     runtime::ShardId owner = OwnerOf(id);
     runtime_.Hop(
         owner,
-        [def = def_, id, sink = SinkFor(watch_id)]() -> std::optional<storage::SubscriptionId> {
+        [def = def_, id, home = shard_.id(), watch_id]() -> std::optional<storage::SubscriptionId> {
           UserPartition& partition = Here(def).partition();
           if (!partition.Load(id)) return std::nullopt;
-          return partition.feed().SubscribeKey(id, sink);
+          return partition.feed().SubscribeKey(id, partition.outbox().SinkFor(home, watch_id));
         },
         [registered, owner](std::optional<storage::SubscriptionId> sub) {
           registered(owner, sub);
@@ -443,19 +442,23 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
   for (runtime::ShardId s = 0; s < runtime_.size(); ++s) {
     runtime_.Hop(
         s,
-        [def = def_, sink = SinkFor(watch_id)]() -> std::optional<storage::SubscriptionId> {
-          return Here(def).partition().feed().SubscribeAll(sink);
+        [def = def_, home = shard_.id(), watch_id]() -> std::optional<storage::SubscriptionId> {
+          UserPartition& partition = Here(def).partition();
+          return partition.feed().SubscribeAll(partition.outbox().SinkFor(home, watch_id));
         },
         [registered, s](std::optional<storage::SubscriptionId> sub) { registered(s, sub); });
   }
 }
 
-void UserHandler::DeliverToWatch(uint64_t watch_id, UserEvent event) {
-  auto it = watches_.find(watch_id);
-  if (it == watches_.end()) return;  // cancelled while the event was on its way
-  std::shared_ptr<UserWatch> watch = it->second;
-  watch->Deliver(std::move(event));
-  if (watch->ended()) EndWatch(watch_id, Status::OK);  // DELETED or overflow ended it
+void UserHandler::DeliverToWatches(const std::vector<uint64_t>& watch_ids,
+                                   const SharedUserEvent& event) {
+  for (uint64_t watch_id : watch_ids) {
+    auto it = watches_.find(watch_id);
+    if (it == watches_.end()) continue;             // cancelled while the event was on its way
+    std::shared_ptr<UserWatch> watch = it->second;  // Deliver may end it (and erase it)
+    watch->Deliver(event);
+    if (watch->ended()) EndWatch(watch_id, Status::OK);  // DELETED or overflow ended it
+  }
 }
 
 void UserHandler::EndWatch(uint64_t watch_id, const Status& status) {

@@ -10,11 +10,14 @@
 //     the email, then writes the row; Update claims the new email, writes the row, then
 //     releases the old one; Delete removes the row, then releases its email. Releases finish
 //     before the reply, so a freed email is free at once. Of concurrent claims exactly one wins.
-//   - watchers on the shard serving their stream, subscribed to the owning shards' feeds.
+//   - watchers on the shard serving their stream, subscribed to the owning shards' feeds. An
+//     event goes to each watching shard once (one task, the event shared) and is delivered
+//     there to each of its watchers.
 
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "core/rpc/service_def.h"
 #include "services/user/user_id.h"
@@ -50,10 +53,9 @@ class UserHandler {
   struct Patch;
   void ApplyUpdate(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call, UserId id,
                    std::shared_ptr<Patch> patch, std::string claimed_key);
-  void DeliverToWatch(uint64_t watch_id, UserEvent event);
+  void DeliverToWatches(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event);
   void EndWatch(uint64_t watch_id, const grpc::Status& status);
   void Unsubscribe(UserWatch& watch);
-  UserPartition::Feed::Sink SinkFor(uint64_t watch_id);
   runtime::ShardId OwnerOf(const UserId& id) const;
   runtime::ShardId ShardOfEmail(const std::string& key) const;
 

@@ -2,6 +2,8 @@
 
 #include <grpcpp/support/slice.h>
 
+#include <cstring>
+
 namespace percore::user {
 
 grpc::ByteBuffer ToByteBuffer(std::string_view bytes) {
@@ -13,18 +15,8 @@ namespace {
 
 // A row is the serialized User without its id field (field 1, which protobuf writes first):
 // the id is the row's key already, and leaving it out saves 38 bytes per user. It is put back
-// in front when the row is served: protobuf accepts fields in any order, and gRPC sends the two
-// slices without joining them.
+// in front when the row is served (protobuf accepts fields in any order).
 constexpr size_t kIdFieldSize = 2 + 36;  // tag, length, canonical text
-
-std::string IdField(const UserId& id) {
-  std::string field;
-  field.reserve(kIdFieldSize);
-  field.push_back(static_cast<char>(0x0a));  // field 1, length-delimited
-  field.push_back(static_cast<char>(36));
-  field.append(id.ToString());
-  return field;
-}
 
 std::string_view WithoutIdField(std::string_view bytes) {
   if (bytes.size() >= kIdFieldSize && bytes[0] == 0x0a && bytes[1] == 36) {
@@ -33,10 +25,23 @@ std::string_view WithoutIdField(std::string_view bytes) {
   return bytes;
 }
 
+// The served message in one slice, the id field written straight into it: one allocation and
+// one copy of the row per GetUser and per ListUsers message (it was a std::string for the id
+// plus two slices: three allocations and copies).
 grpc::ByteBuffer RowAsMessage(const UserId& id, const storage::CompactBlob& row) {
-  std::string field = IdField(id);
-  grpc::Slice slices[2] = {grpc::Slice(field), grpc::Slice(row.view().data(), row.view().size())};
-  return grpc::ByteBuffer(slices, 2);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string_view rest = row.view();
+  grpc::Slice slice(kIdFieldSize + rest.size());
+  auto* out = const_cast<uint8_t*>(slice.begin());
+  *out++ = 0x0a;  // field 1, length-delimited
+  *out++ = 36;
+  for (size_t i = 0; i < id.bytes.size(); ++i) {  // UserId::ToString's text, without a string
+    if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
+    *out++ = kHex[id.bytes[i] >> 4];
+    *out++ = kHex[id.bytes[i] & 0xf];
+  }
+  std::memcpy(out, rest.data(), rest.size());
+  return grpc::ByteBuffer(&slice, 1);
 }
 
 }  // namespace
@@ -57,23 +62,55 @@ std::optional<grpc::ByteBuffer> UserPartition::LoadBytes(const UserId& id) const
   return RowAsMessage(id, *row);
 }
 
+WatchOutbox::Sink WatchOutbox::SinkFor(runtime::ShardId shard, uint64_t watch_id) {
+  return [this, shard, watch_id](const UserId&, uint64_t, const SharedUserEvent&) {
+    if (by_shard_.size() <= shard) by_shard_.resize(shard + 1);
+    if (by_shard_[shard].empty()) noted_.push_back(shard);
+    by_shard_[shard].push_back(watch_id);
+  };
+}
+
+void WatchOutbox::Flush(const SharedUserEvent& event) {
+  for (runtime::ShardId shard : noted_) {
+    std::vector<uint64_t> ids = std::move(by_shard_[shard]);
+    by_shard_[shard].clear();  // moved-from: make it empty for sure
+    if (send_) send_(shard, event, std::move(ids));
+  }
+  noted_.clear();
+}
+
 namespace {
-std::string SerializeUpdate(const UserId& id, const v1::User& user,
-                            v1::UserUpdate::UpdateType type) {
+
+// The event serialized straight into a slice: one allocation, shared by every delivery.
+SharedUserEvent MakeEvent(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type) {
   v1::UserUpdate update;
   update.set_user_id(id.ToString());
   update.set_type(type);
   *update.mutable_user() = user;
-  return update.SerializeAsString();
+  grpc::Slice bytes(update.ByteSizeLong());
+  update.SerializeWithCachedSizesToArray(const_cast<uint8_t*>(bytes.begin()));
+  return std::make_shared<const UserEvent>(
+      UserEvent{std::move(bytes), type == v1::UserUpdate::UPDATE_TYPE_DELETED});
 }
+
 }  // namespace
+
+void UserPartition::Publish(const UserId& id, const v1::User& user,
+                            v1::UserUpdate::UpdateType type) {
+  // The event is serialized only when someone watches this user or every user.
+  SharedUserEvent event;
+  feed_.PublishWith(id, [&]() -> const SharedUserEvent& {
+    event = MakeEvent(id, user, type);
+    return event;
+  });
+  if (event) outbox_.Flush(event);
+}
 
 std::string UserPartition::Store(const UserId& id, const v1::User& user,
                                  v1::UserUpdate::UpdateType type) {
   std::string bytes = user.SerializeAsString();
   rows_.Put(id, storage::CompactBlob::CopyOf(WithoutIdField(bytes)));
-  // The event is serialized only when someone watches this user or every user.
-  feed_.PublishWith(id, [&] { return UserEvent{SerializeUpdate(id, user, type), false}; });
+  Publish(id, user, type);
   return bytes;
 }
 
@@ -81,9 +118,7 @@ std::optional<v1::User> UserPartition::Remove(const UserId& id) {
   std::optional<v1::User> user = Load(id);
   if (!user) return std::nullopt;
   rows_.Erase(id);
-  feed_.PublishWith(id, [&] {
-    return UserEvent{SerializeUpdate(id, *user, v1::UserUpdate::UPDATE_TYPE_DELETED), true};
-  });
+  Publish(id, *user, v1::UserUpdate::UPDATE_TYPE_DELETED);
   return user;
 }
 

@@ -8,13 +8,17 @@
 // functions here are the "ops" a handler runs as one hop on the owning shard.
 
 #include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
 
+#include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/runtime/shard.h"
 #include "core/storage/change_feed.h"
 #include "core/storage/compact_blob.h"
 #include "core/storage/table_partition.h"
@@ -26,10 +30,38 @@ namespace percore::user {
 
 namespace v1 = ::user::v1;
 
-// What watchers of this shard's users receive: a serialized user.v1.UserUpdate.
+// What watchers of this shard's users receive: a serialized user.v1.UserUpdate, built once per
+// change and shared read-only by every shard and watcher it reaches. The slice is reference
+// counted (atomically), so each stream's write takes a reference instead of a copy.
 struct UserEvent {
-  std::string bytes;
+  grpc::Slice bytes;
   bool deleted = false;
+};
+using SharedUserEvent = std::shared_ptr<const UserEvent>;
+
+// The watchers one change reaches, grouped by the shard serving them, so that each such shard
+// gets the event once (one task delivering to all its watchers) instead of one task and one
+// copy per watcher. Each watcher's feed sink only notes its address here while the feed
+// publishes; the partition flushes right after the publish, so per destination shard the
+// events leave in commit order (and the FIFO mailbox keeps that order).
+class WatchOutbox {
+ public:
+  using Send = std::function<void(runtime::ShardId shard, SharedUserEvent event,
+                                  std::vector<uint64_t> watch_ids)>;
+  using Sink = storage::ChangeFeed<UserId, SharedUserEvent>::Sink;
+
+  // Without a Send (a partition outside a server) flushed events go nowhere.
+  void set_send(Send send) { send_ = std::move(send); }
+  // The feed sink of watch `watch_id` served on `shard`. The outbox must outlive the
+  // subscription (both belong to the same partition).
+  Sink SinkFor(runtime::ShardId shard, uint64_t watch_id);
+  // Hands `event` to every shard noted since the last flush, with its watch ids.
+  void Flush(const SharedUserEvent& event);
+
+ private:
+  Send send_;
+  std::vector<std::vector<uint64_t>> by_shard_;  // indexed by ShardId
+  std::vector<runtime::ShardId> noted_;          // shards with ids in by_shard_
 };
 
 // Bytes as a gRPC message, copied once.
@@ -37,12 +69,18 @@ grpc::ByteBuffer ToByteBuffer(std::string_view bytes);
 
 class UserPartition {
  public:
-  using Feed = storage::ChangeFeed<UserId, UserEvent>;
+  using Feed = storage::ChangeFeed<UserId, SharedUserEvent>;
+
+  UserPartition() = default;
+  // Sinks hold the address of the outbox: the partition stays where it was made.
+  UserPartition(const UserPartition&) = delete;
+  UserPartition& operator=(const UserPartition&) = delete;
 
   // nullopt if this shard has no such user.
   std::optional<v1::User> Load(const UserId& id) const;
   std::optional<grpc::ByteBuffer> LoadBytes(const UserId& id) const;
-  // Stores `user` (created or updated) and publishes the change; returns the stored bytes.
+  // Stores `user` (created or updated) and publishes the change (to the feed, then flushed
+  // from the outbox); returns the stored bytes.
   std::string Store(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
   // Removes the user and publishes DELETED with the user as it was; nullopt if absent.
   std::optional<v1::User> Remove(const UserId& id);
@@ -52,15 +90,22 @@ class UserPartition {
   size_t size() const { return rows_.size(); }
 
   storage::UniqueIndexPartition<UserId>& emails() { return emails_; }
+  // For subscribing and unsubscribing: changes are published by Store and Remove, which flush
+  // the outbox after the feed.
   Feed& feed() { return feed_; }
+  WatchOutbox& outbox() { return outbox_; }
   // Users with an email-changing update between its claim and its apply: a second one at the
   // same time is ABORTED, so the claims of one user never interleave.
   std::set<UserId>& email_changes_in_flight() { return email_changes_in_flight_; }
 
  private:
+  // Publishes the change of `id` to the feed and flushes the outbox.
+  void Publish(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
+
   storage::TablePartition<UserId, storage::CompactBlob> rows_;
   storage::UniqueIndexPartition<UserId> emails_;
   Feed feed_;
+  WatchOutbox outbox_;
   std::set<UserId> email_changes_in_flight_;
 };
 

@@ -2,14 +2,19 @@
 
 namespace percore::user {
 
-void UserWatch::Deliver(UserEvent event) {
+namespace {
+// A reference to the shared bytes, not a copy.
+grpc::ByteBuffer AsMessage(const UserEvent& event) { return grpc::ByteBuffer(&event.bytes, 1); }
+}  // namespace
+
+void UserWatch::Deliver(const SharedUserEvent& event) {
   if (ended_) return;
   if (backlog_.empty() && stream_.writable()) {
-    stream_.WriteRaw(ToByteBuffer(event.bytes));
-    if (event.deleted && one_user_) End(grpc::Status::OK);
+    stream_.WriteRaw(AsMessage(*event));
+    if (event->deleted && one_user_) End(grpc::Status::OK);
     return;
   }
-  if (!backlog_.Push(std::move(event))) {
+  if (!backlog_.Push(event)) {
     End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
                      "watcher fell more than " + std::to_string(backlog_.capacity()) +
                          " events behind; read the user again and re-watch"));
@@ -37,9 +42,9 @@ void UserWatch::Flush() {
       WaitForRoom();
       return;
     }
-    UserEvent event = std::move(*backlog_.Pop());
-    stream_.WriteRaw(ToByteBuffer(event.bytes));
-    if (event.deleted && one_user_) End(grpc::Status::OK);
+    SharedUserEvent event = std::move(*backlog_.Pop());
+    stream_.WriteRaw(AsMessage(*event));
+    if (event->deleted && one_user_) End(grpc::Status::OK);
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Threading contract: a UserWatch lives on the shard that serves its WatchUserUpdates call and
-// is used only there. Events reach it as tasks from the shards that own the users.
+// is used only there. Events reach it as tasks from the shards that own the users (one task per
+// event and watching shard, see WatchOutbox); the event is shared, never modified.
 //
 // One watcher: its stream, its subscriptions on the owning shards, and a bounded backlog of
 // events the stream could not take yet. The delivery rules of user-service.md live here:
@@ -29,7 +30,7 @@ class UserWatch : public std::enable_shared_from_this<UserWatch> {
   UserWatch(Stream stream, bool one_user, size_t backlog_limit)
       : stream_(std::move(stream)), one_user_(one_user), backlog_(backlog_limit) {}
 
-  void Deliver(UserEvent event);
+  void Deliver(const SharedUserEvent& event);
   // Ends the stream with `status`; the caller drops the subscriptions.
   void End(const grpc::Status& status);
   bool ended() const { return ended_; }
@@ -48,7 +49,7 @@ class UserWatch : public std::enable_shared_from_this<UserWatch> {
   bool one_user_;
   bool ended_ = false;
   bool waiting_for_room_ = false;
-  storage::BoundedEventQueue<UserEvent> backlog_;
+  storage::BoundedEventQueue<SharedUserEvent> backlog_;
   std::vector<std::pair<runtime::ShardId, storage::SubscriptionId>> subscriptions_;
 };
 

@@ -346,6 +346,108 @@ TEST_F(UserWatchTest, WatchOfEveryUserUnderConcurrentWritersSeesEachChangeOnceIn
   EXPECT_TRUE(IsEvent(watch.Next(), kCreated, marker));
 }
 
+// Many watchers on every shard of a 3-shard server, of every user and of single users whose
+// rows live on different shards: each event reaches each of its watchers exactly once, in each
+// user's commit order, and one-user watches end with OK after DELETED. Catches a fan-out that
+// delivers an event to only some watchers of a shard, to only some shards, or twice.
+class UserWatchFanOutTest : public UserServiceTest {
+ protected:
+  void SetUp() override {
+    testing::ServerFixtureOptions options;
+    options.shards = 3;
+    server_ = std::make_unique<testing::ServerFixture>(
+        testing::ServerFixture::CatalogServices({"user"}), options);
+    grpc::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.error_message();
+    stub_ = server_->MakeStub<v1::UserService>();
+  }
+};
+
+TEST_F(UserWatchFanOutTest, EveryWatcherOnEveryShardGetsEachEventOnceInUserOrder) {
+  constexpr int kChannels = 9;
+  constexpr int kWatchesPerChannel = 6;
+  constexpr int kUsers = 6;
+  constexpr int kUpdatesEach = 15;
+  // Users created over several connections land on several shards (a new id hashes to the
+  // shard that served its CreateUser).
+  std::vector<std::unique_ptr<Stub>> stubs;
+  for (int c = 0; c < kChannels; ++c) stubs.push_back(NewStub());
+  std::vector<v1::User> users;
+  for (int u = 0; u < kUsers; ++u) {
+    users.push_back(MustCreate("User " + std::to_string(u), Email(u), {}, stubs[u].get()));
+  }
+  // Per channel: watchers of everyone and of single users (several per user, so a shard has
+  // several watchers of one key).
+  struct Watcher {
+    std::unique_ptr<Watch> watch;
+    int user;  // -1: every user
+  };
+  std::vector<Watcher> watchers;
+  for (int c = 0; c < kChannels; ++c) {
+    for (int w = 0; w < kWatchesPerChannel; ++w) {
+      int user = w % 2 == 0 ? -1 : (c + w) % kUsers;
+      watchers.push_back(
+          {std::make_unique<Watch>(*stubs[c], user < 0 ? "" : users[user].id(), 30s), user});
+    }
+  }
+  for (auto& w : watchers) w.watch->WaitUntilRegistered();
+  int shards_with_watchers = 0;
+  for (size_t i = 0; i < server_->runtime().size(); ++i) {
+    if (server_->runtime().shard(static_cast<runtime::ShardId>(i)).live_calls() > 0) {
+      ++shards_with_watchers;
+    }
+  }
+  ASSERT_GE(shards_with_watchers, 2) << "the watchers did not spread over the shards";
+
+  // Interleaved writes to every user, then every user deleted.
+  std::vector<std::vector<std::pair<Type, v1::User>>> expected(kUsers);
+  for (int i = 0; i < kUpdatesEach; ++i) {
+    for (int u = 0; u < kUsers; ++u) {
+      v1::User after;
+      ASSERT_TRUE(UpdateUser(*stubs[(u + i) % kChannels],
+                             NameUpdate(users[u].id(), "v" + std::to_string(i)), &after)
+                      .ok());
+      expected[u].emplace_back(kUpdated, after);
+    }
+  }
+  for (int u = 0; u < kUsers; ++u) {
+    ASSERT_TRUE(DeleteUser(*stub_, users[u].id()).ok());
+    expected[u].emplace_back(kDeleted, expected[u].back().second);
+  }
+
+  const size_t per_user = expected[0].size();
+  for (size_t n = 0; n < watchers.size(); ++n) {
+    SCOPED_TRACE("watcher " + std::to_string(n) + " of user " + std::to_string(watchers[n].user));
+    Watch& watch = *watchers[n].watch;
+    if (watchers[n].user >= 0) {
+      for (const auto& [type, state] : expected[watchers[n].user]) {
+        ASSERT_TRUE(IsEvent(watch.Next(), type, state));
+      }
+      EXPECT_TRUE(watch.DrainAndFinish().ok());
+      continue;
+    }
+    std::map<std::string, size_t> next;  // user id -> index of its next expected event
+    for (size_t k = 0; k < per_user * kUsers; ++k) {
+      std::optional<v1::UserUpdate> event = watch.Next();
+      ASSERT_TRUE(event) << "ended after " << k << " events: " << Describe(watch.Finish());
+      auto it = std::find_if(users.begin(), users.end(),
+                             [&](const v1::User& u) { return u.id() == event->user_id(); });
+      ASSERT_NE(it, users.end()) << event->ShortDebugString();
+      size_t& i = next[event->user_id()];
+      ASSERT_LT(i, per_user) << "more events than changes for " << event->user_id();
+      const auto& [type, state] = expected[it - users.begin()][i++];
+      ASSERT_TRUE(IsEvent(event, type, state)) << "event " << i - 1 << " of its user";
+    }
+  }
+  // Nothing more was sent: the next event each watcher of everyone sees is the marker's.
+  v1::User marker = MustCreate("Marker", "marker@example.com");
+  for (size_t n = 0; n < watchers.size(); ++n) {
+    if (watchers[n].user < 0) {
+      EXPECT_TRUE(IsEvent(watchers[n].watch->Next(), kCreated, marker));
+    }
+  }
+}
+
 // A channel whose client does not grow its HTTP/2 receive window (no BDP probing), so a watcher
 // that stops reading soon stops the server's writes and its events pile up on the server.
 std::shared_ptr<grpc::Channel> SmallWindowChannel(const std::string& address) {
