@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -303,6 +304,56 @@ TEST_F(RemoteInventoryClientTest, CallOffAShardThreadFailsInline) {
                       [&](const grpc::Status& status, inv::Product) { seen = status; });
   ASSERT_TRUE(seen);
   EXPECT_EQ(seen->error_code(), StatusCode::INTERNAL);
+}
+
+// A measurement, not a check (run with --gtest_also_run_disabled_tests): calls per second from
+// two caller shards with a window of calls in flight each, through one channel per shard and
+// through one channel shared by both.
+TEST_F(RemoteInventoryClientTest, DISABLED_MeasureChannelPerShardAgainstOneSharedChannel) {
+  StartReplicas(1);
+  for (bool per_shard : {true, false, true, false}) {
+    std::string error;
+    auto options = RemoteInventoryClient::Options(Addresses());
+    options.channel_per_shard = per_shard;
+    auto peer = RemotePeer::Create(options, &error);
+    auto client = std::make_shared<RemoteInventoryClient>(peer);
+    constexpr int kPerShard = 20000;
+    constexpr int kWindow = 64;
+    std::atomic<int> finished{0};
+    // Keeps kWindow calls in flight on one shard until kPerShard have been issued.
+    struct Pump {
+      RemoteInventoryClient* client;
+      std::atomic<int>* finished;
+      int issued = 0;
+      void Issue() {
+        if (issued == kPerShard) return;
+        ++issued;
+        inv::GetProductRequest request;
+        request.set_sku("sku");
+        client->GetProduct(request, clients::CallOptions{},
+                           [this](const grpc::Status&, inv::Product) {
+                             ++*finished;
+                             Issue();
+                           });
+      }
+    };
+    Pump pumps[2] = {{client.get(), &finished}, {client.get(), &finished}};
+    // Declared after the pumps: stopped (drained) before they go.
+    runtime::Runtime caller(runtime::RuntimeOptions{.shards = 2, .pin = false});
+    caller.Start();
+    auto start = std::chrono::steady_clock::now();
+    for (runtime::ShardId shard : {0u, 1u}) {
+      caller.SubmitTo(shard, [&pumps, shard] {
+        for (int i = 0; i < kWindow; ++i) pumps[shard].Issue();
+      });
+    }
+    ASSERT_TRUE(WaitFor([&] { return finished == 2 * kPerShard; }, std::chrono::minutes(5)));
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("%s: %.0f calls/s\n", per_shard ? "channel per shard" : "one shared channel",
+                2 * kPerShard / seconds);
+    caller.Stop();
+  }
 }
 
 }  // namespace
