@@ -1,0 +1,73 @@
+#pragma once
+// Threading contract: HopAll only from a shard thread (it hops); the rest are pure functions.
+//
+// Small helpers shared by the InventoryHandler's files: the clock, OpStatus -> grpc::Status at
+// the service boundary, and a parallel hop to several shards.
+
+#include <google/protobuf/timestamp.pb.h>
+#include <google/protobuf/util/time_util.h>
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/runtime/runtime.h"
+#include "core/storage/op_status.h"
+
+namespace percore::inventory::internal {
+
+inline int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+inline google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
+}
+
+// Each OpStatus has the gRPC code of the same name.
+inline grpc::Status ToGrpcStatus(storage::OpStatus status, const std::string& message) {
+  using storage::OpStatus;
+  switch (status) {
+    case OpStatus::kOk:
+      return grpc::Status::OK;
+    case OpStatus::kNotFound:
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, message);
+    case OpStatus::kAlreadyExists:
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, message);
+    case OpStatus::kInvalidArgument:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
+    case OpStatus::kResourceExhausted:
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message);
+    case OpStatus::kFailedPrecondition:
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message);
+    case OpStatus::kAborted:
+      return grpc::Status(grpc::StatusCode::ABORTED, message);
+  }
+  return grpc::Status(grpc::StatusCode::INTERNAL, message);
+}
+
+// Runs work() on every shard of `shards` at once, then then() here once all have run (inline
+// when `shards` is empty). `work` is copied to each shard, so it must own what it captures.
+template <class Work, class Then>
+void HopAll(runtime::Runtime& runtime, const std::vector<runtime::ShardId>& shards, Work work,
+            Then then) {
+  if (shards.empty()) {
+    then();
+    return;
+  }
+  // Both live on this shard only: each hop's continuation runs here.
+  auto remaining = std::make_shared<size_t>(shards.size());
+  auto last = std::make_shared<Then>(std::move(then));
+  for (runtime::ShardId shard : shards) {
+    runtime.Hop(shard, work, [remaining, last] {
+      if (--*remaining == 0) (*last)();
+    });
+  }
+}
+
+}  // namespace percore::inventory::internal

@@ -1,0 +1,32 @@
+#include "services/inventory/reservation_id.h"
+
+#include "core/storage/partition_of.h"
+
+namespace percore::inventory {
+namespace {
+constexpr std::string_view kPrefix = "rsv_";
+constexpr size_t kHexDigits = 16;
+}  // namespace
+
+bool IsReservationId(std::string_view text) {
+  if (text.size() != kPrefix.size() + kHexDigits || text.substr(0, kPrefix.size()) != kPrefix) {
+    return false;
+  }
+  for (char c : text.substr(kPrefix.size())) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string ReservationIdGenerator::Make(uint64_t random) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(kPrefix);
+  for (size_t i = 0; i < kHexDigits; ++i) id.push_back(kHex[(random >> (60 - 4 * i)) & 0xf]);
+  return id;
+}
+
+bool ReservationIdGenerator::OwnedBy(std::string_view id, size_t shard, size_t shards) {
+  return storage::PartitionOf(id, shards) == shard;
+}
+
+}  // namespace percore::inventory

@@ -1,0 +1,135 @@
+#include "services/inventory/stock_partition.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+
+namespace percore::inventory {
+namespace {
+
+using storage::OpStatus;
+
+google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
+  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
+}
+
+void Touch(v1::Product& product, int64_t now) {
+  int64_t previous = google::protobuf::util::TimeUtil::TimestampToNanoseconds(product.updated_at());
+  *product.mutable_updated_at() = ToTimestamp(std::max(now, previous));  // never backwards
+  product.set_available(product.stock() - product.reserved());
+}
+
+std::string NotFound(const std::string& sku) { return "product \"" + sku + "\" not found"; }
+
+}  // namespace
+
+std::optional<v1::Product> StockPartition::Load(const std::string& sku) const {
+  const v1::Product* product = rows_.Get(sku);
+  if (product == nullptr) return std::nullopt;
+  return *product;
+}
+
+storage::OpResult<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request,
+                                                      int64_t now) {
+  if (rows_.Get(request.sku()) != nullptr) {
+    return {OpStatus::kAlreadyExists, "product \"" + request.sku() + "\" already exists"};
+  }
+  v1::Product product;
+  product.set_sku(request.sku());
+  product.set_name(request.name());
+  *product.mutable_price() = request.price();
+  product.set_stock(request.initial_stock());
+  product.set_reserved(0);
+  product.set_available(request.initial_stock());
+  *product.mutable_created_at() = ToTimestamp(now);
+  *product.mutable_updated_at() = ToTimestamp(now);
+  rows_.Put(request.sku(), product);
+  return product;
+}
+
+storage::OpResult<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta,
+                                                      int64_t now) {
+  const v1::Product* row = rows_.Get(sku);
+  if (row == nullptr) return {OpStatus::kNotFound, NotFound(sku)};
+  int64_t stock;
+  if (__builtin_add_overflow(row->stock(), delta, &stock)) {
+    return {OpStatus::kInvalidArgument,
+            "delta " + std::to_string(delta) + " would overflow the stock of \"" + sku + "\""};
+  }
+  if (stock < row->reserved()) {
+    return {OpStatus::kFailedPrecondition,
+            "delta " + std::to_string(delta) + " would leave product \"" + sku + "\" with stock " +
+                std::to_string(stock) + ", below the " + std::to_string(row->reserved()) +
+                " units held by open reservations"};
+  }
+  v1::Product product = *row;
+  product.set_stock(stock);
+  Touch(product, now);
+  rows_.Put(sku, product);
+  return product;
+}
+
+storage::OpResult<std::vector<commerce::v1::Money>> StockPartition::Hold(
+    const std::string& reservation_id, const std::vector<Line>& lines, int64_t now) {
+  std::vector<commerce::v1::Money> prices;
+  prices.reserve(lines.size());
+  for (const Line& line : lines) {  // check every line before holding any
+    const v1::Product* product = rows_.Get(line.sku);
+    if (product == nullptr) return {OpStatus::kNotFound, NotFound(line.sku)};
+    if (line.quantity > product->available()) {
+      return {OpStatus::kFailedPrecondition, "insufficient stock for sku \"" + line.sku +
+                                                 "\": requested " + std::to_string(line.quantity) +
+                                                 ", available " +
+                                                 std::to_string(product->available())};
+    }
+    prices.push_back(product->price());
+  }
+  for (const Line& line : lines) {
+    v1::Product product = *rows_.Get(line.sku);
+    product.set_reserved(product.reserved() + line.quantity);
+    Touch(product, now);
+    rows_.Put(line.sku, std::move(product));
+  }
+  std::vector<Line>& held = holds_[reservation_id];
+  held.insert(held.end(), lines.begin(), lines.end());
+  return prices;
+}
+
+void StockPartition::ReleaseHold(const std::string& reservation_id, int64_t now) {
+  EndHold(reservation_id, /*sold=*/false, now);
+}
+
+void StockPartition::CommitHold(const std::string& reservation_id, int64_t now) {
+  EndHold(reservation_id, /*sold=*/true, now);
+}
+
+void StockPartition::EndHold(const std::string& reservation_id, bool sold, int64_t now) {
+  auto it = holds_.find(reservation_id);
+  if (it == holds_.end()) return;  // settled already, or never held here
+  for (const Line& line : it->second) {
+    const v1::Product* row = rows_.Get(line.sku);
+    if (row == nullptr) continue;  // products are never deleted; defensive
+    v1::Product product = *row;
+    product.set_reserved(product.reserved() - line.quantity);
+    if (sold) product.set_stock(product.stock() - line.quantity);
+    Touch(product, now);
+    rows_.Put(line.sku, std::move(product));
+  }
+  holds_.erase(it);
+}
+
+std::vector<std::pair<std::string, v1::Product>> StockPartition::ScanAfter(const std::string* after,
+                                                                           size_t limit) const {
+  std::vector<std::pair<std::string, v1::Product>> run;
+  auto collect = [&](const std::string& sku, const v1::Product& product) {
+    run.emplace_back(sku, product);
+  };
+  if (after == nullptr) {
+    rows_.ScanAfter(nullptr, limit, collect);
+  } else {
+    rows_.ScanAfter(after, limit, collect);
+  }
+  return run;
+}
+
+}  // namespace percore::inventory

@@ -1,0 +1,58 @@
+#pragma once
+// Threading contract: one StockPartition per shard, owned by that shard's InventoryHandler;
+// every member is used only on that shard's thread. Other shards reach it by hopping here and
+// get owned copies back.
+//
+// The products whose PartitionOf(sku) is this shard, and the holds reservations place on them.
+// A hold is keyed by reservation id: Hold checks every line first and then holds them all in one
+// step (so a shard never holds part of a reservation), and CommitHold / ReleaseHold of an id
+// that holds nothing here do nothing, which makes settling a reservation idempotent.
+// Invariant: 0 <= reserved <= stock for every product, so available = stock - reserved >= 0.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/storage/op_status.h"
+#include "core/storage/table_partition.h"
+#include "services/inventory/inventory_validation.h"
+
+namespace percore::inventory {
+
+class StockPartition {
+ public:
+  std::optional<v1::Product> Load(const std::string& sku) const;
+  // ALREADY_EXISTS if the SKU exists. `request` is validated.
+  storage::OpResult<v1::Product> Create(const v1::CreateProductRequest& request, int64_t now);
+  // NOT_FOUND; FAILED_PRECONDITION if the stock would fall below the reserved units;
+  // INVALID_ARGUMENT if it would overflow.
+  storage::OpResult<v1::Product> Adjust(const std::string& sku, int64_t delta, int64_t now);
+  // All of `lines` (every SKU owned here) or none: NOT_FOUND for an unknown SKU,
+  // FAILED_PRECONDITION for one short of stock (naming it and its available count). On success
+  // returns each line's unit price, in the order of `lines`.
+  storage::OpResult<std::vector<commerce::v1::Money>> Hold(const std::string& reservation_id,
+                                                           const std::vector<Line>& lines,
+                                                           int64_t now);
+  // The held units become available again.
+  void ReleaseHold(const std::string& reservation_id, int64_t now);
+  // The held units leave the stock.
+  void CommitHold(const std::string& reservation_id, int64_t now);
+  // Up to `limit` products with SKUs after `after` (all when nullptr), ascending.
+  std::vector<std::pair<std::string, v1::Product>> ScanAfter(const std::string* after,
+                                                             size_t limit) const;
+
+  size_t size() const { return rows_.size(); }
+  size_t hold_count() const { return holds_.size(); }
+
+ private:
+  // Ends a hold: every held unit leaves `reserved`, and leaves `stock` too when sold.
+  void EndHold(const std::string& reservation_id, bool sold, int64_t now);
+
+  storage::TablePartition<std::string, v1::Product> rows_;
+  std::unordered_map<std::string, std::vector<Line>> holds_;  // by reservation id
+};
+
+}  // namespace percore::inventory

@@ -1,0 +1,91 @@
+#include "services/payment/payment_ledger.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace percore::payment {
+
+const v1::PaymentResult* PaymentLedger::FindByKey(std::string_view idempotency_key) const {
+  const std::string* id = id_of_key_.Get(idempotency_key);
+  return id == nullptr ? nullptr : FindById(*id);
+}
+
+const v1::PaymentResult* PaymentLedger::FindById(std::string_view transaction_id) const {
+  const Entry* entry = records_.Get(transaction_id);
+  return entry == nullptr ? nullptr : &entry->result;
+}
+
+const PaymentAttempt* PaymentLedger::AttemptOfKey(std::string_view idempotency_key) const {
+  const std::string* id = id_of_key_.Get(idempotency_key);
+  if (id == nullptr) return nullptr;
+  const Entry* entry = records_.Get(*id);
+  return entry == nullptr ? nullptr : &entry->attempt;
+}
+
+const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt attempt, v1::PaymentResult result) {
+  if (result.status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) ++charges_;
+  std::string id = result.transaction_id();
+  id_of_key_.Put(attempt.idempotency_key, id);
+  records_.Put(id, Entry{std::move(attempt), std::move(result)});
+  return records_.Get(id)->result;
+}
+
+storage::OpResult<v1::PaymentResult> PaymentLedger::Refund(std::string_view transaction_id,
+                                                           const google::protobuf::Timestamp& now) {
+  const Entry* found = records_.Get(transaction_id);
+  if (found == nullptr) {
+    return {storage::OpStatus::kNotFound,
+            "transaction_id \"" + std::string(transaction_id) + "\" not found"};
+  }
+  switch (found->result.status()) {
+    case v1::PaymentResult::PAYMENT_STATUS_APPROVED: {
+      Entry refunded = *found;  // rows are replaced whole (TablePartition hands out const rows)
+      refunded.result.set_status(v1::PaymentResult::PAYMENT_STATUS_REFUNDED);
+      *refunded.result.mutable_refunded_at() = now;
+      v1::PaymentResult answer = refunded.result;
+      records_.Put(std::string(transaction_id), std::move(refunded));
+      ++refunds_;
+      return answer;
+    }
+    case v1::PaymentResult::PAYMENT_STATUS_REFUNDED:
+      return found->result;
+    default:
+      return {storage::OpStatus::kFailedPrecondition,
+              "transaction_id \"" + std::string(transaction_id) + "\" was not approved (status " +
+                  v1::PaymentResult::PaymentStatus_Name(found->result.status()) +
+                  "), so it cannot be refunded"};
+  }
+}
+
+InFlightPayment* PaymentLedger::FindInFlight(std::string_view idempotency_key) {
+  auto it = in_flight_.find(idempotency_key);
+  return it == in_flight_.end() ? nullptr : &it->second;
+}
+
+InFlightPayment& PaymentLedger::StartInFlight(PaymentAttempt attempt, ProcessorAnswer answer) {
+  std::string key = attempt.idempotency_key;
+  auto [it, inserted] = in_flight_.try_emplace(std::move(key));
+  it->second.attempt = std::move(attempt);
+  it->second.answer = std::move(answer);
+  return it->second;
+}
+
+std::optional<InFlightPayment> PaymentLedger::TakeInFlight(std::string_view idempotency_key) {
+  auto it = in_flight_.find(idempotency_key);
+  if (it == in_flight_.end()) return std::nullopt;
+  InFlightPayment payment = std::move(it->second);
+  in_flight_.erase(it);
+  return payment;
+}
+
+void PaymentLedger::DropWaiter(std::string_view idempotency_key, const Waiter& waiter) {
+  auto it = in_flight_.find(idempotency_key);
+  if (it == in_flight_.end()) return;
+  std::vector<Waiter>& waiters = it->second.waiters;
+  waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());
+  if (waiters.empty() && it->second.answer.when == ProcessorAnswer::When::kNever) {
+    in_flight_.erase(it);
+  }
+}
+
+}  // namespace percore::payment

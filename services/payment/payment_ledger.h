@@ -1,0 +1,95 @@
+#pragma once
+// Threading contract: one PaymentLedger per shard, owned by that shard's PaymentHandler; every
+// member is used only on that shard's thread. Other shards reach it by hopping here.
+//
+// The payments this shard owns: those whose idempotency key hashes here (PartitionOf), and so,
+// by construction of their ids, whose transaction id hashes here too. Two kinds of entry:
+//   - a record: the processor answered (APPROVED or DECLINED, later perhaps REFUNDED); kept by
+//     transaction id, with an index from idempotency key to transaction id;
+//   - an in-flight payment: the processor has not answered yet (tok_slow, tok_timeout), with the
+//     calls waiting for its answer. A key is in at most one of the two.
+// Pure data (Dragonfly's "ops"): no timers, no gRPC; the handler decides when things happen.
+
+#include <google/protobuf/timestamp.pb.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/runtime/shard.h"
+#include "core/storage/op_status.h"
+#include "core/storage/table_partition.h"
+#include "payment/v1/payment.pb.h"
+#include "services/payment/payment_attempt.h"
+#include "services/payment/processor_simulator.h"
+
+namespace percore::payment {
+
+namespace v1 = ::payment::v1;
+
+// A call waiting for a payment's answer: the shard it came in on and its ticket there.
+struct Waiter {
+  runtime::ShardId home = 0;
+  uint64_t ticket = 0;
+  bool operator==(const Waiter&) const = default;
+};
+
+struct InFlightPayment {
+  PaymentAttempt attempt;
+  ProcessorAnswer answer;  // what the processor will say (kNever: it will not)
+  std::vector<Waiter> waiters;
+};
+
+class PaymentLedger {
+ public:
+  // The recorded payment of an idempotency key or of a transaction id; nullptr if none. Valid
+  // until the next change to this ledger.
+  const v1::PaymentResult* FindByKey(std::string_view idempotency_key) const;
+  const v1::PaymentResult* FindById(std::string_view transaction_id) const;
+  // The request a recorded key was first made with (retries must repeat it).
+  const PaymentAttempt* AttemptOfKey(std::string_view idempotency_key) const;
+  bool HasTransactionId(std::string_view transaction_id) const {
+    return records_.Get(transaction_id) != nullptr;
+  }
+
+  // Records the processor's answer for `attempt` (its key must be neither recorded nor in
+  // flight); an approved payment counts as a charge. Returns the stored result.
+  const v1::PaymentResult& Record(PaymentAttempt attempt, v1::PaymentResult result);
+
+  // APPROVED -> REFUNDED at `now`; REFUNDED stays as it is (idempotent). kNotFound for an
+  // unknown id, kFailedPrecondition for a declined payment.
+  storage::OpResult<v1::PaymentResult> Refund(std::string_view transaction_id,
+                                              const google::protobuf::Timestamp& now);
+
+  InFlightPayment* FindInFlight(std::string_view idempotency_key);
+  InFlightPayment& StartInFlight(PaymentAttempt attempt, ProcessorAnswer answer);
+  // Removes and returns the in-flight payment of `idempotency_key`, if any.
+  std::optional<InFlightPayment> TakeInFlight(std::string_view idempotency_key);
+  // `waiter` stopped waiting (answered otherwise, cancelled, drained). A payment the processor
+  // will never answer is forgotten with its last waiter, so a later retry starts afresh; one
+  // that will be answered stays until it is.
+  void DropWaiter(std::string_view idempotency_key, const Waiter& waiter);
+
+  // Approved payments this shard's processor made (refunds do not undo the count).
+  uint64_t charges() const { return charges_; }
+  uint64_t refunds() const { return refunds_; }
+  size_t size() const { return records_.size(); }
+  size_t in_flight() const { return in_flight_.size(); }
+
+ private:
+  struct Entry {
+    PaymentAttempt attempt;
+    v1::PaymentResult result;
+  };
+  storage::TablePartition<std::string, Entry> records_;            // by transaction id
+  storage::TablePartition<std::string, std::string> id_of_key_;    // idempotency key -> id
+  std::map<std::string, InFlightPayment, std::less<>> in_flight_;  // by idempotency key
+  uint64_t charges_ = 0;
+  uint64_t refunds_ = 0;
+};
+
+}  // namespace percore::payment

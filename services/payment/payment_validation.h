@@ -1,0 +1,26 @@
+#pragma once
+// Threading contract: pure functions; any thread.
+//
+// The field rules of proto/payment/v1/payment.proto. Each returns OK or INVALID_ARGUMENT with a
+// message that names the field (as user_validation.h does for users).
+
+#include <grpcpp/support/status.h>
+
+#include <string_view>
+
+#include "payment/v1/payment.pb.h"
+#include "services/payment/payment_attempt.h"
+
+namespace percore::payment {
+
+// order_id: 1 to 128 bytes; amount: amount_minor > 0 and an ISO-4217-shaped currency (three
+// upper-case ASCII letters); method.token: one of the simulator's test tokens; idempotency_key:
+// 1 to 128 bytes. Fills `attempt` when valid.
+grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
+                                    PaymentAttempt* attempt);
+
+// A transaction id as this service issues it (transaction_id.h). `field` names the request
+// field in the message ("transaction_id").
+grpc::Status ValidateTransactionId(std::string_view text, const char* field);
+
+}  // namespace percore::payment
