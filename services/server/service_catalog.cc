@@ -5,6 +5,12 @@
 #include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
 #include "services/interop/test_service_handler.h"
+#include "services/inventory/inventory_handler.h"
+#include "services/inventory/local_inventory_client.h"
+#include "services/payment/local_payment_client.h"
+#include "services/payment/payment_handler.h"
+#include "services/remote/remote_inventory_client.h"
+#include "services/remote/remote_payment_client.h"
 #include "services/remote/remote_user_client.h"
 #include "services/user/local_user_client.h"
 #include "services/user/user_handler.h"
@@ -16,6 +22,8 @@ namespace {
 // server registered.
 struct Hosted {
   std::shared_ptr<user::UserHandler::Def> user;
+  std::shared_ptr<inventory::InventoryHandler::Def> inventory;
+  std::shared_ptr<payment::PaymentHandler::Def> payment;
 };
 
 // The peer for `name` as a RemotePeer (kept in `built` for shutdown), or nullptr with `error`.
@@ -36,6 +44,23 @@ std::string Missing(const std::string& caller, const std::string& callee) {
          "=HOST:PORT";
 }
 
+// A client for `callee`: the Local one when it is hosted here, the Remote one when a --peer
+// names it, else nullptr with `error`.
+template <class Client, class Local, class Remote, class Def>
+std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& callee,
+                                  const std::shared_ptr<Def>& hosted, const PeerAddresses& peers,
+                                  BuiltServices* built, std::string* error) {
+  if (hosted) return std::make_shared<Local>(hosted);
+  auto it = peers.find(callee);
+  if (it == peers.end()) {
+    *error = Missing(caller, callee);
+    return nullptr;
+  }
+  auto peer = MakePeer(callee, Remote::Options(it->second), built, error);
+  if (!peer) return nullptr;
+  return std::make_shared<Remote>(std::move(peer));
+}
+
 // The clients `caller` uses to reach the services it needs: hosted here or peers.
 [[maybe_unused]] std::optional<clients::ServiceClients> ClientsFor(const std::string& caller,
                                                                    const Hosted& hosted,
@@ -43,16 +68,17 @@ std::string Missing(const std::string& caller, const std::string& callee) {
                                                                    BuiltServices* built,
                                                                    std::string* error) {
   clients::ServiceClients clients;
-  if (hosted.user) {
-    clients.users = std::make_shared<user::LocalUserClient>(hosted.user);
-  } else if (auto it = peers.find("user"); it != peers.end()) {
-    auto peer = MakePeer("user", remote::RemoteUserClient::Options(it->second), built, error);
-    if (!peer) return std::nullopt;
-    clients.users = std::make_shared<remote::RemoteUserClient>(peer);
-  } else {
-    *error = Missing(caller, "user");
-    return std::nullopt;
-  }
+  clients.users = ClientFor<clients::UserClient, user::LocalUserClient, remote::RemoteUserClient>(
+      caller, "user", hosted.user, peers, built, error);
+  if (!clients.users) return std::nullopt;
+  clients.inventory = ClientFor<clients::InventoryClient, inventory::LocalInventoryClient,
+                                remote::RemoteInventoryClient>(
+      caller, "inventory", hosted.inventory, peers, built, error);
+  if (!clients.inventory) return std::nullopt;
+  clients.payments =
+      ClientFor<clients::PaymentClient, payment::LocalPaymentClient, remote::RemotePaymentClient>(
+          caller, "payment", hosted.payment, peers, built, error);
+  if (!clients.payments) return std::nullopt;
   return clients;
 }
 
@@ -61,6 +87,8 @@ std::string Missing(const std::string& caller, const std::string& callee) {
 const std::vector<CatalogEntry>& ServiceCatalog() {
   static const std::vector<CatalogEntry> catalog = {
       {"user", "user.v1.UserService"},
+      {"inventory", "inventory.v1.InventoryService"},
+      {"payment", "payment.v1.PaymentService"},
       {"interop", "grpc.testing.TestService"},
   };
   return catalog;
@@ -115,6 +143,14 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   if (chosen.contains("user")) {
     hosted.user = user::MakeUserService();
     built.registrations.push_back(hosted.user);
+  }
+  if (chosen.contains("inventory")) {
+    hosted.inventory = inventory::MakeInventoryService();
+    built.registrations.push_back(hosted.inventory);
+  }
+  if (chosen.contains("payment")) {
+    hosted.payment = payment::MakePaymentService();
+    built.registrations.push_back(hosted.payment);
   }
   if (chosen.contains("interop")) built.registrations.push_back(interop::MakeTestService());
 
