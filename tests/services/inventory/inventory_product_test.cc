@@ -79,7 +79,7 @@ TEST_F(InventoryProductTest, CreateRejectsBadPrice) {
   v1::CreateProductRequest no_price = ProductRequest("P0", 1);
   no_price.clear_price();
   EXPECT_TRUE(IsInvalidArgumentNaming(CreateProduct(*stub_, no_price), "price"));
-  for (const std::string& currency : {"", "usd", "US", "USDX", "U$D"}) {
+  for (const char* currency : {"", "usd", "US", "USDX", "U$D"}) {
     EXPECT_TRUE(IsInvalidArgumentNaming(CreateProduct(*stub_, ProductRequest("P1", 1, 1, currency)),
                                         "price.currency"))
         << "currency \"" << currency << "\"";
