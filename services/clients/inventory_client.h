@@ -12,19 +12,20 @@ namespace percore::clients {
 class InventoryClient {
  public:
   virtual ~InventoryClient() = default;
-  virtual void GetProduct(inventory::v1::GetProductRequest request, const CallOptions& options,
-                          Done<inventory::v1::Product> done) = 0;
-  virtual void ReserveStock(inventory::v1::ReserveStockRequest request, const CallOptions& options,
-                            Done<inventory::v1::Reservation> done) = 0;
-  virtual void CommitReservation(inventory::v1::CommitReservationRequest request,
+  virtual void GetProduct(::inventory::v1::GetProductRequest request, const CallOptions& options,
+                          Done<::inventory::v1::Product> done) = 0;
+  virtual void ReserveStock(::inventory::v1::ReserveStockRequest request,
+                            const CallOptions& options,
+                            Done<::inventory::v1::Reservation> done) = 0;
+  virtual void CommitReservation(::inventory::v1::CommitReservationRequest request,
                                  const CallOptions& options,
-                                 Done<inventory::v1::Reservation> done) = 0;
-  virtual void ReleaseReservation(inventory::v1::ReleaseReservationRequest request,
+                                 Done<::inventory::v1::Reservation> done) = 0;
+  virtual void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                                   const CallOptions& options,
-                                  Done<inventory::v1::Reservation> done) = 0;
+                                  Done<::inventory::v1::Reservation> done) = 0;
   // Returns units to stock (CancelOrder of a confirmed order).
-  virtual void AdjustStock(inventory::v1::AdjustStockRequest request, const CallOptions& options,
-                           Done<inventory::v1::Product> done) = 0;
+  virtual void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
+                           Done<::inventory::v1::Product> done) = 0;
 };
 
 }  // namespace percore::clients

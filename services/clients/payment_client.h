@@ -12,11 +12,12 @@ namespace percore::clients {
 class PaymentClient {
  public:
   virtual ~PaymentClient() = default;
-  virtual void ProcessPayment(payment::v1::ProcessPaymentRequest request,
+  virtual void ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                               const CallOptions& options,
-                              Done<payment::v1::PaymentResult> done) = 0;
-  virtual void RefundPayment(payment::v1::RefundPaymentRequest request, const CallOptions& options,
-                             Done<payment::v1::PaymentResult> done) = 0;
+                              Done<::payment::v1::PaymentResult> done) = 0;
+  virtual void RefundPayment(::payment::v1::RefundPaymentRequest request,
+                             const CallOptions& options,
+                             Done<::payment::v1::PaymentResult> done) = 0;
 };
 
 }  // namespace percore::clients

@@ -13,8 +13,8 @@ class UserClient {
  public:
   virtual ~UserClient() = default;
   // NOT_FOUND if there is no such user; INVALID_ARGUMENT for a malformed id.
-  virtual void GetUser(user::v1::GetUserRequest request, const CallOptions& options,
-                       Done<user::v1::User> done) = 0;
+  virtual void GetUser(::user::v1::GetUserRequest request, const CallOptions& options,
+                       Done<::user::v1::User> done) = 0;
 };
 
 }  // namespace percore::clients

@@ -144,13 +144,25 @@ uint64_t PaymentHandler::Process(const v1::ProcessPaymentRequest& request,
     done(status, v1::PaymentResult());
     return 0;
   }
-  bool held = processor_.Answer(attempt.token).when == ProcessorAnswer::When::kNever;
+  runtime::ShardId owner = OwnerOf(attempt.idempotency_key);
+  ProcessorAnswer::When when = processor_.Answer(attempt.token).when;
+  if (when == ProcessorAnswer::When::kNow) {
+    // Never waits: a payment in flight has a token the processor answers later, so a duplicate
+    // with this token is a mismatch. One hop there and back, no ticket.
+    runtime_.Hop(
+        owner,
+        [def = def_, attempt = std::move(attempt)]() mutable {
+          return Here(def).Begin(std::move(attempt), Waiter{});
+        },
+        [done = std::move(done)](Begun begun) { done(begun.status, std::move(begun.result)); });
+    return 0;
+  }
+  bool held = when == ProcessorAnswer::When::kNever;
   if (held && shard_.draining()) {  // it would only be ended by the drain
     done(Status(StatusCode::UNAVAILABLE, "server is shutting down"), v1::PaymentResult());
     return 0;
   }
   uint64_t ticket = next_ticket_++;
-  runtime::ShardId owner = OwnerOf(attempt.idempotency_key);
   // Registered before the hop, so a cancel or drain that comes first still finds the call.
   waiting_.emplace(ticket, WaitingCall{.done = std::move(done),
                                        .owner = owner,
