@@ -2,8 +2,8 @@
 
 namespace percore::remote {
 
-using inventory::v1::Product;
-using inventory::v1::Reservation;
+using ::inventory::v1::Product;
+using ::inventory::v1::Reservation;
 
 PeerOptions RemoteInventoryClient::Options(std::vector<std::string> addresses) {
   PeerOptions options;
@@ -14,7 +14,7 @@ PeerOptions RemoteInventoryClient::Options(std::vector<std::string> addresses) {
   return options;
 }
 
-void RemoteInventoryClient::GetProduct(inventory::v1::GetProductRequest request,
+void RemoteInventoryClient::GetProduct(::inventory::v1::GetProductRequest request,
                                        const clients::CallOptions& options,
                                        clients::Done<Product> done) {
   stubs_.Call<Product>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
@@ -22,7 +22,7 @@ void RemoteInventoryClient::GetProduct(inventory::v1::GetProductRequest request,
   });
 }
 
-void RemoteInventoryClient::ReserveStock(inventory::v1::ReserveStockRequest request,
+void RemoteInventoryClient::ReserveStock(::inventory::v1::ReserveStockRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<Reservation> done) {
   stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
@@ -30,7 +30,7 @@ void RemoteInventoryClient::ReserveStock(inventory::v1::ReserveStockRequest requ
   });
 }
 
-void RemoteInventoryClient::CommitReservation(inventory::v1::CommitReservationRequest request,
+void RemoteInventoryClient::CommitReservation(::inventory::v1::CommitReservationRequest request,
                                               const clients::CallOptions& options,
                                               clients::Done<Reservation> done) {
   stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
@@ -38,7 +38,7 @@ void RemoteInventoryClient::CommitReservation(inventory::v1::CommitReservationRe
   });
 }
 
-void RemoteInventoryClient::ReleaseReservation(inventory::v1::ReleaseReservationRequest request,
+void RemoteInventoryClient::ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                                                const clients::CallOptions& options,
                                                clients::Done<Reservation> done) {
   stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
@@ -46,7 +46,7 @@ void RemoteInventoryClient::ReleaseReservation(inventory::v1::ReleaseReservation
   });
 }
 
-void RemoteInventoryClient::AdjustStock(inventory::v1::AdjustStockRequest request,
+void RemoteInventoryClient::AdjustStock(::inventory::v1::AdjustStockRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<Product> done) {
   stubs_.Call<Product>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {

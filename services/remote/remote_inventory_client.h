@@ -24,23 +24,24 @@ class RemoteInventoryClient final : public clients::InventoryClient {
 
   explicit RemoteInventoryClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
 
-  void GetProduct(inventory::v1::GetProductRequest request, const clients::CallOptions& options,
-                  clients::Done<inventory::v1::Product> done) override;
-  void ReserveStock(inventory::v1::ReserveStockRequest request, const clients::CallOptions& options,
-                    clients::Done<inventory::v1::Reservation> done) override;
-  void CommitReservation(inventory::v1::CommitReservationRequest request,
+  void GetProduct(::inventory::v1::GetProductRequest request, const clients::CallOptions& options,
+                  clients::Done<::inventory::v1::Product> done) override;
+  void ReserveStock(::inventory::v1::ReserveStockRequest request,
+                    const clients::CallOptions& options,
+                    clients::Done<::inventory::v1::Reservation> done) override;
+  void CommitReservation(::inventory::v1::CommitReservationRequest request,
                          const clients::CallOptions& options,
-                         clients::Done<inventory::v1::Reservation> done) override;
-  void ReleaseReservation(inventory::v1::ReleaseReservationRequest request,
+                         clients::Done<::inventory::v1::Reservation> done) override;
+  void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                           const clients::CallOptions& options,
-                          clients::Done<inventory::v1::Reservation> done) override;
-  void AdjustStock(inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
-                   clients::Done<inventory::v1::Product> done) override;
+                          clients::Done<::inventory::v1::Reservation> done) override;
+  void AdjustStock(::inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
+                   clients::Done<::inventory::v1::Product> done) override;
 
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
-  PeerStubs<inventory::v1::InventoryService> stubs_;
+  PeerStubs<::inventory::v1::InventoryService> stubs_;
 };
 
 }  // namespace percore::remote

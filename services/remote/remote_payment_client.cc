@@ -2,7 +2,7 @@
 
 namespace percore::remote {
 
-using payment::v1::PaymentResult;
+using ::payment::v1::PaymentResult;
 
 PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
   PeerOptions options;
@@ -12,7 +12,7 @@ PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
   return options;
 }
 
-void RemotePaymentClient::ProcessPayment(payment::v1::ProcessPaymentRequest request,
+void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<PaymentResult> done) {
   stubs_.Call<PaymentResult>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
@@ -20,7 +20,7 @@ void RemotePaymentClient::ProcessPayment(payment::v1::ProcessPaymentRequest requ
   });
 }
 
-void RemotePaymentClient::RefundPayment(payment::v1::RefundPaymentRequest request,
+void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<PaymentResult> done) {
   stubs_.Call<PaymentResult>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {

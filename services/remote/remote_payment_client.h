@@ -23,16 +23,17 @@ class RemotePaymentClient final : public clients::PaymentClient {
 
   explicit RemotePaymentClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
 
-  void ProcessPayment(payment::v1::ProcessPaymentRequest request,
+  void ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                       const clients::CallOptions& options,
-                      clients::Done<payment::v1::PaymentResult> done) override;
-  void RefundPayment(payment::v1::RefundPaymentRequest request, const clients::CallOptions& options,
-                     clients::Done<payment::v1::PaymentResult> done) override;
+                      clients::Done<::payment::v1::PaymentResult> done) override;
+  void RefundPayment(::payment::v1::RefundPaymentRequest request,
+                     const clients::CallOptions& options,
+                     clients::Done<::payment::v1::PaymentResult> done) override;
 
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
-  PeerStubs<payment::v1::PaymentService> stubs_;
+  PeerStubs<::payment::v1::PaymentService> stubs_;
 };
 
 }  // namespace percore::remote

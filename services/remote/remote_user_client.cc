@@ -10,10 +10,10 @@ PeerOptions RemoteUserClient::Options(std::vector<std::string> addresses) {
   return options;
 }
 
-void RemoteUserClient::GetUser(user::v1::GetUserRequest request,
+void RemoteUserClient::GetUser(::user::v1::GetUserRequest request,
                                const clients::CallOptions& options,
-                               clients::Done<user::v1::User> done) {
-  stubs_.Call<user::v1::User>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
+                               clients::Done<::user::v1::User> done) {
+  stubs_.Call<::user::v1::User>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
     return stub.PrepareAsyncGetUser(context, request, cq);
   });
 }

@@ -23,13 +23,13 @@ class RemoteUserClient final : public clients::UserClient {
 
   explicit RemoteUserClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
 
-  void GetUser(user::v1::GetUserRequest request, const clients::CallOptions& options,
-               clients::Done<user::v1::User> done) override;
+  void GetUser(::user::v1::GetUserRequest request, const clients::CallOptions& options,
+               clients::Done<::user::v1::User> done) override;
 
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
-  PeerStubs<user::v1::UserService> stubs_;
+  PeerStubs<::user::v1::UserService> stubs_;
 };
 
 }  // namespace percore::remote
