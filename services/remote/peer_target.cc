@@ -94,8 +94,12 @@ std::optional<std::string> PeerTarget(const std::vector<std::string>& addresses,
     }
     family = numeric->first;
     if (!list.empty()) list += ',';
-    list += numeric->first == Family::kV6 ? "[" + numeric->second + "]" : numeric->second;
-    list += ":" + std::to_string(port);
+    // Appended piecewise: GCC 12 warns (-Wrestrict, a false positive) on "[" + host + "]".
+    if (numeric->first == Family::kV6) list += '[';
+    list += numeric->second;
+    if (numeric->first == Family::kV6) list += ']';
+    list += ':';
+    list += std::to_string(port);
   }
   return (*family == Family::kV4 ? "ipv4:" : "ipv6:") + list;
 }
