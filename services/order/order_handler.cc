@@ -1,0 +1,433 @@
+#include "services/order/order_handler.h"
+
+#include <algorithm>
+#include <optional>
+#include <random>
+#include <utility>
+#include <vector>
+
+#include "core/runtime/runtime.h"
+#include "services/order/page_token.h"
+
+namespace percore::order {
+namespace {
+
+using grpc::Status;
+using grpc::StatusCode;
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+constexpr char kNextPageTokenKey[] = "next-page-token";
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The handler of the shard this code runs on (inside a hop or task).
+OrderHandler& Here(OrderHandler::Def* def) { return def->local(*runtime::Shard::Current()); }
+
+Status OrderNotFound(const Uuid& id) {
+  return Status(StatusCode::NOT_FOUND, "order " + id.ToString() + " not found");
+}
+
+// One ListOrders page, streamed with backpressure.
+class ListPage : public std::enable_shared_from_this<ListPage> {
+ public:
+  using Stream = rpc::ServerStream<v1::ListOrdersRequest, v1::Order>;
+  ListPage(Stream stream, std::vector<std::pair<Uuid, v1::Order>> items)
+      : stream_(std::move(stream)), items_(std::move(items)) {}
+
+  void Pump() {
+    while (next_ < items_.size()) {
+      if (!stream_.Write(items_[next_].second)) {
+        if (stream_.cancelled()) return;
+        stream_.OnWritable([self = shared_from_this()] { self->Pump(); });
+        return;
+      }
+      ++next_;
+    }
+    stream_.Finish(Status::OK);
+  }
+
+ private:
+  Stream stream_;
+  std::vector<std::pair<Uuid, v1::Order>> items_;
+  size_t next_ = 0;
+};
+
+}  // namespace
+
+OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
+                           OrderServiceOptions options)
+    : shard_(shard),
+      runtime_(shard.runtime()),
+      def_(def),
+      options_(options),
+      env_{&shard, &store_, std::move(clients), options},
+      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
+
+runtime::ShardId OrderHandler::OwnerOf(const Uuid& id) const {
+  return OwnerShardOf(id, runtime_.size());
+}
+
+void OrderHandler::RunOn(runtime::ShardId owner, std::function<void()> fn) {
+  if (owner == shard_.id()) {
+    fn();
+  } else {
+    runtime_.SubmitTo(owner, std::move(fn));
+  }
+}
+
+OrderSaga::Reply OrderHandler::Park(Finisher finish) {
+  uint64_t id = next_park_id_++;
+  parked_.emplace(id, std::move(finish));
+  return [runtime = &runtime_, home = shard_.id(), def = def_, id](const Status& status,
+                                                                   const v1::Order& order) {
+    if (runtime::Shard::Current()->id() == home) {
+      Here(def).Unpark(id, status, order);
+      return;
+    }
+    runtime->SubmitTo(home, [def, id, status, order] { Here(def).Unpark(id, status, order); });
+  };
+}
+
+void OrderHandler::Unpark(uint64_t id, const Status& status, const v1::Order& order) {
+  auto it = parked_.find(id);
+  if (it == parked_.end()) return;
+  Finisher finish = std::move(it->second);
+  parked_.erase(it);
+  finish(status, order);
+}
+
+// ---- CreateOrder ----
+
+void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order> call) {
+  CreateOrderInput input;
+  if (Status status = ValidateCreateOrder(call.request(), &input); !status.ok()) {
+    call.Finish(status);
+    return;
+  }
+  auto deadline = call.context().deadline();
+  runtime::ShardId owner = OwnerOf(input.user_id);
+  OrderSaga::Reply reply = Park([call](const Status& status, const v1::Order& order) {
+    if (status.ok()) {
+      call.Finish(order);
+    } else {
+      call.Finish(status);
+    }
+  });
+  RunOn(owner,
+        [def = def_, input = std::move(input), deadline, reply = std::move(reply)]() mutable {
+          Here(def).CreateOnOwner(std::move(input), deadline, std::move(reply));
+        });
+}
+
+void OrderHandler::CreateOnOwner(CreateOrderInput input,
+                                 std::chrono::system_clock::time_point deadline,
+                                 OrderSaga::Reply reply) {
+  std::string fingerprint = input.Fingerprint();
+  if (!input.idempotency_key.empty()) {
+    if (OrderStore::IdempotencyEntry* entry =
+            store_.FindKey(input.user_id, input.idempotency_key)) {
+      if (entry->fingerprint != fingerprint) {
+        reply(Status(StatusCode::FAILED_PRECONDITION,
+                     "idempotency_key \"" + input.idempotency_key +
+                         "\" was already used for order " + entry->order_id.ToString() +
+                         " with different items or payment_method; use a new key"),
+              v1::Order());
+        return;
+      }
+      if (entry->saga) {  // the first request is still in flight: wait for its outcome
+        entry->saga->AddWaiter(std::move(reply));
+        return;
+      }
+      if (OrderStore::Record* record = store_.Find(entry->order_id)) {
+        reply(Status::OK, record->order);
+        return;
+      }
+      reply(Status(StatusCode::INTERNAL, "idempotency_key names a missing order"), v1::Order());
+      return;
+    }
+  }
+  Uuid order_id = ids_.Next(NowNanos(), shard_.id(), runtime_.size());
+  auto saga = OrderSaga::ForCreate(&env_, order_id, input, deadline);
+  if (!input.idempotency_key.empty()) {
+    store_.ClaimKey(input.user_id, input.idempotency_key,
+                    OrderStore::IdempotencyEntry{fingerprint, order_id, saga});
+  }
+  saga->AddWaiter(std::move(reply));
+  saga->Start();
+}
+
+// ---- GetOrder, ListOrders ----
+
+void OrderHandler::GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call) {
+  Uuid id;
+  if (Status status = ParseUuidField(call.request().id(), "id", &id); !status.ok()) {
+    call.Finish(status);
+    return;
+  }
+  runtime_.Hop(
+      OwnerOf(id),
+      [def = def_, id]() -> std::optional<v1::Order> {
+        OrderStore::Record* record = Here(def).store().Find(id);
+        if (!record) return std::nullopt;
+        return record->order;
+      },
+      [call, id](std::optional<v1::Order> order) {
+        if (!order) {
+          call.Finish(OrderNotFound(id));
+        } else {
+          call.Finish(*order);
+        }
+      });
+}
+
+void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order> call) {
+  const v1::ListOrdersRequest& request = call.request();
+  Uuid user;
+  if (Status status = ParseUuidField(request.user_id(), "user_id", &user); !status.ok()) {
+    call.Finish(status);
+    return;
+  }
+  if (request.page_size() < 0) {
+    call.Finish(Status(StatusCode::INVALID_ARGUMENT, "page_size must not be negative, got " +
+                                                         std::to_string(request.page_size())));
+    return;
+  }
+  size_t size = static_cast<size_t>(
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
+  std::optional<Uuid> after;
+  if (!request.page_token().empty()) {
+    after = DecodePageToken(user, request.page_token());
+    if (!after) {
+      call.Finish(Status(StatusCode::INVALID_ARGUMENT,
+                         "page_token was not issued by this server for this user_id"));
+      return;
+    }
+  }
+  runtime_.Hop(
+      OwnerOf(user),
+      // One more than a page: whether another page follows.
+      [def = def_, user, after, size] {
+        return Here(def).store().ListAfter(user, after, size + 1);
+      },
+      [call, user, size](std::vector<std::pair<Uuid, v1::Order>> items) {
+        if (items.size() > size) {
+          items.resize(size);
+          call.context().AddTrailingMetadata(kNextPageTokenKey,
+                                             EncodePageToken(user, items.back().first));
+        }
+        std::make_shared<ListPage>(call, std::move(items))->Pump();
+      });
+}
+
+// ---- CancelOrder ----
+
+void OrderHandler::CancelOrder(rpc::UnaryCall<v1::CancelOrderRequest, v1::Order> call) {
+  Uuid id;
+  if (Status status = ParseUuidField(call.request().id(), "id", &id); !status.ok()) {
+    call.Finish(status);
+    return;
+  }
+  OrderSaga::Reply reply = Park([call](const Status& status, const v1::Order& order) {
+    if (status.ok()) {
+      call.Finish(order);
+    } else {
+      call.Finish(status);
+    }
+  });
+  RunOn(OwnerOf(id), [def = def_, id, reply = std::move(reply)]() mutable {
+    Here(def).CancelOnOwner(id, std::move(reply));
+  });
+}
+
+void OrderHandler::CancelOnOwner(const Uuid& order_id, OrderSaga::Reply reply) {
+  OrderStore::Record* record = store_.Find(order_id);
+  if (!record) {
+    reply(OrderNotFound(order_id), v1::Order());
+    return;
+  }
+  v1::OrderStatus status = record->order.status();
+  if (IsTerminal(status)) {
+    reply(Status(StatusCode::FAILED_PRECONDITION, "order " + order_id.ToString() + " is already " +
+                                                      v1::OrderStatus_Name(status) +
+                                                      " and cannot be cancelled"),
+          v1::Order());
+    return;
+  }
+  if (record->saga) {  // in flight (or being cancelled): cancel at the next step boundary
+    record->saga->RequestCancel();
+    record->saga->AddWaiter(std::move(reply));
+    return;
+  }
+  // Settled and not terminal: CONFIRMED.
+  auto saga = OrderSaga::ForCancel(&env_, order_id, *record);
+  record->saga = saga;
+  saga->AddWaiter(std::move(reply));
+  saga->Start();
+}
+
+// ---- WatchOrderUpdates ----
+
+OrderStore::Feed::Sink OrderHandler::SinkFor(uint64_t watch_id) {
+  // Runs on the owner inside its write: forward an owned copy to the watcher's shard (always as
+  // a task, even to this shard, so a write never runs stream code inline).
+  return [runtime = &runtime_, home = shard_.id(), def = def_, watch_id](const FeedKey&, uint64_t,
+                                                                         const OrderEvent& event) {
+    runtime->SubmitTo(home, [def, watch_id, event]() mutable {
+      Here(def).DeliverToWatch(watch_id, std::move(event));
+    });
+  };
+}
+
+void OrderHandler::WatchOrderUpdates(
+    rpc::ServerStream<v1::WatchOrderUpdatesRequest, v1::OrderUpdate> call) {
+  const v1::WatchOrderUpdatesRequest& request = call.request();
+  FeedKey key{FeedKey::kOrder, Uuid{}};
+  Status status;
+  switch (request.target_case()) {
+    case v1::WatchOrderUpdatesRequest::kUserId:
+      key.kind = FeedKey::kUser;
+      status = ParseUuidField(request.user_id(), "user_id", &key.id);
+      break;
+    case v1::WatchOrderUpdatesRequest::kOrderId:
+      status = ParseUuidField(request.order_id(), "order_id", &key.id);
+      break;
+    default:
+      status = Status(StatusCode::INVALID_ARGUMENT, "target is required: set user_id or order_id");
+  }
+  if (!status.ok()) {
+    call.Finish(status);
+    return;
+  }
+  uint64_t watch_id = next_watch_id_++;
+  watches_.emplace(watch_id, std::make_shared<OrderWatch>(call, key.kind == FeedKey::kOrder,
+                                                          options_.watch_backlog_limit));
+  call.OnCancel([this, watch_id] { EndWatch(watch_id, Status::CANCELLED); });
+
+  struct Registration {
+    bool found = true;
+    bool terminal = false;
+    storage::SubscriptionId subscription = 0;
+  };
+  runtime::ShardId owner = OwnerOf(key.id);
+  runtime_.Hop(
+      owner,
+      [def = def_, key, sink = SinkFor(watch_id)] {
+        OrderStore& store = Here(def).store();
+        Registration registration;
+        if (key.kind == FeedKey::kOrder) {
+          OrderStore::Record* record = store.Find(key.id);
+          if (!record) {
+            registration.found = false;
+            return registration;
+          }
+          if (IsTerminal(record->order.status())) {  // nothing will follow
+            registration.terminal = true;
+            return registration;
+          }
+        }
+        registration.subscription = store.feed().SubscribeKey(key, sink);
+        return registration;
+      },
+      [this, watch_id, owner, key](Registration registration) {
+        auto it = watches_.find(watch_id);
+        if (it == watches_.end() || it->second->ended()) {  // ended meanwhile: undo
+          if (registration.subscription != 0) {
+            runtime_.SubmitTo(owner, [def = def_, sub = registration.subscription] {
+              Here(def).store().feed().Unsubscribe(sub);
+            });
+          }
+          return;
+        }
+        OrderWatch& watch = *it->second;
+        if (!registration.found) {
+          EndWatch(watch_id, OrderNotFound(key.id));
+          return;
+        }
+        watch.stream().SendInitialMetadata();
+        if (registration.terminal) {
+          EndWatch(watch_id, Status::OK);
+          return;
+        }
+        watch.subscription.emplace(owner, registration.subscription);
+      });
+}
+
+void OrderHandler::DeliverToWatch(uint64_t watch_id, OrderEvent event) {
+  auto it = watches_.find(watch_id);
+  if (it == watches_.end()) return;  // ended while the event was on its way
+  std::shared_ptr<OrderWatch> watch = it->second;
+  watch->Deliver(std::move(event));
+  if (watch->ended()) EndWatch(watch_id, Status::OK);  // a terminal event or overflow ended it
+}
+
+void OrderHandler::EndWatch(uint64_t watch_id, const Status& status) {
+  auto it = watches_.find(watch_id);
+  if (it == watches_.end()) return;
+  std::shared_ptr<OrderWatch> watch = std::move(it->second);
+  watches_.erase(it);
+  watch->End(status);  // no-op if it ended itself
+  if (watch->subscription) {
+    auto [shard, sub] = *watch->subscription;
+    runtime_.SubmitTo(shard,
+                      [def = def_, sub = sub] { Here(def).store().feed().Unsubscribe(sub); });
+    watch->subscription.reset();
+  }
+}
+
+// ---- ChatSession ----
+
+void OrderHandler::ChatSession(rpc::BidiStream<v1::ChatMessage, v1::ChatResponse> call) {
+  uint64_t chat_id = next_chat_id_++;
+  auto lookup = [this](const Uuid& order_id, ChatConversation::LookupDone done) {
+    runtime_.Hop(
+        OwnerOf(order_id),
+        [def = def_, order_id]() -> std::optional<v1::Order> {
+          OrderStore::Record* record = Here(def).store().Find(order_id);
+          if (!record) return std::nullopt;
+          return record->order;
+        },
+        std::move(done));
+  };
+  auto chat =
+      std::make_shared<ChatConversation>(call, options_.chat_in_flight_limit, std::move(lookup),
+                                         [this, chat_id] { chats_.erase(chat_id); });
+  chats_.emplace(chat_id, chat);
+  call.OnCancel([this, chat_id] {
+    auto it = chats_.find(chat_id);
+    if (it != chats_.end()) std::shared_ptr<ChatConversation>(it->second)->Abandon();
+  });
+  chat->Start();
+}
+
+void OrderHandler::OnDrain() {
+  std::vector<uint64_t> ids;
+  for (const auto& [id, watch] : watches_) ids.push_back(id);
+  for (uint64_t id : ids) EndWatch(id, Status(StatusCode::UNAVAILABLE, "server is shutting down"));
+  std::vector<std::shared_ptr<ChatConversation>> chats;
+  for (const auto& [id, chat] : chats_) chats.push_back(chat);
+  for (auto& chat : chats) chat->End(Status(StatusCode::UNAVAILABLE, "server is shutting down"));
+}
+
+std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clients,
+                                                    OrderServiceOptions options) {
+  auto def = std::make_shared<OrderHandler::Def>(
+      rpc::FindServiceDescriptor("order.v1.OrderService"), nullptr);
+  OrderHandler::Def* raw = def.get();  // the def outlives every handler it makes
+  def->set_factory([raw, clients = std::move(clients), options](runtime::Shard& shard) {
+    return std::make_unique<OrderHandler>(shard, raw, clients, options);
+  });
+  def->Unary("CreateOrder", &OrderHandler::CreateOrder);
+  def->Unary("GetOrder", &OrderHandler::GetOrder);
+  def->ServerStream("ListOrders", &OrderHandler::ListOrders);
+  def->Unary("CancelOrder", &OrderHandler::CancelOrder);
+  def->ServerStream("WatchOrderUpdates", &OrderHandler::WatchOrderUpdates);
+  def->Bidi("ChatSession", &OrderHandler::ChatSession);
+  return def;
+}
+
+}  // namespace percore::order

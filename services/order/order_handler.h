@@ -1,0 +1,94 @@
+#pragma once
+// Threading contract: one OrderHandler per shard (rpc::ServiceDef), used only on its shard.
+// A handler reaches another shard's orders only through the runtime: a Hop for a read, and for
+// the sagas a task to the owning shard that answers back later through a parked reply (the
+// call handle stays here; only its id travels).
+//
+// order.v1.OrderService (proto/order/v1/order.proto). Where things live:
+//   - every order of a user, its idempotency keys and the feed watchers subscribe to, on shard
+//     OwnerShardOf(user id); order ids are drawn to hash to the same shard (order_id.h);
+//   - the saga of an order (order_saga.h) on that owning shard: it issues the client calls
+//     from there and their answers come back there;
+//   - calls, watchers and chats on the shard gRPC delivered them to; replies come back to it.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+
+#include "core/rpc/service_def.h"
+#include "order/v1/order.grpc.pb.h"
+#include "services/clients/service_clients.h"
+#include "services/order/chat_conversation.h"
+#include "services/order/order_id.h"
+#include "services/order/order_options.h"
+#include "services/order/order_saga.h"
+#include "services/order/order_store.h"
+#include "services/order/order_validation.h"
+#include "services/order/order_watch.h"
+
+namespace percore::order {
+
+class OrderHandler {
+ public:
+  using Def = rpc::ServiceDef<OrderHandler>;
+
+  OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
+               OrderServiceOptions options);
+
+  void CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order> call);
+  void GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call);
+  void ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order> call);
+  void CancelOrder(rpc::UnaryCall<v1::CancelOrderRequest, v1::Order> call);
+  void WatchOrderUpdates(rpc::ServerStream<v1::WatchOrderUpdatesRequest, v1::OrderUpdate> call);
+  void ChatSession(rpc::BidiStream<v1::ChatMessage, v1::ChatResponse> call);
+  void OnDrain();
+
+  OrderStore& store() { return store_; }
+  // What this shard holds for calls it serves (tests use them to prove nothing is left).
+  size_t watch_count() const { return watches_.size(); }
+  size_t chat_count() const { return chats_.size(); }
+  size_t parked_reply_count() const { return parked_.size(); }
+
+ private:
+  using Finisher = std::function<void(const grpc::Status&, const v1::Order&)>;
+
+  // Owner side: runs on the shard that owns the user's orders.
+  void CreateOnOwner(CreateOrderInput input, std::chrono::system_clock::time_point deadline,
+                     OrderSaga::Reply reply);
+  void CancelOnOwner(const Uuid& order_id, OrderSaga::Reply reply);
+
+  // Home side: keeps `finish` (which holds the call handle) here and returns a reply that may
+  // be called once on any shard; it comes back here to finish the call.
+  OrderSaga::Reply Park(Finisher finish);
+  void Unpark(uint64_t id, const grpc::Status& status, const v1::Order& order);
+  // Runs fn() on `owner`: inline when that is this shard, else as a task.
+  void RunOn(runtime::ShardId owner, std::function<void()> fn);
+  runtime::ShardId OwnerOf(const Uuid& id) const;
+
+  void DeliverToWatch(uint64_t watch_id, OrderEvent event);
+  void EndWatch(uint64_t watch_id, const grpc::Status& status);
+  OrderStore::Feed::Sink SinkFor(uint64_t watch_id);
+
+  runtime::Shard& shard_;
+  runtime::Runtime& runtime_;
+  Def* def_;
+  OrderServiceOptions options_;
+  OrderStore store_;
+  OrderSaga::Env env_;
+  OrderIdGenerator ids_;
+  uint64_t next_park_id_ = 1;
+  std::unordered_map<uint64_t, Finisher> parked_;
+  uint64_t next_watch_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<OrderWatch>> watches_;
+  uint64_t next_chat_id_ = 1;
+  std::unordered_map<uint64_t, std::shared_ptr<ChatConversation>> chats_;
+};
+
+// The service, for rpc::ServerHost::AddService. `clients` reach UserService, InventoryService
+// and PaymentService, in this process or not.
+std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clients,
+                                                    OrderServiceOptions options = {});
+
+}  // namespace percore::order

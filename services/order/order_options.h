@@ -1,0 +1,34 @@
+#pragma once
+// Threading contract: a value, fixed before the server starts and then read on every shard.
+//
+// The knobs of order.v1.OrderService. Every step of CreateOrder has a deadline, the earlier of
+// the caller's deadline and the step's own budget below, so no order stays PENDING, RESERVED
+// or PAID for longer than the sum of the budgets (plus compensation).
+
+#include <chrono>
+#include <cstddef>
+
+namespace percore::order {
+
+struct OrderServiceOptions {
+  // Budget of the GetUser step.
+  std::chrono::milliseconds user_deadline{1000};
+  // Budget of ReserveStock and of CommitReservation.
+  std::chrono::milliseconds inventory_deadline{1000};
+  // Budget of ProcessPayment: past it the order fails with FAILURE_CODE_PAYMENT_TIMEOUT.
+  std::chrono::milliseconds payment_deadline{2000};
+  // Budget of each compensating call (release, refund, stock return). These are not bounded by
+  // the caller's deadline: a caller that gave up must not leave stock held or money taken.
+  std::chrono::milliseconds compensation_deadline{2000};
+  // Attempts of an idempotent compensating call (release, refund) before giving up.
+  int compensation_attempts = 3;
+  // How long inventory holds the stock of an order whose flow never comes back (a crash):
+  // longer than the whole flow takes.
+  std::chrono::seconds reservation_ttl{60};
+  // Events a watcher may fall behind before its stream ends with RESOURCE_EXHAUSTED.
+  size_t watch_backlog_limit = 1024;
+  // ChatMessages of one session being answered at once; reading pauses past it.
+  size_t chat_in_flight_limit = 32;
+};
+
+}  // namespace percore::order

@@ -1,0 +1,382 @@
+#include "services/order/order_saga.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "services/order/step_call.h"
+
+namespace percore::order {
+namespace {
+
+namespace inv = ::inventory::v1;
+namespace pay = ::payment::v1;
+using google::protobuf::util::TimeUtil;
+using grpc::Status;
+using grpc::StatusCode;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool Transient(const Status& status) {
+  return status.error_code() == StatusCode::UNAVAILABLE ||
+         status.error_code() == StatusCode::DEADLINE_EXCEEDED;
+}
+
+}  // namespace
+
+OrderSaga::OrderSaga(Env* env, const Uuid& order_id) : env_(env), order_id_(order_id) {}
+
+std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
+                                                CreateOrderInput input,
+                                                Clock::time_point deadline) {
+  auto saga = std::make_shared<OrderSaga>(env, order_id);
+  saga->mode_ = Mode::kCreate;
+  saga->input_ = std::move(input);
+  saga->deadline_ = deadline;
+  return saga;
+}
+
+std::shared_ptr<OrderSaga> OrderSaga::ForCancel(Env* env, const Uuid& order_id,
+                                                const OrderStore::Record& record) {
+  auto saga = std::make_shared<OrderSaga>(env, order_id);
+  saga->mode_ = Mode::kCancelConfirmed;
+  saga->order_ = record.order;
+  saga->order_stored_ = true;
+  saga->input_.user_id = record.user_id;
+  for (const v1::LineItem& item : record.order.items()) {
+    saga->input_.lines.push_back(OrderLine{item.sku(), item.quantity()});
+  }
+  saga->committed_ = true;
+  saga->charged_ = !record.order.transaction_id().empty();
+  return saga;
+}
+
+OrderSaga::Clock::time_point OrderSaga::StepDeadline(std::chrono::milliseconds budget) const {
+  return std::min(deadline_, Clock::now() + budget);
+}
+
+OrderSaga::Clock::time_point OrderSaga::CompensationDeadline() const {
+  return Clock::now() + env_->options.compensation_deadline;
+}
+
+void OrderSaga::Start() {
+  if (mode_ == Mode::kCreate) {
+    CheckUser();
+  } else {
+    CancelConfirmed();
+  }
+}
+
+// ---- CreateOrder, forward steps ----
+
+void OrderSaga::CheckUser() {
+  ::user::v1::GetUserRequest request;
+  request.set_id(input_.user_id.ToString());
+  CallWithDeadline<::user::v1::User>(
+      *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
+      [users = env_->clients.users, request](const clients::CallOptions& options,
+                                             clients::Done<::user::v1::User> done) {
+        users->GetUser(request, options, std::move(done));
+      },
+      [self = shared_from_this()](const Status& status, ::user::v1::User) {
+        self->OnUserChecked(status);
+      });
+}
+
+void OrderSaga::OnUserChecked(const Status& status) {
+  std::string user = input_.user_id.ToString();
+  if (!status.ok()) {
+    // No order exists yet: the callers get the error, and a retry with the same key starts
+    // afresh.
+    switch (status.error_code()) {
+      case StatusCode::NOT_FOUND:
+        Finish(Status(StatusCode::NOT_FOUND, "user_id " + user + ": no such user"));
+        return;
+      case StatusCode::INVALID_ARGUMENT:
+        Finish(Status(
+            StatusCode::INVALID_ARGUMENT,
+            "user_id " + user + " was refused by the user service: " + status.error_message()));
+        return;
+      case StatusCode::DEADLINE_EXCEEDED:
+        Finish(Status(StatusCode::DEADLINE_EXCEEDED,
+                      "user_id " + user + " could not be checked in time (" +
+                          status.error_message() + "); no order was created"));
+        return;
+      default:
+        Finish(Status(StatusCode::UNAVAILABLE,
+                      "user_id " + user + " could not be checked: user service " +
+                          DescribeCallStatus(status) + "; no order was created"));
+        return;
+    }
+  }
+  int64_t now = NowNanos();
+  order_.set_id(order_id_.ToString());
+  order_.set_user_id(user);
+  for (const OrderLine& line : input_.lines) {
+    v1::LineItem* item = order_.add_items();
+    item->set_sku(line.sku);
+    item->set_quantity(line.quantity);
+  }
+  order_.set_idempotency_key(input_.idempotency_key);
+  *order_.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
+  Transition(v1::ORDER_STATUS_PENDING);
+  Reserve();
+}
+
+void OrderSaga::Reserve() {
+  inv::ReserveStockRequest request;
+  request.set_reservation_key(order_.id());
+  for (const OrderLine& line : input_.lines) {
+    inv::StockLine* stock = request.add_lines();
+    stock->set_sku(line.sku);
+    stock->set_quantity(line.quantity);
+  }
+  request.mutable_ttl()->set_seconds(env_->options.reservation_ttl.count());
+  auto self = shared_from_this();
+  CallWithDeadline<inv::Reservation>(
+      *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (ReserveStock)",
+      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+                                                     clients::Done<inv::Reservation> done) {
+        inventory->ReserveStock(request, options, std::move(done));
+      },
+      [self](const Status& status, inv::Reservation reservation) {
+        self->OnReserved(status, reservation);
+      },
+      [self](inv::Reservation late) { self->ReleaseLateReservation(late.id()); });
+}
+
+void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reservation) {
+  if (!status.ok()) {
+    if (cancel_requested_) {
+      EndCancelled();
+      return;
+    }
+    switch (status.error_code()) {
+      case StatusCode::FAILED_PRECONDITION:
+        EndFailed(v1::FAILURE_CODE_OUT_OF_STOCK, "out of stock: " + status.error_message());
+        return;
+      case StatusCode::NOT_FOUND:
+        EndFailed(v1::FAILURE_CODE_UNKNOWN_PRODUCT, "unknown product: " + status.error_message());
+        return;
+      case StatusCode::UNAVAILABLE:
+      case StatusCode::DEADLINE_EXCEEDED:
+        EndFailed(v1::FAILURE_CODE_SERVICE_UNAVAILABLE,
+                  "stock could not be reserved: inventory " + DescribeCallStatus(status));
+        return;
+      default:
+        EndFailed(v1::FAILURE_CODE_INTERNAL,
+                  "stock could not be reserved: inventory " + DescribeCallStatus(status));
+        return;
+    }
+  }
+  held_ = true;
+  order_.set_reservation_id(reservation.id());
+  std::map<std::string, const commerce::v1::Money*> prices;
+  for (const inv::StockLine& line : reservation.lines()) prices[line.sku()] = &line.unit_price();
+  std::string currency;
+  bool mixed = false;
+  bool overflow = false;
+  int64_t total = 0;
+  for (v1::LineItem& item : *order_.mutable_items()) {
+    auto it = prices.find(item.sku());
+    if (it == prices.end()) {
+      Transition(v1::ORDER_STATUS_RESERVED);
+      EndFailed(v1::FAILURE_CODE_INTERNAL,
+                "the reservation has no line for sku \"" + item.sku() + "\"");
+      return;
+    }
+    *item.mutable_unit_price() = *it->second;
+    if (currency.empty()) currency = it->second->currency();
+    if (it->second->currency() != currency) mixed = true;
+    int64_t line_total = 0;
+    if (__builtin_mul_overflow(it->second->amount_minor(), item.quantity(), &line_total) ||
+        __builtin_add_overflow(total, line_total, &total)) {
+      overflow = true;
+    }
+  }
+  if (!mixed && !overflow) {
+    order_.mutable_total()->set_amount_minor(total);
+    order_.mutable_total()->set_currency(currency);
+  }
+  Transition(v1::ORDER_STATUS_RESERVED);
+  if (cancel_requested_) {
+    EndCancelled();
+  } else if (mixed) {
+    EndFailed(v1::FAILURE_CODE_MIXED_CURRENCIES,
+              "the items are priced in different currencies; order them separately");
+  } else if (overflow) {
+    EndFailed(v1::FAILURE_CODE_INTERNAL, "the order total does not fit in 64 bits");
+  } else if (total == 0) {
+    Transition(v1::ORDER_STATUS_PAID);  // nothing to charge
+    CommitStock();
+  } else {
+    Pay();
+  }
+}
+
+void OrderSaga::Pay() {
+  pay::ProcessPaymentRequest request;
+  request.set_order_id(order_.id());
+  *request.mutable_amount() = order_.total();
+  request.mutable_method()->set_token(input_.payment_token);
+  request.set_idempotency_key(order_.id());  // one charge per order, whatever is retried
+  auto self = shared_from_this();
+  CallWithDeadline<pay::PaymentResult>(
+      *env_->shard, StepDeadline(env_->options.payment_deadline), "payment (ProcessPayment)",
+      [payments = env_->clients.payments, request](const clients::CallOptions& options,
+                                                   clients::Done<pay::PaymentResult> done) {
+        payments->ProcessPayment(request, options, std::move(done));
+      },
+      [self](const Status& status, pay::PaymentResult result) { self->OnPaid(status, result); },
+      [self](pay::PaymentResult late) {
+        if (late.status() == pay::PaymentResult::PAYMENT_STATUS_APPROVED) {
+          self->RefundLatePayment(late.transaction_id());
+        }
+      });
+}
+
+void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
+  if (status.ok() && result.status() == pay::PaymentResult::PAYMENT_STATUS_APPROVED) {
+    charged_ = true;
+    order_.set_transaction_id(result.transaction_id());
+    Transition(v1::ORDER_STATUS_PAID);
+    if (cancel_requested_) {
+      EndCancelled();
+    } else {
+      CommitStock();
+    }
+    return;
+  }
+  if (cancel_requested_) {
+    EndCancelled();
+    return;
+  }
+  if (status.ok()) {
+    if (result.status() == pay::PaymentResult::PAYMENT_STATUS_DECLINED) {
+      std::string why = result.decline_reason().empty() ? "declined" : result.decline_reason();
+      EndFailed(v1::FAILURE_CODE_PAYMENT_DECLINED, "payment declined: " + why);
+    } else {
+      EndFailed(v1::FAILURE_CODE_INTERNAL,
+                "payment answered " + pay::PaymentResult::PaymentStatus_Name(result.status()));
+    }
+    return;
+  }
+  switch (status.error_code()) {
+    case StatusCode::DEADLINE_EXCEEDED:
+      EndFailed(v1::FAILURE_CODE_PAYMENT_TIMEOUT,
+                "the payment did not complete before its deadline: " + status.error_message());
+      return;
+    case StatusCode::INVALID_ARGUMENT:
+      // The processor refused the method (an unknown token): a refusal, not an outage.
+      EndFailed(v1::FAILURE_CODE_PAYMENT_DECLINED,
+                "payment method refused: " + status.error_message());
+      return;
+    default:
+      EndFailed(v1::FAILURE_CODE_SERVICE_UNAVAILABLE, "payment " + DescribeCallStatus(status));
+      return;
+  }
+}
+
+void OrderSaga::CommitStock() {
+  inv::CommitReservationRequest request;
+  request.set_reservation_id(order_.reservation_id());
+  // No late-success handler: if a commit lands after its deadline, the release of the
+  // compensation answers FAILED_PRECONDITION and the stock is returned instead (Release()).
+  CallWithDeadline<inv::Reservation>(
+      *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (CommitReservation)",
+      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+                                                     clients::Done<inv::Reservation> done) {
+        inventory->CommitReservation(request, options, std::move(done));
+      },
+      [self = shared_from_this()](const Status& status, inv::Reservation) {
+        self->OnCommitted(status);
+      });
+}
+
+void OrderSaga::OnCommitted(const Status& status) {
+  if (status.ok()) {
+    held_ = false;
+    committed_ = true;
+    Transition(v1::ORDER_STATUS_CONFIRMED);
+    if (cancel_requested_) {
+      EndCancelled();  // refund and return the stock
+    } else {
+      Finish(Status::OK);
+    }
+    return;
+  }
+  if (cancel_requested_) {
+    EndCancelled();
+    return;
+  }
+  v1::FailureCode code =
+      Transient(status) ? v1::FAILURE_CODE_SERVICE_UNAVAILABLE : v1::FAILURE_CODE_INTERNAL;
+  EndFailed(code, "the reservation could not be committed: inventory " +
+                      DescribeCallStatus(status) + "; the payment was refunded");
+}
+
+// ---- Endings ----
+
+void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
+  Compensate([self = shared_from_this(), code, reason = std::move(reason)] {
+    std::string full = reason;
+    for (const std::string& problem : self->compensation_problems_) full += "; " + problem;
+    self->order_.set_failure_code(code);
+    self->order_.set_failure_reason(full);
+    self->Transition(v1::ORDER_STATUS_FAILED);
+    self->Finish(Status::OK);
+  });
+}
+
+void OrderSaga::EndCancelled() {
+  Compensate([self = shared_from_this()] {
+    for (const std::string& problem : self->compensation_problems_) {
+      std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
+                   problem.c_str());
+    }
+    self->Transition(v1::ORDER_STATUS_CANCELLED);
+    self->Finish(Status::OK);
+  });
+}
+
+void OrderSaga::Transition(v1::OrderStatus status) {
+  v1::OrderStatus previous = order_stored_ ? order_.status() : v1::ORDER_STATUS_UNSPECIFIED;
+  int64_t now = NowNanos();
+  if (order_.has_updated_at()) {  // never backwards for one order
+    now = std::max(now, TimeUtil::TimestampToNanoseconds(order_.updated_at()));
+  }
+  order_.set_status(status);
+  *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  if (!order_stored_) record.saga = shared_from_this();
+  order_stored_ = true;
+}
+
+void OrderSaga::Finish(const Status& status) {
+  auto self = shared_from_this();  // the store may hold the last reference
+  OrderStore& store = *env_->store;
+  if (OrderStore::Record* record = store.Find(order_id_); record && record->saga == self) {
+    record->saga = nullptr;
+  }
+  if (!input_.idempotency_key.empty()) {
+    OrderStore::IdempotencyEntry* entry = store.FindKey(input_.user_id, input_.idempotency_key);
+    if (entry && entry->saga == self) {
+      if (order_stored_) {
+        entry->saga = nullptr;
+      } else {
+        store.ReleaseKey(input_.user_id, input_.idempotency_key);  // no order: free the key
+      }
+    }
+  }
+  std::vector<Reply> waiters = std::move(waiters_);
+  waiters_.clear();
+  for (Reply& reply : waiters) reply(status, order_);
+}
+
+}  // namespace percore::order

@@ -1,0 +1,122 @@
+#pragma once
+// Threading contract: an OrderSaga lives on the shard that owns its order (OrderStore's shard)
+// and runs only there: its client calls are issued from that shard, so their answers and its
+// timers come back to it. Waiters are callbacks that may forward to other shards themselves.
+//
+// The steps of one order across UserService, InventoryService and PaymentService, with their
+// compensations (a saga). CreateOrder:
+//   GetUser -> PENDING -> ReserveStock -> RESERVED -> ProcessPayment -> PAID
+//   -> CommitReservation -> CONFIRMED
+// and on any failure: give back what was taken (refund the payment, release the reservation,
+// or return committed stock), then FAILED with a failure code and reason. A cancel requested
+// while the saga runs takes effect at the next step boundary: compensate, then CANCELLED.
+// The cancel of a CONFIRMED order is a saga too: refund, then return the stock, then
+// CANCELLED (a refund that fails leaves the order CONFIRMED and the cancel answers
+// UNAVAILABLE, so it can be retried).
+//
+// Every forward step has a deadline, the earlier of the caller's and the step's budget
+// (step_call.h), so a saga always ends. Every caller waiting for the outcome (the CreateOrder
+// call, its retries with the same idempotency key, CancelOrder calls) is a waiter, answered
+// once with the final order.
+
+#include <grpcpp/support/status.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/runtime/shard.h"
+#include "order/v1/order.pb.h"
+#include "services/clients/service_clients.h"
+#include "services/order/order_id.h"
+#include "services/order/order_options.h"
+#include "services/order/order_store.h"
+#include "services/order/order_validation.h"
+
+namespace percore::order {
+
+class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
+ public:
+  using Clock = std::chrono::system_clock;
+  // The outcome for one waiter: OK with the order, or an error (no order was created, or a
+  // cancel could not be done).
+  using Reply = std::function<void(const grpc::Status& status, const v1::Order& order)>;
+
+  // What a saga works with: its shard, the shard's store, the clients. Owned by the shard's
+  // handler, which outlives its sagas' work (shard timers and client answers end with the
+  // shard).
+  struct Env {
+    runtime::Shard* shard = nullptr;
+    OrderStore* store = nullptr;
+    clients::ServiceClients clients;
+    OrderServiceOptions options;
+  };
+
+  // A new order. `order_id` is already claimed under the idempotency key, if there is one.
+  static std::shared_ptr<OrderSaga> ForCreate(Env* env, const Uuid& order_id,
+                                              CreateOrderInput input, Clock::time_point deadline);
+  // The cancel of a CONFIRMED order that no saga drives.
+  static std::shared_ptr<OrderSaga> ForCancel(Env* env, const Uuid& order_id,
+                                              const OrderStore::Record& record);
+
+  OrderSaga(Env* env, const Uuid& order_id);
+
+  void Start();
+  void AddWaiter(Reply reply) { waiters_.push_back(std::move(reply)); }
+  // Takes effect at the next step boundary.
+  void RequestCancel() { cancel_requested_ = true; }
+
+ private:
+  enum class Mode { kCreate, kCancelConfirmed };
+  using Next = std::function<void()>;
+
+  Clock::time_point StepDeadline(std::chrono::milliseconds budget) const;
+  Clock::time_point CompensationDeadline() const;
+
+  // Create, forward steps.
+  void CheckUser();
+  void OnUserChecked(const grpc::Status& status);
+  void Reserve();
+  void OnReserved(const grpc::Status& status, const ::inventory::v1::Reservation& reservation);
+  void Pay();
+  void OnPaid(const grpc::Status& status, const ::payment::v1::PaymentResult& result);
+  void CommitStock();
+  void OnCommitted(const grpc::Status& status);
+
+  // Endings.
+  void EndFailed(v1::FailureCode code, std::string reason);
+  void EndCancelled();
+  void Transition(v1::OrderStatus status);
+  void Finish(const grpc::Status& status);  // answers every waiter; the saga is done
+
+  // Compensations: each gives back what the order holds, then calls `next`.
+  void Compensate(Next next);
+  void Refund(int attempt, std::function<void(bool refunded, std::string error)> next);
+  void Release(int attempt, Next next);
+  void ReturnStock(size_t line, Next next);
+  void RetryLater(int attempt, Next again);
+  void ReleaseLateReservation(const std::string& reservation_id);
+  void RefundLatePayment(const std::string& transaction_id);
+
+  // The cancel of a confirmed order.
+  void CancelConfirmed();
+
+  Env* env_;
+  Uuid order_id_;
+  Mode mode_ = Mode::kCreate;
+  CreateOrderInput input_;
+  Clock::time_point deadline_ = Clock::time_point::max();  // the caller's
+  v1::Order order_;  // the working copy; committed to the store at each transition
+  bool order_stored_ = false;
+  bool cancel_requested_ = false;
+  // What the order holds and compensation gives back.
+  bool held_ = false;       // reservation_id is HELD
+  bool committed_ = false;  // the reserved units left the stock
+  bool charged_ = false;    // transaction_id is APPROVED
+  std::vector<std::string> compensation_problems_;
+  std::vector<Reply> waiters_;
+};
+
+}  // namespace percore::order

@@ -1,0 +1,179 @@
+// The compensating half of OrderSaga (order_saga.h): what gives back a payment, a reservation
+// or committed stock, and the cancel of a confirmed order, which is made of those.
+#include <cstdio>
+
+#include "services/order/order_saga.h"
+#include "services/order/step_call.h"
+
+namespace percore::order {
+namespace {
+
+namespace inv = ::inventory::v1;
+namespace pay = ::payment::v1;
+using grpc::Status;
+using grpc::StatusCode;
+
+}  // namespace
+
+void OrderSaga::Compensate(Next next) {
+  auto self = shared_from_this();
+  auto give_back_stock = [self, next = std::move(next)] {
+    if (self->committed_) {
+      self->ReturnStock(0, next);
+    } else if (self->held_) {
+      self->Release(1, next);
+    } else {
+      next();
+    }
+  };
+  if (!charged_) {
+    give_back_stock();
+    return;
+  }
+  Refund(1, [give_back_stock](bool, std::string) { give_back_stock(); });
+}
+
+void OrderSaga::Refund(int attempt, std::function<void(bool, std::string)> next) {
+  pay::RefundPaymentRequest request;
+  request.set_transaction_id(order_.transaction_id());
+  auto self = shared_from_this();
+  CallWithDeadline<pay::PaymentResult>(
+      *env_->shard, CompensationDeadline(), "payment (RefundPayment)",
+      [payments = env_->clients.payments, request](const clients::CallOptions& options,
+                                                   clients::Done<pay::PaymentResult> done) {
+        payments->RefundPayment(request, options, std::move(done));
+      },
+      [self, attempt, next](const Status& status, pay::PaymentResult) {
+        if (status.ok()) {
+          self->charged_ = false;
+          next(true, "");
+          return;
+        }
+        if (attempt < self->env_->options.compensation_attempts &&
+            status.error_code() != StatusCode::FAILED_PRECONDITION) {
+          self->RetryLater(attempt, [self, attempt, next] { self->Refund(attempt + 1, next); });
+          return;
+        }
+        std::string problem = "the refund of transaction " + self->order_.transaction_id() +
+                              " failed: payment " + DescribeCallStatus(status);
+        self->compensation_problems_.push_back(problem);
+        next(false, problem);
+      });
+}
+
+void OrderSaga::Release(int attempt, Next next) {
+  inv::ReleaseReservationRequest request;
+  request.set_reservation_id(order_.reservation_id());
+  auto self = shared_from_this();
+  CallWithDeadline<inv::Reservation>(
+      *env_->shard, CompensationDeadline(), "inventory (ReleaseReservation)",
+      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+                                                     clients::Done<inv::Reservation> done) {
+        inventory->ReleaseReservation(request, options, std::move(done));
+      },
+      [self, attempt, next](const Status& status, inv::Reservation) {
+        if (status.ok()) {
+          self->held_ = false;
+          next();
+          return;
+        }
+        if (status.error_code() == StatusCode::FAILED_PRECONDITION) {
+          // Committed after all (a commit answer lost to its deadline): the units left the
+          // stock, so put them back.
+          self->held_ = false;
+          self->committed_ = true;
+          self->ReturnStock(0, next);
+          return;
+        }
+        if (attempt < self->env_->options.compensation_attempts) {
+          self->RetryLater(attempt, [self, attempt, next] { self->Release(attempt + 1, next); });
+          return;
+        }
+        self->compensation_problems_.push_back("the reservation " + self->order_.reservation_id() +
+                                               " could not be released (inventory " +
+                                               DescribeCallStatus(status) +
+                                               "); it expires on its own after its ttl");
+        next();
+      });
+}
+
+void OrderSaga::ReturnStock(size_t line, Next next) {
+  if (line >= input_.lines.size()) {
+    committed_ = false;
+    next();
+    return;
+  }
+  inv::AdjustStockRequest request;
+  request.set_sku(input_.lines[line].sku);
+  request.set_delta(input_.lines[line].quantity);
+  auto self = shared_from_this();
+  // One attempt: AdjustStock is not idempotent, a retry after a lost answer could add twice.
+  CallWithDeadline<inv::Product>(
+      *env_->shard, CompensationDeadline(), "inventory (AdjustStock)",
+      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+                                                     clients::Done<inv::Product> done) {
+        inventory->AdjustStock(request, options, std::move(done));
+      },
+      [self, line, next](const Status& status, inv::Product) {
+        if (!status.ok()) {
+          const OrderLine& l = self->input_.lines[line];
+          self->compensation_problems_.push_back(
+              std::to_string(l.quantity) + " units of sku \"" + l.sku +
+              "\" could not be returned to stock: inventory " + DescribeCallStatus(status));
+        }
+        self->ReturnStock(line + 1, next);
+      });
+}
+
+void OrderSaga::RetryLater(int attempt, Next again) {
+  // 100 ms, 200 ms, 400 ms, ...: a brief outage passes, a long one is reported.
+  auto delay = std::chrono::milliseconds(100) * (1 << std::min(attempt - 1, 4));
+  env_->shard->RunAfter(delay, std::move(again));
+}
+
+void OrderSaga::ReleaseLateReservation(const std::string& reservation_id) {
+  // The reservation step had already ended (as DEADLINE_EXCEEDED) when this hold came in, so
+  // the order never tracked it: give it back.
+  order_.set_reservation_id(reservation_id);
+  held_ = true;
+  Release(1, [] {});
+}
+
+void OrderSaga::RefundLatePayment(const std::string& transaction_id) {
+  // As above, for an approval that came after the payment step ended.
+  order_.set_transaction_id(transaction_id);
+  charged_ = true;
+  Refund(1, [](bool, std::string) {});
+}
+
+// ---- The cancel of a confirmed order ----
+
+void OrderSaga::CancelConfirmed() {
+  auto self = shared_from_this();
+  auto return_stock = [self] {
+    self->ReturnStock(0, [self] {
+      for (const std::string& problem : self->compensation_problems_) {
+        std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
+                     problem.c_str());
+      }
+      self->Transition(v1::ORDER_STATUS_CANCELLED);
+      self->Finish(Status::OK);
+    });
+  };
+  if (!charged_) {
+    return_stock();
+    return;
+  }
+  Refund(1, [self, return_stock](bool refunded, std::string error) {
+    if (!refunded) {
+      self->compensation_problems_.clear();
+      self->Finish(Status(
+          StatusCode::UNAVAILABLE,
+          "order " + self->order_.id() + " stays CONFIRMED: " + error + "; retry the cancel"));
+      return;
+    }
+    return_stock();
+  });
+}
+
+}  // namespace percore::order

@@ -1,0 +1,95 @@
+#pragma once
+// Threading contract: one OrderStore per shard, owned by that shard's OrderHandler; every
+// member is used only on that shard's thread. Other shards reach it by hopping here.
+//
+// The orders this shard owns: every order of every user whose id hashes here (order ids are
+// drawn to hash to their user's shard, order_id.h). Per shard:
+//   - the orders by id, each with the saga currently driving it (if any);
+//   - each user's orders by id, which is creation order (UUIDv7), for ListOrders;
+//   - the idempotency keys, (user, key) -> order, so a retried CreateOrder finds its order;
+//   - the change feed: every committed status change of an order is published under the order
+//     and under its user, in commit order, so watchers of either see it.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/storage/change_feed.h"
+#include "core/storage/table_partition.h"
+#include "order/v1/order.pb.h"
+#include "services/order/order_id.h"
+
+namespace percore::order {
+
+namespace v1 = ::order::v1;
+
+class OrderSaga;
+
+// What watchers receive: a serialized order.v1.OrderUpdate.
+struct OrderEvent {
+  std::string bytes;
+  bool terminal = false;  // FAILED or CANCELLED: nothing follows for this order
+};
+
+// A change-feed key: one order, or every order of one user.
+struct FeedKey {
+  enum Kind : uint8_t { kOrder, kUser };
+  Kind kind;
+  Uuid id;
+  auto operator<=>(const FeedKey&) const = default;
+};
+
+bool IsTerminal(v1::OrderStatus status);
+
+class OrderStore {
+ public:
+  using Feed = storage::ChangeFeed<FeedKey, OrderEvent>;
+
+  struct Record {
+    Uuid user_id;
+    v1::Order order;
+    // The saga driving the order (its CreateOrder flow, or the cancel of a confirmed order);
+    // null when the order is settled.
+    std::shared_ptr<OrderSaga> saga;
+  };
+
+  struct IdempotencyEntry {
+    std::string fingerprint;  // CreateOrderInput::Fingerprint() of the first request
+    Uuid order_id;
+    // The creating saga while it runs (before the order exists, retries join it here).
+    std::shared_ptr<OrderSaga> saga;
+  };
+
+  Record* Find(const Uuid& order_id);
+
+  // Stores `order` (new or changed) and publishes the change from `previous`
+  // (ORDER_STATUS_UNSPECIFIED for a new order). `order.updated_at` is set by the caller.
+  Record& Commit(const Uuid& order_id, const Uuid& user_id, const v1::Order& order,
+                 v1::OrderStatus previous);
+
+  // Up to `limit` orders of `user_id` with ids after `after` (from the first when nullopt),
+  // oldest first.
+  std::vector<std::pair<Uuid, v1::Order>> ListAfter(const Uuid& user_id,
+                                                    const std::optional<Uuid>& after,
+                                                    size_t limit) const;
+
+  IdempotencyEntry* FindKey(const Uuid& user_id, const std::string& key);
+  IdempotencyEntry& ClaimKey(const Uuid& user_id, const std::string& key, IdempotencyEntry entry);
+  void ReleaseKey(const Uuid& user_id, const std::string& key);
+
+  Feed& feed() { return feed_; }
+  size_t size() const { return orders_.size(); }
+
+ private:
+  storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;
+  // (user, order) -> nothing: a user's orders in id order.
+  storage::TablePartition<std::pair<Uuid, Uuid>, bool> by_user_;
+  std::map<std::pair<Uuid, std::string>, IdempotencyEntry> idempotency_;
+  Feed feed_;
+};
+
+}  // namespace percore::order

@@ -1,0 +1,47 @@
+#pragma once
+// Threading contract: pure functions and values; any thread.
+//
+// The field rules of CreateOrder (proto/order/v1/order.proto). A failure is INVALID_ARGUMENT
+// with a message naming the field ("items[2].quantity"); the validated request is a plain
+// value that can be moved to the shard owning the user.
+
+#include <grpcpp/support/status.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "order/v1/order.pb.h"
+#include "services/order/order_id.h"
+
+namespace percore::order {
+
+namespace v1 = ::order::v1;
+
+constexpr size_t kMaxIdempotencyKeyBytes = 128;
+constexpr int kMaxLineItems = 100;
+
+struct OrderLine {
+  std::string sku;
+  int64_t quantity = 0;
+  bool operator==(const OrderLine&) const = default;
+};
+
+struct CreateOrderInput {
+  Uuid user_id;
+  std::vector<OrderLine> lines;  // in request order, each SKU once
+  std::string payment_token;
+  std::string idempotency_key;  // empty: no idempotency
+
+  // What a retry with the same idempotency key must repeat: the lines (in any order) and the
+  // payment method.
+  std::string Fingerprint() const;
+};
+
+grpc::Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input);
+
+// A SKU as inventory.v1 accepts it: 1..64 characters of [A-Za-z0-9._-].
+bool IsValidSku(std::string_view sku);
+
+}  // namespace percore::order
