@@ -7,6 +7,7 @@
 #include "services/interop/test_service_handler.h"
 #include "services/inventory/inventory_handler.h"
 #include "services/inventory/local_inventory_client.h"
+#include "services/order/order_handler.h"
 #include "services/payment/local_payment_client.h"
 #include "services/payment/payment_handler.h"
 #include "services/remote/remote_inventory_client.h"
@@ -62,11 +63,9 @@ std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& 
 }
 
 // The clients `caller` uses to reach the services it needs: hosted here or peers.
-[[maybe_unused]] std::optional<clients::ServiceClients> ClientsFor(const std::string& caller,
-                                                                   const Hosted& hosted,
-                                                                   const PeerAddresses& peers,
-                                                                   BuiltServices* built,
-                                                                   std::string* error) {
+std::optional<clients::ServiceClients> ClientsFor(const std::string& caller, const Hosted& hosted,
+                                                  const PeerAddresses& peers, BuiltServices* built,
+                                                  std::string* error) {
   clients::ServiceClients clients;
   clients.users = ClientFor<clients::UserClient, user::LocalUserClient, remote::RemoteUserClient>(
       caller, "user", hosted.user, peers, built, error);
@@ -86,9 +85,8 @@ std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& 
 
 const std::vector<CatalogEntry>& ServiceCatalog() {
   static const std::vector<CatalogEntry> catalog = {
-      {"user", "user.v1.UserService"},
-      {"inventory", "inventory.v1.InventoryService"},
-      {"payment", "payment.v1.PaymentService"},
+      {"user", "user.v1.UserService"},          {"inventory", "inventory.v1.InventoryService"},
+      {"payment", "payment.v1.PaymentService"}, {"order", "order.v1.OrderService"},
       {"interop", "grpc.testing.TestService"},
   };
   return catalog;
@@ -151,6 +149,12 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   if (chosen.contains("payment")) {
     hosted.payment = payment::MakePaymentService();
     built.registrations.push_back(hosted.payment);
+  }
+  if (chosen.contains("order")) {
+    std::optional<clients::ServiceClients> clients =
+        ClientsFor("order", hosted, peers, &built, error);
+    if (!clients) return std::nullopt;
+    built.registrations.push_back(order::MakeOrderService(std::move(*clients)));
   }
   if (chosen.contains("interop")) built.registrations.push_back(interop::MakeTestService());
 

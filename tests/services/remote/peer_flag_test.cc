@@ -81,5 +81,41 @@ TEST(PlacementTest, WithoutPeersEverythingIsHostedAndHealthComesLast) {
   }
 }
 
+TEST(PlacementTest, OrderNeedsEachCalleeHostedOrAsAPeer) {
+  std::string error;
+  EXPECT_FALSE(BuildServices({"order"}, {}, &error));
+  EXPECT_EQ(error, "order needs user: host it with --services or give --peer user=HOST:PORT");
+  EXPECT_FALSE(BuildServices({"order", "user"}, {{"inventory", {"127.0.0.1:1"}}}, &error));
+  EXPECT_EQ(error, "order needs payment: host it with --services or give --peer payment=HOST:PORT");
+}
+
+TEST(PlacementTest, OrderReachesPeersOverGrpcAndHostedServicesInProcess) {
+  std::string error;
+  auto mixed = BuildServices(
+      {"order", "inventory"},
+      {{"user", {"127.0.0.1:1"}}, {"payment", {"127.0.0.1:2", "127.0.0.1:3"}}}, &error);
+  ASSERT_TRUE(mixed) << error;
+  std::vector<std::string> peers;
+  for (auto& peer : mixed->peers) peers.push_back(peer->service() + " " + peer->target());
+  EXPECT_EQ(peers, (std::vector<std::string>{"user.v1.UserService ipv4:127.0.0.1:1",
+                                             "payment.v1.PaymentService "
+                                             "ipv4:127.0.0.1:2,127.0.0.1:3"}));
+
+  auto local = BuildServices({}, {}, &error);
+  ASSERT_TRUE(local) << error;
+  EXPECT_TRUE(local->peers.empty());
+}
+
+TEST(PlacementTest, APeerAddressThatDoesNotResolveIsAStartUpError) {
+  std::string error;
+  EXPECT_FALSE(BuildServices({"order"},
+                             {{"user", {"127.0.0.1:1"}},
+                              {"inventory", {"127.0.0.1:2"}},
+                              {"payment", {"no-such-host.invalid:3"}}},
+                             &error));
+  EXPECT_NE(error.find("--peer payment"), std::string::npos) << error;
+  EXPECT_NE(error.find("no-such-host.invalid"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace percore::server
