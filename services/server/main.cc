@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
   std::thread peer_closer;
   if (!built->peers.empty()) {
     auto grace_over = std::chrono::steady_clock::now() + grace;
-    peer_closer = std::thread([&] {
+    peer_closer = std::thread([&, grace_over] {
       std::unique_lock lock(stopped_mutex);
       if (stopped_changed.wait_until(lock, grace_over, [&] { return stopped; })) return;
       // A shard that has already closed refuses the task; one that is closing still runs it.
