@@ -1,12 +1,15 @@
 // percore-server: hosts the chosen services on a thread-per-core runtime until SIGTERM/SIGINT,
 // then drains (health NOT_SERVING, new calls refused, in-flight calls finish within the grace
-// period) and exits 0.
+// period; then calls still waiting on --peer services are cancelled) and exits 0.
 
 #include <signal.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
@@ -25,8 +28,9 @@ int main(int argc, char** argv) {
     std::fputs(server::ServerUsage().c_str(), stdout);
     return 0;
   }
-  auto services = server::MakeServices(flags->services, &error);
-  if (services.empty()) {
+  std::optional<server::BuiltServices> built =
+      server::BuildServices(flags->services, flags->peers, &error);
+  if (!built) {
     std::fprintf(stderr, "percore-server: %s\n", error.c_str());
     return 2;
   }
@@ -41,7 +45,7 @@ int main(int argc, char** argv) {
 
   runtime::Runtime runtime(runtime::RuntimeOptions{.shards = flags->shards});
   rpc::ServerHost host(runtime, flags->server);
-  for (auto& s : services) host.AddService(s);
+  for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
   if (!started.ok()) {
     std::fprintf(stderr, "percore-server: %s\n", started.error_message().c_str());
@@ -61,7 +65,31 @@ int main(int argc, char** argv) {
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =
       std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
+
+  // Once the grace period is over, calls still waiting on peers are cancelled: each shard's queue
+  // can only drain once they complete, which would otherwise wait for their deadlines.
+  std::mutex stopped_mutex;
+  std::condition_variable stopped_changed;
+  bool stopped = false;
+  std::thread peer_closer;
+  if (!built->peers.empty()) {
+    auto grace_over = std::chrono::steady_clock::now() + grace;
+    peer_closer = std::thread([&, grace_over] {
+      std::unique_lock lock(stopped_mutex);
+      if (stopped_changed.wait_until(lock, grace_over, [&] { return stopped; })) return;
+      // A shard that has already closed refuses the task; one that is closing still runs it.
+      runtime.RunOnAll([&peers = built->peers](runtime::Shard& shard) {
+        for (auto& peer : peers) peer->Close(shard);
+      });
+    });
+  }
   host.Shutdown(grace);
+  {
+    std::lock_guard lock(stopped_mutex);
+    stopped = true;
+  }
+  stopped_changed.notify_all();
+  if (peer_closer.joinable()) peer_closer.join();
   std::fprintf(stderr, "percore-server: stopped\n");
   return 0;
 }

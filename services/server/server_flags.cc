@@ -3,6 +3,9 @@
 #include <charconv>
 #include <sstream>
 
+#include "services/remote/peer_target.h"
+#include "services/server/service_catalog.h"
+
 namespace percore::server {
 namespace {
 
@@ -26,6 +29,40 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
+// "--peer SERVICE=HOST:PORT[,HOST:PORT...]" into `flags`; false with `error` naming the bad part.
+bool ParsePeer(const std::string& value, ServerFlags* flags, std::string* error) {
+  size_t eq = value.find('=');
+  std::vector<std::string> addresses =
+      eq == std::string::npos ? std::vector<std::string>() : SplitList(value.substr(eq + 1));
+  if (eq == std::string::npos || eq == 0 || addresses.empty()) {
+    *error = "--peer wants SERVICE=HOST:PORT[,HOST:PORT...], got \"" + value + "\"";
+    return false;
+  }
+  std::string service = value.substr(0, eq);
+  const CatalogEntry* entry = FindPeerService(service);
+  if (entry == nullptr) {
+    std::string known;
+    for (const CatalogEntry& e : PeerServiceCatalog())
+      known += (known.empty() ? "" : ", ") + e.short_name;
+    *error = "--peer: unknown service \"" + service + "\" in \"" + value + "\" (peers can be " +
+             known + ")";
+    return false;
+  }
+  for (const std::string& address : addresses) {
+    std::string host;
+    int port = 0;
+    if (!remote::SplitHostPort(address, &host, &port)) {
+      *error = "--peer: \"" + address + "\" in \"" + value +
+               "\" is not HOST:PORT (port 1-65535; IPv6 as [ADDRESS]:PORT)";
+      return false;
+    }
+  }
+  // Repeating --peer for one service adds replicas.
+  auto& known = flags->peers[entry->short_name];
+  known.insert(known.end(), addresses.begin(), addresses.end());
+  return true;
+}
+
 }  // namespace
 
 std::string ServerUsage() {
@@ -35,8 +72,18 @@ std::string ServerUsage() {
   --shards N                  event loops, one per core (default: the CPUs this process may use)
   --services LIST             comma-separated services to host (default: all):
                               user (user.v1.UserService)
+                              inventory (inventory.v1.InventoryService)
+                              payment (payment.v1.PaymentService)
+                              order (order.v1.OrderService; calls user, inventory
+                                and payment: hosted here or given with --peer)
                               interop (grpc.testing.TestService)
                               health and reflection are always on
+  --peer SERVICE=HOST:PORT[,HOST:PORT...]
+                              SERVICE (user, inventory or payment) runs in other
+                              processes at these addresses, one per replica: calls go
+                              over gRPC, round_robin across the replicas, deadlines
+                              propagated, idempotent methods retried on UNAVAILABLE.
+                              Repeatable; a service may not be both hosted and a peer
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
   --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
@@ -97,6 +144,9 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         *error = "--services wants a comma-separated list of services";
         return std::nullopt;
       }
+    } else if (arg == "--peer") {
+      if (!need_value()) return std::nullopt;
+      if (!ParsePeer(value, &flags, error)) return std::nullopt;
     } else if (arg == "--max-message-bytes") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1024, 1LL << 30, &number)) {

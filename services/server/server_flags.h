@@ -3,6 +3,7 @@
 //
 // The server's command line (an interface others rely on: tools/run passes its flags here).
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,6 +16,8 @@ struct ServerFlags {
   rpc::ServerOptions server;
   int shards = 0;                     // 0: the CPUs this process may use
   std::vector<std::string> services;  // empty: every service this binary has
+  // --peer SERVICE=HOST:PORT[,HOST:PORT...]: short service name ("payment") -> its replicas.
+  std::map<std::string, std::vector<std::string>> peers;
   double shutdown_grace_seconds = 10;
   bool help = false;
 };

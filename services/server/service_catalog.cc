@@ -2,22 +2,114 @@
 
 #include <set>
 
+#include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
 #include "services/interop/test_service_handler.h"
+#include "services/inventory/inventory_handler.h"
+#include "services/inventory/local_inventory_client.h"
+#include "services/order/order_handler.h"
+#include "services/payment/local_payment_client.h"
+#include "services/payment/payment_handler.h"
+#include "services/remote/remote_inventory_client.h"
+#include "services/remote/remote_payment_client.h"
+#include "services/remote/remote_user_client.h"
+#include "services/user/local_user_client.h"
 #include "services/user/user_handler.h"
 
 namespace percore::server {
+namespace {
+
+// What this process hosts, built once each, so in-process clients reach the very instance the
+// server registered.
+struct Hosted {
+  std::shared_ptr<user::UserHandler::Def> user;
+  std::shared_ptr<inventory::InventoryHandler::Def> inventory;
+  std::shared_ptr<payment::PaymentHandler::Def> payment;
+};
+
+// The peer for `name` as a RemotePeer (kept in `built` for shutdown), or nullptr with `error`.
+std::shared_ptr<remote::RemotePeer> MakePeer(const std::string& name, remote::PeerOptions options,
+                                             BuiltServices* built, std::string* error) {
+  std::string why;
+  auto peer = remote::RemotePeer::Create(std::move(options), &why);
+  if (!peer) {
+    *error = "--peer " + name + ": " + why;
+    return nullptr;
+  }
+  built->peers.push_back(peer);
+  return peer;
+}
+
+std::string Missing(const std::string& caller, const std::string& callee) {
+  return caller + " needs " + callee + ": host it with --services or give --peer " + callee +
+         "=HOST:PORT";
+}
+
+// A client for `callee`: the Local one when it is hosted here, the Remote one when a --peer
+// names it, else nullptr with `error`.
+template <class Client, class Local, class Remote, class Def>
+std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& callee,
+                                  const std::shared_ptr<Def>& hosted, const PeerAddresses& peers,
+                                  BuiltServices* built, std::string* error) {
+  if (hosted) return std::make_shared<Local>(hosted);
+  auto it = peers.find(callee);
+  if (it == peers.end()) {
+    *error = Missing(caller, callee);
+    return nullptr;
+  }
+  auto peer = MakePeer(callee, Remote::Options(it->second), built, error);
+  if (!peer) return nullptr;
+  return std::make_shared<Remote>(std::move(peer));
+}
+
+// The clients `caller` uses to reach the services it needs: hosted here or peers.
+std::optional<clients::ServiceClients> ClientsFor(const std::string& caller, const Hosted& hosted,
+                                                  const PeerAddresses& peers, BuiltServices* built,
+                                                  std::string* error) {
+  clients::ServiceClients clients;
+  clients.users = ClientFor<clients::UserClient, user::LocalUserClient, remote::RemoteUserClient>(
+      caller, "user", hosted.user, peers, built, error);
+  if (!clients.users) return std::nullopt;
+  clients.inventory = ClientFor<clients::InventoryClient, inventory::LocalInventoryClient,
+                                remote::RemoteInventoryClient>(
+      caller, "inventory", hosted.inventory, peers, built, error);
+  if (!clients.inventory) return std::nullopt;
+  clients.payments =
+      ClientFor<clients::PaymentClient, payment::LocalPaymentClient, remote::RemotePaymentClient>(
+          caller, "payment", hosted.payment, peers, built, error);
+  if (!clients.payments) return std::nullopt;
+  return clients;
+}
+
+}  // namespace
 
 const std::vector<CatalogEntry>& ServiceCatalog() {
   static const std::vector<CatalogEntry> catalog = {
-      {"user", "user.v1.UserService"},
+      {"user", "user.v1.UserService"},          {"inventory", "inventory.v1.InventoryService"},
+      {"payment", "payment.v1.PaymentService"}, {"order", "order.v1.OrderService"},
       {"interop", "grpc.testing.TestService"},
   };
   return catalog;
 }
 
-std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
-    const std::vector<std::string>& names, std::string* error) {
+const std::vector<CatalogEntry>& PeerServiceCatalog() {
+  static const std::vector<CatalogEntry> catalog = {
+      {"user", "user.v1.UserService"},
+      {"inventory", "inventory.v1.InventoryService"},
+      {"payment", "payment.v1.PaymentService"},
+  };
+  return catalog;
+}
+
+const CatalogEntry* FindPeerService(std::string_view name) {
+  for (const CatalogEntry& entry : PeerServiceCatalog()) {
+    if (name == entry.short_name || name == entry.full_name) return &entry;
+  }
+  return nullptr;
+}
+
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers, std::string* error) {
   std::set<std::string> chosen;
   for (const std::string& name : names) {
     bool found = false;
@@ -30,22 +122,59 @@ std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
     if (name == "health" || name == "grpc.health.v1.Health") found = true;
     if (!found) {
       *error = "unknown service \"" + name + "\" in --services (see --help)";
-      return {};
+      return std::nullopt;
     }
   }
   if (names.empty()) {
     for (const CatalogEntry& entry : ServiceCatalog()) chosen.insert(entry.short_name);
   }
+  for (const auto& [name, addresses] : peers) {
+    if (chosen.contains(name)) {
+      *error = "--peer " + name + ": " + name +
+               " is also hosted here (--services); a service is either hosted or a peer";
+      return std::nullopt;
+    }
+  }
 
-  std::vector<std::shared_ptr<rpc::ServiceRegistration>> services;
-  if (chosen.contains("user")) services.push_back(user::MakeUserService());
-  if (chosen.contains("interop")) services.push_back(interop::MakeTestService());
+  BuiltServices built;
+  Hosted hosted;
+  if (chosen.contains("user")) {
+    hosted.user = user::MakeUserService();
+    built.registrations.push_back(hosted.user);
+  }
+  if (chosen.contains("inventory")) {
+    hosted.inventory = inventory::MakeInventoryService();
+    built.registrations.push_back(hosted.inventory);
+  }
+  if (chosen.contains("payment")) {
+    hosted.payment = payment::MakePaymentService();
+    built.registrations.push_back(hosted.payment);
+  }
+  if (chosen.contains("order")) {
+    std::optional<clients::ServiceClients> clients =
+        ClientsFor("order", hosted, peers, &built, error);
+    if (!clients) return std::nullopt;
+    built.registrations.push_back(order::MakeOrderService(std::move(*clients)));
+  }
+  if (chosen.contains("interop")) built.registrations.push_back(interop::MakeTestService());
 
-  std::set<std::string> hosted = {"grpc.health.v1.Health",
-                                  "grpc.reflection.v1alpha.ServerReflection"};
-  for (auto& s : services) hosted.insert(s->name());
-  services.push_back(health::MakeHealthService(hosted));
-  return services;
+  std::set<std::string> names_hosted = {"grpc.health.v1.Health",
+                                        "grpc.reflection.v1alpha.ServerReflection"};
+  for (auto& s : built.registrations) names_hosted.insert(s->name());
+  built.registrations.push_back(health::MakeHealthService(names_hosted));
+  return built;
+}
+
+std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
+    const std::vector<std::string>& names, const PeerAddresses& peers, std::string* error) {
+  std::optional<BuiltServices> built = BuildServices(names, peers, error);
+  if (!built) return {};
+  return std::move(built->registrations);
+}
+
+std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
+    const std::vector<std::string>& names, std::string* error) {
+  return MakeServices(names, PeerAddresses(), error);
 }
 
 }  // namespace percore::server

@@ -2,14 +2,20 @@
 // Threading contract: used once in main() before the server starts.
 //
 // Which services this binary can host, by short name ("interop") or full name
-// ("grpc.testing.TestService"), and the registrations for a chosen list. Health is always added
-// last, since it must know every other hosted name.
+// ("grpc.testing.TestService"), and the registrations for a chosen list. Each service is built
+// once; a service that calls others (order) gets clients for them: in process (Local*Client,
+// through the runtime) when the callee is hosted here, over gRPC (Remote*Client) when a --peer
+// names where it runs. Health is always added last, since it must know every other hosted name.
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/rpc/service_def.h"
+#include "services/remote/remote_peer.h"
 
 namespace percore::server {
 
@@ -19,8 +25,31 @@ struct CatalogEntry {
 };
 const std::vector<CatalogEntry>& ServiceCatalog();
 
-// Registrations for `names` (empty: all); on an unknown name, returns an empty list and sets
-// `error`.
+// The services others call, and so the ones --peer may name.
+const std::vector<CatalogEntry>& PeerServiceCatalog();
+// The entry of PeerServiceCatalog() named `name` (short or full), or nullptr.
+const CatalogEntry* FindPeerService(std::string_view name);
+
+// Short service name -> HOST:PORT of each replica (ServerFlags::peers).
+using PeerAddresses = std::map<std::string, std::vector<std::string>>;
+
+struct BuiltServices {
+  std::vector<std::shared_ptr<rpc::ServiceRegistration>> registrations;
+  // The peers the hosted services call, so shutdown can Close() them on every shard.
+  std::vector<std::shared_ptr<remote::RemotePeer>> peers;
+};
+
+// Registrations for `names` (empty: all) whose calls to other services go to `peers` when those
+// are not hosted here. On an unknown name, a peer for a hosted service, a service a hosted one
+// needs but that is neither hosted nor a peer, or a peer address that does not resolve: nullopt
+// and `error` says which.
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers, std::string* error);
+
+// BuildServices' registrations; on an error, an empty list and `error`.
+std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
+    const std::vector<std::string>& names, const PeerAddresses& peers, std::string* error);
+// Everything in this process (no peers).
 std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(
     const std::vector<std::string>& names, std::string* error);
 

@@ -1,0 +1,61 @@
+#pragma once
+// Threading contract: Call() on a shard thread of one Runtime; `done` runs exactly once on that
+// thread (inline when the call cannot start). Destroyed after that runtime has stopped.
+//
+// A RemotePeer's generated stubs, one per shard (a stub registers its methods with its channel,
+// so it is made once, not per call), and the checks every remote call makes before it starts.
+
+#include <grpcpp/support/status.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "core/runtime/shard.h"
+#include "services/clients/call_options.h"
+#include "services/remote/per_shard.h"
+#include "services/remote/remote_peer.h"
+#include "services/remote/remote_unary_call.h"
+
+namespace percore::remote {
+
+template <class Service>
+class PeerStubs {
+ public:
+  using Stub = typename Service::Stub;
+
+  explicit PeerStubs(std::shared_ptr<RemotePeer> peer) : peer_(std::move(peer)) {}
+
+  // `prepare(stub, context, cq)` returns stub.PrepareAsync<Method>(context, request, cq).
+  template <class Resp, class Prepare>
+  void Call(const clients::CallOptions& options, clients::Done<Resp> done, Prepare&& prepare) {
+    runtime::Shard* shard = runtime::Shard::Current();
+    if (shard == nullptr) {
+      done(grpc::Status(grpc::StatusCode::INTERNAL,
+                        peer_->service() + " client called off a shard thread"),
+           Resp());
+      return;
+    }
+    RemotePeer::ShardState& state = peer_->ForShard(*shard);
+    // A closing shard may start no gRPC operation on its queue (gRPC asserts).
+    if (state.closed || !shard->cq_open()) {
+      done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        peer_->service() + " is not reachable: this server is shutting down"),
+           Resp());
+      return;
+    }
+    Stub& stub = stubs_.Get(*shard, [&] { return Service::NewStub(state.channel); });
+    RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, std::move(done),
+                                 [&](grpc::ClientContext* context, grpc::CompletionQueue* cq) {
+                                   return prepare(stub, context, cq);
+                                 });
+  }
+
+  RemotePeer& peer() { return *peer_; }
+
+ private:
+  std::shared_ptr<RemotePeer> peer_;
+  PerShard<Stub> stubs_;
+};
+
+}  // namespace percore::remote

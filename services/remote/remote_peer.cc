@@ -1,0 +1,51 @@
+#include "services/remote/remote_peer.h"
+
+#include <grpc/grpc.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <grpcpp/support/channel_arguments.h>
+
+#include "services/remote/peer_target.h"
+
+namespace percore::remote {
+
+std::shared_ptr<RemotePeer> RemotePeer::Create(PeerOptions options, std::string* error) {
+  std::optional<std::string> target = PeerTarget(options.addresses, error);
+  if (!target) return nullptr;
+  return std::shared_ptr<RemotePeer>(new RemotePeer(std::move(options), std::move(*target)));
+}
+
+RemotePeer::RemotePeer(PeerOptions options, std::string target)
+    : options_(std::move(options)),
+      target_(std::move(target)),
+      service_config_(
+          PeerServiceConfig(options_.service, options_.retryable_methods, options_.retry)) {
+  if (!options_.channel_per_shard) shared_channel_ = NewChannel();
+}
+
+std::shared_ptr<grpc::Channel> RemotePeer::NewChannel() const {
+  grpc::ChannelArguments args;
+  args.SetServiceConfigJSON(service_config_);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  // Each channel gets its own subchannels (connections) instead of gRPC's process-wide pool.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
+  return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+}
+
+RemotePeer::ShardState& RemotePeer::ForShard(runtime::Shard& shard) {
+  ShardState& state = shards_.Get(shard, [] { return std::make_unique<ShardState>(); });
+  if (!state.channel && !state.closed) {
+    state.channel = shared_channel_ ? shared_channel_ : NewChannel();
+  }
+  return state;
+}
+
+void RemotePeer::Close(runtime::Shard& shard) {
+  // Without ForShard(): a shard that never called this peer needs no channel now.
+  ShardState& state = shards_.Get(shard, [] { return std::make_unique<ShardState>(); });
+  state.closed = true;
+  state.calls.CancelAll();
+}
+
+}  // namespace percore::remote

@@ -1,0 +1,71 @@
+#pragma once
+// Threading contract: Create() at start-up, before the runtime runs; ForShard() and Close() on a
+// shard thread of one Runtime, each touching only that shard's state; destroyed after the
+// runtime has stopped (its shards' queues drained, so no call of its is still pending).
+//
+// One --peer: a service served by one or more replicas in other processes, reached over gRPC with
+// round_robin across the replicas (peer_target.h, peer_service_config.h). By default every shard
+// has its own channel, so shards share neither a connection nor the channel's locks; distinct
+// channels with the local subchannel pool keep gRPC from pooling their connections. A shard also
+// keeps the calls it has in flight, so shutdown can cancel them (Close) rather than wait for
+// their deadlines: a shard's completion queue only finishes draining once they complete.
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/runtime/shard.h"
+#include "services/remote/in_flight_calls.h"
+#include "services/remote/peer_service_config.h"
+#include "services/remote/per_shard.h"
+
+namespace percore::remote {
+
+struct PeerOptions {
+  std::string service;                         // full name: "payment.v1.PaymentService"
+  std::vector<std::string> addresses;          // HOST:PORT of each replica
+  std::vector<std::string> retryable_methods;  // the idempotent ones (see peer_service_config.h)
+  RetryPolicy retry;
+  bool channel_per_shard = true;  // false: one channel (one connection per replica) for all
+  // How long a lost replica waits at most between reconnection attempts (gRPC: 120 s), so one
+  // that restarts rejoins the rotation soon.
+  int max_reconnect_backoff_ms = 5000;
+};
+
+class RemotePeer {
+ public:
+  // nullptr with `error` set when an address is bad or does not resolve.
+  static std::shared_ptr<RemotePeer> Create(PeerOptions options, std::string* error);
+
+  struct ShardState {
+    std::shared_ptr<grpc::Channel> channel;
+    InFlightCalls calls;
+    bool closed = false;  // after Close(): new calls fail at once
+  };
+
+  // This shard's channel and calls (the channel is made on first use, unless closed).
+  ShardState& ForShard(runtime::Shard& shard);
+
+  // Cancels this shard's calls in flight (they complete CANCELLED) and fails later ones on this
+  // shard at once with UNAVAILABLE. For shutdown, once the grace period is over.
+  void Close(runtime::Shard& shard);
+
+  const std::string& service() const { return options_.service; }
+  const std::string& target() const { return target_; }
+  const std::string& service_config() const { return service_config_; }
+  const std::vector<std::string>& addresses() const { return options_.addresses; }
+
+ private:
+  RemotePeer(PeerOptions options, std::string target);
+  std::shared_ptr<grpc::Channel> NewChannel() const;
+
+  PeerOptions options_;
+  std::string target_;
+  std::string service_config_;
+  std::shared_ptr<grpc::Channel> shared_channel_;  // when !channel_per_shard
+  PerShard<ShardState> shards_;
+};
+
+}  // namespace percore::remote

@@ -1,0 +1,75 @@
+#pragma once
+// Threading contract: started on a shard thread, on that shard's completion queue; its tag, and
+// so `done`, run on the same thread, which is what the client interfaces promise. The shard's
+// queue cannot finish draining while the call is pending, so a completion never arrives after
+// the shard has gone: at worst it is delivered during the drain, when `done` still runs there.
+//
+// One unary call to a peer, on gRPC's async client API (a call object per call, its tag the
+// object: the CallData shape of gRPC's examples). It joins its shard's in-flight list until it
+// completes, so shutdown can cancel it.
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/completion_queue.h>
+#include <grpcpp/support/async_unary_call.h>
+
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include "core/runtime/completion_tag.h"
+#include "services/clients/call_options.h"
+#include "services/remote/in_flight_calls.h"
+#include "services/remote/remote_peer.h"
+
+namespace percore::remote {
+
+template <class Resp>
+class RemoteUnaryCall final : public InFlightCall {
+ public:
+  // `prepare(context, cq)` returns the stub's PrepareAsync<Method> reader. `peer` is kept alive
+  // until the call completes.
+  template <class Prepare>
+  static void Start(std::shared_ptr<RemotePeer> peer, RemotePeer::ShardState& state,
+                    grpc::CompletionQueue* cq, const clients::CallOptions& options,
+                    clients::Done<Resp> done, Prepare&& prepare) {
+    auto* call = new RemoteUnaryCall(std::move(peer), state.calls, std::move(done));
+    if (options.deadline != std::chrono::system_clock::time_point::max()) {
+      call->context_.set_deadline(options.deadline);
+    }
+    call->reader_ = prepare(&call->context_, cq);
+    call->reader_->StartCall();
+    call->reader_->Finish(&call->response_, &call->status_, &call->finish_tag_);
+    state.calls.Add(call);
+  }
+
+  void Cancel() override { context_.TryCancel(); }
+
+ private:
+  RemoteUnaryCall(std::shared_ptr<RemotePeer> peer, InFlightCalls& calls, clients::Done<Resp> done)
+      : peer_(std::move(peer)), calls_(calls), done_(std::move(done)) {}
+  ~RemoteUnaryCall() = default;
+
+  // A unary Finish always completes with ok == true; the outcome is in status_.
+  void OnFinish(bool /*ok*/) {
+    calls_.Remove(this);
+    clients::Done<Resp> done = std::move(done_);
+    grpc::Status status = std::move(status_);
+    Resp response = status.ok() ? std::move(response_) : Resp();
+    // Keeps the peer alive while `done` runs, though this call object is already gone.
+    std::shared_ptr<RemotePeer> peer = std::move(peer_);
+    delete this;  // first: `done` may start new calls or tear down what it captured
+    done(status, std::move(response));
+  }
+
+  std::shared_ptr<RemotePeer> peer_;
+  InFlightCalls& calls_;
+  clients::Done<Resp> done_;
+  grpc::ClientContext context_;
+  std::unique_ptr<grpc::ClientAsyncResponseReader<Resp>> reader_;
+  Resp response_;
+  grpc::Status status_;
+  runtime::CompletionTag finish_tag_{&runtime::OnTag<RemoteUnaryCall, &RemoteUnaryCall::OnFinish>,
+                                     this};
+};
+
+}  // namespace percore::remote

@@ -1,0 +1,577 @@
+"""The whole order flow (issue 5) through the real percore-server, driven by Python's grpcio, in
+both placements:
+  one process   one percore-server hosts every service; they call each other in process;
+  five processes user, inventory, order and two payment replicas, each its own percore-server on
+                 a loopback port; order reaches the others with --peer (gRPC, round_robin).
+Each placement runs the same cases: success, unknown user, out of stock, declined payment,
+payment timeout (stock released), CreateOrder retried with its idempotency key (one order, one
+charge), 50 concurrent orders for the last 10 units, a watch that sees every transition, chat
+ordering / cancellation / half-close, and health SERVING for every hosted service. Then: reflection
+lists the four services (one process), --peer errors exit 2 naming the problem, and a payment
+replica SIGKILLed in the middle of a stream of orders (no order left PENDING, RESERVED or PAID;
+orders after the kill are CONFIRMED).
+Usage: order_flow_python_test.py PATH/TO/percore-server"""
+
+import queue
+import sys
+import subprocess
+import threading
+import time
+import unittest
+import uuid
+
+import grpc
+
+import grpc_client
+
+SERVER = None
+TIMEOUT = 30        # per call (a bound so that nothing hangs, not a claim about speed)
+ORDER_TIMEOUT = 60  # CreateOrder: its payment step alone may take the service's payment budget
+POLL_BOUND = 60     # seconds a poll waits for state to settle
+
+SERVICES = {
+    "user": "user.v1.UserService",
+    "inventory": "inventory.v1.InventoryService",
+    "payment": "payment.v1.PaymentService",
+    "order": "order.v1.OrderService",
+}
+
+
+def pb(name):
+    return grpc_client.stub_module(name)
+
+
+class Cluster:
+    """The percore-server processes of one placement and a channel to each service. Every process
+    started is stopped by stop() (also when start() failed half-way)."""
+
+    def __init__(self, binary, placement, shards=2):
+        self.binary = binary
+        self.placement = placement
+        self.shards = shards
+        self.servers = {}  # name -> grpc_client.Server ("payment-0", "payment-1" when five)
+        self.exit_codes = {}
+
+    def _start(self, name, *flags):
+        server = grpc_client.Server(self.binary, "--shards", str(self.shards),
+                                    "--shutdown-grace", "2", *flags)
+        self.servers[name] = server
+        return server
+
+    def start(self):
+        if self.placement == "one":
+            self._start("all")
+            return
+        user = self._start("user", "--services", "user")
+        inventory = self._start("inventory", "--services", "inventory")
+        pay = [self._start("payment-%d" % i, "--services", "payment") for i in range(2)]
+        self._start("order", "--services", "order",
+                    "--peer", "user=" + user.address,
+                    "--peer", "inventory=" + inventory.address,
+                    "--peer", "payment=%s,%s" % (pay[0].address, pay[1].address))
+
+    def channel(self, service):
+        if self.placement == "one":
+            return self.servers["all"].channel
+        return self.servers[service].channel
+
+    def payment_servers(self):
+        if self.placement == "one":
+            return [self.servers["all"]]
+        return [s for name, s in self.servers.items() if name.startswith("payment-")]
+
+    def hosted(self):
+        """(server, full service names it hosts) for each process."""
+        if self.placement == "one":
+            return [(self.servers["all"], list(SERVICES.values()))]
+        return [(s, [SERVICES[name.split("-")[0]]]) for name, s in self.servers.items()]
+
+    def stop(self):
+        # The order process first: it calls the others, which then have no callers left.
+        for name in sorted(self.servers, key=lambda n: n != "order"):
+            self.exit_codes[name] = self.servers[name].stop()
+
+    def stderr(self):
+        return "\n".join("--- %s:\n%s" % (n, s.stderr_text()[-4000:])
+                         for n, s in self.servers.items())
+
+
+class FlowHelpers:
+    """Black-box helpers over the generated stubs; `cluster` set by the test class."""
+
+    cluster = None
+
+    @classmethod
+    def make_stubs(cls):
+        cls.user_pb = pb("user.v1.user_pb2")
+        cls.inv_pb = pb("inventory.v1.inventory_pb2")
+        cls.pay_pb = pb("payment.v1.payment_pb2")
+        cls.order_pb = pb("order.v1.order_pb2")
+        cls.money_pb = pb("commerce.v1.money_pb2")
+        cls.users = pb("user.v1.user_pb2_grpc").UserServiceStub(cls.cluster.channel("user"))
+        cls.inventory = pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(
+            cls.cluster.channel("inventory"))
+        cls.orders = pb("order.v1.order_pb2_grpc").OrderServiceStub(cls.cluster.channel("order"))
+        pay_grpc = pb("payment.v1.payment_pb2_grpc")
+        cls.payments = [pay_grpc.PaymentServiceStub(s.channel)
+                        for s in cls.cluster.payment_servers()]
+
+    def new_user(self):
+        tag = uuid.uuid4().hex[:12]
+        user = self.users.CreateUser(
+            self.user_pb.CreateUserRequest(name="Buyer " + tag, email=tag + "@example.com"),
+            timeout=TIMEOUT)
+        return user.id
+
+    def new_product(self, stock, price_minor=1250, currency="USD"):
+        sku = "sku-" + uuid.uuid4().hex[:16]
+        self.inventory.CreateProduct(self.inv_pb.CreateProductRequest(
+            sku=sku, name="Widget " + sku,
+            price=self.money_pb.Money(amount_minor=price_minor, currency=currency),
+            initial_stock=stock), timeout=TIMEOUT)
+        return sku
+
+    def product(self, sku):
+        return self.inventory.GetProduct(self.inv_pb.GetProductRequest(sku=sku), timeout=TIMEOUT)
+
+    def order_request(self, user_id, items, token, key=""):
+        return self.order_pb.CreateOrderRequest(
+            user_id=user_id,
+            items=[self.order_pb.LineItem(sku=sku, quantity=qty) for sku, qty in items],
+            payment_method=self.pay_pb.PaymentMethod(token=token), idempotency_key=key)
+
+    def create_order(self, user_id, items, token, key=""):
+        return self.orders.CreateOrder(self.order_request(user_id, items, token, key),
+                                       timeout=ORDER_TIMEOUT)
+
+    def get_order(self, order_id):
+        return self.orders.GetOrder(self.order_pb.GetOrderRequest(id=order_id), timeout=TIMEOUT)
+
+    def payment(self, transaction_id):
+        """The payment from whichever replica has it (each replica keeps its own ledger)."""
+        for stub in self.payments:
+            try:
+                return stub.GetPayment(
+                    self.pay_pb.GetPaymentRequest(transaction_id=transaction_id), timeout=TIMEOUT)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+        return None
+
+    def status_name(self, status):
+        return self.order_pb.OrderStatus.Name(status)
+
+    def assert_stock(self, sku, stock, reserved=0):
+        p = self.product(sku)
+        self.assertEqual((p.stock, p.reserved, p.available), (stock, reserved, stock - reserved),
+                         "stock, reserved, available of " + sku)
+
+
+class OrderFlowCases(FlowHelpers):
+    """Every case of the flow; a subclass names the placement."""
+
+    placement = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(SERVER, cls.placement)
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.cluster.start()
+        cls.make_stubs()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cluster.stop()
+        for name, code in cls.cluster.exit_codes.items():
+            if code != 0:
+                raise AssertionError("%s exited %s on SIGTERM\n%s"
+                                     % (name, code, cls.cluster.stderr()))
+
+    def test_success_confirms_charges_and_takes_the_stock(self):
+        user_id = self.new_user()
+        sku_a, sku_b = self.new_product(stock=5, price_minor=1250), self.new_product(stock=3,
+                                                                                     price_minor=99)
+        order = self.create_order(user_id, [(sku_a, 2), (sku_b, 3)], "tok_approve")
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_CONFIRMED",
+                         order.failure_reason)
+        self.assertEqual(order.user_id, user_id)
+        self.assertEqual(order.total.amount_minor, 2 * 1250 + 3 * 99)
+        self.assertEqual(order.total.currency, "USD")
+        self.assertEqual([(i.sku, i.quantity, i.unit_price.amount_minor) for i in order.items],
+                         [(sku_a, 2, 1250), (sku_b, 3, 99)])
+        self.assertTrue(order.reservation_id and order.transaction_id)
+        self.assert_stock(sku_a, 3)
+        self.assert_stock(sku_b, 0)
+        paid = self.payment(order.transaction_id)
+        self.assertIsNotNone(paid, "no replica knows transaction " + order.transaction_id)
+        self.assertEqual(self.pay_pb.PaymentResult.PaymentStatus.Name(paid.status),
+                         "PAYMENT_STATUS_APPROVED")
+        self.assertEqual(paid.amount.amount_minor, order.total.amount_minor)
+        self.assertEqual(paid.order_id, order.id)
+        self.assertEqual(self.get_order(order.id), order)
+
+    def test_unknown_user_is_not_found_and_touches_nothing(self):
+        sku = self.new_product(stock=4)
+        unknown = "01890a5d-ac96-774b-bcce-b302099a8057"  # well-formed, never issued
+        with self.assertRaises(grpc.RpcError) as e:
+            self.create_order(unknown, [(sku, 1)], "tok_approve")
+        self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND, e.exception.details())
+        self.assertIn(unknown, e.exception.details())
+        self.assert_stock(sku, 4)
+
+    def test_out_of_stock_fails_without_charging(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=2)
+        order = self.create_order(user_id, [(sku, 3)], "tok_approve")
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
+        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
+                         "FAILURE_CODE_OUT_OF_STOCK")
+        self.assertTrue(order.failure_reason)
+        self.assertEqual(order.transaction_id, "")
+        self.assert_stock(sku, 2)
+
+    def test_declined_payment_fails_and_releases_the_stock(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=4)
+        order = self.create_order(user_id, [(sku, 3)], "tok_decline")
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
+        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
+                         "FAILURE_CODE_PAYMENT_DECLINED")
+        self.assert_stock(sku, 4)
+
+    def test_payment_timeout_fails_and_releases_the_stock(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=4)
+        order = self.create_order(user_id, [(sku, 1)], "tok_timeout")
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
+        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
+                         "FAILURE_CODE_PAYMENT_TIMEOUT")
+        self.assert_stock(sku, 4)
+        self.assertEqual(self.status_name(self.get_order(order.id).status), "ORDER_STATUS_FAILED")
+
+    def test_retry_with_the_idempotency_key_makes_one_order_and_one_charge(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=5)
+        key = "checkout-" + uuid.uuid4().hex
+        first = self.create_order(user_id, [(sku, 2)], "tok_approve", key)
+        again = self.create_order(user_id, [(sku, 2)], "tok_approve", key)
+        self.assertEqual(self.status_name(first.status), "ORDER_STATUS_CONFIRMED")
+        self.assertEqual(again.id, first.id)
+        self.assertEqual(again.transaction_id, first.transaction_id)
+        self.assertEqual(again.status, first.status)
+        self.assert_stock(sku, 3)
+        # The same key sent concurrently, too: still one order.
+        key2 = "checkout-" + uuid.uuid4().hex
+        futures = [self.orders.CreateOrder.future(
+            self.order_request(user_id, [(sku, 1)], "tok_slow", key2), timeout=ORDER_TIMEOUT)
+            for _ in range(4)]
+        ids = {f.result().id for f in futures}
+        self.assertEqual(len(ids), 1)
+        self.assert_stock(sku, 2)
+
+    def test_fifty_concurrent_orders_for_the_last_ten_units(self):
+        sku = self.new_product(stock=10)
+        users = [self.new_user() for _ in range(5)]
+        seen_negative = []
+        done = threading.Event()
+
+        def watch_stock():
+            while not done.is_set():
+                p = self.product(sku)
+                if p.stock < 0 or p.available < 0 or p.reserved < 0:
+                    seen_negative.append(p)
+
+        poller = threading.Thread(target=watch_stock)
+        poller.start()
+        try:
+            futures = [self.orders.CreateOrder.future(
+                self.order_request(users[i % len(users)], [(sku, 1)], "tok_approve"),
+                timeout=ORDER_TIMEOUT * 2) for i in range(50)]
+            results = [f.result() for f in futures]
+        finally:
+            done.set()
+            poller.join()
+        statuses = [self.status_name(o.status) for o in results]
+        self.assertEqual(statuses.count("ORDER_STATUS_CONFIRMED"), 10, statuses)
+        self.assertEqual(statuses.count("ORDER_STATUS_FAILED"), 40, statuses)
+        for o in results:
+            if o.status == self.order_pb.ORDER_STATUS_FAILED:
+                self.assertEqual(self.order_pb.FailureCode.Name(o.failure_code),
+                                 "FAILURE_CODE_OUT_OF_STOCK", o.failure_reason)
+        self.assertEqual(len({o.id for o in results}), 50)
+        self.assertEqual(seen_negative, [])
+        self.assert_stock(sku, 0)
+
+    def collect_updates(self, call, until_statuses):
+        """Updates from a watch until one has a status in `until_statuses`."""
+        updates = []
+        for update in call:
+            updates.append(update)
+            if update.status in until_statuses:
+                break
+        return updates
+
+    def test_watch_sees_every_transition(self):
+        o = self.order_pb
+        user_id = self.new_user()
+        sku = self.new_product(stock=5)
+        call = self.orders.WatchOrderUpdates(o.WatchOrderUpdatesRequest(user_id=user_id),
+                                             timeout=ORDER_TIMEOUT)
+        try:
+            call.initial_metadata()  # the watch is registered
+            confirmed = self.create_order(user_id, [(sku, 1)], "tok_approve")
+            declined = self.create_order(user_id, [(sku, 1)], "tok_decline")
+            updates = self.collect_updates(call, {o.ORDER_STATUS_CONFIRMED})
+            updates += self.collect_updates(call, {o.ORDER_STATUS_FAILED})
+        finally:
+            call.cancel()
+        by_order = {}
+        for u in updates:
+            by_order.setdefault(u.order_id, []).append(
+                (self.status_name(u.previous_status), self.status_name(u.status)))
+            self.assertEqual(u.order.status, u.status)
+        self.assertEqual(by_order[confirmed.id], [
+            ("ORDER_STATUS_UNSPECIFIED", "ORDER_STATUS_PENDING"),
+            ("ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED"),
+            ("ORDER_STATUS_RESERVED", "ORDER_STATUS_PAID"),
+            ("ORDER_STATUS_PAID", "ORDER_STATUS_CONFIRMED")])
+        self.assertEqual(by_order[declined.id], [
+            ("ORDER_STATUS_UNSPECIFIED", "ORDER_STATUS_PENDING"),
+            ("ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED"),
+            ("ORDER_STATUS_RESERVED", "ORDER_STATUS_FAILED")])
+        # The updates of one order arrive in order, all of the first before the second began.
+        self.assertEqual([u.order_id for u in updates], [confirmed.id] * 4 + [declined.id] * 3)
+
+        # A watch of one order that has already failed ends OK.
+        ended = list(self.orders.WatchOrderUpdates(
+            o.WatchOrderUpdatesRequest(order_id=declined.id), timeout=TIMEOUT))
+        self.assertTrue(all(u.order_id == declined.id for u in ended))
+
+    def test_chat_answers_in_order_and_ends_on_half_close(self):
+        o = self.order_pb
+        user_id = self.new_user()
+        sku = self.new_product(stock=5)
+        order = self.create_order(user_id, [(sku, 1)], "tok_approve")
+        texts = ["help", "status " + order.id, "hello there"] * 10
+        messages = [o.ChatMessage(message_id=i + 1, text=t, user_id=user_id)
+                    for i, t in enumerate(texts)]
+        # A list as the request iterator: every message sent, then the send side closed.
+        call = self.orders.ChatSession(iter(messages), timeout=TIMEOUT)
+        replies = list(call)
+        self.assertEqual(call.code(), grpc.StatusCode.OK)
+        self.assertEqual([r.in_reply_to for r in replies], list(range(1, len(messages) + 1)))
+        for message, reply in zip(messages, replies):
+            self.assertTrue(reply.text, message.text)
+            if message.text.startswith("status "):
+                self.assertEqual(reply.order_id, order.id)
+                self.assertEqual(reply.order_status, o.ORDER_STATUS_CONFIRMED)
+
+    def test_chat_cancelled_by_the_client(self):
+        o = self.order_pb
+        outbox = queue.Queue()
+
+        def requests():
+            while True:
+                message = outbox.get()
+                if message is None:
+                    return
+                yield message
+
+        call = self.orders.ChatSession(requests(), timeout=TIMEOUT)
+        try:
+            outbox.put(o.ChatMessage(message_id=7, text="help"))
+            first = next(call)
+            self.assertEqual(first.in_reply_to, 7)
+            call.cancel()
+            with self.assertRaises(grpc.RpcError) as e:
+                next(call)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.CANCELLED)
+        finally:
+            outbox.put(None)
+        # The service carries on: a new session is answered.
+        replies = list(self.orders.ChatSession(iter([o.ChatMessage(message_id=1, text="help")]),
+                                               timeout=TIMEOUT))
+        self.assertEqual([r.in_reply_to for r in replies], [1])
+
+    def test_health_reports_each_service_serving(self):
+        health = pb("grpc.health.v1.health_pb2")
+        health_grpc = pb("grpc.health.v1.health_pb2_grpc")
+        for server, names in self.cluster.hosted():
+            stub = health_grpc.HealthStub(server.channel)
+            for name in names + [""]:
+                r = stub.Check(health.HealthCheckRequest(service=name), timeout=TIMEOUT)
+                self.assertEqual(r.status, health.HealthCheckResponse.SERVING, name)
+            if self.placement == "five":
+                # Each process hosts only its own service.
+                other = [n for n in SERVICES.values() if n not in names][0]
+                with self.assertRaises(grpc.RpcError) as e:
+                    stub.Check(health.HealthCheckRequest(service=other), timeout=TIMEOUT)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
+
+
+class OneProcessOrderFlow(OrderFlowCases, unittest.TestCase):
+    placement = "one"
+
+    def test_reflection_lists_the_four_services(self):
+        refl = pb("grpc.reflection.v1alpha.reflection_pb2")
+        refl_grpc = pb("grpc.reflection.v1alpha.reflection_pb2_grpc")
+        stub = refl_grpc.ServerReflectionStub(self.cluster.channel("order"))
+        responses = list(stub.ServerReflectionInfo(
+            iter([refl.ServerReflectionRequest(list_services="")]), timeout=TIMEOUT))
+        listed = {s.name for s in responses[0].list_services_response.service}
+        for name in SERVICES.values():
+            self.assertIn(name, listed)
+        first_line = self.cluster.servers["all"].first_line
+        for name in SERVICES.values():
+            self.assertIn(name, first_line)
+
+
+class FiveProcessOrderFlow(OrderFlowCases, unittest.TestCase):
+    placement = "five"
+
+    def test_payments_are_spread_over_both_replicas(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=100)
+        orders = [self.create_order(user_id, [(sku, 1)], "tok_approve") for _ in range(12)]
+        where = []
+        for order in orders:
+            self.assertEqual(self.status_name(order.status), "ORDER_STATUS_CONFIRMED")
+            holders = []
+            for i, stub in enumerate(self.payments):
+                try:
+                    stub.GetPayment(self.pay_pb.GetPaymentRequest(
+                        transaction_id=order.transaction_id), timeout=TIMEOUT)
+                    holders.append(i)
+                except grpc.RpcError as e:
+                    self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
+            self.assertEqual(len(holders), 1, order.transaction_id)
+            where += holders
+        self.assertEqual(set(where), {0, 1}, where)
+
+
+class PeerFlagErrors(unittest.TestCase):
+    """Start-up errors of the placement flags: exit 2 and a message naming the problem."""
+
+    def run_server(self, *flags):
+        proc = subprocess.run([SERVER, "--listen", "127.0.0.1:0", *flags],
+                              capture_output=True, text=True, timeout=TIMEOUT)
+        return proc.returncode, proc.stderr
+
+    def test_errors_exit_2_naming_the_bad_part(self):
+        cases = [
+            (["--peer", "payment"], ["--peer", '"payment"']),
+            (["--peer", "payment=127.0.0.1"], ["--peer", '"127.0.0.1"']),
+            (["--peer", "payment=127.0.0.1:70000"], ["--peer", '"127.0.0.1:70000"']),
+            (["--peer", "bank=127.0.0.1:1"], ["--peer", 'unknown service "bank"']),
+            (["--services", "order"], ["order needs user", "--peer user=HOST:PORT"]),
+            (["--services", "order", "--peer", "user=127.0.0.1:1",
+              "--peer", "inventory=127.0.0.1:2"], ["order needs payment"]),
+            (["--services", "user,order", "--peer", "user=127.0.0.1:1"],
+             ["--peer user", "hosted"]),
+            (["--peer", "payment=no-such-host.invalid:1", "--services", "order",
+              "--peer", "user=127.0.0.1:1", "--peer", "inventory=127.0.0.1:2"],
+             ["--peer payment", "no-such-host.invalid"]),
+        ]
+        for flags, needles in cases:
+            code, err = self.run_server(*flags)
+            self.assertEqual(code, 2, (flags, err))
+            for needle in needles:
+                self.assertIn(needle, err, flags)
+
+    def test_help_describes_peer(self):
+        proc = subprocess.run([SERVER, "--help"], capture_output=True, text=True, timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("--peer SERVICE=HOST:PORT[,HOST:PORT...]", proc.stdout)
+        for short in SERVICES:
+            self.assertIn(short, proc.stdout)
+
+
+class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
+    """Five processes; a steady stream of orders (tok_approve and tok_slow) while one payment
+    replica is SIGKILLed: the other takes over, and no order is left half-way."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(SERVER, "five")
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.cluster.start()
+        cls.make_stubs()
+
+    def test_no_order_is_left_half_way_and_the_survivor_takes_over(self):
+        o = self.order_pb
+        users = [self.new_user() for _ in range(4)]
+        sku = self.new_product(stock=100000)
+        lock = threading.Lock()
+        created = []  # (started after the kill?, order id or None, error)
+        killed = threading.Event()
+        stop = threading.Event()
+
+        def client(index):
+            n = 0
+            while not stop.is_set():
+                after_kill = killed.is_set()
+                token = "tok_slow" if (index + n) % 2 else "tok_approve"
+                n += 1
+                try:
+                    order = self.create_order(users[index % len(users)], [(sku, 1)], token)
+                    with lock:
+                        created.append((after_kill, order.id, None))
+                except grpc.RpcError as e:
+                    with lock:
+                        created.append((after_kill, None, "%s %s" % (e.code(), e.details())))
+
+        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
+        for t in threads:
+            t.start()
+        try:
+            self.wait_until(lambda: len(created) >= 20, "orders before the kill")
+            self.cluster.servers["payment-1"].kill()
+            killed.set()
+            with lock:
+                mark = len(created)
+            self.wait_until(lambda: len(created) >= mark + 30, "orders after the kill")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join()
+
+        errors = [e for _, _, e in created if e]
+        self.assertEqual(errors, [], "CreateOrder itself failed")
+        final = {}
+        for _, order_id, _ in created:
+            final[order_id] = self.wait_for_final(order_id)
+        for order_id, status in final.items():
+            self.assertIn(status, ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED"), order_id)
+        after = [(order_id, final[order_id]) for after_kill, order_id, _ in created if after_kill]
+        self.assertGreaterEqual(len(after), 30)
+        self.assertEqual([a for a in after if a[1] != "ORDER_STATUS_CONFIRMED"], [])
+
+        # The survivor answers health; the process that called the dead replica is fine too.
+        health = pb("grpc.health.v1.health_pb2")
+        health_grpc = pb("grpc.health.v1.health_pb2_grpc")
+        for name in ("payment-0", "order"):
+            r = health_grpc.HealthStub(self.cluster.servers[name].channel).Check(
+                health.HealthCheckRequest(service=""), timeout=TIMEOUT)
+            self.assertEqual(r.status, health.HealthCheckResponse.SERVING, name)
+
+    def wait_until(self, condition, what):
+        deadline = time.monotonic() + POLL_BOUND * 2
+        while not condition():
+            if time.monotonic() > deadline:
+                self.fail("gave up waiting for " + what)
+            time.sleep(0.05)
+
+    def wait_for_final(self, order_id):
+        """The order's status once it is no longer PENDING, RESERVED or PAID (polled, bounded)."""
+        deadline = time.monotonic() + POLL_BOUND
+        while True:
+            status = self.status_name(self.get_order(order_id).status)
+            if status not in ("ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
+                              "ORDER_STATUS_PAID") or time.monotonic() > deadline:
+                return status
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    SERVER = sys.argv.pop(1)
+    unittest.main(verbosity=2)
