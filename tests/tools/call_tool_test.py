@@ -9,7 +9,8 @@ import unittest
 import tools_support as ts
 
 SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
-            "grpc.testing.TestService", "user.v1.UserService"]
+            "grpc.testing.TestService", "inventory.v1.InventoryService", "order.v1.OrderService",
+            "payment.v1.PaymentService", "user.v1.UserService"]
 
 
 class CallListDescribeTest(unittest.TestCase):
