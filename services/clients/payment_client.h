@@ -18,6 +18,10 @@ class PaymentClient {
   virtual void RefundPayment(::payment::v1::RefundPaymentRequest request,
                              const CallOptions& options,
                              Done<::payment::v1::PaymentResult> done) = 0;
+  // Afterwards no charge stands for the key (see the proto): for a ProcessPayment whose
+  // outcome the caller does not know.
+  virtual void VoidPayment(::payment::v1::VoidPaymentRequest request, const CallOptions& options,
+                           Done<::payment::v1::PaymentResult> done) = 0;
 };
 
 }  // namespace percore::clients

@@ -22,6 +22,10 @@ struct OrderServiceOptions {
   std::chrono::milliseconds compensation_deadline{2000};
   // Attempts of an idempotent compensating call (release, refund) before giving up.
   int compensation_attempts = 3;
+  // Attempts to settle a payment whose outcome is unknown (VoidPayment by the order's key),
+  // 100 ms apart at first, 1.6 s later (about 30 s in all), before the order ends with the
+  // outcome reported as unknown.
+  int settle_attempts = 20;
   // How long inventory holds the stock of an order whose flow never comes back (a crash):
   // longer than the whole flow takes.
   std::chrono::seconds reservation_ttl{60};

@@ -253,6 +253,12 @@ void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
     }
     return;
   }
+  if (!status.ok() && status.error_code() != StatusCode::INVALID_ARGUMENT && !payment_settled_) {
+    // The processor may have approved (or may still approve) a charge the order never heard
+    // of: the caller's deadline bounds how long the caller waits, not whether the books balance.
+    SettlePayment(1, status);
+    return;
+  }
   if (cancel_requested_) {
     EndCancelled();
     return;
@@ -326,6 +332,7 @@ void OrderSaga::OnCommitted(const Status& status) {
 void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
   Compensate([self = shared_from_this(), code, reason = std::move(reason)] {
     std::string full = reason;
+    if (!self->settlement_note_.empty()) full += "; " + self->settlement_note_;
     for (const std::string& problem : self->compensation_problems_) full += "; " + problem;
     self->order_.set_failure_code(code);
     self->order_.set_failure_reason(full);
@@ -336,6 +343,10 @@ void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
 
 void OrderSaga::EndCancelled() {
   Compensate([self = shared_from_this()] {
+    if (!self->settlement_note_.empty()) {
+      std::fprintf(stderr, "percore: order %s cancelled; %s\n", self->order_.id().c_str(),
+                   self->settlement_note_.c_str());
+    }
     for (const std::string& problem : self->compensation_problems_) {
       std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
                    problem.c_str());

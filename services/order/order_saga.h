@@ -93,12 +93,18 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
 
   // Compensations: each gives back what the order holds, then calls `next`.
   void Compensate(Next next);
-  void Refund(int attempt, std::function<void(bool refunded, std::string error)> next);
+  // `permanent`: the refund failed in a way a retry cannot change (see PermanentRefundFailure).
+  void Refund(int attempt,
+              std::function<void(bool refunded, bool permanent, std::string error)> next);
   void Release(int attempt, Next next);
   void ReturnStock(size_t line, Next next);
   void RetryLater(int attempt, Next again);
   void ReleaseLateReservation(const std::string& reservation_id);
   void RefundLatePayment(const std::string& transaction_id);
+  // The payment step ended without a definite answer (deadline, outage, cancel): VoidPayment by
+  // the order's idempotency key until the payment service confirms no charge stands, then
+  // carry on as OnPaid would with `unknown`.
+  void SettlePayment(int attempt, grpc::Status unknown);
 
   // The cancel of a confirmed order.
   void CancelConfirmed();
@@ -115,6 +121,8 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   bool held_ = false;       // reservation_id is HELD
   bool committed_ = false;  // the reserved units left the stock
   bool charged_ = false;    // transaction_id is APPROVED
+  bool payment_settled_ = false;
+  std::string settlement_note_;  // what settling found, for the failure reason
   std::vector<std::string> compensation_problems_;
   std::vector<Reply> waiters_;
 };

@@ -13,6 +13,14 @@ namespace pay = ::payment::v1;
 using grpc::Status;
 using grpc::StatusCode;
 
+// A refund that failed this way fails again however often it is tried: the payment service
+// does not know the transaction (its holder lost it), or it was never approved.
+bool PermanentRefundFailure(const Status& status) {
+  return status.error_code() == StatusCode::FAILED_PRECONDITION ||
+         status.error_code() == StatusCode::NOT_FOUND ||
+         status.error_code() == StatusCode::INVALID_ARGUMENT;
+}
+
 }  // namespace
 
 void OrderSaga::Compensate(Next next) {
@@ -30,10 +38,10 @@ void OrderSaga::Compensate(Next next) {
     give_back_stock();
     return;
   }
-  Refund(1, [give_back_stock](bool, std::string) { give_back_stock(); });
+  Refund(1, [give_back_stock](bool, bool, std::string) { give_back_stock(); });
 }
 
-void OrderSaga::Refund(int attempt, std::function<void(bool, std::string)> next) {
+void OrderSaga::Refund(int attempt, std::function<void(bool, bool, std::string)> next) {
   pay::RefundPaymentRequest request;
   request.set_transaction_id(order_.transaction_id());
   auto self = shared_from_this();
@@ -46,18 +54,18 @@ void OrderSaga::Refund(int attempt, std::function<void(bool, std::string)> next)
       [self, attempt, next](const Status& status, pay::PaymentResult) {
         if (status.ok()) {
           self->charged_ = false;
-          next(true, "");
+          next(true, false, "");
           return;
         }
-        if (attempt < self->env_->options.compensation_attempts &&
-            status.error_code() != StatusCode::FAILED_PRECONDITION) {
+        bool permanent = PermanentRefundFailure(status);
+        if (attempt < self->env_->options.compensation_attempts && !permanent) {
           self->RetryLater(attempt, [self, attempt, next] { self->Refund(attempt + 1, next); });
           return;
         }
         std::string problem = "the refund of transaction " + self->order_.transaction_id() +
                               " failed: payment " + DescribeCallStatus(status);
         self->compensation_problems_.push_back(problem);
-        next(false, problem);
+        next(false, permanent, problem);
       });
 }
 
@@ -143,7 +151,45 @@ void OrderSaga::RefundLatePayment(const std::string& transaction_id) {
   // As above, for an approval that came after the payment step ended.
   order_.set_transaction_id(transaction_id);
   charged_ = true;
-  Refund(1, [](bool, std::string) {});
+  Refund(1, [](bool, bool, std::string) {});
+}
+
+void OrderSaga::SettlePayment(int attempt, Status unknown) {
+  pay::VoidPaymentRequest request;
+  request.set_idempotency_key(order_.id());  // the key Pay() charged with
+  auto self = shared_from_this();
+  CallWithDeadline<pay::PaymentResult>(
+      *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
+      [payments = env_->clients.payments, request](const clients::CallOptions& options,
+                                                   clients::Done<pay::PaymentResult> done) {
+        payments->VoidPayment(request, options, std::move(done));
+      },
+      [self, attempt, unknown](const Status& status, pay::PaymentResult result) {
+        if (!status.ok() && attempt < self->env_->options.settle_attempts &&
+            status.error_code() != StatusCode::INVALID_ARGUMENT) {
+          self->RetryLater(attempt,
+                           [self, attempt, unknown] { self->SettlePayment(attempt + 1, unknown); });
+          return;
+        }
+        self->payment_settled_ = true;
+        if (!status.ok()) {
+          self->compensation_problems_.push_back(
+              "the payment's outcome is unknown: VoidPayment of idempotency key " +
+              self->order_.id() + " failed (payment " + DescribeCallStatus(status) +
+              "); settle it by hand");
+        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+          self->order_.set_transaction_id(result.transaction_id());
+          self->settlement_note_ = "the charge " + result.transaction_id() +
+                                   " that the processor approved late was refunded";
+        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
+          self->settlement_note_ =
+              "the payment was voided: anything the processor approves later is refunded";
+        } else {
+          self->settlement_note_ = "the payment was settled as " +
+                                   pay::PaymentResult::PaymentStatus_Name(result.status());
+        }
+        self->OnPaid(unknown, pay::PaymentResult());
+      });
 }
 
 // ---- The cancel of a confirmed order ----
@@ -164,12 +210,19 @@ void OrderSaga::CancelConfirmed() {
     return_stock();
     return;
   }
-  Refund(1, [self, return_stock](bool refunded, std::string error) {
+  Refund(1, [self, return_stock](bool refunded, bool permanent, std::string error) {
     if (!refunded) {
       self->compensation_problems_.clear();
-      self->Finish(Status(
-          StatusCode::UNAVAILABLE,
-          "order " + self->order_.id() + " stays CONFIRMED: " + error + "; retry the cancel"));
+      // Only an outage is worth a retry; a refund the payment service refuses for good must
+      // not invite the client to try forever.
+      self->Finish(permanent
+                       ? Status(StatusCode::FAILED_PRECONDITION,
+                                "order " + self->order_.id() + " stays CONFIRMED: " + error +
+                                    "; the payment service cannot refund it, so the order cannot "
+                                    "be cancelled")
+                       : Status(StatusCode::UNAVAILABLE, "order " + self->order_.id() +
+                                                             " stays CONFIRMED: " + error +
+                                                             "; retry the cancel"));
       return;
     }
     return_stock();

@@ -23,4 +23,10 @@ void LocalPaymentClient::RefundPayment(v1::RefundPaymentRequest request,
   Here().Refund(request, std::move(done));
 }
 
+void LocalPaymentClient::VoidPayment(v1::VoidPaymentRequest request,
+                                     const clients::CallOptions& /*options*/,
+                                     clients::Done<v1::PaymentResult> done) {
+  Here().Void(request, std::move(done));  // answered at once, as a refund is
+}
+
 }  // namespace percore::payment

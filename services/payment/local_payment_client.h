@@ -24,6 +24,8 @@ class LocalPaymentClient final : public clients::PaymentClient {
                       clients::Done<v1::PaymentResult> done) override;
   void RefundPayment(v1::RefundPaymentRequest request, const clients::CallOptions& options,
                      clients::Done<v1::PaymentResult> done) override;
+  void VoidPayment(v1::VoidPaymentRequest request, const clients::CallOptions& options,
+                   clients::Done<v1::PaymentResult> done) override;
 
  private:
   PaymentHandler& Here() const;

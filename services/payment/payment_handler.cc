@@ -123,6 +123,10 @@ void PaymentHandler::GetPayment(rpc::UnaryCall<v1::GetPaymentRequest, v1::Paymen
   Get(call.request(), FinishCall(call));
 }
 
+void PaymentHandler::VoidPayment(rpc::UnaryCall<v1::VoidPaymentRequest, v1::PaymentResult> call) {
+  Void(call.request(), FinishCall(call));
+}
+
 void PaymentHandler::OnDrain() {
   std::vector<uint64_t> held;
   for (const auto& [ticket, call] : waiting_) {
@@ -244,6 +248,10 @@ void PaymentHandler::Refund(const v1::RefundPaymentRequest& request, Done done) 
 }
 
 void PaymentHandler::Get(const v1::GetPaymentRequest& request, Done done) {
+  if (request.transaction_id().empty() && !request.idempotency_key().empty()) {
+    GetByKey(request.idempotency_key(), std::move(done));
+    return;
+  }
   const std::string& id = request.transaction_id();
   if (Status status = ValidateTransactionId(id, "transaction_id"); !status.ok()) {
     done(status, v1::PaymentResult());
@@ -266,13 +274,82 @@ void PaymentHandler::Get(const v1::GetPaymentRequest& request, Done done) {
       });
 }
 
+void PaymentHandler::GetByKey(const std::string& key, Done done) {
+  v1::VoidPaymentRequest as_void;  // the same rule for the key as VoidPayment's
+  as_void.set_idempotency_key(key);
+  if (Status status = ValidateVoidRequest(as_void); !status.ok()) {
+    done(status, v1::PaymentResult());
+    return;
+  }
+  runtime_.Hop(
+      OwnerOf(key),
+      [def = def_, key]() -> std::optional<v1::PaymentResult> {
+        const v1::PaymentResult* found = Here(def).ledger_.FindByKey(key);
+        if (found == nullptr) return std::nullopt;
+        return *found;
+      },
+      [done = std::move(done), key](std::optional<v1::PaymentResult> found) {
+        if (!found) {
+          done(Status(StatusCode::NOT_FOUND,
+                      "no payment recorded for idempotency_key \"" + key + "\""),
+               v1::PaymentResult());
+        } else {
+          done(Status::OK, std::move(*found));
+        }
+      });
+}
+
+void PaymentHandler::Void(const v1::VoidPaymentRequest& request, Done done) {
+  if (Status status = ValidateVoidRequest(request); !status.ok()) {
+    done(status, v1::PaymentResult());
+    return;
+  }
+  runtime_.Hop(
+      OwnerOf(request.idempotency_key()),
+      [def = def_, key = request.idempotency_key()] { return Here(def).VoidKey(key); },
+      [done = std::move(done)](Begun voided) { done(voided.status, std::move(voided.result)); });
+}
+
 // ---- The owner of the idempotency key.
+
+PaymentHandler::Begun PaymentHandler::VoidKey(const std::string& idempotency_key) {
+  Begun voided;
+  if (const v1::PaymentResult* recorded = ledger_.FindByKey(idempotency_key)) {
+    if (recorded->status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED) {
+      voided.result = *recorded;  // DECLINED or already REFUNDED: nothing stands
+      return voided;
+    }
+    storage::OpResult<v1::PaymentResult> refunded =
+        ledger_.Refund(recorded->transaction_id(), Now());
+    voided.status = FromOpStatus(refunded.status(), refunded.message());
+    if (refunded.ok()) voided.result = std::move(refunded).value();
+    return voided;
+  }
+  InFlightPayment* in_flight = ledger_.FindInFlight(idempotency_key);
+  if (in_flight != nullptr && in_flight->answer.when != ProcessorAnswer::When::kNever) {
+    in_flight->void_on_answer = true;  // the processor's approval is refunded as it lands
+  } else {
+    // Nothing recorded, and nothing the processor will answer: no charge can appear unless a
+    // request still on its way starts one, which the mark refuses.
+    ledger_.VoidKey(idempotency_key);
+  }
+  voided.result.set_status(v1::PaymentResult::PAYMENT_STATUS_VOIDED);
+  voided.result.set_idempotency_key(idempotency_key);
+  return voided;
+}
 
 PaymentHandler::Begun PaymentHandler::Begin(PaymentAttempt attempt, Waiter waiter) {
   Begun begun;
   if (const PaymentAttempt* first = ledger_.AttemptOfKey(attempt.idempotency_key)) {
     begun.status = CheckRetry(*first, attempt);
     if (begun.status.ok()) begun.result = *ledger_.FindByKey(attempt.idempotency_key);
+    return begun;
+  }
+  if (ledger_.IsVoided(attempt.idempotency_key)) {
+    begun.status = Status(StatusCode::FAILED_PRECONDITION,
+                          "idempotency_key \"" + attempt.idempotency_key +
+                              "\" was voided (VoidPayment) before any charge; nothing is charged "
+                              "for it, use a new key to pay");
     return begun;
   }
   if (InFlightPayment* in_flight = ledger_.FindInFlight(attempt.idempotency_key)) {
@@ -305,6 +382,10 @@ void PaymentHandler::ProcessorAnswered(const std::string& idempotency_key) {
   if (!payment) return;
   // A copy: answering may run callers' code that changes the ledger.
   v1::PaymentResult result = RecordAnswer(std::move(payment->attempt), payment->answer);
+  if (payment->void_on_answer && result.status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) {
+    storage::OpResult<v1::PaymentResult> refunded = ledger_.Refund(result.transaction_id(), Now());
+    if (refunded.ok()) result = std::move(refunded).value();
+  }
   for (const Waiter& waiter : payment->waiters) SendAnswer(waiter, Status::OK, result);
 }
 
@@ -347,6 +428,7 @@ std::shared_ptr<PaymentHandler::Def> MakePaymentService(PaymentServiceOptions op
   def->Unary("ProcessPayment", &PaymentHandler::ProcessPayment);
   def->Unary("RefundPayment", &PaymentHandler::RefundPayment);
   def->Unary("GetPayment", &PaymentHandler::GetPayment);
+  def->Unary("VoidPayment", &PaymentHandler::VoidPayment);
   return def;
 }
 

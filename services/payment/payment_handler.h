@@ -52,6 +52,7 @@ class PaymentHandler {
   void ProcessPayment(rpc::UnaryCall<v1::ProcessPaymentRequest, v1::PaymentResult> call);
   void RefundPayment(rpc::UnaryCall<v1::RefundPaymentRequest, v1::PaymentResult> call);
   void GetPayment(rpc::UnaryCall<v1::GetPaymentRequest, v1::PaymentResult> call);
+  void VoidPayment(rpc::UnaryCall<v1::VoidPaymentRequest, v1::PaymentResult> call);
   // Shutdown began: calls held for a processor that never answers end with UNAVAILABLE.
   void OnDrain();
 
@@ -62,6 +63,7 @@ class PaymentHandler {
                    std::chrono::system_clock::time_point deadline, Done done);
   void Refund(const v1::RefundPaymentRequest& request, Done done);
   void Get(const v1::GetPaymentRequest& request, Done done);
+  void Void(const v1::VoidPaymentRequest& request, Done done);
   // Ends a waiting call with `status` (its caller is gone or gave up) and tells the owner it no
   // longer waits. No-op for a ticket already answered.
   void Abandon(uint64_t ticket, const grpc::Status& status);
@@ -91,6 +93,8 @@ class PaymentHandler {
   // Owner side (the shard of the idempotency key).
   Begun Begin(PaymentAttempt attempt, Waiter waiter);
   void ProcessorAnswered(const std::string& idempotency_key);
+  Begun VoidKey(const std::string& idempotency_key);
+  void GetByKey(const std::string& idempotency_key, Done done);
   const v1::PaymentResult& RecordAnswer(PaymentAttempt attempt, const ProcessorAnswer& answer);
   void SendAnswer(const Waiter& waiter, const grpc::Status& status, v1::PaymentResult result);
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,8 @@ struct InFlightPayment {
   PaymentAttempt attempt;
   ProcessorAnswer answer;  // what the processor will say (kNever: it will not)
   std::vector<Waiter> waiters;
+  // VoidPayment came while the processor worked: an approval is refunded as it is recorded.
+  bool void_on_answer = false;
 };
 
 class PaymentLedger {
@@ -64,6 +67,13 @@ class PaymentLedger {
   // unknown id, kFailedPrecondition for a declined payment.
   storage::OpResult<v1::PaymentResult> Refund(std::string_view transaction_id,
                                               const google::protobuf::Timestamp& now);
+
+  // VoidPayment of a key with neither a record nor a payment the processor will answer: a later
+  // ProcessPayment with it is refused, so a request still on its way cannot charge.
+  void VoidKey(std::string_view idempotency_key) { voided_keys_.emplace(idempotency_key); }
+  bool IsVoided(std::string_view idempotency_key) const {
+    return voided_keys_.find(idempotency_key) != voided_keys_.end();
+  }
 
   InFlightPayment* FindInFlight(std::string_view idempotency_key);
   InFlightPayment& StartInFlight(PaymentAttempt attempt, ProcessorAnswer answer);
@@ -88,6 +98,7 @@ class PaymentLedger {
   storage::TablePartition<std::string, Entry> records_;            // by transaction id
   storage::TablePartition<std::string, std::string> id_of_key_;    // idempotency key -> id
   std::map<std::string, InFlightPayment, std::less<>> in_flight_;  // by idempotency key
+  std::set<std::string, std::less<>> voided_keys_;
   uint64_t charges_ = 0;
   uint64_t refunds_ = 0;
 };

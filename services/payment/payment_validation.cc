@@ -77,6 +77,11 @@ grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& 
   return grpc::Status::OK;
 }
 
+grpc::Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request) {
+  return ValidateBoundedString(request.idempotency_key(), "idempotency_key",
+                               kMaxIdempotencyKeyBytes);
+}
+
 grpc::Status ValidateTransactionId(std::string_view text, const char* field) {
   if (text.empty()) return Invalid(std::string(field) + " is required");
   if (!IsWellFormedTransactionId(text)) {

@@ -19,6 +19,9 @@ namespace percore::payment {
 grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
                                     PaymentAttempt* attempt);
 
+// VoidPaymentRequest: idempotency_key, 1 to 128 bytes (the same rule as ProcessPayment's).
+grpc::Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request);
+
 // A transaction id as this service issues it (transaction_id.h). `field` names the request
 // field in the message ("transaction_id").
 grpc::Status ValidateTransactionId(std::string_view text, const char* field);

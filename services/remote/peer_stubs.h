@@ -52,6 +52,7 @@ class PeerStubs {
   }
 
   RemotePeer& peer() { return *peer_; }
+  const std::shared_ptr<RemotePeer>& shared_peer() const { return peer_; }
 
  private:
   std::shared_ptr<RemotePeer> peer_;

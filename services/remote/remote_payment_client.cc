@@ -1,14 +1,55 @@
 #include "services/remote/remote_payment_client.h"
 
+#include <memory>
+
 namespace percore::remote {
+namespace {
 
 using ::payment::v1::PaymentResult;
+
+// How much a replica's answer to VoidPayment says: a refund (the charge was there) over a
+// decline over a void (the replica never charged).
+int Weight(const PaymentResult& result) {
+  switch (result.status()) {
+    case PaymentResult::PAYMENT_STATUS_REFUNDED:
+      return 3;
+    case PaymentResult::PAYMENT_STATUS_DECLINED:
+      return 2;
+    default:
+      return 1;
+  }
+}
+
+}  // namespace
+
+RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
+    : stubs_(std::move(peer)) {
+  const std::vector<std::string>& addresses = stubs_.peer().addresses();
+  if (addresses.size() < 2) return;
+  for (const std::string& address : addresses) {
+    std::string error;
+    std::shared_ptr<RemotePeer> replica = RemotePeer::Create(Options({address}), &error);
+    // The address already resolved as part of the whole peer; if it now fails, the void goes
+    // through the balanced channel alone (and a replica it misses keeps its charge).
+    if (!replica) {
+      replicas_.clear();
+      return;
+    }
+    replicas_.push_back(std::make_unique<Stubs>(std::move(replica)));
+  }
+}
+
+std::vector<std::shared_ptr<RemotePeer>> RemotePaymentClient::replica_peers() const {
+  std::vector<std::shared_ptr<RemotePeer>> peers;
+  for (const auto& replica : replicas_) peers.push_back(replica->shared_peer());
+  return peers;
+}
 
 PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
   PeerOptions options;
   options.service = "payment.v1.PaymentService";
   options.addresses = std::move(addresses);
-  options.retryable_methods = {"ProcessPayment", "RefundPayment"};
+  options.retryable_methods = {"ProcessPayment", "RefundPayment", "VoidPayment"};
   return options;
 }
 
@@ -26,6 +67,47 @@ void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest requ
   stubs_.Call<PaymentResult>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
     return stub.PrepareAsyncRefundPayment(context, request, cq);
   });
+}
+
+void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
+                                      const clients::CallOptions& options,
+                                      clients::Done<PaymentResult> done) {
+  auto prepare = [&](auto& stub, auto* context, auto* cq) {
+    return stub.PrepareAsyncVoidPayment(context, request, cq);
+  };
+  if (replicas_.empty()) {
+    stubs_.Call<PaymentResult>(options, std::move(done), prepare);
+    return;
+  }
+  // Every answer comes back on this shard's thread, so the tally needs no lock.
+  struct Tally {
+    size_t waiting = 0;
+    grpc::Status error;
+    PaymentResult best;
+    clients::Done<PaymentResult> done;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->waiting = replicas_.size();
+  tally->done = std::move(done);
+  for (auto& replica : replicas_) {
+    replica->Call<PaymentResult>(
+        options,
+        [tally](const grpc::Status& status, PaymentResult result) {
+          if (!status.ok()) {
+            if (tally->error.ok()) tally->error = status;  // one replica unsure: all unsure
+          } else if (Weight(result) > Weight(tally->best) ||
+                     tally->best.idempotency_key().empty()) {
+            tally->best = std::move(result);
+          }
+          if (--tally->waiting > 0) return;
+          if (!tally->error.ok()) {
+            tally->done(tally->error, PaymentResult());
+          } else {
+            tally->done(grpc::Status::OK, std::move(tally->best));
+          }
+        },
+        prepare);
+  }
 }
 
 }  // namespace percore::remote

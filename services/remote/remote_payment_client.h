@@ -3,8 +3,9 @@
 // Built before the runtime starts, destroyed after it stopped.
 //
 // PaymentService in other processes (--peer payment=HOST:PORT,...), over gRPC: round_robin
-// across the replicas, the caller's deadline propagated. Both methods are retried on
-// UNAVAILABLE: ProcessPayment charges once per idempotency key and RefundPayment is idempotent.
+// across the replicas, the caller's deadline propagated. Every method is retried on
+// UNAVAILABLE: ProcessPayment charges once per idempotency key; RefundPayment and VoidPayment are
+// idempotent.
 
 #include <memory>
 #include <string>
@@ -21,7 +22,10 @@ class RemotePaymentClient final : public clients::PaymentClient {
  public:
   static PeerOptions Options(std::vector<std::string> addresses);
 
-  explicit RemotePaymentClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
+  // With several replicas (which keep separate ledgers), VoidPayment goes to each of them
+  // through a peer per replica: only the replica that charged can refund, and a void on the
+  // others keeps a late request from charging there.
+  explicit RemotePaymentClient(std::shared_ptr<RemotePeer> peer);
 
   void ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                       const clients::CallOptions& options,
@@ -29,11 +33,17 @@ class RemotePaymentClient final : public clients::PaymentClient {
   void RefundPayment(::payment::v1::RefundPaymentRequest request,
                      const clients::CallOptions& options,
                      clients::Done<::payment::v1::PaymentResult> done) override;
+  void VoidPayment(::payment::v1::VoidPaymentRequest request, const clients::CallOptions& options,
+                   clients::Done<::payment::v1::PaymentResult> done) override;
 
   RemotePeer& peer() { return stubs_.peer(); }
+  // The per-replica peers (empty with one replica), to be closed at shutdown like peer().
+  std::vector<std::shared_ptr<RemotePeer>> replica_peers() const;
 
  private:
-  PeerStubs<::payment::v1::PaymentService> stubs_;
+  using Stubs = PeerStubs<::payment::v1::PaymentService>;
+  Stubs stubs_;
+  std::vector<std::unique_ptr<Stubs>> replicas_;
 };
 
 }  // namespace percore::remote

@@ -59,7 +59,11 @@ std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& 
   }
   auto peer = MakePeer(callee, Remote::Options(it->second), built, error);
   if (!peer) return nullptr;
-  return std::make_shared<Remote>(std::move(peer));
+  auto client = std::make_shared<Remote>(std::move(peer));
+  if constexpr (requires { client->replica_peers(); }) {  // closed at shutdown like the rest
+    for (auto& replica : client->replica_peers()) built->peers.push_back(replica);
+  }
+  return client;
 }
 
 // The clients `caller` uses to reach the services it needs: hosted here or peers.

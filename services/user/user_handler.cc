@@ -9,9 +9,9 @@
 #include <random>
 
 #include "core/runtime/runtime.h"
-#include "core/storage/merge_cursor.h"
 #include "core/storage/partition_of.h"
 #include "services/user/page_token.h"
+#include "services/user/user_list_stream.h"
 #include "services/user/user_validation.h"
 
 namespace percore::user {
@@ -309,52 +309,6 @@ void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::proto
       });
 }
 
-namespace {
-
-// One ListUsers page: every shard's run after the cursor, merged, then streamed with
-// backpressure.
-class ListPage : public std::enable_shared_from_this<ListPage> {
- public:
-  using Run = std::vector<std::pair<UserId, grpc::ByteBuffer>>;
-  ListPage(rpc::ServerStream<v1::ListUsersRequest, v1::User> stream, size_t shards, size_t size)
-      : stream_(std::move(stream)), runs_(shards), waiting_(shards), size_(size) {}
-
-  void AddRun(runtime::ShardId shard, Run run) {
-    runs_[shard] = std::move(run);
-    if (--waiting_ > 0) return;
-    storage::MergedPage<std::pair<UserId, grpc::ByteBuffer>> page = storage::MergeSortedRuns(
-        std::move(runs_), size_, [](const auto& item) -> const UserId& { return item.first; });
-    items_ = std::move(page.items);
-    if (page.more && !items_.empty()) {
-      stream_.context().AddTrailingMetadata("next-page-token",
-                                            EncodePageToken(items_.back().first));
-    }
-    Pump();
-  }
-
- private:
-  void Pump() {
-    while (next_ < items_.size()) {
-      if (!stream_.WriteRaw(std::move(items_[next_].second))) {
-        if (stream_.cancelled()) return;
-        stream_.OnWritable([self = shared_from_this()] { self->Pump(); });
-        return;
-      }
-      ++next_;
-    }
-    stream_.Finish(Status::OK);
-  }
-
-  rpc::ServerStream<v1::ListUsersRequest, v1::User> stream_;
-  std::vector<Run> runs_;
-  size_t waiting_;
-  size_t size_;
-  std::vector<std::pair<UserId, grpc::ByteBuffer>> items_;
-  size_t next_ = 0;
-};
-
-}  // namespace
-
 void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call) {
   const v1::ListUsersRequest& request = call.request();
   if (request.page_size() < 0) {
@@ -373,17 +327,8 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
       return;
     }
   }
-  auto page = std::make_shared<ListPage>(call, runtime_.size(), static_cast<size_t>(size));
-  for (runtime::ShardId s = 0; s < runtime_.size(); ++s) {
-    // One more than a page from each shard: the merge then knows whether another page follows.
-    runtime_.Hop(
-        s,
-        [def = def_, after, size] {
-          return Here(def).partition().ScanAfter(after ? &*after : nullptr,
-                                                 static_cast<size_t>(size) + 1);
-        },
-        [page, s](ListPage::Run run) { page->AddRun(s, std::move(run)); });
-  }
+  std::make_shared<UserListStream>(def_, call, runtime_.size(), static_cast<size_t>(size), after)
+      ->Start();
 }
 
 void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call) {

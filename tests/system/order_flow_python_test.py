@@ -249,6 +249,38 @@ class OrderFlowCases(FlowHelpers):
         self.assert_stock(sku, 4)
         self.assertEqual(self.status_name(self.get_order(order.id).status), "ORDER_STATUS_FAILED")
 
+    def test_a_charge_approved_after_the_callers_deadline_is_refunded(self):
+        """Issue 15, defect 1: the caller's deadline bounds its wait, not whether the books
+        balance. tok_slow approves 200 ms after the request; the caller gives up at 150 ms."""
+        user_id = self.new_user()
+        sku = self.new_product(stock=4)
+        request = self.order_request(user_id, [(sku, 1)], "tok_slow", "late-" + uuid.uuid4().hex)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.orders.CreateOrder(request, timeout=0.15)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+        # The same key returns the settled order (after the saga, if it still runs).
+        order = self.orders.CreateOrder(request, timeout=ORDER_TIMEOUT)
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED", order)
+        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
+                         "FAILURE_CODE_PAYMENT_TIMEOUT")
+        self.assert_stock(sku, 4)
+        # Asked again with the saga's own request, no replica holds an approved charge: the one
+        # that charged answers REFUNDED, any other refuses the voided key.
+        charge = self.pay_pb.ProcessPaymentRequest(
+            order_id=order.id, amount=order.total,
+            method=self.pay_pb.PaymentMethod(token="tok_slow"), idempotency_key=order.id)
+        answers = []
+        for stub in self.payments:
+            try:
+                result = stub.ProcessPayment(charge, timeout=TIMEOUT)
+                answers.append(self.pay_pb.PaymentResult.PaymentStatus.Name(result.status))
+            except grpc.RpcError as err:
+                self.assertEqual(err.code(), grpc.StatusCode.FAILED_PRECONDITION, err.details())
+                self.assertIn("voided", err.details())
+                answers.append("voided")
+        self.assertEqual(answers.count("PAYMENT_STATUS_REFUNDED"), 1, answers)
+        self.assertNotIn("PAYMENT_STATUS_APPROVED", answers)
+
     def test_retry_with_the_idempotency_key_makes_one_order_and_one_charge(self):
         user_id = self.new_user()
         sku = self.new_product(stock=5)
@@ -484,6 +516,49 @@ class PeerFlagErrors(unittest.TestCase):
         self.assertIn("--peer SERVICE=HOST:PORT[,HOST:PORT...]", proc.stdout)
         for short in SERVICES:
             self.assertIn(short, proc.stdout)
+
+
+class PaymentHolderGone(FlowHelpers, unittest.TestCase):
+    """Issue 15, defect 7: the cancel of a CONFIRMED order whose payment no replica knows any
+    more (its replica restarted with an empty ledger) is refused for good, FAILED_PRECONDITION,
+    not UNAVAILABLE inviting retries forever."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Cluster(SERVER, "five")
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.cluster.start()
+        cls.make_stubs()
+
+    def test_cancel_of_an_order_whose_payment_was_lost_is_failed_precondition(self):
+        user_id = self.new_user()
+        sku = self.new_product(stock=3)
+        order = self.create_order(user_id, [(sku, 1)], "tok_approve")
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_CONFIRMED")
+        holder = None
+        for name in ("payment-0", "payment-1"):
+            stub = pb("payment.v1.payment_pb2_grpc").PaymentServiceStub(
+                self.cluster.servers[name].channel)
+            try:
+                stub.GetPayment(self.pay_pb.GetPaymentRequest(
+                    transaction_id=order.transaction_id), timeout=TIMEOUT)
+                holder = name
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
+        self.assertIsNotNone(holder)
+        # The holder crashes and comes back on its port with nothing in memory.
+        port = self.cluster.servers[holder].port
+        self.cluster.servers[holder].kill()
+        self.cluster._start(holder, "--services", "payment", "--listen", "127.0.0.1:%d" % port)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.orders.CancelOrder(self.order_pb.CancelOrderRequest(id=order.id),
+                                    timeout=ORDER_TIMEOUT)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION,
+                         e.exception.details())
+        self.assertNotIn("retry", e.exception.details())
+        self.assertIn(order.transaction_id, e.exception.details())
+        self.assertEqual(self.status_name(self.get_order(order.id).status),
+                         "ORDER_STATUS_CONFIRMED")
 
 
 class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):

@@ -428,6 +428,11 @@ class OrderServiceTest : public ::testing::Test {
   int64_t Charges() {
     return SumOverShards(*payments_def_, [](payment::PaymentHandler& h) { return h.charges(); });
   }
+  // Refunds the payment service made, all shards (a refund does not undo a charge's count).
+  int64_t Refunds() {
+    return SumOverShards(*payments_def_,
+                         [](payment::PaymentHandler& h) { return h.ledger().refunds(); });
+  }
   int64_t OpenWatches() {
     return SumOverShards(*orders_def_, [](order::OrderHandler& h) { return h.watch_count(); });
   }
