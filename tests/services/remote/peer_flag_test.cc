@@ -97,9 +97,13 @@ TEST(PlacementTest, OrderReachesPeersOverGrpcAndHostedServicesInProcess) {
   ASSERT_TRUE(mixed) << error;
   std::vector<std::string> peers;
   for (auto& peer : mixed->peers) peers.push_back(peer->service() + " " + peer->target());
-  EXPECT_EQ(peers, (std::vector<std::string>{"user.v1.UserService ipv4:127.0.0.1:1",
-                                             "payment.v1.PaymentService "
-                                             "ipv4:127.0.0.1:2,127.0.0.1:3"}));
+  // Two payment replicas: the balanced peer, and one peer per replica for VoidPayment (each
+  // replica keeps its own ledger); all of them are closed at shutdown.
+  EXPECT_EQ(peers,
+            (std::vector<std::string>{"user.v1.UserService ipv4:127.0.0.1:1",
+                                      "payment.v1.PaymentService ipv4:127.0.0.1:2,127.0.0.1:3",
+                                      "payment.v1.PaymentService ipv4:127.0.0.1:2",
+                                      "payment.v1.PaymentService ipv4:127.0.0.1:3"}));
 
   auto local = BuildServices({}, {}, &error);
   ASSERT_TRUE(local) << error;

@@ -61,7 +61,7 @@ TEST(PeerServiceConfigTest, OnlyIdempotentMethodsAreRetried) {
   EXPECT_EQ(RemoteInventoryClient::Options({}).retryable_methods,
             Methods({"GetProduct", "ReserveStock", "CommitReservation", "ReleaseReservation"}));
   EXPECT_EQ(RemotePaymentClient::Options({}).retryable_methods,
-            Methods({"ProcessPayment", "RefundPayment"}));
+            Methods({"ProcessPayment", "RefundPayment", "VoidPayment"}));
 }
 
 }  // namespace
