@@ -33,7 +33,8 @@ Result<Metadata> ParseMetadata(std::string_view json_text) {
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number
+    // too large for a double ("1e400"), which used to escape and terminate the tool
     std::string what = e.what();
     size_t at = what.find("parse error");
     return Error{"bad JSON in metadata: " + (at == std::string::npos ? what : what.substr(at))};

@@ -34,7 +34,8 @@ Result<RequestData> SplitRequestData(std::string_view json_text) {
   nlohmann::json parsed;
   try {
     parsed = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number
+    // too large for a double ("1e400"), which used to escape and terminate the tool
     // e.what() carries "[json.exception.parse_error.101] parse error at line 1, column 9: ...";
     // the position is what the user needs.
     std::string what = e.what();

@@ -1,0 +1,222 @@
+// Fuzz target: every method of inventory.v1.InventoryService, from request bytes to the shard's
+// stock and reservations.
+//
+// A session of calls (session.proto) runs against one fresh StockPartition and ReservationBook,
+// as on a one-shard server: each request is decoded and validated by the functions
+// InventoryHandler uses, and applied with the partition's and the book's ops (the handler's
+// hops, made directly; reservations never expire, the clock stands still). New reservations get
+// the ids rsv_00000000000000NN (hex, in creation order). Checked after every call: for every
+// product 0 <= reserved <= stock and available = stock - reserved, reserved equals the units
+// the HELD reservations hold, and pages ascend and their tokens round-trip.
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "inventory/v1/inventory.pb.h"
+#include "services/inventory/inventory_validation.h"
+#include "services/inventory/reservation_book.h"
+#include "services/inventory/reservation_id.h"
+#include "services/inventory/sku_page_token.h"
+#include "services/inventory/stock_partition.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace percore::inventory {
+namespace {
+
+using fuzz::DecodeRequest;
+
+enum Method { kCreate, kGet, kList, kAdjust, kReserve, kCommit, kRelease, kMethodCount };
+constexpr int64_t kNow = 1'700'000'000'000'000'000;
+// As InventoryServiceOptions' defaults.
+constexpr ReserveLimits kLimits{std::chrono::seconds(60), std::chrono::hours(1), 1000};
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+struct Shard {
+  StockPartition stock;
+  ReservationBook book;
+  std::vector<std::string> products;  // SKUs created, for the final check
+  int reservations = 0;
+};
+
+void CheckProduct(const v1::Product& product) {
+  FUZZ_CHECK(product.reserved() >= 0);
+  FUZZ_CHECK(product.reserved() <= product.stock());
+  FUZZ_CHECK(product.available() == product.stock() - product.reserved());
+}
+
+void Create(Shard& shard, const std::string& bytes) {
+  v1::CreateProductRequest request;
+  if (!DecodeRequest(bytes, &request) || !ValidateCreateProduct(request).ok()) return;
+  storage::OpResult<v1::Product> created = shard.stock.Create(request, kNow);
+  bool existed = std::find(shard.products.begin(), shard.products.end(), request.sku()) !=
+                 shard.products.end();
+  FUZZ_CHECK(created.ok() == !existed);
+  if (!created.ok()) return;
+  shard.products.push_back(request.sku());
+  FUZZ_CHECK(created.value().sku() == request.sku());
+  FUZZ_CHECK(created.value().stock() == request.initial_stock());
+  CheckProduct(created.value());
+}
+
+void Get(Shard& shard, const std::string& bytes) {
+  v1::GetProductRequest request;
+  if (!DecodeRequest(bytes, &request) || !ValidateSku(request.sku(), "sku").ok()) return;
+  if (std::optional<v1::Product> product = shard.stock.Load(request.sku())) CheckProduct(*product);
+}
+
+void List(Shard& shard, const std::string& bytes) {
+  v1::ListProductsRequest request;
+  if (!DecodeRequest(bytes, &request) || request.page_size() < 0) return;
+  int size =
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
+  std::optional<std::string> after;
+  if (!request.page_token().empty()) {
+    after = DecodeSkuPageToken(request.page_token());
+    if (!after) return;  // INVALID_ARGUMENT
+  }
+  auto page = shard.stock.ScanAfter(after ? &*after : nullptr, static_cast<size_t>(size) + 1);
+  FUZZ_CHECK(page.size() <= static_cast<size_t>(size) + 1);
+  for (size_t i = 0; i < page.size(); ++i) {
+    FUZZ_CHECK(!after || *after < page[i].first);
+    FUZZ_CHECK(i == 0 || page[i - 1].first < page[i].first);
+    CheckProduct(page[i].second);
+  }
+  if (!page.empty()) {
+    std::optional<std::string> next = DecodeSkuPageToken(EncodeSkuPageToken(page.back().first));
+    FUZZ_CHECK(next && *next == page.back().first);
+  }
+}
+
+void Adjust(Shard& shard, const std::string& bytes) {
+  v1::AdjustStockRequest request;
+  if (!DecodeRequest(bytes, &request) || !ValidateSku(request.sku(), "sku").ok()) return;
+  storage::OpResult<v1::Product> adjusted =
+      shard.stock.Adjust(request.sku(), request.delta(), kNow);
+  if (adjusted.ok()) CheckProduct(adjusted.value());
+}
+
+void Reserve(Shard& shard, const std::string& bytes) {
+  v1::ReserveStockRequest request;
+  ReservePlan plan;
+  if (!DecodeRequest(bytes, &request) || !ValidateReserveStock(request, kLimits, &plan).ok()) {
+    return;
+  }
+  FUZZ_CHECK(!plan.lines.empty() && plan.lines.size() <= kLimits.max_lines);
+  FUZZ_CHECK(plan.ttl > std::chrono::nanoseconds(0) && plan.ttl <= kLimits.max_ttl);
+  std::vector<Line> sorted = SortedLines(plan.lines);
+  if (ReservationRecord* record = shard.book.FindByKey(plan.key)) {  // a repeat
+    FUZZ_CHECK(!record->pending);
+    return;  // the same reservation, or FAILED_PRECONDITION for other lines
+  }
+  char id[32];
+  std::snprintf(id, sizeof(id), "rsv_%016x", shard.reservations++);
+  FUZZ_CHECK(IsReservationId(id));
+  ReservationRecord& record = shard.book.AddPending(id, plan.key, sorted);
+  auto held = shard.stock.Hold(id, plan.lines, kNow);
+  if (!held.ok()) {
+    shard.book.Erase(id);  // nothing held anywhere: the key may be used again
+    FUZZ_CHECK(shard.book.FindByKey(plan.key) == nullptr);
+    return;
+  }
+  FUZZ_CHECK(held.value().size() == plan.lines.size());
+  record.pending = false;
+  record.reservation.set_state(v1::Reservation::RESERVATION_STATE_HELD);
+}
+
+void Settle(Shard& shard, const std::string& id, bool commit) {
+  if (id.empty() || !IsReservationId(id)) return;  // INVALID_ARGUMENT (reservation_ops.cc)
+  ReservationRecord* record = shard.book.Find(id);
+  if (record == nullptr || record->pending) return;  // NOT_FOUND
+  if (record->reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) return;
+  if (commit) {
+    shard.stock.CommitHold(id, kNow);
+    record->reservation.set_state(v1::Reservation::RESERVATION_STATE_COMMITTED);
+  } else {
+    shard.stock.ReleaseHold(id, kNow);
+    record->reservation.set_state(v1::Reservation::RESERVATION_STATE_RELEASED);
+  }
+}
+
+void Commit(Shard& shard, const std::string& bytes) {
+  v1::CommitReservationRequest request;
+  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), true);
+}
+
+void Release(Shard& shard, const std::string& bytes) {
+  v1::ReleaseReservationRequest request;
+  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), false);
+}
+
+// reserved = the units of the HELD reservations, product by product.
+void CheckReserved(Shard& shard) {
+  std::map<std::string, int64_t> held;
+  for (int i = 0; i < shard.reservations; ++i) {
+    char id[32];
+    std::snprintf(id, sizeof(id), "rsv_%016x", i);
+    ReservationRecord* record = shard.book.Find(id);
+    if (record == nullptr ||
+        record->reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
+      continue;
+    }
+    for (const Line& line : record->sorted_lines) held[line.sku] += line.quantity;
+  }
+  for (const std::string& sku : shard.products) {
+    std::optional<v1::Product> product = shard.stock.Load(sku);
+    FUZZ_CHECK(product.has_value());
+    CheckProduct(*product);
+    FUZZ_CHECK(product->reserved() == held[sku]);
+  }
+}
+
+}  // namespace
+}  // namespace percore::inventory
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  percore::fuzz::SilenceProtobufLogs();
+  percore::fuzz::CheckMethods("inventory.v1.InventoryService",
+                              {"CreateProduct", "GetProduct", "ListProducts", "AdjustStock",
+                               "ReserveStock", "CommitReservation", "ReleaseReservation"});
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace percore::inventory;
+  percore::fuzz::Session session;
+  if (!percore::fuzz::ParseSession(data, size, &session)) return -1;  // not kept in the corpus
+  Shard shard;
+  int calls = 0;
+  for (const auto& call : session.calls()) {
+    if (++calls > percore::fuzz::kMaxCalls) break;
+    const std::string& bytes = call.request();
+    switch (call.method() % kMethodCount) {
+      case kCreate:
+        Create(shard, bytes);
+        break;
+      case kGet:
+        Get(shard, bytes);
+        break;
+      case kList:
+        List(shard, bytes);
+        break;
+      case kAdjust:
+        Adjust(shard, bytes);
+        break;
+      case kReserve:
+        Reserve(shard, bytes);
+        break;
+      case kCommit:
+        Commit(shard, bytes);
+        break;
+      case kRelease:
+        Release(shard, bytes);
+        break;
+    }
+    CheckReserved(shard);
+  }
+  return 0;
+}
