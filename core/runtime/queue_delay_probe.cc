@@ -11,6 +11,10 @@ QueueDelayProbe::QueueDelayProbe(Shard& shard, Options options)
 
 void QueueDelayProbe::Wake() {
   if (in_flight_ || scheduled_) return;
+  // Probing had stopped because the shard had no call in flight: whatever was measured before
+  // is stale, and a shard that went idle is not overloaded.
+  above_since_.reset();
+  overloaded_ = false;
   Send();
 }
 
