@@ -37,6 +37,14 @@ def rss_kb(pid):
     return 0
 
 
+def rss_bound_kb(pid):
+    """What 'bounded' means here: far below the hundreds of MB to GB of the unbounded attacks.
+    AddressSanitizer keeps freed memory in quarantine (256 MB by default): allow for it."""
+    with open("/proc/%d/maps" % pid) as f:
+        sanitized = "libasan" in f.read()
+    return (600 if sanitized else 200) * 1024
+
+
 def grpc_frame(message_bytes):
     return b"\x00" + len(message_bytes).to_bytes(4, "big") + message_bytes
 
@@ -54,6 +62,7 @@ class RawH2:
         self.sock.sendall(self.conn.data_to_send())
         self.status = {}   # stream id -> grpc-status (int) once its trailers arrived
         self.reset = set()
+        self.answered = set()  # streams whose response headers came (the server took them)
         self.read_bytes = not (window is not None and window == 0)
         # The server's SETTINGS (max concurrent streams) before opening many streams.
         deadline = time.time() + TIMEOUT
@@ -103,6 +112,8 @@ class RawH2:
                 headers = dict(e.headers)
                 if "grpc-status" in headers:  # trailers-only answer
                     self.status[e.stream_id] = int(headers["grpc-status"])
+                else:
+                    self.answered.add(e.stream_id)
             elif isinstance(e, h2.events.StreamReset):
                 self.reset.add(e.stream_id)
         self.flush()
@@ -148,18 +159,17 @@ class HostileStreams(unittest.TestCase):
             a.flush()
         for a in attackers:
             a.pump(0.2)
-        # Let the server take in every stream it is going to admit.
-        deadline = time.time() + 5
-        while time.time() < deadline:
-            refused = sum(1 for a in attackers for s in streams[a]
-                          if a.status.get(s) == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0])
-            if refused >= len(attackers) * CAP - CAP:
-                break
+        # Let the server take in every stream: each is either answered (admitted: its reply to
+        # "help" comes) or refused (trailers at once).
+        everything = [(a, s) for a in attackers for s in streams[a]]
+        deadline = time.time() + 30
+        while time.time() < deadline and any(s not in a.status and s not in a.answered
+                                              for a, s in everything):
             for a in attackers:
                 a.pump(0.05)
-        refused = sum(1 for a in attackers for s in streams[a]
+        refused = sum(1 for a, s in everything
                       if a.status.get(s) == grpc.StatusCode.RESOURCE_EXHAUSTED.value[0])
-        held = [s for a in attackers for s in streams[a] if s not in a.status]
+        held = [s for a, s in everything if s in a.answered and s not in a.status]
         self.assertGreater(refused, 0, "greedy connections were never refused")
         self.assertGreater(len(held), 0)
         self.assertLess(len(held), CAP, "the attackers hold the whole cap")
@@ -177,10 +187,12 @@ class HostileStreams(unittest.TestCase):
         self.assertEqual(still_open, [], "idle streams were not ended")
         expired = sum(1 for a in attackers for s in streams[a]
                       if a.status.get(s) == grpc.StatusCode.DEADLINE_EXCEEDED.value[0])
-        self.assertEqual(expired, len(held))
+        answered = sum(len(a.answered) for a in attackers)
+        self.assertEqual(expired, answered, "every admitted stream ends DEADLINE_EXCEEDED")
         self.assert_good_client_served(stub, user)
         # A few hundred streams cost a few MB, never the GB of the unbounded attack.
-        self.assertLess(peak - rss_before, 200 * 1024, "RSS grew %d kB" % (peak - rss_before))
+        self.assertLess(peak - rss_before, rss_bound_kb(server.proc.pid),
+                        "RSS grew %d kB" % (peak - rss_before))
         for a in attackers:
             a.close()
 
@@ -197,7 +209,7 @@ class HostileStreams(unittest.TestCase):
             a.pump(0.01)
         self.assert_good_client_served(stub, user)
         self.assertIsNone(server.proc.poll())
-        self.assertLess(rss_kb(server.proc.pid) - rss_before, 200 * 1024)
+        self.assertLess(rss_kb(server.proc.pid) - rss_before, rss_bound_kb(server.proc.pid))
         a.close()
 
     def test_slow_reader_of_server_streams_is_bounded(self):
@@ -217,7 +229,7 @@ class HostileStreams(unittest.TestCase):
         for _ in range(5):
             self.assert_good_client_served(stub, user)
         # 20 streams x 2000 x 16 KB would be 640 MB if the server buffered what it cannot send.
-        self.assertLess(rss_kb(server.proc.pid) - rss_before, 200 * 1024)
+        self.assertLess(rss_kb(server.proc.pid) - rss_before, rss_bound_kb(server.proc.pid))
         for r in readers:
             r.close()
         self.assert_good_client_served(stub, user)
