@@ -26,8 +26,8 @@ class Shard;
 class QueueDelayProbe {
  public:
   struct Options {
-    std::chrono::nanoseconds target{std::chrono::milliseconds(20)};
-    std::chrono::nanoseconds window{std::chrono::milliseconds(100)};
+    std::chrono::nanoseconds target{std::chrono::milliseconds(50)};
+    std::chrono::nanoseconds window{std::chrono::milliseconds(1000)};
     std::chrono::nanoseconds interval{std::chrono::milliseconds(5)};
   };
 

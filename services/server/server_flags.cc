@@ -99,9 +99,11 @@ std::string ServerUsage() {
                               received or sent for this long, while the server waits for
                               the client, is ended DEADLINE_EXCEEDED; server streams
                               (watches) are exempt; 0: never (default 300)
-  --shed-queue-delay-ms MS    while calls have waited longer than this to start for 100 ms,
-                              new calls are refused RESOURCE_EXHAUSTED at once (load
-                              shedding; health checks exempt); 0: off (default 20)
+  --shed-queue-delay-ms MS    while calls have waited longer than this to start for a
+                              whole --shed-window-ms, new calls are refused
+                              RESOURCE_EXHAUSTED at once (load shedding; health checks
+                              exempt); 0: off (default 50)
+  --shed-window-ms MS         how long the delay must stay over target (default 1000)
   --help                      this text
 )";
 }
@@ -213,6 +215,13 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.limits.shed_queue_delay = std::chrono::milliseconds(number);
+    } else if (arg == "--shed-window-ms") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 600000, &number)) {
+        *error = "--shed-window-ms wants milliseconds from 1 to 600000, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.limits.shed_window = std::chrono::milliseconds(number);
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
