@@ -52,6 +52,8 @@ class BidiStreamCallData final : public CallBase {
     reader_.ClearCallbacks();
     writer_.ClearCallbacks();
   }
+  void EndNow(const grpc::Status& status) override { writer_.Finish(status, true); }
+  bool write_in_flight() const override { return writer_.op_in_flight(); }
 
   void OnRequest(bool ok) {
     if (ok && BeginCall()) {

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "core/rpc/admission.h"
+
 namespace percore::rpc {
 
 std::atomic<int64_t> CallBase::live_objects_{0};
@@ -9,11 +11,16 @@ std::atomic<int64_t> CallBase::live_objects_{0};
 CallBase::CallBase(MethodSlot& slot)
     : slot_(slot), done_tag_{&runtime::OnTag<CallBase, &CallBase::OnDone>, this} {
   live_objects_.fetch_add(1, std::memory_order_relaxed);
+  idle_link_.call = this;
   // Before the request is posted (gRPC requires it); the tag only arrives if the call starts.
   context_.AsyncNotifyWhenDone(&done_tag_);
 }
 
 CallBase::~CallBase() {
+  if (admission_) {
+    UnwatchIdle();
+    admission_->Release(peer_);
+  }
   if (started_) shard().CallEnded();
   live_objects_.fetch_sub(1, std::memory_order_relaxed);
 }
@@ -28,12 +35,46 @@ bool CallBase::BeginCall() {
     FinishWithStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
     return false;
   }
-  if (s.live_calls() > slot_.limits().max_calls_per_shard) {
-    FinishWithStatus(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                  "server overloaded: too many calls in flight"));
+  ShardAdmission& admission = s.Local<ShardAdmission>();
+  peer_ = context_.peer();
+  grpc::Status verdict =
+      admission.Admit(slot_.limits(), {peer_, context_.deadline(), slot_.exempt_from_shedding()});
+  if (!verdict.ok()) {
+    FinishWithStatus(verdict);
     return false;
   }
+  admission_ = &admission;
   return true;
+}
+
+void CallBase::WatchIdle() {
+  std::chrono::milliseconds timeout = slot_.limits().stream_idle_timeout;
+  if (admission_ == nullptr || timeout.count() <= 0 || done_ || finish_requested()) return;
+  admission_->idle_streams().Watch(idle_link_, timeout);
+}
+
+void CallBase::TouchIdle() {
+  if (idle_link_.linked) admission_->idle_streams().Touch(idle_link_);
+}
+
+void CallBase::UnwatchIdle() {
+  if (idle_link_.linked) admission_->idle_streams().Unwatch(idle_link_);
+}
+
+void CallBase::EndIdle(std::chrono::milliseconds timeout) {
+  if (done_) return;
+  Ref();  // ending may complete operations; stay alive until done here
+  ended_by_server_ = true;
+  grpc::Status status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                      "stream idle for " + std::to_string(timeout.count()) +
+                          " ms: nothing received or sent (server's --stream-idle-timeout)");
+  if (finish_requested() || write_in_flight()) {
+    // The status cannot go out behind a write the client never reads: cancel the stream.
+    context_.TryCancel();
+  } else {
+    EndNow(status);
+  }
+  Unref();
 }
 
 bool CallBase::RejectOversized(const grpc::ByteBuffer& message) {
@@ -56,7 +97,8 @@ void CallBase::UnrefHandle() {
 
 void CallBase::OnDone(bool /*ok*/) {
   done_ = true;
-  cancelled_ = context_.IsCancelled();
+  UnwatchIdle();
+  cancelled_ = context_.IsCancelled() || ended_by_server_;
   if (cancelled_ && on_cancel_) {
     std::function<void()> fn = std::move(on_cancel_);
     fn();

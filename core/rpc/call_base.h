@@ -15,12 +15,17 @@
 #include <grpcpp/support/status.h>
 
 #include <atomic>
+#include <chrono>
 #include <functional>
+#include <string>
 
+#include "core/rpc/idle_streams.h"
 #include "core/rpc/method_slot.h"
 #include "core/runtime/completion_tag.h"
 
 namespace percore::rpc {
+
+class ShardAdmission;
 
 class CallBase {
  public:
@@ -55,6 +60,17 @@ class CallBase {
   // True once the handler (or the framework) has started to end the call.
   virtual bool finish_requested() const = 0;
 
+  // Idle-stream watch (idle_streams.h) for calls that wait for the client's messages: the
+  // reader watches when reading starts and unwatches when the client half-closes; every message
+  // read or written touches. No-ops when --stream-idle-timeout is off.
+  void WatchIdle();
+  void TouchIdle();
+  void UnwatchIdle();
+  // The sweeper's verdict: ends the call with DEADLINE_EXCEEDED (or cancels it when a write is
+  // stuck behind a client that does not read). The handler sees it as a cancellation (OnCancel
+  // runs), since it did not end the call itself.
+  void EndIdle(std::chrono::milliseconds timeout);
+
   // Number of call objects alive in this process (posted requests included); tests use it to
   // prove that no path leaks.
   static int64_t live_objects() { return live_objects_.load(std::memory_order_relaxed); }
@@ -66,6 +82,10 @@ class CallBase {
   // Drops the handler's callbacks at the end of the call, which breaks handle cycles
   // (a callback that captured its own call's handle).
   virtual void ClearCallbacks() {}
+  // Ends the call now with `status`, dropping queued messages (streams override).
+  virtual void EndNow(const grpc::Status& status) { FinishWithStatus(status); }
+  // True while a write (or the status) is handed to gRPC and not yet completed.
+  virtual bool write_in_flight() const { return false; }
   // Runs the handler, turning an escaped exception into INTERNAL (the one catch of the
   // dispatch layer).
   template <class Fn>
@@ -85,6 +105,10 @@ class CallBase {
   bool started_ = false;
   bool done_ = false;
   bool cancelled_ = false;
+  bool ended_by_server_ = false;         // EndIdle: the handler is told as for a cancel
+  ShardAdmission* admission_ = nullptr;  // set once admitted: the peer's count is released
+  std::string peer_;
+  IdleLink idle_link_;
   std::function<void()> on_cancel_;
   static std::atomic<int64_t> live_objects_;
 };

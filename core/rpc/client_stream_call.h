@@ -56,6 +56,7 @@ class ClientStreamCallData final : public CallBase {
 
  private:
   void ClearCallbacks() override { reader_.ClearCallbacks(); }
+  bool write_in_flight() const override { return finish_requested_; }
 
   bool StartFinish() {
     if (finish_requested_) return false;

@@ -14,7 +14,12 @@ namespace percore::rpc {
 class MethodSlot {
  public:
   MethodSlot(runtime::Shard& shard, RawService& service, int index, const CallLimits& limits)
-      : shard_(shard), service_(service), index_(index), limits_(limits) {}
+      : shard_(shard),
+        service_(service),
+        index_(index),
+        limits_(limits),
+        // Health checks must answer while the server sheds load (admission.h).
+        exempt_from_shedding_(service.full_name() == "grpc.health.v1.Health") {}
   virtual ~MethodSlot() = default;
   MethodSlot(const MethodSlot&) = delete;
   MethodSlot& operator=(const MethodSlot&) = delete;
@@ -29,6 +34,7 @@ class MethodSlot {
   RawService& service() { return service_; }
   int index() const { return index_; }
   const CallLimits& limits() const { return limits_; }
+  bool exempt_from_shedding() const { return exempt_from_shedding_; }
   const std::string& method_name() const { return service_.descriptor()->method(index_)->name(); }
 
  private:
@@ -36,6 +42,7 @@ class MethodSlot {
   RawService& service_;
   int index_;
   const CallLimits& limits_;
+  const bool exempt_from_shedding_;
 };
 
 }  // namespace percore::rpc

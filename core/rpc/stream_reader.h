@@ -40,6 +40,7 @@ class StreamReader {
   // Called once the handler's start function has returned.
   void Start() {
     started_ = true;
+    call_.WatchIdle();  // the server now waits for the client's messages
     ReadNext();
   }
 
@@ -64,11 +65,13 @@ class StreamReader {
     in_flight_ = false;
     if (!ok) {
       reads_done_ = true;
+      call_.UnwatchIdle();  // half-closed: from now on the client waits for the server
       if (on_reads_done_) {
         auto fn = std::exchange(on_reads_done_, nullptr);
         fn();
       }
     } else {
+      call_.TouchIdle();
       Req message;
       if (call_.RejectOversized(bytes_)) {
         // ended with RESOURCE_EXHAUSTED; no more reads

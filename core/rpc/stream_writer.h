@@ -39,6 +39,7 @@ class StreamWriter {
   }
   bool writable() const { return !finish_requested_ && !broken_ && queue_.size() < capacity_; }
   size_t queued() const { return queue_.size(); }
+  bool op_in_flight() const { return op_in_flight_; }
   // Runs `fn` once the queue is half empty again after it was full (arms itself if the queue
   // is full now).
   void OnWritable(std::function<void()> fn) {
@@ -115,6 +116,7 @@ class StreamWriter {
 
   void OnWriteDone(bool ok) {
     op_in_flight_ = false;
+    if (ok) call_.TouchIdle();
     if (!ok) {  // the stream is gone (cancelled, disconnected): nothing more can be written
       broken_ = true;
       queue_.clear();

@@ -61,6 +61,12 @@ Shard::~Shard() {
 
 Shard* Shard::Current() { return current_shard; }
 
+size_t Shard::NextLocalIndex() {
+  // Once per type T of Local<T>(), at its first use: never on the request path.
+  static std::atomic<size_t> next{0};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 void Shard::UsePlainQueue() { cq_ = std::make_unique<grpc::CompletionQueue>(); }
 
 void Shard::UseServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq) {

@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <thread>
+#include <vector>
 
 #include "core/runtime/mailbox.h"
 #include "core/runtime/task.h"
@@ -69,6 +70,17 @@ class Shard {
 
   uint64_t events_handled() const { return events_.load(std::memory_order_relaxed); }
 
+  // The one object of type T that a layer above the runtime keeps per shard (core/rpc's
+  // admission control), made with T(Shard&) on first use and destroyed with the shard, after its
+  // queue is drained. Shard thread only (or once the thread has stopped).
+  template <class T>
+  T& Local() {
+    static const size_t index = NextLocalIndex();
+    if (locals_.size() <= index) locals_.resize(index + 1);
+    if (!locals_[index]) locals_[index] = std::make_shared<T>(*this);
+    return *static_cast<T*>(locals_[index].get());
+  }
+
  private:
   friend class Runtime;
   struct WakeAlarm;
@@ -81,6 +93,7 @@ class Shard {
   void Loop();
   void CloseOnThread();
   void Wake();
+  static size_t NextLocalIndex();
 
   Runtime& runtime_;
   const ShardId id_;
@@ -93,6 +106,7 @@ class Shard {
   std::atomic<int64_t> live_calls_{0};
   std::atomic<uint64_t> events_{0};
   std::thread thread_;
+  std::vector<std::shared_ptr<void>> locals_;  // by Local<T>() index; see Local()
 };
 
 }  // namespace percore::runtime

@@ -92,6 +92,18 @@ std::string ServerUsage() {
   --minimal-stack             gRPC's minimal filter stack: ~10% fewer instructions per call;
                               percore checks message sizes itself (after receipt), gRPC's
                               deadline filter is off (default off)
+  --max-calls-per-shard N     calls a shard serves at once; more are refused
+                              RESOURCE_EXHAUSTED; past half of it, a connection holding
+                              its fair share of the shard's calls is refused (default 50000)
+  --stream-idle-timeout SECONDS  a client- or bidi-streaming call on which nothing was
+                              received or sent for this long, while the server waits for
+                              the client, is ended DEADLINE_EXCEEDED; server streams
+                              (watches) are exempt; 0: never (default 300)
+  --shed-queue-delay-ms MS    while calls have waited longer than this to start for a
+                              whole --shed-window-ms, new calls are refused
+                              RESOURCE_EXHAUSTED at once (load shedding; health checks
+                              exempt); 0: off (default 50)
+  --shed-window-ms MS         how long the delay must stay over target (default 1000)
   --help                      this text
 )";
 }
@@ -179,6 +191,37 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.shutdown_grace_seconds = seconds;
+    } else if (arg == "--max-calls-per-shard") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 100000000, &number)) {
+        *error = "--max-calls-per-shard wants a number from 1 to 100000000, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.limits.max_calls_per_shard = number;
+    } else if (arg == "--stream-idle-timeout") {
+      if (!need_value()) return std::nullopt;
+      char* end = nullptr;
+      double seconds = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(seconds >= 0 && seconds <= 86400)) {
+        *error = "--stream-idle-timeout wants seconds from 0 to 86400, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.limits.stream_idle_timeout =
+          std::chrono::milliseconds(static_cast<long long>(seconds * 1000));
+    } else if (arg == "--shed-queue-delay-ms") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 0, 60000, &number)) {
+        *error = "--shed-queue-delay-ms wants milliseconds from 0 to 60000, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.limits.shed_queue_delay = std::chrono::milliseconds(number);
+    } else if (arg == "--shed-window-ms") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 600000, &number)) {
+        *error = "--shed-window-ms wants milliseconds from 1 to 600000, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.limits.shed_window = std::chrono::milliseconds(number);
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
