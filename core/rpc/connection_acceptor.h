@@ -3,6 +3,11 @@
 // acceptor then runs its own thread, which alone calls accept and the hand-over callback. Stop()
 // returns only once that thread has been joined: after it, the callback is never called again.
 //
+// NOT WIRED INTO ServerHost YET: a connection handed over with AddInsecureChannelFromFd is bound
+// by gRPC 1.51 to one fixed completion queue (Server::SetupTransport gets no accepting pollset
+// and matches the first queue whose pollset is null), so every such connection's calls land on
+// the same shard. Until that is solved, ServerHost keeps gRPC's own listener.
+//
 // percore's own listening sockets and accept loop, in place of gRPC's. gRPC 1.51's TCP server
 // gives up accepting forever once accept() fails with EMFILE (CVE-2023-4785, grpc/grpc#20418,
 // #16058), and 1.51 has no channel argument that caps incoming connections. So percore binds

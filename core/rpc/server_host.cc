@@ -4,8 +4,8 @@
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-#include <grpcpp/server_posix.h>
 
 #include <algorithm>
 #include <latch>
@@ -45,19 +45,8 @@ grpc::Status ServerHost::Start() {
   if (!options_.mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
-  // Bound before gRPC is built, so a bad address fails without a server to tear down.
-  acceptor_ = std::make_unique<ConnectionAcceptor>(AcceptorOptions{
-      .listen = options_.listen,
-      .reuse_port = options_.reuse_port,
-      .max_connections = options_.max_connections,
-  });
-  if (grpc::Status listening = acceptor_->Listen(); !listening.ok()) {
-    acceptor_.reset();
-    return listening;
-  }
-  port_ = acceptor_->port();
-
   grpc::ServerBuilder builder;
+  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
   grpc_memory_limit_bytes_ =
       options_.grpc_memory_limit_bytes > 0
           ? options_.grpc_memory_limit_bytes
@@ -75,14 +64,15 @@ grpc::Status ServerHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              options_.keepalive_min_ping_interval_ms);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options_.keepalive_max_ping_strikes);
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
   if (options_.minimal_stack) builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
   for (auto& s : services_) builder.RegisterService(&s->raw());
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
   for (size_t i = 0; i < runtime_.size(); ++i) queues.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
-  if (!server_) {
-    acceptor_.reset();
+  if (!server_ || port_ == 0) {
+    server_.reset();
     for (auto& q : queues) {  // never polled: shut down and drain before they are destroyed
       q->Shutdown();
       void* tag;
@@ -90,7 +80,9 @@ grpc::Status ServerHost::Start() {
       while (q->Next(&tag, &ok)) {
       }
     }
-    return grpc::Status(grpc::StatusCode::INTERNAL, "gRPC server did not start");
+    return grpc::Status(
+        grpc::StatusCode::UNAVAILABLE,
+        "cannot listen on " + options_.listen + " (address in use or not valid for this host?)");
   }
 
   for (auto& s : services_) s->SetShardCount(runtime_.size());
@@ -104,9 +96,6 @@ grpc::Status ServerHost::Start() {
       for (auto& slot : instance->slots) slot->PostInitial();
     }
   });
-  // Last: a connection handed over now finds every shard's requests posted.
-  acceptor_->Start(
-      [server = server_.get()](int fd) { grpc::AddInsecureChannelFromFd(server, fd); });
   return grpc::Status::OK;
 }
 
@@ -150,9 +139,6 @@ void ServerHost::Shutdown(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   BeginDrain();
   WaitForIdle(deadline);
-  // No connection may reach gRPC once it shuts down: join the accept thread and close the
-  // listeners first. Connections already handed over are gRPC's; Shutdown closes them.
-  acceptor_->Stop();
   // Cancels whatever is still running; needs the shards polling (the GOAWAY completes on the
   // queues), so it runs here, not on a shard.
   server_->Shutdown(std::chrono::system_clock::now());
