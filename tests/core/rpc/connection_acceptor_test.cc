@@ -183,7 +183,7 @@ TEST(ConnectionAcceptorTest, StopJoinsAndClosesTheListener) {
   EXPECT_EQ(handed.load(), 0);
 }
 
-TEST(ConnectionAcceptorTest, ShutdownClosesEveryHandedOverConnection) {
+TEST(ConnectionAcceptorTest, ShutdownClosesEveryConnection) {
   {  // gRPC's process-wide descriptors (pollers, wakeups) exist after a first server
     testing::ServerFixture warm(testing::ServerFixture::CatalogServices({"interop"}));
     ASSERT_TRUE(warm.Start().ok());
