@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -19,8 +20,12 @@
 #include <cstdio>
 #include <cstring>
 
+struct grpc_pollset;
+
 namespace percore::rpc {
 namespace {
+
+thread_local grpc_completion_queue* steer_queue = nullptr;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -305,3 +310,23 @@ bool ConnectionAcceptor::UnderCap() {
 }
 
 }  // namespace percore::rpc
+
+namespace percore::rpc {
+SteerToQueue::SteerToQueue(grpc_completion_queue* queue) { steer_queue = queue; }
+SteerToQueue::~SteerToQueue() { steer_queue = nullptr; }
+}  // namespace percore::rpc
+
+// Interposes libgrpc's own grpc_cq_pollset (called through its PLT). Unchanged except on a
+// thread inside a SteerToQueue: there the steered queue answers "no pollset" and every other
+// queue a non-null one, so Server::SetupTransport (which looks for the queue whose pollset
+// equals the accepting pollset, null for connections added by fd) picks the steered queue.
+grpc_pollset* grpc_cq_pollset(grpc_completion_queue* cq) {
+  static auto* real = reinterpret_cast<grpc_pollset* (*)(grpc_completion_queue*)>(
+      dlsym(RTLD_NEXT, "_Z15grpc_cq_pollsetP21grpc_completion_queue"));
+  grpc_completion_queue* steered = percore::rpc::steer_queue;
+  if (steered == nullptr) return real(cq);
+  if (cq == steered) return nullptr;
+  static char placeholder;  // compared only, never used as a pollset
+  grpc_pollset* pollset = real(cq);
+  return pollset != nullptr ? pollset : reinterpret_cast<grpc_pollset*>(&placeholder);
+}

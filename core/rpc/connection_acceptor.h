@@ -3,11 +3,6 @@
 // acceptor then runs its own thread, which alone calls accept and the hand-over callback. Stop()
 // returns only once that thread has been joined: after it, the callback is never called again.
 //
-// NOT WIRED INTO ServerHost YET: a connection handed over with AddInsecureChannelFromFd is bound
-// by gRPC 1.51 to one fixed completion queue (Server::SetupTransport gets no accepting pollset
-// and matches the first queue whose pollset is null), so every such connection's calls land on
-// the same shard. Until that is solved, ServerHost keeps gRPC's own listener.
-//
 // percore's own listening sockets and accept loop, in place of gRPC's. gRPC 1.51's TCP server
 // gives up accepting forever once accept() fails with EMFILE (CVE-2023-4785, grpc/grpc#20418,
 // #16058), and 1.51 has no channel argument that caps incoming connections. So percore binds
@@ -22,6 +17,7 @@
 //     sockets): close a spare fd, accept the pending connection, close it, reopen the spare,
 //     and keep going, so the backlog drains and the loop never stalls.
 
+#include <grpc/grpc.h>
 #include <grpcpp/support/status.h>
 
 #include <atomic>
@@ -46,6 +42,14 @@ int64_t RaiseFileLimit(int64_t* before = nullptr);
 // Three quarters of the soft fd limit: the rest is left for outgoing peer connections, gRPC's
 // own descriptors and the reserve.
 int DefaultMaxConnections();
+
+// While alive on this thread, gRPC's Server::SetupTransport binds a connection added by fd to
+// `queue` (see grpc_cq_pollset in connection_acceptor.cc). Hand-over thread only.
+class SteerToQueue {
+ public:
+  explicit SteerToQueue(grpc_completion_queue* queue);
+  ~SteerToQueue();
+};
 
 class ConnectionAcceptor {
  public:

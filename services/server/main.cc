@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
-  // 1024; gRPC 1.51 stops accepting for good once it runs out, CVE-2023-4785).
+  // 1024), and cap connections below it (--max-connections).
   int64_t fd_limit_before = 0;
   int64_t fd_limit = rpc::RaiseFileLimit(&fd_limit_before);
   std::fprintf(stderr, "percore-server: file descriptor limit %lld (soft limit was %lld)\n",
@@ -71,8 +71,8 @@ int main(int argc, char** argv) {
   for (const std::string& name : host.service_names()) std::printf(" %s", name.c_str());
   std::printf("\n");
   std::fflush(stdout);
-  std::fprintf(stderr, "percore-server: gRPC memory limit %lld bytes\n",
-               static_cast<long long>(host.grpc_memory_limit_bytes()));
+  std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
+               host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
 
   int signal_number = 0;
   for (;;) {

@@ -87,6 +87,9 @@ std::string ServerUsage() {
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
   --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
+  --max-connections N         connections served at once; more are closed at accept
+                              (default: 3/4 of the fd limit, which is raised to the hard
+                              limit at start)
   --grpc-memory-limit-bytes N memory gRPC may use for connections and calls (its resource
                               quota; past it gRPC closes connections) (default: the larger
                               of 256 MiB and 4 x --max-message-bytes)
@@ -180,6 +183,13 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.max_connection_age_ms = static_cast<int>(number * 1000);
+    } else if (arg == "--max-connections") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1 << 24, &number)) {
+        *error = "--max-connections wants a number from 1 to 16777216, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_connections = static_cast<int>(number);
     } else if (arg == "--grpc-memory-limit-bytes") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 16LL << 20, 1LL << 40, &number)) {

@@ -318,8 +318,6 @@ class HostileClients(unittest.TestCase):
         self.assert_still_serving(3 * GRPC_MEMORY + 64 * MIB)
 
 
-@unittest.skip("issue 15 defect 2 still open: gRPC 1.51's accept loop stops on EMFILE and "
-               "percore's own acceptor is not wired in (README, Security notes)")
 class FileDescriptorExhaustion(unittest.TestCase):
     """gRPC 1.51's own accept loop stops for good on EMFILE (grpc/grpc#20418): percore's must
     keep accepting once descriptors are free again."""
