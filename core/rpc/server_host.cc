@@ -3,9 +3,11 @@
 #include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
-#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
 
+#include <algorithm>
 #include <latch>
 #include <mutex>
 #include <thread>
@@ -43,8 +45,27 @@ grpc::Status ServerHost::Start() {
   if (!options_.mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
+  // Bound before gRPC is built, so a bad address fails without a server to tear down.
+  acceptor_ = std::make_unique<ConnectionAcceptor>(AcceptorOptions{
+      .listen = options_.listen,
+      .reuse_port = options_.reuse_port,
+      .max_connections = options_.max_connections,
+  });
+  if (grpc::Status listening = acceptor_->Listen(); !listening.ok()) {
+    acceptor_.reset();
+    return listening;
+  }
+  port_ = acceptor_->port();
+
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(options_.listen, grpc::InsecureServerCredentials(), &port_);
+  grpc_memory_limit_bytes_ =
+      options_.grpc_memory_limit_bytes > 0
+          ? options_.grpc_memory_limit_bytes
+          : std::max<int64_t>(int64_t{256} << 20, int64_t{4} * options_.max_message_bytes);
+  grpc::ResourceQuota quota("percore");
+  quota.Resize(static_cast<size_t>(grpc_memory_limit_bytes_));
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_METADATA_SIZE, options_.max_metadata_bytes);
   builder.SetMaxReceiveMessageSize(options_.max_message_bytes);
   builder.SetMaxSendMessageSize(options_.max_message_bytes);
   builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, options_.max_concurrent_streams);
@@ -54,15 +75,14 @@ grpc::Status ServerHost::Start() {
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              options_.keepalive_min_ping_interval_ms);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options_.keepalive_max_ping_strikes);
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
   if (options_.minimal_stack) builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
   for (auto& s : services_) builder.RegisterService(&s->raw());
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
   for (size_t i = 0; i < runtime_.size(); ++i) queues.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
-  if (!server_ || port_ == 0) {
-    server_.reset();
+  if (!server_) {
+    acceptor_.reset();
     for (auto& q : queues) {  // never polled: shut down and drain before they are destroyed
       q->Shutdown();
       void* tag;
@@ -70,9 +90,7 @@ grpc::Status ServerHost::Start() {
       while (q->Next(&tag, &ok)) {
       }
     }
-    return grpc::Status(
-        grpc::StatusCode::UNAVAILABLE,
-        "cannot listen on " + options_.listen + " (address in use or not valid for this host?)");
+    return grpc::Status(grpc::StatusCode::INTERNAL, "gRPC server did not start");
   }
 
   for (auto& s : services_) s->SetShardCount(runtime_.size());
@@ -85,6 +103,14 @@ grpc::Status ServerHost::Start() {
     for (auto& instance : mine) {
       for (auto& slot : instance->slots) slot->PostInitial();
     }
+  });
+  // Last: a connection handed over now finds every shard's requests posted.
+  // gRPC 1.51 binds a connection added by fd to the first queue whose pollset is null (it gets
+  // no accepting pollset): one shard for all. SteerToQueue deals them out over the shards in
+  // turn instead, as gRPC's own listener does.
+  acceptor_->Start([this, server = server_.get(), next = size_t{0}](int fd) mutable {
+    SteerToQueue steer(runtime_.shard(next++ % runtime_.size()).server_cq()->cq());
+    grpc::AddInsecureChannelFromFd(server, fd);
   });
   return grpc::Status::OK;
 }
@@ -129,6 +155,9 @@ void ServerHost::Shutdown(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   BeginDrain();
   WaitForIdle(deadline);
+  // No connection may reach gRPC once it shuts down: join the accept thread and close the
+  // listeners first. Connections already handed over are gRPC's; Shutdown closes them.
+  acceptor_->Stop();
   // Cancels whatever is still running; needs the shards polling (the GOAWAY completes on the
   // queues), so it runs here, not on a shard.
   server_->Shutdown(std::chrono::system_clock::now());

@@ -5,11 +5,14 @@
 // Builds the grpc::Server around a Runtime: one ServerCompletionQueue per shard, every service
 // registered raw, server reflection, and the builder settings a production server needs
 // (explicit message size limit, streams per connection, keepalive enforcement, maximum
-// connection age so client-side balancers see new replicas, SO_REUSEPORT off). Then each shard
-// creates its own handler objects and posts its requests.
+// connection age so client-side balancers see new replicas, SO_REUSEPORT off, a memory quota).
+// Then each shard creates its own handler objects and posts its requests. gRPC has no listening
+// port of its own: a ConnectionAcceptor accepts (capped, surviving fd exhaustion) and hands it
+// each connection.
 //
 // Shutdown order (GRPC-NOTES.md): refuse new calls, let in-flight calls finish until the grace
-// deadline, Server::Shutdown(deadline) cancels the rest, then the runtime shuts down and drains
+// deadline, stop accepting (the acceptor's thread is joined, so nothing is handed to gRPC after
+// this), Server::Shutdown(deadline) cancels the rest, then the runtime shuts down and drains
 // each completion queue and joins the shards.
 
 #include <grpcpp/server.h>
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "core/rpc/call_limits.h"
+#include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
 
@@ -35,6 +39,15 @@ struct ServerOptions {
   int keepalive_min_ping_interval_ms = 10 * 1000;  // pings more often than this are strikes
   int keepalive_max_ping_strikes = 2;
   bool reuse_port = false;
+  // Connections served at once; past it new ones are closed at accept (ConnectionAcceptor).
+  // 0: three quarters of the soft fd limit.
+  int max_connections = 0;
+  // gRPC's resource quota: the memory gRPC itself may use for connections and calls (read
+  // buffers, header blocks, messages being received). Past it gRPC closes connections rather
+  // than grow. 0: max(256 MiB, 4 x max_message_bytes).
+  int64_t grpc_memory_limit_bytes = 0;
+  // Largest header block (metadata) a request may carry: gRPC's own default, made explicit.
+  int max_metadata_bytes = 8 * 1024;
   bool reflection = true;
   // abseil's Mutex deadlock detection (on in Debian's build) records every lock gRPC takes in a
   // global graph: measurable per call (callgrind: ~1.5% of a GetUser). Off unless asked for.
@@ -59,6 +72,9 @@ class ServerHost {
   // has its handlers and posted requests. An error names the address when it cannot listen.
   grpc::Status Start();
   int port() const { return port_; }
+  // After Start(): the connection cap in force, and the gRPC memory quota.
+  int max_connections() const { return acceptor_ ? acceptor_->max_connections() : 0; }
+  int64_t grpc_memory_limit_bytes() const { return grpc_memory_limit_bytes_; }
   std::vector<std::string> service_names() const;
 
   // Refuses new calls (UNAVAILABLE) and tells handlers (OnDrain). Returns when every shard has.
@@ -75,10 +91,12 @@ class ServerHost {
   runtime::Runtime& runtime_;
   ServerOptions options_;
   std::vector<std::shared_ptr<ServiceRegistration>> services_;
+  std::unique_ptr<ConnectionAcceptor> acceptor_;  // listens; hands connections to server_
   std::unique_ptr<grpc::Server> server_;
   // [shard][service]; touched only by its shard while running, here after the runtime stopped.
   std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
   int port_ = 0;
+  int64_t grpc_memory_limit_bytes_ = 0;
   bool started_ = false;
   bool stopped_ = false;
 };

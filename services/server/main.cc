@@ -1,6 +1,8 @@
 // percore-server: hosts the chosen services on a thread-per-core runtime until SIGTERM/SIGINT,
 // then drains (health NOT_SERVING, new calls refused, in-flight calls finish within the grace
-// period; then calls still waiting on --peer services are cancelled) and exits 0.
+// period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP is
+// ignored with a log line: nothing is reloadable yet, and its default action would kill the
+// process without draining.
 
 #include <signal.h>
 
@@ -11,8 +13,10 @@
 #include <string>
 #include <thread>
 
+#include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "services/server/protobuf_log.h"
 #include "services/server/server_flags.h"
 #include "services/server/service_catalog.h"
 
@@ -35,12 +39,21 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  server::InstallProtobufLogHandler();
+  // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
+  // 1024), and cap connections below it (--max-connections).
+  int64_t fd_limit_before = 0;
+  int64_t fd_limit = rpc::RaiseFileLimit(&fd_limit_before);
+  std::fprintf(stderr, "percore-server: file descriptor limit %lld (soft limit was %lld)\n",
+               static_cast<long long>(fd_limit), static_cast<long long>(fd_limit_before));
+
   // Block the shutdown signals before any thread starts, so every thread inherits the mask
   // and only sigwait() below sees them.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   runtime::Runtime runtime(runtime::RuntimeOptions{.shards = flags->shards});
@@ -58,9 +71,15 @@ int main(int argc, char** argv) {
   for (const std::string& name : host.service_names()) std::printf(" %s", name.c_str());
   std::printf("\n");
   std::fflush(stdout);
+  std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
+               host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  for (;;) {
+    sigwait(&signals, &signal_number);
+    if (signal_number != SIGHUP) break;
+    std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+  }
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =

@@ -87,7 +87,14 @@ std::string ServerUsage() {
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
   --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
-  --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10)
+  --max-connections N         connections served at once; more are closed at accept
+                              (default: 3/4 of the fd limit, which is raised to the hard
+                              limit at start)
+  --grpc-memory-limit-bytes N memory gRPC may use for connections and calls (its resource
+                              quota; past it gRPC closes connections) (default: the larger
+                              of 256 MiB and 4 x --max-message-bytes)
+  --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10);
+                              SIGHUP is ignored (nothing is reloadable yet)
   --reuse-port                allow several servers on one port (SO_REUSEPORT; default off)
   --minimal-stack             gRPC's minimal filter stack: ~10% fewer instructions per call;
                               percore checks message sizes itself (after receipt), gRPC's
@@ -137,8 +144,14 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       flags.server.minimal_stack = true;
     } else if (arg == "--listen") {
       if (!need_value()) return std::nullopt;
-      if (value.empty() || value.find(':') == std::string::npos) {
-        *error = "--listen wants HOST:PORT, got \"" + value + "\"";
+      size_t colon = value.rfind(':');
+      bool bracketed = !value.empty() && value[0] == '[';
+      if (colon == std::string::npos || (bracketed && value.find("]:") != colon - 1) ||
+          !ParseInt(value.substr(colon + 1), 0, 65535, &number)) {
+        *error =
+            "--listen wants HOST:PORT with a port from 0 to 65535 (IPv6 as [ADDRESS]:PORT), "
+            "got \"" +
+            value + "\"";
         return std::nullopt;
       }
       flags.server.listen = value;
@@ -182,6 +195,23 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.max_connection_age_ms = static_cast<int>(number * 1000);
+    } else if (arg == "--max-connections") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1 << 24, &number)) {
+        *error = "--max-connections wants a number from 1 to 16777216, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_connections = static_cast<int>(number);
+    } else if (arg == "--grpc-memory-limit-bytes") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 16LL << 20, 1LL << 40, &number)) {
+        *error =
+            "--grpc-memory-limit-bytes wants a number of bytes from 16777216 to "
+            "1099511627776, got \"" +
+            value + "\"";
+        return std::nullopt;
+      }
+      flags.server.grpc_memory_limit_bytes = number;
     } else if (arg == "--shutdown-grace") {
       if (!need_value()) return std::nullopt;
       char* end = nullptr;
