@@ -277,8 +277,8 @@ void ConnectionAcceptor::AcceptReady(int listen_fd) {
     }
     accepted_.fetch_add(1, std::memory_order_relaxed);
     if (!UnderCap()) {
+      refused_.fetch_add(1, std::memory_order_relaxed);  // counted before the client can see it
       close(fd);
-      refused_.fetch_add(1, std::memory_order_relaxed);
       if (int64_t now = NowNanos(); now - last_log_ns_ > 1'000'000'000) {
         last_log_ns_ = now;
         std::fprintf(stderr,
