@@ -314,27 +314,7 @@ void PaymentHandler::Void(const v1::VoidPaymentRequest& request, Done done) {
 
 PaymentHandler::Begun PaymentHandler::VoidKey(const std::string& idempotency_key) {
   Begun voided;
-  if (const v1::PaymentResult* recorded = ledger_.FindByKey(idempotency_key)) {
-    if (recorded->status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED) {
-      voided.result = *recorded;  // DECLINED or already REFUNDED: nothing stands
-      return voided;
-    }
-    storage::OpResult<v1::PaymentResult> refunded =
-        ledger_.Refund(recorded->transaction_id(), Now());
-    voided.status = FromOpStatus(refunded.status(), refunded.message());
-    if (refunded.ok()) voided.result = std::move(refunded).value();
-    return voided;
-  }
-  InFlightPayment* in_flight = ledger_.FindInFlight(idempotency_key);
-  if (in_flight != nullptr && in_flight->answer.when != ProcessorAnswer::When::kNever) {
-    in_flight->void_on_answer = true;  // the processor's approval is refunded as it lands
-  } else {
-    // Nothing recorded, and nothing the processor will answer: no charge can appear unless a
-    // request still on its way starts one, which the mark refuses.
-    ledger_.VoidKey(idempotency_key);
-  }
-  voided.result.set_status(v1::PaymentResult::PAYMENT_STATUS_VOIDED);
-  voided.result.set_idempotency_key(idempotency_key);
+  voided.result = ledger_.Void(idempotency_key, Now());
   return voided;
 }
 

@@ -57,6 +57,28 @@ storage::OpResult<v1::PaymentResult> PaymentLedger::Refund(std::string_view tran
   }
 }
 
+v1::PaymentResult PaymentLedger::Void(std::string_view idempotency_key,
+                                      const google::protobuf::Timestamp& now) {
+  if (const v1::PaymentResult* recorded = FindByKey(idempotency_key)) {
+    if (recorded->status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED) return *recorded;
+    std::string id = recorded->transaction_id();  // the record is replaced by the refund
+    return Refund(id, now).value();               // an approved payment always refunds
+  }
+  auto in_flight = in_flight_.find(idempotency_key);
+  if (in_flight != in_flight_.end() &&
+      in_flight->second.answer.when != ProcessorAnswer::When::kNever) {
+    in_flight->second.void_on_answer = true;  // the processor's approval is refunded as it lands
+  } else {
+    // Nothing recorded, and nothing the processor will answer: no charge can appear unless a
+    // request still on its way starts one, which the mark refuses.
+    VoidKey(idempotency_key);
+  }
+  v1::PaymentResult voided;
+  voided.set_status(v1::PaymentResult::PAYMENT_STATUS_VOIDED);
+  voided.set_idempotency_key(std::string(idempotency_key));
+  return voided;
+}
+
 InFlightPayment* PaymentLedger::FindInFlight(std::string_view idempotency_key) {
   auto it = in_flight_.find(idempotency_key);
   return it == in_flight_.end() ? nullptr : &it->second;

@@ -75,6 +75,12 @@ class PaymentLedger {
     return voided_keys_.find(idempotency_key) != voided_keys_.end();
   }
 
+  // VoidPayment's op (payment.proto): afterwards no charge stands for the key. A recorded
+  // approval is refunded at `now` (REFUNDED); a declined or refunded record is returned as it
+  // is; a payment the processor will still answer is marked void_on_answer, and a key with
+  // neither is voided (VoidKey): both answer PAYMENT_STATUS_VOIDED.
+  v1::PaymentResult Void(std::string_view idempotency_key, const google::protobuf::Timestamp& now);
+
   InFlightPayment* FindInFlight(std::string_view idempotency_key);
   InFlightPayment& StartInFlight(PaymentAttempt attempt, ProcessorAnswer answer);
   // Removes and returns the in-flight payment of `idempotency_key`, if any.

@@ -28,7 +28,7 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-enum Method { kProcess, kRefund, kGet, kMethodCount };
+enum Method { kProcess, kRefund, kGet, kVoid, kMethodCount };
 
 struct Shard {
   PaymentLedger ledger;
@@ -73,6 +73,7 @@ void Process(Shard& shard, const std::string& bytes) {
     FUZZ_CHECK(DifferingFields(*first, *first).empty());
     return;
   }
+  if (shard.ledger.IsVoided(attempt.idempotency_key)) return;  // refused: nothing is charged
   FUZZ_CHECK(shard.ledger.FindInFlight(attempt.idempotency_key) ==
              nullptr);  // none outlives a call
   ProcessorAnswer answer = shard.processor.Answer(attempt.token);
@@ -113,12 +114,38 @@ void Refund(Shard& shard, const std::string& bytes) {
 
 void Get(Shard& shard, const std::string& bytes) {
   v1::GetPaymentRequest request;
-  if (!DecodeRequest(bytes, &request) ||
-      !ValidateTransactionId(request.transaction_id(), "transaction_id").ok()) {
+  if (!DecodeRequest(bytes, &request)) return;
+  if (request.transaction_id().empty() && !request.idempotency_key().empty()) {
+    v1::VoidPaymentRequest as_void;  // the handler checks the key with VoidPayment's rule
+    as_void.set_idempotency_key(request.idempotency_key());
+    if (!ValidateVoidRequest(as_void).ok()) return;
+    if (const v1::PaymentResult* found = shard.ledger.FindByKey(request.idempotency_key())) {
+      FUZZ_CHECK(found->idempotency_key() == request.idempotency_key());
+    }
+    return;
+  }
+  if (!ValidateTransactionId(request.transaction_id(), "transaction_id").ok()) {
     return;
   }
   if (const v1::PaymentResult* found = shard.ledger.FindById(request.transaction_id())) {
     FUZZ_CHECK(found->transaction_id() == request.transaction_id());
+  }
+}
+
+void Void(Shard& shard, const std::string& bytes) {
+  v1::VoidPaymentRequest request;
+  if (!DecodeRequest(bytes, &request) || !ValidateVoidRequest(request).ok()) return;
+  const std::string& key = request.idempotency_key();
+  v1::PaymentResult voided = shard.ledger.Void(key, shard.now);
+  FUZZ_CHECK(voided.status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED);
+  const v1::PaymentResult* recorded = shard.ledger.FindByKey(key);
+  if (recorded != nullptr) {  // no charge stands: refunded, or declined
+    FUZZ_CHECK(recorded->status() == voided.status());
+    FUZZ_CHECK(recorded->status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED);
+  } else {
+    FUZZ_CHECK(voided.status() == v1::PaymentResult::PAYMENT_STATUS_VOIDED);
+    const InFlightPayment* in_flight = shard.ledger.FindInFlight(key);
+    FUZZ_CHECK(shard.ledger.IsVoided(key) || (in_flight != nullptr && in_flight->void_on_answer));
   }
 }
 
@@ -128,6 +155,9 @@ void ProcessorAnswers(Shard& shard) {
     std::optional<InFlightPayment> payment = shard.ledger.TakeInFlight(key);
     FUZZ_CHECK(payment.has_value());
     RecordAnswer(shard, std::move(payment->attempt), payment->answer);
+    if (payment->void_on_answer && payment->answer.approved) {  // as PaymentHandler does
+      FUZZ_CHECK(shard.ledger.Refund(shard.ids.back(), shard.now).ok());
+    }
   }
   shard.answered_later.clear();
 }
@@ -151,7 +181,7 @@ void CheckCounts(Shard& shard) {
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   percore::fuzz::SilenceProtobufLogs();
   percore::fuzz::CheckMethods("payment.v1.PaymentService",
-                              {"ProcessPayment", "RefundPayment", "GetPayment"});
+                              {"ProcessPayment", "RefundPayment", "GetPayment", "VoidPayment"});
   return 0;
 }
 
@@ -174,6 +204,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         break;
       case kGet:
         Get(shard, bytes);
+        break;
+      case kVoid:
+        Void(shard, bytes);
         break;
     }
   }
