@@ -106,3 +106,22 @@ class Server:
         self.proc.wait()
         _LIVE.discard(self.proc)
         self.channel.close()
+
+
+def rss_bytes(pid):
+    """The process's resident memory (VmRSS), 0 once it is gone."""
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def asan_built(pid):
+    """Whether the process runs with AddressSanitizer: its allocator's redzones and quarantine
+    (256 MB by default) make RSS say little about what the server itself keeps."""
+    with open("/proc/%d/maps" % pid) as f:
+        return "libasan" in f.read()

@@ -65,14 +65,6 @@ def request_headers(path, extra=()):
     return block
 
 
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 def raise_own_fd_limit(wanted):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
@@ -113,7 +105,7 @@ class HostileServer:
         return self._stderr.read()
 
     def rss(self):
-        value = rss_bytes(self.proc.pid)
+        value = grpc_client.rss_bytes(self.proc.pid)
         self.peak_rss = max(self.peak_rss, value)
         return value
 

@@ -30,19 +30,13 @@ IDLE_SECONDS = 2   # --stream-idle-timeout for the lockout case
 
 
 def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+    return grpc_client.rss_bytes(pid) // 1024
 
 
 def rss_bound_kb(pid):
     """What 'bounded' means here: far below the hundreds of MB to GB of the unbounded attacks.
     AddressSanitizer keeps freed memory in quarantine (256 MB by default): allow for it."""
-    with open("/proc/%d/maps" % pid) as f:
-        sanitized = "libasan" in f.read()
-    return (600 if sanitized else 200) * 1024
+    return (600 if grpc_client.asan_built(pid) else 200) * 1024
 
 
 def grpc_frame(message_bytes):

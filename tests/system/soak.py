@@ -43,17 +43,6 @@ def pb(name):
     return grpc_client.stub_module(name)
 
 
-def rss_bytes(pid):
-    try:
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 class Placement:
     """The five processes; payment replicas can be killed and restarted on their own port."""
 
@@ -264,7 +253,7 @@ class Soak:
     def sample_rss(self):
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
-                self.rss.setdefault(name, []).append(rss_bytes(server.proc.pid))
+                self.rss.setdefault(name, []).append(grpc_client.rss_bytes(server.proc.pid))
 
     # ---- the checks
 

@@ -25,21 +25,6 @@ STREAMS = 300         # unread ListUsers(page_size 1000)
 MAX_GROWTH_PER_STREAM = 300 * 1024
 
 
-def asan_built(pid):
-    """ASan's allocator (redzones, quarantine) says nothing about what a stream keeps: the
-    release run checks memory, the ASan run checks the rest."""
-    with open("/proc/%d/maps" % pid) as f:
-        return "libasan" in f.read()
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
 class UnreadListStreams(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -71,7 +56,7 @@ class UnreadListStreams(unittest.TestCase):
             users, _ = self.read_page(1000)
             self.assertEqual(len(users), 1000)
         time.sleep(0.5)
-        before = rss_bytes(self.server.proc.pid)
+        before = grpc_client.rss_bytes(self.server.proc.pid)
         channels = [grpc.insecure_channel(self.server.address) for _ in range(3)]
         calls = []
         try:
@@ -81,11 +66,13 @@ class UnreadListStreams(unittest.TestCase):
                                             timeout=120))
             # Each stream has started and filled what flow control lets through.
             time.sleep(3)
-            after = rss_bytes(self.server.proc.pid)
+            after = grpc_client.rss_bytes(self.server.proc.pid)
             growth = after - before
             print("RSS grew %.1f MB for %d unread streams (%.0f KB each)"
                   % (growth / 2**20, STREAMS, growth / STREAMS / 1024), file=sys.stderr)
-            if not asan_built(self.server.proc.pid):
+            # ASan's redzones and quarantine say nothing about what a stream keeps: the release
+            # run checks memory, the ASan run the rest.
+            if not grpc_client.asan_built(self.server.proc.pid):
                 self.assertLess(growth, STREAMS * MAX_GROWTH_PER_STREAM,
                                 "RSS grew %.1f MB for %d unread streams (%.0f KB each)"
                                 % (growth / 2**20, STREAMS, growth / STREAMS / 1024))
