@@ -13,7 +13,8 @@ the end it checks the invariants:
     payments and users stay in memory (no retention yet, issue 10), so each process's growth
     after the first 10 s, divided by the orders placed, must stay under a few KB
     (--rss-growth-per-order-kb; 0 skips it, as under ASan, whose quarantine holds freed memory).
-Durability does not exist yet, so the inventory, user and order processes are never killed (their
+What must hold at every moment (no approved charge on a FAILED or CANCELLED order, unique emails)
+is also checked every 15 s while the load and the faults go on. Durability does not exist yet, so the inventory, user and order processes are never killed (their
 data would be gone); see the issue notes.
 
 Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
@@ -335,6 +336,40 @@ class Soak:
                                % (status, order.id, approved, refunded, order.failure_reason))
         return unauditable
 
+    def periodic_check(self):
+        """While the load and the faults go on: what must hold at every moment. A FAILED or
+        CANCELLED order never has an approved charge (the saga settles before it ends), and
+        emails are unique. Calls that a fault makes fail are skipped, not counted."""
+        with self.lock:
+            sample = self.random.sample(sorted(self.orders), min(150, len(self.orders)))
+        stubs = self.payment_stubs()
+        checked = 0
+        for order_id in sample:
+            try:
+                order = self.orders_stub().GetOrder(self.order_pb.GetOrderRequest(id=order_id),
+                                                    timeout=2)
+            except grpc.RpcError:
+                continue
+            if order.status not in (self.order_pb.ORDER_STATUS_FAILED,
+                                    self.order_pb.ORDER_STATUS_CANCELLED):
+                continue
+            checked += 1
+            for name, stub in stubs.items():
+                try:
+                    r = stub.GetPayment(self.pay_pb.GetPaymentRequest(idempotency_key=order.id),
+                                        timeout=2)
+                except grpc.RpcError:
+                    continue
+                if r.status == self.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED:
+                    self.violation("while running: %s order %s has an approved charge on %s"
+                                   % (self.order_pb.OrderStatus.Name(order.status), order.id,
+                                      name))
+        try:
+            self.check_emails()
+        except grpc.RpcError:
+            pass
+        return checked
+
     def check_emails(self):
         users = self.users_stub()
         emails, token = [], ""
@@ -378,10 +413,15 @@ class Soak:
             t.start()
         try:
             end = time.monotonic() + self.seconds
+            next_check = time.monotonic() + 15
             while time.monotonic() < end and not self.violations:
                 time.sleep(min(5, max(0.1, end - time.monotonic())))
                 print("soak: %4.0fs left, %s" % (max(0, end - time.monotonic()), self.counts),
                       flush=True)
+                if time.monotonic() >= next_check and time.monotonic() < end:
+                    checked = self.periodic_check()
+                    print("soak: checked %d final orders while running" % checked, flush=True)
+                    next_check = time.monotonic() + 15
         finally:
             self.stop.set()
             for t in threads:
