@@ -37,7 +37,7 @@
 #include <utility>
 
 #include "core/storage/compact_blob.h"
-#include "core/storage/op_status.h"
+#include "core/base/result.h"
 
 namespace percore::storage {
 
@@ -63,13 +63,13 @@ class UniqueIndexPartition {
   // another owner holds it, copying that owner to *current_owner when given (the copy is owned
   // data, so it can be sent back to the requesting shard). An empty key is kInvalidArgument:
   // "no value" is not unique, and claiming it would make every later empty key collide.
-  OpResult<ClaimOutcome> Claim(std::string_view key, Owner owner, Owner* current_owner = nullptr) {
-    if (key.empty()) return {OpStatus::kInvalidArgument, "an empty key cannot be claimed"};
+  Result<ClaimOutcome> Claim(std::string_view key, Owner owner, Owner* current_owner = nullptr) {
+    if (key.empty()) return {StatusCode::kInvalidArgument, "an empty key cannot be claimed"};
     auto it = claims_.lower_bound(key);
     if (it != claims_.end() && it->first.view() == key) {
       if (it->second == owner) return ClaimOutcome::kAlreadyOwned;
       if (current_owner != nullptr) *current_owner = it->second;
-      return {OpStatus::kAlreadyExists, "key is already claimed by another owner"};
+      return {StatusCode::kAlreadyExists, "key is already claimed by another owner"};
     }
     claims_.emplace_hint(it, CompactBlob::CopyOf(key), std::move(owner));
     return ClaimOutcome::kNewlyClaimed;

@@ -1,8 +1,8 @@
 #pragma once
 // Threading contract: HopAll only from a shard thread (it hops); the rest are pure functions.
 //
-// Small helpers shared by the InventoryHandler's files: the clock, OpStatus -> grpc::Status at
-// the service boundary, and a parallel hop to several shards.
+// Small helpers shared by the InventoryHandler's files: the clock and a parallel hop to several
+// shards.
 
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "core/base/result.h"
+#include "core/rpc/grpc_status.h"
 #include "core/runtime/runtime.h"
-#include "core/storage/op_status.h"
 
 namespace percore::inventory::internal {
 
@@ -27,28 +28,6 @@ inline int64_t NowNanos() {
 
 inline google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
-}
-
-// Each OpStatus has the gRPC code of the same name.
-inline grpc::Status ToGrpcStatus(storage::OpStatus status, const std::string& message) {
-  using storage::OpStatus;
-  switch (status) {
-    case OpStatus::kOk:
-      return grpc::Status::OK;
-    case OpStatus::kNotFound:
-      return grpc::Status(grpc::StatusCode::NOT_FOUND, message);
-    case OpStatus::kAlreadyExists:
-      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, message);
-    case OpStatus::kInvalidArgument:
-      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-    case OpStatus::kResourceExhausted:
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message);
-    case OpStatus::kFailedPrecondition:
-      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, message);
-    case OpStatus::kAborted:
-      return grpc::Status(grpc::StatusCode::ABORTED, message);
-  }
-  return grpc::Status(grpc::StatusCode::INTERNAL, message);
 }
 
 // Runs work() on every shard of `shards` at once, then then() here once all have run (inline

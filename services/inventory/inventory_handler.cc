@@ -16,7 +16,6 @@ namespace {
 using grpc::Status;
 using grpc::StatusCode;
 using internal::NowNanos;
-using internal::ToGrpcStatus;
 
 // The handler of the shard this code runs on (inside a hop's work).
 InventoryHandler& Here(InventoryHandler::Def* def) {
@@ -36,11 +35,11 @@ clients::Done<Resp> FinishCall(rpc::UnaryCall<Req, Resp> call) {
 }
 
 template <class T>
-void Answer(const storage::OpResult<T>& result, const clients::Done<T>& done) {
+void Answer(const Result<T>& result, const clients::Done<T>& done) {
   if (result.ok()) {
     done(Status::OK, *result);
   } else {
-    done(ToGrpcStatus(result.status(), result.message()), T());
+    done(rpc::ToGrpcStatus(result.status()), T());
   }
 }
 
@@ -103,7 +102,7 @@ void InventoryHandler::Create(const v1::CreateProductRequest& request, Done<v1::
   runtime_.Hop(
       ShardOf(request.sku()),
       [def = def_, request, now = NowNanos()] { return Here(def).stock().Create(request, now); },
-      [done = std::move(done)](storage::OpResult<v1::Product> result) { Answer(result, done); });
+      [done = std::move(done)](Result<v1::Product> result) { Answer(result, done); });
 }
 
 void InventoryHandler::Get(const v1::GetProductRequest& request, Done<v1::Product> done) {
@@ -133,7 +132,7 @@ void InventoryHandler::Adjust(const v1::AdjustStockRequest& request, Done<v1::Pr
       [def = def_, sku = request.sku(), delta = request.delta(), now = NowNanos()] {
         return Here(def).stock().Adjust(sku, delta, now);
       },
-      [done = std::move(done)](storage::OpResult<v1::Product> result) { Answer(result, done); });
+      [done = std::move(done)](Result<v1::Product> result) { Answer(result, done); });
 }
 
 namespace {

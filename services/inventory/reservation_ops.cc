@@ -17,7 +17,6 @@ using google::protobuf::util::TimeUtil;
 using grpc::Status;
 using grpc::StatusCode;
 using internal::NowNanos;
-using internal::ToGrpcStatus;
 using internal::ToTimestamp;
 
 InventoryHandler& Here(InventoryHandler::Def* def) {
@@ -159,9 +158,9 @@ void InventoryHandler::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
       [def = def_, id = attempt->id, lines = lines, now = NowNanos()] {
         return Here(def).stock().Hold(id, lines, now);
       },
-      [this, attempt](storage::OpResult<std::vector<commerce::v1::Money>> prices) {
+      [this, attempt](Result<std::vector<commerce::v1::Money>> prices) {
         if (!prices.ok()) {
-          AbortReserve(attempt, ToGrpcStatus(prices.status(), prices.message()));
+          AbortReserve(attempt, rpc::ToGrpcStatus(prices.status()));
           return;
         }
         const std::vector<Line>& lines = attempt->groups[attempt->held].second;

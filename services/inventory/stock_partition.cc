@@ -7,7 +7,6 @@
 namespace percore::inventory {
 namespace {
 
-using storage::OpStatus;
 
 google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
@@ -29,10 +28,10 @@ std::optional<v1::Product> StockPartition::Load(const std::string& sku) const {
   return *product;
 }
 
-storage::OpResult<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request,
+Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request,
                                                       int64_t now) {
   if (rows_.Get(request.sku()) != nullptr) {
-    return {OpStatus::kAlreadyExists, "product \"" + request.sku() + "\" already exists"};
+    return {StatusCode::kAlreadyExists, "product \"" + request.sku() + "\" already exists"};
   }
   v1::Product product;
   product.set_sku(request.sku());
@@ -47,17 +46,17 @@ storage::OpResult<v1::Product> StockPartition::Create(const v1::CreateProductReq
   return product;
 }
 
-storage::OpResult<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta,
+Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta,
                                                       int64_t now) {
   const v1::Product* row = rows_.Get(sku);
-  if (row == nullptr) return {OpStatus::kNotFound, NotFound(sku)};
+  if (row == nullptr) return {StatusCode::kNotFound, NotFound(sku)};
   int64_t stock;
   if (__builtin_add_overflow(row->stock(), delta, &stock)) {
-    return {OpStatus::kInvalidArgument,
+    return {StatusCode::kInvalidArgument,
             "delta " + std::to_string(delta) + " would overflow the stock of \"" + sku + "\""};
   }
   if (stock < row->reserved()) {
-    return {OpStatus::kFailedPrecondition,
+    return {StatusCode::kFailedPrecondition,
             "delta " + std::to_string(delta) + " would leave product \"" + sku + "\" with stock " +
                 std::to_string(stock) + ", below the " + std::to_string(row->reserved()) +
                 " units held by open reservations"};
@@ -69,15 +68,15 @@ storage::OpResult<v1::Product> StockPartition::Adjust(const std::string& sku, in
   return product;
 }
 
-storage::OpResult<std::vector<commerce::v1::Money>> StockPartition::Hold(
+Result<std::vector<commerce::v1::Money>> StockPartition::Hold(
     const std::string& reservation_id, const std::vector<Line>& lines, int64_t now) {
   std::vector<commerce::v1::Money> prices;
   prices.reserve(lines.size());
   for (const Line& line : lines) {  // check every line before holding any
     const v1::Product* product = rows_.Get(line.sku);
-    if (product == nullptr) return {OpStatus::kNotFound, NotFound(line.sku)};
+    if (product == nullptr) return {StatusCode::kNotFound, NotFound(line.sku)};
     if (line.quantity > product->available()) {
-      return {OpStatus::kFailedPrecondition, "insufficient stock for sku \"" + line.sku +
+      return {StatusCode::kFailedPrecondition, "insufficient stock for sku \"" + line.sku +
                                                  "\": requested " + std::to_string(line.quantity) +
                                                  ", available " +
                                                  std::to_string(product->available())};

@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/storage/op_status.h"
+#include "core/base/result.h"
 #include "core/storage/table_partition.h"
 #include "services/inventory/inventory_validation.h"
 
@@ -26,14 +26,14 @@ class StockPartition {
  public:
   std::optional<v1::Product> Load(const std::string& sku) const;
   // ALREADY_EXISTS if the SKU exists. `request` is validated.
-  storage::OpResult<v1::Product> Create(const v1::CreateProductRequest& request, int64_t now);
+  Result<v1::Product> Create(const v1::CreateProductRequest& request, int64_t now);
   // NOT_FOUND; FAILED_PRECONDITION if the stock would fall below the reserved units;
   // INVALID_ARGUMENT if it would overflow.
-  storage::OpResult<v1::Product> Adjust(const std::string& sku, int64_t delta, int64_t now);
+  Result<v1::Product> Adjust(const std::string& sku, int64_t delta, int64_t now);
   // All of `lines` (every SKU owned here) or none: NOT_FOUND for an unknown SKU,
   // FAILED_PRECONDITION for one short of stock (naming it and its available count). On success
   // returns each line's unit price, in the order of `lines`.
-  storage::OpResult<std::vector<commerce::v1::Money>> Hold(const std::string& reservation_id,
+  Result<std::vector<commerce::v1::Money>> Hold(const std::string& reservation_id,
                                                            const std::vector<Line>& lines,
                                                            int64_t now);
   // The held units become available again.

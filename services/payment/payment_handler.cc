@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rpc/grpc_status.h"
 #include "core/storage/partition_of.h"
 #include "services/payment/payment_validation.h"
 
@@ -25,26 +26,6 @@ google::protobuf::Timestamp Now() {
 
 // The handler of the shard this code runs on (inside a hop's work).
 PaymentHandler& Here(PaymentHandler::Def* def) { return def->local(*runtime::Shard::Current()); }
-
-Status FromOpStatus(storage::OpStatus status, const std::string& message) {
-  switch (status) {
-    case storage::OpStatus::kOk:
-      return Status::OK;
-    case storage::OpStatus::kNotFound:
-      return Status(StatusCode::NOT_FOUND, message);
-    case storage::OpStatus::kAlreadyExists:
-      return Status(StatusCode::ALREADY_EXISTS, message);
-    case storage::OpStatus::kInvalidArgument:
-      return Status(StatusCode::INVALID_ARGUMENT, message);
-    case storage::OpStatus::kResourceExhausted:
-      return Status(StatusCode::RESOURCE_EXHAUSTED, message);
-    case storage::OpStatus::kFailedPrecondition:
-      return Status(StatusCode::FAILED_PRECONDITION, message);
-    case storage::OpStatus::kAborted:
-      return Status(StatusCode::ABORTED, message);
-  }
-  return Status(StatusCode::INTERNAL, message);
-}
 
 std::string Describe(const PaymentAttempt& attempt) {
   return "order_id \"" + attempt.order_id + "\", amount " + std::to_string(attempt.amount_minor) +
@@ -238,9 +219,9 @@ void PaymentHandler::Refund(const v1::RefundPaymentRequest& request, Done done) 
   runtime_.Hop(
       OwnerOf(request.transaction_id()),
       [def = def_, id = request.transaction_id()] { return Here(def).ledger_.Refund(id, Now()); },
-      [done = std::move(done)](storage::OpResult<v1::PaymentResult> refunded) {
+      [done = std::move(done)](Result<v1::PaymentResult> refunded) {
         if (!refunded.ok()) {
-          done(FromOpStatus(refunded.status(), refunded.message()), v1::PaymentResult());
+          done(rpc::ToGrpcStatus(refunded.status()), v1::PaymentResult());
         } else {
           done(Status::OK, std::move(refunded).value());
         }
@@ -363,7 +344,7 @@ void PaymentHandler::ProcessorAnswered(const std::string& idempotency_key) {
   // A copy: answering may run callers' code that changes the ledger.
   v1::PaymentResult result = RecordAnswer(std::move(payment->attempt), payment->answer);
   if (payment->void_on_answer && result.status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) {
-    storage::OpResult<v1::PaymentResult> refunded = ledger_.Refund(result.transaction_id(), Now());
+    Result<v1::PaymentResult> refunded = ledger_.Refund(result.transaction_id(), Now());
     if (refunded.ok()) result = std::move(refunded).value();
   }
   for (const Waiter& waiter : payment->waiters) SendAnswer(waiter, Status::OK, result);

@@ -30,11 +30,11 @@ const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt attempt, v1::Payme
   return records_.Get(id)->result;
 }
 
-storage::OpResult<v1::PaymentResult> PaymentLedger::Refund(std::string_view transaction_id,
+Result<v1::PaymentResult> PaymentLedger::Refund(std::string_view transaction_id,
                                                            const google::protobuf::Timestamp& now) {
   const Entry* found = records_.Get(transaction_id);
   if (found == nullptr) {
-    return {storage::OpStatus::kNotFound,
+    return {StatusCode::kNotFound,
             "transaction_id \"" + std::string(transaction_id) + "\" not found"};
   }
   switch (found->result.status()) {
@@ -50,7 +50,7 @@ storage::OpResult<v1::PaymentResult> PaymentLedger::Refund(std::string_view tran
     case v1::PaymentResult::PAYMENT_STATUS_REFUNDED:
       return found->result;
     default:
-      return {storage::OpStatus::kFailedPrecondition,
+      return {StatusCode::kFailedPrecondition,
               "transaction_id \"" + std::string(transaction_id) + "\" was not approved (status " +
                   v1::PaymentResult::PaymentStatus_Name(found->result.status()) +
                   "), so it cannot be refunded"};

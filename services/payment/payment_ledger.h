@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "core/runtime/shard.h"
-#include "core/storage/op_status.h"
+#include "core/base/result.h"
 #include "core/storage/table_partition.h"
 #include "payment/v1/payment.pb.h"
 #include "services/payment/payment_attempt.h"
@@ -65,7 +65,7 @@ class PaymentLedger {
 
   // APPROVED -> REFUNDED at `now`; REFUNDED stays as it is (idempotent). kNotFound for an
   // unknown id, kFailedPrecondition for a declined payment.
-  storage::OpResult<v1::PaymentResult> Refund(std::string_view transaction_id,
+  Result<v1::PaymentResult> Refund(std::string_view transaction_id,
                                               const google::protobuf::Timestamp& now);
 
   // VoidPayment of a key with neither a record nor a payment the processor will answer: a later

@@ -52,7 +52,7 @@ void CheckProduct(const v1::Product& product) {
 void Create(Shard& shard, const std::string& bytes) {
   v1::CreateProductRequest request;
   if (!DecodeRequest(bytes, &request) || !ValidateCreateProduct(request).ok()) return;
-  storage::OpResult<v1::Product> created = shard.stock.Create(request, kNow);
+  Result<v1::Product> created = shard.stock.Create(request, kNow);
   bool existed = std::find(shard.products.begin(), shard.products.end(), request.sku()) !=
                  shard.products.end();
   FUZZ_CHECK(created.ok() == !existed);
@@ -95,7 +95,7 @@ void List(Shard& shard, const std::string& bytes) {
 void Adjust(Shard& shard, const std::string& bytes) {
   v1::AdjustStockRequest request;
   if (!DecodeRequest(bytes, &request) || !ValidateSku(request.sku(), "sku").ok()) return;
-  storage::OpResult<v1::Product> adjusted =
+  Result<v1::Product> adjusted =
       shard.stock.Adjust(request.sku(), request.delta(), kNow);
   if (adjusted.ok()) CheckProduct(adjusted.value());
 }

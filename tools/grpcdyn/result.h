@@ -2,7 +2,7 @@
 // Threading contract: plain values; a Result owns what it holds and may cross threads.
 //
 // Result<T>: a value or an error message, so the tools report every failure as a sentence on
-// stderr without exceptions crossing their layers (the shape of core/storage's OpResult, but a
+// stderr without exceptions crossing their layers (the shape of core/base's Result, but a
 // tool's errors need only a message: the exit code is chosen by the stage that failed).
 
 #include <string>

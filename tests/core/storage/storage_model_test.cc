@@ -15,7 +15,7 @@
 
 #include "core/storage/compact_blob.h"
 #include "core/storage/merge_cursor.h"
-#include "core/storage/op_status.h"
+#include "core/base/result.h"
 #include "core/storage/partition_of.h"
 #include "core/storage/table_partition.h"
 #include "core/storage/unique_index_partition.h"
@@ -174,7 +174,7 @@ TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
     auto it = model.find(key);
     if (op < 50) {  // claim
       std::string holder;
-      OpResult<ClaimOutcome> r = owner_of(key).Claim(key, owner, &holder);
+      Result<ClaimOutcome> r = owner_of(key).Claim(key, owner, &holder);
       if (it == model.end()) {
         ASSERT_TRUE(r.ok()) << where;
         ASSERT_EQ(*r, ClaimOutcome::kNewlyClaimed) << where;
@@ -183,7 +183,7 @@ TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
         ASSERT_TRUE(r.ok()) << where;
         ASSERT_EQ(*r, ClaimOutcome::kAlreadyOwned) << where;
       } else {
-        ASSERT_EQ(r.status(), OpStatus::kAlreadyExists) << where;
+        ASSERT_EQ(r.code(), StatusCode::kAlreadyExists) << where;
         ASSERT_EQ(holder, it->second) << where;
       }
     } else if (op < 85) {  // release
@@ -229,9 +229,9 @@ std::vector<CreateRequest> RunInterleaved(UniqueIndexPartition<std::string>& ind
     const size_t slot = pick(rng);
     CreateRequest& req = requests[pending[slot]];
     if (req.step == CreateRequest::Step::kClaim) {
-      OpResult<ClaimOutcome> r = index.Claim(key, req.owner);
+      Result<ClaimOutcome> r = index.Claim(key, req.owner);
       if (!r.ok()) {
-        EXPECT_EQ(r.status(), OpStatus::kAlreadyExists);
+        EXPECT_EQ(r.code(), StatusCode::kAlreadyExists);
         req.rejected = true;
         req.step = CreateRequest::Step::kDone;
       } else {
@@ -312,7 +312,7 @@ TEST(UniqueIndexProtocolTest, UpdateToTheSameKeyMustNotReleaseIt) {
   // the caller to skip both the success-path and the failure-path release.
   UniqueIndexPartition<std::string> index;
   ASSERT_TRUE(index.Claim("a@x", "u1").ok());
-  OpResult<ClaimOutcome> r = index.Claim("a@x", "u1");
+  Result<ClaimOutcome> r = index.Claim("a@x", "u1");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, ClaimOutcome::kAlreadyOwned);
   EXPECT_EQ(*index.OwnerOf("a@x"), "u1");
@@ -323,7 +323,7 @@ TEST(UniqueIndexProtocolTest, KeyChangeAcrossPartitionsMovesTheClaim) {
   auto at = [&](std::string_view key) -> auto& { return parts[PartitionOf(key, kPartitions)]; };
   ASSERT_TRUE(at("old@x").Claim("old@x", "u1").ok());
   // 1. claim new, 2. (row write succeeds), 3a. release old.
-  OpResult<ClaimOutcome> r = at("new@x").Claim("new@x", "u1");
+  Result<ClaimOutcome> r = at("new@x").Claim("new@x", "u1");
   ASSERT_TRUE(r.ok());
   ASSERT_EQ(*r, ClaimOutcome::kNewlyClaimed);
   EXPECT_TRUE(at("old@x").Release("old@x", "u1"));

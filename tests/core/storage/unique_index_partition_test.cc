@@ -18,7 +18,7 @@ TEST(UniqueIndexPartitionTest, NewIndexIsEmpty) {
 
 TEST(UniqueIndexPartitionTest, ClaimOfFreeKeyIsNewlyClaimed) {
   EmailIndex index;
-  OpResult<ClaimOutcome> r = index.Claim("a@x", "u1");
+  Result<ClaimOutcome> r = index.Claim("a@x", "u1");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, ClaimOutcome::kNewlyClaimed);
   ASSERT_NE(index.OwnerOf("a@x"), nullptr);
@@ -29,7 +29,7 @@ TEST(UniqueIndexPartitionTest, ClaimOfFreeKeyIsNewlyClaimed) {
 TEST(UniqueIndexPartitionTest, RepeatedClaimBySameOwnerIsIdempotent) {
   EmailIndex index;
   ASSERT_TRUE(index.Claim("a@x", "u1").ok());
-  OpResult<ClaimOutcome> again = index.Claim("a@x", "u1");
+  Result<ClaimOutcome> again = index.Claim("a@x", "u1");
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(*again, ClaimOutcome::kAlreadyOwned);
   EXPECT_EQ(index.size(), 1u);
@@ -38,8 +38,8 @@ TEST(UniqueIndexPartitionTest, RepeatedClaimBySameOwnerIsIdempotent) {
 TEST(UniqueIndexPartitionTest, SecondClaimByOtherOwnerIsAlreadyExists) {
   EmailIndex index;
   ASSERT_TRUE(index.Claim("a@x", "u1").ok());
-  OpResult<ClaimOutcome> r = index.Claim("a@x", "u2");
-  EXPECT_EQ(r.status(), OpStatus::kAlreadyExists);
+  Result<ClaimOutcome> r = index.Claim("a@x", "u2");
+  EXPECT_EQ(r.code(), StatusCode::kAlreadyExists);
   EXPECT_FALSE(r.message().empty());
   EXPECT_EQ(*index.OwnerOf("a@x"), "u1");
   EXPECT_EQ(index.size(), 1u);
@@ -49,7 +49,7 @@ TEST(UniqueIndexPartitionTest, FailedClaimReportsTheCurrentOwner) {
   EmailIndex index;
   ASSERT_TRUE(index.Claim("a@x", "u1").ok());
   std::string holder = "unset";
-  EXPECT_EQ(index.Claim("a@x", "u2", &holder).status(), OpStatus::kAlreadyExists);
+  EXPECT_EQ(index.Claim("a@x", "u2", &holder).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(holder, "u1");
 }
 
@@ -63,7 +63,7 @@ TEST(UniqueIndexPartitionTest, SuccessfulClaimLeavesCurrentOwnerOutParamAlone) {
 
 TEST(UniqueIndexPartitionTest, EmptyKeyIsInvalidArgument) {
   EmailIndex index;
-  EXPECT_EQ(index.Claim("", "u1").status(), OpStatus::kInvalidArgument);
+  EXPECT_EQ(index.Claim("", "u1").code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(index.size(), 0u);
 }
 
@@ -102,7 +102,7 @@ TEST(UniqueIndexPartitionTest, KeyCanBeReclaimedByAnotherOwnerAfterRelease) {
   EmailIndex index;
   ASSERT_TRUE(index.Claim("a@x", "u1").ok());
   ASSERT_TRUE(index.Release("a@x", "u1"));
-  OpResult<ClaimOutcome> r = index.Claim("a@x", "u2");
+  Result<ClaimOutcome> r = index.Claim("a@x", "u2");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, ClaimOutcome::kNewlyClaimed);
   EXPECT_EQ(*index.OwnerOf("a@x"), "u2");
@@ -122,7 +122,7 @@ TEST(UniqueIndexPartitionTest, OwnerMayBeANonStringType) {
   UniqueIndexPartition<int> index;
   ASSERT_TRUE(index.Claim("k", 7).ok());
   int holder = 0;
-  EXPECT_EQ(index.Claim("k", 8, &holder).status(), OpStatus::kAlreadyExists);
+  EXPECT_EQ(index.Claim("k", 8, &holder).code(), StatusCode::kAlreadyExists);
   EXPECT_EQ(holder, 7);
   EXPECT_FALSE(index.Release("k", 8));
   EXPECT_TRUE(index.Release("k", 7));
