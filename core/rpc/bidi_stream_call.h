@@ -10,6 +10,7 @@
 
 #include "core/rpc/call_base.h"
 #include "core/rpc/codec.h"
+#include "core/rpc/grpc_status.h"
 #include "core/rpc/stream_reader.h"
 #include "core/rpc/stream_writer.h"
 
@@ -101,6 +102,7 @@ class BidiStream {
   void OnWritable(std::function<void()> fn) const { ref_->writer().OnWritable(std::move(fn)); }
   void SendInitialMetadata() const { ref_->writer().SendInitialMetadata(); }
   bool Finish(const grpc::Status& status) const { return ref_->writer().Finish(status); }
+  bool Finish(const Status& status) const { return Finish(ToGrpcStatus(status)); }
 
  private:
   CallRef<BidiStreamCallData<Req, Resp>> ref_;

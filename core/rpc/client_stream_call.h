@@ -10,6 +10,7 @@
 
 #include "core/rpc/call_base.h"
 #include "core/rpc/codec.h"
+#include "core/rpc/grpc_status.h"
 #include "core/rpc/stream_reader.h"
 
 namespace percore::rpc {
@@ -109,6 +110,7 @@ class ClientStream {
 
   bool Finish(const Resp& response) const { return ref_->Finish(response); }
   bool Finish(const grpc::Status& status) const { return ref_->Finish(status); }
+  bool Finish(const Status& status) const { return ref_->Finish(ToGrpcStatus(status)); }
   bool FinishRaw(const grpc::ByteBuffer& response) const { return ref_->FinishRaw(response); }
 
  private:

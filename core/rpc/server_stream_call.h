@@ -10,6 +10,7 @@
 
 #include "core/rpc/call_base.h"
 #include "core/rpc/codec.h"
+#include "core/rpc/grpc_status.h"
 #include "core/rpc/stream_writer.h"
 
 namespace percore::rpc {
@@ -95,8 +96,10 @@ class ServerStream {
   void SendInitialMetadata() const { ref_->writer().SendInitialMetadata(); }
   // Ends the stream after every queued message. False if already finishing.
   bool Finish(const grpc::Status& status) const { return ref_->writer().Finish(status); }
+  bool Finish(const Status& status) const { return Finish(ToGrpcStatus(status)); }
   // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
   bool FinishNow(const grpc::Status& status) const { return ref_->writer().Finish(status, true); }
+  bool FinishNow(const Status& status) const { return FinishNow(ToGrpcStatus(status)); }
 
  private:
   CallRef<ServerStreamCallData<Req, Resp>> ref_;

@@ -11,6 +11,7 @@
 
 #include "core/rpc/call_base.h"
 #include "core/rpc/codec.h"
+#include "core/rpc/grpc_status.h"
 
 namespace percore::rpc {
 
@@ -105,6 +106,7 @@ class UnaryCall {
   // Each returns false if the call was already answered.
   bool Finish(const Resp& response) const { return ref_->Finish(response); }
   bool Finish(const grpc::Status& status) const { return ref_->Finish(status); }
+  bool Finish(const Status& status) const { return ref_->Finish(ToGrpcStatus(status)); }
   // Bytes of an already serialized Resp (kept pre-serialized, sent without a copy).
   bool FinishRaw(const grpc::ByteBuffer& response) const { return ref_->FinishRaw(response); }
 

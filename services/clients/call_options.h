@@ -5,10 +5,10 @@
 // What every service-to-service call carries, whether the callee runs in this process (through
 // the runtime: messages passed as objects, no serialization) or in another one (over gRPC).
 
-#include <grpcpp/support/status.h>
-
 #include <chrono>
 #include <functional>
+
+#include "core/base/status.h"
 
 namespace percore::clients {
 
@@ -20,6 +20,6 @@ struct CallOptions {
 
 // The answer: a status, and the response when the status is OK.
 template <class Resp>
-using Done = std::function<void(const grpc::Status& status, Resp response)>;
+using Done = std::function<void(const Status& status, Resp response)>;
 
 }  // namespace percore::clients

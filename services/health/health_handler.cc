@@ -1,5 +1,7 @@
 #include "services/health/health_handler.h"
 
+#include "core/base/status.h"
+
 namespace percore::health {
 
 HealthHandler::HealthHandler(std::set<std::string> services) : services_(std::move(services)) {
@@ -14,8 +16,8 @@ HealthCheckResponse::ServingStatus HealthHandler::StatusOf(const std::string& se
 void HealthHandler::Check(rpc::UnaryCall<HealthCheckRequest, HealthCheckResponse> call) {
   HealthCheckResponse::ServingStatus status = StatusOf(call.request().service());
   if (status == HealthCheckResponse::SERVICE_UNKNOWN) {
-    call.Finish(grpc::Status(grpc::StatusCode::NOT_FOUND,
-                             "unknown service: \"" + call.request().service() + "\""));
+    call.Finish(
+        Status(StatusCode::kNotFound, "unknown service: \"" + call.request().service() + "\""));
     return;
   }
   HealthCheckResponse response;
@@ -42,7 +44,7 @@ void HealthHandler::OnDrain() {
     HealthCheckResponse response;
     response.set_status(StatusOf(watcher.service));
     watcher.stream.Write(response);
-    watcher.stream.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    watcher.stream.Finish(Status(StatusCode::kUnavailable, "server is shutting down"));
   }
 }
 

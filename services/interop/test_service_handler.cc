@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 
+#include "core/base/status.h"
+
 namespace percore::interop {
 namespace {
 
@@ -23,8 +25,8 @@ void EchoMetadata(grpc::ServerContext& context) {
   }
 }
 
-grpc::Status EchoStatus(const grpc::testing::EchoStatus& echo) {
-  return grpc::Status(static_cast<grpc::StatusCode>(echo.code()), echo.message());
+Status EchoStatus(const grpc::testing::EchoStatus& echo) {
+  return Status(static_cast<StatusCode>(echo.code()), echo.message());
 }
 
 bool ValidSize(int size) { return size >= 0 && size <= 64 * 1024 * 1024; }
@@ -64,8 +66,8 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
       const grpc::testing::ResponseParameters& next = pending_.front();
       if (!ValidSize(next.size())) {
         pending_.clear();
-        stream_.Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "response_parameters.size must be 0 to 64 MiB"));
+        stream_.Finish(
+            Status(StatusCode::kInvalidArgument, "response_parameters.size must be 0 to 64 MiB"));
         return;
       }
       if (next.interval_us() > 0 && !waited_) {
@@ -102,7 +104,7 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
   Stream stream_;
   runtime::Shard& shard_;
   std::deque<grpc::testing::ResponseParameters> pending_;
-  grpc::Status final_status_ = grpc::Status::OK;
+  Status final_status_ = Status();
   bool finish_when_idle_ = false;
   bool busy_ = false;
   bool waited_ = false;
@@ -124,8 +126,7 @@ void TestServiceHandler::UnaryCall(rpc::UnaryCall<SimpleRequest, SimpleResponse>
     return;
   }
   if (!ValidSize(request.response_size())) {
-    call.Finish(
-        grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "response_size must be 0 to 64 MiB"));
+    call.Finish(Status(StatusCode::kInvalidArgument, "response_size must be 0 to 64 MiB"));
     return;
   }
   SimpleResponse response;

@@ -6,7 +6,6 @@
 
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/time_util.h>
-#include <grpcpp/support/status.h>
 
 #include <chrono>
 #include <cstdint>
@@ -15,7 +14,6 @@
 #include <vector>
 
 #include "core/base/result.h"
-#include "core/rpc/grpc_status.h"
 #include "core/runtime/runtime.h"
 
 namespace percore::inventory::internal {

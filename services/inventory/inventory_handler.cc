@@ -4,6 +4,7 @@
 #include <optional>
 #include <random>
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "core/storage/merge_cursor.h"
 #include "core/storage/partition_of.h"
@@ -12,9 +13,6 @@
 
 namespace percore::inventory {
 namespace {
-
-using grpc::Status;
-using grpc::StatusCode;
 using internal::NowNanos;
 
 // The handler of the shard this code runs on (inside a hop's work).
@@ -37,9 +35,9 @@ clients::Done<Resp> FinishCall(rpc::UnaryCall<Req, Resp> call) {
 template <class T>
 void Answer(const Result<T>& result, const clients::Done<T>& done) {
   if (result.ok()) {
-    done(Status::OK, *result);
+    done(Status(), *result);
   } else {
-    done(rpc::ToGrpcStatus(result.status()), T());
+    done(result.status(), T());
   }
 }
 
@@ -115,9 +113,9 @@ void InventoryHandler::Get(const v1::GetProductRequest& request, Done<v1::Produc
       [def = def_, sku = request.sku()] { return Here(def).stock().Load(sku); },
       [done = std::move(done), sku = request.sku()](std::optional<v1::Product> product) {
         if (!product) {
-          done(Status(StatusCode::NOT_FOUND, "product \"" + sku + "\" not found"), v1::Product());
+          done(Status(StatusCode::kNotFound, "product \"" + sku + "\" not found"), v1::Product());
         } else {
-          done(Status::OK, std::move(*product));
+          done(Status(), std::move(*product));
         }
       });
 }
@@ -169,7 +167,7 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
       }
       ++next_;
     }
-    stream_.Finish(Status::OK);
+    stream_.Finish(Status());
   }
 
   rpc::ServerStream<v1::ListProductsRequest, v1::Product> stream_;
@@ -185,7 +183,7 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
 void InventoryHandler::ListProducts(rpc::ServerStream<v1::ListProductsRequest, v1::Product> call) {
   const v1::ListProductsRequest& request = call.request();
   if (request.page_size() < 0) {
-    call.Finish(Status(StatusCode::INVALID_ARGUMENT, "page_size must not be negative, got " +
+    call.Finish(Status(StatusCode::kInvalidArgument, "page_size must not be negative, got " +
                                                          std::to_string(request.page_size())));
     return;
   }
@@ -195,7 +193,7 @@ void InventoryHandler::ListProducts(rpc::ServerStream<v1::ListProductsRequest, v
   if (!request.page_token().empty()) {
     after = DecodeSkuPageToken(request.page_token());
     if (!after) {
-      call.Finish(Status(StatusCode::INVALID_ARGUMENT,
+      call.Finish(Status(StatusCode::kInvalidArgument,
                          "page_token was not issued by this server (or has expired)"));
       return;
     }

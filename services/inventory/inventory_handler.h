@@ -27,6 +27,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/rpc/service_def.h"
 #include "services/clients/call_options.h"
 #include "services/inventory/inventory_validation.h"
@@ -83,9 +84,9 @@ class InventoryHandler {
 
   // Reserve, on the calling shard.
   void HoldNext(std::shared_ptr<ReserveAttempt> attempt);
-  void AbortReserve(std::shared_ptr<ReserveAttempt> attempt, grpc::Status status);
+  void AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Status status);
   void CompleteReserve(std::shared_ptr<ReserveAttempt> attempt);
-  void ResumeWaiter(uint64_t token, const grpc::Status& status, v1::Reservation reservation);
+  void ResumeWaiter(uint64_t token, const Status& status, v1::Reservation reservation);
   void SettleReservation(const std::string& id, Settle how, Done<v1::Reservation> done);
 
   // On the record's shard.
@@ -93,11 +94,11 @@ class InventoryHandler {
                                 ReserveWaiter waiter);
   v1::Reservation ActivateReservation(const std::string& id, const ReservePlan& plan,
                                       const std::vector<commerce::v1::Money>& prices);
-  void DropPendingReservation(const std::string& id, const grpc::Status& status);
+  void DropPendingReservation(const std::string& id, const Status& status);
   SettleDecision DecideSettle(const std::string& id, Settle how);
   void ExpireReservation(const std::string& id);
   void MarkExpired(ReservationRecord& record, int64_t now);
-  void NotifyWaiters(ReservationRecord& record, const grpc::Status& status);
+  void NotifyWaiters(ReservationRecord& record, const Status& status);
 
   runtime::ShardId ShardOf(std::string_view key) const;
   // The distinct shards owning `lines`, ascending.

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <set>
 
+#include "core/base/status.h"
+
 namespace percore::inventory {
 namespace {
 
-using grpc::Status;
-
 Status Invalid(std::string message) {
-  return Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+  return Status(StatusCode::kInvalidArgument, std::move(message));
 }
 
 bool IsSkuChar(char c) {
@@ -68,7 +68,7 @@ Status ValidateSku(std::string_view sku, const std::string& field) {
   if (!std::all_of(sku.begin(), sku.end(), IsSkuChar)) {
     return Invalid(field + " may only contain A-Z a-z 0-9 . _ -");
   }
-  return Status::OK;
+  return Status();
 }
 
 Status ValidateCreateProduct(const v1::CreateProductRequest& request) {
@@ -93,7 +93,7 @@ Status ValidateCreateProduct(const v1::CreateProductRequest& request) {
   if (request.initial_stock() < 0) {
     return Invalid("initial_stock must be >= 0, got " + std::to_string(request.initial_stock()));
   }
-  return Status::OK;
+  return Status();
 }
 
 Status ValidateReserveStock(const v1::ReserveStockRequest& request, const ReserveLimits& limits,
@@ -142,7 +142,7 @@ Status ValidateReserveStock(const v1::ReserveStockRequest& request, const Reserv
     }
     plan->ttl = nanos;
   }
-  return Status::OK;
+  return Status();
 }
 
 std::vector<Line> SortedLines(std::vector<Line> lines) {

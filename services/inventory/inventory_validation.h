@@ -4,14 +4,13 @@
 // The field rules of inventory.v1 (proto/inventory/v1/inventory.proto). Each check returns OK or
 // INVALID_ARGUMENT with a message that names the field, and writes the validated value.
 
-#include <grpcpp/support/status.h>
-
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/base/status.h"
 #include "inventory/v1/inventory.pb.h"
 
 namespace percore::inventory {
@@ -43,10 +42,10 @@ inline constexpr size_t kMaxNameBytes = 200;
 inline constexpr size_t kMaxReservationKeyBytes = 128;
 
 // 1..64 characters of [A-Za-z0-9._-]. `field` names the request field ("sku", "lines[2].sku").
-grpc::Status ValidateSku(std::string_view sku, const std::string& field);
-grpc::Status ValidateCreateProduct(const v1::CreateProductRequest& request);
-grpc::Status ValidateReserveStock(const v1::ReserveStockRequest& request,
-                                  const ReserveLimits& limits, ReservePlan* plan);
+Status ValidateSku(std::string_view sku, const std::string& field);
+Status ValidateCreateProduct(const v1::CreateProductRequest& request);
+Status ValidateReserveStock(const v1::ReserveStockRequest& request, const ReserveLimits& limits,
+                            ReservePlan* plan);
 // Lines sorted by SKU: two requests with the same key are "the same" when these are equal.
 std::vector<Line> SortedLines(std::vector<Line> lines);
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "services/inventory/handler_support.h"
 #include "services/inventory/inventory_handler.h"
@@ -14,8 +15,6 @@ namespace percore::inventory {
 namespace {
 
 using google::protobuf::util::TimeUtil;
-using grpc::Status;
-using grpc::StatusCode;
 using internal::NowNanos;
 using internal::ToTimestamp;
 
@@ -24,7 +23,7 @@ InventoryHandler& Here(InventoryHandler::Def* def) {
 }
 
 Status ReservationNotFound(const std::string& id) {
-  return Status(StatusCode::NOT_FOUND, "reservation " + id + " not found");
+  return Status(StatusCode::kNotFound, "reservation " + id + " not found");
 }
 
 const char* StateWord(v1::Reservation::ReservationState state) {
@@ -41,12 +40,12 @@ const char* StateWord(v1::Reservation::ReservationState state) {
 }
 
 Status ParseReservationId(const std::string& id) {
-  if (id.empty()) return Status(StatusCode::INVALID_ARGUMENT, "reservation_id is required");
+  if (id.empty()) return Status(StatusCode::kInvalidArgument, "reservation_id is required");
   if (!IsReservationId(id)) {
-    return Status(StatusCode::INVALID_ARGUMENT,
+    return Status(StatusCode::kInvalidArgument,
                   "reservation_id \"" + id + "\" is not a reservation id (rsv_ and 16 hex digits)");
   }
-  return Status::OK;
+  return Status();
 }
 
 }  // namespace
@@ -122,7 +121,7 @@ InventoryHandler::BeginOutcome InventoryHandler::BeginReservation(const std::str
   if (ReservationRecord* record = reservations_.FindByKey(key)) {
     if (record->sorted_lines != sorted_lines) {
       outcome.status =
-          Status(StatusCode::FAILED_PRECONDITION,
+          Status(StatusCode::kFailedPrecondition,
                  "reservation_key \"" + key + "\" was already used with different lines");
       return outcome;
     }
@@ -160,7 +159,7 @@ void InventoryHandler::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
       },
       [this, attempt](Result<std::vector<commerce::v1::Money>> prices) {
         if (!prices.ok()) {
-          AbortReserve(attempt, rpc::ToGrpcStatus(prices.status()));
+          AbortReserve(attempt, prices.status());
           return;
         }
         const std::vector<Line>& lines = attempt->groups[attempt->held].second;
@@ -203,9 +202,7 @@ void InventoryHandler::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
       [def = def_, id = attempt->id, plan = attempt->plan, prices = std::move(prices)] {
         return Here(def).ActivateReservation(id, plan, prices);
       },
-      [attempt](v1::Reservation reservation) {
-        attempt->done(Status::OK, std::move(reservation));
-      });
+      [attempt](v1::Reservation reservation) { attempt->done(Status(), std::move(reservation)); });
 }
 
 v1::Reservation InventoryHandler::ActivateReservation(
@@ -227,7 +224,7 @@ v1::Reservation InventoryHandler::ActivateReservation(
   record.pending = false;
   record.expiry_timer =
       shard_.RunAfter(plan.ttl, [def = def_, id] { Here(def).ExpireReservation(id); });
-  NotifyWaiters(record, Status::OK);
+  NotifyWaiters(record, Status());
   return reservation;
 }
 
@@ -309,9 +306,7 @@ void InventoryHandler::SettleReservation(const std::string& id, Settle how,
                 Here(def).stock().ReleaseHold(id, now);
               }
             },
-            [done, reservation = std::move(decision.reservation)] {
-              done(Status::OK, reservation);
-            });
+            [done, reservation = std::move(decision.reservation)] { done(Status(), reservation); });
       });
 }
 
@@ -338,7 +333,7 @@ InventoryHandler::SettleDecision InventoryHandler::DecideSettle(const std::strin
   }
   if (reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
     decision.status =
-        Status(StatusCode::FAILED_PRECONDITION,
+        Status(StatusCode::kFailedPrecondition,
                "reservation " + id + " was " + StateWord(reservation.state()) +
                    "; it can no longer be " + (how == Settle::kCommit ? "committed" : "released"));
     return decision;

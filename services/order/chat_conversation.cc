@@ -5,6 +5,7 @@
 #include <chrono>
 #include <utility>
 
+#include "core/base/status.h"
 #include "services/order/chat_agent.h"
 
 namespace percore::order {
@@ -137,11 +138,11 @@ void ChatConversation::WaitForRoom() {
 
 void ChatConversation::MaybeFinish() {
   if (ended_ || !reads_done_ || in_flight_ > 0) return;
-  stream_.Finish(grpc::Status::OK);  // after the replies queued in the stream
+  stream_.Finish(Status());  // after the replies queued in the stream
   Ended();
 }
 
-void ChatConversation::End(const grpc::Status& status) {
+void ChatConversation::End(const Status& status) {
   if (ended_) return;
   stream_.Finish(status);
   Ended();

@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/base/status.h"
 #include "core/rpc/bidi_stream_call.h"
 #include "order/v1/order.pb.h"
 #include "services/order/order_id.h"
@@ -40,7 +41,7 @@ class ChatConversation : public std::enable_shared_from_this<ChatConversation> {
   void Start();
   // Ends the conversation now with `status` (server drain): replies not yet written are
   // dropped.
-  void End(const grpc::Status& status);
+  void End(const Status& status);
   // The call is gone (cancelled): nothing more is written.
   void Abandon();
 

@@ -6,14 +6,12 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "services/order/page_token.h"
 
 namespace percore::order {
 namespace {
-
-using grpc::Status;
-using grpc::StatusCode;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
@@ -29,7 +27,7 @@ int64_t NowNanos() {
 OrderHandler& Here(OrderHandler::Def* def) { return def->local(*runtime::Shard::Current()); }
 
 Status OrderNotFound(const Uuid& id) {
-  return Status(StatusCode::NOT_FOUND, "order " + id.ToString() + " not found");
+  return Status(StatusCode::kNotFound, "order " + id.ToString() + " not found");
 }
 
 // One ListOrders page, streamed with backpressure.
@@ -48,7 +46,7 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
       }
       ++next_;
     }
-    stream_.Finish(Status::OK);
+    stream_.Finish(Status());
   }
 
  private:
@@ -132,7 +130,7 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
     if (OrderStore::IdempotencyEntry* entry =
             store_.FindKey(input.user_id, input.idempotency_key)) {
       if (entry->fingerprint != fingerprint) {
-        reply(Status(StatusCode::FAILED_PRECONDITION,
+        reply(Status(StatusCode::kFailedPrecondition,
                      "idempotency_key \"" + input.idempotency_key +
                          "\" was already used for order " + entry->order_id.ToString() +
                          " with different items or payment_method; use a new key"),
@@ -144,10 +142,10 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
         return;
       }
       if (OrderStore::Record* record = store_.Find(entry->order_id)) {
-        reply(Status::OK, record->order);
+        reply(Status(), record->order);
         return;
       }
-      reply(Status(StatusCode::INTERNAL, "idempotency_key names a missing order"), v1::Order());
+      reply(Status(StatusCode::kInternal, "idempotency_key names a missing order"), v1::Order());
       return;
     }
   }
@@ -193,7 +191,7 @@ void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order
     return;
   }
   if (request.page_size() < 0) {
-    call.Finish(Status(StatusCode::INVALID_ARGUMENT, "page_size must not be negative, got " +
+    call.Finish(Status(StatusCode::kInvalidArgument, "page_size must not be negative, got " +
                                                          std::to_string(request.page_size())));
     return;
   }
@@ -203,7 +201,7 @@ void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order
   if (!request.page_token().empty()) {
     after = DecodePageToken(user, request.page_token());
     if (!after) {
-      call.Finish(Status(StatusCode::INVALID_ARGUMENT,
+      call.Finish(Status(StatusCode::kInvalidArgument,
                          "page_token was not issued by this server for this user_id"));
       return;
     }
@@ -252,7 +250,7 @@ void OrderHandler::CancelOnOwner(const Uuid& order_id, OrderSaga::Reply reply) {
   }
   v1::OrderStatus status = record->order.status();
   if (IsTerminal(status)) {
-    reply(Status(StatusCode::FAILED_PRECONDITION, "order " + order_id.ToString() + " is already " +
+    reply(Status(StatusCode::kFailedPrecondition, "order " + order_id.ToString() + " is already " +
                                                       v1::OrderStatus_Name(status) +
                                                       " and cannot be cancelled"),
           v1::Order());
@@ -297,7 +295,7 @@ void OrderHandler::WatchOrderUpdates(
       status = ParseUuidField(request.order_id(), "order_id", &key.id);
       break;
     default:
-      status = Status(StatusCode::INVALID_ARGUMENT, "target is required: set user_id or order_id");
+      status = Status(StatusCode::kInvalidArgument, "target is required: set user_id or order_id");
   }
   if (!status.ok()) {
     call.Finish(status);
@@ -306,7 +304,7 @@ void OrderHandler::WatchOrderUpdates(
   uint64_t watch_id = next_watch_id_++;
   watches_.emplace(watch_id, std::make_shared<OrderWatch>(call, key.kind == FeedKey::kOrder,
                                                           options_.watch_backlog_limit));
-  call.OnCancel([this, watch_id] { EndWatch(watch_id, Status::CANCELLED); });
+  call.OnCancel([this, watch_id] { EndWatch(watch_id, Status(StatusCode::kCancelled, "")); });
 
   struct Registration {
     bool found = true;
@@ -350,7 +348,7 @@ void OrderHandler::WatchOrderUpdates(
         }
         watch.stream().SendInitialMetadata();
         if (registration.terminal) {
-          EndWatch(watch_id, Status::OK);
+          EndWatch(watch_id, Status());
           return;
         }
         watch.subscription.emplace(owner, registration.subscription);
@@ -362,7 +360,7 @@ void OrderHandler::DeliverToWatch(uint64_t watch_id, OrderEvent event) {
   if (it == watches_.end()) return;  // ended while the event was on its way
   std::shared_ptr<OrderWatch> watch = it->second;
   watch->Deliver(std::move(event));
-  if (watch->ended()) EndWatch(watch_id, Status::OK);  // a terminal event or overflow ended it
+  if (watch->ended()) EndWatch(watch_id, Status());  // a terminal event or overflow ended it
 }
 
 void OrderHandler::EndWatch(uint64_t watch_id, const Status& status) {
@@ -407,10 +405,10 @@ void OrderHandler::ChatSession(rpc::BidiStream<v1::ChatMessage, v1::ChatResponse
 void OrderHandler::OnDrain() {
   std::vector<uint64_t> ids;
   for (const auto& [id, watch] : watches_) ids.push_back(id);
-  for (uint64_t id : ids) EndWatch(id, Status(StatusCode::UNAVAILABLE, "server is shutting down"));
+  for (uint64_t id : ids) EndWatch(id, Status(StatusCode::kUnavailable, "server is shutting down"));
   std::vector<std::shared_ptr<ChatConversation>> chats;
   for (const auto& [id, chat] : chats_) chats.push_back(chat);
-  for (auto& chat : chats) chat->End(Status(StatusCode::UNAVAILABLE, "server is shutting down"));
+  for (auto& chat : chats) chat->End(Status(StatusCode::kUnavailable, "server is shutting down"));
 }
 
 std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clients,

@@ -17,6 +17,7 @@
 #include <memory>
 #include <unordered_map>
 
+#include "core/base/status.h"
 #include "core/rpc/service_def.h"
 #include "order/v1/order.grpc.pb.h"
 #include "services/clients/service_clients.h"
@@ -52,7 +53,7 @@ class OrderHandler {
   size_t parked_reply_count() const { return parked_.size(); }
 
  private:
-  using Finisher = std::function<void(const grpc::Status&, const v1::Order&)>;
+  using Finisher = std::function<void(const Status&, const v1::Order&)>;
 
   // Owner side: runs on the shard that owns the user's orders.
   void CreateOnOwner(CreateOrderInput input, std::chrono::system_clock::time_point deadline,
@@ -62,13 +63,13 @@ class OrderHandler {
   // Home side: keeps `finish` (which holds the call handle) here and returns a reply that may
   // be called once on any shard; it comes back here to finish the call.
   OrderSaga::Reply Park(Finisher finish);
-  void Unpark(uint64_t id, const grpc::Status& status, const v1::Order& order);
+  void Unpark(uint64_t id, const Status& status, const v1::Order& order);
   // Runs fn() on `owner`: inline when that is this shard, else as a task.
   void RunOn(runtime::ShardId owner, std::function<void()> fn);
   runtime::ShardId OwnerOf(const Uuid& id) const;
 
   void DeliverToWatch(uint64_t watch_id, OrderEvent event);
-  void EndWatch(uint64_t watch_id, const grpc::Status& status);
+  void EndWatch(uint64_t watch_id, const Status& status);
   OrderStore::Feed::Sink SinkFor(uint64_t watch_id);
 
   runtime::Shard& shard_;

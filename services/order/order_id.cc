@@ -1,5 +1,6 @@
 #include "services/order/order_id.h"
 
+#include "core/base/status.h"
 #include "core/storage/partition_of.h"
 
 namespace percore::order {
@@ -54,19 +55,19 @@ Uuid Uuid::FromBytes(std::string_view sixteen_bytes) {
   return id;
 }
 
-grpc::Status ParseUuidField(std::string_view text, std::string_view field, Uuid* id) {
+Status ParseUuidField(std::string_view text, std::string_view field, Uuid* id) {
   if (text.empty()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::string(field) + " is required");
+    return Status(StatusCode::kInvalidArgument, std::string(field) + " is required");
   }
   std::optional<Uuid> parsed = Uuid::Parse(text);
   if (!parsed) {
     std::string shown(text.substr(0, 64));
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        std::string(field) + " must be a UUID (8-4-4-4-12 hex), got \"" + shown +
-                            (text.size() > shown.size() ? "...\"" : "\""));
+    return Status(StatusCode::kInvalidArgument,
+                  std::string(field) + " must be a UUID (8-4-4-4-12 hex), got \"" + shown +
+                      (text.size() > shown.size() ? "...\"" : "\""));
   }
   *id = *parsed;
-  return grpc::Status::OK;
+  return Status();
 }
 
 uint32_t OwnerShardOf(const Uuid& id, size_t shards) {

@@ -9,8 +9,6 @@
 // drawn until they hash to that shard too, so every order of a user, its idempotency keys and
 // its watchers live on one shard; and since they ascend per shard, id order is creation order.
 
-#include <grpcpp/support/status.h>
-
 #include <array>
 #include <compare>
 #include <cstdint>
@@ -18,6 +16,8 @@
 #include <random>
 #include <string>
 #include <string_view>
+
+#include "core/base/status.h"
 
 namespace percore::order {
 
@@ -35,7 +35,7 @@ struct Uuid {
 };
 
 // OK, or INVALID_ARGUMENT naming `field` (empty or not a UUID).
-grpc::Status ParseUuidField(std::string_view text, std::string_view field, Uuid* id);
+Status ParseUuidField(std::string_view text, std::string_view field, Uuid* id);
 
 // The shard that owns `id` (a user's orders, or an order) among `shards`.
 uint32_t OwnerShardOf(const Uuid& id, size_t shards);

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <map>
 
+#include "core/base/status.h"
 #include "services/order/step_call.h"
 
 namespace percore::order {
@@ -14,8 +15,6 @@ namespace {
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
 using google::protobuf::util::TimeUtil;
-using grpc::Status;
-using grpc::StatusCode;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -24,8 +23,8 @@ int64_t NowNanos() {
 }
 
 bool Transient(const Status& status) {
-  return status.error_code() == StatusCode::UNAVAILABLE ||
-         status.error_code() == StatusCode::DEADLINE_EXCEEDED;
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kDeadlineExceeded;
 }
 
 }  // namespace
@@ -94,22 +93,21 @@ void OrderSaga::OnUserChecked(const Status& status) {
   if (!status.ok()) {
     // No order exists yet: the callers get the error, and a retry with the same key starts
     // afresh.
-    switch (status.error_code()) {
-      case StatusCode::NOT_FOUND:
-        Finish(Status(StatusCode::NOT_FOUND, "user_id " + user + ": no such user"));
+    switch (status.code()) {
+      case StatusCode::kNotFound:
+        Finish(Status(StatusCode::kNotFound, "user_id " + user + ": no such user"));
         return;
-      case StatusCode::INVALID_ARGUMENT:
-        Finish(Status(
-            StatusCode::INVALID_ARGUMENT,
-            "user_id " + user + " was refused by the user service: " + status.error_message()));
+      case StatusCode::kInvalidArgument:
+        Finish(Status(StatusCode::kInvalidArgument,
+                      "user_id " + user + " was refused by the user service: " + status.message()));
         return;
-      case StatusCode::DEADLINE_EXCEEDED:
-        Finish(Status(StatusCode::DEADLINE_EXCEEDED,
-                      "user_id " + user + " could not be checked in time (" +
-                          status.error_message() + "); no order was created"));
+      case StatusCode::kDeadlineExceeded:
+        Finish(Status(StatusCode::kDeadlineExceeded,
+                      "user_id " + user + " could not be checked in time (" + status.message() +
+                          "); no order was created"));
         return;
       default:
-        Finish(Status(StatusCode::UNAVAILABLE,
+        Finish(Status(StatusCode::kUnavailable,
                       "user_id " + user + " could not be checked: user service " +
                           DescribeCallStatus(status) + "; no order was created"));
         return;
@@ -157,15 +155,15 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
       EndCancelled();
       return;
     }
-    switch (status.error_code()) {
-      case StatusCode::FAILED_PRECONDITION:
-        EndFailed(v1::FAILURE_CODE_OUT_OF_STOCK, "out of stock: " + status.error_message());
+    switch (status.code()) {
+      case StatusCode::kFailedPrecondition:
+        EndFailed(v1::FAILURE_CODE_OUT_OF_STOCK, "out of stock: " + status.message());
         return;
-      case StatusCode::NOT_FOUND:
-        EndFailed(v1::FAILURE_CODE_UNKNOWN_PRODUCT, "unknown product: " + status.error_message());
+      case StatusCode::kNotFound:
+        EndFailed(v1::FAILURE_CODE_UNKNOWN_PRODUCT, "unknown product: " + status.message());
         return;
-      case StatusCode::UNAVAILABLE:
-      case StatusCode::DEADLINE_EXCEEDED:
+      case StatusCode::kUnavailable:
+      case StatusCode::kDeadlineExceeded:
         EndFailed(v1::FAILURE_CODE_SERVICE_UNAVAILABLE,
                   "stock could not be reserved: inventory " + DescribeCallStatus(status));
         return;
@@ -253,7 +251,7 @@ void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
     }
     return;
   }
-  if (!status.ok() && status.error_code() != StatusCode::INVALID_ARGUMENT && !payment_settled_) {
+  if (!status.ok() && status.code() != StatusCode::kInvalidArgument && !payment_settled_) {
     // The processor may have approved (or may still approve) a charge the order never heard
     // of: the caller's deadline bounds how long the caller waits, not whether the books balance.
     SettlePayment(1, status);
@@ -273,15 +271,14 @@ void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
     }
     return;
   }
-  switch (status.error_code()) {
-    case StatusCode::DEADLINE_EXCEEDED:
+  switch (status.code()) {
+    case StatusCode::kDeadlineExceeded:
       EndFailed(v1::FAILURE_CODE_PAYMENT_TIMEOUT,
-                "the payment did not complete before its deadline: " + status.error_message());
+                "the payment did not complete before its deadline: " + status.message());
       return;
-    case StatusCode::INVALID_ARGUMENT:
+    case StatusCode::kInvalidArgument:
       // The processor refused the method (an unknown token): a refusal, not an outage.
-      EndFailed(v1::FAILURE_CODE_PAYMENT_DECLINED,
-                "payment method refused: " + status.error_message());
+      EndFailed(v1::FAILURE_CODE_PAYMENT_DECLINED, "payment method refused: " + status.message());
       return;
     default:
       EndFailed(v1::FAILURE_CODE_SERVICE_UNAVAILABLE, "payment " + DescribeCallStatus(status));
@@ -313,7 +310,7 @@ void OrderSaga::OnCommitted(const Status& status) {
     if (cancel_requested_) {
       EndCancelled();  // refund and return the stock
     } else {
-      Finish(Status::OK);
+      Finish(Status());
     }
     return;
   }
@@ -337,7 +334,7 @@ void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
     self->order_.set_failure_code(code);
     self->order_.set_failure_reason(full);
     self->Transition(v1::ORDER_STATUS_FAILED);
-    self->Finish(Status::OK);
+    self->Finish(Status());
   });
 }
 
@@ -352,7 +349,7 @@ void OrderSaga::EndCancelled() {
                    problem.c_str());
     }
     self->Transition(v1::ORDER_STATUS_CANCELLED);
-    self->Finish(Status::OK);
+    self->Finish(Status());
   });
 }
 

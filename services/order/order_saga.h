@@ -19,14 +19,13 @@
 // call, its retries with the same idempotency key, CancelOrder calls) is a waiter, answered
 // once with the final order.
 
-#include <grpcpp/support/status.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/runtime/shard.h"
 #include "order/v1/order.pb.h"
 #include "services/clients/service_clients.h"
@@ -42,7 +41,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   using Clock = std::chrono::system_clock;
   // The outcome for one waiter: OK with the order, or an error (no order was created, or a
   // cancel could not be done).
-  using Reply = std::function<void(const grpc::Status& status, const v1::Order& order)>;
+  using Reply = std::function<void(const Status& status, const v1::Order& order)>;
 
   // What a saga works with: its shard, the shard's store, the clients. Owned by the shard's
   // handler, which outlives its sagas' work (shard timers and client answers end with the
@@ -77,19 +76,19 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
 
   // Create, forward steps.
   void CheckUser();
-  void OnUserChecked(const grpc::Status& status);
+  void OnUserChecked(const Status& status);
   void Reserve();
-  void OnReserved(const grpc::Status& status, const ::inventory::v1::Reservation& reservation);
+  void OnReserved(const Status& status, const ::inventory::v1::Reservation& reservation);
   void Pay();
-  void OnPaid(const grpc::Status& status, const ::payment::v1::PaymentResult& result);
+  void OnPaid(const Status& status, const ::payment::v1::PaymentResult& result);
   void CommitStock();
-  void OnCommitted(const grpc::Status& status);
+  void OnCommitted(const Status& status);
 
   // Endings.
   void EndFailed(v1::FailureCode code, std::string reason);
   void EndCancelled();
   void Transition(v1::OrderStatus status);
-  void Finish(const grpc::Status& status);  // answers every waiter; the saga is done
+  void Finish(const Status& status);  // answers every waiter; the saga is done
 
   // Compensations: each gives back what the order holds, then calls `next`.
   void Compensate(Next next);
@@ -104,7 +103,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // The payment step ended without a definite answer (deadline, outage, cancel): VoidPayment by
   // the order's idempotency key until the payment service confirms no charge stands, then
   // carry on as OnPaid would with `unknown`.
-  void SettlePayment(int attempt, grpc::Status unknown);
+  void SettlePayment(int attempt, Status unknown);
 
   // The cancel of a confirmed order.
   void CancelConfirmed();

@@ -2,6 +2,7 @@
 // or committed stock, and the cancel of a confirmed order, which is made of those.
 #include <cstdio>
 
+#include "core/base/status.h"
 #include "services/order/order_saga.h"
 #include "services/order/step_call.h"
 
@@ -10,15 +11,12 @@ namespace {
 
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
-using grpc::Status;
-using grpc::StatusCode;
 
 // A refund that failed this way fails again however often it is tried: the payment service
 // does not know the transaction (its holder lost it), or it was never approved.
 bool PermanentRefundFailure(const Status& status) {
-  return status.error_code() == StatusCode::FAILED_PRECONDITION ||
-         status.error_code() == StatusCode::NOT_FOUND ||
-         status.error_code() == StatusCode::INVALID_ARGUMENT;
+  return status.code() == StatusCode::kFailedPrecondition ||
+         status.code() == StatusCode::kNotFound || status.code() == StatusCode::kInvalidArgument;
 }
 
 }  // namespace
@@ -85,7 +83,7 @@ void OrderSaga::Release(int attempt, Next next) {
           next();
           return;
         }
-        if (status.error_code() == StatusCode::FAILED_PRECONDITION) {
+        if (status.code() == StatusCode::kFailedPrecondition) {
           // Committed after all (a commit answer lost to its deadline): the units left the
           // stock, so put them back.
           self->held_ = false;
@@ -166,7 +164,7 @@ void OrderSaga::SettlePayment(int attempt, Status unknown) {
       },
       [self, attempt, unknown](const Status& status, pay::PaymentResult result) {
         if (!status.ok() && attempt < self->env_->options.settle_attempts &&
-            status.error_code() != StatusCode::INVALID_ARGUMENT) {
+            status.code() != StatusCode::kInvalidArgument) {
           self->RetryLater(attempt,
                            [self, attempt, unknown] { self->SettlePayment(attempt + 1, unknown); });
           return;
@@ -203,7 +201,7 @@ void OrderSaga::CancelConfirmed() {
                      problem.c_str());
       }
       self->Transition(v1::ORDER_STATUS_CANCELLED);
-      self->Finish(Status::OK);
+      self->Finish(Status());
     });
   };
   if (!charged_) {
@@ -216,13 +214,13 @@ void OrderSaga::CancelConfirmed() {
       // Only an outage is worth a retry; a refund the payment service refuses for good must
       // not invite the client to try forever.
       self->Finish(permanent
-                       ? Status(StatusCode::FAILED_PRECONDITION,
+                       ? Status(StatusCode::kFailedPrecondition,
                                 "order " + self->order_.id() + " stays CONFIRMED: " + error +
                                     "; the payment service cannot refund it, so the order cannot "
                                     "be cancelled")
-                       : Status(StatusCode::UNAVAILABLE, "order " + self->order_.id() +
-                                                             " stays CONFIRMED: " + error +
-                                                             "; retry the cancel"));
+                       : Status(StatusCode::kUnavailable, "order " + self->order_.id() +
+                                                              " stays CONFIRMED: " + error +
+                                                              "; retry the cancel"));
       return;
     }
     return_stock();

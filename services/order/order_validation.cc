@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <set>
 
+#include "core/base/status.h"
+
 namespace percore::order {
 namespace {
 
-grpc::Status Invalid(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+Status Invalid(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
 }
 
 std::string Quoted(std::string_view text) {
@@ -45,9 +47,8 @@ std::string CreateOrderInput::Fingerprint() const {
   return out;
 }
 
-grpc::Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input) {
-  if (grpc::Status status = ParseUuidField(request.user_id(), "user_id", &input->user_id);
-      !status.ok()) {
+Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input) {
+  if (Status status = ParseUuidField(request.user_id(), "user_id", &input->user_id); !status.ok()) {
     return status;
   }
   if (request.items_size() == 0) return Invalid("items must contain at least one line item");
@@ -83,7 +84,7 @@ grpc::Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOr
   }
   input->payment_token = request.payment_method().token();
   input->idempotency_key = request.idempotency_key();
-  return grpc::Status::OK;
+  return Status();
 }
 
 }  // namespace percore::order

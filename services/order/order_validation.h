@@ -5,13 +5,12 @@
 // with a message naming the field ("items[2].quantity"); the validated request is a plain
 // value that can be moved to the shard owning the user.
 
-#include <grpcpp/support/status.h>
-
 #include <cstdint>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/base/status.h"
 #include "order/v1/order.pb.h"
 #include "services/order/order_id.h"
 
@@ -39,7 +38,7 @@ struct CreateOrderInput {
   std::string Fingerprint() const;
 };
 
-grpc::Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input);
+Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input);
 
 // A SKU as inventory.v1 accepts it: 1..64 characters of [A-Za-z0-9._-].
 bool IsValidSku(std::string_view sku);

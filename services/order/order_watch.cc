@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "core/base/status.h"
+
 namespace percore::order {
 namespace {
 
@@ -19,9 +21,9 @@ void OrderWatch::Deliver(OrderEvent event) {
     return;
   }
   if (!backlog_.Push(std::move(event))) {
-    End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "watcher fell more than " + std::to_string(backlog_.capacity()) +
-                         " events behind; read the orders again and re-watch"));
+    End(Status(StatusCode::kResourceExhausted,
+               "watcher fell more than " + std::to_string(backlog_.capacity()) +
+                   " events behind; read the orders again and re-watch"));
     return;
   }
   WaitForRoom();
@@ -29,7 +31,7 @@ void OrderWatch::Deliver(OrderEvent event) {
 
 void OrderWatch::Write(const OrderEvent& event) {
   stream_.WriteRaw(ToByteBuffer(event.bytes));
-  if (event.terminal && one_order_) End(grpc::Status::OK);  // nothing follows for this order
+  if (event.terminal && one_order_) End(Status());  // nothing follows for this order
 }
 
 void OrderWatch::WaitForRoom() {
@@ -55,7 +57,7 @@ void OrderWatch::Flush() {
   }
 }
 
-void OrderWatch::End(const grpc::Status& status) {
+void OrderWatch::End(const Status& status) {
   if (ended_) return;
   ended_ = true;
   if (status.ok()) {

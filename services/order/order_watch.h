@@ -13,6 +13,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/base/status.h"
 #include "core/rpc/server_stream_call.h"
 #include "core/storage/bounded_event_queue.h"
 #include "core/storage/change_feed.h"
@@ -30,7 +31,7 @@ class OrderWatch : public std::enable_shared_from_this<OrderWatch> {
 
   void Deliver(OrderEvent event);
   // Ends the stream with `status`; the caller drops the subscription.
-  void End(const grpc::Status& status);
+  void End(const Status& status);
   bool ended() const { return ended_; }
 
   Stream& stream() { return stream_; }

@@ -10,14 +10,13 @@
 // and it took something (a reservation held, a payment approved), `on_late_success` gets it so
 // the saga can give it back. Exactly one of the two ends the step; `done` may run inline.
 
-#include <grpcpp/support/status.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "core/base/status.h"
 #include "core/runtime/shard.h"
 #include "services/clients/call_options.h"
 
@@ -27,27 +26,27 @@ namespace percore::order {
 // message) normally arrives first.
 inline constexpr std::chrono::milliseconds kBackstopMargin{50};
 
-inline std::string CallStatusCodeName(grpc::StatusCode code) {
+inline std::string CallStatusCodeName(StatusCode code) {
   switch (code) {
-    case grpc::StatusCode::CANCELLED:
+    case StatusCode::kCancelled:
       return "CANCELLED";
-    case grpc::StatusCode::INVALID_ARGUMENT:
+    case StatusCode::kInvalidArgument:
       return "INVALID_ARGUMENT";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
+    case StatusCode::kDeadlineExceeded:
       return "DEADLINE_EXCEEDED";
-    case grpc::StatusCode::NOT_FOUND:
+    case StatusCode::kNotFound:
       return "NOT_FOUND";
-    case grpc::StatusCode::ALREADY_EXISTS:
+    case StatusCode::kAlreadyExists:
       return "ALREADY_EXISTS";
-    case grpc::StatusCode::FAILED_PRECONDITION:
+    case StatusCode::kFailedPrecondition:
       return "FAILED_PRECONDITION";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
+    case StatusCode::kResourceExhausted:
       return "RESOURCE_EXHAUSTED";
-    case grpc::StatusCode::UNAVAILABLE:
+    case StatusCode::kUnavailable:
       return "UNAVAILABLE";
-    case grpc::StatusCode::INTERNAL:
+    case StatusCode::kInternal:
       return "INTERNAL";
-    case grpc::StatusCode::UNIMPLEMENTED:
+    case StatusCode::kUnimplemented:
       return "UNIMPLEMENTED";
     default:
       return "code " + std::to_string(static_cast<int>(code));
@@ -55,20 +54,19 @@ inline std::string CallStatusCodeName(grpc::StatusCode code) {
 }
 
 // "UNAVAILABLE: <message>": a callee's error, for failure reasons and errors.
-inline std::string DescribeCallStatus(const grpc::Status& status) {
-  return CallStatusCodeName(status.error_code()) + ": " + status.error_message();
+inline std::string DescribeCallStatus(const Status& status) {
+  return CallStatusCodeName(status.code()) + ": " + status.message();
 }
 
 template <class Resp>
 void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_point deadline,
                       std::string what,
                       std::function<void(const clients::CallOptions&, clients::Done<Resp>)> issue,
-                      std::function<void(const grpc::Status&, Resp)> on_result,
+                      std::function<void(const Status&, Resp)> on_result,
                       std::function<void(Resp)> on_late_success = nullptr) {
   auto left = deadline - std::chrono::system_clock::now();
   if (left <= std::chrono::system_clock::duration::zero()) {
-    on_result(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                           what + ": no time left before the deadline"),
+    on_result(Status(StatusCode::kDeadlineExceeded, what + ": no time left before the deadline"),
               Resp());
     return;
   }
@@ -80,21 +78,19 @@ void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_poi
   state->timer = shard.RunAfter(left + kBackstopMargin, [state, on_result, what] {
     if (state->settled) return;
     state->settled = true;
-    on_result(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, what + ": no answer in time"),
-              Resp());
+    on_result(Status(StatusCode::kDeadlineExceeded, what + ": no answer in time"), Resp());
   });
   clients::CallOptions options;
   options.deadline = deadline;
-  issue(options,
-        [state, &shard, on_result, on_late_success](const grpc::Status& status, Resp response) {
-          if (state->settled) {
-            if (status.ok() && on_late_success) on_late_success(std::move(response));
-            return;
-          }
-          state->settled = true;
-          shard.CancelTimer(state->timer);
-          on_result(status, std::move(response));
-        });
+  issue(options, [state, &shard, on_result, on_late_success](const Status& status, Resp response) {
+    if (state->settled) {
+      if (status.ok() && on_late_success) on_late_success(std::move(response));
+      return;
+    }
+    state->settled = true;
+    shard.CancelTimer(state->timer);
+    on_result(status, std::move(response));
+  });
 }
 
 }  // namespace percore::order

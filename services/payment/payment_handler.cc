@@ -7,15 +7,12 @@
 #include <utility>
 #include <vector>
 
-#include "core/rpc/grpc_status.h"
+#include "core/base/status.h"
 #include "core/storage/partition_of.h"
 #include "services/payment/payment_validation.h"
 
 namespace percore::payment {
 namespace {
-
-using grpc::Status;
-using grpc::StatusCode;
 using SystemClock = std::chrono::system_clock;
 
 google::protobuf::Timestamp Now() {
@@ -35,10 +32,10 @@ std::string Describe(const PaymentAttempt& attempt) {
 // FAILED_PRECONDITION naming the fields a retry changed, or OK if it repeats `first`.
 Status CheckRetry(const PaymentAttempt& first, const PaymentAttempt& retry) {
   std::vector<std::string> fields = DifferingFields(first, retry);
-  if (fields.empty()) return Status::OK;
+  if (fields.empty()) return Status();
   std::string names;
   for (const std::string& field : fields) names += (names.empty() ? "" : ", ") + field;
-  return Status(StatusCode::FAILED_PRECONDITION, "idempotency_key \"" + retry.idempotency_key +
+  return Status(StatusCode::kFailedPrecondition, "idempotency_key \"" + retry.idempotency_key +
                                                      "\" was first used with a different " + names +
                                                      " (first: " + Describe(first) +
                                                      "; this request: " + Describe(retry) + ")");
@@ -89,10 +86,10 @@ void PaymentHandler::ProcessPayment(
   // The client went away while its call waited: drop the wait (and a held payment with it).
   // gRPC may report the cancel before the call reached us (then OnCancel would never run).
   if (call.cancelled()) {
-    Abandon(ticket, Status::CANCELLED);
+    Abandon(ticket, Status(StatusCode::kCancelled, ""));
     return;
   }
-  call.OnCancel([this, ticket] { Abandon(ticket, Status::CANCELLED); });
+  call.OnCancel([this, ticket] { Abandon(ticket, Status(StatusCode::kCancelled, "")); });
 }
 
 void PaymentHandler::RefundPayment(
@@ -114,7 +111,7 @@ void PaymentHandler::OnDrain() {
     if (call.held) held.push_back(ticket);
   }
   for (uint64_t ticket : held) {
-    Abandon(ticket, Status(StatusCode::UNAVAILABLE,
+    Abandon(ticket, Status(StatusCode::kUnavailable,
                            "server is shutting down; the payment processor had not answered, "
                            "nothing was charged"));
   }
@@ -144,7 +141,7 @@ uint64_t PaymentHandler::Process(const v1::ProcessPaymentRequest& request,
   }
   bool held = when == ProcessorAnswer::When::kNever;
   if (held && shard_.draining()) {  // it would only be ended by the drain
-    done(Status(StatusCode::UNAVAILABLE, "server is shutting down"), v1::PaymentResult());
+    done(Status(StatusCode::kUnavailable, "server is shutting down"), v1::PaymentResult());
     return 0;
   }
   uint64_t ticket = next_ticket_++;
@@ -172,7 +169,7 @@ uint64_t PaymentHandler::Process(const v1::ProcessPaymentRequest& request,
               if (found == waiting_.end()) return;
               found->second.deadline_timer = 0;  // this timer has run
               Abandon(ticket,
-                      Status(StatusCode::DEADLINE_EXCEEDED,
+                      Status(StatusCode::kDeadlineExceeded,
                              found->second.held
                                  ? "the payment processor did not answer by the deadline; "
                                    "nothing was charged"
@@ -221,9 +218,9 @@ void PaymentHandler::Refund(const v1::RefundPaymentRequest& request, Done done) 
       [def = def_, id = request.transaction_id()] { return Here(def).ledger_.Refund(id, Now()); },
       [done = std::move(done)](Result<v1::PaymentResult> refunded) {
         if (!refunded.ok()) {
-          done(rpc::ToGrpcStatus(refunded.status()), v1::PaymentResult());
+          done(refunded.status(), v1::PaymentResult());
         } else {
-          done(Status::OK, std::move(refunded).value());
+          done(Status(), std::move(refunded).value());
         }
       });
 }
@@ -247,10 +244,10 @@ void PaymentHandler::Get(const v1::GetPaymentRequest& request, Done done) {
       },
       [done = std::move(done), id](std::optional<v1::PaymentResult> found) {
         if (!found) {
-          done(Status(StatusCode::NOT_FOUND, "transaction_id \"" + id + "\" not found"),
+          done(Status(StatusCode::kNotFound, "transaction_id \"" + id + "\" not found"),
                v1::PaymentResult());
         } else {
-          done(Status::OK, std::move(*found));
+          done(Status(), std::move(*found));
         }
       });
 }
@@ -271,11 +268,11 @@ void PaymentHandler::GetByKey(const std::string& key, Done done) {
       },
       [done = std::move(done), key](std::optional<v1::PaymentResult> found) {
         if (!found) {
-          done(Status(StatusCode::NOT_FOUND,
+          done(Status(StatusCode::kNotFound,
                       "no payment recorded for idempotency_key \"" + key + "\""),
                v1::PaymentResult());
         } else {
-          done(Status::OK, std::move(*found));
+          done(Status(), std::move(*found));
         }
       });
 }
@@ -307,7 +304,7 @@ PaymentHandler::Begun PaymentHandler::Begin(PaymentAttempt attempt, Waiter waite
     return begun;
   }
   if (ledger_.IsVoided(attempt.idempotency_key)) {
-    begun.status = Status(StatusCode::FAILED_PRECONDITION,
+    begun.status = Status(StatusCode::kFailedPrecondition,
                           "idempotency_key \"" + attempt.idempotency_key +
                               "\" was voided (VoidPayment) before any charge; nothing is charged "
                               "for it, use a new key to pay");
@@ -347,7 +344,7 @@ void PaymentHandler::ProcessorAnswered(const std::string& idempotency_key) {
     Result<v1::PaymentResult> refunded = ledger_.Refund(result.transaction_id(), Now());
     if (refunded.ok()) result = std::move(refunded).value();
   }
-  for (const Waiter& waiter : payment->waiters) SendAnswer(waiter, Status::OK, result);
+  for (const Waiter& waiter : payment->waiters) SendAnswer(waiter, Status(), result);
 }
 
 const v1::PaymentResult& PaymentHandler::RecordAnswer(PaymentAttempt attempt,

@@ -21,6 +21,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "core/base/status.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
 #include "payment/v1/payment.pb.h"
@@ -66,7 +67,7 @@ class PaymentHandler {
   void Void(const v1::VoidPaymentRequest& request, Done done);
   // Ends a waiting call with `status` (its caller is gone or gave up) and tells the owner it no
   // longer waits. No-op for a ticket already answered.
-  void Abandon(uint64_t ticket, const grpc::Status& status);
+  void Abandon(uint64_t ticket, const Status& status);
 
   // For tests and metrics (this shard only): the ledger of the payments this shard owns,
   // approved payments made here, calls of this shard waiting for the processor.
@@ -85,7 +86,7 @@ class PaymentHandler {
   };
   // What the owner says to a new request: an answer now, or "wait" (the call is a waiter).
   struct Begun {
-    grpc::Status status;
+    Status status;
     v1::PaymentResult result;
     bool waiting = false;
   };
@@ -96,10 +97,10 @@ class PaymentHandler {
   Begun VoidKey(const std::string& idempotency_key);
   void GetByKey(const std::string& idempotency_key, Done done);
   const v1::PaymentResult& RecordAnswer(PaymentAttempt attempt, const ProcessorAnswer& answer);
-  void SendAnswer(const Waiter& waiter, const grpc::Status& status, v1::PaymentResult result);
+  void SendAnswer(const Waiter& waiter, const Status& status, v1::PaymentResult result);
 
   // Home side (the shard the call arrived on).
-  void Answer(uint64_t ticket, const grpc::Status& status, v1::PaymentResult result);
+  void Answer(uint64_t ticket, const Status& status, v1::PaymentResult result);
   void StartDeadline(uint64_t ticket, std::chrono::system_clock::time_point deadline);
   runtime::ShardId OwnerOf(std::string_view key) const;
 

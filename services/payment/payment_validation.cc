@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "core/base/status.h"
 #include "services/payment/transaction_id.h"
 
 namespace percore::payment {
@@ -10,8 +11,8 @@ namespace {
 constexpr size_t kMaxOrderIdBytes = 128;
 constexpr size_t kMaxIdempotencyKeyBytes = 128;
 
-grpc::Status Invalid(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+Status Invalid(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
 }
 
 // Echoes a client value in a message, cut short so an error stays readable.
@@ -26,23 +27,22 @@ std::string Quote(std::string_view value) {
   return out;
 }
 
-grpc::Status ValidateBoundedString(std::string_view value, const char* field, size_t max_bytes) {
+Status ValidateBoundedString(std::string_view value, const char* field, size_t max_bytes) {
   if (value.empty()) return Invalid(std::string(field) + " is required");
   if (value.size() > max_bytes) {
     return Invalid(std::string(field) + " must be at most " + std::to_string(max_bytes) +
                    " bytes, got " + std::to_string(value.size()));
   }
-  return grpc::Status::OK;
+  return Status();
 }
 
 bool IsUpperAscii(char c) { return c >= 'A' && c <= 'Z'; }
 
 }  // namespace
 
-grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
-                                    PaymentAttempt* attempt) {
-  if (grpc::Status s = ValidateBoundedString(request.order_id(), "order_id", kMaxOrderIdBytes);
-      !s.ok()) {
+Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
+                              PaymentAttempt* attempt) {
+  if (Status s = ValidateBoundedString(request.order_id(), "order_id", kMaxOrderIdBytes); !s.ok()) {
     return s;
   }
   if (!request.has_amount()) return Invalid("amount is required");
@@ -64,8 +64,8 @@ grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& 
     return Invalid("method.token must be one of " + std::string(KnownTestTokens()) + ", got " +
                    Quote(token));
   }
-  if (grpc::Status s = ValidateBoundedString(request.idempotency_key(), "idempotency_key",
-                                             kMaxIdempotencyKeyBytes);
+  if (Status s = ValidateBoundedString(request.idempotency_key(), "idempotency_key",
+                                       kMaxIdempotencyKeyBytes);
       !s.ok()) {
     return s;
   }
@@ -74,21 +74,21 @@ grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& 
   attempt->currency = currency;
   attempt->token = *parsed;
   attempt->idempotency_key = request.idempotency_key();
-  return grpc::Status::OK;
+  return Status();
 }
 
-grpc::Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request) {
+Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request) {
   return ValidateBoundedString(request.idempotency_key(), "idempotency_key",
                                kMaxIdempotencyKeyBytes);
 }
 
-grpc::Status ValidateTransactionId(std::string_view text, const char* field) {
+Status ValidateTransactionId(std::string_view text, const char* field) {
   if (text.empty()) return Invalid(std::string(field) + " is required");
   if (!IsWellFormedTransactionId(text)) {
     return Invalid(std::string(field) + " must be a transaction id issued by this service (" +
                    std::string(kTransactionIdShape) + "), got " + Quote(text));
   }
-  return grpc::Status::OK;
+  return Status();
 }
 
 }  // namespace percore::payment

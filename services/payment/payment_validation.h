@@ -4,10 +4,9 @@
 // The field rules of proto/payment/v1/payment.proto. Each returns OK or INVALID_ARGUMENT with a
 // message that names the field (as user_validation.h does for users).
 
-#include <grpcpp/support/status.h>
-
 #include <string_view>
 
+#include "core/base/status.h"
 #include "payment/v1/payment.pb.h"
 #include "services/payment/payment_attempt.h"
 
@@ -16,14 +15,14 @@ namespace percore::payment {
 // order_id: 1 to 128 bytes; amount: amount_minor > 0 and an ISO-4217-shaped currency (three
 // upper-case ASCII letters); method.token: one of the simulator's test tokens; idempotency_key:
 // 1 to 128 bytes. Fills `attempt` when valid.
-grpc::Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
-                                    PaymentAttempt* attempt);
+Status ValidateProcessRequest(const ::payment::v1::ProcessPaymentRequest& request,
+                              PaymentAttempt* attempt);
 
 // VoidPaymentRequest: idempotency_key, 1 to 128 bytes (the same rule as ProcessPayment's).
-grpc::Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request);
+Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request);
 
 // A transaction id as this service issues it (transaction_id.h). `field` names the request
 // field in the message ("transaction_id").
-grpc::Status ValidateTransactionId(std::string_view text, const char* field);
+Status ValidateTransactionId(std::string_view text, const char* field);
 
 }  // namespace percore::payment

@@ -5,12 +5,11 @@
 // A RemotePeer's generated stubs, one per shard (a stub registers its methods with its channel,
 // so it is made once, not per call), and the checks every remote call makes before it starts.
 
-#include <grpcpp/support/status.h>
-
 #include <memory>
 #include <string>
 #include <utility>
 
+#include "core/base/status.h"
 #include "core/runtime/shard.h"
 #include "services/clients/call_options.h"
 #include "services/remote/per_shard.h"
@@ -31,16 +30,15 @@ class PeerStubs {
   void Call(const clients::CallOptions& options, clients::Done<Resp> done, Prepare&& prepare) {
     runtime::Shard* shard = runtime::Shard::Current();
     if (shard == nullptr) {
-      done(grpc::Status(grpc::StatusCode::INTERNAL,
-                        peer_->service() + " client called off a shard thread"),
+      done(Status(StatusCode::kInternal, peer_->service() + " client called off a shard thread"),
            Resp());
       return;
     }
     RemotePeer::ShardState& state = peer_->ForShard(*shard);
     // A closing shard may start no gRPC operation on its queue (gRPC asserts).
     if (state.closed || !shard->cq_open()) {
-      done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                        peer_->service() + " is not reachable: this server is shutting down"),
+      done(Status(StatusCode::kUnavailable,
+                  peer_->service() + " is not reachable: this server is shutting down"),
            Resp());
       return;
     }

@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include "core/base/status.h"
+
 namespace percore::remote {
 namespace {
 
@@ -82,7 +84,7 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
   // Every answer comes back on this shard's thread, so the tally needs no lock.
   struct Tally {
     size_t waiting = 0;
-    grpc::Status error;
+    Status error;
     PaymentResult best;
     clients::Done<PaymentResult> done;
   };
@@ -92,7 +94,7 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
   for (auto& replica : replicas_) {
     replica->Call<PaymentResult>(
         options,
-        [tally](const grpc::Status& status, PaymentResult result) {
+        [tally](const Status& status, PaymentResult result) {
           if (!status.ok()) {
             if (tally->error.ok()) tally->error = status;  // one replica unsure: all unsure
           } else if (Weight(result) > Weight(tally->best) ||
@@ -103,7 +105,7 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
           if (!tally->error.ok()) {
             tally->done(tally->error, PaymentResult());
           } else {
-            tally->done(grpc::Status::OK, std::move(tally->best));
+            tally->done(Status(), std::move(tally->best));
           }
         },
         prepare);

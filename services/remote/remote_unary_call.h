@@ -16,6 +16,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/rpc/grpc_status.h"
 #include "core/runtime/completion_tag.h"
 #include "services/clients/call_options.h"
 #include "services/remote/in_flight_calls.h"
@@ -53,7 +54,7 @@ class RemoteUnaryCall final : public InFlightCall {
   void OnFinish(bool /*ok*/) {
     calls_.Remove(this);
     clients::Done<Resp> done = std::move(done_);
-    grpc::Status status = std::move(status_);
+    Status status = rpc::FromGrpcStatus(status_);
     Resp response = status.ok() ? std::move(response_) : Resp();
     // Keeps the peer alive while `done` runs, though this call object is already gone.
     std::shared_ptr<RemotePeer> peer = std::move(peer_);

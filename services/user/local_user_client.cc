@@ -1,5 +1,6 @@
 #include "services/user/local_user_client.h"
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "core/storage/partition_of.h"
 #include "services/user/user_validation.h"
@@ -9,7 +10,7 @@ namespace percore::user {
 void LocalUserClient::GetUser(v1::GetUserRequest request, const clients::CallOptions& /*options*/,
                               clients::Done<v1::User> done) {
   UserId id;
-  if (grpc::Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
+  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
     done(status, v1::User());
     return;
   }
@@ -22,10 +23,9 @@ void LocalUserClient::GetUser(v1::GetUserRequest request, const clients::CallOpt
       },
       [done = std::move(done), id](std::optional<v1::User> user) {
         if (!user) {
-          done(grpc::Status(grpc::StatusCode::NOT_FOUND, "user " + id.ToString() + " not found"),
-               v1::User());
+          done(Status(StatusCode::kNotFound, "user " + id.ToString() + " not found"), v1::User());
         } else {
-          done(grpc::Status::OK, std::move(*user));
+          done(Status(), std::move(*user));
         }
       });
 }

@@ -8,6 +8,7 @@
 #include <optional>
 #include <random>
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "core/storage/partition_of.h"
 #include "services/user/page_token.h"
@@ -16,9 +17,6 @@
 
 namespace percore::user {
 namespace {
-
-using grpc::Status;
-using grpc::StatusCode;
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
@@ -34,11 +32,11 @@ google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
 }
 
 Status NotFound(const UserId& id) {
-  return Status(StatusCode::NOT_FOUND, "user " + id.ToString() + " not found");
+  return Status(StatusCode::kNotFound, "user " + id.ToString() + " not found");
 }
 
 Status EmailTaken(const std::string& email) {
-  return Status(StatusCode::ALREADY_EXISTS, "email \"" + email + "\" is already in use");
+  return Status(StatusCode::kAlreadyExists, "email \"" + email + "\" is already in use");
 }
 
 // The handler of the shard this code runs on (inside a hop's work).
@@ -154,7 +152,7 @@ void UserHandler::UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> cal
         want_roles = true;
       } else {
         call.Finish(Status(
-            StatusCode::INVALID_ARGUMENT,
+            StatusCode::kInvalidArgument,
             "update_mask names unknown field \"" + path + "\" (allowed: name, email, roles)"));
         return;
       }
@@ -199,8 +197,8 @@ void UserHandler::UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> cal
           return;
         }
         if (current.busy) {
-          call.Finish(Status(StatusCode::ABORTED, "another update is changing the email of user " +
-                                                      id.ToString() + "; retry"));
+          call.Finish(Status(StatusCode::kAborted, "another update is changing the email of user " +
+                                                       id.ToString() + "; retry"));
           return;
         }
         if (current.key == new_key) {  // same address (perhaps other letter case): no claim
@@ -312,7 +310,7 @@ void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::proto
 void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call) {
   const v1::ListUsersRequest& request = call.request();
   if (request.page_size() < 0) {
-    call.Finish(Status(StatusCode::INVALID_ARGUMENT, "page_size must not be negative, got " +
+    call.Finish(Status(StatusCode::kInvalidArgument, "page_size must not be negative, got " +
                                                          std::to_string(request.page_size())));
     return;
   }
@@ -322,7 +320,7 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
   if (!request.page_token().empty()) {
     after = DecodePageToken(request.page_token());
     if (!after) {
-      call.Finish(Status(StatusCode::INVALID_ARGUMENT,
+      call.Finish(Status(StatusCode::kInvalidArgument,
                          "page_token was not issued by this server (or has expired)"));
       return;
     }
@@ -344,7 +342,7 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
   uint64_t watch_id = next_watch_id_++;
   auto watch = std::make_shared<UserWatch>(call, one_user, options_.watch_backlog_limit);
   watches_.emplace(watch_id, watch);
-  call.OnCancel([this, watch_id] { EndWatch(watch_id, Status::CANCELLED); });
+  call.OnCancel([this, watch_id] { EndWatch(watch_id, Status(StatusCode::kCancelled, "")); });
 
   // Registration: subscribe on the owner (one user) or on every shard (all users); once all
   // are in place, initial metadata tells the client it is registered.
@@ -360,7 +358,7 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
     }
     UserWatch& w = *it->second;
     if (!sub) {
-      EndWatch(watch_id, Status(StatusCode::NOT_FOUND,
+      EndWatch(watch_id, Status(StatusCode::kNotFound,
                                 "user " + w.stream().request().user_id() + " not found"));
       return;
     }
@@ -402,7 +400,7 @@ void UserHandler::DeliverToWatches(const std::vector<uint64_t>& watch_ids,
     if (it == watches_.end()) continue;             // cancelled while the event was on its way
     std::shared_ptr<UserWatch> watch = it->second;  // Deliver may end it (and erase it)
     watch->Deliver(event);
-    if (watch->ended()) EndWatch(watch_id, Status::OK);  // DELETED or overflow ended it
+    if (watch->ended()) EndWatch(watch_id, Status());  // DELETED or overflow ended it
   }
 }
 
@@ -427,7 +425,7 @@ void UserHandler::OnDrain() {
   std::vector<uint64_t> ids;
   for (const auto& [id, watch] : watches_) ids.push_back(id);
   for (uint64_t id : ids) {
-    EndWatch(id, Status(StatusCode::UNAVAILABLE, "server is shutting down"));
+    EndWatch(id, Status(StatusCode::kUnavailable, "server is shutting down"));
   }
 }
 

@@ -19,6 +19,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/rpc/service_def.h"
 #include "services/user/user_id.h"
 #include "services/user/user_partition.h"
@@ -54,7 +55,7 @@ class UserHandler {
   void ApplyUpdate(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call, UserId id,
                    std::shared_ptr<Patch> patch, std::string claimed_key);
   void DeliverToWatches(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event);
-  void EndWatch(uint64_t watch_id, const grpc::Status& status);
+  void EndWatch(uint64_t watch_id, const Status& status);
   void Unsubscribe(UserWatch& watch);
   runtime::ShardId OwnerOf(const UserId& id) const;
   runtime::ShardId ShardOfEmail(const std::string& key) const;

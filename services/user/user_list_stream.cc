@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/base/status.h"
 #include "core/runtime/runtime.h"
 #include "services/user/page_token.h"
 #include "services/user/user_handler.h"
@@ -91,7 +92,7 @@ void UserListStream::Finish(bool more) {
   if (more && last_written_) {
     stream_.context().AddTrailingMetadata("next-page-token", EncodePageToken(*last_written_));
   }
-  stream_.Finish(grpc::Status::OK);
+  stream_.Finish(Status());
 }
 
 }  // namespace percore::user

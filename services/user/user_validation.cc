@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/base/status.h"
+
 namespace percore::user {
 namespace {
 
@@ -18,8 +20,8 @@ size_t CodePoints(std::string_view utf8) {
       std::count_if(utf8.begin(), utf8.end(), [](char c) { return (c & 0xC0) != 0x80; }));
 }
 
-grpc::Status Invalid(std::string message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+Status Invalid(std::string message) {
+  return Status(StatusCode::kInvalidArgument, std::move(message));
 }
 
 bool IsRoleChar(char c) {
@@ -35,7 +37,7 @@ std::string_view TrimSpace(std::string_view text) {
   return text;
 }
 
-grpc::Status ValidateName(std::string_view name, std::string* normalized) {
+Status ValidateName(std::string_view name, std::string* normalized) {
   std::string_view trimmed = TrimSpace(name);
   size_t length = CodePoints(trimmed);
   if (length < 1 || length > 200) {
@@ -43,10 +45,10 @@ grpc::Status ValidateName(std::string_view name, std::string* normalized) {
                    std::to_string(length));
   }
   normalized->assign(trimmed);
-  return grpc::Status::OK;
+  return Status();
 }
 
-grpc::Status ValidateEmail(std::string_view email, std::string* normalized) {
+Status ValidateEmail(std::string_view email, std::string* normalized) {
   std::string_view trimmed = TrimSpace(email);
   size_t length = CodePoints(trimmed);
   if (length < 3 || length > 254) {
@@ -63,7 +65,7 @@ grpc::Status ValidateEmail(std::string_view email, std::string* normalized) {
   if (at == 0) return Invalid("email must have a non-empty local part before '@'");
   if (at + 1 == trimmed.size()) return Invalid("email must have a non-empty domain after '@'");
   normalized->assign(trimmed);
-  return grpc::Status::OK;
+  return Status();
 }
 
 std::string EmailKey(std::string_view normalized_email) {
@@ -72,8 +74,8 @@ std::string EmailKey(std::string_view normalized_email) {
   return key;
 }
 
-grpc::Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>& roles,
-                           std::vector<std::string>* normalized) {
+Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>& roles,
+                     std::vector<std::string>* normalized) {
   if (roles.size() > 32) {
     return Invalid("roles may have at most 32 entries, got " + std::to_string(roles.size()));
   }
@@ -90,10 +92,10 @@ grpc::Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>
       normalized->push_back(role);  // duplicates collapse, first occurrence kept
     }
   }
-  return grpc::Status::OK;
+  return Status();
 }
 
-grpc::Status ParseUserId(std::string_view text, const char* field, UserId* id) {
+Status ParseUserId(std::string_view text, const char* field, UserId* id) {
   if (text.empty()) return Invalid(std::string(field) + " is required");
   std::optional<UserId> parsed = UserId::Parse(text);
   if (!parsed) {
@@ -101,7 +103,7 @@ grpc::Status ParseUserId(std::string_view text, const char* field, UserId* id) {
                    std::string(text.substr(0, 64)) + "\"");
   }
   *id = *parsed;
-  return grpc::Status::OK;
+  return Status();
 }
 
 }  // namespace percore::user

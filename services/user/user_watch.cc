@@ -1,5 +1,7 @@
 #include "services/user/user_watch.h"
 
+#include "core/base/status.h"
+
 namespace percore::user {
 
 namespace {
@@ -11,13 +13,13 @@ void UserWatch::Deliver(const SharedUserEvent& event) {
   if (ended_) return;
   if (backlog_.empty() && stream_.writable()) {
     stream_.WriteRaw(AsMessage(*event));
-    if (event->deleted && one_user_) End(grpc::Status::OK);
+    if (event->deleted && one_user_) End(Status());
     return;
   }
   if (!backlog_.Push(event)) {
-    End(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                     "watcher fell more than " + std::to_string(backlog_.capacity()) +
-                         " events behind; read the user again and re-watch"));
+    End(Status(StatusCode::kResourceExhausted,
+               "watcher fell more than " + std::to_string(backlog_.capacity()) +
+                   " events behind; read the user again and re-watch"));
     return;
   }
   WaitForRoom();
@@ -44,11 +46,11 @@ void UserWatch::Flush() {
     }
     SharedUserEvent event = std::move(*backlog_.Pop());
     stream_.WriteRaw(AsMessage(*event));
-    if (event->deleted && one_user_) End(grpc::Status::OK);
+    if (event->deleted && one_user_) End(Status());
   }
 }
 
-void UserWatch::End(const grpc::Status& status) {
+void UserWatch::End(const Status& status) {
   if (ended_) return;
   ended_ = true;
   if (status.ok()) {

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/rpc/server_stream_call.h"
 #include "core/storage/bounded_event_queue.h"
 #include "core/storage/change_feed.h"
@@ -32,7 +33,7 @@ class UserWatch : public std::enable_shared_from_this<UserWatch> {
 
   void Deliver(const SharedUserEvent& event);
   // Ends the stream with `status`; the caller drops the subscriptions.
-  void End(const grpc::Status& status);
+  void End(const Status& status);
   bool ended() const { return ended_; }
 
   std::vector<std::pair<runtime::ShardId, storage::SubscriptionId>>& subscriptions() {

@@ -140,7 +140,7 @@ void Watch(Shard& shard, const std::string& bytes) {
   v1::WatchOrderUpdatesRequest request;
   if (!DecodeRequest(bytes, &request)) return;
   FeedKey key{FeedKey::kOrder, Uuid{}};
-  grpc::Status status;
+  Status status;
   switch (request.target_case()) {  // as OrderHandler::WatchOrderUpdates
     case v1::WatchOrderUpdatesRequest::kUserId:
       key.kind = FeedKey::kUser;

@@ -10,6 +10,7 @@
 #include <string>
 #include <utility>
 
+#include "core/rpc/grpc_status.h"
 #include "core/runtime/shard.h"
 #include "tests/services/inventory/inventory_test_support.h"
 
@@ -36,9 +37,9 @@ class LocalInventoryClientTest : public InventoryServiceTest {
     auto promise = std::make_shared<std::promise<Answer<Resp>>>();
     std::future<Answer<Resp>> future = promise->get_future();
     server_->runtime().SubmitTo(shard, [client = client_, call, promise, shard] {
-      call(*client, [promise, shard](const Status& status, Resp response) {
+      call(*client, [promise, shard](const percore::Status& status, Resp response) {
         runtime::Shard* current = runtime::Shard::Current();
-        promise->set_value(Answer<Resp>{status, std::move(response),
+        promise->set_value(Answer<Resp>{rpc::ToGrpcStatus(status), std::move(response),
                                         current != nullptr && current->id() == shard});
       });
     });

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "core/rpc/grpc_status.h"
 #include "tests/services/payment/payment_test_support.h"
 
 namespace percore::payment_test {
@@ -33,9 +34,10 @@ class LocalPaymentClientTest : public PaymentServiceTest {
     auto promise = std::make_shared<std::promise<Answer>>();
     std::future<Answer> future = promise->get_future();
     server_->runtime().SubmitTo(shard, [client = client_, promise, shard, call]() mutable {
-      call(*client, [promise, shard](const Status& status, v1::PaymentResult result) {
+      call(*client, [promise, shard](const percore::Status& status, v1::PaymentResult result) {
         runtime::Shard* here = runtime::Shard::Current();
-        promise->set_value(Answer{status, std::move(result), here && here->id() == shard});
+        promise->set_value(
+            Answer{rpc::ToGrpcStatus(status), std::move(result), here && here->id() == shard});
       });
     });
     if (future.wait_for(kSettle) != std::future_status::ready) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rpc/grpc_status.h"
 #include "tests/services/remote/remote_test_support.h"
 #include "tests/testing/server_fixture.h"
 
@@ -156,7 +157,7 @@ TEST_F(RemoteInventoryClientTest, EachShardHasItsOwnChannel) {
   for (runtime::ShardId shard : {0u, 1u}) {
     auto outcome = CallOn<inv::Product>(*caller_, shard, [&](auto done) {
       channels[shard] = peer_->ForShard(*runtime::Shard::Current()).channel;
-      done(grpc::Status::OK, inv::Product());
+      done(percore::Status(), inv::Product());
     });
     ASSERT_TRUE(outcome);
   }
@@ -270,9 +271,9 @@ TEST_F(RemoteInventoryClientTest, StoppingTheCallerWithACallInFlightCompletesItO
     request.set_reservation_key("order-1");
     client_->ReserveStock(
         request, Within(std::chrono::milliseconds(500)),
-        [home, times_done, on_shard, code](const grpc::Status& status, inv::Reservation) {
+        [home, times_done, on_shard, code](const percore::Status& status, inv::Reservation) {
           on_shard->store(runtime::Shard::Current() == home);
-          code->store(static_cast<int>(status.error_code()));
+          code->store(static_cast<int>(status.code()));
           times_done->fetch_add(1);
         });
   }));
@@ -299,9 +300,10 @@ TEST_F(RemoteInventoryClientTest, UnreachablePeerIsUnavailable) {
 TEST_F(RemoteInventoryClientTest, CallOffAShardThreadFailsInline) {
   StartReplicas(1);
   StartCaller(Addresses());
-  std::optional<grpc::Status> seen;
-  client_->GetProduct(inv::GetProductRequest(), clients::CallOptions{},
-                      [&](const grpc::Status& status, inv::Product) { seen = status; });
+  std::optional<grpc::Status> seen;  // as a gRPC client would see it
+  client_->GetProduct(
+      inv::GetProductRequest(), clients::CallOptions{},
+      [&](const percore::Status& status, inv::Product) { seen = rpc::ToGrpcStatus(status); });
   ASSERT_TRUE(seen);
   EXPECT_EQ(seen->error_code(), StatusCode::INTERNAL);
 }
@@ -331,7 +333,7 @@ TEST_F(RemoteInventoryClientTest, DISABLED_MeasureChannelPerShardAgainstOneShare
         inv::GetProductRequest request;
         request.set_sku("sku");
         client->GetProduct(request, clients::CallOptions{},
-                           [this](const grpc::Status&, inv::Product) {
+                           [this](const percore::Status&, inv::Product) {
                              ++*finished;
                              Issue();
                            });

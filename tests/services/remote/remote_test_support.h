@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rpc/grpc_status.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
 #include "inventory/v1/inventory.grpc.pb.h"
@@ -138,13 +139,13 @@ std::optional<Outcome<Resp>> CallOn(runtime::Runtime& runtime, runtime::ShardId 
   bool queued = runtime.SubmitTo(id, [result, issue = std::move(issue)]() mutable {
     runtime::Shard* home = runtime::Shard::Current();
     auto times = std::make_shared<int>(0);
-    issue(clients::Done<Resp>([result, home, times](const grpc::Status& status, Resp response) {
+    issue(clients::Done<Resp>([result, home, times](const Status& status, Resp response) {
       if (++*times > 1) {
         ADD_FAILURE() << "done ran twice";
         return;
       }
-      result->set_value(
-          Outcome<Resp>{status, std::move(response), runtime::Shard::Current() == home, *times});
+      result->set_value(Outcome<Resp>{rpc::ToGrpcStatus(status), std::move(response),
+                                      runtime::Shard::Current() == home, *times});
     }));
   });
   if (!queued) return std::nullopt;
