@@ -22,84 +22,32 @@ import uuid
 
 import grpc
 
-import grpc_client
+from percore_py.stubs import stub_module
+
+from placement import SERVICES, Placement
 
 SERVER = None
 TIMEOUT = 30        # per call (a bound so that nothing hangs, not a claim about speed)
 ORDER_TIMEOUT = 60  # CreateOrder: its payment step alone may take the service's payment budget
 POLL_BOUND = 60     # seconds a poll waits for state to settle
 
-SERVICES = {
-    "user": "user.v1.UserService",
-    "inventory": "inventory.v1.InventoryService",
-    "payment": "payment.v1.PaymentService",
-    "order": "order.v1.OrderService",
-}
-
-
 def pb(name):
-    return grpc_client.stub_module(name)
-
-
-class Cluster:
-    """The percore-server processes of one placement and a channel to each service. Every process
-    started is stopped by stop() (also when start() failed half-way)."""
-
-    def __init__(self, binary, placement, shards=2):
-        self.binary = binary
-        self.placement = placement
-        self.shards = shards
-        self.servers = {}  # name -> grpc_client.Server ("payment-0", "payment-1" when five)
-        self.exit_codes = {}
-
-    def _start(self, name, *flags):
-        server = grpc_client.Server(self.binary, "--shards", str(self.shards),
-                                    "--shutdown-grace", "2", *flags)
-        self.servers[name] = server
-        return server
-
-    def start(self):
-        if self.placement == "one":
-            self._start("all")
-            return
-        user = self._start("user", "--services", "user")
-        inventory = self._start("inventory", "--services", "inventory")
-        pay = [self._start("payment-%d" % i, "--services", "payment") for i in range(2)]
-        self._start("order", "--services", "order",
-                    "--peer", "user=" + user.address,
-                    "--peer", "inventory=" + inventory.address,
-                    "--peer", "payment=%s,%s" % (pay[0].address, pay[1].address))
-
-    def channel(self, service):
-        if self.placement == "one":
-            return self.servers["all"].channel
-        return self.servers[service].channel
-
-    def payment_servers(self):
-        if self.placement == "one":
-            return [self.servers["all"]]
-        return [s for name, s in self.servers.items() if name.startswith("payment-")]
-
-    def hosted(self):
-        """(server, full service names it hosts) for each process."""
-        if self.placement == "one":
-            return [(self.servers["all"], list(SERVICES.values()))]
-        return [(s, [SERVICES[name.split("-")[0]]]) for name, s in self.servers.items()]
-
-    def stop(self):
-        # The order process first: it calls the others, which then have no callers left.
-        for name in sorted(self.servers, key=lambda n: n != "order"):
-            self.exit_codes[name] = self.servers[name].stop()
-
-    def stderr(self):
-        return "\n".join("--- %s:\n%s" % (n, s.stderr_text()[-4000:])
-                         for n, s in self.servers.items())
+    return stub_module(name)
 
 
 class FlowHelpers:
-    """Black-box helpers over the generated stubs; `cluster` set by the test class."""
+    """Black-box helpers over the generated stubs, against the processes of `placement` ("one"
+    or "five", see placement.py) started once for the test class as `cluster`."""
 
+    placement = "five"
     cluster = None
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cluster = Placement(SERVER, cls.placement)
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.cluster.start()
+        cls.make_stubs()
 
     @classmethod
     def make_stubs(cls):
@@ -161,6 +109,11 @@ class FlowHelpers:
     def status_name(self, status):
         return self.order_pb.OrderStatus.Name(status)
 
+    def assert_failed(self, order, failure_code):
+        """The order ended FAILED with `failure_code` ("FAILURE_CODE_...")."""
+        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED", order)
+        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code), failure_code)
+
     def assert_stock(self, sku, stock, reserved=0):
         p = self.product(sku)
         self.assertEqual((p.stock, p.reserved, p.available), (stock, reserved, stock - reserved),
@@ -170,19 +123,9 @@ class FlowHelpers:
 class OrderFlowCases(FlowHelpers):
     """Every case of the flow; a subclass names the placement."""
 
-    placement = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, cls.placement)
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
     @classmethod
     def tearDownClass(cls):
-        cls.cluster.stop()
-        for name, code in cls.cluster.exit_codes.items():
+        for name, code in cls.cluster.stop().items():
             if code != 0:
                 raise AssertionError("%s exited %s on SIGTERM\n%s"
                                      % (name, code, cls.cluster.stderr()))
@@ -223,30 +166,26 @@ class OrderFlowCases(FlowHelpers):
         user_id = self.new_user()
         sku = self.new_product(stock=2)
         order = self.create_order(user_id, [(sku, 3)], "tok_approve")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_OUT_OF_STOCK")
+        self.assert_failed(order, "FAILURE_CODE_OUT_OF_STOCK")
         self.assertTrue(order.failure_reason)
         self.assertEqual(order.transaction_id, "")
         self.assert_stock(sku, 2)
 
-    def test_declined_payment_fails_and_releases_the_stock(self):
+    def order_failing_payment(self, quantity, token, failure_code):
+        """An order of `quantity` of 4 units in stock, paid with `token`, fails with
+        `failure_code` and leaves the stock as it was."""
         user_id = self.new_user()
         sku = self.new_product(stock=4)
-        order = self.create_order(user_id, [(sku, 3)], "tok_decline")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_DECLINED")
+        order = self.create_order(user_id, [(sku, quantity)], token)
+        self.assert_failed(order, failure_code)
         self.assert_stock(sku, 4)
+        return order
+
+    def test_declined_payment_fails_and_releases_the_stock(self):
+        self.order_failing_payment(3, "tok_decline", "FAILURE_CODE_PAYMENT_DECLINED")
 
     def test_payment_timeout_fails_and_releases_the_stock(self):
-        user_id = self.new_user()
-        sku = self.new_product(stock=4)
-        order = self.create_order(user_id, [(sku, 1)], "tok_timeout")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_TIMEOUT")
-        self.assert_stock(sku, 4)
+        order = self.order_failing_payment(1, "tok_timeout", "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assertEqual(self.status_name(self.get_order(order.id).status), "ORDER_STATUS_FAILED")
 
     def test_a_charge_approved_after_the_callers_deadline_is_refunded(self):
@@ -260,9 +199,7 @@ class OrderFlowCases(FlowHelpers):
         self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
         # The same key returns the settled order (after the saga, if it still runs).
         order = self.orders.CreateOrder(request, timeout=ORDER_TIMEOUT)
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED", order)
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_TIMEOUT")
+        self.assert_failed(order, "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assert_stock(sku, 4)
         # Asked again with the saga's own request, no replica holds an approved charge: the one
         # that charged answers REFUNDED, any other refuses the voided key.
@@ -523,13 +460,6 @@ class PaymentHolderGone(FlowHelpers, unittest.TestCase):
     more (its replica restarted with an empty ledger) is refused for good, FAILED_PRECONDITION,
     not UNAVAILABLE inviting retries forever."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, "five")
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
     def test_cancel_of_an_order_whose_payment_was_lost_is_failed_precondition(self):
         user_id = self.new_user()
         sku = self.new_product(stock=3)
@@ -549,7 +479,7 @@ class PaymentHolderGone(FlowHelpers, unittest.TestCase):
         # The holder crashes and comes back on its port with nothing in memory.
         port = self.cluster.servers[holder].port
         self.cluster.servers[holder].kill()
-        self.cluster._start(holder, "--services", "payment", "--listen", "127.0.0.1:%d" % port)
+        self.cluster.start_one(holder, "--services", "payment", "--listen", "127.0.0.1:%d" % port)
         with self.assertRaises(grpc.RpcError) as e:
             self.orders.CancelOrder(self.order_pb.CancelOrderRequest(id=order.id),
                                     timeout=ORDER_TIMEOUT)
@@ -565,15 +495,7 @@ class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
     """Five processes; a steady stream of orders (tok_approve and tok_slow) while one payment
     replica is SIGKILLed: the other takes over, and no order is left half-way."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, "five")
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
     def test_no_order_is_left_half_way_and_the_survivor_takes_over(self):
-        o = self.order_pb
         users = [self.new_user() for _ in range(4)]
         sku = self.new_product(stock=100000)
         lock = threading.Lock()

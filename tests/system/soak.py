@@ -21,7 +21,6 @@ Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
 Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
 import argparse
-import os
 import random
 import signal
 import sys
@@ -31,8 +30,10 @@ import uuid
 
 import grpc
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import grpc_client  # noqa: E402
+from percore_py.procfs import rss_bytes
+from percore_py.stubs import stub_module
+
+from placement import Placement
 
 TOKENS = ["tok_approve"] * 5 + ["tok_decline", "tok_slow", "tok_slow", "tok_timeout"]
 FINAL = ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED", "ORDER_STATUS_CANCELLED")
@@ -41,33 +42,17 @@ RSS_STEP_BYTES = 16 << 20
 
 
 def pb(name):
-    return grpc_client.stub_module(name)
+    return stub_module(name)
 
 
-class Placement:
-    """The five processes; payment replicas can be killed and restarted on their own port."""
+class FaultyPlacement(Placement):
+    """The five processes; payment replicas can be killed and restarted on their own port, any
+    process frozen for a while."""
 
     def __init__(self, binary, shards):
-        self.binary = binary
-        self.shards = shards
-        self.servers = {}
+        super().__init__(binary, "five", shards)
         self.restarted = set()  # payment replicas killed since the start (ledgers lost)
         self.lock = threading.Lock()
-
-    def start_one(self, name, *flags):
-        server = grpc_client.Server(self.binary, "--shards", str(self.shards),
-                                    "--shutdown-grace", "2", *flags)
-        self.servers[name] = server
-        return server
-
-    def start(self):
-        user = self.start_one("user", "--services", "user")
-        inventory = self.start_one("inventory", "--services", "inventory")
-        pays = [self.start_one("payment-%d" % i, "--services", "payment") for i in range(2)]
-        self.start_one("order", "--services", "order",
-                       "--peer", "user=" + user.address,
-                       "--peer", "inventory=" + inventory.address,
-                       "--peer", "payment=%s,%s" % (pays[0].address, pays[1].address))
 
     def restart_payment(self, name):
         with self.lock:
@@ -90,12 +75,6 @@ class Placement:
             time.sleep(seconds)
         finally:
             proc.send_signal(signal.SIGCONT)
-
-    def stop(self):
-        codes = {}
-        for name in sorted(self.servers, key=lambda n: n != "order"):
-            codes[name] = self.servers[name].stop()
-        return codes
 
 
 class Soak:
@@ -254,7 +233,7 @@ class Soak:
     def sample_rss(self):
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
-                self.rss.setdefault(name, []).append(grpc_client.rss_bytes(server.proc.pid))
+                self.rss.setdefault(name, []).append(rss_bytes(server.proc.pid))
 
     # ---- the checks
 
@@ -454,7 +433,7 @@ def main():
     parser.add_argument("--rss-growth-per-order-kb", type=float, default=8)
     args = parser.parse_args()
     print("soak: %.0f s, %d order clients, seed %d" % (args.seconds, args.clients, args.seed))
-    placement = Placement(args.server, args.shards)
+    placement = FaultyPlacement(args.server, args.shards)
     violations = []
     try:
         placement.start()

@@ -3,9 +3,9 @@ percore-load and percore-call as subprocesses, as a user would."""
 
 import json
 import os
-import re
-import signal
 import subprocess
+
+from percore_py.server import Server
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTO_DIR = os.path.join(REPO, "proto")
@@ -16,29 +16,6 @@ TEST_PROTO = "/usr/share/grpc-proto/grpc/testing/test.proto"
 PATHS = {"server": None, "load": None, "call": None}
 SERVER = None
 UNREACHABLE = "127.0.0.1:1"  # nothing listens on tcpmux
-
-
-class Server:
-    """percore-server on a free port; the port is read from its first stdout line."""
-
-    def __init__(self, binary, *flags):
-        self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", *flags],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.proc.kill()
-            raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.port = int(match.group(1))
-        self.address = "127.0.0.1:%d" % self.port
-
-    def stop(self, timeout=30):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
 
 
 def start_server():
