@@ -75,26 +75,20 @@ def write_report(results, args, started):
     def prof(key):
         return lambda r, s: (r.get("profile") or {}).get(key, "-")
 
+    def cpu(load, load_short, per, extra=()):
+        """The CPU accounting of one timed run (harness/profile.py), per call or message."""
+        return [("server busy", busy("server_cpu_busy")), (load + " busy", busy("load_cpu_busy")),
+                ("other work", busy("other_cpu_busy")),
+                ("server CPU us/" + per, prof("server_cpu_us_per_" + per)),
+                ("%ss per server CPU-s" % per, prof("%ss_per_server_cpu_s" % per)),
+                ("%s CPU us/%s" % (load_short, per), prof("load_cpu_us_per_" + per))] + list(extra)
+
     table("CPU during the timed GetUser run (perf stat on the server; share of one CPU)",
-          "get_user", [("server busy", busy("server_cpu_busy")),
-                       ("load generator busy", busy("load_cpu_busy")),
-                       ("other work", busy("other_cpu_busy")),
-                       ("server CPU us/call", prof("server_cpu_us_per_call")),
-                       ("calls per server CPU-s", prof("calls_per_server_cpu_s")),
-                       ("load CPU us/call", prof("load_cpu_us_per_call")),
-                       ("server ctx switches/s", prof("server_context_switches_per_s"))])
-    table("CPU during the h2load GetUser run", "get_user_h2load", [
-        ("server busy", busy("server_cpu_busy")), ("h2load busy", busy("load_cpu_busy")),
-        ("other work", busy("other_cpu_busy")),
-        ("server CPU us/call", prof("server_cpu_us_per_call")),
-        ("calls per server CPU-s", prof("calls_per_server_cpu_s")),
-        ("h2load CPU us/call", prof("load_cpu_us_per_call"))])
-    table("CPU during the timed ListUsers run", "list_users", [
-        ("server busy", busy("server_cpu_busy")), ("load generator busy", busy("load_cpu_busy")),
-        ("other work", busy("other_cpu_busy")),
-        ("server CPU us/message", prof("server_cpu_us_per_message")),
-        ("messages per server CPU-s", prof("messages_per_server_cpu_s")),
-        ("load CPU us/message", prof("load_cpu_us_per_message"))])
+          "get_user", cpu("load generator", "load", "call", [
+              ("server ctx switches/s", prof("server_context_switches_per_s"))]))
+    table("CPU during the h2load GetUser run", "get_user_h2load", cpu("h2load", "h2load", "call"))
+    table("CPU during the timed ListUsers run", "list_users",
+          cpu("load generator", "load", "message"))
     cg = results.get("callgrind") or []
     if cg:
         cats = ["gRPC core", "gRPC C++", "abseil", "protobuf", "allocator", "libc/libstdc++",

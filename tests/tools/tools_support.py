@@ -37,15 +37,27 @@ def load_json(testcase, *args):
     return json.loads(result.stdout)
 
 
+def start_load(*args):
+    """percore-load -O json against the test server, left running (the caller interrupts it or
+    waits with communicate())."""
+    return subprocess.Popen([PATHS["load"], "-O", "json", *args, SERVER.address],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def call(*args, stdin=None):
     return run("call", SERVER.address, *args, stdin=stdin)
 
 
-def create_user(testcase, name, email):
-    result = call("call", "user.v1.UserService.CreateUser", "--compact",
-                  "-d", json.dumps({"name": name, "email": email}))
+def call_ok(testcase, *args, stdin=None):
+    """percore-call against the test server; asserts exit 0 and returns its stdout."""
+    result = call(*args, stdin=stdin)
     testcase.assertEqual(result.returncode, 0, result.stderr)
-    return json.loads(result.stdout)
+    return result.stdout
+
+
+def create_user(testcase, name, email):
+    return json.loads(call_ok(testcase, "call", "user.v1.UserService.CreateUser", "--compact",
+                              "-d", json.dumps({"name": name, "email": email})))
 
 
 def connections_to(pid, port):
