@@ -4,7 +4,13 @@ test and the soak:
   five  user, inventory, order and two payment replicas ("payment-0", "payment-1"), each its own
         percore-server on a loopback port; order reaches the others with --peer (gRPC,
         round_robin over the replicas).
-Every process started is stopped by stop(), also when start() failed half-way."""
+Every process started is stopped by stop(), also when start() failed half-way. Faults: a
+payment replica killed and restarted on its port (its in-memory ledger gone), a process frozen
+for a while (SIGSTOP, SIGCONT)."""
+
+import signal
+import threading
+import time
 
 from percore_py.server import Server
 
@@ -22,6 +28,8 @@ class Placement:
         self.kind = kind
         self.shards = shards
         self.servers = {}  # name -> percore_py.server.Server
+        self.restarted = set()  # payment replicas killed since the start (ledgers lost)
+        self.lock = threading.Lock()  # restart_payment() against readers of `servers`
 
     def start_one(self, name, *flags):
         """Starts (or starts again) the process `name` with `flags` after the common ones."""
@@ -41,6 +49,29 @@ class Placement:
                        "--peer", "user=" + user.address,
                        "--peer", "inventory=" + inventory.address,
                        "--peer", "payment=%s,%s" % (pay[0].address, pay[1].address))
+
+    def restart_payment(self, name):
+        """SIGKILLs the payment replica `name` and starts it again, empty, on the same port."""
+        with self.lock:
+            port = self.servers[name].port
+            self.servers[name].kill()
+            self.restarted.add(name)
+            for _ in range(50):  # the port is free once the process is gone
+                try:
+                    self.start_one(name, "--services", "payment",
+                                   "--listen", "127.0.0.1:%d" % port)
+                    return
+                except RuntimeError:
+                    time.sleep(0.1)
+            raise RuntimeError("could not restart %s on port %d" % (name, port))
+
+    def freeze(self, name, seconds):
+        proc = self.servers[name].proc
+        proc.send_signal(signal.SIGSTOP)
+        try:
+            time.sleep(seconds)
+        finally:
+            proc.send_signal(signal.SIGCONT)
 
     def channel(self, service):
         """A channel to the process hosting `service` ("user", "order", ...)."""

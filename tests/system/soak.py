@@ -22,7 +22,6 @@ Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
 import argparse
 import random
-import signal
 import sys
 import threading
 import time
@@ -43,38 +42,6 @@ RSS_STEP_BYTES = 16 << 20
 
 def pb(name):
     return stub_module(name)
-
-
-class FaultyPlacement(Placement):
-    """The five processes; payment replicas can be killed and restarted on their own port, any
-    process frozen for a while."""
-
-    def __init__(self, binary, shards):
-        super().__init__(binary, "five", shards)
-        self.restarted = set()  # payment replicas killed since the start (ledgers lost)
-        self.lock = threading.Lock()
-
-    def restart_payment(self, name):
-        with self.lock:
-            port = self.servers[name].port
-            self.servers[name].kill()
-            self.restarted.add(name)
-            for _ in range(50):  # the port is free once the process is gone
-                try:
-                    self.start_one(name, "--services", "payment",
-                                   "--listen", "127.0.0.1:%d" % port)
-                    return
-                except RuntimeError:
-                    time.sleep(0.1)
-            raise RuntimeError("could not restart %s on port %d" % (name, port))
-
-    def freeze(self, name, seconds):
-        proc = self.servers[name].proc
-        proc.send_signal(signal.SIGSTOP)
-        try:
-            time.sleep(seconds)
-        finally:
-            proc.send_signal(signal.SIGCONT)
 
 
 class Soak:
@@ -433,7 +400,7 @@ def main():
     parser.add_argument("--rss-growth-per-order-kb", type=float, default=8)
     args = parser.parse_args()
     print("soak: %.0f s, %d order clients, seed %d" % (args.seconds, args.clients, args.seed))
-    placement = FaultyPlacement(args.server, args.shards)
+    placement = Placement(args.server, "five", args.shards)
     violations = []
     try:
         placement.start()
