@@ -150,13 +150,20 @@ def callgrind_pass(name, cmd, get_calls, list_pages):
     return result
 
 
-def _wait_until_idle(pid):
-    """Until the process's CPU time stops growing (checked every 2 s)."""
+def _wait_until_idle(pid, bound_s=60):
+    """Until the process's CPU time stops growing (checked every 2 s), at most `bound_s`: with
+    watch streams open the server never quite idles under valgrind (2026-12-02: a few ticks
+    every 2 s with 4 streams), and an unbounded wait never ended."""
     last = -1
+    deadline = time.monotonic() + bound_s
     while True:
         with open("/proc/%s/stat" % pid) as f:
             ticks = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
         if ticks == last:
+            return
+        if time.monotonic() > deadline:
+            env.log("callgrind: the server's CPU time still grows after %d s; the watch figure "
+                    "includes that background work" % bound_s)
             return
         last = ticks
         time.sleep(2)
