@@ -8,25 +8,23 @@ streams stalled by a client that stopped reading (exit 0 after the grace period)
 2; sync with --sync-max-threads answers only NOT_FOUND or RESOURCE_EXHAUSTED under concurrency.
 Exits non-zero on any failure.
 
-Usage: check_baseline.py PATH/TO/percore-baseline [--proto-dir DIR] [--modes sync,async,...]
-Stubs are generated with Debian's protoc and grpc_python_plugin into a temporary directory."""
+Usage: check_baseline.py PATH/TO/percore-baseline [--modes sync,async,...]
+(with tools/pylib on PYTHONPATH: the stubs come from percore_py.stubs, generated with Debian's
+protoc and grpc_python_plugin)."""
 
 import argparse
-import atexit
 import concurrent.futures
-import importlib
-import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 import grpc
+
+from percore_py.stubs import stub_modules
 
 MODES = ["sync", "callback", "async", "ceiling"]
 USERS = 1000
@@ -45,18 +43,6 @@ class CheckFailed(Exception):
 def expect(condition, what):
     if not condition:
         raise CheckFailed(what)
-
-
-def load_stubs(proto_dir):
-    out = tempfile.mkdtemp(prefix="baseline-stubs-")
-    atexit.register(shutil.rmtree, out, ignore_errors=True)
-    subprocess.run(["protoc", "-I" + proto_dir, "-I/usr/include", "--python_out=" + out,
-                    "--grpc_python_out=" + out,
-                    "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
-                    "user/v1/user.proto"], check=True)
-    sys.path.insert(0, out)
-    return (importlib.import_module("user.v1.user_pb2"),
-            importlib.import_module("user.v1.user_pb2_grpc"))
 
 
 class Server:
@@ -308,13 +294,11 @@ def check_sync_cap(binary, pb, pb_grpc):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser()
     parser.add_argument("binary")
-    parser.add_argument("--proto-dir", default=os.path.join(here, "..", "..", "proto"))
     parser.add_argument("--modes", default=",".join(MODES))
     args = parser.parse_args()
-    pb, pb_grpc = load_stubs(os.path.abspath(args.proto_dir))
+    pb, pb_grpc = stub_modules("user.v1.user")
 
     failures = 0
     checks = [(m, lambda m=m: check_mode(args.binary, pb, pb_grpc, m))

@@ -7,20 +7,19 @@ asserts that a well-behaved grpcio client is still answered afterwards and that 
 Usage: hostile_client_test.py PATH/TO/percore-server"""
 
 import os
-import re
 import resource
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 import grpc
 
-import grpc_client
+from percore_py.procfs import rss_bytes
+from percore_py.server import Server
+from percore_py.stubs import load_stubs, stub_modules
 
 SERVER = None
 EXTRA_FLAGS = os.environ.get("HOSTILE_EXTRA_FLAGS", "").split()
@@ -72,40 +71,25 @@ def raise_own_fd_limit(wanted):
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-class HostileServer:
+class HostileServer(Server):
     """percore-server on 127.0.0.1:0; `nofile` sets its RLIMIT_NOFILE (soft and hard)."""
 
     def __init__(self, *flags, nofile=None):
-        self._stderr = tempfile.TemporaryFile(mode="w+")
         preexec = None
         if nofile:
             preexec = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-        self.proc = subprocess.Popen(
-            [SERVER, "--listen", "127.0.0.1:0", "--shards", "2", "--shutdown-grace", "1",
-             "--services", "user", "--grpc-memory-limit-bytes", str(GRPC_MEMORY), *flags],
-            stdout=subprocess.PIPE, stderr=self._stderr, text=True, preexec_fn=preexec)
-        grpc_client._LIVE.add(self.proc)
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("server did not start: %r %s" % (line, self.stderr_text()))
+        super().__init__(SERVER, "--shards", "2", "--shutdown-grace", "1", "--services", "user",
+                         "--grpc-memory-limit-bytes", str(GRPC_MEMORY), *flags,
+                         preexec_fn=preexec)
         with open("/proc/%d/maps" % self.proc.pid) as maps:
             mapped = maps.read()
         # Sanitizer builds (tools/test's build/asan, build/tsan) keep far more memory resident.
         self.sanitized = any(word in mapped or word in os.path.basename(os.path.dirname(
             os.path.dirname(os.path.dirname(os.path.abspath(SERVER))))) for word in ("asan", "tsan"))
-        self.port = int(match.group(1))
-        self.address = "127.0.0.1:%d" % self.port
         self.peak_rss = 0
 
-    def stderr_text(self):
-        self._stderr.seek(0)
-        return self._stderr.read()
-
     def rss(self):
-        value = grpc_client.rss_bytes(self.proc.pid)
+        value = rss_bytes(self.proc.pid)
         self.peak_rss = max(self.peak_rss, value)
         return value
 
@@ -115,8 +99,7 @@ class HostileServer:
 
     def serves(self, attempts=1, timeout=5):
         """A well-behaved client on a fresh connection: health Check answers SERVING."""
-        health = grpc_client.stub_module("grpc.health.v1.health_pb2")
-        health_grpc = grpc_client.stub_module("grpc.health.v1.health_pb2_grpc")
+        health, health_grpc = stub_modules("grpc.health.v1.health")
         last = None
         for _ in range(attempts):
             channel = grpc.insecure_channel(self.address,
@@ -132,16 +115,6 @@ class HostileServer:
                 channel.close()
         print("well-behaved client failed: %s" % last, file=sys.stderr)
         return False
-
-    def stop(self):
-        self.proc.send_signal(15)
-        try:
-            return self.proc.wait(timeout=30)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            grpc_client._LIVE.discard(self.proc)
 
 
 def drain(sock, seconds):
@@ -167,7 +140,7 @@ class HostileClients(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        grpc_client.load_stubs()
+        load_stubs()
         raise_own_fd_limit(4096)
 
     def setUp(self):
@@ -281,7 +254,6 @@ class HostileClients(unittest.TestCase):
 
     def test_requests_far_over_the_message_limit(self):
         payload = b"x" * (128 * MIB)
-        user_pb = grpc_client.stub_module("user.v1.user_pb2")
         results = []
 
         def send():

@@ -21,7 +21,9 @@ import h2.connection
 import h2.events
 import h2.settings
 
-import grpc_client
+from percore_py.procfs import asan_built, rss_bytes
+from percore_py.server import Server
+from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
 TIMEOUT = 10
@@ -30,13 +32,13 @@ IDLE_SECONDS = 2   # --stream-idle-timeout for the lockout case
 
 
 def rss_kb(pid):
-    return grpc_client.rss_bytes(pid) // 1024
+    return rss_bytes(pid) // 1024
 
 
 def rss_bound_kb(pid):
     """What 'bounded' means here: far below the hundreds of MB to GB of the unbounded attacks.
     AddressSanitizer keeps freed memory in quarantine (256 MB by default): allow for it."""
-    return (600 if grpc_client.asan_built(pid) else 200) * 1024
+    return (600 if asan_built(pid) else 200) * 1024
 
 
 def grpc_frame(message_bytes):
@@ -123,13 +125,12 @@ class RawH2:
 class HostileStreams(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.user_pb = grpc_client.stub_module("user.v1.user_pb2")
-        cls.user_grpc = grpc_client.stub_module("user.v1.user_pb2_grpc")
-        cls.order_pb = grpc_client.stub_module("order.v1.order_pb2")
-        cls.test_pb = grpc_client.stub_module("grpc.testing.messages_pb2")
+        cls.user_pb, cls.user_grpc = stub_modules("user.v1.user")
+        cls.order_pb = stub_module("order.v1.order_pb2")
+        cls.test_pb = stub_module("grpc.testing.messages_pb2")
 
     def start(self, *flags):
-        server = grpc_client.Server(SERVER, "--shards", "1", "--shutdown-grace", "1", *flags)
+        server = Server(SERVER, "--shards", "1", "--shutdown-grace", "1", *flags)
         self.addCleanup(server.stop)
         stub = self.user_grpc.UserServiceStub(server.channel)
         user = stub.CreateUser(self.user_pb.CreateUserRequest(name="Good", email="good@example.com"),

@@ -7,7 +7,8 @@ import unittest
 
 import grpc
 
-import grpc_client
+from percore_py.server import Server
+from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
 
@@ -15,20 +16,17 @@ SERVER = None
 class InteropWithPythonClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = grpc_client.Server(SERVER, "--shards", "2", "--shutdown-grace", "2")
-        cls.health = grpc_client.stub_module("grpc.health.v1.health_pb2")
-        cls.health_grpc = grpc_client.stub_module("grpc.health.v1.health_pb2_grpc")
-        cls.refl = grpc_client.stub_module("grpc.reflection.v1alpha.reflection_pb2")
-        cls.refl_grpc = grpc_client.stub_module("grpc.reflection.v1alpha.reflection_pb2_grpc")
-        cls.msg = grpc_client.stub_module("grpc.testing.messages_pb2")
-        cls.empty = grpc_client.stub_module("grpc.testing.empty_pb2")
-        cls.test_grpc = grpc_client.stub_module("grpc.testing.test_pb2_grpc")
+        cls.server = Server(SERVER, "--shards", "2", "--shutdown-grace", "2")
+        cls.health, cls.health_grpc = stub_modules("grpc.health.v1.health")
+        cls.refl, cls.refl_grpc = stub_modules("grpc.reflection.v1alpha.reflection")
+        cls.msg = stub_module("grpc.testing.messages_pb2")
+        cls.empty = stub_module("grpc.testing.empty_pb2")
+        cls.test_grpc = stub_module("grpc.testing.test_pb2_grpc")
         cls.stub = cls.test_grpc.TestServiceStub(cls.server.channel)
 
     @classmethod
     def tearDownClass(cls):
-        if cls.server.proc.poll() is None:
-            cls.server.stop()
+        cls.server.stop()
 
     def test_health_serving_and_unknown(self):
         h = self.health_grpc.HealthStub(self.server.channel)

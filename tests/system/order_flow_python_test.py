@@ -7,182 +7,31 @@ Each placement runs the same cases: success, unknown user, out of stock, decline
 payment timeout (stock released), CreateOrder retried with its idempotency key (one order, one
 charge), 50 concurrent orders for the last 10 units, a watch that sees every transition, chat
 ordering / cancellation / half-close, and health SERVING for every hosted service. Then: reflection
-lists the four services (one process), --peer errors exit 2 naming the problem, and a payment
-replica SIGKILLed in the middle of a stream of orders (no order left PENDING, RESERVED or PAID;
-orders after the kill are CONFIRMED).
+lists the four services (one process), and --peer errors exit 2 naming the problem. The flow
+under faults is order_faults_python_test.py.
 Usage: order_flow_python_test.py PATH/TO/percore-server"""
 
 import queue
 import sys
 import subprocess
 import threading
-import time
 import unittest
 import uuid
 
 import grpc
 
-import grpc_client
+from order_flow_support import ORDER_TIMEOUT, TIMEOUT, FlowHelpers, pb
+from placement import SERVICES
 
 SERVER = None
-TIMEOUT = 30        # per call (a bound so that nothing hangs, not a claim about speed)
-ORDER_TIMEOUT = 60  # CreateOrder: its payment step alone may take the service's payment budget
-POLL_BOUND = 60     # seconds a poll waits for state to settle
-
-SERVICES = {
-    "user": "user.v1.UserService",
-    "inventory": "inventory.v1.InventoryService",
-    "payment": "payment.v1.PaymentService",
-    "order": "order.v1.OrderService",
-}
-
-
-def pb(name):
-    return grpc_client.stub_module(name)
-
-
-class Cluster:
-    """The percore-server processes of one placement and a channel to each service. Every process
-    started is stopped by stop() (also when start() failed half-way)."""
-
-    def __init__(self, binary, placement, shards=2):
-        self.binary = binary
-        self.placement = placement
-        self.shards = shards
-        self.servers = {}  # name -> grpc_client.Server ("payment-0", "payment-1" when five)
-        self.exit_codes = {}
-
-    def _start(self, name, *flags):
-        server = grpc_client.Server(self.binary, "--shards", str(self.shards),
-                                    "--shutdown-grace", "2", *flags)
-        self.servers[name] = server
-        return server
-
-    def start(self):
-        if self.placement == "one":
-            self._start("all")
-            return
-        user = self._start("user", "--services", "user")
-        inventory = self._start("inventory", "--services", "inventory")
-        pay = [self._start("payment-%d" % i, "--services", "payment") for i in range(2)]
-        self._start("order", "--services", "order",
-                    "--peer", "user=" + user.address,
-                    "--peer", "inventory=" + inventory.address,
-                    "--peer", "payment=%s,%s" % (pay[0].address, pay[1].address))
-
-    def channel(self, service):
-        if self.placement == "one":
-            return self.servers["all"].channel
-        return self.servers[service].channel
-
-    def payment_servers(self):
-        if self.placement == "one":
-            return [self.servers["all"]]
-        return [s for name, s in self.servers.items() if name.startswith("payment-")]
-
-    def hosted(self):
-        """(server, full service names it hosts) for each process."""
-        if self.placement == "one":
-            return [(self.servers["all"], list(SERVICES.values()))]
-        return [(s, [SERVICES[name.split("-")[0]]]) for name, s in self.servers.items()]
-
-    def stop(self):
-        # The order process first: it calls the others, which then have no callers left.
-        for name in sorted(self.servers, key=lambda n: n != "order"):
-            self.exit_codes[name] = self.servers[name].stop()
-
-    def stderr(self):
-        return "\n".join("--- %s:\n%s" % (n, s.stderr_text()[-4000:])
-                         for n, s in self.servers.items())
-
-
-class FlowHelpers:
-    """Black-box helpers over the generated stubs; `cluster` set by the test class."""
-
-    cluster = None
-
-    @classmethod
-    def make_stubs(cls):
-        cls.user_pb = pb("user.v1.user_pb2")
-        cls.inv_pb = pb("inventory.v1.inventory_pb2")
-        cls.pay_pb = pb("payment.v1.payment_pb2")
-        cls.order_pb = pb("order.v1.order_pb2")
-        cls.money_pb = pb("commerce.v1.money_pb2")
-        cls.users = pb("user.v1.user_pb2_grpc").UserServiceStub(cls.cluster.channel("user"))
-        cls.inventory = pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(
-            cls.cluster.channel("inventory"))
-        cls.orders = pb("order.v1.order_pb2_grpc").OrderServiceStub(cls.cluster.channel("order"))
-        pay_grpc = pb("payment.v1.payment_pb2_grpc")
-        cls.payments = [pay_grpc.PaymentServiceStub(s.channel)
-                        for s in cls.cluster.payment_servers()]
-
-    def new_user(self):
-        tag = uuid.uuid4().hex[:12]
-        user = self.users.CreateUser(
-            self.user_pb.CreateUserRequest(name="Buyer " + tag, email=tag + "@example.com"),
-            timeout=TIMEOUT)
-        return user.id
-
-    def new_product(self, stock, price_minor=1250, currency="USD"):
-        sku = "sku-" + uuid.uuid4().hex[:16]
-        self.inventory.CreateProduct(self.inv_pb.CreateProductRequest(
-            sku=sku, name="Widget " + sku,
-            price=self.money_pb.Money(amount_minor=price_minor, currency=currency),
-            initial_stock=stock), timeout=TIMEOUT)
-        return sku
-
-    def product(self, sku):
-        return self.inventory.GetProduct(self.inv_pb.GetProductRequest(sku=sku), timeout=TIMEOUT)
-
-    def order_request(self, user_id, items, token, key=""):
-        return self.order_pb.CreateOrderRequest(
-            user_id=user_id,
-            items=[self.order_pb.LineItem(sku=sku, quantity=qty) for sku, qty in items],
-            payment_method=self.pay_pb.PaymentMethod(token=token), idempotency_key=key)
-
-    def create_order(self, user_id, items, token, key=""):
-        return self.orders.CreateOrder(self.order_request(user_id, items, token, key),
-                                       timeout=ORDER_TIMEOUT)
-
-    def get_order(self, order_id):
-        return self.orders.GetOrder(self.order_pb.GetOrderRequest(id=order_id), timeout=TIMEOUT)
-
-    def payment(self, transaction_id):
-        """The payment from whichever replica has it (each replica keeps its own ledger)."""
-        for stub in self.payments:
-            try:
-                return stub.GetPayment(
-                    self.pay_pb.GetPaymentRequest(transaction_id=transaction_id), timeout=TIMEOUT)
-            except grpc.RpcError as e:
-                if e.code() != grpc.StatusCode.NOT_FOUND:
-                    raise
-        return None
-
-    def status_name(self, status):
-        return self.order_pb.OrderStatus.Name(status)
-
-    def assert_stock(self, sku, stock, reserved=0):
-        p = self.product(sku)
-        self.assertEqual((p.stock, p.reserved, p.available), (stock, reserved, stock - reserved),
-                         "stock, reserved, available of " + sku)
 
 
 class OrderFlowCases(FlowHelpers):
     """Every case of the flow; a subclass names the placement."""
 
-    placement = None
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, cls.placement)
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
     @classmethod
     def tearDownClass(cls):
-        cls.cluster.stop()
-        for name, code in cls.cluster.exit_codes.items():
+        for name, code in cls.cluster.stop().items():
             if code != 0:
                 raise AssertionError("%s exited %s on SIGTERM\n%s"
                                      % (name, code, cls.cluster.stderr()))
@@ -223,30 +72,26 @@ class OrderFlowCases(FlowHelpers):
         user_id = self.new_user()
         sku = self.new_product(stock=2)
         order = self.create_order(user_id, [(sku, 3)], "tok_approve")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_OUT_OF_STOCK")
+        self.assert_failed(order, "FAILURE_CODE_OUT_OF_STOCK")
         self.assertTrue(order.failure_reason)
         self.assertEqual(order.transaction_id, "")
         self.assert_stock(sku, 2)
 
-    def test_declined_payment_fails_and_releases_the_stock(self):
+    def order_failing_payment(self, quantity, token, failure_code):
+        """An order of `quantity` of 4 units in stock, paid with `token`, fails with
+        `failure_code` and leaves the stock as it was."""
         user_id = self.new_user()
         sku = self.new_product(stock=4)
-        order = self.create_order(user_id, [(sku, 3)], "tok_decline")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_DECLINED")
+        order = self.create_order(user_id, [(sku, quantity)], token)
+        self.assert_failed(order, failure_code)
         self.assert_stock(sku, 4)
+        return order
+
+    def test_declined_payment_fails_and_releases_the_stock(self):
+        self.order_failing_payment(3, "tok_decline", "FAILURE_CODE_PAYMENT_DECLINED")
 
     def test_payment_timeout_fails_and_releases_the_stock(self):
-        user_id = self.new_user()
-        sku = self.new_product(stock=4)
-        order = self.create_order(user_id, [(sku, 1)], "tok_timeout")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED")
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_TIMEOUT")
-        self.assert_stock(sku, 4)
+        order = self.order_failing_payment(1, "tok_timeout", "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assertEqual(self.status_name(self.get_order(order.id).status), "ORDER_STATUS_FAILED")
 
     def test_a_charge_approved_after_the_callers_deadline_is_refunded(self):
@@ -260,9 +105,7 @@ class OrderFlowCases(FlowHelpers):
         self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
         # The same key returns the settled order (after the saga, if it still runs).
         order = self.orders.CreateOrder(request, timeout=ORDER_TIMEOUT)
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_FAILED", order)
-        self.assertEqual(self.order_pb.FailureCode.Name(order.failure_code),
-                         "FAILURE_CODE_PAYMENT_TIMEOUT")
+        self.assert_failed(order, "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assert_stock(sku, 4)
         # Asked again with the saga's own request, no replica holds an approved charge: the one
         # that charged answers REFUNDED, any other refuses the voided key.
@@ -468,14 +311,7 @@ class FiveProcessOrderFlow(OrderFlowCases, unittest.TestCase):
         where = []
         for order in orders:
             self.assertEqual(self.status_name(order.status), "ORDER_STATUS_CONFIRMED")
-            holders = []
-            for i, stub in enumerate(self.payments):
-                try:
-                    stub.GetPayment(self.pay_pb.GetPaymentRequest(
-                        transaction_id=order.transaction_id), timeout=TIMEOUT)
-                    holders.append(i)
-                except grpc.RpcError as e:
-                    self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
+            holders = self.payment_holders(order.transaction_id)
             self.assertEqual(len(holders), 1, order.transaction_id)
             where += holders
         self.assertEqual(set(where), {0, 1}, where)
@@ -518,135 +354,6 @@ class PeerFlagErrors(unittest.TestCase):
             self.assertIn(short, proc.stdout)
 
 
-class PaymentHolderGone(FlowHelpers, unittest.TestCase):
-    """Issue 15, defect 7: the cancel of a CONFIRMED order whose payment no replica knows any
-    more (its replica restarted with an empty ledger) is refused for good, FAILED_PRECONDITION,
-    not UNAVAILABLE inviting retries forever."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, "five")
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
-    def test_cancel_of_an_order_whose_payment_was_lost_is_failed_precondition(self):
-        user_id = self.new_user()
-        sku = self.new_product(stock=3)
-        order = self.create_order(user_id, [(sku, 1)], "tok_approve")
-        self.assertEqual(self.status_name(order.status), "ORDER_STATUS_CONFIRMED")
-        holder = None
-        for name in ("payment-0", "payment-1"):
-            stub = pb("payment.v1.payment_pb2_grpc").PaymentServiceStub(
-                self.cluster.servers[name].channel)
-            try:
-                stub.GetPayment(self.pay_pb.GetPaymentRequest(
-                    transaction_id=order.transaction_id), timeout=TIMEOUT)
-                holder = name
-            except grpc.RpcError as e:
-                self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND)
-        self.assertIsNotNone(holder)
-        # The holder crashes and comes back on its port with nothing in memory.
-        port = self.cluster.servers[holder].port
-        self.cluster.servers[holder].kill()
-        self.cluster._start(holder, "--services", "payment", "--listen", "127.0.0.1:%d" % port)
-        with self.assertRaises(grpc.RpcError) as e:
-            self.orders.CancelOrder(self.order_pb.CancelOrderRequest(id=order.id),
-                                    timeout=ORDER_TIMEOUT)
-        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION,
-                         e.exception.details())
-        self.assertNotIn("retry", e.exception.details())
-        self.assertIn(order.transaction_id, e.exception.details())
-        self.assertEqual(self.status_name(self.get_order(order.id).status),
-                         "ORDER_STATUS_CONFIRMED")
-
-
-class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
-    """Five processes; a steady stream of orders (tok_approve and tok_slow) while one payment
-    replica is SIGKILLed: the other takes over, and no order is left half-way."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.cluster = Cluster(SERVER, "five")
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.make_stubs()
-
-    def test_no_order_is_left_half_way_and_the_survivor_takes_over(self):
-        o = self.order_pb
-        users = [self.new_user() for _ in range(4)]
-        sku = self.new_product(stock=100000)
-        lock = threading.Lock()
-        created = []  # (started after the kill?, order id or None, error)
-        killed = threading.Event()
-        stop = threading.Event()
-
-        def client(index):
-            n = 0
-            while not stop.is_set():
-                after_kill = killed.is_set()
-                token = "tok_slow" if (index + n) % 2 else "tok_approve"
-                n += 1
-                try:
-                    order = self.create_order(users[index % len(users)], [(sku, 1)], token)
-                    with lock:
-                        created.append((after_kill, order.id, None))
-                except grpc.RpcError as e:
-                    with lock:
-                        created.append((after_kill, None, "%s %s" % (e.code(), e.details())))
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(6)]
-        for t in threads:
-            t.start()
-        try:
-            self.wait_until(lambda: len(created) >= 20, "orders before the kill")
-            self.cluster.servers["payment-1"].kill()
-            killed.set()
-            with lock:
-                mark = len(created)
-            self.wait_until(lambda: len(created) >= mark + 30, "orders after the kill")
-        finally:
-            stop.set()
-            for t in threads:
-                t.join()
-
-        errors = [e for _, _, e in created if e]
-        self.assertEqual(errors, [], "CreateOrder itself failed")
-        final = {}
-        for _, order_id, _ in created:
-            final[order_id] = self.wait_for_final(order_id)
-        for order_id, status in final.items():
-            self.assertIn(status, ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED"), order_id)
-        after = [(order_id, final[order_id]) for after_kill, order_id, _ in created if after_kill]
-        self.assertGreaterEqual(len(after), 30)
-        self.assertEqual([a for a in after if a[1] != "ORDER_STATUS_CONFIRMED"], [])
-
-        # The survivor answers health; the process that called the dead replica is fine too.
-        health = pb("grpc.health.v1.health_pb2")
-        health_grpc = pb("grpc.health.v1.health_pb2_grpc")
-        for name in ("payment-0", "order"):
-            r = health_grpc.HealthStub(self.cluster.servers[name].channel).Check(
-                health.HealthCheckRequest(service=""), timeout=TIMEOUT)
-            self.assertEqual(r.status, health.HealthCheckResponse.SERVING, name)
-
-    def wait_until(self, condition, what):
-        deadline = time.monotonic() + POLL_BOUND * 2
-        while not condition():
-            if time.monotonic() > deadline:
-                self.fail("gave up waiting for " + what)
-            time.sleep(0.05)
-
-    def wait_for_final(self, order_id):
-        """The order's status once it is no longer PENDING, RESERVED or PAID (polled, bounded)."""
-        deadline = time.monotonic() + POLL_BOUND
-        while True:
-            status = self.status_name(self.get_order(order_id).status)
-            if status not in ("ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
-                              "ORDER_STATUS_PAID") or time.monotonic() > deadline:
-                return status
-            time.sleep(0.05)
-
-
 if __name__ == "__main__":
-    SERVER = sys.argv.pop(1)
+    SERVER = FlowHelpers.binary = sys.argv.pop(1)
     unittest.main(verbosity=2)

@@ -12,7 +12,8 @@ import unittest
 
 import grpc
 
-import grpc_client
+from percore_py.server import Server
+from percore_py.stubs import stub_modules
 
 SERVER = None
 
@@ -28,11 +29,9 @@ class ServerOperations(unittest.TestCase):
                 self.assertIn("--listen", proc.stderr)
 
     def test_sighup_is_ignored_and_serving_continues(self):
-        server = grpc_client.Server(SERVER, "--shards", "1", "--services", "user",
-                                    "--shutdown-grace", "1")
+        server = Server(SERVER, "--shards", "1", "--services", "user", "--shutdown-grace", "1")
         try:
-            health = grpc_client.stub_module("grpc.health.v1.health_pb2")
-            health_grpc = grpc_client.stub_module("grpc.health.v1.health_pb2_grpc")
+            health, health_grpc = stub_modules("grpc.health.v1.health")
             stub = health_grpc.HealthStub(server.channel)
             server.proc.send_signal(signal.SIGHUP)
             deadline = time.monotonic() + 10
@@ -48,7 +47,7 @@ class ServerOperations(unittest.TestCase):
         self.assertIn("SIGTERM, draining", server.stderr_text())
 
     def test_invalid_utf8_log_lines_are_rate_limited(self):
-        server = grpc_client.Server(SERVER, "--shards", "1", "--services", "user")
+        server = Server(SERVER, "--shards", "1", "--services", "user")
         try:
             get_user = server.channel.unary_unary("/user.v1.UserService/GetUser",
                                                   request_serializer=lambda b: b,

@@ -21,9 +21,7 @@ Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
 Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
 import argparse
-import os
 import random
-import signal
 import sys
 import threading
 import time
@@ -31,8 +29,10 @@ import uuid
 
 import grpc
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import grpc_client  # noqa: E402
+from percore_py.procfs import rss_bytes
+from percore_py.stubs import stub_module
+
+from placement import Placement
 
 TOKENS = ["tok_approve"] * 5 + ["tok_decline", "tok_slow", "tok_slow", "tok_timeout"]
 FINAL = ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED", "ORDER_STATUS_CANCELLED")
@@ -41,61 +41,7 @@ RSS_STEP_BYTES = 16 << 20
 
 
 def pb(name):
-    return grpc_client.stub_module(name)
-
-
-class Placement:
-    """The five processes; payment replicas can be killed and restarted on their own port."""
-
-    def __init__(self, binary, shards):
-        self.binary = binary
-        self.shards = shards
-        self.servers = {}
-        self.restarted = set()  # payment replicas killed since the start (ledgers lost)
-        self.lock = threading.Lock()
-
-    def start_one(self, name, *flags):
-        server = grpc_client.Server(self.binary, "--shards", str(self.shards),
-                                    "--shutdown-grace", "2", *flags)
-        self.servers[name] = server
-        return server
-
-    def start(self):
-        user = self.start_one("user", "--services", "user")
-        inventory = self.start_one("inventory", "--services", "inventory")
-        pays = [self.start_one("payment-%d" % i, "--services", "payment") for i in range(2)]
-        self.start_one("order", "--services", "order",
-                       "--peer", "user=" + user.address,
-                       "--peer", "inventory=" + inventory.address,
-                       "--peer", "payment=%s,%s" % (pays[0].address, pays[1].address))
-
-    def restart_payment(self, name):
-        with self.lock:
-            port = self.servers[name].port
-            self.servers[name].kill()
-            self.restarted.add(name)
-            for _ in range(50):  # the port is free once the process is gone
-                try:
-                    self.start_one(name, "--services", "payment",
-                                   "--listen", "127.0.0.1:%d" % port)
-                    return
-                except RuntimeError:
-                    time.sleep(0.1)
-            raise RuntimeError("could not restart %s on port %d" % (name, port))
-
-    def freeze(self, name, seconds):
-        proc = self.servers[name].proc
-        proc.send_signal(signal.SIGSTOP)
-        try:
-            time.sleep(seconds)
-        finally:
-            proc.send_signal(signal.SIGCONT)
-
-    def stop(self):
-        codes = {}
-        for name in sorted(self.servers, key=lambda n: n != "order"):
-            codes[name] = self.servers[name].stop()
-        return codes
+    return stub_module(name)
 
 
 class Soak:
@@ -254,7 +200,7 @@ class Soak:
     def sample_rss(self):
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
-                self.rss.setdefault(name, []).append(grpc_client.rss_bytes(server.proc.pid))
+                self.rss.setdefault(name, []).append(rss_bytes(server.proc.pid))
 
     # ---- the checks
 
@@ -454,7 +400,7 @@ def main():
     parser.add_argument("--rss-growth-per-order-kb", type=float, default=8)
     args = parser.parse_args()
     print("soak: %.0f s, %d order clients, seed %d" % (args.seconds, args.clients, args.seed))
-    placement = Placement(args.server, args.shards)
+    placement = Placement(args.server, "five", args.shards)
     violations = []
     try:
         placement.start()

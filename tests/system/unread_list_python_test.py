@@ -7,13 +7,14 @@ still complete and in order.
 Usage: unread_list_python_test.py PATH/TO/percore-server"""
 
 import sys
-import threading
 import time
 import unittest
 
 import grpc
 
-import grpc_client
+from percore_py.procfs import asan_built, rss_bytes
+from percore_py.server import Server
+from percore_py.stubs import stub_modules
 
 SERVER = None
 TIMEOUT = 30
@@ -28,10 +29,8 @@ MAX_GROWTH_PER_STREAM = 300 * 1024
 class UnreadListStreams(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = grpc_client.Server(SERVER, "--shards", "2", "--shutdown-grace", "1",
-                                        "--services", "user")
-        cls.pb = grpc_client.stub_module("user.v1.user_pb2")
-        cls.pb_grpc = grpc_client.stub_module("user.v1.user_pb2_grpc")
+        cls.server = Server(SERVER, "--shards", "2", "--shutdown-grace", "1", "--services", "user")
+        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
         cls.stub = cls.pb_grpc.UserServiceStub(cls.server.channel)
         for start in range(0, USERS, 100):  # 100 calls at a time: a client, not a flood
             futures = [cls.stub.CreateUser.future(cls.pb.CreateUserRequest(
@@ -56,7 +55,7 @@ class UnreadListStreams(unittest.TestCase):
             users, _ = self.read_page(1000)
             self.assertEqual(len(users), 1000)
         time.sleep(0.5)
-        before = grpc_client.rss_bytes(self.server.proc.pid)
+        before = rss_bytes(self.server.proc.pid)
         channels = [grpc.insecure_channel(self.server.address) for _ in range(3)]
         calls = []
         try:
@@ -66,13 +65,13 @@ class UnreadListStreams(unittest.TestCase):
                                             timeout=120))
             # Each stream has started and filled what flow control lets through.
             time.sleep(3)
-            after = grpc_client.rss_bytes(self.server.proc.pid)
+            after = rss_bytes(self.server.proc.pid)
             growth = after - before
             print("RSS grew %.1f MB for %d unread streams (%.0f KB each)"
                   % (growth / 2**20, STREAMS, growth / STREAMS / 1024), file=sys.stderr)
             # ASan's redzones and quarantine say nothing about what a stream keeps: the release
             # run checks memory, the ASan run the rest.
-            if not grpc_client.asan_built(self.server.proc.pid):
+            if not asan_built(self.server.proc.pid):
                 self.assertLess(growth, STREAMS * MAX_GROWTH_PER_STREAM,
                                 "RSS grew %.1f MB for %d unread streams (%.0f KB each)"
                                 % (growth / 2**20, STREAMS, growth / STREAMS / 1024))

@@ -11,7 +11,8 @@ import unittest
 
 import grpc
 
-import grpc_client
+from percore_py.server import Server
+from percore_py.stubs import stub_modules
 
 SERVER = None
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -21,20 +22,15 @@ TIMEOUT = 10
 class UserServiceWithPythonClient(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = grpc_client.Server(SERVER, "--shards", "2", "--shutdown-grace", "2",
-                                        "--services", "user")
-        cls.pb = grpc_client.stub_module("user.v1.user_pb2")
-        cls.pb_grpc = grpc_client.stub_module("user.v1.user_pb2_grpc")
-        cls.health = grpc_client.stub_module("grpc.health.v1.health_pb2")
-        cls.health_grpc = grpc_client.stub_module("grpc.health.v1.health_pb2_grpc")
-        cls.refl = grpc_client.stub_module("grpc.reflection.v1alpha.reflection_pb2")
-        cls.refl_grpc = grpc_client.stub_module("grpc.reflection.v1alpha.reflection_pb2_grpc")
+        cls.server = Server(SERVER, "--shards", "2", "--shutdown-grace", "2", "--services", "user")
+        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
+        cls.health, cls.health_grpc = stub_modules("grpc.health.v1.health")
+        cls.refl, cls.refl_grpc = stub_modules("grpc.reflection.v1alpha.reflection")
         cls.stub = cls.pb_grpc.UserServiceStub(cls.server.channel)
 
     @classmethod
     def tearDownClass(cls):
-        if cls.server.proc.poll() is None:
-            cls.server.stop()
+        cls.server.stop()
 
     def create(self, name, email, roles=()):
         return self.stub.CreateUser(

@@ -15,9 +15,7 @@ SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
 
 class CallListDescribeTest(unittest.TestCase):
     def ok(self, *args, stdin=None):
-        result = ts.call(*args, stdin=stdin)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout
+        return ts.call_ok(self, *args, stdin=stdin)
 
     def test_list_services(self):
         self.assertEqual(self.ok("list").splitlines(), SERVICES)
@@ -64,9 +62,7 @@ class CallListDescribeTest(unittest.TestCase):
 
 class CallInvokeTest(unittest.TestCase):
     def ok(self, *args, stdin=None):
-        result = ts.call(*args, stdin=stdin)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        return result.stdout
+        return ts.call_ok(self, *args, stdin=stdin)
 
     def test_create_then_get(self):
         created = json.loads(self.ok("call", "user.v1.UserService.CreateUser", "-d",
@@ -153,7 +149,8 @@ class CallErrorTest(unittest.TestCase):
 
     def test_timeout(self):
         result = ts.call("call", "--timeout", "100ms",
-                         "grpc.testing.TestService.StreamingOutputCall", "-d", '{"response_parameters": [{"size": 1, "interval_us": 2000000}]}')
+                         "grpc.testing.TestService.StreamingOutputCall", "-d",
+                         '{"response_parameters": [{"size": 1, "interval_us": 2000000}]}')
         self.assertEqual(result.returncode, 1)
         self.assertIn("ERROR: code=DeadlineExceeded", result.stderr)
 

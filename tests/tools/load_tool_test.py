@@ -5,7 +5,6 @@ errors that name the problem."""
 import json
 import os
 import signal
-import subprocess
 import tempfile
 import time
 import unittest
@@ -169,10 +168,8 @@ class LoadPacingTest(unittest.TestCase):
         self.assertLessEqual(report["count"], 50)
 
     def test_interrupt_still_reports(self):
-        proc = subprocess.Popen([ts.PATHS["load"], "--call", "grpc.testing.TestService.EmptyCall",
-                                 "-n", "100000000", "-c", "4", "--rps", "500", "-O", "json",
-                                 ts.SERVER.address],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = ts.start_load("--call", "grpc.testing.TestService.EmptyCall", "-n", "100000000",
+                             "-c", "4", "--rps", "500")
         time.sleep(1.0)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
@@ -183,10 +180,8 @@ class LoadPacingTest(unittest.TestCase):
         self.assertLess(report["count"], 2000)
 
     def test_connections_are_distinct(self):
-        proc = subprocess.Popen([ts.PATHS["load"], "--call", "grpc.testing.TestService.EmptyCall",
-                                 "-z", "3s", "-c", "6", "--connections", "3", "--rps", "200",
-                                 "-O", "json", ts.SERVER.address],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = ts.start_load("--call", "grpc.testing.TestService.EmptyCall", "-z", "3s", "-c", "6",
+                             "--connections", "3", "--rps", "200")
         try:
             seen = 0
             deadline = time.monotonic() + 2.5
@@ -233,11 +228,9 @@ class LoadStreamTest(unittest.TestCase):
     def test_endless_stream_stops_after_stream_call_count(self):
         # A watch never ends by itself: --stream-call-count 1 ends it after one update, OK.
         user = ts.create_user(self, "Watched", "watched@example.com")
-        proc = subprocess.Popen([ts.PATHS["load"], "-O", "json", "--call",
-                                 "user.v1.UserService.WatchUserUpdates", "-n", "1", "-c", "1",
-                                 "-t", "10s", "--stream-call-count", "1",
-                                 "-d", json.dumps({"user_id": user["id"]}), ts.SERVER.address],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = ts.start_load("--call", "user.v1.UserService.WatchUserUpdates", "-n", "1", "-c", "1",
+                             "-t", "10s", "--stream-call-count", "1",
+                             "-d", json.dumps({"user_id": user["id"]}))
         time.sleep(0.5)
         update = ts.call("call", "user.v1.UserService.UpdateUser",
                          "-d", json.dumps({"id": user["id"], "name": "Watched Again"}))

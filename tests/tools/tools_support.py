@@ -3,9 +3,9 @@ percore-load and percore-call as subprocesses, as a user would."""
 
 import json
 import os
-import re
-import signal
 import subprocess
+
+from percore_py.server import Server
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PROTO_DIR = os.path.join(REPO, "proto")
@@ -16,29 +16,6 @@ TEST_PROTO = "/usr/share/grpc-proto/grpc/testing/test.proto"
 PATHS = {"server": None, "load": None, "call": None}
 SERVER = None
 UNREACHABLE = "127.0.0.1:1"  # nothing listens on tcpmux
-
-
-class Server:
-    """percore-server on a free port; the port is read from its first stdout line."""
-
-    def __init__(self, binary, *flags):
-        self.proc = subprocess.Popen([binary, "--listen", "127.0.0.1:0", *flags],
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        line = self.proc.stdout.readline()
-        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
-        if not match:
-            self.proc.kill()
-            raise RuntimeError("server did not start: %r %s" % (line, self.proc.stderr.read()))
-        self.port = int(match.group(1))
-        self.address = "127.0.0.1:%d" % self.port
-
-    def stop(self, timeout=30):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
 
 
 def start_server():
@@ -60,15 +37,27 @@ def load_json(testcase, *args):
     return json.loads(result.stdout)
 
 
+def start_load(*args):
+    """percore-load -O json against the test server, left running (the caller interrupts it or
+    waits with communicate())."""
+    return subprocess.Popen([PATHS["load"], "-O", "json", *args, SERVER.address],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def call(*args, stdin=None):
     return run("call", SERVER.address, *args, stdin=stdin)
 
 
-def create_user(testcase, name, email):
-    result = call("call", "user.v1.UserService.CreateUser", "--compact",
-                  "-d", json.dumps({"name": name, "email": email}))
+def call_ok(testcase, *args, stdin=None):
+    """percore-call against the test server; asserts exit 0 and returns its stdout."""
+    result = call(*args, stdin=stdin)
     testcase.assertEqual(result.returncode, 0, result.stderr)
-    return json.loads(result.stdout)
+    return result.stdout
+
+
+def create_user(testcase, name, email):
+    return json.loads(call_ok(testcase, "call", "user.v1.UserService.CreateUser", "--compact",
+                              "-d", json.dumps({"name": name, "email": email})))
 
 
 def connections_to(pid, port):

@@ -2,15 +2,12 @@
 percore-server (all services) started on 127.0.0.1:0, then stops it with SIGTERM.
 Usage: tools_test.py PATH/TO/percore-server PATH/TO/percore-load PATH/TO/percore-call"""
 
-import os
 import sys
 import unittest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-import call_tool_test  # noqa: E402
-import load_tool_test  # noqa: E402
-import tools_support  # noqa: E402
+import call_tool_test
+import load_tool_test
+import tools_support
 
 
 def main():

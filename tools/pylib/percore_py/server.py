@@ -1,0 +1,82 @@
+"""A server process (percore-server or percore-baseline) on 127.0.0.1 and a free port: started
+with --listen 127.0.0.1:0, its port read from the first stdout line ("... listening on
+127.0.0.1:PORT ..."), stopped with SIGTERM. Every process started here and not yet reaped is
+killed when the Python process exits, so a test that died half-way leaves no server behind."""
+
+import atexit
+import functools
+import re
+import signal
+import subprocess
+import tempfile
+
+import grpc
+
+_LIVE = set()  # every server process started and not yet reaped
+
+
+@atexit.register
+def _kill_leftovers():
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+class Server:
+    """`binary --listen 127.0.0.1:0 *flags`, run under `wrapper` (e.g. taskset or valgrind) when
+    given, with `preexec_fn` in the child (e.g. setrlimit). Its stderr goes to a temporary file
+    (stderr_text()), so a chatty server never blocks on a full pipe."""
+
+    def __init__(self, binary, *flags, wrapper=(), preexec_fn=None):
+        self._stderr = tempfile.TemporaryFile(mode="w+", prefix="percore-server-stderr-")
+        self.proc = subprocess.Popen(
+            [*wrapper, binary, "--listen", "127.0.0.1:0", *flags],
+            stdout=subprocess.PIPE, stderr=self._stderr, text=True, preexec_fn=preexec_fn)
+        _LIVE.add(self.proc)
+        line = self.proc.stdout.readline()
+        match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+        if not match:
+            self.proc.kill()
+            self.proc.wait()
+            _LIVE.discard(self.proc)
+            raise RuntimeError("%s did not start: %r %s" % (binary, line, self.stderr_text()))
+        self.first_line = line
+        self.port = int(match.group(1))
+        self.address = "127.0.0.1:%d" % self.port
+
+    @functools.cached_property
+    def channel(self):
+        """A grpcio channel to the server, made on first use (bench/run and the tools tests
+        never use one)."""
+        return grpc.insecure_channel(self.address)
+
+    def stderr_text(self):
+        self._stderr.seek(0)
+        return self._stderr.read()
+
+    def _close_channel(self):
+        if "channel" in self.__dict__:
+            self.channel.close()
+
+    def stop(self, timeout=30):
+        """SIGTERM; returns the exit code (killed if it has not exited after `timeout` s)."""
+        self._close_channel()
+        if self.proc.poll() is not None:
+            _LIVE.discard(self.proc)
+            return self.proc.returncode
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=timeout)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+                self.proc.wait()
+            _LIVE.discard(self.proc)
+
+    def kill(self):
+        """SIGKILL, as a crash: no drain, no goodbye to clients."""
+        self.proc.kill()
+        self.proc.wait()
+        _LIVE.discard(self.proc)
+        self._close_channel()
