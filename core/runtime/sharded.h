@@ -1,9 +1,10 @@
 // Sharded<T>: one T per shard, and the one way to ask another shard's T for something.
 //
-// Threading contract: SetShardCount() on the control thread before the shards start;
-// Emplace() once on each shard's own thread; local() and on(shard) only on that shard's thread;
-// InvokeOn() and MapReduce() from any shard thread (they hop). Each T is touched only by its
-// shard, so T needs no locks (Seastar's sharded<T>).
+// Threading contract: Emplace() once on each shard's own thread before the shard serves (the
+// first one sizes the holder for the runtime; SetShardCount() on the control thread may do it
+// earlier); local() and on(shard) only on that shard's thread;
+// InvokeOn(), RunOn() and MapReduce() from any shard thread (they hop). Each T is touched only by
+// its shard, so T needs no locks (Seastar's sharded<T>).
 //
 //   Sharded<UserStore> stores;                          // one partition per shard
 //   stores.InvokeOn(stores.ShardFor(id), [id](UserStore& s) { return s.Load(id); },
@@ -17,6 +18,7 @@
 #include <cassert>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <type_traits>
 #include <utility>
@@ -40,7 +42,11 @@ class Sharded {
 
   // On `shard`'s thread, once: installs its T (destroyed with the Sharded, or by Reset()).
   T& Emplace(Shard& shard, std::unique_ptr<T> instance) {
-    assert(shard.id() < instances_.size() && "SetShardCount() before Emplace()");
+    // Start-up only: the shards emplace concurrently, so the first sizes the vector for all.
+    std::call_once(sized_, [&] {
+      if (instances_.empty()) instances_.resize(shard.runtime().size());
+    });
+    assert(shard.id() < instances_.size() && "one T per shard of the runtime");
     instances_[shard.id()] = std::move(instance);
     return *instances_[shard.id()];
   }
@@ -67,6 +73,14 @@ class Sharded {
   void InvokeOn(ShardId target, Fn fn, Then then) {
     Shard::Current()->runtime().Hop(
         target, [this, fn = std::move(fn)]() mutable { return fn(local()); }, std::move(then));
+  }
+
+  // From a shard thread: fn(T&) on `target`'s T, with no answer (a notice: unsubscribe, deliver).
+  // Dropped if the target is closed (shutting down).
+  template <class Fn>
+  void RunOn(ShardId target, Fn fn) {
+    Shard::Current()->runtime().SubmitTo(target,
+                                         [this, fn = std::move(fn)]() mutable { fn(local()); });
   }
 
   // From a shard thread: fn(T&) -> R on every shard at once; each R is folded into `acc` with
@@ -111,6 +125,7 @@ class Sharded {
 
  private:
   std::vector<std::unique_ptr<T>> instances_;  // by shard id; each used on its own shard
+  std::once_flag sized_;
 };
 
 }  // namespace percore::runtime

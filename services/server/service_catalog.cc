@@ -1,6 +1,7 @@
 #include "services/server/service_catalog.h"
 
 #include <set>
+#include <type_traits>
 
 #include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
@@ -13,7 +14,6 @@
 #include "services/remote/remote_inventory_client.h"
 #include "services/remote/remote_payment_client.h"
 #include "services/remote/remote_user_client.h"
-#include "services/user/local_user_client.h"
 #include "services/user/user_handler.h"
 
 namespace percore::server {
@@ -22,7 +22,7 @@ namespace {
 // What this process hosts, built once each, so in-process clients reach the very instance the
 // server registered.
 struct Hosted {
-  std::shared_ptr<user::UserHandler::Def> user;
+  std::shared_ptr<user::UserService> user;  // the service API: also the in-process client
   std::shared_ptr<inventory::InventoryHandler::Def> inventory;
   std::shared_ptr<payment::PaymentHandler::Def> payment;
 };
@@ -51,7 +51,13 @@ template <class Client, class Local, class Remote, class Def>
 std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& callee,
                                   const std::shared_ptr<Def>& hosted, const PeerAddresses& peers,
                                   BuiltServices* built, std::string* error) {
-  if (hosted) return std::make_shared<Local>(hosted);
+  if (hosted) {
+    if constexpr (std::is_convertible_v<std::shared_ptr<Def>, std::shared_ptr<Client>>) {
+      return hosted;  // the service API itself
+    } else {
+      return std::make_shared<Local>(hosted);
+    }
+  }
   auto it = peers.find(callee);
   if (it == peers.end()) {
     *error = Missing(caller, callee);
@@ -71,7 +77,7 @@ std::optional<clients::ServiceClients> ClientsFor(const std::string& caller, con
                                                   const PeerAddresses& peers, BuiltServices* built,
                                                   std::string* error) {
   clients::ServiceClients clients;
-  clients.users = ClientFor<clients::UserClient, user::LocalUserClient, remote::RemoteUserClient>(
+  clients.users = ClientFor<clients::UserClient, user::UserService, remote::RemoteUserClient>(
       caller, "user", hosted.user, peers, built, error);
   if (!clients.users) return std::nullopt;
   clients.inventory = ClientFor<clients::InventoryClient, inventory::LocalInventoryClient,
@@ -143,8 +149,8 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   BuiltServices built;
   Hosted hosted;
   if (chosen.contains("user")) {
-    hosted.user = user::MakeUserService();
-    built.registrations.push_back(hosted.user);
+    hosted.user = std::make_shared<user::UserService>();
+    built.registrations.push_back(user::MakeUserGrpcService(hosted.user));
   }
   if (chosen.contains("inventory")) {
     hosted.inventory = inventory::MakeInventoryService();

@@ -1,332 +1,67 @@
 #include "services/user/user_handler.h"
 
 #include <google/protobuf/empty.pb.h>
-#include <google/protobuf/util/time_util.h>
 
-#include <algorithm>
-#include <chrono>
-#include <optional>
-#include <random>
+#include <utility>
 
-#include "core/base/status.h"
-#include "core/runtime/runtime.h"
-#include "core/storage/partition_of.h"
-#include "services/user/page_token.h"
 #include "services/user/user_list_stream.h"
 #include "services/user/user_validation.h"
 
 namespace percore::user {
+
+UserHandler::UserHandler(runtime::Shard& shard, std::shared_ptr<UserService> service)
+    : shard_(shard), service_(std::move(service)) {
+  service_->shards().local().deliver = [this](const std::vector<uint64_t>& watch_ids,
+                                              const SharedUserEvent& event) {
+    DeliverToWatches(watch_ids, event);
+  };
+}
+
 namespace {
 
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
-
-int64_t NowNanos() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
+// The answer of a user operation: the stored row as it is served, or the failure.
+template <class Call>
+auto FinishWithRow(Call call) {
+  return [call = std::move(call)](Result<grpc::ByteBuffer> row) {
+    if (row.ok()) {
+      call.FinishRaw(*row);
+    } else {
+      call.Finish(row.status());
+    }
+  };
 }
-
-google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
-}
-
-Status NotFound(const UserId& id) {
-  return Status(StatusCode::kNotFound, "user " + id.ToString() + " not found");
-}
-
-Status EmailTaken(const std::string& email) {
-  return Status(StatusCode::kAlreadyExists, "email \"" + email + "\" is already in use");
-}
-
-// The handler of the shard this code runs on (inside a hop's work).
-UserHandler& Here(UserHandler::Def* def) { return def->local(*runtime::Shard::Current()); }
 
 }  // namespace
 
-// What an UpdateUser changes, validated and normalized.
-struct UserHandler::Patch {
-  std::optional<std::string> name;
-  std::optional<std::string> email;
-  std::optional<std::vector<std::string>> roles;
-};
-
-UserHandler::UserHandler(runtime::Shard& shard, Def* def, UserServiceOptions options)
-    : shard_(shard),
-      runtime_(shard.runtime()),
-      def_(def),
-      options_(options),
-      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {
-  // Runs on this (owner) shard right after a write: one task per watching shard.
-  partition_.outbox().set_send([runtime = &runtime_, def = def_](runtime::ShardId home,
-                                                                 SharedUserEvent event,
-                                                                 std::vector<uint64_t> ids) {
-    runtime->SubmitTo(home, [def, event = std::move(event), ids = std::move(ids)] {
-      Here(def).DeliverToWatches(ids, event);
-    });
-  });
-}
-
-runtime::ShardId UserHandler::OwnerOf(const UserId& id) const {
-  return static_cast<runtime::ShardId>(storage::PartitionOf(id.view(), runtime_.size()));
-}
-
-runtime::ShardId UserHandler::ShardOfEmail(const std::string& key) const {
-  return static_cast<runtime::ShardId>(storage::PartitionOf(key, runtime_.size()));
-}
-
 void UserHandler::CreateUser(rpc::UnaryCall<v1::CreateUserRequest, v1::User> call) {
-  const v1::CreateUserRequest& request = call.request();
-  std::string name, email;
-  std::vector<std::string> roles;
-  for (const Status& status :
-       {ValidateName(request.name(), &name), ValidateEmail(request.email(), &email),
-        ValidateRoles(request.roles(), &roles)}) {
-    if (!status.ok()) {
-      call.Finish(status);
-      return;
-    }
-  }
-  int64_t now = NowNanos();
-  UserId id = ids_.Next(now, [this](const UserId& candidate) {
-    return OwnerOf(candidate) == shard_.id();  // the row stays on this shard
-  });
-  v1::User user;
-  user.set_id(id.ToString());
-  user.set_name(std::move(name));
-  user.set_email(email);
-  for (std::string& role : roles) user.add_roles(std::move(role));
-  *user.mutable_created_at() = ToTimestamp(now);
-  *user.mutable_updated_at() = ToTimestamp(now);
-
-  std::string key = EmailKey(email);
-  runtime_.Hop(
-      ShardOfEmail(key),
-      [def = def_, key, id] { return Here(def).partition().emails().Claim(key, id).ok(); },
-      [this, call, id, user = std::move(user)](bool claimed) {
-        if (!claimed) {
-          call.Finish(EmailTaken(user.email()));
-          return;
-        }
-        std::string bytes = partition_.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
-        call.FinishRaw(ToByteBuffer(bytes));
-      });
+  service_->CreateUser(call.request(), FinishWithRow(call));
 }
 
 void UserHandler::GetUser(rpc::UnaryCall<v1::GetUserRequest, v1::User> call) {
-  UserId id;
-  if (Status status = ParseUserId(call.request().id(), "id", &id); !status.ok()) {
-    call.Finish(status);
-    return;
-  }
-  runtime_.Hop(
-      OwnerOf(id), [def = def_, id] { return Here(def).partition().LoadBytes(id); },
-      [call, id](std::optional<grpc::ByteBuffer> bytes) {
-        if (!bytes) {
-          call.Finish(NotFound(id));
-        } else {
-          call.FinishRaw(*bytes);
-        }
-      });
+  service_->GetUser(call.request(), FinishWithRow(call));
 }
 
 void UserHandler::UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call) {
-  const v1::UpdateUserRequest& request = call.request();
-  UserId id;
-  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
-    call.Finish(status);
-    return;
-  }
-  auto patch = std::make_shared<Patch>();
-  bool want_name = request.has_name();
-  bool want_email = request.has_email();
-  bool want_roles = request.roles_size() > 0;
-  if (request.has_update_mask()) {  // the mask alone decides (so roles can be cleared)
-    want_name = want_email = want_roles = false;
-    for (const std::string& path : request.update_mask().paths()) {
-      if (path == "name") {
-        want_name = true;
-      } else if (path == "email") {
-        want_email = true;
-      } else if (path == "roles") {
-        want_roles = true;
-      } else {
-        call.Finish(Status(
-            StatusCode::kInvalidArgument,
-            "update_mask names unknown field \"" + path + "\" (allowed: name, email, roles)"));
-        return;
-      }
-    }
-  }
-  Status status;
-  if (want_name && status.ok()) status = ValidateName(request.name(), &patch->name.emplace());
-  if (want_email && status.ok()) status = ValidateEmail(request.email(), &patch->email.emplace());
-  if (want_roles && status.ok()) status = ValidateRoles(request.roles(), &patch->roles.emplace());
-  if (!status.ok()) {
-    call.Finish(status);
-    return;
-  }
-  if (!patch->email) {
-    ApplyUpdate(std::move(call), id, std::move(patch), "");
-    return;
-  }
-  // The email may change: see whether its key does, and if so claim the new key first.
-  std::string new_key = EmailKey(*patch->email);
-  struct Current {
-    bool found = false;
-    bool busy = false;
-    std::string key;
-  };
-  runtime_.Hop(
-      OwnerOf(id),
-      [def = def_, id, new_key] {
-        UserPartition& partition = Here(def).partition();
-        Current current;
-        std::optional<v1::User> user = partition.Load(id);
-        if (!user) return current;
-        current.found = true;
-        current.key = EmailKey(user->email());
-        if (current.key != new_key && !partition.email_changes_in_flight().insert(id).second) {
-          current.busy = true;
-        }
-        return current;
-      },
-      [this, call, id, patch, new_key](Current current) {
-        if (!current.found) {
-          call.Finish(NotFound(id));
-          return;
-        }
-        if (current.busy) {
-          call.Finish(Status(StatusCode::kAborted, "another update is changing the email of user " +
-                                                       id.ToString() + "; retry"));
-          return;
-        }
-        if (current.key == new_key) {  // same address (perhaps other letter case): no claim
-          ApplyUpdate(call, id, patch, "");
-          return;
-        }
-        runtime_.Hop(
-            ShardOfEmail(new_key),
-            [def = def_, new_key, id] {
-              return Here(def).partition().emails().Claim(new_key, id).ok();
-            },
-            [this, call, id, patch, new_key](bool claimed) {
-              if (claimed) {
-                ApplyUpdate(call, id, patch, new_key);
-                return;
-              }
-              runtime_.Hop(
-                  OwnerOf(id),
-                  [def = def_, id] { Here(def).partition().email_changes_in_flight().erase(id); },
-                  [call, patch] { call.Finish(EmailTaken(*patch->email)); });
-            });
-      });
-}
-
-// Runs the update on the owner. `claimed_key`: the new email key this update claimed ("" if
-// none); released again if the user is gone. Then the old key is released before the reply.
-void UserHandler::ApplyUpdate(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call, UserId id,
-                              std::shared_ptr<Patch> patch, std::string claimed_key) {
-  struct Outcome {
-    bool found = false;
-    std::string bytes;
-    std::string release_key;  // an email key to release on its shard
-  };
-  int64_t now = NowNanos();
-  runtime_.Hop(
-      OwnerOf(id),
-      [def = def_, id, patch, claimed_key, now] {
-        UserPartition& partition = Here(def).partition();
-        Outcome outcome;
-        if (!claimed_key.empty()) partition.email_changes_in_flight().erase(id);
-        std::optional<v1::User> user = partition.Load(id);
-        if (!user) {
-          outcome.release_key = claimed_key;  // deleted meanwhile: give the new claim back
-          return outcome;
-        }
-        outcome.found = true;
-        if (patch->name) user->set_name(*patch->name);
-        if (patch->email) {
-          std::string old_key = EmailKey(user->email());
-          if (!claimed_key.empty() && old_key != claimed_key) outcome.release_key = old_key;
-          user->set_email(*patch->email);
-        }
-        if (patch->roles) {
-          user->clear_roles();
-          for (const std::string& role : *patch->roles) user->add_roles(role);
-        }
-        int64_t previous =
-            google::protobuf::util::TimeUtil::TimestampToNanoseconds(user->updated_at());
-        *user->mutable_updated_at() = ToTimestamp(std::max(now, previous));  // never backwards
-        outcome.bytes = partition.Store(id, *user, v1::UserUpdate::UPDATE_TYPE_UPDATED);
-        return outcome;
-      },
-      [this, call, id](Outcome outcome) {
-        auto reply = [call, id, found = outcome.found, bytes = std::move(outcome.bytes)] {
-          if (!found) {
-            call.Finish(NotFound(id));
-          } else {
-            call.FinishRaw(ToByteBuffer(bytes));
-          }
-        };
-        if (outcome.release_key.empty()) {
-          reply();
-          return;
-        }
-        runtime_.Hop(
-            ShardOfEmail(outcome.release_key),
-            [def = def_, key = outcome.release_key, id] {
-              Here(def).partition().emails().Release(key, id);
-            },
-            std::move(reply));
-      });
+  service_->UpdateUser(call.request(), FinishWithRow(call));
 }
 
 void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::protobuf::Empty> call) {
-  UserId id;
-  if (Status status = ParseUserId(call.request().id(), "id", &id); !status.ok()) {
-    call.Finish(status);
-    return;
-  }
-  runtime_.Hop(
-      OwnerOf(id),
-      [def = def_, id]() -> std::optional<std::string> {
-        std::optional<v1::User> user = Here(def).partition().Remove(id);
-        if (!user) return std::nullopt;
-        return EmailKey(user->email());
-      },
-      [this, call, id](std::optional<std::string> key) {
-        if (!key) {
-          call.Finish(NotFound(id));
-          return;
-        }
-        runtime_.Hop(
-            ShardOfEmail(*key),
-            [def = def_, key = *key, id] { Here(def).partition().emails().Release(key, id); },
-            [call] { call.Finish(google::protobuf::Empty()); });
-      });
+  service_->DeleteUser(call.request(), [call](Result<void> deleted) {
+    if (deleted.ok()) {
+      call.Finish(google::protobuf::Empty());
+    } else {
+      call.Finish(deleted.status());
+    }
+  });
 }
 
 void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call) {
-  const v1::ListUsersRequest& request = call.request();
-  if (request.page_size() < 0) {
-    call.Finish(Status(StatusCode::kInvalidArgument, "page_size must not be negative, got " +
-                                                         std::to_string(request.page_size())));
+  Result<UserPage> page = UserService::PageOf(call.request());
+  if (!page.ok()) {
+    call.Finish(page.status());
     return;
   }
-  int size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
-  std::optional<UserId> after;
-  if (!request.page_token().empty()) {
-    after = DecodePageToken(request.page_token());
-    if (!after) {
-      call.Finish(Status(StatusCode::kInvalidArgument,
-                         "page_token was not issued by this server (or has expired)"));
-      return;
-    }
-  }
-  std::make_shared<UserListStream>(def_, call, runtime_.size(), static_cast<size_t>(size), after)
-      ->Start();
+  std::make_shared<UserListStream>(service_, call, page->size, page->after)->Start();
 }
 
 void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call) {
@@ -340,7 +75,7 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
     }
   }
   uint64_t watch_id = next_watch_id_++;
-  auto watch = std::make_shared<UserWatch>(call, one_user, options_.watch_backlog_limit);
+  auto watch = std::make_shared<UserWatch>(call, one_user, service_->options().watch_backlog_limit);
   watches_.emplace(watch_id, watch);
   call.OnCancel([this, watch_id] { EndWatch(watch_id, Status(StatusCode::kCancelled, "")); });
 
@@ -351,8 +86,8 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
     auto it = watches_.find(watch_id);
     if (it == watches_.end() || it->second->ended()) {  // ended meanwhile: undo
       if (sub) {
-        runtime_.SubmitTo(
-            shard, [def = def_, sub = *sub] { Here(def).partition().feed().Unsubscribe(sub); });
+        service_->shards().RunOn(
+            shard, [sub = *sub](UserShard& owner) { owner.partition.feed().Unsubscribe(sub); });
       }
       return;
     }
@@ -368,11 +103,12 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
 
   if (one_user) {
     watch->pending_registrations = 1;
-    runtime::ShardId owner = OwnerOf(id);
-    runtime_.Hop(
+    runtime::ShardId owner = service_->shards().ShardFor(id.view());
+    service_->shards().InvokeOn(
         owner,
-        [def = def_, id, home = shard_.id(), watch_id]() -> std::optional<storage::SubscriptionId> {
-          UserPartition& partition = Here(def).partition();
+        [id, home = shard_.id(),
+         watch_id](UserShard& shard) -> std::optional<storage::SubscriptionId> {
+          UserPartition& partition = shard.partition;
           if (!partition.Load(id)) return std::nullopt;
           return partition.feed().SubscribeKey(id, partition.outbox().SinkFor(home, watch_id));
         },
@@ -381,12 +117,13 @@ void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::U
         });
     return;
   }
-  watch->pending_registrations = static_cast<int>(runtime_.size());
-  for (runtime::ShardId s = 0; s < runtime_.size(); ++s) {
-    runtime_.Hop(
+  size_t shards = service_->shards().size();
+  watch->pending_registrations = static_cast<int>(shards);
+  for (runtime::ShardId s = 0; s < shards; ++s) {
+    service_->shards().InvokeOn(
         s,
-        [def = def_, home = shard_.id(), watch_id]() -> std::optional<storage::SubscriptionId> {
-          UserPartition& partition = Here(def).partition();
+        [home = shard_.id(), watch_id](UserShard& shard) -> std::optional<storage::SubscriptionId> {
+          UserPartition& partition = shard.partition;
           return partition.feed().SubscribeAll(partition.outbox().SinkFor(home, watch_id));
         },
         [registered, s](std::optional<storage::SubscriptionId> sub) { registered(s, sub); });
@@ -415,8 +152,8 @@ void UserHandler::EndWatch(uint64_t watch_id, const Status& status) {
 
 void UserHandler::Unsubscribe(UserWatch& watch) {
   for (auto [shard, sub] : watch.subscriptions()) {
-    runtime_.SubmitTo(shard,
-                      [def = def_, sub = sub] { Here(def).partition().feed().Unsubscribe(sub); });
+    service_->shards().RunOn(
+        shard, [sub = sub](UserShard& owner) { owner.partition.feed().Unsubscribe(sub); });
   }
   watch.subscriptions().clear();
 }
@@ -429,13 +166,12 @@ void UserHandler::OnDrain() {
   }
 }
 
-std::shared_ptr<UserHandler::Def> MakeUserService(UserServiceOptions options) {
-  auto def = std::make_shared<UserHandler::Def>(rpc::FindServiceDescriptor("user.v1.UserService"),
-                                                nullptr);
-  UserHandler::Def* raw = def.get();  // the def outlives every handler it makes
-  def->set_factory([raw, options](runtime::Shard& shard) {
-    return std::make_unique<UserHandler>(shard, raw, options);
-  });
+std::shared_ptr<UserHandler::Def> MakeUserGrpcService(std::shared_ptr<UserService> service) {
+  auto def = std::make_shared<UserHandler::Def>(
+      rpc::FindServiceDescriptor("user.v1.UserService"), [service](runtime::Shard& shard) {
+        service->StartShard(shard);
+        return std::make_unique<UserHandler>(shard, service);
+      });
   def->Unary("CreateUser", &UserHandler::CreateUser);
   def->Unary("GetUser", &UserHandler::GetUser);
   def->Unary("UpdateUser", &UserHandler::UpdateUser);
@@ -443,6 +179,10 @@ std::shared_ptr<UserHandler::Def> MakeUserService(UserServiceOptions options) {
   def->ServerStream("ListUsers", &UserHandler::ListUsers);
   def->ServerStream("WatchUserUpdates", &UserHandler::WatchUserUpdates);
   return def;
+}
+
+std::shared_ptr<UserHandler::Def> MakeUserService(UserServiceOptions options) {
+  return MakeUserGrpcService(std::make_shared<UserService>(options));
 }
 
 }  // namespace percore::user

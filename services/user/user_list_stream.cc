@@ -3,15 +3,16 @@
 #include <algorithm>
 
 #include "core/base/status.h"
-#include "core/runtime/runtime.h"
 #include "services/user/page_token.h"
-#include "services/user/user_handler.h"
 
 namespace percore::user {
 
-UserListStream::UserListStream(rpc::ServiceDef<UserHandler>* def, Stream stream, size_t shards,
+UserListStream::UserListStream(std::shared_ptr<UserService> service, Stream stream,
                                size_t page_size, std::optional<UserId> after)
-    : def_(def), stream_(std::move(stream)), runs_(shards), page_size_(page_size) {
+    : service_(std::move(service)),
+      stream_(std::move(stream)),
+      runs_(service_->shards().size()),
+      page_size_(page_size) {
   for (ShardRun& run : runs_) run.cursor = after;
 }
 
@@ -67,23 +68,17 @@ void UserListStream::Fetch(const std::vector<size_t>& shards, size_t limit) {
   // A hop to this very shard answers inline, inside this loop: Pump() (our caller) carries on
   // after it. Only an answer that comes later, as a task, resumes the pump itself.
   issuing_ = true;
-  runtime::Runtime& runtime = runtime::Shard::Current()->runtime();
   auto self = shared_from_this();
   for (size_t s : shards) {
-    runtime.Hop(
-        static_cast<runtime::ShardId>(s),
-        [def = def_, after = runs_[s].cursor, limit] {
-          return def->local(*runtime::Shard::Current())
-              .partition()
-              .ScanAfter(after ? &*after : nullptr, limit);
-        },
-        [self, s, limit](std::vector<Row> rows) {
-          ShardRun& run = self->runs_[s];
-          run.exhausted = rows.size() < limit;
-          if (!rows.empty()) run.cursor = rows.back().first;
-          for (Row& row : rows) run.rows.push_back(std::move(row));
-          if (--self->fetching_ == 0 && !self->issuing_) self->Pump();
-        });
+    service_->ScanShard(static_cast<runtime::ShardId>(s), runs_[s].cursor, limit,
+                        [self, s, limit](Result<std::vector<Row>> fetched) {
+                          std::vector<Row>& rows = *fetched;  // a scan always answers
+                          ShardRun& run = self->runs_[s];
+                          run.exhausted = rows.size() < limit;
+                          if (!rows.empty()) run.cursor = rows.back().first;
+                          for (Row& row : rows) run.rows.push_back(std::move(row));
+                          if (--self->fetching_ == 0 && !self->issuing_) self->Pump();
+                        });
   }
   issuing_ = false;
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Threading contract: made, started and driven on the shard that serves the ListUsers call;
-// rows come from the other shards through runtime hops (owned copies), answers come back here.
+// rows come from the other shards through the service's ScanShard (owned copies), answers come back
+// here.
 //
 // One ListUsers page, produced as the stream drains: a k-way merge over the shards' users in
 // id order where each shard's run is fetched in small chunks after its own cursor, refilled only
@@ -16,24 +17,23 @@
 #include <utility>
 #include <vector>
 
-#include "core/rpc/service_def.h"
+#include "core/rpc/server_stream_call.h"
 #include "services/user/user_id.h"
+#include "services/user/user_service.h"
 #include "user/v1/user.pb.h"
 
 namespace percore::user {
 
-class UserHandler;
-
 class UserListStream : public std::enable_shared_from_this<UserListStream> {
  public:
   using Stream = rpc::ServerStream<::user::v1::ListUsersRequest, ::user::v1::User>;
-  using Row = std::pair<UserId, grpc::ByteBuffer>;
+  using Row = UserService::Row;
 
   // Rows fetched from a shard at a time: small, so an unread stream costs little; a merge
   // refills a shard about page_size / (chunk * shards) times per page.
   static constexpr size_t kChunkRows = 64;
 
-  UserListStream(rpc::ServiceDef<UserHandler>* def, Stream stream, size_t shards, size_t page_size,
+  UserListStream(std::shared_ptr<UserService> service, Stream stream, size_t page_size,
                  std::optional<UserId> after);
   void Start() { Pump(); }
 
@@ -50,7 +50,7 @@ class UserListStream : public std::enable_shared_from_this<UserListStream> {
   void Fetch(const std::vector<size_t>& shards, size_t limit);
   void Finish(bool more);
 
-  rpc::ServiceDef<UserHandler>* def_;
+  std::shared_ptr<UserService> service_;
   Stream stream_;
   std::vector<ShardRun> runs_;
   size_t page_size_;

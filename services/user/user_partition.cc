@@ -1,10 +1,22 @@
 #include "services/user/user_partition.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/support/slice.h>
 
+#include <algorithm>
 #include <cstring>
 
+#include "services/user/user_validation.h"
+
 namespace percore::user {
+
+Status UserNotFound(const UserId& id) {
+  return Status(StatusCode::kNotFound, "user " + id.ToString() + " not found");
+}
+
+Status EmailTaken(const std::string& email) {
+  return Status(StatusCode::kAlreadyExists, "email \"" + email + "\" is already in use");
+}
 
 grpc::ByteBuffer ToByteBuffer(std::string_view bytes) {
   grpc::Slice slice(bytes.data(), bytes.size());
@@ -120,6 +132,45 @@ std::optional<v1::User> UserPartition::Remove(const UserId& id) {
   rows_.Erase(id);
   Publish(id, *user, v1::UserUpdate::UPDATE_TYPE_DELETED);
   return user;
+}
+
+Result<std::string> UserPartition::BeginEmailChange(const UserId& id, const std::string& new_key) {
+  std::optional<v1::User> user = Load(id);
+  if (!user) return UserNotFound(id);
+  std::string key = EmailKey(user->email());
+  if (key != new_key && !email_changes_in_flight_.insert(id).second) {
+    return Status(StatusCode::kAborted,
+                  "another update is changing the email of user " + id.ToString() + "; retry");
+  }
+  return key;
+}
+
+Result<std::string> UserPartition::ApplyPatch(const UserId& id, const UserPatch& patch,
+                                              const std::string& claimed_key, int64_t now,
+                                              std::string* release_key) {
+  if (!claimed_key.empty()) email_changes_in_flight_.erase(id);
+  std::optional<v1::User> user = Load(id);
+  if (!user) return UserNotFound(id);
+  if (patch.name) user->set_name(*patch.name);
+  if (patch.email) {
+    std::string old_key = EmailKey(user->email());
+    if (!claimed_key.empty() && old_key != claimed_key) *release_key = old_key;
+    user->set_email(*patch.email);
+  }
+  if (patch.roles) {
+    user->clear_roles();
+    for (const std::string& role : *patch.roles) user->add_roles(role);
+  }
+  int64_t previous = google::protobuf::util::TimeUtil::TimestampToNanoseconds(user->updated_at());
+  *user->mutable_updated_at() =
+      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(std::max(now, previous));
+  return Store(id, *user, v1::UserUpdate::UPDATE_TYPE_UPDATED);
+}
+
+Result<std::string> UserPartition::RemoveUser(const UserId& id) {
+  std::optional<v1::User> user = Remove(id);
+  if (!user) return UserNotFound(id);
+  return EmailKey(user->email());
 }
 
 std::vector<std::pair<UserId, grpc::ByteBuffer>> UserPartition::ScanAfter(const UserId* after,

@@ -18,12 +18,14 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/runtime/shard.h"
 #include "core/storage/change_feed.h"
 #include "core/storage/compact_blob.h"
 #include "core/storage/table_partition.h"
 #include "core/storage/unique_index_partition.h"
 #include "services/user/user_id.h"
+#include "services/user/user_validation.h"
 #include "user/v1/user.pb.h"
 
 namespace percore::user {
@@ -67,6 +69,10 @@ class WatchOutbox {
 // Bytes as a gRPC message, copied once.
 grpc::ByteBuffer ToByteBuffer(std::string_view bytes);
 
+// The statuses every user operation answers with, worded once.
+Status UserNotFound(const UserId& id);
+Status EmailTaken(const std::string& email);
+
 class UserPartition {
  public:
   using Feed = storage::ChangeFeed<UserId, SharedUserEvent>;
@@ -88,6 +94,23 @@ class UserPartition {
   std::vector<std::pair<UserId, grpc::ByteBuffer>> ScanAfter(const UserId* after,
                                                              size_t limit) const;
   size_t size() const { return rows_.size(); }
+
+  // The ops of a multi-shard update, each one hop on this (the user's owner) shard:
+  // The email key the user has now, after marking the user as changing it to `new_key` (when
+  // that differs), so that a second email change at the same time is ABORTED. NOT_FOUND if the
+  // user is gone.
+  Result<std::string> BeginEmailChange(const UserId& id, const std::string& new_key);
+  // The user is no longer changing its email (the claim of the new one failed).
+  void EndEmailChange(const UserId& id) { email_changes_in_flight_.erase(id); }
+  // Applies `patch` at `now` (never moving updated_at backwards). `claimed_key`: the new email
+  // key claimed for it ("" if none; its change is over either way). Returns the stored bytes and
+  // in `release_key` the old email key to release, if the email changed. NOT_FOUND if the user
+  // was deleted meanwhile (the caller gives `claimed_key` back).
+  Result<std::string> ApplyPatch(const UserId& id, const UserPatch& patch,
+                                 const std::string& claimed_key, int64_t now,
+                                 std::string* release_key);
+  // Removes the user; returns its email key, to release. NOT_FOUND if absent.
+  Result<std::string> RemoveUser(const UserId& id);
 
   storage::UniqueIndexPartition<UserId>& emails() { return emails_; }
   // For subscribing and unsubscribing: changes are published by Store and Remove, which flush

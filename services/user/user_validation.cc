@@ -106,4 +106,42 @@ Status ParseUserId(std::string_view text, const char* field, UserId* id) {
   return Status();
 }
 
+Result<NewUser> ValidateCreate(const ::user::v1::CreateUserRequest& request) {
+  NewUser user;
+  for (const Status& status :
+       {ValidateName(request.name(), &user.name), ValidateEmail(request.email(), &user.email),
+        ValidateRoles(request.roles(), &user.roles)}) {
+    if (!status.ok()) return status;
+  }
+  return user;
+}
+
+Result<UserPatch> ValidateUpdate(const ::user::v1::UpdateUserRequest& request) {
+  bool want_name = request.has_name();
+  bool want_email = request.has_email();
+  bool want_roles = request.roles_size() > 0;
+  if (request.has_update_mask()) {  // the mask alone decides (so roles can be cleared)
+    want_name = want_email = want_roles = false;
+    for (const std::string& path : request.update_mask().paths()) {
+      if (path == "name") {
+        want_name = true;
+      } else if (path == "email") {
+        want_email = true;
+      } else if (path == "roles") {
+        want_roles = true;
+      } else {
+        return Invalid("update_mask names unknown field \"" + path +
+                       "\" (allowed: name, email, roles)");
+      }
+    }
+  }
+  UserPatch patch;
+  Status status;
+  if (want_name && status.ok()) status = ValidateName(request.name(), &patch.name.emplace());
+  if (want_email && status.ok()) status = ValidateEmail(request.email(), &patch.email.emplace());
+  if (want_roles && status.ok()) status = ValidateRoles(request.roles(), &patch.roles.emplace());
+  if (!status.ok()) return status;
+  return patch;
+}
+
 }  // namespace percore::user

@@ -6,12 +6,15 @@
 
 #include <google/protobuf/repeated_ptr_field.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/base/status.h"
 #include "services/user/user_id.h"
+#include "user/v1/user.pb.h"
 
 namespace percore::user {
 
@@ -24,5 +27,23 @@ Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>& role
                      std::vector<std::string>* normalized);
 // `field` names the request field in the message ("id", "user_id").
 Status ParseUserId(std::string_view text, const char* field, UserId* id);
+
+// A CreateUserRequest's fields, validated and normalized.
+struct NewUser {
+  std::string name;
+  std::string email;
+  std::vector<std::string> roles;
+};
+Result<NewUser> ValidateCreate(const ::user::v1::CreateUserRequest& request);
+
+// What an UpdateUser changes, validated and normalized (unset: unchanged).
+struct UserPatch {
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<std::vector<std::string>> roles;
+};
+// Without an update_mask the fields present change (roles when non-empty); with one, the mask
+// alone decides, so roles can be cleared. An unknown mask path is INVALID_ARGUMENT.
+Result<UserPatch> ValidateUpdate(const ::user::v1::UpdateUserRequest& request);
 
 }  // namespace percore::user

@@ -6,7 +6,7 @@
 //
 // order.v1.OrderService end to end: one real percore server on a loopback port with 2 shards
 // hosting the real UserService, InventoryService, PaymentService and OrderService, the order
-// service reaching the others through their in-process clients (LocalUserClient,
+// service reaching the others through their in-process clients (UserService,
 // LocalInventoryClient, LocalPaymentClient), and the generated gRPC clients of all four.
 
 #include <grpcpp/client_context.h>
@@ -35,8 +35,8 @@
 #include "services/order/order_handler.h"
 #include "services/payment/local_payment_client.h"
 #include "services/payment/payment_handler.h"
-#include "services/user/local_user_client.h"
 #include "services/user/user_handler.h"
+#include "services/user/user_service.h"
 #include "tests/testing/server_fixture.h"
 #include "user/v1/user.grpc.pb.h"
 
@@ -288,11 +288,12 @@ class OrderServiceTest : public ::testing::Test {
   virtual payment::PaymentServiceOptions PaymentOptions() { return {}; }
 
   void SetUp() override {
-    users_def_ = user::MakeUserService();
+    auto users = std::make_shared<user::UserService>();
+    users_def_ = user::MakeUserGrpcService(users);
     inventory_def_ = inventory::MakeInventoryService();
     payments_def_ = payment::MakePaymentService(PaymentOptions());
     clients::ServiceClients clients;
-    clients.users = std::make_shared<user::LocalUserClient>(users_def_);
+    clients.users = users;  // the service API is the in-process client
     clients.inventory = std::make_shared<inventory::LocalInventoryClient>(inventory_def_);
     clients.payments = std::make_shared<payment::LocalPaymentClient>(payments_def_);
     orders_def_ = order::MakeOrderService(clients, OrderOptions());

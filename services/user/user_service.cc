@@ -1,0 +1,243 @@
+#include "services/user/user_service.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <utility>
+
+#include "services/user/page_token.h"
+#include "services/user/user_validation.h"
+
+namespace percore::user {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+int64_t NowNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+UserShard::UserShard(runtime::ShardId shard)
+    : ids(std::random_device{}() ^ (uint64_t{shard} << 32)) {}
+
+void UserService::StartShard(runtime::Shard& shard) {
+  UserShard& mine = shards_.Emplace(shard, std::make_unique<UserShard>(shard.id()));
+  // Runs on this (owner) shard right after a write: one task per watching shard, delivered there
+  // to whoever serves its watches.
+  mine.partition.outbox().set_send(
+      [this](runtime::ShardId home, SharedUserEvent event, std::vector<uint64_t> ids) {
+        shards_.RunOn(home, [event = std::move(event), ids = std::move(ids)](UserShard& there) {
+          if (there.deliver) there.deliver(ids, event);
+        });
+      });
+}
+
+void UserService::CreateUser(const v1::CreateUserRequest& request, Done<grpc::ByteBuffer> done) {
+  Result<NewUser> fields = ValidateCreate(request);
+  if (!fields.ok()) {
+    done(fields.status());
+    return;
+  }
+  runtime::ShardId here = runtime::Shard::Current()->id();
+  int64_t now = NowNanos();
+  UserId id = shards_.local().ids.Next(now, [this, here](const UserId& candidate) {
+    return OwnerOf(candidate) == here;  // the row stays on this shard
+  });
+  v1::User user;
+  user.set_id(id.ToString());
+  user.set_name(std::move(fields->name));
+  user.set_email(fields->email);
+  for (std::string& role : fields->roles) user.add_roles(std::move(role));
+  *user.mutable_created_at() = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(now);
+  *user.mutable_updated_at() = user.created_at();
+
+  std::string key = EmailKey(fields->email);
+  shards_.InvokeOn(
+      shards_.ShardFor(key),
+      [key, id](UserShard& owner) { return owner.partition.emails().Claim(key, id).ok(); },
+      [this, id, user = std::move(user), done = std::move(done)](bool claimed) {
+        if (!claimed) {
+          done(EmailTaken(user.email()));
+          return;
+        }
+        std::string bytes =
+            shards_.local().partition.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
+        done(ToByteBuffer(bytes));
+      });
+}
+
+void UserService::GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuffer> done) {
+  UserId id;
+  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(id), [id](UserShard& owner) { return owner.partition.LoadBytes(id); },
+      [id, done = std::move(done)](std::optional<grpc::ByteBuffer> bytes) {
+        if (!bytes) {
+          done(UserNotFound(id));
+        } else {
+          done(std::move(*bytes));
+        }
+      });
+}
+
+void UserService::UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::ByteBuffer> done) {
+  UserId id;
+  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  Result<UserPatch> validated = ValidateUpdate(request);
+  if (!validated.ok()) {
+    done(validated.status());
+    return;
+  }
+  auto patch = std::make_shared<const UserPatch>(std::move(validated).value());
+  if (!patch->email) {
+    ApplyUpdate(id, std::move(patch), "", std::move(done));
+    return;
+  }
+  // The email may change: see whether its key does, and if so claim the new key first.
+  std::string new_key = EmailKey(*patch->email);
+  shards_.InvokeOn(
+      OwnerOf(id),
+      [id, new_key](UserShard& owner) { return owner.partition.BeginEmailChange(id, new_key); },
+      [this, id, patch, new_key, done = std::move(done)](Result<std::string> current) mutable {
+        if (!current.ok()) {
+          done(current.status());
+          return;
+        }
+        if (*current == new_key) {  // same address (perhaps other letter case): no claim
+          ApplyUpdate(id, patch, "", std::move(done));
+          return;
+        }
+        shards_.InvokeOn(
+            shards_.ShardFor(new_key),
+            [new_key, id](UserShard& owner) {
+              return owner.partition.emails().Claim(new_key, id).ok();
+            },
+            [this, id, patch, new_key, done = std::move(done)](bool claimed) mutable {
+              if (claimed) {
+                ApplyUpdate(id, patch, new_key, std::move(done));
+                return;
+              }
+              shards_.InvokeOn(
+                  OwnerOf(id), [id](UserShard& owner) { owner.partition.EndEmailChange(id); },
+                  [patch, done = std::move(done)] { done(EmailTaken(*patch->email)); });
+            });
+      });
+}
+
+void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
+                              std::string claimed_key, Done<grpc::ByteBuffer> done) {
+  struct Outcome {
+    Result<std::string> bytes;
+    std::string release_key;  // an email key to release on its shard
+  };
+  int64_t now = NowNanos();
+  shards_.InvokeOn(
+      OwnerOf(id),
+      [id, patch, claimed_key, now](UserShard& owner) {
+        Outcome outcome{StatusCode::kUnknown, ""};
+        outcome.bytes =
+            owner.partition.ApplyPatch(id, *patch, claimed_key, now, &outcome.release_key);
+        if (!outcome.bytes.ok()) outcome.release_key = claimed_key;  // deleted: give it back
+        return outcome;
+      },
+      [this, id, done = std::move(done)](Outcome outcome) mutable {
+        auto reply = [done = std::move(done), bytes = std::move(outcome.bytes)] {
+          if (!bytes.ok()) {
+            done(bytes.status());
+          } else {
+            done(ToByteBuffer(*bytes));
+          }
+        };
+        if (outcome.release_key.empty()) {
+          reply();
+          return;
+        }
+        shards_.InvokeOn(
+            shards_.ShardFor(outcome.release_key),
+            [key = outcome.release_key, id](UserShard& owner) {
+              owner.partition.emails().Release(key, id);
+            },
+            std::move(reply));
+      });
+}
+
+void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> done) {
+  UserId id;
+  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(id), [id](UserShard& owner) { return owner.partition.RemoveUser(id); },
+      [this, id, done = std::move(done)](Result<std::string> key) mutable {
+        if (!key.ok()) {
+          done(key.status());
+          return;
+        }
+        shards_.InvokeOn(
+            shards_.ShardFor(*key),
+            [key = *key, id](UserShard& owner) { owner.partition.emails().Release(key, id); },
+            [done = std::move(done)] { done({}); });
+      });
+}
+
+Result<UserPage> UserService::PageOf(const v1::ListUsersRequest& request) {
+  if (request.page_size() < 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "page_size must not be negative, got " + std::to_string(request.page_size()));
+  }
+  UserPage page;
+  page.size = static_cast<size_t>(
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
+  if (!request.page_token().empty()) {
+    page.after = DecodePageToken(request.page_token());
+    if (!page.after) {
+      return Status(StatusCode::kInvalidArgument,
+                    "page_token was not issued by this server (or has expired)");
+    }
+  }
+  return page;
+}
+
+void UserService::ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,
+                            Done<std::vector<Row>> done) {
+  shards_.InvokeOn(
+      shard,
+      [after, limit](UserShard& owner) {
+        return owner.partition.ScanAfter(after ? &*after : nullptr, limit);
+      },
+      [done = std::move(done)](std::vector<Row> rows) { done(std::move(rows)); });
+}
+
+void UserService::GetUser(v1::GetUserRequest request, const clients::CallOptions& /*options*/,
+                          clients::Done<v1::User> done) {
+  UserId id;
+  if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
+    done(status, v1::User());
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(id), [id](UserShard& owner) { return owner.partition.Load(id); },
+      [done = std::move(done), id](std::optional<v1::User> user) {
+        if (!user) {
+          done(UserNotFound(id), v1::User());
+        } else {
+          done(Status(), std::move(*user));
+        }
+      });
+}
+
+}  // namespace percore::user

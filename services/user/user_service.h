@@ -1,0 +1,96 @@
+#pragma once
+// Threading contract: one UserService per process, shared by every shard. SetShardCount() on the
+// control thread before the shards start; StartShard() once on each shard's thread before it
+// serves; every operation from a shard thread, its `done` run exactly once on that same thread
+// (inline or later). Each shard's part (UserShard) is touched only by that shard: other shards
+// reach it through Sharded<UserShard>::InvokeOn.
+//
+// user.v1.UserService as an API, without gRPC: what the gRPC adapter (UserHandler), the gateway
+// and other services in this process call. The rules of user-service.md and the cross-shard
+// choreography live here. Where data lives:
+//   - a user on shard ShardFor(id): CreateUser picks an id that lands on the calling shard, so
+//     creating needs no hop for the row;
+//   - an email claim on shard ShardFor(lower-cased email): the unique index. Create claims the
+//     email, then writes the row; Update claims the new email, writes the row, then releases the
+//     old one; Delete removes the row, then releases its email. Releases finish before the
+//     answer, so a freed email is free at once. Of concurrent claims exactly one wins.
+// Answers are the stored rows, serialized user.v1.User bytes, as they are served.
+
+#include <grpcpp/support/byte_buffer.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/runtime/sharded.h"
+#include "services/clients/user_client.h"
+#include "services/user/user_id.h"
+#include "services/user/user_partition.h"
+#include "user/v1/user.pb.h"
+
+namespace percore::user {
+
+struct UserServiceOptions {
+  // Events a watcher may fall behind before its stream ends with RESOURCE_EXHAUSTED.
+  size_t watch_backlog_limit = 1024;
+};
+
+// One shard's part of the service: its partition and its id generator, and where events for the
+// watchers this shard serves are handed over (set by whoever serves watches here).
+struct UserShard {
+  explicit UserShard(runtime::ShardId shard);
+  UserPartition partition;
+  UserIdGenerator ids;
+  std::function<void(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event)> deliver;
+};
+
+// A ListUsers page as asked: validated size and the id to continue after.
+struct UserPage {
+  size_t size = 0;
+  std::optional<UserId> after;
+};
+
+class UserService final : public clients::UserClient {
+ public:
+  template <class T>
+  using Done = std::function<void(Result<T>)>;
+  // A stored user as served: its id and its serialized user.v1.User.
+  using Row = std::pair<UserId, grpc::ByteBuffer>;
+
+  explicit UserService(UserServiceOptions options = {}) : options_(options) {}
+
+  void SetShardCount(size_t shards) { shards_.SetShardCount(shards); }
+  void StartShard(runtime::Shard& shard);
+  const UserServiceOptions& options() const { return options_; }
+  runtime::Sharded<UserShard>& shards() { return shards_; }
+
+  void CreateUser(const v1::CreateUserRequest& request, Done<grpc::ByteBuffer> done);
+  void GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuffer> done);
+  void UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::ByteBuffer> done);
+  void DeleteUser(const v1::DeleteUserRequest& request, Done<void> done);
+  // Checks a ListUsers request: the page to read (INVALID_ARGUMENT names the bad field).
+  static Result<UserPage> PageOf(const v1::ListUsersRequest& request);
+  // Up to `limit` rows of shard `shard` after `after` (from the start when unset), ascending.
+  void ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,
+                 Done<std::vector<Row>> done);
+
+  // clients::UserClient: the user as a message, for other services in this process.
+  void GetUser(v1::GetUserRequest request, const clients::CallOptions& options,
+               clients::Done<v1::User> done) override;
+
+ private:
+  // The update once its email claim (if any) is settled: applied on the owner, then the old
+  // email released before the answer.
+  void ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch, std::string claimed_key,
+                   Done<grpc::ByteBuffer> done);
+  runtime::ShardId OwnerOf(const UserId& id) const { return shards_.ShardFor(id.view()); }
+
+  UserServiceOptions options_;
+  runtime::Sharded<UserShard> shards_;
+};
+
+}  // namespace percore::user
