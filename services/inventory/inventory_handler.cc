@@ -5,9 +5,10 @@
 #include <random>
 
 #include "core/base/status.h"
+#include "core/rpc/page_writer.h"
 #include "core/runtime/runtime.h"
+#include "core/runtime/shard_for.h"
 #include "core/storage/merge_cursor.h"
-#include "core/storage/partition_of.h"
 #include "services/inventory/handler_support.h"
 #include "services/inventory/sku_page_token.h"
 
@@ -51,7 +52,7 @@ InventoryHandler::InventoryHandler(runtime::Shard& shard, Def* def, InventorySer
       ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
 
 runtime::ShardId InventoryHandler::ShardOf(std::string_view key) const {
-  return static_cast<runtime::ShardId>(storage::PartitionOf(key, runtime_.size()));
+  return runtime::ShardFor(key, runtime_.size());
 }
 
 std::vector<runtime::ShardId> InventoryHandler::ShardsOf(const std::vector<Line>& lines) const {
@@ -136,7 +137,7 @@ void InventoryHandler::Adjust(const v1::AdjustStockRequest& request, Done<v1::Pr
 namespace {
 
 // One ListProducts page: every shard's run after the cursor, merged, then streamed with
-// backpressure.
+// backpressure (rpc::WritePage).
 class ListPage : public std::enable_shared_from_this<ListPage> {
  public:
   using Run = std::vector<std::pair<std::string, v1::Product>>;
@@ -154,28 +155,16 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
       stream_.context().AddTrailingMetadata("next-page-token",
                                             EncodeSkuPageToken(items_.back().first));
     }
-    Pump();
+    rpc::WritePage(stream_, std::move(items_),
+                   [](const auto& item) -> const v1::Product& { return item.second; });
   }
 
  private:
-  void Pump() {
-    while (next_ < items_.size()) {
-      if (!stream_.Write(items_[next_].second)) {
-        if (stream_.cancelled()) return;
-        stream_.OnWritable([self = shared_from_this()] { self->Pump(); });
-        return;
-      }
-      ++next_;
-    }
-    stream_.Finish(Status());
-  }
-
   rpc::ServerStream<v1::ListProductsRequest, v1::Product> stream_;
   std::vector<Run> runs_;
   size_t waiting_;
   size_t size_;
   std::vector<std::pair<std::string, v1::Product>> items_;
-  size_t next_ = 0;
 };
 
 }  // namespace

@@ -5,9 +5,9 @@
 // `done` that runs exactly once on the calling shard, possibly inline.
 //
 // inventory.v1.InventoryService (proto/inventory/v1/inventory.proto). Where data lives:
-//   - a product, with the holds placed on it, on shard PartitionOf(sku) (StockPartition);
-//   - a reservation record on shard PartitionOf(reservation_key); its id is drawn so that
-//     PartitionOf(id) is that same shard (ReservationBook), where its expiry timer runs too.
+//   - a product, with the holds placed on it, on shard ShardFor(sku) (StockPartition);
+//   - a reservation record on shard ShardFor(reservation_key); its id is drawn so that
+//     ShardFor(id) is that same shard (ReservationBook), where its expiry timer runs too.
 // ReserveStock: (1) on the key's shard, find the key (answer or wait) or add a pending record;
 // (2) hold the lines shard by shard in ascending shard order, each shard checking and holding
 // all of its lines in one step; on NOT_FOUND / shortage undo the holds made so far, drop the

@@ -1,6 +1,6 @@
 #include "services/inventory/reservation_id.h"
 
-#include "core/storage/partition_of.h"
+#include "core/runtime/shard_for.h"
 
 namespace percore::inventory {
 namespace {
@@ -26,7 +26,7 @@ std::string ReservationIdGenerator::Make(uint64_t random) {
 }
 
 bool ReservationIdGenerator::OwnedBy(std::string_view id, size_t shard, size_t shards) {
-  return storage::PartitionOf(id, shards) == shard;
+  return runtime::ShardFor(id, shards) == shard;
 }
 
 }  // namespace percore::inventory

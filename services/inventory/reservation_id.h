@@ -3,7 +3,7 @@
 // thread; IsReservationId is a pure function (any thread).
 //
 // A reservation's id: "rsv_" and 16 lower-case hex digits (64 random bits). The generator draws
-// until PartitionOf(id) is the shard that holds the reservation's record (the shard of its
+// until ShardFor(id) is the shard that holds the reservation's record (the shard of its
 // reservation_key), so a lookup by id and a lookup by key land on the same shard.
 
 #include <cstdint>
@@ -18,7 +18,7 @@ bool IsReservationId(std::string_view text);
 class ReservationIdGenerator {
  public:
   explicit ReservationIdGenerator(uint64_t seed) : rng_(seed) {}
-  // An id with PartitionOf(id, shards) == shard; `taken(id)` rejects ids already in use.
+  // An id with ShardFor(id, shards) == shard; `taken(id)` rejects ids already in use.
   template <class Taken>
   std::string Next(size_t shard, size_t shards, Taken taken) {
     for (;;) {

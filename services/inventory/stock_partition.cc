@@ -7,7 +7,6 @@
 namespace percore::inventory {
 namespace {
 
-
 google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
   return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
 }
@@ -28,8 +27,7 @@ std::optional<v1::Product> StockPartition::Load(const std::string& sku) const {
   return *product;
 }
 
-Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request,
-                                                      int64_t now) {
+Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request, int64_t now) {
   if (rows_.Get(request.sku()) != nullptr) {
     return {StatusCode::kAlreadyExists, "product \"" + request.sku() + "\" already exists"};
   }
@@ -46,8 +44,7 @@ Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& reque
   return product;
 }
 
-Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta,
-                                                      int64_t now) {
+Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta, int64_t now) {
   const v1::Product* row = rows_.Get(sku);
   if (row == nullptr) return {StatusCode::kNotFound, NotFound(sku)};
   int64_t stock;
@@ -68,8 +65,9 @@ Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta
   return product;
 }
 
-Result<std::vector<commerce::v1::Money>> StockPartition::Hold(
-    const std::string& reservation_id, const std::vector<Line>& lines, int64_t now) {
+Result<std::vector<commerce::v1::Money>> StockPartition::Hold(const std::string& reservation_id,
+                                                              const std::vector<Line>& lines,
+                                                              int64_t now) {
   std::vector<commerce::v1::Money> prices;
   prices.reserve(lines.size());
   for (const Line& line : lines) {  // check every line before holding any
@@ -77,9 +75,9 @@ Result<std::vector<commerce::v1::Money>> StockPartition::Hold(
     if (product == nullptr) return {StatusCode::kNotFound, NotFound(line.sku)};
     if (line.quantity > product->available()) {
       return {StatusCode::kFailedPrecondition, "insufficient stock for sku \"" + line.sku +
-                                                 "\": requested " + std::to_string(line.quantity) +
-                                                 ", available " +
-                                                 std::to_string(product->available())};
+                                                   "\": requested " +
+                                                   std::to_string(line.quantity) + ", available " +
+                                                   std::to_string(product->available())};
     }
     prices.push_back(product->price());
   }

@@ -3,7 +3,7 @@
 // every member is used only on that shard's thread. Other shards reach it by hopping here and
 // get owned copies back.
 //
-// The products whose PartitionOf(sku) is this shard, and the holds reservations place on them.
+// The products whose ShardFor(sku) is this shard, and the holds reservations place on them.
 // A hold is keyed by reservation id: Hold checks every line first and then holds them all in one
 // step (so a shard never holds part of a reservation), and CommitHold / ReleaseHold of an id
 // that holds nothing here do nothing, which makes settling a reservation idempotent.

@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/rpc/page_writer.h"
 #include "core/runtime/runtime.h"
+#include "core/runtime/shard_for.h"
 #include "services/order/page_token.h"
 
 namespace percore::order {
@@ -30,31 +32,6 @@ Status OrderNotFound(const Uuid& id) {
   return Status(StatusCode::kNotFound, "order " + id.ToString() + " not found");
 }
 
-// One ListOrders page, streamed with backpressure.
-class ListPage : public std::enable_shared_from_this<ListPage> {
- public:
-  using Stream = rpc::ServerStream<v1::ListOrdersRequest, v1::Order>;
-  ListPage(Stream stream, std::vector<std::pair<Uuid, v1::Order>> items)
-      : stream_(std::move(stream)), items_(std::move(items)) {}
-
-  void Pump() {
-    while (next_ < items_.size()) {
-      if (!stream_.Write(items_[next_].second)) {
-        if (stream_.cancelled()) return;
-        stream_.OnWritable([self = shared_from_this()] { self->Pump(); });
-        return;
-      }
-      ++next_;
-    }
-    stream_.Finish(Status());
-  }
-
- private:
-  Stream stream_;
-  std::vector<std::pair<Uuid, v1::Order>> items_;
-  size_t next_ = 0;
-};
-
 }  // namespace
 
 OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
@@ -67,7 +44,7 @@ OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClie
       ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
 
 runtime::ShardId OrderHandler::OwnerOf(const Uuid& id) const {
-  return OwnerShardOf(id, runtime_.size());
+  return runtime::ShardFor(id.view(), runtime_.size());
 }
 
 void OrderHandler::RunOn(runtime::ShardId owner, std::function<void()> fn) {
@@ -149,7 +126,9 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
       return;
     }
   }
-  Uuid order_id = ids_.Next(NowNanos(), shard_.id(), runtime_.size());
+  Uuid order_id = ids_.Next(NowNanos(), [this](const Uuid& candidate) {
+    return runtime::ShardFor(candidate.view(), runtime_.size()) == shard_.id();  // stays here
+  });
   auto saga = OrderSaga::ForCreate(&env_, order_id, input, deadline);
   if (!input.idempotency_key.empty()) {
     store_.ClaimKey(input.user_id, input.idempotency_key,
@@ -218,7 +197,8 @@ void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order
           call.context().AddTrailingMetadata(kNextPageTokenKey,
                                              EncodePageToken(user, items.back().first));
         }
-        std::make_shared<ListPage>(call, std::move(items))->Pump();
+        rpc::WritePage(call, std::move(items),
+                       [](const auto& item) -> const v1::Order& { return item.second; });
       });
 }
 

@@ -6,7 +6,7 @@
 //
 // order.v1.OrderService (proto/order/v1/order.proto). Where things live:
 //   - every order of a user, its idempotency keys and the feed watchers subscribe to, on shard
-//     OwnerShardOf(user id); order ids are drawn to hash to the same shard (order_id.h);
+//     ShardFor(user id); order ids are drawn to land on the same shard (order_id.h);
 //   - the saga of an order (order_saga.h) on that owning shard: it issues the client calls
 //     from there and their answers come back there;
 //   - calls, watchers and chats on the shard gRPC delivered them to; replies come back to it.

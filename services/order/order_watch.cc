@@ -1,70 +1,11 @@
 #include "services/order/order_watch.h"
 
-#include <string>
-
-#include "core/base/status.h"
-
 namespace percore::order {
-namespace {
 
-grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
-  grpc::Slice slice(bytes.data(), bytes.size());
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-}  // namespace
-
-void OrderWatch::Deliver(OrderEvent event) {
-  if (ended_) return;
-  if (backlog_.empty() && stream_.writable()) {
-    Write(event);
-    return;
-  }
-  if (!backlog_.Push(std::move(event))) {
-    End(Status(StatusCode::kResourceExhausted,
-               "watcher fell more than " + std::to_string(backlog_.capacity()) +
-                   " events behind; read the orders again and re-watch"));
-    return;
-  }
-  WaitForRoom();
-}
-
-void OrderWatch::Write(const OrderEvent& event) {
-  stream_.WriteRaw(ToByteBuffer(event.bytes));
-  if (event.terminal && one_order_) End(Status());  // nothing follows for this order
-}
-
-void OrderWatch::WaitForRoom() {
-  if (waiting_for_room_) return;
-  waiting_for_room_ = true;
-  // Weak: the stream keeps its callback until the call ends, the handler may drop the watch
-  // before that.
-  stream_.OnWritable([weak = weak_from_this()] {
-    if (auto self = weak.lock()) {
-      self->waiting_for_room_ = false;
-      self->Flush();
-    }
-  });
-}
-
-void OrderWatch::Flush() {
-  while (!ended_ && !backlog_.empty()) {
-    if (!stream_.writable()) {
-      WaitForRoom();
-      return;
-    }
-    Write(*backlog_.Pop());
-  }
-}
-
-void OrderWatch::End(const Status& status) {
-  if (ended_) return;
-  ended_ = true;
-  if (status.ok()) {
-    stream_.Finish(status);
-  } else {
-    stream_.FinishNow(status);
-  }
+bool OrderWatch::Write(const OrderEvent& event) {
+  grpc::Slice slice(event.bytes.data(), event.bytes.size());
+  stream().WriteRaw(grpc::ByteBuffer(&slice, 1));
+  return event.terminal && one_order_;  // nothing follows for this order
 }
 
 }  // namespace percore::order

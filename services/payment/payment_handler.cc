@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/base/status.h"
-#include "core/storage/partition_of.h"
+#include "core/runtime/shard_for.h"
 #include "services/payment/payment_validation.h"
 
 namespace percore::payment {
@@ -74,7 +74,7 @@ PaymentHandler::PaymentHandler(runtime::Shard& shard, Def* def, PaymentServiceOp
       ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
 
 runtime::ShardId PaymentHandler::OwnerOf(std::string_view key) const {
-  return static_cast<runtime::ShardId>(storage::PartitionOf(key, runtime_.size()));
+  return runtime::ShardFor(key, runtime_.size());
 }
 
 // ---- RPC methods: parse (done by the framework), the core, finish from `done`.

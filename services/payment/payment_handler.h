@@ -4,8 +4,8 @@
 // back to the shard the call arrived on (its "home") as owned messages.
 //
 // payment.v1.PaymentService over the deterministic processor simulator. Where things live:
-//   - a payment on shard PartitionOf(idempotency_key), in that shard's PaymentLedger; its
-//     transaction id is drawn so PartitionOf(transaction_id) is the same shard, so GetPayment
+//   - a payment on shard ShardFor(idempotency_key), in that shard's PaymentLedger; its
+//     transaction id is drawn so ShardFor(transaction_id) is the same shard, so GetPayment
 //     and RefundPayment hop straight there;
 //   - a call waiting for the processor (tok_slow, tok_timeout) on its home shard, as a ticket
 //     with its `done` and its deadline timer; the owner keeps (home, ticket) as a waiter of the

@@ -31,7 +31,7 @@ const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt attempt, v1::Payme
 }
 
 Result<v1::PaymentResult> PaymentLedger::Refund(std::string_view transaction_id,
-                                                           const google::protobuf::Timestamp& now) {
+                                                const google::protobuf::Timestamp& now) {
   const Entry* found = records_.Get(transaction_id);
   if (found == nullptr) {
     return {StatusCode::kNotFound,

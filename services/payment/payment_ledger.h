@@ -2,7 +2,7 @@
 // Threading contract: one PaymentLedger per shard, owned by that shard's PaymentHandler; every
 // member is used only on that shard's thread. Other shards reach it by hopping here.
 //
-// The payments this shard owns: those whose idempotency key hashes here (PartitionOf), and so,
+// The payments this shard owns: those whose idempotency key hashes here (ShardFor), and so,
 // by construction of their ids, whose transaction id hashes here too. Two kinds of entry:
 //   - a record: the processor answered (APPROVED or DECLINED, later perhaps REFUNDED); kept by
 //     transaction id, with an index from idempotency key to transaction id;

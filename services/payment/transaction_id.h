@@ -3,7 +3,7 @@
 // belongs to one shard and is used only on its thread.
 //
 // A payment's transaction id: "txn_" and 16 lower-case hex digits (64 random bits). Ids are
-// drawn until PartitionOf(id) names the shard that records the payment, which is the shard of
+// drawn until ShardFor(id) names the shard that records the payment, which is the shard of
 // its idempotency key; so GetPayment and RefundPayment reach the record by hashing the id alone,
 // with no index. Since an id can only ever belong to one shard, checking that shard's ledger for
 // a clash makes it unique in the process.

@@ -2,7 +2,7 @@
 // Threading contract: one UserPartition per shard, owned by that shard's UserHandler; every
 // member is used only on that shard's thread. Other shards reach it by hopping here.
 //
-// The users this shard owns (by PartitionOf(id)), each stored as the serialized user.v1.User
+// The users this shard owns (by ShardFor(id)), each stored as the serialized user.v1.User
 // it is served as (GetUser answers with these bytes, no serialization); the slice of the email
 // index whose keys hash here; and the change feed of this shard's users. Dragonfly-style: the
 // functions here are the "ops" a handler runs as one hop on the owning shard.

@@ -96,14 +96,7 @@ Status ValidateRoles(const google::protobuf::RepeatedPtrField<std::string>& role
 }
 
 Status ParseUserId(std::string_view text, const char* field, UserId* id) {
-  if (text.empty()) return Invalid(std::string(field) + " is required");
-  std::optional<UserId> parsed = UserId::Parse(text);
-  if (!parsed) {
-    return Invalid(std::string(field) + " must be a UUID in 8-4-4-4-12 hex form, got \"" +
-                   std::string(text.substr(0, 64)) + "\"");
-  }
-  *id = *parsed;
-  return Status();
+  return ParseUuidField(text, field, id);
 }
 
 Result<NewUser> ValidateCreate(const ::user::v1::CreateUserRequest& request) {

@@ -29,7 +29,7 @@ std::string Lower(std::string_view text) {
 
 void CheckText(std::string_view text) {
   std::optional<user::UserId> user_id = user::UserId::Parse(text);
-  std::optional<order::Uuid> uuid = order::Uuid::Parse(text);
+  std::optional<Uuid> uuid = Uuid::Parse(text);
   FUZZ_CHECK(user_id.has_value() == uuid.has_value());
   if (user_id) {
     FUZZ_CHECK(user_id->view() == uuid->view());
@@ -39,8 +39,8 @@ void CheckText(std::string_view text) {
   }
   user::UserId parsed_user;
   FUZZ_CHECK(user::ParseUserId(text, "id", &parsed_user).ok() == user_id.has_value());
-  order::Uuid parsed_uuid;
-  FUZZ_CHECK(order::ParseUuidField(text, "id", &parsed_uuid).ok() == uuid.has_value());
+  Uuid parsed_uuid;
+  FUZZ_CHECK(ParseUuidField(text, "id", &parsed_uuid).ok() == uuid.has_value());
 
   bool transaction = payment::IsWellFormedTransactionId(text);
   FUZZ_CHECK(payment::ValidateTransactionId(text, "transaction_id").ok() == transaction);
@@ -64,9 +64,9 @@ void CheckGenerators(uint64_t seed, size_t shards, int64_t now) {
   FUZZ_CHECK(user_id < later);  // never repeating or going backwards on a shard
 
   order::OrderIdGenerator orders(seed);
-  order::Uuid order_id = orders.Next(now, shard, shards);
+  Uuid order_id = orders.Next(now, shard, shards);
   FUZZ_CHECK(order::OwnerShardOf(order_id, shards) == shard);
-  FUZZ_CHECK(order::Uuid::Parse(order_id.ToString()) == order_id);
+  FUZZ_CHECK(Uuid::Parse(order_id.ToString()) == order_id);
   FUZZ_CHECK(order_id < orders.Next(now, shard, shards));
 
   payment::TransactionIdGenerator transactions(seed);

@@ -29,11 +29,11 @@ std::string Changed(std::string token, size_t at, uint8_t by) {
   return token;
 }
 
-void CheckDecode(std::string_view token, const order::Uuid& user) {
+void CheckDecode(std::string_view token, const Uuid& user) {
   if (std::optional<user::UserId> id = user::DecodePageToken(token)) {
     FUZZ_CHECK(user::EncodePageToken(*id) == token);
   }
-  if (std::optional<order::Uuid> id = order::DecodePageToken(user, token)) {
+  if (std::optional<Uuid> id = order::DecodePageToken(user, token)) {
     FUZZ_CHECK(order::EncodePageToken(user, *id) == token);
   }
   if (std::optional<std::string> sku = inventory::DecodeSkuPageToken(token)) {
@@ -47,10 +47,10 @@ void CheckMade(const uint8_t* data, size_t size) {
   if (size < 34) return;
   user::UserId user_id =
       user::UserId::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
-  order::Uuid order_id =
-      order::Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
-  order::Uuid owner =
-      order::Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data + 16), 16));
+  Uuid order_id =
+      Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
+  Uuid owner =
+      Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data + 16), 16));
   size_t at = data[32];
   uint8_t by = data[33];
   std::string_view sku(reinterpret_cast<const char*>(data + 34), size - 34);
@@ -79,7 +79,7 @@ void CheckMade(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  percore::order::Uuid user = *percore::order::Uuid::Parse("01900000-0000-7000-8000-000000000000");
+  percore::Uuid user = *percore::Uuid::Parse("01900000-0000-7000-8000-000000000000");
   percore::CheckDecode(text, user);
   percore::CheckMade(data, size);
   return 0;

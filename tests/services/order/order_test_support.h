@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/runtime/shard_for.h"
 #include "core/storage/partition_of.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "order/v1/order.grpc.pb.h"
@@ -117,8 +118,8 @@ inline ::testing::AssertionResult Ended(const v1::Order& order, v1::OrderStatus 
 
 // The shard PartitionOf gives a UUID's 16 bytes (where a user's orders live).
 inline size_t ShardOfUuid(const std::string& text) {
-  std::optional<order::Uuid> id = order::Uuid::Parse(text);
-  return id ? order::OwnerShardOf(*id, kShards) : 0;
+  std::optional<Uuid> id = Uuid::Parse(text);
+  return id ? runtime::ShardFor(id->view(), kShards) : 0;
 }
 
 // A SKU "<prefix>-<n>" owned by inventory shard `shard`.

@@ -1,7 +1,8 @@
-#include "services/user/user_id.h"
+#include "core/base/uuid.h"
 
-namespace percore::user {
+namespace percore {
 namespace {
+
 constexpr char kHex[] = "0123456789abcdef";
 
 int HexValue(char c) {
@@ -10,11 +11,10 @@ int HexValue(char c) {
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+
 }  // namespace
 
-std::string UserId::ToString() const {
-  // Formatted into a fixed buffer: this runs for every user served (the id is not stored in
-  // the row).
+std::string Uuid::ToString() const {
   char text[36];
   char* out = text;
   for (size_t i = 0; i < bytes.size(); ++i) {
@@ -25,9 +25,9 @@ std::string UserId::ToString() const {
   return std::string(text, sizeof(text));
 }
 
-std::optional<UserId> UserId::Parse(std::string_view text) {
+std::optional<Uuid> Uuid::Parse(std::string_view text) {
   if (text.size() != 36) return std::nullopt;
-  UserId id;
+  Uuid id;
   size_t out = 0;
   for (size_t i = 0; i < text.size();) {
     if (i == 8 || i == 13 || i == 18 || i == 23) {
@@ -44,16 +44,31 @@ std::optional<UserId> UserId::Parse(std::string_view text) {
   return id;
 }
 
-UserId UserId::FromBytes(std::string_view sixteen_bytes) {
-  UserId id;
+Uuid Uuid::FromBytes(std::string_view sixteen_bytes) {
+  Uuid id;
   for (size_t i = 0; i < id.bytes.size() && i < sixteen_bytes.size(); ++i) {
     id.bytes[i] = static_cast<uint8_t>(sixteen_bytes[i]);
   }
   return id;
 }
 
-UserId UserIdGenerator::Make(uint64_t stamp, uint64_t random) {
-  UserId id;
+Status ParseUuidField(std::string_view text, std::string_view field, Uuid* id) {
+  if (text.empty()) {
+    return Status(StatusCode::kInvalidArgument, std::string(field) + " is required");
+  }
+  std::optional<Uuid> parsed = Uuid::Parse(text);
+  if (!parsed) {
+    std::string shown(text.substr(0, 64));
+    return Status(StatusCode::kInvalidArgument,
+                  std::string(field) + " must be a UUID (8-4-4-4-12 hex), got \"" + shown +
+                      (text.size() > shown.size() ? "...\"" : "\""));
+  }
+  *id = *parsed;
+  return Status();
+}
+
+Uuid UuidV7Generator::Make(uint64_t stamp, uint64_t random) {
+  Uuid id;
   uint64_t ms = stamp >> 12;
   uint64_t fraction = stamp & 0xfff;
   for (int i = 0; i < 6; ++i) id.bytes[i] = static_cast<uint8_t>(ms >> (40 - 8 * i));
@@ -64,4 +79,4 @@ UserId UserIdGenerator::Make(uint64_t stamp, uint64_t random) {
   return id;
 }
 
-}  // namespace percore::user
+}  // namespace percore
