@@ -8,34 +8,21 @@ AsyncListUsersCall::AsyncListUsersCall(AsyncUserService* service,
   service_->RequestListUsers(&context_, &request_, &writer_, queue_, queue_, this);
 }
 
-void AsyncListUsersCall::Proceed(bool ok) {
-  switch (state_) {
-    case State::kRequested: {
-      if (!ok) {  // shutting down: this request was never matched to a call
-        delete this;
-        return;
-      }
-      Post(service_, queue_, store_);  // keep the same number of requests posted
-      grpc::Status status = store_->List(request_, &page_);
-      if (!status.ok()) {
-        Finish(status);
-        return;
-      }
-      state_ = State::kWriting;
-      WriteNextOrFinish();
-      return;
-    }
-    case State::kWriting:
-      if (!ok) {  // the stream is broken (client gone, cancelled, or shutdown)
-        Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
-        return;
-      }
-      WriteNextOrFinish();
-      return;
-    case State::kFinishing:  // sent (ok) or the call died first (!ok): done either way
-      delete this;
-      return;
+void AsyncListUsersCall::Start() {
+  grpc::Status status = store_->List(request_, &page_);
+  if (!status.ok()) {
+    Finish(status);
+    return;
   }
+  WriteNextOrFinish();
+}
+
+void AsyncListUsersCall::OnWriteDone(bool ok) {
+  if (!ok) {  // the stream is broken (client gone, cancelled, or shutdown)
+    Finish(grpc::Status(grpc::StatusCode::CANCELLED, "the client went away"));
+    return;
+  }
+  WriteNextOrFinish();
 }
 
 void AsyncListUsersCall::WriteNextOrFinish() {
@@ -50,7 +37,7 @@ void AsyncListUsersCall::WriteNextOrFinish() {
 }
 
 void AsyncListUsersCall::Finish(const grpc::Status& status) {
-  state_ = State::kFinishing;
+  Finishing();
   writer_.Finish(status, this);
 }
 

@@ -15,7 +15,7 @@
 
 namespace percore::baseline {
 
-class AsyncListUsersCall final : public AsyncCall {
+class AsyncListUsersCall final : public PostedCall<AsyncListUsersCall> {
  public:
   // Asks gRPC for the next ListUsers call on `queue`; the call frees itself.
   static void Post(AsyncUserService* service, grpc::ServerCompletionQueue* queue,
@@ -23,14 +23,15 @@ class AsyncListUsersCall final : public AsyncCall {
     new AsyncListUsersCall(service, queue, store);
   }
 
-  void Proceed(bool ok) override;
-
  private:
-  enum class State { kRequested, kWriting, kFinishing };
+  friend class PostedCall<AsyncListUsersCall>;
 
   AsyncListUsersCall(AsyncUserService* service, grpc::ServerCompletionQueue* queue,
                      UserStore* store);
 
+  void PostNext() { Post(service_, queue_, store_); }
+  void Start();
+  void OnWriteDone(bool ok);
   // Writes the next user, or finishes with the page token once all are written.
   void WriteNextOrFinish();
   void Finish(const grpc::Status& status);
@@ -38,7 +39,6 @@ class AsyncListUsersCall final : public AsyncCall {
   AsyncUserService* service_;
   grpc::ServerCompletionQueue* queue_;
   UserStore* store_;
-  State state_ = State::kRequested;
   grpc::ServerContext context_;
   user::v1::ListUsersRequest request_;
   grpc::ServerAsyncWriter<user::v1::User> writer_{&context_};

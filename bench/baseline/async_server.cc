@@ -3,9 +3,8 @@
 #include <chrono>
 
 #include "bench/baseline/async_call.h"
-#include "bench/baseline/async_create_user_call.h"
-#include "bench/baseline/async_get_user_call.h"
 #include "bench/baseline/async_list_users_call.h"
+#include "bench/baseline/async_unary_call.h"
 #include "bench/baseline/async_unimplemented_call.h"
 #include "bench/baseline/ceiling_get_user_call.h"
 

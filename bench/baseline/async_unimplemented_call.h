@@ -12,23 +12,23 @@
 
 namespace percore::baseline {
 
-class AsyncUnimplementedCall final : public AsyncCall {
+class AsyncUnimplementedCall final : public PostedCall<AsyncUnimplementedCall> {
  public:
   // Asks gRPC for the next unserved call on `queue`; the call frees itself.
   static void Post(grpc::AsyncGenericService* service, grpc::ServerCompletionQueue* queue) {
     new AsyncUnimplementedCall(service, queue);
   }
 
-  void Proceed(bool ok) override;
-
  private:
-  enum class State { kRequested, kFinishing };
+  friend class PostedCall<AsyncUnimplementedCall>;
 
   AsyncUnimplementedCall(grpc::AsyncGenericService* service, grpc::ServerCompletionQueue* queue);
 
+  void PostNext() { Post(service_, queue_); }
+  void Start();
+
   grpc::AsyncGenericService* service_;
   grpc::ServerCompletionQueue* queue_;
-  State state_ = State::kRequested;
   grpc::GenericServerContext context_;
   grpc::GenericServerAsyncReaderWriter stream_{&context_};
 };

@@ -1,20 +1,14 @@
 #include "bench/baseline/baseline_flags.h"
 
-#include <charconv>
 #include <thread>
+
+#include "tools/flags/flag_reader.h"
 
 namespace percore::baseline {
 namespace {
 
-bool ParseInt(const std::string& text, int min, int max, int* out) {
-  int value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value < min || value > max) {
-    return false;
-  }
-  *out = value;
-  return true;
-}
+using flags::FlagReader;
+using flags::ParseInRange;
 
 std::optional<Mode> ParseMode(const std::string& text) {
   if (text == "sync") return Mode::kSync;
@@ -77,28 +71,14 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
   flags.threads = static_cast<int>(std::thread::hardware_concurrency());
   if (flags.threads < 1) flags.threads = 1;
   bool mode_given = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
+  FlagReader args(argc, argv);
+  while (args.Next()) {
+    const std::string& arg = args.name();
     std::string value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto need_value = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= argc) {
-        *error = arg + " needs a value";
-        return false;
-      }
-      value = argv[++i];
-      return true;
-    };
     if (arg == "--help" || arg == "-h") {
       flags.help = true;
     } else if (arg == "--mode") {
-      if (!need_value()) return std::nullopt;
+      if (!args.TakeValue(&value, error)) return std::nullopt;
       std::optional<Mode> mode = ParseMode(value);
       if (!mode) {
         *error = "--mode wants sync, callback, async or ceiling, got \"" + value + "\"";
@@ -107,35 +87,31 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
       flags.mode = *mode;
       mode_given = true;
     } else if (arg == "--listen") {
-      if (!need_value()) return std::nullopt;
+      if (!args.TakeValue(&value, error)) return std::nullopt;
       if (value.empty() || value.find(':') == std::string::npos) {
         *error = "--listen wants HOST:PORT, got \"" + value + "\"";
         return std::nullopt;
       }
       flags.listen = value;
     } else if (arg == "--threads") {
-      if (!need_value()) return std::nullopt;
-      if (!ParseInt(value, 1, 1024, &flags.threads)) {
+      if (!args.TakeValue(&value, error)) return std::nullopt;
+      if (!ParseInRange(value, 1, 1024, &flags.threads)) {
         *error = "--threads wants a number from 1 to 1024, got \"" + value + "\"";
         return std::nullopt;
       }
     } else if (arg == "--sync-max-threads") {
-      if (!need_value()) return std::nullopt;
-      if (!ParseInt(value, 0, 4096, &flags.sync_max_threads) || flags.sync_max_threads == 1) {
+      if (!args.TakeValue(&value, error)) return std::nullopt;
+      if (!ParseInRange(value, 0, 4096, &flags.sync_max_threads) || flags.sync_max_threads == 1) {
         // One thread would be the poller itself, with none to spare: every call refused.
         *error = "--sync-max-threads wants 0 (no cap) or 2 to 4096, got \"" + value + "\"";
         return std::nullopt;
       }
     } else if (arg == "--shutdown-grace") {
-      if (!need_value()) return std::nullopt;
-      double seconds = -1;
-      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
-      if (ec != std::errc() || end != value.data() + value.size() || !(seconds >= 0) ||
-          seconds > 3600) {
+      if (!args.TakeValue(&value, error)) return std::nullopt;
+      if (!ParseInRange(value, 0.0, 3600.0, &flags.shutdown_grace_seconds)) {
         *error = "--shutdown-grace wants seconds from 0 to 3600, got \"" + value + "\"";
         return std::nullopt;
       }
-      flags.shutdown_grace_seconds = seconds;
     } else {
       *error = "unknown flag " + arg + " (try --help)";
       return std::nullopt;

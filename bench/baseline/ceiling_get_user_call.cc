@@ -29,21 +29,4 @@ CeilingGetUserCall::CeilingGetUserCall(CeilingUserService* service,
   service_->RequestGetUser(&context_, &request_, &responder_, queue_, queue_, this);
 }
 
-void CeilingGetUserCall::Proceed(bool ok) {
-  switch (state_) {
-    case State::kRequested:
-      if (!ok) {  // shutting down: this request was never matched to a call
-        delete this;
-        return;
-      }
-      Post(service_, queue_, reply_);  // keep the same number of requests posted
-      state_ = State::kFinishing;
-      responder_.Finish(*reply_, grpc::Status::OK, this);
-      return;
-    case State::kFinishing:  // sent (ok) or the call died first (!ok): done either way
-      delete this;
-      return;
-  }
-}
-
 }  // namespace percore::baseline

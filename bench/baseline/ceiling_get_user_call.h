@@ -16,7 +16,7 @@
 
 namespace percore::baseline {
 
-class CeilingGetUserCall final : public AsyncCall {
+class CeilingGetUserCall final : public PostedCall<CeilingGetUserCall> {
  public:
   // The one User every call answers (shaped like a seeded user: one role, timestamps),
   // serialized.
@@ -28,18 +28,21 @@ class CeilingGetUserCall final : public AsyncCall {
     new CeilingGetUserCall(service, queue, reply);
   }
 
-  void Proceed(bool ok) override;
-
  private:
-  enum class State { kRequested, kFinishing };
+  friend class PostedCall<CeilingGetUserCall>;
 
   CeilingGetUserCall(CeilingUserService* service, grpc::ServerCompletionQueue* queue,
                      const grpc::ByteBuffer* reply);
 
+  void PostNext() { Post(service_, queue_, reply_); }
+  void Start() {
+    Finishing();
+    responder_.Finish(*reply_, grpc::Status::OK, this);
+  }
+
   CeilingUserService* service_;
   grpc::ServerCompletionQueue* queue_;
   const grpc::ByteBuffer* reply_;
-  State state_ = State::kRequested;
   grpc::ServerContext context_;
   grpc::ByteBuffer request_;
   grpc::ServerAsyncResponseWriter<grpc::ByteBuffer> responder_{&context_};

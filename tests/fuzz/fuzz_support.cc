@@ -22,7 +22,7 @@ void SilenceProtobufLogs() {
       });
 }
 
-void CheckMethods(std::string_view service, std::initializer_list<std::string_view> methods) {
+void CheckMethods(std::string_view service, std::span<const std::string_view> methods) {
   const google::protobuf::ServiceDescriptor* descriptor =
       google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(std::string(service));
   FUZZ_CHECK(descriptor != nullptr);

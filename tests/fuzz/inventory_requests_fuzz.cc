@@ -29,7 +29,6 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-enum Method { kCreate, kGet, kList, kAdjust, kReserve, kCommit, kRelease, kMethodCount };
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
 // As InventoryServiceOptions' defaults.
 constexpr ReserveLimits kLimits{std::chrono::seconds(60), std::chrono::hours(1), 1000};
@@ -173,50 +172,22 @@ void CheckReserved(Shard& shard) {
   }
 }
 
+const fuzz::Method<Shard> kMethods[] = {
+    {"CreateProduct", Create},       {"GetProduct", Get},       {"ListProducts", List},
+    {"AdjustStock", Adjust},         {"ReserveStock", Reserve}, {"CommitReservation", Commit},
+    {"ReleaseReservation", Release},
+};
+
 }  // namespace
 }  // namespace percore::inventory
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  percore::fuzz::SilenceProtobufLogs();
-  percore::fuzz::CheckMethods("inventory.v1.InventoryService",
-                              {"CreateProduct", "GetProduct", "ListProducts", "AdjustStock",
-                               "ReserveStock", "CommitReservation", "ReleaseReservation"});
+  percore::fuzz::InitializeSessionTarget("inventory.v1.InventoryService",
+                                         percore::inventory::kMethods);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace percore::inventory;
-  percore::fuzz::Session session;
-  if (!percore::fuzz::ParseSession(data, size, &session)) return -1;  // not kept in the corpus
-  Shard shard;
-  int calls = 0;
-  for (const auto& call : session.calls()) {
-    if (++calls > percore::fuzz::kMaxCalls) break;
-    const std::string& bytes = call.request();
-    switch (call.method() % kMethodCount) {
-      case kCreate:
-        Create(shard, bytes);
-        break;
-      case kGet:
-        Get(shard, bytes);
-        break;
-      case kList:
-        List(shard, bytes);
-        break;
-      case kAdjust:
-        Adjust(shard, bytes);
-        break;
-      case kReserve:
-        Reserve(shard, bytes);
-        break;
-      case kCommit:
-        Commit(shard, bytes);
-        break;
-      case kRelease:
-        Release(shard, bytes);
-        break;
-    }
-    CheckReserved(shard);
-  }
-  return 0;
+  return percore::fuzz::RunSession(data, size, kMethods, {.after_call = CheckReserved});
 }

@@ -30,7 +30,6 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-enum Method { kCreate, kGet, kList, kCancel, kWatch, kChat, kMethodCount };
 constexpr int kDefaultPageSize = 100;  // as order_handler.cc
 constexpr int kMaxPageSize = 1000;
 
@@ -198,47 +197,23 @@ void Chat(Shard& shard, const std::string& bytes) {
   FUZZ_CHECK(response.SerializeToString(&wire));
 }
 
+void CheckOwners(Shard& shard) { FUZZ_CHECK(shard.store.size() == shard.owners.size()); }
+
+const fuzz::Method<Shard> kMethods[] = {
+    {"CreateOrder", Create},      {"GetOrder", Get},
+    {"ListOrders", List},         {"CancelOrder", Cancel},
+    {"WatchOrderUpdates", Watch}, {"ChatSession", Chat},
+};
+
 }  // namespace
 }  // namespace percore::order
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  percore::fuzz::SilenceProtobufLogs();
-  percore::fuzz::CheckMethods(
-      "order.v1.OrderService",
-      {"CreateOrder", "GetOrder", "ListOrders", "CancelOrder", "WatchOrderUpdates", "ChatSession"});
+  percore::fuzz::InitializeSessionTarget("order.v1.OrderService", percore::order::kMethods);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace percore::order;
-  percore::fuzz::Session session;
-  if (!percore::fuzz::ParseSession(data, size, &session)) return -1;  // not kept in the corpus
-  Shard shard;
-  int calls = 0;
-  for (const auto& call : session.calls()) {
-    if (++calls > percore::fuzz::kMaxCalls) break;
-    const std::string& bytes = call.request();
-    switch (call.method() % kMethodCount) {
-      case kCreate:
-        Create(shard, bytes);
-        break;
-      case kGet:
-        Get(shard, bytes);
-        break;
-      case kList:
-        List(shard, bytes);
-        break;
-      case kCancel:
-        Cancel(shard, bytes);
-        break;
-      case kWatch:
-        Watch(shard, bytes);
-        break;
-      case kChat:
-        Chat(shard, bytes);
-        break;
-    }
-  }
-  FUZZ_CHECK(shard.store.size() == shard.owners.size());
-  return 0;
+  return percore::fuzz::RunSession(data, size, kMethods, {.at_end = CheckOwners});
 }

@@ -28,8 +28,6 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-enum Method { kProcess, kRefund, kGet, kVoid, kMethodCount };
-
 struct Shard {
   PaymentLedger ledger;
   ProcessorSimulator processor{std::chrono::milliseconds(200)};
@@ -175,42 +173,25 @@ void CheckCounts(Shard& shard) {
   FUZZ_CHECK(shard.ledger.refunds() == refunded);
 }
 
+const fuzz::Method<Shard> kMethods[] = {
+    {"ProcessPayment", Process},
+    {"RefundPayment", Refund},
+    {"GetPayment", Get},
+    {"VoidPayment", Void},
+};
+
 }  // namespace
 }  // namespace percore::payment
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  percore::fuzz::SilenceProtobufLogs();
-  percore::fuzz::CheckMethods("payment.v1.PaymentService",
-                              {"ProcessPayment", "RefundPayment", "GetPayment", "VoidPayment"});
+  percore::fuzz::InitializeSessionTarget("payment.v1.PaymentService", percore::payment::kMethods);
   return 0;
 }
 
+// The processor answers after each call, so the last call's tok_slow payment is answered too
+// before the counts are checked.
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace percore::payment;
-  percore::fuzz::Session session;
-  if (!percore::fuzz::ParseSession(data, size, &session)) return -1;  // not kept in the corpus
-  Shard shard;
-  int calls = 0;
-  for (const auto& call : session.calls()) {
-    if (++calls > percore::fuzz::kMaxCalls) break;
-    ProcessorAnswers(shard);
-    const std::string& bytes = call.request();
-    switch (call.method() % kMethodCount) {
-      case kProcess:
-        Process(shard, bytes);
-        break;
-      case kRefund:
-        Refund(shard, bytes);
-        break;
-      case kGet:
-        Get(shard, bytes);
-        break;
-      case kVoid:
-        Void(shard, bytes);
-        break;
-    }
-  }
-  ProcessorAnswers(shard);
-  CheckCounts(shard);
-  return 0;
+  return percore::fuzz::RunSession(data, size, kMethods,
+                                   {.after_call = ProcessorAnswers, .at_end = CheckCounts});
 }

@@ -24,7 +24,6 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-enum Method { kCreate, kGet, kUpdate, kDelete, kList, kWatch, kMethodCount };
 constexpr int kMaxPageSize = 1000;  // as user_handler.cc
 constexpr int kDefaultPageSize = 100;
 
@@ -190,51 +189,29 @@ void Watch(Shard& shard, const std::string& bytes) {
   partition.feed().SubscribeKey(id, std::move(sink));
 }
 
-}  // namespace
-}  // namespace percore::user
-
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  percore::fuzz::SilenceProtobufLogs();
-  percore::fuzz::CheckMethods(
-      "user.v1.UserService",
-      {"CreateUser", "GetUser", "UpdateUser", "DeleteUser", "ListUsers", "WatchUserUpdates"});
-  return 0;
-}
-
-extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace percore::user;
-  percore::fuzz::Session session;
-  if (!percore::fuzz::ParseSession(data, size, &session)) return -1;  // not kept in the corpus
-  Shard shard;
-  int calls = 0;
-  for (const auto& call : session.calls()) {
-    if (++calls > percore::fuzz::kMaxCalls) break;
-    const std::string& bytes = call.request();
-    switch (call.method() % kMethodCount) {
-      case kCreate:
-        Create(shard, bytes);
-        break;
-      case kGet:
-        Get(shard, bytes);
-        break;
-      case kUpdate:
-        Update(shard, bytes);
-        break;
-      case kDelete:
-        Delete(shard, bytes);
-        break;
-      case kList:
-        List(shard, bytes);
-        break;
-      case kWatch:
-        Watch(shard, bytes);
-        break;
-    }
-  }
+// The model's emails and the partition's email index agree.
+void CheckEmailIndex(Shard& shard) {
   FUZZ_CHECK(shard.partition.size() == shard.email_keys.size());
   for (const auto& [id, key] : shard.email_keys) {
     const UserId* owner = shard.partition.emails().OwnerOf(key);
     FUZZ_CHECK(owner != nullptr && *owner == id);
   }
+}
+
+const fuzz::Method<Shard> kMethods[] = {
+    {"CreateUser", Create}, {"GetUser", Get},    {"UpdateUser", Update},
+    {"DeleteUser", Delete}, {"ListUsers", List}, {"WatchUserUpdates", Watch},
+};
+
+}  // namespace
+}  // namespace percore::user
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  percore::fuzz::InitializeSessionTarget("user.v1.UserService", percore::user::kMethods);
   return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace percore::user;
+  return percore::fuzz::RunSession(data, size, kMethods, {.at_end = CheckEmailIndex});
 }

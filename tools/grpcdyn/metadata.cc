@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tools/grpcdyn/operator_json.h"
+
 namespace percore::grpcdyn {
 namespace {
 
@@ -29,20 +31,13 @@ Result<std::string> ValueText(const std::string& key, const nlohmann::json& valu
 
 Result<Metadata> ParseMetadata(std::string_view json_text) {
   Metadata metadata;
-  if (json_text.find_first_not_of(" \t\r\n") == std::string_view::npos) return metadata;
-  nlohmann::json parsed;
-  try {
-    parsed = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number
-    // too large for a double ("1e400"), which used to escape and terminate the tool
-    std::string what = e.what();
-    size_t at = what.find("parse error");
-    return Error{"bad JSON in metadata: " + (at == std::string::npos ? what : what.substr(at))};
+  if (IsBlankJson(json_text)) return metadata;
+  Result<nlohmann::json> parsed = ParseOperatorJson(json_text, "metadata");
+  if (!parsed.ok()) return std::move(parsed).TakeError();
+  if (!parsed->is_object()) {
+    return Error{"metadata must be a JSON object of header names to values, got " + parsed->dump()};
   }
-  if (!parsed.is_object()) {
-    return Error{"metadata must be a JSON object of header names to values, got " + parsed.dump()};
-  }
-  for (const auto& [key, value] : parsed.items()) {
+  for (const auto& [key, value] : parsed->items()) {
     if (Status ok = CheckKey(key); !ok.ok()) return std::move(ok).TakeError();
     if (value.is_array()) {
       for (const auto& element : value) {

@@ -1,6 +1,7 @@
 #include "tools/grpcdyn/reflection_database.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "tools/grpcdyn/status_names.h"
 
@@ -58,33 +59,33 @@ void ReflectionDatabase::CacheFiles(const Response& response) {
   }
 }
 
+std::optional<ReflectionDatabase::Response> ReflectionDatabase::Fetch(const std::string& name,
+                                                                      const Request& request) {
+  if (unknown_names_.count(name)) return std::nullopt;
+  auto response = Exchange(request);
+  if (!response.ok()) {
+    unknown_names_.insert(name);
+    return std::nullopt;
+  }
+  CacheFiles(*response);
+  return std::move(response).value();
+}
+
 bool ReflectionDatabase::FindFileByName(const std::string& filename,
                                         google::protobuf::FileDescriptorProto* output) {
   if (cache_.FindFileByName(filename, output)) return true;
-  if (unknown_names_.count("file:" + filename)) return false;
   Request request;
   request.set_file_by_filename(filename);
-  auto response = Exchange(request);
-  if (!response.ok()) {
-    unknown_names_.insert("file:" + filename);
-    return false;
-  }
-  CacheFiles(*response);
-  return cache_.FindFileByName(filename, output);
+  return Fetch("file:" + filename, request) && cache_.FindFileByName(filename, output);
 }
 
 bool ReflectionDatabase::FindFileContainingSymbol(const std::string& symbol_name,
                                                   google::protobuf::FileDescriptorProto* output) {
   if (cache_.FindFileContainingSymbol(symbol_name, output)) return true;
-  if (unknown_names_.count("symbol:" + symbol_name)) return false;
   Request request;
   request.set_file_containing_symbol(symbol_name);
-  auto response = Exchange(request);
-  if (!response.ok()) {
-    unknown_names_.insert("symbol:" + symbol_name);
-    return false;
-  }
-  CacheFiles(*response);
+  std::optional<Response> response = Fetch("symbol:" + symbol_name, request);
+  if (!response) return false;
   if (cache_.FindFileContainingSymbol(symbol_name, output)) return true;
   // Servers answer with the defining file first; trust that when the cache cannot tell (a
   // method name, for one, is not indexed by SimpleDescriptorDatabase).
@@ -96,18 +97,11 @@ bool ReflectionDatabase::FindFileContainingExtension(
     const std::string& containing_type, int field_number,
     google::protobuf::FileDescriptorProto* output) {
   if (cache_.FindFileContainingExtension(containing_type, field_number, output)) return true;
-  std::string key = "extension:" + containing_type + "#" + std::to_string(field_number);
-  if (unknown_names_.count(key)) return false;
   Request request;
   request.mutable_file_containing_extension()->set_containing_type(containing_type);
   request.mutable_file_containing_extension()->set_extension_number(field_number);
-  auto response = Exchange(request);
-  if (!response.ok()) {
-    unknown_names_.insert(key);
-    return false;
-  }
-  CacheFiles(*response);
-  return cache_.FindFileContainingExtension(containing_type, field_number, output);
+  return Fetch("extension:" + containing_type + "#" + std::to_string(field_number), request) &&
+         cache_.FindFileContainingExtension(containing_type, field_number, output);
 }
 
 Result<std::vector<std::string>> ReflectionDatabase::ListServices() {

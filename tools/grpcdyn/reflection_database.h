@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ class ReflectionDatabase : public google::protobuf::DescriptorDatabase {
   Result<Response> Exchange(const Request& request);
   void CloseStream();
   void CacheFiles(const Response& response);
+  // Asks `request` once per `name`: nullopt, without asking, for a name the server did not
+  // know before (a failed exchange marks it so); otherwise the answer, its files cached.
+  std::optional<Response> Fetch(const std::string& name, const Request& request);
 
   std::unique_ptr<grpc::reflection::v1alpha::ServerReflection::Stub> stub_;
   std::chrono::nanoseconds timeout_;

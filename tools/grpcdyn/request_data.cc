@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tools/grpcdyn/operator_json.h"
+
 namespace percore::grpcdyn {
 
 Result<std::string> ReadFileArgument(std::string_view path) {
@@ -27,21 +29,12 @@ Result<std::string> ReadDataArgument(std::string_view argument) {
 
 Result<RequestData> SplitRequestData(std::string_view json_text) {
   RequestData data;
-  if (json_text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+  if (IsBlankJson(json_text)) {
     data.messages.push_back("{}");
     return data;
   }
-  nlohmann::json parsed;
-  try {
-    parsed = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number
-    // too large for a double ("1e400"), which used to escape and terminate the tool
-    // e.what() carries "[json.exception.parse_error.101] parse error at line 1, column 9: ...";
-    // the position is what the user needs.
-    std::string what = e.what();
-    size_t at = what.find("parse error");
-    return Error{"bad JSON in request data: " + (at == std::string::npos ? what : what.substr(at))};
-  }
+  Result<nlohmann::json> parsed = ParseOperatorJson(json_text, "request data");
+  if (!parsed.ok()) return std::move(parsed).TakeError();
   auto check = [](const nlohmann::json& message) -> Status {
     if (!message.is_object()) {
       return Error{"request data must be a JSON object or an array of objects, got " +
@@ -49,17 +42,17 @@ Result<RequestData> SplitRequestData(std::string_view json_text) {
     }
     return OkStatus();
   };
-  if (parsed.is_array()) {
-    if (parsed.empty()) return Error{"request data is an empty JSON array: no message to send"};
+  if (parsed->is_array()) {
+    if (parsed->empty()) return Error{"request data is an empty JSON array: no message to send"};
     data.was_array = true;
-    for (const auto& element : parsed) {
+    for (const auto& element : *parsed) {
       if (Status ok = check(element); !ok.ok()) return std::move(ok).TakeError();
       data.messages.push_back(element.dump());
     }
     return data;
   }
-  if (Status ok = check(parsed); !ok.ok()) return std::move(ok).TakeError();
-  data.messages.push_back(parsed.dump());
+  if (Status ok = check(*parsed); !ok.ok()) return std::move(ok).TakeError();
+  data.messages.push_back(parsed->dump());
   return data;
 }
 
