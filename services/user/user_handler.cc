@@ -56,7 +56,7 @@ void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::proto
 }
 
 void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call) {
-  Result<UserPage> page = UserService::PageOf(call.request());
+  Result<UserPage> page = ValidateList(call.request());
   if (!page.ok()) {
     call.Finish(page.status());
     return;

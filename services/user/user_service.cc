@@ -7,14 +7,10 @@
 #include <random>
 #include <utility>
 
-#include "services/user/page_token.h"
 #include "services/user/user_validation.h"
 
 namespace percore::user {
 namespace {
-
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
 
 int64_t NowNanos() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -192,24 +188,6 @@ void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> do
             [key = *key, id](UserShard& owner) { owner.partition.emails().Release(key, id); },
             [done = std::move(done)] { done({}); });
       });
-}
-
-Result<UserPage> UserService::PageOf(const v1::ListUsersRequest& request) {
-  if (request.page_size() < 0) {
-    return Status(StatusCode::kInvalidArgument,
-                  "page_size must not be negative, got " + std::to_string(request.page_size()));
-  }
-  UserPage page;
-  page.size = static_cast<size_t>(
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
-  if (!request.page_token().empty()) {
-    page.after = DecodePageToken(request.page_token());
-    if (!page.after) {
-      return Status(StatusCode::kInvalidArgument,
-                    "page_token was not issued by this server (or has expired)");
-    }
-  }
-  return page;
 }
 
 void UserService::ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,

@@ -48,12 +48,6 @@ struct UserShard {
   std::function<void(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event)> deliver;
 };
 
-// A ListUsers page as asked: validated size and the id to continue after.
-struct UserPage {
-  size_t size = 0;
-  std::optional<UserId> after;
-};
-
 class UserService final : public clients::UserClient {
  public:
   template <class T>
@@ -72,8 +66,6 @@ class UserService final : public clients::UserClient {
   void GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuffer> done);
   void UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::ByteBuffer> done);
   void DeleteUser(const v1::DeleteUserRequest& request, Done<void> done);
-  // Checks a ListUsers request: the page to read (INVALID_ARGUMENT names the bad field).
-  static Result<UserPage> PageOf(const v1::ListUsersRequest& request);
   // Up to `limit` rows of shard `shard` after `after` (from the start when unset), ascending.
   void ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,
                  Done<std::vector<Row>> done);

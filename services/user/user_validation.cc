@@ -6,9 +6,13 @@
 #include <cctype>
 
 #include "core/base/status.h"
+#include "services/user/page_token.h"
 
 namespace percore::user {
 namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
 
 bool IsSpace(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
@@ -135,6 +139,24 @@ Result<UserPatch> ValidateUpdate(const ::user::v1::UpdateUserRequest& request) {
   if (want_roles && status.ok()) status = ValidateRoles(request.roles(), &patch.roles.emplace());
   if (!status.ok()) return status;
   return patch;
+}
+
+Result<UserPage> ValidateList(const ::user::v1::ListUsersRequest& request) {
+  if (request.page_size() < 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "page_size must not be negative, got " + std::to_string(request.page_size()));
+  }
+  UserPage page;
+  page.size = static_cast<size_t>(
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
+  if (!request.page_token().empty()) {
+    page.after = DecodePageToken(request.page_token());
+    if (!page.after) {
+      return Status(StatusCode::kInvalidArgument,
+                    "page_token was not issued by this server (or has expired)");
+    }
+  }
+  return page;
 }
 
 }  // namespace percore::user

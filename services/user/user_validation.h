@@ -46,4 +46,12 @@ struct UserPatch {
 // alone decides, so roles can be cleared. An unknown mask path is INVALID_ARGUMENT.
 Result<UserPatch> ValidateUpdate(const ::user::v1::UpdateUserRequest& request);
 
+// A ListUsers page as asked: its size (0 means 100, capped at 1000) and the id to continue
+// after (from page_token, which must be one this server issued).
+struct UserPage {
+  size_t size = 0;
+  std::optional<UserId> after;
+};
+Result<UserPage> ValidateList(const ::user::v1::ListUsersRequest& request);
+
 }  // namespace percore::user

@@ -94,8 +94,7 @@ void List(Shard& shard, const std::string& bytes) {
 void Adjust(Shard& shard, const std::string& bytes) {
   v1::AdjustStockRequest request;
   if (!DecodeRequest(bytes, &request) || !ValidateSku(request.sku(), "sku").ok()) return;
-  Result<v1::Product> adjusted =
-      shard.stock.Adjust(request.sku(), request.delta(), kNow);
+  Result<v1::Product> adjusted = shard.stock.Adjust(request.sku(), request.delta(), kNow);
   if (adjusted.ok()) CheckProduct(adjusted.value());
 }
 

@@ -47,10 +47,8 @@ void CheckMade(const uint8_t* data, size_t size) {
   if (size < 34) return;
   user::UserId user_id =
       user::UserId::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
-  Uuid order_id =
-      Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
-  Uuid owner =
-      Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data + 16), 16));
+  Uuid order_id = Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data), 16));
+  Uuid owner = Uuid::FromBytes(std::string_view(reinterpret_cast<const char*>(data + 16), 16));
   size_t at = data[32];
   uint8_t by = data[33];
   std::string_view sku(reinterpret_cast<const char*>(data + 34), size - 34);

@@ -101,8 +101,7 @@ void Refund(Shard& shard, const std::string& bytes) {
   const v1::PaymentResult* before = shard.ledger.FindById(request.transaction_id());
   std::optional<v1::PaymentResult::PaymentStatus> was;
   if (before) was = before->status();
-  Result<v1::PaymentResult> refunded =
-      shard.ledger.Refund(request.transaction_id(), shard.now);
+  Result<v1::PaymentResult> refunded = shard.ledger.Refund(request.transaction_id(), shard.now);
   FUZZ_CHECK(refunded.ok() == (was == v1::PaymentResult::PAYMENT_STATUS_APPROVED ||
                                was == v1::PaymentResult::PAYMENT_STATUS_REFUNDED));
   if (refunded.ok()) {

@@ -24,8 +24,7 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-constexpr int kMaxPageSize = 1000;  // as user_handler.cc
-constexpr int kDefaultPageSize = 100;
+constexpr int64_t kNow = 1'700'000'000'000'000'000;  // updates happen at one fixed time
 
 struct Shard {
   UserPartition partition;
@@ -92,48 +91,40 @@ void Update(Shard& shard, const std::string& bytes) {
   v1::UpdateUserRequest request;
   UserId id;
   if (!DecodeRequest(bytes, &request) || !ParseUserId(request.id(), "id", &id).ok()) return;
-  bool want_name = request.has_name();
-  bool want_email = request.has_email();
-  bool want_roles = request.roles_size() > 0;
-  if (request.has_update_mask()) {  // as UserHandler::UpdateUser: the mask alone decides
-    want_name = want_email = want_roles = false;
-    for (const std::string& path : request.update_mask().paths()) {
-      if (path == "name") {
-        want_name = true;
-      } else if (path == "email") {
-        want_email = true;
-      } else if (path == "roles") {
-        want_roles = true;
-      } else {
-        return;  // INVALID_ARGUMENT
+  Result<UserPatch> patch = ValidateUpdate(request);  // as UserService::UpdateUser
+  if (!patch.ok()) {
+    FUZZ_CHECK(patch.code() == StatusCode::kInvalidArgument);
+    return;
+  }
+  bool exists = shard.email_keys.contains(id);
+  std::string claimed;  // the new email key this update holds, as on one shard
+  if (patch->email) {
+    std::string new_key = EmailKey(*patch->email);
+    Result<std::string> current = shard.partition.BeginEmailChange(id, new_key);
+    FUZZ_CHECK(current.ok() == exists);
+    if (!current.ok()) return;  // NOT_FOUND (one request at a time: never ABORTED)
+    FUZZ_CHECK(*current == shard.email_keys[id]);
+    if (*current != new_key) {
+      if (!shard.partition.emails().Claim(new_key, id).ok()) {  // ALREADY_EXISTS
+        shard.partition.EndEmailChange(id);
+        return;
       }
+      claimed = new_key;
     }
   }
-  std::optional<std::string> name, email;
-  std::optional<std::vector<std::string>> roles;
-  if (want_name && !ValidateName(request.name(), &name.emplace()).ok()) return;
-  if (want_email && !ValidateEmail(request.email(), &email.emplace()).ok()) return;
-  if (want_roles && !ValidateRoles(request.roles(), &roles.emplace()).ok()) return;
+  std::string release;
+  Result<std::string> stored = shard.partition.ApplyPatch(id, *patch, claimed, kNow, &release);
+  FUZZ_CHECK(stored.ok() == exists);
+  if (!stored.ok()) return;  // NOT_FOUND
+  if (!release.empty()) {
+    FUZZ_CHECK(release == shard.email_keys[id]);
+    FUZZ_CHECK(shard.partition.emails().Release(release, id));
+    shard.email_keys[id] = claimed;
+  }
   std::optional<v1::User> user = shard.partition.Load(id);
-  FUZZ_CHECK(user.has_value() == shard.email_keys.contains(id));
-  if (!user) return;  // NOT_FOUND
-  if (email) {
-    std::string old_key = EmailKey(user->email());
-    std::string new_key = EmailKey(*email);
-    FUZZ_CHECK(old_key == shard.email_keys[id]);
-    if (new_key != old_key) {
-      if (!shard.partition.emails().Claim(new_key, id).ok()) return;  // ALREADY_EXISTS
-      FUZZ_CHECK(shard.partition.emails().Release(old_key, id));
-      shard.email_keys[id] = new_key;
-    }
-    user->set_email(*email);
-  }
-  if (name) user->set_name(*name);
-  if (roles) {
-    user->clear_roles();
-    for (const std::string& role : *roles) user->add_roles(role);
-  }
-  shard.partition.Store(id, *user, v1::UserUpdate::UPDATE_TYPE_UPDATED);
+  FUZZ_CHECK(user.has_value());
+  if (patch->name) FUZZ_CHECK(user->name() == *patch->name);
+  if (patch->email) FUZZ_CHECK(user->email() == *patch->email);
   CheckStored(shard, id, *user);
 }
 
@@ -151,16 +142,14 @@ void Delete(Shard& shard, const std::string& bytes) {
 
 void List(Shard& shard, const std::string& bytes) {
   v1::ListUsersRequest request;
-  if (!DecodeRequest(bytes, &request) || request.page_size() < 0) return;
-  int size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
-  std::optional<UserId> after;
-  if (!request.page_token().empty()) {
-    after = DecodePageToken(request.page_token());
-    if (!after) return;  // INVALID_ARGUMENT
-  }
-  auto page = shard.partition.ScanAfter(after ? &*after : nullptr, static_cast<size_t>(size) + 1);
-  FUZZ_CHECK(page.size() <= static_cast<size_t>(size) + 1);
+  if (!DecodeRequest(bytes, &request)) return;
+  Result<UserPage> asked = ValidateList(request);
+  if (!asked.ok()) return;  // INVALID_ARGUMENT
+  std::optional<UserId> after = asked->after;
+  size_t size = asked->size;
+  FUZZ_CHECK(size >= 1 && size <= 1000);
+  auto page = shard.partition.ScanAfter(after ? &*after : nullptr, size + 1);
+  FUZZ_CHECK(page.size() <= size + 1);
   for (size_t i = 0; i < page.size(); ++i) {
     FUZZ_CHECK(!after || *after < page[i].first);
     FUZZ_CHECK(i == 0 || page[i - 1].first < page[i].first);

@@ -130,16 +130,16 @@ TEST(UserRequestRulesTest, CreateNamesTheFirstBadField) {
   EXPECT_EQ(ValidateCreate(request)->email, "ada@example.com");
 }
 
-TEST(UserRequestRulesTest, PageOfChecksSizeAndToken) {
+TEST(UserRequestRulesTest, ValidateListChecksSizeAndToken) {
   v1::ListUsersRequest request;
-  EXPECT_EQ(UserService::PageOf(request)->size, 100u);
+  EXPECT_EQ(ValidateList(request)->size, 100u);
   request.set_page_size(5000);
-  EXPECT_EQ(UserService::PageOf(request)->size, 1000u);
+  EXPECT_EQ(ValidateList(request)->size, 1000u);
   request.set_page_size(-1);
-  EXPECT_NE(UserService::PageOf(request).message().find("page_size"), std::string::npos);
+  EXPECT_NE(ValidateList(request).message().find("page_size"), std::string::npos);
   request.set_page_size(1);
   request.set_page_token("not-a-token");
-  EXPECT_NE(UserService::PageOf(request).message().find("page_token"), std::string::npos);
+  EXPECT_NE(ValidateList(request).message().find("page_token"), std::string::npos);
 }
 
 }  // namespace
