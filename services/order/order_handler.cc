@@ -264,23 +264,12 @@ OrderStore::Feed::Sink OrderHandler::SinkFor(uint64_t watch_id) {
 void OrderHandler::WatchOrderUpdates(
     rpc::ServerStream<v1::WatchOrderUpdatesRequest, v1::OrderUpdate> call) {
   const v1::WatchOrderUpdatesRequest& request = call.request();
-  FeedKey key{FeedKey::kOrder, Uuid{}};
-  Status status;
-  switch (request.target_case()) {
-    case v1::WatchOrderUpdatesRequest::kUserId:
-      key.kind = FeedKey::kUser;
-      status = ParseUuidField(request.user_id(), "user_id", &key.id);
-      break;
-    case v1::WatchOrderUpdatesRequest::kOrderId:
-      status = ParseUuidField(request.order_id(), "order_id", &key.id);
-      break;
-    default:
-      status = Status(StatusCode::kInvalidArgument, "target is required: set user_id or order_id");
-  }
-  if (!status.ok()) {
-    call.Finish(status);
+  Result<WatchTarget> target = ValidateWatchTarget(request);
+  if (!target.ok()) {
+    call.Finish(target.status());
     return;
   }
+  FeedKey key{target->whole_user ? FeedKey::kUser : FeedKey::kOrder, target->id};
   uint64_t watch_id = next_watch_id_++;
   watches_.emplace(watch_id, std::make_shared<OrderWatch>(call, key.kind == FeedKey::kOrder,
                                                           options_.watch_backlog_limit));

@@ -87,4 +87,22 @@ Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInp
   return Status();
 }
 
+Result<WatchTarget> ValidateWatchTarget(const v1::WatchOrderUpdatesRequest& request) {
+  WatchTarget target;
+  Status status;
+  switch (request.target_case()) {
+    case v1::WatchOrderUpdatesRequest::kUserId:
+      target.whole_user = true;
+      status = ParseUuidField(request.user_id(), "user_id", &target.id);
+      break;
+    case v1::WatchOrderUpdatesRequest::kOrderId:
+      status = ParseUuidField(request.order_id(), "order_id", &target.id);
+      break;
+    default:
+      status = Status(StatusCode::kInvalidArgument, "target is required: set user_id or order_id");
+  }
+  if (!status.ok()) return status;
+  return target;
+}
+
 }  // namespace percore::order

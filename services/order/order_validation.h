@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/base/status.h"
 #include "order/v1/order.pb.h"
 #include "services/order/order_id.h"
@@ -39,6 +40,14 @@ struct CreateOrderInput {
 };
 
 Status ValidateCreateOrder(const v1::CreateOrderRequest& request, CreateOrderInput* input);
+
+// What a WatchOrderUpdates watches: every order of one user, or one order. INVALID_ARGUMENT
+// names the field when neither is set or the id is not a UUID.
+struct WatchTarget {
+  bool whole_user = false;
+  Uuid id;
+};
+Result<WatchTarget> ValidateWatchTarget(const v1::WatchOrderUpdatesRequest& request);
 
 // A SKU as inventory.v1 accepts it: 1..64 characters of [A-Za-z0-9._-].
 bool IsValidSku(std::string_view sku);

@@ -1,6 +1,8 @@
 #include "services/remote/remote_payment_client.h"
 
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "core/base/status.h"
 
@@ -20,6 +22,11 @@ int Weight(const PaymentResult& result) {
     default:
       return 1;
   }
+}
+
+// An answer only the replica holding the transaction gives: it is there and cannot be refunded.
+bool IsDefiniteRefusal(StatusCode code) {
+  return code == StatusCode::kFailedPrecondition || code == StatusCode::kInvalidArgument;
 }
 
 }  // namespace
@@ -66,9 +73,54 @@ void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest re
 void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<PaymentResult> done) {
-  stubs_.Call<PaymentResult>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
+  auto prepare = [&](auto& stub, auto* context, auto* cq) {
     return stub.PrepareAsyncRefundPayment(context, request, cq);
-  });
+  };
+  if (replicas_.empty()) {
+    stubs_.Call<PaymentResult>(options, std::move(done), prepare);
+    return;
+  }
+  // Only the replica that charged knows the transaction; the others answer NOT_FOUND. So the
+  // refund goes to each, and the owner's answer (a refund, or why it cannot be refunded) wins;
+  // NOT_FOUND only when every replica said so. Through the balanced channel alone, a refund
+  // reached the wrong replica about half the time and the charge was kept (soak, 2026-12-02).
+  struct Tally {
+    size_t waiting = 0;
+    std::optional<PaymentResult> refunded;
+    Status owner_refusal;  // a definite answer from the owner (e.g. never approved)
+    Status unsure;         // a replica that did not answer: it may be the owner
+    clients::Done<PaymentResult> done;
+  };
+  auto tally = std::make_shared<Tally>();
+  tally->waiting = replicas_.size();
+  tally->done = std::move(done);
+  for (auto& replica : replicas_) {
+    replica->Call<PaymentResult>(
+        options,
+        [tally, transaction = request.transaction_id()](const Status& status,
+                                                        PaymentResult result) {
+          if (status.ok()) {
+            tally->refunded = std::move(result);
+          } else if (IsDefiniteRefusal(status.code())) {
+            tally->owner_refusal = status;
+          } else if (status.code() != StatusCode::kNotFound && tally->unsure.ok()) {
+            tally->unsure = status;
+          }
+          if (--tally->waiting > 0) return;
+          if (tally->refunded) {
+            tally->done(Status(), std::move(*tally->refunded));
+          } else if (!tally->owner_refusal.ok()) {
+            tally->done(tally->owner_refusal, PaymentResult());
+          } else if (!tally->unsure.ok()) {
+            tally->done(tally->unsure, PaymentResult());
+          } else {
+            tally->done(Status(StatusCode::kNotFound,
+                               "transaction_id \"" + transaction + "\" not found on any replica"),
+                        PaymentResult());
+          }
+        },
+        prepare);
+  }
 }
 
 void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,

@@ -22,9 +22,9 @@ class RemotePaymentClient final : public clients::PaymentClient {
  public:
   static PeerOptions Options(std::vector<std::string> addresses);
 
-  // With several replicas (which keep separate ledgers), VoidPayment goes to each of them
-  // through a peer per replica: only the replica that charged can refund, and a void on the
-  // others keeps a late request from charging there.
+  // With several replicas (which keep separate ledgers), VoidPayment and RefundPayment go to each
+  // of them through a peer per replica: only the replica that charged can refund, and a void on
+  // the others keeps a late request from charging there.
   explicit RemotePaymentClient(std::shared_ptr<RemotePeer> peer);
 
   void ProcessPayment(::payment::v1::ProcessPaymentRequest request,

@@ -138,20 +138,9 @@ void Cancel(Shard& shard, const std::string& bytes) {
 void Watch(Shard& shard, const std::string& bytes) {
   v1::WatchOrderUpdatesRequest request;
   if (!DecodeRequest(bytes, &request)) return;
-  FeedKey key{FeedKey::kOrder, Uuid{}};
-  Status status;
-  switch (request.target_case()) {  // as OrderHandler::WatchOrderUpdates
-    case v1::WatchOrderUpdatesRequest::kUserId:
-      key.kind = FeedKey::kUser;
-      status = ParseUuidField(request.user_id(), "user_id", &key.id);
-      break;
-    case v1::WatchOrderUpdatesRequest::kOrderId:
-      status = ParseUuidField(request.order_id(), "order_id", &key.id);
-      break;
-    default:
-      return;  // INVALID_ARGUMENT
-  }
-  if (!status.ok()) return;
+  Result<WatchTarget> target = ValidateWatchTarget(request);  // as OrderHandler
+  if (!target.ok()) return;                                   // INVALID_ARGUMENT
+  FeedKey key{target->whole_user ? FeedKey::kUser : FeedKey::kOrder, target->id};
   shard.store.feed().SubscribeKey(
       key, [&shard, key](const FeedKey& published, uint64_t, const OrderEvent& event) {
         FUZZ_CHECK(published == key);
