@@ -1,6 +1,7 @@
 #pragma once
-// A unit of work sent to a shard's mailbox. Created on any thread, run and destroyed on the
-// receiving shard's thread (owned data crosses cores: move what the task needs into it).
+// Threading contract: created on any thread, run and destroyed on the receiving shard's thread.
+// A unit of work sent to a shard's mailbox (owned data crosses cores: move what the task needs
+// into it).
 
 #include <memory>
 #include <utility>
