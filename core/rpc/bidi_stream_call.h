@@ -16,9 +16,6 @@
 namespace percore::rpc {
 
 template <class Req, class Resp>
-class BidiStream;
-
-template <class Req, class Resp>
 class BidiStreamCallData final : public CallBase {
  public:
   using Stream = grpc::ServerAsyncReaderWriter<grpc::ByteBuffer, grpc::ByteBuffer>;

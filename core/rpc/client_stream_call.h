@@ -16,9 +16,6 @@
 namespace percore::rpc {
 
 template <class Req, class Resp>
-class ClientStream;
-
-template <class Req, class Resp>
 class ClientStreamCallData final
     : public SingleResponseCall<Resp, grpc::ServerAsyncReader<grpc::ByteBuffer, grpc::ByteBuffer>> {
  public:

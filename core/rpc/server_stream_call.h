@@ -15,9 +15,6 @@
 namespace percore::rpc {
 
 template <class Req, class Resp>
-class ServerStream;
-
-template <class Req, class Resp>
 class ServerStreamCallData final : public CallBase {
  public:
   using Writer = StreamWriter<grpc::ServerAsyncWriter<grpc::ByteBuffer>>;

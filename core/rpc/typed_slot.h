@@ -9,6 +9,16 @@
 
 namespace percore::rpc {
 
+// The handles of the four call shapes (each in its *_call.h), the Call of a TypedSlot.
+template <class Req, class Resp>
+class UnaryCall;
+template <class Req, class Resp>
+class ServerStream;
+template <class Req, class Resp>
+class ClientStream;
+template <class Req, class Resp>
+class BidiStream;
+
 template <class Call>
 class TypedSlot : public MethodSlot {
  public:

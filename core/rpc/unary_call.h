@@ -16,9 +16,6 @@
 namespace percore::rpc {
 
 template <class Req, class Resp>
-class UnaryCall;
-
-template <class Req, class Resp>
 class UnaryCallData final
     : public SingleResponseCall<Resp, grpc::ServerAsyncResponseWriter<grpc::ByteBuffer>> {
  public:
