@@ -37,7 +37,6 @@ class CallBase {
   CallBase(const CallBase&) = delete;
   CallBase& operator=(const CallBase&) = delete;
 
-  grpc::ServerContext& context() { return context_; }  // COMPAT, until services/ migrates
   runtime::Shard& shard() { return slot_.shard(); }
   // True once the client cancelled, the deadline passed or the connection dropped.
   bool cancelled() const { return cancelled_; }

@@ -43,8 +43,6 @@ class CallHandle {
   void AddTrailingMetadata(const std::string& key, const std::string& value) const {
     base_->AddTrailingMetadata(key, value);
   }
-  // COMPAT (removed once services/ uses the accessors above).
-  grpc::ServerContext& context() const { return base_->context(); }
 
  protected:
   explicit CallHandle(CallBase* base) : base_(base) {}

@@ -31,11 +31,6 @@ class RespondMethods : public Base {
   bool FinishRaw(const SerializedMessage& response) const {
     return this->data().FinishRaw(response);
   }
-  // COMPAT (removed once services/ uses the overloads above).
-  bool Finish(const grpc::Status& status) const { return Finish(FromGrpcStatus(status)); }
-  bool FinishRaw(const grpc::ByteBuffer& response) const {
-    return this->data().FinishBytes(response);
-  }
 };
 
 template <class Base, class Req>
@@ -78,14 +73,6 @@ class WriteMethods : public Base {
   // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
   bool FinishNow(const Status& status) const {
     return this->data().writer().Finish(ToGrpcStatus(status), true);
-  }
-  // COMPAT (removed once services/ uses the overloads above).
-  bool WriteRaw(grpc::ByteBuffer message) const {
-    return this->data().writer().Write(std::move(message));
-  }
-  bool Finish(const grpc::Status& status) const { return this->data().writer().Finish(status); }
-  bool FinishNow(const grpc::Status& status) const {
-    return this->data().writer().Finish(status, true);
   }
 };
 

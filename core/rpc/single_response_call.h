@@ -45,15 +45,11 @@ class SingleResponseCall : public CallBase {
     responder_.FinishWithError(status, &finish_tag_);
     return true;
   }
-
- public:  // COMPAT: FinishRaw(grpc::ByteBuffer), until services/ migrates
   bool FinishBytes(const grpc::ByteBuffer& response) {
     if (!StartFinish()) return false;
     responder_.Finish(response, grpc::Status::OK, &finish_tag_);
     return true;
   }
-
- private:
   // False when already answered or the queue is closed (shutdown: the answer cannot be sent).
   bool StartFinish() {
     if (finish_requested_) return false;

@@ -151,8 +151,7 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
         std::move(runs_), size_, [](const auto& item) -> const std::string& { return item.first; });
     items_ = std::move(page.items);
     if (page.more && !items_.empty()) {
-      stream_.context().AddTrailingMetadata("next-page-token",
-                                            EncodeSkuPageToken(items_.back().first));
+      stream_.AddTrailingMetadata("next-page-token", EncodeSkuPageToken(items_.back().first));
     }
     Pump();
   }

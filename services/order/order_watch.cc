@@ -7,9 +7,8 @@
 namespace percore::order {
 namespace {
 
-grpc::ByteBuffer ToByteBuffer(const std::string& bytes) {
-  grpc::Slice slice(bytes.data(), bytes.size());
-  return grpc::ByteBuffer(&slice, 1);
+rpc::SerializedMessage ToMessage(const std::string& bytes) {
+  return rpc::SerializedMessage::Copy(bytes);
 }
 
 }  // namespace
@@ -30,7 +29,7 @@ void OrderWatch::Deliver(OrderEvent event) {
 }
 
 void OrderWatch::Write(const OrderEvent& event) {
-  stream_.WriteRaw(ToByteBuffer(event.bytes));
+  stream_.WriteRaw(ToMessage(event.bytes));
   if (event.terminal && one_order_) End(Status());  // nothing follows for this order
 }
 

@@ -109,7 +109,7 @@ void UserHandler::CreateUser(rpc::UnaryCall<v1::CreateUserRequest, v1::User> cal
           return;
         }
         std::string bytes = partition_.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
-        call.FinishRaw(ToByteBuffer(bytes));
+        call.FinishRaw(rpc::SerializedMessage::Copy(bytes));
       });
 }
 
@@ -121,7 +121,7 @@ void UserHandler::GetUser(rpc::UnaryCall<v1::GetUserRequest, v1::User> call) {
   }
   runtime_.Hop(
       OwnerOf(id), [def = def_, id] { return Here(def).partition().LoadBytes(id); },
-      [call, id](std::optional<grpc::ByteBuffer> bytes) {
+      [call, id](std::optional<rpc::SerializedMessage> bytes) {
         if (!bytes) {
           call.Finish(NotFound(id));
         } else {
@@ -266,7 +266,7 @@ void UserHandler::ApplyUpdate(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> ca
           if (!found) {
             call.Finish(NotFound(id));
           } else {
-            call.FinishRaw(ToByteBuffer(bytes));
+            call.FinishRaw(rpc::SerializedMessage::Copy(bytes));
           }
         };
         if (outcome.release_key.empty()) {

@@ -27,7 +27,7 @@ class UserHandler;
 class UserListStream : public std::enable_shared_from_this<UserListStream> {
  public:
   using Stream = rpc::ServerStream<::user::v1::ListUsersRequest, ::user::v1::User>;
-  using Row = std::pair<UserId, grpc::ByteBuffer>;
+  using Row = std::pair<UserId, rpc::SerializedMessage>;
 
   // Rows fetched from a shard at a time: small, so an unread stream costs little; a merge
   // refills a shard about page_size / (chunk * shards) times per page.

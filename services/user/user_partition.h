@@ -7,9 +7,6 @@
 // index whose keys hash here; and the change feed of this shard's users. Dragonfly-style: the
 // functions here are the "ops" a handler runs as one hop on the owning shard.
 
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/slice.h>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -18,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/rpc/serialized_message.h"
 #include "core/runtime/shard.h"
 #include "core/storage/change_feed.h"
 #include "core/storage/compact_blob.h"
@@ -34,7 +32,7 @@ namespace v1 = ::user::v1;
 // change and shared read-only by every shard and watcher it reaches. The slice is reference
 // counted (atomically), so each stream's write takes a reference instead of a copy.
 struct UserEvent {
-  grpc::Slice bytes;
+  rpc::SerializedMessage bytes;
   bool deleted = false;
 };
 using SharedUserEvent = std::shared_ptr<const UserEvent>;
@@ -64,9 +62,6 @@ class WatchOutbox {
   std::vector<runtime::ShardId> noted_;          // shards with ids in by_shard_
 };
 
-// Bytes as a gRPC message, copied once.
-grpc::ByteBuffer ToByteBuffer(std::string_view bytes);
-
 class UserPartition {
  public:
   using Feed = storage::ChangeFeed<UserId, SharedUserEvent>;
@@ -78,15 +73,15 @@ class UserPartition {
 
   // nullopt if this shard has no such user.
   std::optional<v1::User> Load(const UserId& id) const;
-  std::optional<grpc::ByteBuffer> LoadBytes(const UserId& id) const;
+  std::optional<rpc::SerializedMessage> LoadBytes(const UserId& id) const;
   // Stores `user` (created or updated) and publishes the change (to the feed, then flushed
   // from the outbox); returns the stored bytes.
   std::string Store(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
   // Removes the user and publishes DELETED with the user as it was; nullopt if absent.
   std::optional<v1::User> Remove(const UserId& id);
   // Up to `limit` users with ids after `after` (all when nullptr), ascending, as bytes.
-  std::vector<std::pair<UserId, grpc::ByteBuffer>> ScanAfter(const UserId* after,
-                                                             size_t limit) const;
+  std::vector<std::pair<UserId, rpc::SerializedMessage>> ScanAfter(const UserId* after,
+                                                                   size_t limit) const;
   size_t size() const { return rows_.size(); }
 
   storage::UniqueIndexPartition<UserId>& emails() { return emails_; }

@@ -6,7 +6,7 @@ namespace percore::user {
 
 namespace {
 // A reference to the shared bytes, not a copy.
-grpc::ByteBuffer AsMessage(const UserEvent& event) { return grpc::ByteBuffer(&event.bytes, 1); }
+const rpc::SerializedMessage& AsMessage(const UserEvent& event) { return event.bytes; }
 }  // namespace
 
 void UserWatch::Deliver(const SharedUserEvent& event) {
