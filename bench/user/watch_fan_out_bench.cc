@@ -91,7 +91,7 @@ void BM_WatchFanOut_PerWatcherTask(benchmark::State& state) {
     runtime::Mailbox* mailbox = f.mailboxes[w % state.range(1)].get();
     f.partition.feed().SubscribeAll([mailbox, &f](const UserId&, uint64_t,
                                                   const SharedUserEvent& event) {
-      std::string bytes(reinterpret_cast<const char*>(event->bytes.begin()), event->bytes.size());
+      std::string bytes(event->bytes.view());
       mailbox->Push(runtime::MakeTask([&f, bytes = std::move(bytes)]() mutable {
         std::string owned = std::move(bytes);
         f.delivered += owned.size();

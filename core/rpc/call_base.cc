@@ -6,11 +6,9 @@
 
 namespace percore::rpc {
 
-std::atomic<int64_t> CallBase::live_objects_{0};
-
 CallBase::CallBase(MethodSlot& slot)
     : slot_(slot), done_tag_{&runtime::OnTag<CallBase, &CallBase::OnDone>, this} {
-  live_objects_.fetch_add(1, std::memory_order_relaxed);
+  slot_.live_objects().Add(1);
   idle_link_.call = this;
   // Before the request is posted (gRPC requires it); the tag only arrives if the call starts.
   context_.AsyncNotifyWhenDone(&done_tag_);
@@ -22,7 +20,7 @@ CallBase::~CallBase() {
     admission_->Release(peer_);
   }
   if (started_) shard().CallEnded();
-  live_objects_.fetch_sub(1, std::memory_order_relaxed);
+  slot_.live_objects().Add(-1);
 }
 
 bool CallBase::BeginCall() {
@@ -45,6 +43,13 @@ bool CallBase::BeginCall() {
   }
   admission_ = &admission;
   return true;
+}
+
+std::optional<std::string_view> CallBase::metadata(std::string_view key) {
+  const auto& all = context_.client_metadata();
+  auto it = all.find(grpc::string_ref(key.data(), key.size()));
+  if (it == all.end()) return std::nullopt;
+  return std::string_view(it->second.data(), it->second.size());
 }
 
 void CallBase::WatchIdle() {

@@ -17,8 +17,11 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "core/rpc/codec.h"
 #include "core/rpc/idle_streams.h"
 #include "core/rpc/method_slot.h"
 #include "core/runtime/completion_tag.h"
@@ -34,7 +37,6 @@ class CallBase {
   CallBase(const CallBase&) = delete;
   CallBase& operator=(const CallBase&) = delete;
 
-  grpc::ServerContext& context() { return context_; }
   runtime::Shard& shard() { return slot_.shard(); }
   // True once the client cancelled, the deadline passed or the connection dropped.
   bool cancelled() const { return cancelled_; }
@@ -42,6 +44,20 @@ class CallBase {
   // Ignored once the call is over.
   void OnCancel(std::function<void()> fn) {
     if (!done_) on_cancel_ = std::move(fn);
+  }
+
+  // What any gRPC transport can tell or do for a handler (call_handle.h exposes these).
+  // The first value the client sent under `key` (keys are lower-case; "-bin" ones decoded).
+  std::optional<std::string_view> metadata(std::string_view key);
+  std::chrono::system_clock::time_point deadline() const { return context_.deadline(); }
+  std::string peer() const { return context_.peer(); }
+  // Before the initial metadata goes out (the first write, SendInitialMetadata or the finish).
+  void AddInitialMetadata(const std::string& key, const std::string& value) {
+    context_.AddInitialMetadata(key, value);
+  }
+  // Before the call is finished.
+  void AddTrailingMetadata(const std::string& key, const std::string& value) {
+    context_.AddTrailingMetadata(key, value);
   }
 
   void Ref() { ++refs_; }
@@ -71,14 +87,18 @@ class CallBase {
   // runs), since it did not end the call itself.
   void EndIdle(std::chrono::milliseconds timeout);
 
-  // Number of call objects alive in this process (posted requests included); tests use it to
-  // prove that no path leaks.
-  static int64_t live_objects() { return live_objects_.load(std::memory_order_relaxed); }
-
  protected:
   // Call from the request tag's ok path: re-posts the method, counts the call and takes the done
   // tag's reference. False when the call was refused (draining, overloaded): it is answered.
   bool BeginCall();
+  // The request tag of a shape whose request carries one message: admits the call, checks and
+  // parses the message, then runs `invoke(call handle)`. Drops the request tag's reference.
+  template <class Req, class Invoke>
+  void OnRequestMessage(bool ok, grpc::ByteBuffer& bytes, Req& request, Invoke&& invoke);
+  // The request tag of a shape that reads the client's messages: runs `invoke`, then `start`s
+  // reading. Drops the request tag's reference.
+  template <class Invoke, class Start>
+  void OnRequestStream(bool ok, Invoke&& invoke, Start&& start);
   // Drops the handler's callbacks at the end of the call, which breaks handle cycles
   // (a callback that captured its own call's handle).
   virtual void ClearCallbacks() {}
@@ -110,8 +130,29 @@ class CallBase {
   std::string peer_;
   IdleLink idle_link_;
   std::function<void()> on_cancel_;
-  static std::atomic<int64_t> live_objects_;
 };
+
+template <class Req, class Invoke>
+void CallBase::OnRequestMessage(bool ok, grpc::ByteBuffer& bytes, Req& request, Invoke&& invoke) {
+  if (ok && BeginCall() && !RejectOversized(bytes)) {
+    if (!Codec<Req>::Parse(&bytes, &request)) {
+      FinishWithStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "request is not a valid " + Codec<Req>::TypeName()));
+    } else {
+      Dispatch(invoke);
+    }
+  }
+  Unref();  // the request tag
+}
+
+template <class Invoke, class Start>
+void CallBase::OnRequestStream(bool ok, Invoke&& invoke, Start&& start) {
+  if (ok && BeginCall()) {
+    Dispatch(invoke);
+    start();
+  }
+  Unref();  // the request tag
+}
 
 template <class Fn>
 void CallBase::Dispatch(Fn&& fn) {
@@ -143,6 +184,7 @@ class CallRef {
   ~CallRef() {
     if (data_) data_->UnrefHandle();
   }
+  Data* get() const { return data_; }
   Data* operator->() const { return data_; }
   Data& operator*() const { return *data_; }
   explicit operator bool() const { return data_ != nullptr; }

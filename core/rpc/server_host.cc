@@ -95,9 +95,11 @@ grpc::Status ServerHost::Start() {
 
   for (auto& s : services_) s->SetShardCount(runtime_.size());
   instances_.resize(runtime_.size());
+  live_objects_.assign(runtime_.size(), nullptr);
   runtime_.Start(std::move(queues));
   started_ = true;
   RunOnAllAndWait([this](runtime::Shard& shard) {
+    live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
     auto& mine = instances_[shard.id()];
     for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
     for (auto& instance : mine) {
@@ -139,6 +141,14 @@ void ServerHost::BeginDrain() {
 int64_t ServerHost::live_calls() const {
   int64_t total = 0;
   for (size_t i = 0; i < runtime_.size(); ++i) total += runtime_.shard(i).live_calls();
+  return total;
+}
+
+int64_t ServerHost::live_call_objects() const {
+  int64_t total = 0;
+  for (const LiveCallObjects* shard : live_objects_) {
+    if (shard) total += shard->count.load(std::memory_order_relaxed);
+  }
   return total;
 }
 

@@ -77,9 +77,9 @@ class UnimplementedSlot final : public SlotBase {
  public:
   using SlotBase::SlotBase;
   void Invoke(Call call) override {
-    call.Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                             "method " + this->service().full_name() + "/" + this->method_name() +
-                                 " is not implemented"));
+    call.Finish(Status(StatusCode::kUnimplemented, "method " + this->service().full_name() + "/" +
+                                                       this->method_name() +
+                                                       " is not implemented"));
   }
 };
 
@@ -110,24 +110,21 @@ class ServiceDef final : public ServiceRegistration {
 
   template <class Req, class Resp>
   ServiceDef& Unary(std::string_view method, void (Handler::*fn)(UnaryCall<Req, Resp>)) {
-    return Bind<UnarySlot<Req, Resp>, UnaryCall<Req, Resp>, Req, Resp>(method, fn, false, false);
+    return Bind<UnaryCall<Req, Resp>, Req, Resp>(method, fn, false, false);
   }
   template <class Req, class Resp>
   ServiceDef& ServerStream(std::string_view method,
                            void (Handler::*fn)(rpc::ServerStream<Req, Resp>)) {
-    return Bind<ServerStreamSlot<Req, Resp>, rpc::ServerStream<Req, Resp>, Req, Resp>(method, fn,
-                                                                                      false, true);
+    return Bind<rpc::ServerStream<Req, Resp>, Req, Resp>(method, fn, false, true);
   }
   template <class Req, class Resp>
   ServiceDef& ClientStream(std::string_view method,
                            void (Handler::*fn)(rpc::ClientStream<Req, Resp>)) {
-    return Bind<ClientStreamSlot<Req, Resp>, rpc::ClientStream<Req, Resp>, Req, Resp>(method, fn,
-                                                                                      true, false);
+    return Bind<rpc::ClientStream<Req, Resp>, Req, Resp>(method, fn, true, false);
   }
   template <class Req, class Resp>
   ServiceDef& Bidi(std::string_view method, void (Handler::*fn)(BidiStream<Req, Resp>)) {
-    return Bind<BidiStreamSlot<Req, Resp>, BidiStream<Req, Resp>, Req, Resp>(method, fn, true,
-                                                                             true);
+    return Bind<BidiStream<Req, Resp>, Req, Resp>(method, fn, true, true);
   }
 
   // The handler object of `shard` (for in-process calls between services). Shard thread only.
@@ -155,7 +152,7 @@ class ServiceDef final : public ServiceRegistration {
   using Binder =
       std::function<std::unique_ptr<MethodSlot>(runtime::Shard&, const CallLimits&, Handler*)>;
 
-  template <class SlotBase, class Call, class Req, class Resp>
+  template <class Call, class Req, class Resp>
   ServiceDef& Bind(std::string_view method, void (Handler::*fn)(Call), bool client_streaming,
                    bool server_streaming) {
     int index = raw_.MethodIndex(method);
@@ -171,8 +168,8 @@ class ServiceDef final : public ServiceRegistration {
     }
     binders_[index] = [this, index, fn](runtime::Shard& shard, const CallLimits& limits,
                                         Handler* handler) -> std::unique_ptr<MethodSlot> {
-      return std::make_unique<internal::BoundSlot<SlotBase, Call, Handler>>(shard, raw_, index,
-                                                                            limits, handler, fn);
+      return std::make_unique<internal::BoundSlot<TypedSlot<Call>, Call, Handler>>(
+          shard, raw_, index, limits, handler, fn);
     };
     return *this;
   }
@@ -182,22 +179,20 @@ class ServiceDef final : public ServiceRegistration {
     using Bytes = grpc::ByteBuffer;
     switch (raw_.MethodType(index)) {
       case RawService::RpcType::NORMAL_RPC:
-        return std::make_unique<
-            internal::UnimplementedSlot<UnarySlot<Bytes, Bytes>, UnaryCall<Bytes, Bytes>>>(
-            shard, raw_, index, limits);
+        return MakeUnimplemented<UnaryCall<Bytes, Bytes>>(shard, limits, index);
       case RawService::RpcType::SERVER_STREAMING:
-        return std::make_unique<internal::UnimplementedSlot<ServerStreamSlot<Bytes, Bytes>,
-                                                            rpc::ServerStream<Bytes, Bytes>>>(
-            shard, raw_, index, limits);
+        return MakeUnimplemented<rpc::ServerStream<Bytes, Bytes>>(shard, limits, index);
       case RawService::RpcType::CLIENT_STREAMING:
-        return std::make_unique<internal::UnimplementedSlot<ClientStreamSlot<Bytes, Bytes>,
-                                                            rpc::ClientStream<Bytes, Bytes>>>(
-            shard, raw_, index, limits);
+        return MakeUnimplemented<rpc::ClientStream<Bytes, Bytes>>(shard, limits, index);
       default:
-        return std::make_unique<
-            internal::UnimplementedSlot<BidiStreamSlot<Bytes, Bytes>, BidiStream<Bytes, Bytes>>>(
-            shard, raw_, index, limits);
+        return MakeUnimplemented<BidiStream<Bytes, Bytes>>(shard, limits, index);
     }
+  }
+  template <class Call>
+  std::unique_ptr<MethodSlot> MakeUnimplemented(runtime::Shard& shard, const CallLimits& limits,
+                                                int index) {
+    return std::make_unique<internal::UnimplementedSlot<TypedSlot<Call>, Call>>(shard, raw_, index,
+                                                                                limits);
   }
 
   RawService raw_;

@@ -33,6 +33,18 @@ void Runtime::Stop() {
   for (auto& s : shards_) s->RequestClose();
   for (auto& s : shards_) s->Join();
   running_ = false;
+  // No shard thread runs now: what they left behind can be destroyed here.
+  std::vector<std::unique_ptr<Task>> orphans;
+  {
+    std::lock_guard<std::mutex> lock(orphans_mutex_);
+    orphans.swap(orphans_);
+  }
+  orphans.clear();
+}
+
+void Runtime::Adopt(std::unique_ptr<Task> orphan) {
+  std::lock_guard<std::mutex> lock(orphans_mutex_);
+  orphans_.push_back(std::move(orphan));
 }
 
 }  // namespace percore::runtime

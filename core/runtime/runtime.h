@@ -5,11 +5,18 @@
 // N shards, one per usable CPU by default. Work crosses shards only as tasks in mailboxes
 // (Seastar's submit_to): what a task needs is moved into it, and a result comes back to the
 // shard that asked, which then carries on (Dragonfly's "hop").
+//
+// Hop's continuation is shard-affine (it may hold a call handle): it is run and destroyed only
+// on its home shard. At shutdown the home mailbox may already be closed when the work finishes
+// on the target; the continuation is then adopted by the Runtime and destroyed in Stop(), after
+// every shard thread has been joined, never on the target's thread while home may still run.
 
 #include <grpcpp/completion_queue.h>
 
 #include <cassert>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -74,21 +81,52 @@ class Runtime {
       }
       return;
     }
-    shard(target).Submit([home, work = std::move(work), then = std::move(then)]() mutable {
-      if constexpr (std::is_void_v<Result>) {
-        work();
-        home->Submit([then = std::move(then)]() mutable { then(); });
-      } else {
-        home->Submit(
-            [result = work(), then = std::move(then)]() mutable { then(std::move(result)); });
-      }
-    });
+    shard(target).Submit(
+        [home, work = std::move(work), then = HomeBound<Then>(home, std::move(then))]() mutable {
+          if constexpr (std::is_void_v<Result>) {
+            work();
+            home->Submit([then = std::move(then)]() mutable { then.get()(); });
+          } else {
+            home->Submit([result = work(), then = std::move(then)]() mutable {
+              then.get()(std::move(result));
+            });
+          }
+        });
   }
+
+  // Takes what may not be destroyed off its home shard while the shards run; destroyed in Stop()
+  // after the joins. Any thread; only on the shutdown path (a refused Submit), so the lock is
+  // never taken on the request path.
+  void Adopt(std::unique_ptr<Task> orphan);
+
+ private:
+  // Holds a value that belongs to `home`: destroyed elsewhere (a refused Submit destroys its
+  // task on the sending thread), it goes to the Runtime's orphans instead.
+  template <class T>
+  class HomeBound {
+   public:
+    HomeBound(Shard* home, T value) : home_(home), value_(std::move(value)) {}
+    HomeBound(HomeBound&& other) noexcept
+        : home_(other.home_), value_(std::exchange(other.value_, std::nullopt)) {}
+    HomeBound& operator=(HomeBound&&) = delete;
+    ~HomeBound() {
+      if (value_ && Shard::Current() != home_) {
+        home_->runtime().Adopt(MakeTask([value = std::move(*value_)] {}));
+      }
+    }
+    T& get() { return *value_; }
+
+   private:
+    Shard* home_;
+    std::optional<T> value_;
+  };
 
  private:
   RuntimeOptions options_;
   std::vector<std::unique_ptr<Shard>> shards_;
   bool running_ = false;
+  std::mutex orphans_mutex_;
+  std::vector<std::unique_ptr<Task>> orphans_;
 };
 
 }  // namespace percore::runtime

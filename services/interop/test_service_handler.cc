@@ -4,6 +4,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/base/status.h"
 
@@ -15,13 +16,12 @@ constexpr char kEchoTrailing[] = "x-grpc-test-echo-trailing-bin";
 
 // Echoes the interop test's metadata keys: the initial one into initial metadata, the trailing
 // (binary) one into trailing metadata.
-void EchoMetadata(grpc::ServerContext& context) {
-  const auto& metadata = context.client_metadata();
-  if (auto it = metadata.find(kEchoInitial); it != metadata.end()) {
-    context.AddInitialMetadata(kEchoInitial, std::string(it->second.data(), it->second.size()));
+void EchoMetadata(const rpc::CallHandle& call) {
+  if (std::optional<std::string_view> value = call.metadata(kEchoInitial)) {
+    call.AddInitialMetadata(kEchoInitial, std::string(*value));
   }
-  if (auto it = metadata.find(kEchoTrailing); it != metadata.end()) {
-    context.AddTrailingMetadata(kEchoTrailing, std::string(it->second.data(), it->second.size()));
+  if (std::optional<std::string_view> value = call.metadata(kEchoTrailing)) {
+    call.AddTrailingMetadata(kEchoTrailing, std::string(*value));
   }
 }
 
@@ -114,13 +114,13 @@ class ResponsePlan : public std::enable_shared_from_this<ResponsePlan<Stream>> {
 }  // namespace
 
 void TestServiceHandler::EmptyCall(rpc::UnaryCall<Empty, Empty> call) {
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   call.Finish(Empty());
 }
 
 void TestServiceHandler::UnaryCall(rpc::UnaryCall<SimpleRequest, SimpleResponse> call) {
   const SimpleRequest& request = call.request();
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   if (request.has_response_status() && request.response_status().code() != 0) {
     call.Finish(EchoStatus(request.response_status()));
     return;
@@ -137,7 +137,7 @@ void TestServiceHandler::UnaryCall(rpc::UnaryCall<SimpleRequest, SimpleResponse>
 
 void TestServiceHandler::StreamingOutputCall(
     rpc::ServerStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
   plan->CancelWithStream();
   plan->Add(call.request());
@@ -147,7 +147,7 @@ void TestServiceHandler::StreamingOutputCall(
 
 void TestServiceHandler::StreamingInputCall(
     rpc::ClientStream<StreamingInputCallRequest, StreamingInputCallResponse> call) {
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   auto total = std::make_shared<int64_t>(0);
   call.OnRead([total](StreamingInputCallRequest&& request) {
     *total += static_cast<int64_t>(request.payload().body().size());
@@ -161,7 +161,7 @@ void TestServiceHandler::StreamingInputCall(
 
 void TestServiceHandler::FullDuplexCall(
     rpc::BidiStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
   plan->CancelWithStream();
   call.OnRead([plan](StreamingOutputCallRequest&& request) {
@@ -176,7 +176,7 @@ void TestServiceHandler::FullDuplexCall(
 
 void TestServiceHandler::HalfDuplexCall(
     rpc::BidiStream<StreamingOutputCallRequest, StreamingOutputCallResponse> call) {
-  EchoMetadata(call.context());
+  EchoMetadata(call);
   auto plan = std::make_shared<ResponsePlan<decltype(call)>>(call, shard_);
   plan->CancelWithStream();
   // Everything the client sends is answered only after it half-closes.

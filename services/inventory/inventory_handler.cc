@@ -152,8 +152,7 @@ class ListPage : public std::enable_shared_from_this<ListPage> {
         std::move(runs_), size_, [](const auto& item) -> const std::string& { return item.first; });
     items_ = std::move(page.items);
     if (page.more && !items_.empty()) {
-      stream_.context().AddTrailingMetadata("next-page-token",
-                                            EncodeSkuPageToken(items_.back().first));
+      stream_.AddTrailingMetadata("next-page-token", EncodeSkuPageToken(items_.back().first));
     }
     rpc::WritePage(stream_, std::move(items_),
                    [](const auto& item) -> const v1::Product& { return item.second; });

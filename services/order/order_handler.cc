@@ -84,7 +84,7 @@ void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order>
     call.Finish(status);
     return;
   }
-  auto deadline = call.context().deadline();
+  auto deadline = call.deadline();
   runtime::ShardId owner = OwnerOf(input.user_id);
   OrderSaga::Reply reply = Park([call](const Status& status, const v1::Order& order) {
     if (status.ok()) {
@@ -194,8 +194,7 @@ void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order
       [call, user, size](std::vector<std::pair<Uuid, v1::Order>> items) {
         if (items.size() > size) {
           items.resize(size);
-          call.context().AddTrailingMetadata(kNextPageTokenKey,
-                                             EncodePageToken(user, items.back().first));
+          call.AddTrailingMetadata(kNextPageTokenKey, EncodePageToken(user, items.back().first));
         }
         rpc::WritePage(call, std::move(items),
                        [](const auto& item) -> const v1::Order& { return item.second; });

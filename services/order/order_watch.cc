@@ -3,8 +3,7 @@
 namespace percore::order {
 
 bool OrderWatch::Write(const OrderEvent& event) {
-  grpc::Slice slice(event.bytes.data(), event.bytes.size());
-  stream().WriteRaw(grpc::ByteBuffer(&slice, 1));
+  stream().WriteRaw(rpc::SerializedMessage::Copy(event.bytes));
   return event.terminal && one_order_;  // nothing follows for this order
 }
 

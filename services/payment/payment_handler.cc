@@ -81,7 +81,7 @@ runtime::ShardId PaymentHandler::OwnerOf(std::string_view key) const {
 
 void PaymentHandler::ProcessPayment(
     rpc::UnaryCall<v1::ProcessPaymentRequest, v1::PaymentResult> call) {
-  uint64_t ticket = Process(call.request(), call.context().deadline(), FinishCall(call));
+  uint64_t ticket = Process(call.request(), call.deadline(), FinishCall(call));
   if (ticket == 0) return;
   // The client went away while its call waited: drop the wait (and a held payment with it).
   // gRPC may report the cancel before the call reached us (then OnCancel would never run).

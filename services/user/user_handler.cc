@@ -22,7 +22,7 @@ namespace {
 // The answer of a user operation: the stored row as it is served, or the failure.
 template <class Call>
 auto FinishWithRow(Call call) {
-  return [call = std::move(call)](Result<grpc::ByteBuffer> row) {
+  return [call = std::move(call)](Result<rpc::SerializedMessage> row) {
     if (row.ok()) {
       call.FinishRaw(*row);
     } else {

@@ -85,7 +85,7 @@ void UserListStream::Fetch(const std::vector<size_t>& shards, size_t limit) {
 
 void UserListStream::Finish(bool more) {
   if (more && last_written_) {
-    stream_.context().AddTrailingMetadata("next-page-token", EncodePageToken(*last_written_));
+    stream_.AddTrailingMetadata("next-page-token", EncodePageToken(*last_written_));
   }
   stream_.Finish(Status());
 }

@@ -1,7 +1,6 @@
 #include "services/user/user_partition.h"
 
 #include <google/protobuf/util/time_util.h>
-#include <grpcpp/support/slice.h>
 
 #include <algorithm>
 #include <cstring>
@@ -16,11 +15,6 @@ Status UserNotFound(const UserId& id) {
 
 Status EmailTaken(const std::string& email) {
   return Status(StatusCode::kAlreadyExists, "email \"" + email + "\" is already in use");
-}
-
-grpc::ByteBuffer ToByteBuffer(std::string_view bytes) {
-  grpc::Slice slice(bytes.data(), bytes.size());
-  return grpc::ByteBuffer(&slice, 1);
 }
 
 namespace {
@@ -40,11 +34,11 @@ std::string_view WithoutIdField(std::string_view bytes) {
 // The served message in one slice, the id field written straight into it: one allocation and
 // one copy of the row per GetUser and per ListUsers message (it was a std::string for the id
 // plus two slices: three allocations and copies).
-grpc::ByteBuffer RowAsMessage(const UserId& id, const storage::CompactBlob& row) {
+rpc::SerializedMessage RowAsMessage(const UserId& id, const storage::CompactBlob& row) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string_view rest = row.view();
-  grpc::Slice slice(kIdFieldSize + rest.size());
-  auto* out = const_cast<uint8_t*>(slice.begin());
+  auto message = rpc::SerializedMessage::Uninitialized(kIdFieldSize + rest.size());
+  auto* out = reinterpret_cast<uint8_t*>(message.fill());
   *out++ = 0x0a;  // field 1, length-delimited
   *out++ = 36;
   for (size_t i = 0; i < id.bytes.size(); ++i) {  // UserId::ToString's text, without a string
@@ -53,7 +47,7 @@ grpc::ByteBuffer RowAsMessage(const UserId& id, const storage::CompactBlob& row)
     *out++ = kHex[id.bytes[i] & 0xf];
   }
   std::memcpy(out, rest.data(), rest.size());
-  return grpc::ByteBuffer(&slice, 1);
+  return message;
 }
 
 }  // namespace
@@ -68,7 +62,7 @@ std::optional<v1::User> UserPartition::Load(const UserId& id) const {
   return user;
 }
 
-std::optional<grpc::ByteBuffer> UserPartition::LoadBytes(const UserId& id) const {
+std::optional<rpc::SerializedMessage> UserPartition::LoadBytes(const UserId& id) const {
   const storage::CompactBlob* row = rows_.Get(id);
   if (row == nullptr) return std::nullopt;
   return RowAsMessage(id, *row);
@@ -99,8 +93,8 @@ SharedUserEvent MakeEvent(const UserId& id, const v1::User& user, v1::UserUpdate
   update.set_user_id(id.ToString());
   update.set_type(type);
   *update.mutable_user() = user;
-  grpc::Slice bytes(update.ByteSizeLong());
-  update.SerializeWithCachedSizesToArray(const_cast<uint8_t*>(bytes.begin()));
+  auto bytes = rpc::SerializedMessage::Uninitialized(update.ByteSizeLong());
+  update.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(bytes.fill()));
   return std::make_shared<const UserEvent>(
       UserEvent{std::move(bytes), type == v1::UserUpdate::UPDATE_TYPE_DELETED});
 }
@@ -173,9 +167,9 @@ Result<std::string> UserPartition::RemoveUser(const UserId& id) {
   return EmailKey(user->email());
 }
 
-std::vector<std::pair<UserId, grpc::ByteBuffer>> UserPartition::ScanAfter(const UserId* after,
-                                                                          size_t limit) const {
-  std::vector<std::pair<UserId, grpc::ByteBuffer>> run;
+std::vector<std::pair<UserId, rpc::SerializedMessage>> UserPartition::ScanAfter(
+    const UserId* after, size_t limit) const {
+  std::vector<std::pair<UserId, rpc::SerializedMessage>> run;
   auto collect = [&](const UserId& id, const storage::CompactBlob& blob) {
     run.emplace_back(id, RowAsMessage(id, blob));
   };

@@ -7,9 +7,6 @@
 // index whose keys hash here; and the change feed of this shard's users. Dragonfly-style: the
 // functions here are the "ops" a handler runs as one hop on the owning shard.
 
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/slice.h>
-
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,6 +16,7 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/rpc/serialized_message.h"
 #include "core/runtime/shard.h"
 #include "core/storage/change_feed.h"
 #include "core/storage/compact_blob.h"
@@ -36,7 +34,7 @@ namespace v1 = ::user::v1;
 // change and shared read-only by every shard and watcher it reaches. The slice is reference
 // counted (atomically), so each stream's write takes a reference instead of a copy.
 struct UserEvent {
-  grpc::Slice bytes;
+  rpc::SerializedMessage bytes;
   bool deleted = false;
 };
 using SharedUserEvent = std::shared_ptr<const UserEvent>;
@@ -66,9 +64,6 @@ class WatchOutbox {
   std::vector<runtime::ShardId> noted_;          // shards with ids in by_shard_
 };
 
-// Bytes as a gRPC message, copied once.
-grpc::ByteBuffer ToByteBuffer(std::string_view bytes);
-
 // The statuses every user operation answers with, worded once.
 Status UserNotFound(const UserId& id);
 Status EmailTaken(const std::string& email);
@@ -84,15 +79,15 @@ class UserPartition {
 
   // nullopt if this shard has no such user.
   std::optional<v1::User> Load(const UserId& id) const;
-  std::optional<grpc::ByteBuffer> LoadBytes(const UserId& id) const;
+  std::optional<rpc::SerializedMessage> LoadBytes(const UserId& id) const;
   // Stores `user` (created or updated) and publishes the change (to the feed, then flushed
   // from the outbox); returns the stored bytes.
   std::string Store(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
   // Removes the user and publishes DELETED with the user as it was; nullopt if absent.
   std::optional<v1::User> Remove(const UserId& id);
   // Up to `limit` users with ids after `after` (all when nullptr), ascending, as bytes.
-  std::vector<std::pair<UserId, grpc::ByteBuffer>> ScanAfter(const UserId* after,
-                                                             size_t limit) const;
+  std::vector<std::pair<UserId, rpc::SerializedMessage>> ScanAfter(const UserId* after,
+                                                                   size_t limit) const;
   size_t size() const { return rows_.size(); }
 
   // The ops of a multi-shard update, each one hop on this (the user's owner) shard:

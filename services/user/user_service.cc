@@ -35,7 +35,8 @@ void UserService::StartShard(runtime::Shard& shard) {
       });
 }
 
-void UserService::CreateUser(const v1::CreateUserRequest& request, Done<grpc::ByteBuffer> done) {
+void UserService::CreateUser(const v1::CreateUserRequest& request,
+                             Done<rpc::SerializedMessage> done) {
   Result<NewUser> fields = ValidateCreate(request);
   if (!fields.ok()) {
     done(fields.status());
@@ -65,11 +66,11 @@ void UserService::CreateUser(const v1::CreateUserRequest& request, Done<grpc::By
         }
         std::string bytes =
             shards_.local().partition.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
-        done(ToByteBuffer(bytes));
+        done(rpc::SerializedMessage::Copy(bytes));
       });
 }
 
-void UserService::GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuffer> done) {
+void UserService::GetUser(const v1::GetUserRequest& request, Done<rpc::SerializedMessage> done) {
   UserId id;
   if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
     done(std::move(status));
@@ -77,7 +78,7 @@ void UserService::GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuff
   }
   shards_.InvokeOn(
       OwnerOf(id), [id](UserShard& owner) { return owner.partition.LoadBytes(id); },
-      [id, done = std::move(done)](std::optional<grpc::ByteBuffer> bytes) {
+      [id, done = std::move(done)](std::optional<rpc::SerializedMessage> bytes) {
         if (!bytes) {
           done(UserNotFound(id));
         } else {
@@ -86,7 +87,8 @@ void UserService::GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuff
       });
 }
 
-void UserService::UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::ByteBuffer> done) {
+void UserService::UpdateUser(const v1::UpdateUserRequest& request,
+                             Done<rpc::SerializedMessage> done) {
   UserId id;
   if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
     done(std::move(status));
@@ -134,7 +136,7 @@ void UserService::UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::By
 }
 
 void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
-                              std::string claimed_key, Done<grpc::ByteBuffer> done) {
+                              std::string claimed_key, Done<rpc::SerializedMessage> done) {
   struct Outcome {
     Result<std::string> bytes;
     std::string release_key;  // an email key to release on its shard
@@ -154,7 +156,7 @@ void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
           if (!bytes.ok()) {
             done(bytes.status());
           } else {
-            done(ToByteBuffer(*bytes));
+            done(rpc::SerializedMessage::Copy(*bytes));
           }
         };
         if (outcome.release_key.empty()) {

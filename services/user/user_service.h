@@ -16,8 +16,6 @@
 //     answer, so a freed email is free at once. Of concurrent claims exactly one wins.
 // Answers are the stored rows, serialized user.v1.User bytes, as they are served.
 
-#include <grpcpp/support/byte_buffer.h>
-
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -26,6 +24,7 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/rpc/serialized_message.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/user_client.h"
 #include "services/user/user_id.h"
@@ -53,7 +52,7 @@ class UserService final : public clients::UserClient {
   template <class T>
   using Done = std::function<void(Result<T>)>;
   // A stored user as served: its id and its serialized user.v1.User.
-  using Row = std::pair<UserId, grpc::ByteBuffer>;
+  using Row = std::pair<UserId, rpc::SerializedMessage>;
 
   explicit UserService(UserServiceOptions options = {}) : options_(options) {}
 
@@ -62,9 +61,9 @@ class UserService final : public clients::UserClient {
   const UserServiceOptions& options() const { return options_; }
   runtime::Sharded<UserShard>& shards() { return shards_; }
 
-  void CreateUser(const v1::CreateUserRequest& request, Done<grpc::ByteBuffer> done);
-  void GetUser(const v1::GetUserRequest& request, Done<grpc::ByteBuffer> done);
-  void UpdateUser(const v1::UpdateUserRequest& request, Done<grpc::ByteBuffer> done);
+  void CreateUser(const v1::CreateUserRequest& request, Done<rpc::SerializedMessage> done);
+  void GetUser(const v1::GetUserRequest& request, Done<rpc::SerializedMessage> done);
+  void UpdateUser(const v1::UpdateUserRequest& request, Done<rpc::SerializedMessage> done);
   void DeleteUser(const v1::DeleteUserRequest& request, Done<void> done);
   // Up to `limit` rows of shard `shard` after `after` (from the start when unset), ascending.
   void ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,
@@ -78,7 +77,7 @@ class UserService final : public clients::UserClient {
   // The update once its email claim (if any) is settled: applied on the owner, then the old
   // email released before the answer.
   void ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch, std::string claimed_key,
-                   Done<grpc::ByteBuffer> done);
+                   Done<rpc::SerializedMessage> done);
   runtime::ShardId OwnerOf(const UserId& id) const { return shards_.ShardFor(id.view()); }
 
   UserServiceOptions options_;

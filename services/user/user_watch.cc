@@ -3,8 +3,7 @@
 namespace percore::user {
 
 bool UserWatch::Write(const SharedUserEvent& event) {
-  // A reference to the shared bytes, not a copy.
-  stream().WriteRaw(grpc::ByteBuffer(&event->bytes, 1));
+  stream().WriteRaw(event->bytes);  // a reference to the shared bytes, not a copy
   return event->deleted && one_user_;
 }
 

@@ -47,7 +47,7 @@ void CheckStored(Shard& shard, const UserId& id, const v1::User& expected) {
   FUZZ_CHECK(loaded->email() == expected.email());
   FUZZ_CHECK(std::equal(loaded->roles().begin(), loaded->roles().end(), expected.roles().begin(),
                         expected.roles().end()));
-  std::optional<grpc::ByteBuffer> bytes = shard.partition.LoadBytes(id);
+  std::optional<rpc::SerializedMessage> bytes = shard.partition.LoadBytes(id);
   FUZZ_CHECK(bytes.has_value());
 }
 

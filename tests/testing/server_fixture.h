@@ -95,25 +95,26 @@ class ServerFixture {
   grpc::Status Start() {
     grpc::Status status = host_->Start();
     started_ = status.ok();
-    idle_call_objects_ = rpc::CallBase::live_objects();
+    idle_call_objects_ = live_call_objects();
     return status;
   }
 
-  // rpc::CallBase::live_objects() right after Start(): the posted requests alone (the count is
-  // process-wide, so tests that use it run one server at a time).
+  // This server's call objects alive now, posted requests included (still readable after
+  // Shutdown(): zero then, if no path leaked one).
+  int64_t live_call_objects() const { return host_->live_call_objects(); }
+  // live_call_objects() right after Start(): the posted requests alone.
   int64_t idle_call_objects() const { return idle_call_objects_; }
 
   // Waits up to `timeout` until every call has been freed: only the posted requests remain and
   // no shard counts a live call. For tests that prove no path leaks a call.
   ::testing::AssertionResult WaitUntilNoCalls(std::chrono::milliseconds timeout) {
     bool settled = WaitFor(
-        [&] { return rpc::CallBase::live_objects() == idle_call_objects_ && live_calls() == 0; },
-        timeout);
+        [&] { return live_call_objects() == idle_call_objects_ && live_calls() == 0; }, timeout);
     if (settled) return ::testing::AssertionSuccess();
     return ::testing::AssertionFailure()
            << "calls still alive after " << timeout.count() << " ms: call objects "
-           << rpc::CallBase::live_objects() << " (posted requests " << idle_call_objects_
-           << "), live calls " << live_calls();
+           << live_call_objects() << " (posted requests " << idle_call_objects_ << "), live calls "
+           << live_calls();
   }
 
   int port() const { return host_->port(); }

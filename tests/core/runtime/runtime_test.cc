@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "core/runtime/usable_cpus.h"
@@ -119,6 +121,57 @@ TEST(RuntimeLifecycleTest, StopIsIdempotentAndSubmitAfterStopIsRefused) {
   runtime.Stop();
   runtime.Stop();
   EXPECT_FALSE(runtime.SubmitTo(0, [] {}));
+}
+
+// A stand-in for a call handle: shard-affine, so it records the shard thread it is destroyed on.
+// Destroyed on a foreign shard's thread is the race (the home shard may be touching the same
+// call object at that moment); on its home shard, or after every shard thread has been joined,
+// is safe.
+struct HomeAffine {
+  explicit HomeAffine(std::atomic<int>* foreign) : foreign_destroys(foreign) {}
+  HomeAffine(HomeAffine&& other) noexcept
+      : home(other.home), foreign_destroys(std::exchange(other.foreign_destroys, nullptr)) {}
+  ~HomeAffine() {
+    Shard* on = Shard::Current();
+    if (foreign_destroys != nullptr && on != nullptr && on->id() != home) ++*foreign_destroys;
+  }
+  ShardId home = 0;
+  std::atomic<int>* foreign_destroys;
+};
+
+// The shutdown race: the work runs on shard 1 while shard 0 (home) closes its mailbox, so the
+// continuation cannot be sent back. It must not be destroyed on shard 1's thread.
+TEST(RuntimeLifecycleTest, HopContinuationIsNeverDestroyedOnTheTargetWhenHomeHasClosed) {
+  Runtime runtime(RuntimeOptions{.shards = 2, .pin = false});
+  runtime.Start();
+  std::atomic<int> foreign_destroys{0};
+  std::atomic<bool> work_started{false};
+  std::atomic<bool> home_closed{false};
+  std::atomic<bool> continuation_ran{false};
+  runtime.SubmitTo(0, [&] {
+    HomeAffine handle(&foreign_destroys);
+    runtime.Hop(
+        1,
+        [&] {
+          work_started = true;
+          Shard& home = runtime.shard(0);
+          auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+          while (std::chrono::steady_clock::now() < until) {
+            if (!home.Submit([] {})) {  // refused: home's mailbox is closed
+              home_closed = true;
+              break;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+          return 1;
+        },
+        [&, handle = std::move(handle)](int) { continuation_ran = true; });
+  });
+  while (!work_started) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  runtime.Stop();  // closes shard 0 while shard 1 is still in the work
+  EXPECT_TRUE(home_closed) << "the race was not set up: home never closed during the work";
+  EXPECT_FALSE(continuation_ran);
+  EXPECT_EQ(foreign_destroys.load(), 0) << "the continuation was destroyed on the target shard";
 }
 
 TEST(RuntimeLifecycleTest, NeverStartedRuntimeDestroysCleanly) {

@@ -41,7 +41,6 @@ HealthCheckRequest For(const std::string& service) {
 class HealthTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    objects_before_ = rpc::CallBase::live_objects();
     server_ = std::make_unique<ServerFixture>(ServerFixture::CatalogServices({"interop"}));
     grpc::Status started = server_->Start();
     ASSERT_TRUE(started.ok()) << started.error_message();
@@ -54,8 +53,11 @@ class HealthTest : public ::testing::Test {
       EXPECT_TRUE(server_->WaitUntilNoCalls(5s));
     }
     stub_.reset();
+    if (server_) {
+      server_->Shutdown(0ms);  // join the shards
+      EXPECT_EQ(server_->live_call_objects(), 0) << "shutdown left call objects";
+    }
     server_.reset();
-    EXPECT_EQ(rpc::CallBase::live_objects(), objects_before_) << "shutdown left call objects";
   }
 
   Status Check(const std::string& service, HealthCheckResponse* response) {
@@ -64,7 +66,6 @@ class HealthTest : public ::testing::Test {
     return stub_->Check(&context, For(service), response);
   }
 
-  int64_t objects_before_ = 0;
   std::unique_ptr<ServerFixture> server_;
   std::unique_ptr<Health::Stub> stub_;
 };

@@ -84,7 +84,6 @@ class InteropTest : public ::testing::Test {
   virtual ServerFixtureOptions Options() { return {}; }
 
   void SetUp() override {
-    objects_before_ = rpc::CallBase::live_objects();
     server_ =
         std::make_unique<ServerFixture>(ServerFixture::CatalogServices({"interop"}), Options());
     grpc::Status started = server_->Start();
@@ -100,8 +99,11 @@ class InteropTest : public ::testing::Test {
       EXPECT_TRUE(server_->WaitUntilNoCalls(5s));
     }
     stub_.reset();
-    server_.reset();  // Shutdown(0) and join the shards
-    EXPECT_EQ(rpc::CallBase::live_objects(), objects_before_) << "shutdown left call objects";
+    if (server_) {
+      server_->Shutdown(0ms);  // join the shards
+      EXPECT_EQ(server_->live_call_objects(), 0) << "shutdown left call objects";
+    }
+    server_.reset();
   }
 
   // A plain unary round trip: proves the server still serves.
@@ -122,7 +124,6 @@ class InteropTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  int64_t objects_before_ = 0;
   std::unique_ptr<ServerFixture> server_;
   std::unique_ptr<TestService::Stub> stub_;
 };
@@ -421,7 +422,7 @@ TEST_F(InteropTest, ThousandCancelledServerStreamsLeaveNoLiveCalls) {
   constexpr int kStreams = 1000;
   constexpr int kChannels = 4;  // 250 streams per connection, under the 1024 stream limit
   // Right after Start only the posted requests are alive.
-  ASSERT_EQ(rpc::CallBase::live_objects(), server_->idle_call_objects());
+  ASSERT_EQ(server_->live_call_objects(), server_->idle_call_objects());
   ASSERT_GT(server_->idle_call_objects(), 0);
 
   std::vector<std::unique_ptr<TestService::Stub>> stubs;

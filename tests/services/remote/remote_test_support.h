@@ -59,7 +59,7 @@ class FakeInventoryHandler {
   void GetProduct(rpc::UnaryCall<inv::GetProductRequest, inv::Product> call) {
     state_->get_product++;
     if (state_->TakeInjectedFailure()) {
-      call.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected"));
+      call.Finish(Status(StatusCode::kUnavailable, "injected"));
       return;
     }
     inv::Product product;
@@ -72,10 +72,10 @@ class FakeInventoryHandler {
     state_->reserve_stock++;
     {
       std::lock_guard lock(state_->mutex);
-      state_->reserve_deadlines.push_back(call.context().deadline());
+      state_->reserve_deadlines.push_back(call.deadline());
     }
     if (state_->TakeInjectedFailure()) {
-      call.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected"));
+      call.Finish(Status(StatusCode::kUnavailable, "injected"));
       return;
     }
     if (state_->hold_reserve) {
@@ -91,7 +91,7 @@ class FakeInventoryHandler {
   void AdjustStock(rpc::UnaryCall<inv::AdjustStockRequest, inv::Product> call) {
     state_->adjust_stock++;
     if (state_->TakeInjectedFailure()) {
-      call.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected"));
+      call.Finish(Status(StatusCode::kUnavailable, "injected"));
       return;
     }
     inv::Product product;
@@ -102,7 +102,7 @@ class FakeInventoryHandler {
 
   // Shutdown: answer what was held, so the server need not wait for it.
   void OnDrain() {
-    for (auto& call : held_) call.Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "draining"));
+    for (auto& call : held_) call.Finish(Status(StatusCode::kUnavailable, "draining"));
     held_.clear();
   }
 

@@ -202,7 +202,7 @@ TEST_F(UserListTest, PageTokenStaysValidWhenItsLastUserIsDeleted) {
 }
 
 TEST_F(UserListTest, CancelledListLeavesNothingBehind) {
-  const int64_t baseline = rpc::CallBase::live_objects();  // the posted requests only
+  const int64_t baseline = server_->live_call_objects();  // the posted requests only
   // 300 users of about 2.3 KB: one page is far more than the transport buffers, so the server
   // is still streaming (waiting for room) when the client gives up.
   std::vector<std::string> roles;
@@ -227,8 +227,8 @@ TEST_F(UserListTest, CancelledListLeavesNothingBehind) {
     EXPECT_TRUE(HasCode(reader->Finish(), StatusCode::CANCELLED)) << "round " << round;
   }
   bool settled = testing::WaitFor(
-      [&] { return rpc::CallBase::live_objects() == baseline && server_->live_calls() == 0; }, 10s);
-  EXPECT_TRUE(settled) << "live call objects " << rpc::CallBase::live_objects() << " (baseline "
+      [&] { return server_->live_call_objects() == baseline && server_->live_calls() == 0; }, 10s);
+  EXPECT_TRUE(settled) << "live call objects " << server_->live_call_objects() << " (baseline "
                        << baseline << "), live calls " << server_->live_calls();
   EXPECT_EQ(ListAll(*stub_).size(), 300u);
 }

@@ -559,7 +559,7 @@ TEST_F(UserWatchTest, CancelledWatchesReleaseEverything) {
   constexpr int kWatches = 300;
   constexpr int kChannels = 3;
   // Only the posted requests exist before the first call of the test.
-  const int64_t baseline = rpc::CallBase::live_objects();
+  const int64_t baseline = server_->live_call_objects();
   ASSERT_GT(baseline, 0);
   v1::User user = MustCreate("Ada", "ada@example.com");
 
@@ -612,8 +612,8 @@ TEST_F(UserWatchTest, CancelledWatchesReleaseEverything) {
   // Writes to the user find no dead watcher to feed, and every call object is freed.
   for (int i = 0; i < 20; ++i) MustUpdate(NameUpdate(user.id(), "Ada " + std::to_string(i)));
   bool settled = WaitFor(
-      [&] { return rpc::CallBase::live_objects() == baseline && server_->live_calls() == 0; }, 10s);
-  EXPECT_TRUE(settled) << "live call objects " << rpc::CallBase::live_objects() << " (baseline "
+      [&] { return server_->live_call_objects() == baseline && server_->live_calls() == 0; }, 10s);
+  EXPECT_TRUE(settled) << "live call objects " << server_->live_call_objects() << " (baseline "
                        << baseline << "), live calls " << server_->live_calls();
   for (size_t i = 0; i < server_->runtime().size(); ++i) {
     EXPECT_EQ(server_->runtime().shard(static_cast<runtime::ShardId>(i)).live_calls(), 0)

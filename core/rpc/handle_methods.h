@@ -1,0 +1,79 @@
+#pragma once
+// Threading contract: see call_handle.h; every method on the call's shard.
+//
+// The handle methods that several call shapes share, written once and stacked on
+// TypedCallHandle (call_handle.h) by the shapes that have them:
+//   RespondMethods: the one answer of unary and client-streaming calls;
+//   ReadMethods:    the client's messages of client-streaming and bidi calls (stream_reader.h);
+//   WriteMethods:   the server's messages of server-streaming and bidi calls (stream_writer.h).
+// Each takes percore's Status and SerializedMessage: no libgrpc type reaches a handler.
+
+#include <functional>
+#include <utility>
+
+#include "core/base/status.h"
+#include "core/rpc/call_handle.h"
+#include "core/rpc/codec.h"
+#include "core/rpc/grpc_bytes.h"
+#include "core/rpc/grpc_status.h"
+#include "core/rpc/serialized_message.h"
+
+namespace percore::rpc {
+
+template <class Base, class Resp>
+class RespondMethods : public Base {
+ public:
+  using Base::Base;
+  // Each returns false if the call was already answered.
+  bool Finish(const Resp& response) const { return this->data().Finish(response); }
+  bool Finish(const Status& status) const { return this->data().Finish(status); }
+  // Bytes of an already serialized Resp (kept pre-serialized, sent without a copy).
+  bool FinishRaw(const SerializedMessage& response) const {
+    return this->data().FinishRaw(response);
+  }
+};
+
+template <class Base, class Req>
+class ReadMethods : public Base {
+ public:
+  using Base::Base;
+  // Set these in the handler; reading starts when it returns.
+  void OnRead(std::function<void(Req&&)> fn) const { this->data().reader().OnRead(std::move(fn)); }
+  void OnReadsDone(std::function<void()> fn) const {
+    this->data().reader().OnReadsDone(std::move(fn));
+  }
+  void PauseReads() const { this->data().reader().Pause(); }
+  void ResumeReads() const { this->data().reader().Resume(); }
+  bool reads_done() const { return this->data().reader().reads_done(); }
+};
+
+template <class Base, class Resp>
+class WriteMethods : public Base {
+ public:
+  using Base::Base;
+  // False when the queue is full (the message is not taken; OnWritable tells when to resume)
+  // or the stream is finishing or broken.
+  bool Write(const Resp& message) const {
+    return this->data().writer().Write(Codec<Resp>::Serialize(message));
+  }
+  // An already serialized Resp, sent without copying its bytes.
+  bool WriteRaw(const SerializedMessage& message) const {
+    return this->data().writer().Write(ToByteBuffer(message));
+  }
+  bool writable() const { return this->data().writer().writable(); }
+  void OnWritable(std::function<void()> fn) const {
+    this->data().writer().OnWritable(std::move(fn));
+  }
+  // Sends the initial metadata now, before any message. Later calls do nothing.
+  void SendInitialMetadata() const { this->data().writer().SendInitialMetadata(); }
+  // Ends the stream after every queued message. False if already finishing.
+  bool Finish(const Status& status) const {
+    return this->data().writer().Finish(ToGrpcStatus(status));
+  }
+  // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
+  bool FinishNow(const Status& status) const {
+    return this->data().writer().Finish(ToGrpcStatus(status), true);
+  }
+};
+
+}  // namespace percore::rpc
