@@ -135,6 +135,17 @@ class ServerFixture {
     return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   }
 
+  // A channel (its own connection, named `label`) whose client does not grow its HTTP/2 receive
+  // window (no BDP probing): a reader that stops reading soon stops the server's writes, so
+  // tests can make a slow consumer whose messages pile up on the server.
+  std::shared_ptr<grpc::Channel> NewSmallWindowChannel(const std::string& label) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.http2.bdp_probe", 0);
+    args.SetString("percore.test.channel", label);
+    args.SetMaxReceiveMessageSize(-1);
+    return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  }
+
   // MakeStub<grpc::testing::TestService>() on the shared channel.
   template <class Service>
   std::unique_ptr<typename Service::Stub> MakeStub() {

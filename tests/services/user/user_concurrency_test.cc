@@ -318,7 +318,7 @@ TEST_F(UserConcurrencyTest, PagingWhileOthersWriteNeverRepeatsOrSkipsAUser) {
         walk_ok = false;
         break;
       }
-      for (const v1::User& u : page.users) {
+      for (const v1::User& u : page.items) {
         walked.push_back(u.id());
         if (stable.contains(u.id())) seen_stable[u.id()] = u;
       }

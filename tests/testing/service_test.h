@@ -1,0 +1,81 @@
+#pragma once
+// Threading contract: a ServiceTest is driven from the test's main thread (gtest's SetUp, the
+// test body, TearDown). Stubs it hands out may be used from worker threads the test starts, each
+// its own (NewStub) or the shared one; they must be joined before TearDown.
+//
+// The fixture every end-to-end suite starts from: a real percore server (ServerFixture, port 0)
+// hosting the services the suite names, and a stub of the service under test on it. A suite
+// says which services (MakeServices) and, when it must, how the server is set up
+// (FixtureOptions); everything else is common.
+//
+//   class UserServiceTest : public testing::ServiceTest<v1::UserService> {
+//     Services MakeServices() override { return ServerFixture::CatalogServices({"user"}); }
+//   };
+
+#include <grpcpp/support/status.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "core/rpc/call_base.h"
+#include "tests/testing/server_fixture.h"
+
+namespace percore::testing {
+
+template <class Service>
+class ServiceTest : public ::testing::Test {
+ protected:
+  using Services = ServerFixture::Services;
+  using Stub = typename Service::Stub;
+
+  // The registrations the server hosts (called once per test, in SetUp).
+  virtual Services MakeServices() = 0;
+  // Shards, pinning and server options; 2 floating shards unless a suite says otherwise.
+  virtual ServerFixtureOptions FixtureOptions() { return {}; }
+
+  void SetUp() override {
+    server_ = std::make_unique<ServerFixture>(MakeServices(), FixtureOptions());
+    grpc::Status started = server_->Start();
+    ASSERT_TRUE(started.ok()) << started.error_message();
+    ASSERT_GT(server_->port(), 0);
+    stub_ = server_->MakeStub<Service>();
+  }
+
+  void TearDown() override {
+    stub_.reset();
+    server_.reset();  // Shutdown(0) and join the shards
+  }
+
+  // A stub on its own connection (connections spread calls over the shards).
+  std::unique_ptr<Stub> NewStub() { return server_->MakeStub<Service>(server_->NewChannel()); }
+
+  std::unique_ptr<ServerFixture> server_;
+  std::unique_ptr<Stub> stub_;
+};
+
+// A ServiceTest that proves no call leaks: when a test ends (unless it shut the server down
+// itself) every call it made has been freed, and after shutdown not even a posted request
+// remains. The call-object count is process-wide, so such suites run one server at a time.
+template <class Service>
+class CallsFreedTest : public ServiceTest<Service> {
+ protected:
+  void SetUp() override {
+    objects_before_ = rpc::CallBase::live_objects();
+    ServiceTest<Service>::SetUp();
+  }
+
+  void TearDown() override {
+    auto& server = this->server_;
+    if (server && !server->shut_down() && !this->IsSkipped()) {
+      EXPECT_TRUE(server->WaitUntilNoCalls(std::chrono::seconds(5)));
+    }
+    ServiceTest<Service>::TearDown();
+    EXPECT_EQ(rpc::CallBase::live_objects(), objects_before_) << "shutdown left call objects";
+  }
+
+  int64_t objects_before_ = 0;
+};
+
+}  // namespace percore::testing
