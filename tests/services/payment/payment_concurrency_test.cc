@@ -85,7 +85,7 @@ TEST_F(PaymentConcurrencyTest, ConflictingDuplicatesChargeOnceAndTheRestAreFaile
       ++ok_by_amount[o.result.amount().amount_minor()];
       ids.insert(o.result.transaction_id());
     } else {
-      EXPECT_TRUE(HasCodeNaming(o.status, StatusCode::FAILED_PRECONDITION, "amount"));
+      EXPECT_TRUE(IsErrorNaming(o.status, StatusCode::FAILED_PRECONDITION, "amount"));
       ++failed;
     }
   }

@@ -204,11 +204,7 @@ TEST_F(UserWatchTest, WatchOfEveryUserUnderConcurrentWritersSeesEachChangeOnceIn
 // delivers an event to only some watchers of a shard, to only some shards, or twice.
 class UserWatchFanOutTest : public UserServiceTest {
  protected:
-  testing::ServerFixtureOptions FixtureOptions() override {
-    testing::ServerFixtureOptions options;
-    options.shards = 3;
-    return options;
-  }
+  testing::ServerFixtureOptions FixtureOptions() override { return {.shards = 3}; }
 };
 
 TEST_F(UserWatchFanOutTest, EveryWatcherOnEveryShardGetsEachEventOnceInUserOrder) {
