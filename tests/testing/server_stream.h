@@ -1,15 +1,16 @@
 #pragma once
 // Threading contract: a ServerStream belongs to the thread that made it (a blocking
 // grpc::ClientReader is not shared); Cancel() alone may be called from another thread
-// (ClientContext::TryCancel is thread-safe). ReadPage is stateless, like CallUnary.
+// (ClientContext::TryCancel is thread-safe). ReadStream is stateless, like CallUnary.
 //
 // Reading server streams from a test: ServerStream keeps one open (a watch: wait until the
 // server registered it, take events one by one or n at a time, finish it, cancel it) and ends it
-// on destruction; ReadPage reads one whole paged listing with its next-page-token trailer.
+// on destruction; ReadStream reads a whole stream (a paged listing: with its next-page-token).
 
 #include <grpcpp/client_context.h>
 #include <grpcpp/support/status.h>
 #include <grpcpp/support/sync_stream.h>
+#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstddef>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "tests/testing/client_call.h"
+#include "tests/testing/status_matchers.h"
 
 namespace percore::testing {
 
@@ -100,12 +102,14 @@ struct StreamPage {
   bool more() const { return !token.empty(); }
 };
 
+// Reads a whole server stream within `timeout`: every message, the final status, and (for a
+// paged listing) the next-page-token trailer.
 template <class Stub, class Request, class Message>
-StreamPage<Message> ReadPage(Stub& stub,
-                             std::unique_ptr<grpc::ClientReader<Message>> (Stub::*method)(
-                                 grpc::ClientContext*, const Request&),
-                             const Request& request,
-                             std::chrono::milliseconds timeout = kCallTimeout) {
+StreamPage<Message> ReadStream(Stub& stub,
+                               std::unique_ptr<grpc::ClientReader<Message>> (Stub::*method)(
+                                   grpc::ClientContext*, const Request&),
+                               const Request& request,
+                               std::chrono::milliseconds timeout = kCallTimeout) {
   grpc::ClientContext context;
   SetDeadline(context, timeout);
   StreamPage<Message> page;
@@ -120,6 +124,26 @@ StreamPage<Message> ReadPage(Stub& stub,
     page.token.assign(it->second.data(), it->second.size());
   }
   return page;
+}
+
+// Follows the next-page-tokens of a listing from its first page: `list(token)` reads one page.
+// Appends every page's size to *sizes and its items to *items; fails (and stops) on a page that
+// is not OK, or when more than `max_pages` pages would be needed.
+template <class Message, class ListFn>
+::testing::AssertionResult WalkPages(ListFn list, size_t max_pages, std::vector<size_t>* sizes,
+                                     std::vector<Message>* items) {
+  std::string token;
+  for (size_t pages = 1;; ++pages) {
+    StreamPage<Message> page = list(token);
+    if (!page.status.ok()) {
+      return ::testing::AssertionFailure() << "page " << pages << ": " << Describe(page.status);
+    }
+    if (sizes) sizes->push_back(page.items.size());
+    items->insert(items->end(), page.items.begin(), page.items.end());
+    if (!page.more()) return ::testing::AssertionSuccess();
+    if (pages >= max_pages) return ::testing::AssertionFailure() << "paging does not end";
+    token = page.token;
+  }
 }
 
 }  // namespace percore::testing

@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "core/rpc/call_base.h"
 #include "tests/testing/server_fixture.h"
@@ -44,6 +45,7 @@ class ServiceTest : public ::testing::Test {
   }
 
   void TearDown() override {
+    stubs_.clear();
     stub_.reset();
     server_.reset();  // Shutdown(0) and join the shards
   }
@@ -51,8 +53,16 @@ class ServiceTest : public ::testing::Test {
   // A stub on its own connection (connections spread calls over the shards).
   std::unique_ptr<Stub> NewStub() { return server_->MakeStub<Service>(server_->NewChannel()); }
 
+  // Opens `n` connections for StubFor(): call from SetUp, before any thread uses them.
+  void OpenConnections(int n) {
+    for (int i = 0; i < n; ++i) stubs_.push_back(NewStub());
+  }
+  // Call i's stub: the connections taken in turn, so concurrent calls spread over the shards.
+  Stub& StubFor(int i) { return *stubs_[static_cast<size_t>(i) % stubs_.size()]; }
+
   std::unique_ptr<ServerFixture> server_;
   std::unique_ptr<Stub> stub_;
+  std::vector<std::unique_ptr<Stub>> stubs_;  // OpenConnections()
 };
 
 // A ServiceTest that proves no call leaks: when a test ends (unless it shut the server down

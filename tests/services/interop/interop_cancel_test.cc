@@ -168,17 +168,9 @@ TEST_F(InteropTest, CancelledSleepingStreamIsFreedPromptly) {
 TEST_F(InteropTest, NoCallObjectsLeakAfterMixedCalls) {
   for (int round = 0; round < 3; ++round) {
     EXPECT_TRUE(UnaryWorks());
-    {
-      ClientContext context;
-      SetDeadline(context);
-      StreamingOutputCallRequest request;
-      for (int size : kResponseSizes) request.add_response_parameters()->set_size(size);
-      auto stream = stub_->StreamingOutputCall(&context, request);
-      StreamingOutputCallResponse response;
-      while (stream->Read(&response)) {
-      }
-      EXPECT_TRUE(stream->Finish().ok());
-    }
+    EXPECT_TRUE(testing::ReadStream(*stub_, &TestService::Stub::StreamingOutputCall,
+                                    ResponsesOf(kResponseSizes))
+                    .status.ok());
     {
       ClientContext context;
       SetDeadline(context);

@@ -63,19 +63,14 @@ TEST_F(InteropTest, ClientStreaming) {
 }
 
 TEST_F(InteropTest, ServerStreaming) {
-  ClientContext context;
-  SetDeadline(context);
-  StreamingOutputCallRequest request;
-  for (int size : kResponseSizes) request.add_response_parameters()->set_size(size);
-  auto stream = stub_->StreamingOutputCall(&context, request);
-  StreamingOutputCallResponse response;
+  testing::StreamPage<StreamingOutputCallResponse> stream = testing::ReadStream(
+      *stub_, &TestService::Stub::StreamingOutputCall, ResponsesOf(kResponseSizes));
   std::vector<size_t> sizes;
-  while (stream->Read(&response)) {
+  for (const StreamingOutputCallResponse& response : stream.items) {
     EXPECT_TRUE(AllZeros(response.payload().body()));
     sizes.push_back(response.payload().body().size());
   }
-  Status status = stream->Finish();
-  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_TRUE(stream.status.ok()) << stream.status.error_message();
   EXPECT_EQ(sizes, std::vector<size_t>(kResponseSizes.begin(), kResponseSizes.end()));
 }
 

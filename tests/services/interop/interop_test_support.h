@@ -6,9 +6,7 @@
 // every call is freed when a test ends (CallsFreedTest), the interop cases' sizes and metadata,
 // request builders, and one async output stream with its tags.
 
-#include <grpcpp/client_context.h>
 #include <grpcpp/support/async_stream.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <memory>
@@ -19,14 +17,11 @@
 #include "grpc/testing/messages.pb.h"
 #include "grpc/testing/test.grpc.pb.h"
 #include "tests/testing/async_tags.h"
-#include "tests/testing/client_call.h"
-#include "tests/testing/client_queue.h"
-#include "tests/testing/service_test.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/e2e.h"
 
 namespace percore::interop {
 
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
 using ::grpc::testing::Empty;
@@ -38,14 +33,6 @@ using ::grpc::testing::StreamingOutputCallRequest;
 using ::grpc::testing::StreamingOutputCallResponse;
 using ::grpc::testing::TestService;
 using ::grpc::testing::UnimplementedService;
-using ::percore::testing::ClientQueue;
-using ::percore::testing::kCallTimeout;
-using ::percore::testing::ServerFixture;
-using ::percore::testing::ServerFixtureOptions;
-using ::percore::testing::SetDeadline;
-using ::percore::testing::Tag;
-using ::percore::testing::WaitFor;
-using namespace std::chrono_literals;
 
 inline std::string Zeros(size_t n) { return std::string(n, '\0'); }
 
@@ -57,6 +44,13 @@ inline StreamingOutputCallRequest OutputRequest(int response_size, int payload_s
   StreamingOutputCallRequest request;
   request.add_response_parameters()->set_size(response_size);
   if (payload_size > 0) request.mutable_payload()->set_body(Zeros(payload_size));
+  return request;
+}
+
+// One response per size, all at once.
+inline StreamingOutputCallRequest ResponsesOf(const std::vector<int>& sizes) {
+  StreamingOutputCallRequest request;
+  for (int size : sizes) request.add_response_parameters()->set_size(size);
   return request;
 }
 

@@ -40,20 +40,12 @@ TEST_F(InventoryListTest, PagingWalksEverySkuOnceInOrderAcrossShards) {
   ASSERT_NE(std::count(owners.begin(), owners.end(), 0), 0) << "all SKUs on shard 1";
   ASSERT_NE(std::count(owners.begin(), owners.end(), 1), 0) << "all SKUs on shard 0";
 
-  std::vector<std::string> walked;
   std::vector<size_t> sizes;
-  std::string token;
-  for (;;) {
-    Page page = ListPage(*stub_, 5, token);
-    ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    sizes.push_back(page.items.size());
-    for (const auto& sku : Skus(page.items)) walked.push_back(sku);
-    if (!page.more()) break;
-    ASSERT_LT(sizes.size(), 10u) << "paging does not end";
-    token = page.token;
-  }
+  std::vector<v1::Product> walked;
+  ASSERT_TRUE(testing::WalkPages(
+      [&](const std::string& token) { return ListPage(*stub_, 5, token); }, 10, &sizes, &walked));
   EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5, 3}));
-  EXPECT_EQ(walked, skus);
+  EXPECT_EQ(Skus(walked), skus);
 }
 
 TEST_F(InventoryListTest, ListedProductsCarryCurrentLevels) {

@@ -8,8 +8,6 @@
 // and the service definition for LocalInventoryClient.
 
 #include <google/protobuf/duration.pb.h>
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
 
 #include <chrono>
 #include <cstdint>
@@ -19,27 +17,15 @@
 
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "services/inventory/inventory_handler.h"
-#include "tests/testing/client_call.h"
-#include "tests/testing/server_stream.h"
-#include "tests/testing/service_test.h"
-#include "tests/testing/shard_keys.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/e2e.h"
 
 namespace percore::inventory_test {
 
 namespace v1 = ::inventory::v1;
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
-using ::percore::testing::CallUnary;
-using ::percore::testing::Describe;
-using ::percore::testing::HasCode;
-using ::percore::testing::IsErrorNaming;
-using ::percore::testing::IsInvalidArgumentNaming;
-using ::percore::testing::kCallTimeout;
-using ::percore::testing::SetDeadline;
 using Stub = v1::InventoryService::Stub;
-using namespace std::chrono_literals;
 
 constexpr int kShards = 2;
 
@@ -138,7 +124,7 @@ inline Page ListPage(Stub& stub, int32_t page_size, const std::string& page_toke
   v1::ListProductsRequest request;
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  return testing::ReadPage(stub, &Stub::ListProducts, request);
+  return testing::ReadStream(stub, &Stub::ListProducts, request);
 }
 
 class InventoryServiceTest : public testing::ServiceTest<v1::InventoryService> {

@@ -9,9 +9,6 @@
 // service reaching the others through their in-process clients (LocalUserClient,
 // LocalInventoryClient, LocalPaymentClient), and the generated gRPC clients of all four.
 
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -31,31 +28,19 @@
 #include "services/payment/payment_handler.h"
 #include "services/user/local_user_client.h"
 #include "services/user/user_handler.h"
-#include "tests/testing/client_call.h"
-#include "tests/testing/server_stream.h"
-#include "tests/testing/service_test.h"
-#include "tests/testing/shard_keys.h"
-#include "tests/testing/shard_probe.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/e2e.h"
 #include "user/v1/user.grpc.pb.h"
 
 namespace percore::order_test {
 
 namespace v1 = ::order::v1;
+using namespace ::percore::testing::e2e;
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
 namespace usr = ::user::v1;
-using ::grpc::ClientContext;
 using ::grpc::Status;
 using ::grpc::StatusCode;
-using ::percore::testing::CallUnary;
-using ::percore::testing::Describe;
-using ::percore::testing::HasCode;
-using ::percore::testing::IsErrorNaming;
-using ::percore::testing::IsInvalidArgumentNaming;
-using ::percore::testing::WaitFor;
 using Stub = v1::OrderService::Stub;
-using namespace std::chrono_literals;
 
 // No call in these suites may hang them: every client call gets a deadline. Orders cross four
 // services, so theirs is longer than the default.
@@ -154,7 +139,7 @@ inline Page ListPage(Stub& stub, const std::string& user_id, int32_t page_size,
   request.set_user_id(user_id);
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  return testing::ReadPage(stub, &Stub::ListOrders, request, kCallTimeout);
+  return testing::ReadStream(stub, &Stub::ListOrders, request, kCallTimeout);
 }
 
 // A WatchOrderUpdates stream (of a user's orders or of one order). Destroying it cancels the

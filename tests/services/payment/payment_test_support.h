@@ -8,9 +8,6 @@
 // (ServerFixture), the generated gRPC client, and helpers that read the handlers' counters on
 // their shards, so tests can prove "charged once" and "nothing left behind".
 
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -21,26 +18,15 @@
 
 #include "payment/v1/payment.grpc.pb.h"
 #include "services/payment/payment_handler.h"
-#include "tests/testing/client_call.h"
-#include "tests/testing/service_test.h"
-#include "tests/testing/shard_keys.h"
-#include "tests/testing/shard_probe.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/e2e.h"
 
 namespace percore::payment_test {
 
 namespace v1 = ::payment::v1;
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
-using ::percore::testing::CallUnary;
-using ::percore::testing::Describe;
-using ::percore::testing::HasCode;
-using ::percore::testing::IsErrorNaming;
-using ::percore::testing::kCallTimeout;
-using ::percore::testing::SetDeadline;
 using Stub = v1::PaymentService::Stub;
-using namespace std::chrono_literals;
 
 // How long tests poll for state that settles on the shards.
 constexpr auto kSettle = 20s;

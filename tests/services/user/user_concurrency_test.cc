@@ -26,13 +26,8 @@ class UserConcurrencyTest : public UserServiceTest {
  protected:
   void SetUp() override {
     UserServiceTest::SetUp();
-    for (int i = 0; i < kChannels; ++i) stubs_.push_back(NewStub());
+    OpenConnections(kChannels);
   }
-  void TearDown() override {
-    stubs_.clear();
-    UserServiceTest::TearDown();
-  }
-  Stub& StubFor(int i) { return *stubs_[i % kChannels]; }
 
   // Runs fn(i) on `n` threads that start together; returns their statuses by index.
   template <class Fn>
@@ -49,8 +44,6 @@ class UserConcurrencyTest : public UserServiceTest {
     for (auto& t : threads) t.join();
     return statuses;
   }
-
-  std::vector<std::unique_ptr<Stub>> stubs_;
 };
 
 // Counts OK and ALREADY_EXISTS; any other code fails the test.

@@ -52,20 +52,12 @@ TEST_F(UserListTest, PagingVisitsEveryUserOnceAndOnlyTheLastPageLacksAToken) {
   std::vector<std::string> ids;
   for (int i = 0; i < 23; ++i) ids.push_back(MustCreate("User", Email(i)).id());
   std::sort(ids.begin(), ids.end());
-  std::vector<std::string> walked;
   std::vector<size_t> sizes;
-  std::string token;
-  for (;;) {
-    Page page = ListPage(*stub_, 5, token);
-    ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    sizes.push_back(page.items.size());
-    for (const auto& u : page.items) walked.push_back(u.id());
-    if (!page.more()) break;
-    ASSERT_LT(sizes.size(), 10u) << "paging does not end";
-    token = page.token;
-  }
+  std::vector<v1::User> walked;
+  ASSERT_TRUE(testing::WalkPages(
+      [&](const std::string& token) { return ListPage(*stub_, 5, token); }, 10, &sizes, &walked));
   EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5, 3}));
-  EXPECT_EQ(walked, ids);
+  EXPECT_EQ(Ids(walked), ids);
 }
 
 TEST_F(UserListTest, PageThatExactlyEndsTheUsersHasNoToken) {

@@ -9,8 +9,6 @@
 
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -21,26 +19,16 @@
 #include <utility>
 #include <vector>
 
-#include "tests/testing/client_call.h"
-#include "tests/testing/server_stream.h"
-#include "tests/testing/service_test.h"
-#include "tests/testing/status_matchers.h"
+#include "tests/testing/e2e.h"
 #include "user/v1/user.grpc.pb.h"
 
 namespace percore::user_test {
 
 namespace v1 = ::user::v1;
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
-using ::percore::testing::CallUnary;
-using ::percore::testing::Describe;
-using ::percore::testing::HasCode;
-using ::percore::testing::IsInvalidArgumentNaming;
-using ::percore::testing::kCallTimeout;
-using ::percore::testing::SetDeadline;
 using Stub = v1::UserService::Stub;
-using namespace std::chrono_literals;
 
 // Well-formed (canonical lowercase UUIDv7) and never issued by a fresh server.
 constexpr char kUnknownId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
@@ -174,24 +162,15 @@ inline Page ListPage(Stub& stub, int32_t page_size, const std::string& page_toke
   v1::ListUsersRequest request;
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  return testing::ReadPage(stub, &Stub::ListUsers, request);
+  return testing::ReadStream(stub, &Stub::ListUsers, request);
 }
 
 // Every user, following the page tokens; fails the test on an error or a runaway walk.
 inline std::vector<v1::User> ListAll(Stub& stub, int32_t page_size = 1000) {
   std::vector<v1::User> all;
-  std::string token;
-  for (int pages = 0; pages < 100000; ++pages) {
-    Page page = ListPage(stub, page_size, token);
-    if (!page.status.ok()) {
-      ADD_FAILURE() << "ListUsers: " << Describe(page.status);
-      return all;
-    }
-    all.insert(all.end(), page.items.begin(), page.items.end());
-    if (!page.more()) return all;
-    token = page.token;
-  }
-  ADD_FAILURE() << "ListUsers never reached a last page";
+  EXPECT_TRUE(WalkPages([&](const std::string& token) { return ListPage(stub, page_size, token); },
+                        100000, nullptr, &all))
+      << "ListUsers";
   return all;
 }
 
