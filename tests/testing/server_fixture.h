@@ -136,6 +136,17 @@ class ServerFixture {
     return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
   }
 
+  // A channel (its own connection, named `label`) whose client does not grow its HTTP/2 receive
+  // window (no BDP probing): a reader that stops reading soon stops the server's writes, so
+  // tests can make a slow consumer whose messages pile up on the server.
+  std::shared_ptr<grpc::Channel> NewSmallWindowChannel(const std::string& label) {
+    grpc::ChannelArguments args;
+    args.SetInt("grpc.http2.bdp_probe", 0);
+    args.SetString("percore.test.channel", label);
+    args.SetMaxReceiveMessageSize(-1);
+    return grpc::CreateCustomChannel(address(), grpc::InsecureChannelCredentials(), args);
+  }
+
   // MakeStub<grpc::testing::TestService>() on the shared channel.
   template <class Service>
   std::unique_ptr<typename Service::Stub> MakeStub() {
@@ -153,6 +164,15 @@ class ServerFixture {
     host_->Shutdown(grace);
   }
   bool shut_down() const { return shut_down_; }
+
+  // Shutdown(grace), and how long it took: for tests that bound it functionally (open streams
+  // must not make the server wait out its grace), never as a performance target.
+  std::chrono::milliseconds TimedShutdown(std::chrono::milliseconds grace) {
+    auto begin = std::chrono::steady_clock::now();
+    Shutdown(grace);
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 begin);
+  }
 
   rpc::ServerHost& host() { return *host_; }
   runtime::Runtime& runtime() { return *runtime_; }

@@ -7,16 +7,10 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/core/storage/numbered_key.h"
+
 namespace percore::storage {
 namespace {
-
-// prefix followed by n in decimal. Built by appending, which also sidesteps GCC 12's false
-// -Wrestrict on `"literal" + std::to_string(n)` at -O3.
-std::string Numbered(std::string_view prefix, uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
 
 // Computed at compile time: the function is usable wherever a routing table is built.
 static_assert(PartitionOf("any key", 1) == 0);

@@ -13,23 +13,16 @@
 #include <utility>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/storage/compact_blob.h"
 #include "core/storage/merge_cursor.h"
-#include "core/base/result.h"
 #include "core/storage/partition_of.h"
 #include "core/storage/table_partition.h"
 #include "core/storage/unique_index_partition.h"
+#include "tests/core/storage/numbered_key.h"
 
 namespace percore::storage {
 namespace {
-
-// prefix followed by n in decimal. Built by appending, which also sidesteps GCC 12's false
-// -Wrestrict on `"literal" + std::to_string(n)` at -O3.
-std::string Numbered(std::string_view prefix, uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
-}
 
 constexpr size_t kPartitions = 4;
 

@@ -2,35 +2,26 @@
 // Check answers per service, Watch streams the current status and its change when shutdown
 // begins, and watches end cleanly.
 
-#include <grpcpp/client_context.h>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
-#include "core/rpc/call_base.h"
 #include "grpc/health/v1/health.grpc.pb.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/e2e.h"
 
 namespace percore::health {
 namespace {
 
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
 using ::grpc::health::v1::Health;
 using ::grpc::health::v1::HealthCheckRequest;
 using ::grpc::health::v1::HealthCheckResponse;
-using ::percore::testing::ServerFixture;
-using namespace std::chrono_literals;
 
 constexpr char kTestService[] = "grpc.testing.TestService";
-
-void SetDeadline(ClientContext& context, std::chrono::milliseconds timeout = 20s) {
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-}
 
 HealthCheckRequest For(const std::string& service) {
   HealthCheckRequest request;
@@ -38,36 +29,21 @@ HealthCheckRequest For(const std::string& service) {
   return request;
 }
 
-class HealthTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = std::make_unique<ServerFixture>(ServerFixture::CatalogServices({"interop"}));
-    grpc::Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.error_message();
-    stub_ = server_->MakeStub<Health>();
-  }
+// A Health.Watch stream of `service` ("" for the whole server).
+class HealthWatch : public ServerStream<HealthCheckResponse> {
+ public:
+  HealthWatch(Health::Stub& stub, const std::string& service)
+      : ServerStream(stub, &Health::Stub::Watch, For(service), kCallTimeout) {}
+};
 
-  // Every call a test made is freed, and after shutdown not even a posted request remains.
-  void TearDown() override {
-    if (server_ && !server_->shut_down()) {
-      EXPECT_TRUE(server_->WaitUntilNoCalls(5s));
-    }
-    stub_.reset();
-    if (server_) {
-      server_->Shutdown(0ms);  // join the shards
-      EXPECT_EQ(server_->live_call_objects(), 0) << "shutdown left call objects";
-    }
-    server_.reset();
-  }
+// Every call a test made is freed, and after shutdown not even a posted request remains.
+class HealthTest : public CallsFreedTest<Health> {
+ protected:
+  Services MakeServices() override { return ServerFixture::CatalogServices({"interop"}); }
 
   Status Check(const std::string& service, HealthCheckResponse* response) {
-    ClientContext context;
-    SetDeadline(context);
-    return stub_->Check(&context, For(service), response);
+    return CallUnary(*stub_, &Health::Stub::Check, For(service), response);
   }
-
-  std::unique_ptr<ServerFixture> server_;
-  std::unique_ptr<Health::Stub> stub_;
 };
 
 TEST_F(HealthTest, CheckWholeServerIsServing) {
@@ -100,19 +76,18 @@ TEST_F(HealthTest, CheckDuringDrainIsRefused) {
 }
 
 TEST_F(HealthTest, WatchGetsServingThenNotServingOnDrainThenEnds) {
-  ClientContext context;
-  SetDeadline(context);
-  auto reader = stub_->Watch(&context, For(""));
-  HealthCheckResponse response;
-  ASSERT_TRUE(reader->Read(&response));
-  EXPECT_EQ(response.status(), HealthCheckResponse::SERVING);
+  HealthWatch watch(*stub_, "");
+  std::optional<HealthCheckResponse> first = watch.Next();
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status(), HealthCheckResponse::SERVING);
 
   server_->host().BeginDrain();
 
-  ASSERT_TRUE(reader->Read(&response)) << "no status change on drain";
-  EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
-  EXPECT_FALSE(reader->Read(&response)) << "the watch did not end";
-  Status status = reader->Finish();
+  std::optional<HealthCheckResponse> change = watch.Next();
+  ASSERT_TRUE(change) << "no status change on drain";
+  EXPECT_EQ(change->status(), HealthCheckResponse::NOT_SERVING);
+  EXPECT_FALSE(watch.Next()) << "the watch did not end";
+  Status status = watch.Finish();
   // health_handler.h: watches end with UNAVAILABLE ("server is shutting down").
   EXPECT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
 }
@@ -120,46 +95,37 @@ TEST_F(HealthTest, WatchGetsServingThenNotServingOnDrainThenEnds) {
 TEST_F(HealthTest, EveryWatcherOnEveryShardSeesTheDrain) {
   // Several connections, so the watches land on both shards.
   constexpr int kWatchers = 8;
-  struct Watcher {
-    std::unique_ptr<Health::Stub> stub;
-    ClientContext context;
-    std::unique_ptr<grpc::ClientReader<HealthCheckResponse>> reader;
-  };
-  std::vector<std::unique_ptr<Watcher>> watchers;
+  std::vector<std::unique_ptr<Health::Stub>> stubs;
+  std::vector<std::unique_ptr<HealthWatch>> watchers;
   for (int i = 0; i < kWatchers; ++i) {
-    auto w = std::make_unique<Watcher>();
-    w->stub = server_->MakeStub<Health>(server_->NewChannel());
-    SetDeadline(w->context);
-    w->reader = w->stub->Watch(&w->context, For(i % 2 ? kTestService : ""));
-    HealthCheckResponse response;
-    ASSERT_TRUE(w->reader->Read(&response)) << "watcher " << i;
-    EXPECT_EQ(response.status(), HealthCheckResponse::SERVING) << "watcher " << i;
-    watchers.push_back(std::move(w));
+    stubs.push_back(NewStub());
+    watchers.push_back(std::make_unique<HealthWatch>(*stubs.back(), i % 2 ? kTestService : ""));
+    std::optional<HealthCheckResponse> first = watchers.back()->Next();
+    ASSERT_TRUE(first) << "watcher " << i;
+    EXPECT_EQ(first->status(), HealthCheckResponse::SERVING) << "watcher " << i;
   }
 
   server_->host().BeginDrain();
 
   for (int i = 0; i < kWatchers; ++i) {
-    HealthCheckResponse response;
-    ASSERT_TRUE(watchers[i]->reader->Read(&response)) << "watcher " << i;
-    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING) << "watcher " << i;
-    EXPECT_FALSE(watchers[i]->reader->Read(&response)) << "watcher " << i;
-    EXPECT_FALSE(watchers[i]->reader->Finish().ok()) << "watcher " << i;
+    std::optional<HealthCheckResponse> change = watchers[i]->Next();
+    ASSERT_TRUE(change) << "watcher " << i;
+    EXPECT_EQ(change->status(), HealthCheckResponse::NOT_SERVING) << "watcher " << i;
+    EXPECT_FALSE(watchers[i]->Next()) << "watcher " << i;
+    EXPECT_FALSE(watchers[i]->Finish().ok()) << "watcher " << i;
   }
 }
 
 TEST_F(HealthTest, WatchUnknownServiceIsServiceUnknown) {
   {
-    ClientContext context;
-    SetDeadline(context);
-    auto reader = stub_->Watch(&context, For("no.such.Service"));
-    HealthCheckResponse response;
-    ASSERT_TRUE(reader->Read(&response));
-    EXPECT_EQ(response.status(), HealthCheckResponse::SERVICE_UNKNOWN);
+    HealthWatch watch(*stub_, "no.such.Service");
+    std::optional<HealthCheckResponse> first = watch.Next();
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->status(), HealthCheckResponse::SERVICE_UNKNOWN);
     // The watch stays open (health.proto); the client gives up on it.
-    context.TryCancel();
-    EXPECT_FALSE(reader->Read(&response));
-    Status status = reader->Finish();
+    watch.Cancel();
+    EXPECT_FALSE(watch.Next());
+    Status status = watch.Finish();
     EXPECT_EQ(status.error_code(), StatusCode::CANCELLED) << status.error_message();
   }
   // A cancelled watch frees its call.
@@ -167,24 +133,18 @@ TEST_F(HealthTest, WatchUnknownServiceIsServiceUnknown) {
 }
 
 TEST_F(HealthTest, ShutdownEndsOpenWatchesQuickly) {
-  ClientContext context;
-  SetDeadline(context);
-  auto reader = stub_->Watch(&context, For(""));
-  HealthCheckResponse response;
-  ASSERT_TRUE(reader->Read(&response));
+  HealthWatch watch(*stub_, "");
+  ASSERT_TRUE(watch.Next());
 
   constexpr auto kGrace = 5s;
-  auto begin = std::chrono::steady_clock::now();
-  server_->Shutdown(kGrace);
-  auto took = std::chrono::steady_clock::now() - begin;
+  auto took = server_->TimedShutdown(kGrace);
   // OnDrain ends every watch, so the server need not wait out the grace period for them.
-  EXPECT_LT(took, kGrace) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
-                          << " ms";
+  EXPECT_LT(took, kGrace) << took.count() << " ms";
 
-  while (reader->Read(&response)) {
-    EXPECT_EQ(response.status(), HealthCheckResponse::NOT_SERVING);
+  while (std::optional<HealthCheckResponse> response = watch.Next()) {
+    EXPECT_EQ(response->status(), HealthCheckResponse::NOT_SERVING);
   }
-  EXPECT_FALSE(reader->Finish().ok());
+  EXPECT_FALSE(watch.Finish().ok());
 }
 
 }  // namespace

@@ -23,7 +23,7 @@ std::vector<std::string> Skus(const std::vector<v1::Product>& products) {
 TEST_F(InventoryListTest, EmptyCatalogListsNothingWithoutToken) {
   Page page = ListPage(*stub_, 0);
   ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-  EXPECT_TRUE(page.products.empty());
+  EXPECT_TRUE(page.items.empty());
   EXPECT_FALSE(page.more());
 }
 
@@ -40,20 +40,12 @@ TEST_F(InventoryListTest, PagingWalksEverySkuOnceInOrderAcrossShards) {
   ASSERT_NE(std::count(owners.begin(), owners.end(), 0), 0) << "all SKUs on shard 1";
   ASSERT_NE(std::count(owners.begin(), owners.end(), 1), 0) << "all SKUs on shard 0";
 
-  std::vector<std::string> walked;
   std::vector<size_t> sizes;
-  std::string token;
-  for (;;) {
-    Page page = ListPage(*stub_, 5, token);
-    ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    sizes.push_back(page.products.size());
-    for (const auto& sku : Skus(page.products)) walked.push_back(sku);
-    if (!page.more()) break;
-    ASSERT_LT(sizes.size(), 10u) << "paging does not end";
-    token = page.token;
-  }
+  std::vector<v1::Product> walked;
+  ASSERT_TRUE(testing::WalkPages(
+      [&](const std::string& token) { return ListPage(*stub_, 5, token); }, 10, &sizes, &walked));
   EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5, 3}));
-  EXPECT_EQ(walked, skus);
+  EXPECT_EQ(Skus(walked), skus);
 }
 
 TEST_F(InventoryListTest, ListedProductsCarryCurrentLevels) {
@@ -61,16 +53,16 @@ TEST_F(InventoryListTest, ListedProductsCarryCurrentLevels) {
   MustReserve(ReserveRequest("k", {{"L1", 2}}));
   Page page = ListPage(*stub_, 10);
   ASSERT_TRUE(page.status.ok());
-  ASSERT_EQ(page.products.size(), 1u);
-  EXPECT_EQ(page.products[0].reserved(), 2);
-  EXPECT_EQ(page.products[0].available(), 3);
+  ASSERT_EQ(page.items.size(), 1u);
+  EXPECT_EQ(page.items[0].reserved(), 2);
+  EXPECT_EQ(page.items[0].available(), 3);
 }
 
 TEST_F(InventoryListTest, PageThatEndsTheCatalogHasNoToken) {
   for (int i = 0; i < 4; ++i) MustCreate("E" + std::to_string(i), 1);
   Page page = ListPage(*stub_, 4);
   ASSERT_TRUE(page.status.ok());
-  EXPECT_EQ(page.products.size(), 4u);
+  EXPECT_EQ(page.items.size(), 4u);
   EXPECT_FALSE(page.more());
 }
 
@@ -78,11 +70,11 @@ TEST_F(InventoryListTest, DefaultPageSizeIs100AndLargeSizesAreCapped) {
   for (int i = 0; i < 101; ++i) MustCreate("D" + std::to_string(1000 + i), 1);
   Page first = ListPage(*stub_, 0);
   ASSERT_TRUE(first.status.ok());
-  EXPECT_EQ(first.products.size(), 100u);
+  EXPECT_EQ(first.items.size(), 100u);
   EXPECT_TRUE(first.more());
   Page capped = ListPage(*stub_, 1'000'000);
   ASSERT_TRUE(capped.status.ok());
-  EXPECT_EQ(capped.products.size(), 101u);
+  EXPECT_EQ(capped.items.size(), 101u);
   EXPECT_FALSE(capped.more());
 }
 

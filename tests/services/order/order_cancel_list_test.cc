@@ -16,11 +16,7 @@ namespace {
 class CancelOrderTest : public OrderServiceTest {
  protected:
   // tok_slow holds a payment for a second: time enough to cancel the order mid-flight.
-  payment::PaymentServiceOptions PaymentOptions() override {
-    payment::PaymentServiceOptions options;
-    options.slow_delay = 1000ms;
-    return options;
-  }
+  payment::PaymentServiceOptions PaymentOptions() override { return {.slow_delay = 1000ms}; }
 };
 
 TEST_F(CancelOrderTest, CancellingAConfirmedOrderRefundsAndReturnsTheStock) {
@@ -125,8 +121,8 @@ TEST_F(ListOrdersTest, PagesThroughOneUsersOrdersOldestFirst) {
   for (int pages = 0; pages < 10; ++pages) {
     Page page = ListPage(*stub_, user, 3, token);
     ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    sizes.push_back(page.orders.size());
-    for (const v1::Order& order : page.orders) {
+    sizes.push_back(page.items.size());
+    for (const v1::Order& order : page.items) {
       EXPECT_EQ(order.user_id(), user);
       seen.push_back(order.id());
     }
@@ -136,8 +132,8 @@ TEST_F(ListOrdersTest, PagesThroughOneUsersOrdersOldestFirst) {
   EXPECT_EQ(seen, mine);
   EXPECT_EQ(sizes, (std::vector<size_t>{3, 3, 1}));
   // The default page holds them all, and the other user has their own list.
-  EXPECT_EQ(ListPage(*stub_, user, 0).orders.size(), 7u);
-  EXPECT_EQ(ListPage(*stub_, other, 0).orders.size(), 4u);
+  EXPECT_EQ(ListPage(*stub_, user, 0).items.size(), 7u);
+  EXPECT_EQ(ListPage(*stub_, other, 0).items.size(), 4u);
 }
 
 TEST_F(ListOrdersTest, PageTokenOfAnotherUserIsInvalid) {
@@ -152,7 +148,7 @@ TEST_F(ListOrdersTest, PageTokenOfAnotherUserIsInvalid) {
       IsInvalidArgumentNaming(ListPage(*stub_, other, 2, first.token).status, "page_token"));
   Page second = ListPage(*stub_, user, 2, first.token);
   ASSERT_TRUE(second.status.ok()) << Describe(second.status);
-  EXPECT_EQ(second.orders.size(), 1u);
+  EXPECT_EQ(second.items.size(), 1u);
   EXPECT_FALSE(second.more());
 }
 

@@ -60,7 +60,7 @@ TEST_F(CreateOrderTest, UnknownUserIsNotFoundNamingUserIdAndCreatesNothing) {
   Status status = CreateOrder(*stub_, OrderRequest(kUnknownUserId, {{sku, 1}}), &order);
   EXPECT_TRUE(IsErrorNaming(status, StatusCode::NOT_FOUND, "user_id"));
   EXPECT_TRUE(IsErrorNaming(status, StatusCode::NOT_FOUND, kUnknownUserId));
-  EXPECT_TRUE(ListPage(*stub_, kUnknownUserId, 10).orders.empty());
+  EXPECT_TRUE(ListPage(*stub_, kUnknownUserId, 10).items.empty());
   EXPECT_TRUE(StockIs(sku, 10, 0));
   EXPECT_EQ(Charges(), 0);
 }
@@ -122,11 +122,7 @@ TEST_F(CreateOrderTest, MixedCurrenciesFailAndReleaseTheStock) {
 
 class PaymentTimeoutTest : public OrderServiceTest {
  protected:
-  order::OrderServiceOptions OrderOptions() override {
-    order::OrderServiceOptions options;
-    options.payment_deadline = 300ms;
-    return options;
-  }
+  order::OrderServiceOptions OrderOptions() override { return {.payment_deadline = 300ms}; }
 };
 
 TEST_F(PaymentTimeoutTest, ProcessorThatNeverAnswersFailsPaymentTimeoutAndReleasesTheStock) {
@@ -171,7 +167,7 @@ TEST_F(CreateOrderTest, RetryWithTheSameKeyReturnsTheSameOrderAndChargesOnce) {
   }
   EXPECT_TRUE(StockIs(sku, 8, 0));
   EXPECT_EQ(Charges(), 1);
-  EXPECT_EQ(ListPage(*stub_, user, 10).orders.size(), 1u);
+  EXPECT_EQ(ListPage(*stub_, user, 10).items.size(), 1u);
 
   // Another key, or no key, is another order.
   v1::Order second = MustCreateOrder(OrderRequest(user, {{sku, 2}}, "tok_approve", "key-2"));
@@ -232,7 +228,7 @@ TEST_F(CreateOrderTest, ConcurrentRetriesWithOneKeyWaitForOneOrderAndOneCharge) 
   }
   EXPECT_TRUE(StockIs(sku, 9, 0));
   EXPECT_EQ(Charges(), 1);
-  EXPECT_EQ(ListPage(*stub_, user, 10).orders.size(), 1u);
+  EXPECT_EQ(ListPage(*stub_, user, 10).items.size(), 1u);
 }
 
 TEST_F(CreateOrderTest, FiftyBuyersForTheLastTenUnitsConfirmExactlyTen) {
@@ -312,7 +308,7 @@ TEST_F(CreateOrderTest, CallerDeadlineBoundsTheFlowAndTheOrderStillSettles) {
   std::vector<v1::Order> orders;
   ASSERT_TRUE(WaitFor(
       [&] {
-        orders = ListPage(*stub_, user, 10).orders;
+        orders = ListPage(*stub_, user, 10).items;
         return orders.size() == 1 && orders[0].status() == v1::ORDER_STATUS_FAILED;
       },
       20s))

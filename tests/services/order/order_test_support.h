@@ -9,17 +9,9 @@
 // service reaching the others through their in-process clients (UserService,
 // LocalInventoryClient, LocalPaymentClient), and the generated gRPC clients of all four.
 
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <functional>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -27,7 +19,6 @@
 #include <vector>
 
 #include "core/runtime/shard_for.h"
-#include "core/storage/partition_of.h"
 #include "inventory/v1/inventory.grpc.pb.h"
 #include "order/v1/order.grpc.pb.h"
 #include "payment/v1/payment.grpc.pb.h"
@@ -38,62 +29,30 @@
 #include "services/payment/payment_handler.h"
 #include "services/user/user_handler.h"
 #include "services/user/user_service.h"
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/e2e.h"
 #include "user/v1/user.grpc.pb.h"
 
 namespace percore::order_test {
 
 namespace v1 = ::order::v1;
+using namespace ::percore::testing::e2e;
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
 namespace usr = ::user::v1;
-using ::grpc::ClientContext;
 using ::grpc::Status;
 using ::grpc::StatusCode;
-using ::percore::testing::WaitFor;
 using Stub = v1::OrderService::Stub;
-using namespace std::chrono_literals;
 
-// No call in these suites may hang them: every client context gets a deadline.
-constexpr auto kCallTimeout = 30s;
+// No call in these suites may hang them: every client call gets a deadline. Orders cross four
+// services, so theirs is longer than the default.
+constexpr std::chrono::milliseconds kCallTimeout = 30s;
 constexpr int kShards = 2;
-constexpr char kNextPageTokenKey[] = "next-page-token";
 // Well-formed UUIDv7s that no fresh server issued.
 constexpr char kUnknownUserId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
 constexpr char kUnknownOrderId[] = "01890a5d-ac96-774b-bcce-b302099a8058";
 
 inline void SetDeadline(ClientContext& context, std::chrono::milliseconds timeout = kCallTimeout) {
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-}
-
-inline std::string Describe(const Status& status) {
-  return std::to_string(static_cast<int>(status.error_code())) + " \"" + status.error_message() +
-         "\"";
-}
-
-inline ::testing::AssertionResult HasCode(const Status& status, StatusCode code) {
-  if (status.error_code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected code " << static_cast<int>(code) << ", got " << Describe(status);
-}
-
-// `code` with a message that contains `text` (a field name, an id).
-inline ::testing::AssertionResult IsErrorNaming(const Status& status, StatusCode code,
-                                                const std::string& text) {
-  if (status.error_code() != code) {
-    return ::testing::AssertionFailure() << "expected code " << static_cast<int>(code) << " naming "
-                                         << text << ", got " << Describe(status);
-  }
-  if (status.error_message().find(text) == std::string::npos) {
-    return ::testing::AssertionFailure()
-           << "message does not name " << text << ": " << Describe(status);
-  }
-  return ::testing::AssertionSuccess();
-}
-
-inline ::testing::AssertionResult IsInvalidArgumentNaming(const Status& status,
-                                                          const std::string& field) {
-  return IsErrorNaming(status, StatusCode::INVALID_ARGUMENT, field);
+  testing::SetDeadline(context, timeout);
 }
 
 inline std::string StatusName(v1::OrderStatus status) { return v1::OrderStatus_Name(status); }
@@ -124,10 +83,7 @@ inline size_t ShardOfUuid(const std::string& text) {
 
 // A SKU "<prefix>-<n>" owned by inventory shard `shard`.
 inline std::string SkuOnShard(const std::string& prefix, size_t shard) {
-  for (int n = 0;; ++n) {
-    std::string sku = prefix + "-" + std::to_string(n);
-    if (storage::PartitionOf(sku, kShards) == shard) return sku;
-  }
+  return testing::KeyOnShard(prefix, shard, kShards);
 }
 
 struct Line {
@@ -154,71 +110,46 @@ inline v1::CreateOrderRequest OrderRequest(const std::string& user_id,
 inline Status CreateOrder(Stub& stub, const v1::CreateOrderRequest& request,
                           v1::Order* order = nullptr,
                           std::chrono::milliseconds timeout = kCallTimeout) {
-  ClientContext context;
-  SetDeadline(context, timeout);
-  v1::Order response;
-  Status status = stub.CreateOrder(&context, request, &response);
-  if (order) *order = std::move(response);
-  return status;
+  return CallUnary(stub, &Stub::CreateOrder, request, order, timeout);
+}
+
+// GetOrder or CancelOrder (an order id in, the order out): `method` is &Stub::GetOrder or
+// &Stub::CancelOrder.
+template <class Request>
+Status CallById(Stub& stub, Status (Stub::*method)(ClientContext*, const Request&, v1::Order*),
+                const std::string& id, v1::Order* order) {
+  Request request;
+  request.set_id(id);
+  return CallUnary(stub, method, request, order, kCallTimeout);
 }
 
 inline Status GetOrder(Stub& stub, const std::string& id, v1::Order* order = nullptr) {
-  ClientContext context;
-  SetDeadline(context);
-  v1::GetOrderRequest request;
-  request.set_id(id);
-  v1::Order response;
-  Status status = stub.GetOrder(&context, request, &response);
-  if (order) *order = std::move(response);
-  return status;
+  return CallById(stub, &Stub::GetOrder, id, order);
 }
 
 inline Status CancelOrder(Stub& stub, const std::string& id, v1::Order* order = nullptr) {
-  ClientContext context;
-  SetDeadline(context);
-  v1::CancelOrderRequest request;
-  request.set_id(id);
-  v1::Order response;
-  Status status = stub.CancelOrder(&context, request, &response);
-  if (order) *order = std::move(response);
-  return status;
+  return CallById(stub, &Stub::CancelOrder, id, order);
 }
 
-// One ListOrders call: the orders streamed, the status and the next-page-token trailer.
-struct Page {
-  Status status;
-  std::vector<v1::Order> orders;
-  std::string token;  // empty when absent
-  bool more() const { return !token.empty(); }
-};
+// One ListOrders call: the orders streamed (items), the status and the next-page-token.
+using Page = testing::StreamPage<v1::Order>;
 
 inline Page ListPage(Stub& stub, const std::string& user_id, int32_t page_size,
                      const std::string& page_token = "") {
-  ClientContext context;
-  SetDeadline(context);
   v1::ListOrdersRequest request;
   request.set_user_id(user_id);
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  Page page;
-  auto reader = stub.ListOrders(&context, request);
-  v1::Order order;
-  while (reader->Read(&order)) page.orders.push_back(order);
-  page.status = reader->Finish();
-  const auto& trailers = context.GetServerTrailingMetadata();
-  auto it = trailers.find(kNextPageTokenKey);
-  if (it != trailers.end()) page.token.assign(it->second.data(), it->second.size());
-  return page;
+  return testing::ReadStream(stub, &Stub::ListOrders, request, kCallTimeout);
 }
 
-// A synchronous WatchOrderUpdates stream. Destroying it cancels the stream if it is still open.
-class Watch {
+// A WatchOrderUpdates stream (of a user's orders or of one order). Destroying it cancels the
+// stream if it is still open.
+class Watch : public testing::ServerStream<v1::OrderUpdate> {
  public:
   Watch(Stub& stub, const v1::WatchOrderUpdatesRequest& request,
-        std::chrono::milliseconds timeout = 60s) {
-    SetDeadline(context_, timeout);
-    reader_ = stub.WatchOrderUpdates(&context_, request);
-  }
+        std::chrono::milliseconds timeout = 60s)
+      : ServerStream(stub, &Stub::WatchOrderUpdates, request, timeout) {}
   static v1::WatchOrderUpdatesRequest OfUser(const std::string& user_id) {
     v1::WatchOrderUpdatesRequest request;
     request.set_user_id(user_id);
@@ -229,42 +160,6 @@ class Watch {
     request.set_order_id(order_id);
     return request;
   }
-  ~Watch() {
-    if (finished_) return;
-    context_.TryCancel();
-    v1::OrderUpdate ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    reader_->Finish();
-  }
-  Watch(const Watch&) = delete;
-  Watch& operator=(const Watch&) = delete;
-
-  // Returns once the server's initial metadata arrived: from then on every change is delivered.
-  void WaitUntilRegistered() { reader_->WaitForInitialMetadata(); }
-
-  // The next update, or nullopt once the stream has ended (then call Finish()).
-  std::optional<v1::OrderUpdate> Next() {
-    v1::OrderUpdate update;
-    if (!reader_->Read(&update)) return std::nullopt;
-    return update;
-  }
-  Status Finish() {
-    finished_ = true;
-    return reader_->Finish();
-  }
-  Status DrainAndFinish() {
-    v1::OrderUpdate ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    return Finish();
-  }
-  void Cancel() { context_.TryCancel(); }
-
- private:
-  ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::OrderUpdate>> reader_;
-  bool finished_ = false;
 };
 
 // `got` is an update of `order_id` from `previous` to `status`, carrying the order as it became.
@@ -282,13 +177,13 @@ inline ::testing::AssertionResult IsUpdate(const std::optional<v1::OrderUpdate>&
   return ::testing::AssertionSuccess();
 }
 
-class OrderServiceTest : public ::testing::Test {
+class OrderServiceTest : public testing::ServiceTest<v1::OrderService> {
  protected:
   // What each suite may change (a short payment deadline, a small backlog, ...).
   virtual order::OrderServiceOptions OrderOptions() { return {}; }
   virtual payment::PaymentServiceOptions PaymentOptions() { return {}; }
 
-  void SetUp() override {
+  Services MakeServices() override {
     auto users = std::make_shared<user::UserService>();
     users_def_ = user::MakeUserGrpcService(users);
     inventory_def_ = inventory::MakeInventoryService();
@@ -298,27 +193,15 @@ class OrderServiceTest : public ::testing::Test {
     clients.inventory = std::make_shared<inventory::LocalInventoryClient>(inventory_def_);
     clients.payments = std::make_shared<payment::LocalPaymentClient>(payments_def_);
     orders_def_ = order::MakeOrderService(clients, OrderOptions());
-    testing::ServerFixtureOptions options;
-    options.shards = kShards;
-    server_ = std::make_unique<testing::ServerFixture>(
-        testing::ServerFixture::Services{users_def_, inventory_def_, payments_def_, orders_def_},
-        options);
-    Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.error_message();
-    stub_ = server_->MakeStub<v1::OrderService>();
+    return {users_def_, inventory_def_, payments_def_, orders_def_};
+  }
+  testing::ServerFixtureOptions FixtureOptions() override { return {.shards = kShards}; }
+
+  void SetUp() override {
+    ServiceTest::SetUp();
     users_ = server_->MakeStub<usr::UserService>();
     inventory_ = server_->MakeStub<inv::InventoryService>();
     payments_ = server_->MakeStub<pay::PaymentService>();
-  }
-
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();  // Shutdown(0) and join the shards
-  }
-
-  // An order stub on its own connection (so its calls may land on the other shard).
-  std::unique_ptr<Stub> NewStub() {
-    return server_->MakeStub<v1::OrderService>(server_->NewChannel());
   }
 
   std::string MustCreateUser(const std::string& name = "Ada",
@@ -327,10 +210,9 @@ class OrderServiceTest : public ::testing::Test {
     usr::CreateUserRequest request;
     request.set_name(name);
     request.set_email("buyer" + std::to_string(next.fetch_add(1)) + "@example.com");
-    ClientContext context;
-    SetDeadline(context);
     usr::User user;
-    Status status = (stub ? stub : users_.get())->CreateUser(&context, request, &user);
+    Status status = CallUnary(stub ? *stub : *users_, &usr::UserService::Stub::CreateUser, request,
+                              &user, kCallTimeout);
     EXPECT_TRUE(status.ok()) << "CreateUser: " << Describe(status);
     return user.id();
   }
@@ -355,20 +237,17 @@ class OrderServiceTest : public ::testing::Test {
     request.mutable_price()->set_amount_minor(price_minor);
     request.mutable_price()->set_currency(currency);
     request.set_initial_stock(stock);
-    ClientContext context;
-    SetDeadline(context);
-    inv::Product product;
-    Status status = inventory_->CreateProduct(&context, request, &product);
+    Status status = CallUnary(*inventory_, &inv::InventoryService::Stub::CreateProduct, request,
+                              static_cast<inv::Product*>(nullptr), kCallTimeout);
     ASSERT_TRUE(status.ok()) << "CreateProduct(" << sku << "): " << Describe(status);
   }
 
   inv::Product MustGetProduct(const std::string& sku) {
     inv::GetProductRequest request;
     request.set_sku(sku);
-    ClientContext context;
-    SetDeadline(context);
     inv::Product product;
-    Status status = inventory_->GetProduct(&context, request, &product);
+    Status status = CallUnary(*inventory_, &inv::InventoryService::Stub::GetProduct, request,
+                              &product, kCallTimeout);
     EXPECT_TRUE(status.ok()) << "GetProduct(" << sku << "): " << Describe(status);
     return product;
   }
@@ -389,10 +268,9 @@ class OrderServiceTest : public ::testing::Test {
   pay::PaymentResult MustGetPayment(const std::string& transaction_id) {
     pay::GetPaymentRequest request;
     request.set_transaction_id(transaction_id);
-    ClientContext context;
-    SetDeadline(context);
     pay::PaymentResult result;
-    Status status = payments_->GetPayment(&context, request, &result);
+    Status status = CallUnary(*payments_, &pay::PaymentService::Stub::GetPayment, request, &result,
+                              kCallTimeout);
     EXPECT_TRUE(status.ok()) << "GetPayment(" << transaction_id << "): " << Describe(status);
     return result;
   }
@@ -415,15 +293,7 @@ class OrderServiceTest : public ::testing::Test {
   // fn(handler) on every shard's own thread, results summed.
   template <class Handler, class Fn>
   int64_t SumOverShards(rpc::ServiceDef<Handler>& def, Fn fn) {
-    int64_t total = 0;
-    for (size_t s = 0; s < server_->runtime().size(); ++s) {
-      std::promise<int64_t> result;
-      server_->runtime().SubmitTo(static_cast<runtime::ShardId>(s), [&] {
-        result.set_value(static_cast<int64_t>(fn(def.local(*runtime::Shard::Current()))));
-      });
-      total += result.get_future().get();
-    }
-    return total;
+    return testing::SumOverShards(server_->runtime(), def, fn);
   }
 
   // Approved payments the payment service made, all shards.
@@ -454,8 +324,6 @@ class OrderServiceTest : public ::testing::Test {
   std::shared_ptr<inventory::InventoryHandler::Def> inventory_def_;
   std::shared_ptr<payment::PaymentHandler::Def> payments_def_;
   std::shared_ptr<order::OrderHandler::Def> orders_def_;
-  std::unique_ptr<testing::ServerFixture> server_;
-  std::unique_ptr<Stub> stub_;
   std::unique_ptr<usr::UserService::Stub> users_;
   std::unique_ptr<inv::InventoryService::Stub> inventory_;
   std::unique_ptr<pay::PaymentService::Stub> payments_;

@@ -41,7 +41,7 @@ TEST_F(OrderValidationTest, CreateOrderNamesTheBadField) {
     EXPECT_TRUE(IsInvalidArgumentNaming(status, c.field)) << c.request.ShortDebugString();
   }
   // Nothing was created, held or charged.
-  EXPECT_TRUE(ListPage(*stub_, user, 100).orders.empty());
+  EXPECT_TRUE(ListPage(*stub_, user, 100).items.empty());
   EXPECT_TRUE(StockIs(sku, 10, 0));
   EXPECT_EQ(Charges(), 0);
   // The limits themselves are fine.

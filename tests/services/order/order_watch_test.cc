@@ -138,11 +138,7 @@ TEST_F(OrderWatchTest, WatchOfAFinishedOrderEndsOkAtOnce) {
 
 class SlowOrderWatcherTest : public OrderServiceTest {
  protected:
-  order::OrderServiceOptions OrderOptions() override {
-    order::OrderServiceOptions options;
-    options.watch_backlog_limit = 16;
-    return options;
-  }
+  order::OrderServiceOptions OrderOptions() override { return {.watch_backlog_limit = 16}; }
 };
 
 // A channel whose client does not grow its HTTP/2 receive window (no BDP probing), so a watcher

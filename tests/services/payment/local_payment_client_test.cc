@@ -113,13 +113,13 @@ TEST_F(LocalPaymentClientTest, SharesIdempotencyWithTheRpcPath) {
     EXPECT_EQ(answer.result.transaction_id(), over_rpc.transaction_id());
   }
   Answer mismatch = ProcessFrom(0, PaymentRequest("local-shared", "tok_approve", "order-2"));
-  EXPECT_TRUE(HasCodeNaming(mismatch.status, StatusCode::FAILED_PRECONDITION, "order_id"));
+  EXPECT_TRUE(IsErrorNaming(mismatch.status, StatusCode::FAILED_PRECONDITION, "order_id"));
   EXPECT_EQ(Charges(), 1u);
 }
 
 TEST_F(LocalPaymentClientTest, InvalidRequestIsInvalidArgumentNamingTheField) {
   Answer answer = ProcessFrom(0, PaymentRequest("local-invalid", "tok_approve", "order-1", 0));
-  EXPECT_TRUE(HasCodeNaming(answer.status, StatusCode::INVALID_ARGUMENT, "amount.amount_minor"));
+  EXPECT_TRUE(IsErrorNaming(answer.status, StatusCode::INVALID_ARGUMENT, "amount.amount_minor"));
   EXPECT_TRUE(answer.on_calling_shard);
 }
 
@@ -132,23 +132,19 @@ TEST_F(LocalPaymentClientTest, RefundMarksThePaymentRefunded) {
   EXPECT_TRUE(refunded.on_calling_shard);
   EXPECT_TRUE(HasCode(RefundFrom(1, "txn_0123456789abcdef").status, StatusCode::NOT_FOUND));
   EXPECT_TRUE(
-      HasCodeNaming(RefundFrom(1, "bad").status, StatusCode::INVALID_ARGUMENT, "transaction_id"));
+      IsErrorNaming(RefundFrom(1, "bad").status, StatusCode::INVALID_ARGUMENT, "transaction_id"));
 }
 
 // A processor that takes a second for tok_slow.
 class LocalSlowProcessorTest : public LocalPaymentClientTest {
  protected:
-  payment::PaymentServiceOptions Options() override {
-    payment::PaymentServiceOptions options;
-    options.slow_delay = 1s;
-    return options;
-  }
+  payment::PaymentServiceOptions Options() override { return {.slow_delay = 1s}; }
 };
 
 TEST_F(LocalSlowProcessorTest, SlowTokenPastTheDeadlineIsDeadlineExceededYetChargedOnce) {
   std::string key = KeyOwnedBy(1, "local-slow-deadline");
   Answer answer = ProcessFrom(0, PaymentRequest(key, "tok_slow"), 100ms);
-  EXPECT_TRUE(HasCodeNaming(answer.status, StatusCode::DEADLINE_EXCEEDED, "idempotency_key"));
+  EXPECT_TRUE(IsErrorNaming(answer.status, StatusCode::DEADLINE_EXCEEDED, "idempotency_key"));
   EXPECT_TRUE(answer.on_calling_shard);
   // The processor still approves; the retry gets that payment instead of a second charge.
   EXPECT_TRUE(testing::WaitFor([&] { return Charges() == 1; }, kSettle));

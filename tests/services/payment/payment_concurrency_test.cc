@@ -23,11 +23,7 @@ class PaymentConcurrencyTest : public PaymentServiceTest {
  protected:
   void SetUp() override {
     PaymentServiceTest::SetUp();
-    for (int i = 0; i < kChannels; ++i) stubs_.push_back(NewStub());
-  }
-  void TearDown() override {
-    stubs_.clear();
-    PaymentServiceTest::TearDown();
+    OpenConnections(kChannels);
   }
 
   struct Outcome {
@@ -43,14 +39,12 @@ class PaymentConcurrencyTest : public PaymentServiceTest {
     for (size_t i = 0; i < requests.size(); ++i) {
       threads.emplace_back([&, i] {
         start.arrive_and_wait();
-        outcomes[i].status = Process(*stubs_[i % kChannels], requests[i], &outcomes[i].result);
+        outcomes[i].status = Process(StubFor(i), requests[i], &outcomes[i].result);
       });
     }
     for (auto& t : threads) t.join();
     return outcomes;
   }
-
-  std::vector<std::unique_ptr<Stub>> stubs_;
 };
 
 TEST_F(PaymentConcurrencyTest, ThirtyTwoSlowDuplicatesChargeOnceAndShareOneTransaction) {
@@ -85,7 +79,7 @@ TEST_F(PaymentConcurrencyTest, ConflictingDuplicatesChargeOnceAndTheRestAreFaile
       ++ok_by_amount[o.result.amount().amount_minor()];
       ids.insert(o.result.transaction_id());
     } else {
-      EXPECT_TRUE(HasCodeNaming(o.status, StatusCode::FAILED_PRECONDITION, "amount"));
+      EXPECT_TRUE(IsErrorNaming(o.status, StatusCode::FAILED_PRECONDITION, "amount"));
       ++failed;
     }
   }

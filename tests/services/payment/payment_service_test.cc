@@ -141,7 +141,7 @@ TEST_F(PaymentServiceTest, RetryWithDifferentFieldsIsFailedPreconditionNamingThe
   for (const Case& c : cases) {
     Status status = Process(*stub_, c.request);
     for (const std::string& field : c.fields) {
-      EXPECT_TRUE(HasCodeNaming(status, StatusCode::FAILED_PRECONDITION, field))
+      EXPECT_TRUE(IsErrorNaming(status, StatusCode::FAILED_PRECONDITION, field))
           << c.request.ShortDebugString();
     }
   }
@@ -165,13 +165,13 @@ TEST_F(PaymentServiceTest, GetPaymentReturnsTheRecordedPayment) {
 }
 
 TEST_F(PaymentServiceTest, GetPaymentOfAnUnknownIdIsNotFound) {
-  EXPECT_TRUE(HasCodeNaming(Get(*stub_, kUnknownId), StatusCode::NOT_FOUND, kUnknownId));
+  EXPECT_TRUE(IsErrorNaming(Get(*stub_, kUnknownId), StatusCode::NOT_FOUND, kUnknownId));
 }
 
 TEST_F(PaymentServiceTest, GetPaymentOfAMalformedIdIsInvalidArgumentNamingTransactionId) {
   for (const char* id : {"", "nope", "txn_0123", "TXN_0123456789abcdef", "txn_0123456789ABCDEF",
                          "txn_0123456789abcdefa", "pay_0123456789abcdef"}) {
-    EXPECT_TRUE(HasCodeNaming(Get(*stub_, id), StatusCode::INVALID_ARGUMENT, "transaction_id"))
+    EXPECT_TRUE(IsErrorNaming(Get(*stub_, id), StatusCode::INVALID_ARGUMENT, "transaction_id"))
         << "\"" << id << "\"";
   }
 }
@@ -210,7 +210,7 @@ TEST_F(PaymentServiceTest, RefundIsIdempotent) {
 TEST_F(PaymentServiceTest, RefundOfADeclinedPaymentIsFailedPrecondition) {
   v1::PaymentResult declined;
   ASSERT_TRUE(Process(*stub_, PaymentRequest("refund-declined", "tok_decline"), &declined).ok());
-  EXPECT_TRUE(HasCodeNaming(Refund(*stub_, declined.transaction_id()),
+  EXPECT_TRUE(IsErrorNaming(Refund(*stub_, declined.transaction_id()),
                             StatusCode::FAILED_PRECONDITION, declined.transaction_id()));
   v1::PaymentResult got;
   ASSERT_TRUE(Get(*stub_, declined.transaction_id(), &got).ok());
@@ -218,12 +218,12 @@ TEST_F(PaymentServiceTest, RefundOfADeclinedPaymentIsFailedPrecondition) {
 }
 
 TEST_F(PaymentServiceTest, RefundOfAnUnknownIdIsNotFound) {
-  EXPECT_TRUE(HasCodeNaming(Refund(*stub_, kUnknownId), StatusCode::NOT_FOUND, kUnknownId));
+  EXPECT_TRUE(IsErrorNaming(Refund(*stub_, kUnknownId), StatusCode::NOT_FOUND, kUnknownId));
 }
 
 TEST_F(PaymentServiceTest, RefundOfAMalformedIdIsInvalidArgumentNamingTransactionId) {
   for (const char* id : {"", "txn_xyz", "txn_0123456789abcde"}) {
-    EXPECT_TRUE(HasCodeNaming(Refund(*stub_, id), StatusCode::INVALID_ARGUMENT, "transaction_id"))
+    EXPECT_TRUE(IsErrorNaming(Refund(*stub_, id), StatusCode::INVALID_ARGUMENT, "transaction_id"))
         << "\"" << id << "\"";
   }
 }

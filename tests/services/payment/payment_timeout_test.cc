@@ -47,7 +47,7 @@ TEST_F(PaymentServiceTest, DuplicatesOfAHeldPaymentWithAnotherMethodAreFailedPre
   std::string key = "held-mismatch";
   BackgroundProcess held(*stub_, PaymentRequest(key, "tok_timeout"), 60s);
   ASSERT_TRUE(testing::WaitFor([&] { return Held(1, 1); }, kSettle));
-  EXPECT_TRUE(HasCodeNaming(Process(*stub_, PaymentRequest(key, "tok_approve")),
+  EXPECT_TRUE(IsErrorNaming(Process(*stub_, PaymentRequest(key, "tok_approve")),
                             StatusCode::FAILED_PRECONDITION, "method"));
   held.Cancel();
   EXPECT_TRUE(HasCode(held.Wait(), StatusCode::CANCELLED));
@@ -78,18 +78,14 @@ TEST_F(PaymentServiceTest, CancelledTimeoutCallsLeaveNoCallsAndNoPendingState) {
 // A processor that is never waited for longer than 300 ms, whatever the caller's deadline.
 class ShortHoldTest : public PaymentServiceTest {
  protected:
-  payment::PaymentServiceOptions Options() override {
-    payment::PaymentServiceOptions options;
-    options.max_hold = 300ms;
-    return options;
-  }
+  payment::PaymentServiceOptions Options() override { return {.max_hold = 300ms}; }
 };
 
 TEST_F(ShortHoldTest, TimeoutIsHeldNoLongerThanTheLongestHold) {
   // The client would wait 20 s; the server answers at its hold, with its own message.
   Status status = Process(*stub_, PaymentRequest("short-hold", "tok_timeout"), nullptr, 20s);
-  EXPECT_TRUE(HasCodeNaming(status, StatusCode::DEADLINE_EXCEEDED, "did not answer"));
-  EXPECT_TRUE(HasCodeNaming(status, StatusCode::DEADLINE_EXCEEDED, "nothing was charged"));
+  EXPECT_TRUE(IsErrorNaming(status, StatusCode::DEADLINE_EXCEEDED, "did not answer"));
+  EXPECT_TRUE(IsErrorNaming(status, StatusCode::DEADLINE_EXCEEDED, "nothing was charged"));
   EXPECT_TRUE(testing::WaitFor([&] { return NothingPending(); }, kSettle));
   EXPECT_EQ(Charges(), 0u);
 }
@@ -97,11 +93,7 @@ TEST_F(ShortHoldTest, TimeoutIsHeldNoLongerThanTheLongestHold) {
 // Held calls that would otherwise wait two minutes.
 class LongHoldTest : public PaymentServiceTest {
  protected:
-  payment::PaymentServiceOptions Options() override {
-    payment::PaymentServiceOptions options;
-    options.max_hold = 120s;
-    return options;
-  }
+  payment::PaymentServiceOptions Options() override { return {.max_hold = 120s}; }
 };
 
 TEST_F(LongHoldTest, ShutdownEndsHeldCallsWithUnavailable) {
@@ -126,7 +118,7 @@ TEST_F(LongHoldTest, ShutdownEndsHeldCallsWithUnavailable) {
       },
       kSettle));
   for (auto& call : calls) {
-    EXPECT_TRUE(HasCodeNaming(call->Wait(), StatusCode::UNAVAILABLE, "shutting down"));
+    EXPECT_TRUE(IsErrorNaming(call->Wait(), StatusCode::UNAVAILABLE, "shutting down"));
   }
   EXPECT_TRUE(server_->host().WaitForIdle(std::chrono::steady_clock::now() + kSettle));
   EXPECT_TRUE(testing::WaitFor([&] { return NothingPending(); }, kSettle));
@@ -136,11 +128,7 @@ TEST_F(LongHoldTest, ShutdownEndsHeldCallsWithUnavailable) {
 // A processor that takes a second for tok_slow, so a test can act while it works.
 class SlowProcessorTest : public PaymentServiceTest {
  protected:
-  payment::PaymentServiceOptions Options() override {
-    payment::PaymentServiceOptions options;
-    options.slow_delay = 1s;
-    return options;
-  }
+  payment::PaymentServiceOptions Options() override { return {.slow_delay = 1s}; }
 };
 
 TEST_F(SlowProcessorTest, SlowPaymentWhoseCallerGaveUpIsStillApprovedOnce) {

@@ -49,7 +49,7 @@ std::vector<InvalidCase> InvalidCases() {
 
 TEST_F(PaymentServiceTest, EveryInvalidFieldIsInvalidArgumentNamingIt) {
   for (const InvalidCase& c : InvalidCases()) {
-    EXPECT_TRUE(HasCodeNaming(Process(*stub_, c.request), StatusCode::INVALID_ARGUMENT, c.field))
+    EXPECT_TRUE(IsErrorNaming(Process(*stub_, c.request), StatusCode::INVALID_ARGUMENT, c.field))
         << c.what;
   }
   EXPECT_EQ(Charges(), 0u);

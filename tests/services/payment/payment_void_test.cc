@@ -70,7 +70,7 @@ TEST_F(VoidPaymentTest, AnUnknownKeyIsVoidedAndALaterChargeWithItIsRefused) {
     EXPECT_EQ(voided.idempotency_key(), key);
     EXPECT_TRUE(voided.transaction_id().empty());
     // The request that was "lost" arrives after all: it must not charge.
-    EXPECT_TRUE(HasCodeNaming(Process(*stub_, PaymentRequest(key)), StatusCode::FAILED_PRECONDITION,
+    EXPECT_TRUE(IsErrorNaming(Process(*stub_, PaymentRequest(key)), StatusCode::FAILED_PRECONDITION,
                               "voided"));
   }
   EXPECT_EQ(Charges(), 0u);
@@ -100,7 +100,7 @@ TEST_F(VoidPaymentTest, AKeyTheProcessorNeverAnswersIsVoided) {
   ASSERT_TRUE(Void(*stub_, key, &voided).ok());
   EXPECT_EQ(voided.status(), v1::PaymentResult::PAYMENT_STATUS_VOIDED);
   EXPECT_TRUE(HasCode(held.Wait(), StatusCode::DEADLINE_EXCEEDED));
-  EXPECT_TRUE(HasCodeNaming(Process(*stub_, PaymentRequest(key, "tok_approve")),
+  EXPECT_TRUE(IsErrorNaming(Process(*stub_, PaymentRequest(key, "tok_approve")),
                             StatusCode::FAILED_PRECONDITION, "voided"));
   EXPECT_EQ(Charges(), 0u);
 }
@@ -125,14 +125,14 @@ TEST_F(VoidPaymentTest, GetPaymentByIdempotencyKeyFindsTheRecordOnly) {
   v1::GetPaymentRequest unknown;
   unknown.set_idempotency_key("never-used");
   v1::PaymentResult ignored;
-  EXPECT_TRUE(HasCodeNaming(stub_->GetPayment(&context, unknown, &ignored), StatusCode::NOT_FOUND,
+  EXPECT_TRUE(IsErrorNaming(stub_->GetPayment(&context, unknown, &ignored), StatusCode::NOT_FOUND,
                             "never-used"));
   EXPECT_EQ(Charges(), 2u);  // a lookup never charges
 }
 
 TEST_F(VoidPaymentTest, AMissingKeyIsInvalidArgumentNamingIt) {
-  EXPECT_TRUE(HasCodeNaming(Void(*stub_, ""), StatusCode::INVALID_ARGUMENT, "idempotency_key"));
-  EXPECT_TRUE(HasCodeNaming(Void(*stub_, std::string(129, 'k')), StatusCode::INVALID_ARGUMENT,
+  EXPECT_TRUE(IsErrorNaming(Void(*stub_, ""), StatusCode::INVALID_ARGUMENT, "idempotency_key"));
+  EXPECT_TRUE(IsErrorNaming(Void(*stub_, std::string(129, 'k')), StatusCode::INVALID_ARGUMENT,
                             "idempotency_key"));
 }
 

@@ -26,13 +26,8 @@ class UserConcurrencyTest : public UserServiceTest {
  protected:
   void SetUp() override {
     UserServiceTest::SetUp();
-    for (int i = 0; i < kChannels; ++i) stubs_.push_back(NewStub());
+    OpenConnections(kChannels);
   }
-  void TearDown() override {
-    stubs_.clear();
-    UserServiceTest::TearDown();
-  }
-  Stub& StubFor(int i) { return *stubs_[i % kChannels]; }
 
   // Runs fn(i) on `n` threads that start together; returns their statuses by index.
   template <class Fn>
@@ -49,8 +44,6 @@ class UserConcurrencyTest : public UserServiceTest {
     for (auto& t : threads) t.join();
     return statuses;
   }
-
-  std::vector<std::unique_ptr<Stub>> stubs_;
 };
 
 // Counts OK and ALREADY_EXISTS; any other code fails the test.
@@ -318,7 +311,7 @@ TEST_F(UserConcurrencyTest, PagingWhileOthersWriteNeverRepeatsOrSkipsAUser) {
         walk_ok = false;
         break;
       }
-      for (const v1::User& u : page.users) {
+      for (const v1::User& u : page.items) {
         walked.push_back(u.id());
         if (stable.contains(u.id())) seen_stable[u.id()] = u;
       }

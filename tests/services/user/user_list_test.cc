@@ -2,9 +2,6 @@
 // the next-page-token trailer, tokens the server did not issue, and a cancelled page.
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -26,7 +23,7 @@ TEST_F(UserListTest, ListOfNoUsersIsEmptyWithoutToken) {
   for (int32_t size : {0, 1, 1000}) {
     Page page = ListPage(*stub_, size);
     ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    EXPECT_TRUE(page.users.empty());
+    EXPECT_TRUE(page.items.empty());
     EXPECT_FALSE(page.more()) << "token \"" << page.token << "\"";
   }
 }
@@ -44,38 +41,30 @@ TEST_F(UserListTest, ListStreamsTheStoredUsersInAscendingIdOrder) {
   Page page = ListPage(*stub_, 1000);
   ASSERT_TRUE(page.status.ok()) << Describe(page.status);
   EXPECT_FALSE(page.more());
-  EXPECT_TRUE(StrictlyAscending(Ids(page.users)));
+  EXPECT_TRUE(StrictlyAscending(Ids(page.items)));
   std::sort(created.begin(), created.end(),
             [](const v1::User& a, const v1::User& b) { return a.id() < b.id(); });
-  ASSERT_EQ(page.users.size(), created.size());
-  for (size_t i = 0; i < created.size(); ++i) EXPECT_TRUE(SameUser(page.users[i], created[i]));
+  ASSERT_EQ(page.items.size(), created.size());
+  for (size_t i = 0; i < created.size(); ++i) EXPECT_TRUE(SameUser(page.items[i], created[i]));
 }
 
 TEST_F(UserListTest, PagingVisitsEveryUserOnceAndOnlyTheLastPageLacksAToken) {
   std::vector<std::string> ids;
   for (int i = 0; i < 23; ++i) ids.push_back(MustCreate("User", Email(i)).id());
   std::sort(ids.begin(), ids.end());
-  std::vector<std::string> walked;
   std::vector<size_t> sizes;
-  std::string token;
-  for (;;) {
-    Page page = ListPage(*stub_, 5, token);
-    ASSERT_TRUE(page.status.ok()) << Describe(page.status);
-    sizes.push_back(page.users.size());
-    for (const auto& u : page.users) walked.push_back(u.id());
-    if (!page.more()) break;
-    ASSERT_LT(sizes.size(), 10u) << "paging does not end";
-    token = page.token;
-  }
+  std::vector<v1::User> walked;
+  ASSERT_TRUE(testing::WalkPages(
+      [&](const std::string& token) { return ListPage(*stub_, 5, token); }, 10, &sizes, &walked));
   EXPECT_EQ(sizes, (std::vector<size_t>{5, 5, 5, 5, 3}));
-  EXPECT_EQ(walked, ids);
+  EXPECT_EQ(Ids(walked), ids);
 }
 
 TEST_F(UserListTest, PageThatExactlyEndsTheUsersHasNoToken) {
   for (int i = 0; i < 10; ++i) MustCreate("User", Email(i));
   Page whole = ListPage(*stub_, 10);
   ASSERT_TRUE(whole.status.ok()) << Describe(whole.status);
-  EXPECT_EQ(whole.users.size(), 10u);
+  EXPECT_EQ(whole.items.size(), 10u);
   EXPECT_FALSE(whole.more()) << "a token although no more users follow";
 
   Page first = ListPage(*stub_, 5);
@@ -83,7 +72,7 @@ TEST_F(UserListTest, PageThatExactlyEndsTheUsersHasNoToken) {
   ASSERT_TRUE(first.more());
   Page second = ListPage(*stub_, 5, first.token);
   ASSERT_TRUE(second.status.ok()) << Describe(second.status);
-  EXPECT_EQ(second.users.size(), 5u);
+  EXPECT_EQ(second.items.size(), 5u);
   EXPECT_FALSE(second.more()) << "a token although no more users follow";
 }
 
@@ -91,11 +80,11 @@ TEST_F(UserListTest, PageSizeZeroMeansOneHundred) {
   for (int i = 0; i < 150; ++i) MustCreate("User", Email(i));
   Page first = ListPage(*stub_, 0);
   ASSERT_TRUE(first.status.ok()) << Describe(first.status);
-  EXPECT_EQ(first.users.size(), 100u);
+  EXPECT_EQ(first.items.size(), 100u);
   ASSERT_TRUE(first.more());
   Page second = ListPage(*stub_, 0, first.token);
   ASSERT_TRUE(second.status.ok()) << Describe(second.status);
-  EXPECT_EQ(second.users.size(), 50u);
+  EXPECT_EQ(second.items.size(), 50u);
   EXPECT_FALSE(second.more());
 }
 
@@ -117,11 +106,11 @@ TEST_F(UserListTest, PageSizeAboveOneThousandIsTreatedAsOneThousand) {
     SCOPED_TRACE("page_size " + std::to_string(size));
     Page first = ListPage(*stub_, size);
     ASSERT_TRUE(first.status.ok()) << Describe(first.status);
-    EXPECT_EQ(first.users.size(), 1000u);
+    EXPECT_EQ(first.items.size(), 1000u);
     ASSERT_TRUE(first.more());
     Page rest = ListPage(*stub_, size, first.token);
     ASSERT_TRUE(rest.status.ok()) << Describe(rest.status);
-    EXPECT_EQ(rest.users.size(), 5u);
+    EXPECT_EQ(rest.items.size(), 5u);
     EXPECT_FALSE(rest.more());
   }
 }
@@ -132,7 +121,7 @@ TEST_F(UserListTest, NegativePageSizeIsInvalidArgument) {
     SCOPED_TRACE("page_size " + std::to_string(size));
     Page page = ListPage(*stub_, size);
     EXPECT_TRUE(IsInvalidArgumentNaming(page.status, "page_size"));
-    EXPECT_TRUE(page.users.empty());
+    EXPECT_TRUE(page.items.empty());
   }
 }
 
@@ -157,12 +146,12 @@ TEST_F(UserListTest, ForgedPageTokenIsInvalidArgument) {
     SCOPED_TRACE("token \"" + token + "\"");
     Page page = ListPage(*stub_, 2, token);
     EXPECT_TRUE(HasCode(page.status, StatusCode::INVALID_ARGUMENT));
-    EXPECT_TRUE(page.users.empty());
+    EXPECT_TRUE(page.items.empty());
   }
   // The real token still works.
   Page second = ListPage(*stub_, 2, real);
   ASSERT_TRUE(second.status.ok()) << Describe(second.status);
-  EXPECT_EQ(Ids(second.users), (std::vector<std::string>{ids[2], ids[3]}));
+  EXPECT_EQ(Ids(second.items), (std::vector<std::string>{ids[2], ids[3]}));
 }
 
 TEST_F(UserListTest, TamperedPageTokenIsInvalidArgument) {
@@ -192,27 +181,24 @@ TEST_F(UserListTest, PageTokenStaysValidWhenItsLastUserIsDeleted) {
   for (int i = 0; i < 10; ++i) ids.push_back(MustCreate("User", Email(i)).id());
   Page first = ListPage(*stub_, 4);
   ASSERT_TRUE(first.status.ok());
-  ASSERT_EQ(Ids(first.users), std::vector<std::string>(ids.begin(), ids.begin() + 4));
+  ASSERT_EQ(Ids(first.items), std::vector<std::string>(ids.begin(), ids.begin() + 4));
   ASSERT_TRUE(first.more());
   ASSERT_TRUE(DeleteUser(*stub_, ids[3]).ok());  // the page's last user
   ASSERT_TRUE(DeleteUser(*stub_, ids[4]).ok());  // and the next one
   Page second = ListPage(*stub_, 4, first.token);
   ASSERT_TRUE(second.status.ok()) << Describe(second.status);
-  EXPECT_EQ(Ids(second.users), std::vector<std::string>(ids.begin() + 5, ids.begin() + 9));
+  EXPECT_EQ(Ids(second.items), std::vector<std::string>(ids.begin() + 5, ids.begin() + 9));
 }
 
 TEST_F(UserListTest, CancelledListLeavesNothingBehind) {
-  const int64_t baseline = server_->live_call_objects();  // the posted requests only
+  // Only the posted requests exist before the first call of the test.
+  ASSERT_EQ(server_->live_call_objects(), server_->idle_call_objects());
   // 300 users of about 2.3 KB: one page is far more than the transport buffers, so the server
   // is still streaming (waiting for room) when the client gives up.
   std::vector<std::string> roles;
   for (int i = 0; i < 32; ++i) roles.push_back(std::to_string(i) + std::string(60, 'r'));
   for (int i = 0; i < 300; ++i) MustCreate("User", Email(i), roles);
-  grpc::ChannelArguments args;
-  args.SetInt("grpc.http2.bdp_probe", 0);
-  args.SetString("percore.test.channel", "slow-lister");
-  auto stub = v1::UserService::NewStub(
-      grpc::CreateCustomChannel(server_->address(), grpc::InsecureChannelCredentials(), args));
+  auto stub = server_->MakeStub<v1::UserService>(server_->NewSmallWindowChannel("slow-lister"));
   for (int round = 0; round < 10; ++round) {
     ClientContext context;
     SetDeadline(context);
@@ -226,10 +212,7 @@ TEST_F(UserListTest, CancelledListLeavesNothingBehind) {
     }
     EXPECT_TRUE(HasCode(reader->Finish(), StatusCode::CANCELLED)) << "round " << round;
   }
-  bool settled = testing::WaitFor(
-      [&] { return server_->live_call_objects() == baseline && server_->live_calls() == 0; }, 10s);
-  EXPECT_TRUE(settled) << "live call objects " << server_->live_call_objects() << " (baseline "
-                       << baseline << "), live calls " << server_->live_calls();
+  EXPECT_TRUE(server_->WaitUntilNoCalls(10s));
   EXPECT_EQ(ListAll(*stub_).size(), 300u);
 }
 

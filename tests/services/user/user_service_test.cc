@@ -6,8 +6,6 @@
 
 #include <google/protobuf/field_mask.pb.h>
 #include <grpcpp/client_context.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/support/byte_buffer.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,13 +16,9 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/services/user/user_test_support.h"
-#include "tests/testing/client_queue.h"
 
 namespace percore::user_test {
 namespace {
-
-using ::percore::testing::ClientQueue;
-using ::percore::testing::Tag;
 
 // ---- Identity and time ----
 
@@ -344,21 +338,8 @@ TEST_F(UserServiceTest, HealthReportsTheUserServiceServing) {
 }
 
 TEST_F(UserServiceTest, UnknownMethodIsUnimplementedAndTheServerKeepsServing) {
-  grpc::GenericStub generic(server_->channel());
-  grpc::ByteBuffer request;
-  grpc::ByteBuffer response;
-  Status status;
-  ClientContext context;
-  SetDeadline(context);
-  {
-    ClientQueue queue;
-    queue.CancelBeforeDrain(&context);
-    auto call = generic.PrepareUnaryCall(&context, "/user.v1.UserService/NoSuchMethod", request,
-                                         queue.cq());
-    call->StartCall();
-    call->Finish(&response, &status, Tag(1));
-    ASSERT_TRUE(queue.Expect(Tag(1), true).Verify());
-  }
+  Status status =
+      testing::CallGenericUnary(server_->channel(), "/user.v1.UserService/NoSuchMethod", "");
   EXPECT_TRUE(HasCode(status, StatusCode::UNIMPLEMENTED));
   MustCreate("Ada", "ada@example.com");
 }

@@ -9,10 +9,6 @@
 
 #include <google/protobuf/timestamp.pb.h>
 #include <google/protobuf/util/message_differencer.h>
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/channel_arguments.h>
-#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <chrono>
@@ -23,52 +19,19 @@
 #include <utility>
 #include <vector>
 
-#include "tests/testing/server_fixture.h"
+#include "tests/testing/e2e.h"
 #include "user/v1/user.grpc.pb.h"
 
 namespace percore::user_test {
 
 namespace v1 = ::user::v1;
-using ::grpc::ClientContext;
+using namespace ::percore::testing::e2e;
 using ::grpc::Status;
 using ::grpc::StatusCode;
 using Stub = v1::UserService::Stub;
-using namespace std::chrono_literals;
 
-// No call in these suites may hang them: every client context gets a deadline.
-constexpr auto kCallTimeout = 20s;
-constexpr char kNextPageTokenKey[] = "next-page-token";
 // Well-formed (canonical lowercase UUIDv7) and never issued by a fresh server.
 constexpr char kUnknownId[] = "01890a5d-ac96-774b-bcce-b302099a8057";
-
-inline void SetDeadline(ClientContext& context, std::chrono::milliseconds timeout = kCallTimeout) {
-  context.set_deadline(std::chrono::system_clock::now() + timeout);
-}
-
-inline std::string Describe(const Status& status) {
-  return std::to_string(static_cast<int>(status.error_code())) + " \"" + status.error_message() +
-         "\"";
-}
-
-// INVALID_ARGUMENT with a message that names `field` (user-service.md, Validation).
-inline ::testing::AssertionResult IsInvalidArgumentNaming(const Status& status,
-                                                          const std::string& field) {
-  if (status.error_code() != StatusCode::INVALID_ARGUMENT) {
-    return ::testing::AssertionFailure()
-           << "expected INVALID_ARGUMENT naming " << field << ", got " << Describe(status);
-  }
-  if (status.error_message().find(field) == std::string::npos) {
-    return ::testing::AssertionFailure()
-           << "message does not name " << field << ": " << Describe(status);
-  }
-  return ::testing::AssertionSuccess();
-}
-
-inline ::testing::AssertionResult HasCode(const Status& status, StatusCode code) {
-  if (status.error_code() == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "expected code " << static_cast<int>(code) << ", got " << Describe(status);
-}
 
 inline int64_t Nanos(const google::protobuf::Timestamp& t) {
   return t.seconds() * 1'000'000'000 + t.nanos();
@@ -158,33 +121,18 @@ inline v1::CreateUserRequest CreateRequest(const std::string& name, const std::s
 
 inline Status CreateUser(Stub& stub, const v1::CreateUserRequest& request,
                          v1::User* user = nullptr) {
-  ClientContext context;
-  SetDeadline(context);
-  v1::User response;
-  Status status = stub.CreateUser(&context, request, &response);
-  if (user) *user = std::move(response);
-  return status;
+  return CallUnary(stub, &Stub::CreateUser, request, user);
 }
 
 inline Status GetUser(Stub& stub, const std::string& id, v1::User* user = nullptr) {
-  ClientContext context;
-  SetDeadline(context);
   v1::GetUserRequest request;
   request.set_id(id);
-  v1::User response;
-  Status status = stub.GetUser(&context, request, &response);
-  if (user) *user = std::move(response);
-  return status;
+  return CallUnary(stub, &Stub::GetUser, request, user);
 }
 
 inline Status UpdateUser(Stub& stub, const v1::UpdateUserRequest& request, v1::User* user = nullptr,
                          std::chrono::milliseconds timeout = kCallTimeout) {
-  ClientContext context;
-  SetDeadline(context, timeout);
-  v1::User response;
-  Status status = stub.UpdateUser(&context, request, &response);
-  if (user) *user = std::move(response);
-  return status;
+  return CallUnary(stub, &Stub::UpdateUser, request, user, timeout);
 }
 
 inline v1::UpdateUserRequest NameUpdate(const std::string& id, const std::string& name) {
@@ -202,133 +150,48 @@ inline v1::UpdateUserRequest EmailUpdate(const std::string& id, const std::strin
 }
 
 inline Status DeleteUser(Stub& stub, const std::string& id) {
-  ClientContext context;
-  SetDeadline(context);
   v1::DeleteUserRequest request;
   request.set_id(id);
-  google::protobuf::Empty response;
-  return stub.DeleteUser(&context, request, &response);
+  return CallUnary(stub, &Stub::DeleteUser, request);
 }
 
-// One ListUsers call: the users streamed, the final status and the next-page-token trailer.
-struct Page {
-  Status status;
-  std::vector<v1::User> users;
-  bool token_present = false;  // the trailer key was sent at all
-  std::string token;           // its value (empty when absent)
-  bool more() const { return !token.empty(); }
-};
+// One ListUsers call: the users streamed (items), the final status and the next-page-token.
+using Page = testing::StreamPage<v1::User>;
 
 inline Page ListPage(Stub& stub, int32_t page_size, const std::string& page_token = "") {
-  ClientContext context;
-  SetDeadline(context);
   v1::ListUsersRequest request;
   request.set_page_size(page_size);
   request.set_page_token(page_token);
-  Page page;
-  auto reader = stub.ListUsers(&context, request);
-  v1::User user;
-  while (reader->Read(&user)) page.users.push_back(user);
-  page.status = reader->Finish();
-  const auto& trailers = context.GetServerTrailingMetadata();
-  auto it = trailers.find(kNextPageTokenKey);
-  if (it != trailers.end()) {
-    page.token_present = true;
-    page.token.assign(it->second.data(), it->second.size());
-  }
-  return page;
+  return testing::ReadStream(stub, &Stub::ListUsers, request);
 }
 
 // Every user, following the page tokens; fails the test on an error or a runaway walk.
 inline std::vector<v1::User> ListAll(Stub& stub, int32_t page_size = 1000) {
   std::vector<v1::User> all;
-  std::string token;
-  for (int pages = 0; pages < 100000; ++pages) {
-    Page page = ListPage(stub, page_size, token);
-    if (!page.status.ok()) {
-      ADD_FAILURE() << "ListUsers: " << Describe(page.status);
-      return all;
-    }
-    all.insert(all.end(), page.users.begin(), page.users.end());
-    if (!page.more()) return all;
-    token = page.token;
-  }
-  ADD_FAILURE() << "ListUsers never reached a last page";
+  EXPECT_TRUE(WalkPages([&](const std::string& token) { return ListPage(stub, page_size, token); },
+                        100000, nullptr, &all))
+      << "ListUsers";
   return all;
 }
 
-// A synchronous WatchUserUpdates stream. Destroying it cancels the stream if it is still open.
-class Watch {
+// A WatchUserUpdates stream of one user (or of everyone for ""). Destroying it cancels the
+// stream if it is still open.
+class Watch : public testing::ServerStream<v1::UserUpdate> {
  public:
-  Watch(Stub& stub, const std::string& user_id, std::chrono::milliseconds timeout = 60s) {
-    SetDeadline(context_, timeout);
-    v1::WatchUserRequest request;
-    request.set_user_id(user_id);
-    reader_ = stub.WatchUserUpdates(&context_, request);
-  }
-  ~Watch() {
-    if (finished_) return;
-    context_.TryCancel();
-    v1::UserUpdate ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    reader_->Finish();
-  }
-  Watch(const Watch&) = delete;
-  Watch& operator=(const Watch&) = delete;
-
-  // Returns once the server's initial metadata arrived: from then on every change is delivered.
-  void WaitUntilRegistered() { reader_->WaitForInitialMetadata(); }
-
-  // The next event, or nullopt once the stream has ended (then call Finish()).
-  std::optional<v1::UserUpdate> Next() {
-    v1::UserUpdate update;
-    if (!reader_->Read(&update)) return std::nullopt;
-    return update;
-  }
-
-  Status Finish() {
-    finished_ = true;
-    return reader_->Finish();
-  }
-
-  // Reads to the end of the stream (dropping events) and returns its status.
-  Status DrainAndFinish() {
-    v1::UserUpdate ignored;
-    while (reader_->Read(&ignored)) {
-    }
-    return Finish();
-  }
-
-  void Cancel() { context_.TryCancel(); }
-  ClientContext& context() { return context_; }
+  Watch(Stub& stub, const std::string& user_id, std::chrono::milliseconds timeout = 60s)
+      : ServerStream(stub, &Stub::WatchUserUpdates, Request(user_id), timeout) {}
 
  private:
-  ClientContext context_;
-  std::unique_ptr<grpc::ClientReader<v1::UserUpdate>> reader_;
-  bool finished_ = false;
+  static v1::WatchUserRequest Request(const std::string& user_id) {
+    v1::WatchUserRequest request;
+    request.set_user_id(user_id);
+    return request;
+  }
 };
 
-class UserServiceTest : public ::testing::Test {
+class UserServiceTest : public testing::ServiceTest<v1::UserService> {
  protected:
-  void SetUp() override {
-    server_ =
-        std::make_unique<testing::ServerFixture>(testing::ServerFixture::CatalogServices({"user"}));
-    grpc::Status started = server_->Start();
-    ASSERT_TRUE(started.ok()) << started.error_message();
-    ASSERT_GT(server_->port(), 0);
-    stub_ = server_->MakeStub<v1::UserService>();
-  }
-
-  void TearDown() override {
-    stub_.reset();
-    server_.reset();  // Shutdown(0) and join the shards
-  }
-
-  // A stub on its own connection.
-  std::unique_ptr<Stub> NewStub() {
-    return server_->MakeStub<v1::UserService>(server_->NewChannel());
-  }
+  Services MakeServices() override { return testing::ServerFixture::CatalogServices({"user"}); }
 
   // Creates a user that must be valid; fails the test otherwise.
   v1::User MustCreate(const std::string& name, const std::string& email,
@@ -353,9 +216,6 @@ class UserServiceTest : public ::testing::Test {
                              << "): " << Describe(status);
     return user;
   }
-
-  std::unique_ptr<testing::ServerFixture> server_;
-  std::unique_ptr<Stub> stub_;
 };
 
 }  // namespace percore::user_test
