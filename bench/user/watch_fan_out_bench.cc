@@ -89,14 +89,14 @@ void BM_WatchFanOut_PerWatcherTask(benchmark::State& state) {
   Fixture f(state.range(1));
   for (int64_t w = 0; w < watchers; ++w) {
     runtime::Mailbox* mailbox = f.mailboxes[w % state.range(1)].get();
-    f.partition.feed().SubscribeAll([mailbox, &f](const UserId&, uint64_t,
-                                                  const SharedUserEvent& event) {
-      std::string bytes(event->bytes.view());
-      mailbox->Push(runtime::MakeTask([&f, bytes = std::move(bytes)]() mutable {
-        std::string owned = std::move(bytes);
-        f.delivered += owned.size();
-      }));
-    });
+    f.partition.feed().SubscribeAll(
+        [mailbox, &f](const UserId&, uint64_t, const SharedUserEvent& event) {
+          std::string bytes(event->bytes.view());
+          mailbox->Push(runtime::MakeTask([&f, bytes = std::move(bytes)]() mutable {
+            std::string owned = std::move(bytes);
+            f.delivered += owned.size();
+          }));
+        });
   }
   for (auto _ : state) {
     f.partition.Store(f.id, f.user, v1::UserUpdate::UPDATE_TYPE_UPDATED);

@@ -36,8 +36,8 @@
 #include <string_view>
 #include <utility>
 
-#include "core/storage/compact_blob.h"
 #include "core/base/result.h"
+#include "core/storage/compact_blob.h"
 
 namespace percore::storage {
 

@@ -34,8 +34,7 @@ class StockPartition {
   // FAILED_PRECONDITION for one short of stock (naming it and its available count). On success
   // returns each line's unit price, in the order of `lines`.
   Result<std::vector<commerce::v1::Money>> Hold(const std::string& reservation_id,
-                                                           const std::vector<Line>& lines,
-                                                           int64_t now);
+                                                const std::vector<Line>& lines, int64_t now);
   // The held units become available again.
   void ReleaseHold(const std::string& reservation_id, int64_t now);
   // The held units leave the stock.

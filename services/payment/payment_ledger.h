@@ -21,8 +21,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/runtime/shard.h"
 #include "core/base/result.h"
+#include "core/runtime/shard.h"
 #include "core/storage/table_partition.h"
 #include "payment/v1/payment.pb.h"
 #include "services/payment/payment_attempt.h"
@@ -66,7 +66,7 @@ class PaymentLedger {
   // APPROVED -> REFUNDED at `now`; REFUNDED stays as it is (idempotent). kNotFound for an
   // unknown id, kFailedPrecondition for a declined payment.
   Result<v1::PaymentResult> Refund(std::string_view transaction_id,
-                                              const google::protobuf::Timestamp& now);
+                                   const google::protobuf::Timestamp& now);
 
   // VoidPayment of a key with neither a record nor a payment the processor will answer: a later
   // ProcessPayment with it is refused, so a request still on its way cannot charge.
