@@ -15,8 +15,6 @@
 namespace percore::order {
 namespace {
 
-constexpr int kDefaultPageSize = 100;
-constexpr int kMaxPageSize = 1000;
 constexpr char kNextPageTokenKey[] = "next-page-token";
 
 int64_t NowNanos() {
@@ -163,28 +161,14 @@ void OrderHandler::GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call)
 }
 
 void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order> call) {
-  const v1::ListOrdersRequest& request = call.request();
-  Uuid user;
-  if (Status status = ParseUuidField(request.user_id(), "user_id", &user); !status.ok()) {
-    call.Finish(status);
+  Result<OrderPage> page = ValidateListOrders(call.request());
+  if (!page.ok()) {
+    call.Finish(page.status());
     return;
   }
-  if (request.page_size() < 0) {
-    call.Finish(Status(StatusCode::kInvalidArgument, "page_size must not be negative, got " +
-                                                         std::to_string(request.page_size())));
-    return;
-  }
-  size_t size = static_cast<size_t>(
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
-  std::optional<Uuid> after;
-  if (!request.page_token().empty()) {
-    after = DecodePageToken(user, request.page_token());
-    if (!after) {
-      call.Finish(Status(StatusCode::kInvalidArgument,
-                         "page_token was not issued by this server for this user_id"));
-      return;
-    }
-  }
+  Uuid user = page->user;
+  std::optional<Uuid> after = page->after;
+  size_t size = page->size;
   runtime_.Hop(
       OwnerOf(user),
       // One more than a page: whether another page follows.

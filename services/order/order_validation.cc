@@ -4,6 +4,7 @@
 #include <set>
 
 #include "core/base/status.h"
+#include "services/order/page_token.h"
 
 namespace percore::order {
 namespace {
@@ -103,6 +104,29 @@ Result<WatchTarget> ValidateWatchTarget(const v1::WatchOrderUpdatesRequest& requ
   }
   if (!status.ok()) return status;
   return target;
+}
+
+Result<OrderPage> ValidateListOrders(const v1::ListOrdersRequest& request) {
+  constexpr int kDefaultPageSize = 100;
+  constexpr int kMaxPageSize = 1000;
+  OrderPage page;
+  if (Status status = ParseUuidField(request.user_id(), "user_id", &page.user); !status.ok()) {
+    return status;
+  }
+  if (request.page_size() < 0) {
+    return Status(StatusCode::kInvalidArgument,
+                  "page_size must not be negative, got " + std::to_string(request.page_size()));
+  }
+  page.size = static_cast<size_t>(
+      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
+  if (!request.page_token().empty()) {
+    page.after = DecodePageToken(page.user, request.page_token());
+    if (!page.after) {
+      return Status(StatusCode::kInvalidArgument,
+                    "page_token was not issued by this server for this user_id");
+    }
+  }
+  return page;
 }
 
 }  // namespace percore::order

@@ -6,6 +6,7 @@
 // value that can be moved to the shard owning the user.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,6 +49,15 @@ struct WatchTarget {
   Uuid id;
 };
 Result<WatchTarget> ValidateWatchTarget(const v1::WatchOrderUpdatesRequest& request);
+
+// A ListOrders page as asked: the user, the size (0 means 100, capped at 1000) and the order id
+// to continue after (from a page_token issued for this user).
+struct OrderPage {
+  Uuid user;
+  size_t size = 0;
+  std::optional<Uuid> after;
+};
+Result<OrderPage> ValidateListOrders(const v1::ListOrdersRequest& request);
 
 // A SKU as inventory.v1 accepts it: 1..64 characters of [A-Za-z0-9._-].
 bool IsValidSku(std::string_view sku);

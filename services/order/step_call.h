@@ -26,36 +26,9 @@ namespace percore::order {
 // message) normally arrives first.
 inline constexpr std::chrono::milliseconds kBackstopMargin{50};
 
-inline std::string CallStatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kCancelled:
-      return "CANCELLED";
-    case StatusCode::kInvalidArgument:
-      return "INVALID_ARGUMENT";
-    case StatusCode::kDeadlineExceeded:
-      return "DEADLINE_EXCEEDED";
-    case StatusCode::kNotFound:
-      return "NOT_FOUND";
-    case StatusCode::kAlreadyExists:
-      return "ALREADY_EXISTS";
-    case StatusCode::kFailedPrecondition:
-      return "FAILED_PRECONDITION";
-    case StatusCode::kResourceExhausted:
-      return "RESOURCE_EXHAUSTED";
-    case StatusCode::kUnavailable:
-      return "UNAVAILABLE";
-    case StatusCode::kInternal:
-      return "INTERNAL";
-    case StatusCode::kUnimplemented:
-      return "UNIMPLEMENTED";
-    default:
-      return "code " + std::to_string(static_cast<int>(code));
-  }
-}
-
 // "UNAVAILABLE: <message>": a callee's error, for failure reasons and errors.
 inline std::string DescribeCallStatus(const Status& status) {
-  return CallStatusCodeName(status.code()) + ": " + status.message();
+  return std::string(StatusCodeName(status.code())) + ": " + status.message();
 }
 
 template <class Resp>

@@ -1,8 +1,9 @@
 #include "services/remote/remote_payment_client.h"
 
 #include <memory>
-#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/base/status.h"
 
@@ -21,6 +22,34 @@ int Weight(const PaymentResult& result) {
       return 2;
     default:
       return 1;
+  }
+}
+
+using Answer = std::pair<Status, PaymentResult>;
+
+// Sends one call to every replica and, once all have answered, `done` gets what fold(answers)
+// picks. Every answer comes back on the calling shard's thread, so the tally needs no lock.
+template <class Replicas, class Prepare, class Fold>
+void CallEveryReplica(Replicas& replicas, const clients::CallOptions& options,
+                      clients::Done<PaymentResult> done, Prepare& prepare, Fold fold) {
+  struct Tally {
+    std::vector<Answer> answers;
+    size_t waiting;
+    clients::Done<PaymentResult> done;
+    Fold fold;
+  };
+  auto tally =
+      std::make_shared<Tally>(Tally{{}, replicas.size(), std::move(done), std::move(fold)});
+  for (auto& replica : replicas) {
+    replica->template Call<PaymentResult>(
+        options,
+        [tally](const Status& status, PaymentResult result) {
+          tally->answers.emplace_back(status, std::move(result));
+          if (--tally->waiting > 0) return;
+          Answer answer = tally->fold(std::move(tally->answers));
+          tally->done(answer.first, std::move(answer.second));
+        },
+        prepare);
   }
 }
 
@@ -84,43 +113,24 @@ void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest requ
   // refund goes to each, and the owner's answer (a refund, or why it cannot be refunded) wins;
   // NOT_FOUND only when every replica said so. Through the balanced channel alone, a refund
   // reached the wrong replica about half the time and the charge was kept (soak, 2026-12-02).
-  struct Tally {
-    size_t waiting = 0;
-    std::optional<PaymentResult> refunded;
-    Status owner_refusal;  // a definite answer from the owner (e.g. never approved)
-    Status unsure;         // a replica that did not answer: it may be the owner
-    clients::Done<PaymentResult> done;
-  };
-  auto tally = std::make_shared<Tally>();
-  tally->waiting = replicas_.size();
-  tally->done = std::move(done);
-  for (auto& replica : replicas_) {
-    replica->Call<PaymentResult>(
-        options,
-        [tally, transaction = request.transaction_id()](const Status& status,
-                                                        PaymentResult result) {
-          if (status.ok()) {
-            tally->refunded = std::move(result);
-          } else if (IsDefiniteRefusal(status.code())) {
-            tally->owner_refusal = status;
-          } else if (status.code() != StatusCode::kNotFound && tally->unsure.ok()) {
-            tally->unsure = status;
-          }
-          if (--tally->waiting > 0) return;
-          if (tally->refunded) {
-            tally->done(Status(), std::move(*tally->refunded));
-          } else if (!tally->owner_refusal.ok()) {
-            tally->done(tally->owner_refusal, PaymentResult());
-          } else if (!tally->unsure.ok()) {
-            tally->done(tally->unsure, PaymentResult());
-          } else {
-            tally->done(Status(StatusCode::kNotFound,
-                               "transaction_id \"" + transaction + "\" not found on any replica"),
-                        PaymentResult());
-          }
-        },
-        prepare);
-  }
+  CallEveryReplica(replicas_, options, std::move(done), prepare,
+                   [transaction = request.transaction_id()](std::vector<Answer> answers) {
+                     Answer owner_refusal, unsure;  // unsure: a replica that may be the owner
+                     for (Answer& answer : answers) {
+                       StatusCode code = answer.first.code();
+                       if (answer.first.ok()) return std::move(answer);
+                       if (IsDefiniteRefusal(code)) {
+                         owner_refusal = std::move(answer);
+                       } else if (code != StatusCode::kNotFound && unsure.first.ok()) {
+                         unsure = std::move(answer);
+                       }
+                     }
+                     if (!owner_refusal.first.ok()) return owner_refusal;
+                     if (!unsure.first.ok()) return unsure;
+                     return Answer(Status(StatusCode::kNotFound, "transaction_id \"" + transaction +
+                                                                     "\" not found on any replica"),
+                                   PaymentResult());
+                   });
 }
 
 void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
@@ -133,35 +143,17 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
     stubs_.Call<PaymentResult>(options, std::move(done), prepare);
     return;
   }
-  // Every answer comes back on this shard's thread, so the tally needs no lock.
-  struct Tally {
-    size_t waiting = 0;
-    Status error;
-    PaymentResult best;
-    clients::Done<PaymentResult> done;
-  };
-  auto tally = std::make_shared<Tally>();
-  tally->waiting = replicas_.size();
-  tally->done = std::move(done);
-  for (auto& replica : replicas_) {
-    replica->Call<PaymentResult>(
-        options,
-        [tally](const Status& status, PaymentResult result) {
-          if (!status.ok()) {
-            if (tally->error.ok()) tally->error = status;  // one replica unsure: all unsure
-          } else if (Weight(result) > Weight(tally->best) ||
-                     tally->best.idempotency_key().empty()) {
-            tally->best = std::move(result);
-          }
-          if (--tally->waiting > 0) return;
-          if (!tally->error.ok()) {
-            tally->done(tally->error, PaymentResult());
-          } else {
-            tally->done(Status(), std::move(tally->best));
-          }
-        },
-        prepare);
-  }
+  // One replica unsure: all unsure (the void must be retried); else the weightiest answer.
+  CallEveryReplica(replicas_, options, std::move(done), prepare, [](std::vector<Answer> answers) {
+    Answer best;
+    for (Answer& answer : answers) {
+      if (!answer.first.ok()) return Answer(answer.first, PaymentResult());
+      if (best.second.idempotency_key().empty() || Weight(answer.second) > Weight(best.second)) {
+        best = std::move(answer);
+      }
+    }
+    return best;
+  });
 }
 
 }  // namespace percore::remote

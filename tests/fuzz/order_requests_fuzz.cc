@@ -30,9 +30,6 @@ namespace {
 
 using fuzz::DecodeRequest;
 
-constexpr int kDefaultPageSize = 100;  // as order_handler.cc
-constexpr int kMaxPageSize = 1000;
-
 struct Shard {
   OrderStore store;
   std::map<Uuid, Uuid> owners;  // the model: order -> user
@@ -97,18 +94,12 @@ void Get(Shard& shard, const std::string& bytes) {
 
 void List(Shard& shard, const std::string& bytes) {
   v1::ListOrdersRequest request;
-  Uuid user;
-  if (!DecodeRequest(bytes, &request) ||
-      !ParseUuidField(request.user_id(), "user_id", &user).ok() || request.page_size() < 0) {
-    return;
-  }
-  size_t size = static_cast<size_t>(
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize));
-  std::optional<Uuid> after;
-  if (!request.page_token().empty()) {
-    after = DecodePageToken(user, request.page_token());
-    if (!after) return;  // INVALID_ARGUMENT
-  }
+  if (!DecodeRequest(bytes, &request)) return;
+  Result<OrderPage> asked = ValidateListOrders(request);  // as OrderHandler::ListOrders
+  if (!asked.ok()) return;                                // INVALID_ARGUMENT
+  Uuid user = asked->user;
+  std::optional<Uuid> after = asked->after;
+  size_t size = asked->size;
   auto page = shard.store.ListAfter(user, after, size + 1);
   FUZZ_CHECK(page.size() <= size + 1);
   for (size_t i = 0; i < page.size(); ++i) {
