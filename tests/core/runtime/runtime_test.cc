@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/runtime/usable_cpus.h"
+#include "tests/testing/run_on_shard.h"
 
 namespace percore::runtime {
 namespace {
@@ -25,10 +26,7 @@ class RuntimeTest : public ::testing::Test {
   // Runs fn on `shard` and waits for its result.
   template <class Fn>
   auto On(ShardId shard, Fn fn) {
-    std::promise<decltype(fn())> done;
-    auto future = done.get_future();
-    EXPECT_TRUE(runtime_.SubmitTo(shard, [&] { done.set_value(fn()); }));
-    return future.get();
+    return testing::RunOnShard(runtime_, shard, std::move(fn));
   }
 
   Runtime runtime_{RuntimeOptions{.shards = 2}};

@@ -11,7 +11,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
+
+#include "tests/testing/run_on_shard.h"
 
 namespace percore::runtime {
 namespace {
@@ -42,12 +45,10 @@ class ShardedTest : public ::testing::Test {
   }
   void TearDown() override { runtime_.Stop(); }
 
+  // Runs fn on `shard` and waits for its result.
   template <class Fn>
   auto On(ShardId shard, Fn fn) {
-    std::promise<decltype(fn())> done;
-    auto future = done.get_future();
-    EXPECT_TRUE(runtime_.SubmitTo(shard, [&] { done.set_value(fn()); }));
-    return future.get();
+    return testing::RunOnShard(runtime_, shard, std::move(fn));
   }
 
   Runtime runtime_{RuntimeOptions{.shards = 3, .pin = false}};
