@@ -164,7 +164,9 @@ void ShardLog::WriterLoop(Lsn first_lsn) {
         changed = true;
       }
     }
-    if (changed) {
+    // Not when stopping: Close() reads the final state after the join, and the shard may be
+    // gone already (a log closed after its runtime).
+    if (changed && !stopping) {
       shard_.Submit([weak, written_end, synced_end, bytes, failure] {
         if (auto log = weak.lock()) log->OnProgress(written_end, synced_end, bytes, failure);
       });

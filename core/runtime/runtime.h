@@ -94,6 +94,38 @@ class Runtime {
         });
   }
 
+  // Hop for work that answers later: work(reply) runs on `target`; reply(result), called once on
+  // `target` (at once or from a later task there, e.g. when a log record is durable), sends the
+  // result home, where then(result) runs. `then` lives in a shared state that reply copies hold,
+  // so reply may be stored in a std::function; it is destroyed at home (or adopted, as in Hop).
+  template <class R, class Work, class Then>
+  void HopAsync(ShardId target, Work work, Then then) {
+    Shard* home = Shard::Current();
+    assert(home != nullptr && "HopAsync() must be called on a shard thread");
+    struct State {
+      State(Shard* h, Then t) : home(h), then(h, std::move(t)) {}
+      Shard* home;
+      HomeBound<Then> then;
+      bool replied = false;
+    };
+    auto state = std::make_shared<State>(home, std::move(then));
+    auto reply = [state](R result) {
+      if (std::exchange(state->replied, true)) return;  // once
+      if (Shard::Current() == state->home) {
+        state->then.take()(std::move(result));
+        return;
+      }
+      state->home->Submit(
+          [state, result = std::move(result)]() mutable { state->then.take()(std::move(result)); });
+    };
+    if (home->id() == target) {
+      work(std::move(reply));
+      return;
+    }
+    shard(target).Submit(
+        [work = std::move(work), reply = std::move(reply)]() mutable { work(std::move(reply)); });
+  }
+
   // Takes what may not be destroyed off its home shard while the shards run; destroyed in Stop()
   // after the joins. Any thread; only on the shutdown path (a refused Submit), so the lock is
   // never taken on the request path.
@@ -115,6 +147,12 @@ class Runtime {
       }
     }
     T& get() { return *value_; }
+    // Moves the value out (on its home shard), so destroying this elsewhere later is harmless.
+    T take() {
+      T value = std::move(*value_);
+      value_.reset();
+      return value;
+    }
 
    private:
     Shard* home_;

@@ -75,6 +75,15 @@ class Sharded {
         target, [this, fn = std::move(fn)]() mutable { return fn(local()); }, std::move(then));
   }
 
+  // From a shard thread: fn(T&, reply) on `target`'s T, where reply(R) — called once on
+  // `target`, now or later — sends R back to then(R) on the calling shard (Runtime::HopAsync).
+  template <class R, class Fn, class Then>
+  void InvokeOnAsync(ShardId target, Fn fn, Then then) {
+    Shard::Current()->runtime().template HopAsync<R>(
+        target, [this, fn = std::move(fn)](auto reply) mutable { fn(local(), std::move(reply)); },
+        std::move(then));
+  }
+
   // From a shard thread: fn(T&) on `target`'s T, with no answer (a notice: unsubscribe, deliver).
   // Dropped if the target is closed (shutting down).
   template <class Fn>
@@ -121,6 +130,15 @@ class Sharded {
     MapReduce(
         std::move(fn), 0, [](int&, auto&&...) {},
         [then = std::move(then)](int) mutable { then(); });
+  }
+
+  // Control thread, once the shards' threads are joined (nothing else touches the Ts then):
+  // fn(T&) on every T, e.g. to flush and close what each shard kept open.
+  template <class Fn>
+  void ForEachAfterStop(Fn fn) {
+    for (auto& instance : instances_) {
+      if (instance) fn(*instance);
+    }
   }
 
  private:

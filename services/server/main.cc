@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "core/durability/data_dir_lock.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
@@ -32,8 +33,9 @@ int main(int argc, char** argv) {
     std::fputs(server::ServerUsage().c_str(), stdout);
     return 0;
   }
+  durability::DataDirLock data_dir_lock;
   std::optional<server::BuiltServices> built =
-      server::BuildServices(flags->services, flags->peers, &error);
+      server::BuildServices(flags->services, flags->peers, flags->durability, &error);
   if (!built) {
     std::fprintf(stderr, "percore-server: %s\n", error.c_str());
     return 2;
@@ -57,6 +59,31 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   runtime::Runtime runtime(runtime::RuntimeOptions{.shards = flags->shards});
+  // Durable state: hold the data directory for the life of the process (data_dir_lock is
+  // declared before the services, so it is released after their logs are closed), then recover
+  // every durable service before a shard serves (so nothing answers from a half-loaded store).
+  if (flags->durability.enabled()) {
+    Result<durability::DataDirLock> lock =
+        durability::DataDirLock::Acquire(flags->durability.data_dir);
+    if (!lock.ok()) {
+      std::fprintf(stderr, "percore-server: %s\n", lock.message().c_str());
+      return 1;
+    }
+    data_dir_lock = std::move(*lock);
+    for (auto& recover : built->recoveries) {
+      std::string report;
+      Status recovered = recover(runtime.size(), &report);
+      std::fputs(report.c_str(), stderr);
+      if (!recovered.ok()) {
+        std::fprintf(stderr, "percore-server: recovery of %s failed: %s\n",
+                     flags->durability.data_dir.c_str(), recovered.message().c_str());
+        return 1;
+      }
+    }
+    std::fprintf(stderr, "percore-server: state in %s, --fsync %s\n",
+                 flags->durability.data_dir.c_str(),
+                 std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
+  }
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
@@ -103,6 +130,7 @@ int main(int argc, char** argv) {
     });
   }
   host.Shutdown(grace);
+  for (auto& close : built->closers) close();
   {
     std::lock_guard lock(stopped_mutex);
     stopped = true;

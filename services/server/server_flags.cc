@@ -111,12 +111,23 @@ std::string ServerUsage() {
                               RESOURCE_EXHAUSTED at once (load shedding; health checks
                               exempt); 0: off (default 50)
   --shed-window-ms MS         how long the delay must stay over target (default 1000)
+  --data-dir DIR              keep state durably in DIR (users today; a write-ahead log
+                              per shard, a snapshot per shard at each start); refused if
+                              another server holds DIR (default: in memory only)
+  --fsync always|everysec|no  with --data-dir: a write is answered once its log record is
+                              fsynced (always; group commit), written to the file (everysec:
+                              fsync at least once a second; no: fsync left to the kernel)
+                              (default everysec)
+  --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
+                              instead of refusing to start (default: refuse, naming the file
+                              and offset)
   --help                      this text
 )";
 }
 
 std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* error) {
   ServerFlags flags;
+  bool fsync_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -252,10 +263,33 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.limits.shed_window = std::chrono::milliseconds(number);
+    } else if (arg == "--data-dir") {
+      if (!need_value()) return std::nullopt;
+      if (value.empty()) {
+        *error = "--data-dir wants a directory";
+        return std::nullopt;
+      }
+      flags.durability.data_dir = value;
+    } else if (arg == "--fsync") {
+      if (!need_value()) return std::nullopt;
+      std::optional<durability::FsyncPolicy> policy = durability::ParseFsyncPolicy(value);
+      if (!policy) {
+        *error = "--fsync wants always, everysec or no, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.durability.fsync = *policy;
+      fsync_given = true;
+    } else if (arg == "--recover-skip-corrupt") {
+      flags.durability.skip_corrupt = true;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
     }
+  }
+  if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
+    *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
+             " needs --data-dir (without it nothing is written to disk)";
+    return std::nullopt;
   }
   return flags;
 }

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/durability/durability_config.h"
 #include "core/rpc/server_host.h"
 
 namespace percore::server {
@@ -19,6 +20,7 @@ struct ServerFlags {
   // --peer SERVICE=HOST:PORT[,HOST:PORT...]: short service name ("payment") -> its replicas.
   std::map<std::string, std::vector<std::string>> peers;
   double shutdown_grace_seconds = 10;
+  durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
   bool help = false;
 };
 

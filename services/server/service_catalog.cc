@@ -120,6 +120,13 @@ const CatalogEntry* FindPeerService(std::string_view name) {
 
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers, std::string* error) {
+  return BuildServices(names, peers, durability::DurabilityConfig(), error);
+}
+
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers,
+                                           const durability::DurabilityConfig& durability,
+                                           std::string* error) {
   std::set<std::string> chosen;
   for (const std::string& name : names) {
     bool found = false;
@@ -149,8 +156,15 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   BuiltServices built;
   Hosted hosted;
   if (chosen.contains("user")) {
-    hosted.user = std::make_shared<user::UserService>();
+    hosted.user =
+        std::make_shared<user::UserService>(user::UserServiceOptions{.durability = durability});
     built.registrations.push_back(user::MakeUserGrpcService(hosted.user));
+    if (durability.enabled()) {
+      built.recoveries.push_back([user = hosted.user](size_t shards, std::string* report) {
+        return user->Recover(shards, report);
+      });
+      built.closers.push_back([user = hosted.user] { user->CloseJournals(); });
+    }
   }
   if (chosen.contains("inventory")) {
     hosted.inventory = inventory::MakeInventoryService();

@@ -7,6 +7,7 @@
 // through the runtime) when the callee is hosted here, over gRPC (Remote*Client) when a --peer
 // names where it runs. Health is always added last, since it must know every other hosted name.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/status.h"
+#include "core/durability/durability_config.h"
 #include "core/rpc/service_def.h"
 #include "services/remote/remote_peer.h"
 
@@ -37,6 +40,12 @@ struct BuiltServices {
   std::vector<std::shared_ptr<rpc::ServiceRegistration>> registrations;
   // The peers the hosted services call, so shutdown can Close() them on every shard.
   std::vector<std::shared_ptr<remote::RemotePeer>> peers;
+  // With a data directory: what main() runs on the control thread before the shards start, once
+  // the shard count is known (each hosted durable service's recovery). A failure refuses to start.
+  std::vector<std::function<Status(size_t shards, std::string* report)>> recoveries;
+  // Run after the runtime's threads are joined, before the runtime is destroyed: each durable
+  // service writes and syncs what its logs hold.
+  std::vector<std::function<void()>> closers;
 };
 
 // Registrations for `names` (empty: all) whose calls to other services go to `peers` when those
@@ -45,6 +54,11 @@ struct BuiltServices {
 // and `error` says which.
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers, std::string* error);
+// The same, keeping state as `durability` says (durable services: user today).
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers,
+                                           const durability::DurabilityConfig& durability,
+                                           std::string* error);
 
 // BuildServices' registrations; on an error, an empty list and `error`.
 std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(

@@ -120,6 +120,10 @@ std::string UserPartition::Store(const UserId& id, const v1::User& user,
   return bytes;
 }
 
+void UserPartition::Restore(const UserId& id, std::string_view bytes) {
+  rows_.Put(id, storage::CompactBlob::CopyOf(WithoutIdField(bytes)));
+}
+
 std::optional<v1::User> UserPartition::Remove(const UserId& id) {
   std::optional<v1::User> user = Load(id);
   if (!user) return std::nullopt;

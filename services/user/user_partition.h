@@ -83,6 +83,8 @@ class UserPartition {
   // Stores `user` (created or updated) and publishes the change (to the feed, then flushed
   // from the outbox); returns the stored bytes.
   std::string Store(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
+  // Puts a recovered row (serialized user.v1.User) back, without publishing: start-up only.
+  void Restore(const UserId& id, std::string_view bytes);
   // Removes the user and publishes DELETED with the user as it was; nullopt if absent.
   std::optional<v1::User> Remove(const UserId& id);
   // Up to `limit` users with ids after `after` (all when nullptr), ascending, as bytes.

@@ -23,8 +23,28 @@ int64_t NowNanos() {
 UserShard::UserShard(runtime::ShardId shard)
     : ids(std::random_device{}() ^ (uint64_t{shard} << 32)) {}
 
+Status UserService::Recover(size_t shards, std::string* report) {
+  Result<std::vector<UserRestore>> restore = RecoverUsers(options_.durability, shards, report);
+  if (!restore.ok()) return restore.status();
+  restore_ = std::move(*restore);
+  return Status();
+}
+
+void UserService::CloseJournals() {
+  shards_.ForEachAfterStop([](UserShard& shard) { shard.journal.Close(); });
+}
+
 void UserService::StartShard(runtime::Shard& shard) {
   UserShard& mine = shards_.Emplace(shard, std::make_unique<UserShard>(shard.id()));
+  if (shard.id() < restore_.size()) {
+    UserRestore& restore = restore_[shard.id()];
+    for (const auto& [id, bytes] : restore.rows) mine.partition.Restore(id, bytes);
+    for (const auto& [key, id] : restore.email_keys) {
+      [[maybe_unused]] auto claimed = mine.partition.emails().Claim(key, id);
+    }
+    if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+    restore = UserRestore();  // the rows now live in the partition
+  }
   // Runs on this (owner) shard right after a write: one task per watching shard, delivered there
   // to whoever serves its watches.
   mine.partition.outbox().set_send(
@@ -64,9 +84,25 @@ void UserService::CreateUser(const v1::CreateUserRequest& request,
           done(EmailTaken(user.email()));
           return;
         }
-        std::string bytes =
-            shards_.local().partition.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
-        done(rpc::SerializedMessage::Copy(bytes));
+        UserShard& mine = shards_.local();
+        if (Status writable = mine.journal.CheckWritable(); !writable.ok()) {
+          std::string key = EmailKey(user.email());
+          shards_.InvokeOn(
+              shards_.ShardFor(key),
+              [key, id](UserShard& owner) { owner.partition.emails().Release(key, id); },
+              [done = std::move(done), writable = std::move(writable)] { done(writable); });
+          return;
+        }
+        std::string bytes = mine.partition.Store(id, user, v1::UserUpdate::UPDATE_TYPE_CREATED);
+        std::optional<UserJournal::Lsn> lsn = mine.journal.LogPut(id, bytes);
+        mine.journal.AfterDurable(
+            lsn, [done = std::move(done), bytes = std::move(bytes)](const Status& durable) {
+              if (!durable.ok()) {
+                done(durable);
+              } else {
+                done(rpc::SerializedMessage::Copy(bytes));
+              }
+            });
       });
 }
 
@@ -142,14 +178,27 @@ void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
     std::string release_key;  // an email key to release on its shard
   };
   int64_t now = NowNanos();
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Outcome>(
       OwnerOf(id),
-      [id, patch, claimed_key, now](UserShard& owner) {
+      [id, patch, claimed_key, now](UserShard& owner, auto reply) {
         Outcome outcome{StatusCode::kUnknown, ""};
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          if (!claimed_key.empty()) owner.partition.EndEmailChange(id);
+          reply(Outcome{std::move(writable), claimed_key});  // the claim is given back
+          return;
+        }
         outcome.bytes =
             owner.partition.ApplyPatch(id, *patch, claimed_key, now, &outcome.release_key);
-        if (!outcome.bytes.ok()) outcome.release_key = claimed_key;  // deleted: give it back
-        return outcome;
+        if (!outcome.bytes.ok()) {
+          outcome.release_key = claimed_key;  // deleted: give it back
+          reply(std::move(outcome));
+          return;
+        }
+        std::optional<UserJournal::Lsn> lsn = owner.journal.LogPut(id, *outcome.bytes);
+        owner.journal.AfterDurable(lsn, [reply, outcome](const Status& durable) mutable {
+          if (!durable.ok()) outcome.bytes = durable;
+          reply(std::move(outcome));
+        });
       },
       [this, id, done = std::move(done)](Outcome outcome) mutable {
         auto reply = [done = std::move(done), bytes = std::move(outcome.bytes)] {
@@ -178,17 +227,45 @@ void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> do
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
-      OwnerOf(id), [id](UserShard& owner) { return owner.partition.RemoveUser(id); },
-      [this, id, done = std::move(done)](Result<std::string> key) mutable {
-        if (!key.ok()) {
-          done(key.status());
+  struct Outcome {
+    Result<std::string> key;  // the email key to release, or why nothing was removed
+    Status durable;           // not OK: removed, but the log closed before it was durable
+  };
+  shards_.InvokeOnAsync<Outcome>(
+      OwnerOf(id),
+      [id](UserShard& owner, auto reply) {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(Outcome{std::move(writable), Status()});
           return;
         }
+        Result<std::string> key = owner.partition.RemoveUser(id);
+        if (!key.ok()) {
+          reply(Outcome{std::move(key), Status()});
+          return;
+        }
+        std::optional<UserJournal::Lsn> lsn = owner.journal.LogDelete(id);
+        owner.journal.AfterDurable(lsn, [reply, key](const Status& durable) mutable {
+          reply(Outcome{std::move(key), durable});
+        });
+      },
+      [this, id, done = std::move(done)](Outcome outcome) mutable {
+        if (!outcome.key.ok()) {
+          done(outcome.key.status());
+          return;
+        }
+        // The row is gone: its email is released whatever the log said.
         shards_.InvokeOn(
-            shards_.ShardFor(*key),
-            [key = *key, id](UserShard& owner) { owner.partition.emails().Release(key, id); },
-            [done = std::move(done)] { done({}); });
+            shards_.ShardFor(*outcome.key),
+            [key = *outcome.key, id](UserShard& owner) {
+              owner.partition.emails().Release(key, id);
+            },
+            [done = std::move(done), durable = std::move(outcome.durable)] {
+              if (durable.ok()) {
+                done({});
+              } else {
+                done(durable);
+              }
+            });
       });
 }
 

@@ -14,7 +14,8 @@
 //     email, then writes the row; Update claims the new email, writes the row, then releases the
 //     old one; Delete removes the row, then releases its email. Releases finish before the
 //     answer, so a freed email is free at once. Of concurrent claims exactly one wins.
-// Answers are the stored rows, serialized user.v1.User bytes, as they are served.
+// Answers are the stored rows, serialized user.v1.User bytes, as they are served. With a data
+// directory, every write is logged on the row's shard and answered once durable (user_journal.h).
 
 #include <cstdint>
 #include <functional>
@@ -24,10 +25,12 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/durability/durability_config.h"
 #include "core/rpc/serialized_message.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/user_client.h"
 #include "services/user/user_id.h"
+#include "services/user/user_journal.h"
 #include "services/user/user_partition.h"
 #include "user/v1/user.pb.h"
 
@@ -36,6 +39,8 @@ namespace percore::user {
 struct UserServiceOptions {
   // Events a watcher may fall behind before its stream ends with RESOURCE_EXHAUSTED.
   size_t watch_backlog_limit = 1024;
+  // Where users are kept durably (off: in memory only). See user_journal.h.
+  durability::DurabilityConfig durability;
 };
 
 // One shard's part of the service: its partition and its id generator, and where events for the
@@ -44,6 +49,7 @@ struct UserShard {
   explicit UserShard(runtime::ShardId shard);
   UserPartition partition;
   UserIdGenerator ids;
+  UserJournal journal;  // off without a data directory
   std::function<void(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event)> deliver;
 };
 
@@ -57,6 +63,12 @@ class UserService final : public clients::UserClient {
   explicit UserService(UserServiceOptions options = {}) : options_(options) {}
 
   void SetShardCount(size_t shards) { shards_.SetShardCount(shards); }
+  // Control thread, before the shards start, when options().durability is enabled: recovers the
+  // users for `shards` shards (user_journal.h); StartShard then loads each shard's part.
+  Status Recover(size_t shards, std::string* report);
+  // Control thread, after the runtime's threads are joined and before the runtime is destroyed:
+  // writes and syncs what each shard's log holds and stops its writer.
+  void CloseJournals();
   void StartShard(runtime::Shard& shard);
   const UserServiceOptions& options() const { return options_; }
   runtime::Sharded<UserShard>& shards() { return shards_; }
@@ -82,6 +94,7 @@ class UserService final : public clients::UserClient {
 
   UserServiceOptions options_;
   runtime::Sharded<UserShard> shards_;
+  std::vector<UserRestore> restore_;  // by shard, from Recover(); each taken by its StartShard
 };
 
 }  // namespace percore::user

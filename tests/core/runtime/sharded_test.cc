@@ -87,6 +87,34 @@ TEST_F(ShardedTest, InvokeOnRunsOnTheOwnerAndAnswersOnTheCaller) {
   EXPECT_EQ(On(2, [&] { return counters_.local().hits; }), 1);
 }
 
+// The answer may come from a later task on the owner (a log record becoming durable): it still
+// reaches the caller once, on the caller's shard.
+TEST_F(ShardedTest, InvokeOnAsyncAnswersLaterOnTheCaller) {
+  for (ShardId owner : {ShardId{2}, ShardId{0}}) {
+    std::promise<std::pair<int, ShardId>> done;
+    runtime_.SubmitTo(0, [&] {
+      counters_.InvokeOnAsync<int>(
+          owner,
+          [](Counter& c, auto reply) {
+            ++c.hits;
+            // Answer from a later task on the owner, as a durability callback would; a second
+            // reply is ignored.
+            Shard::Current()->Submit([reply, shard = c.shard]() mutable {
+              EXPECT_EQ(Shard::Current()->id(), shard);
+              reply(static_cast<int>(shard) * 10);
+              reply(-1);
+            });
+          },
+          [&](int value) {
+            done.set_value({value, Shard::Current()->id()});
+          });
+    });
+    auto [value, answered_on] = done.get_future().get();
+    EXPECT_EQ(value, static_cast<int>(owner) * 10);
+    EXPECT_EQ(answered_on, 0u);
+  }
+}
+
 TEST_F(ShardedTest, InvokeOnTheCallingShardRunsInline) {
   bool inline_answer = On(1, [&] {
     bool answered = false;

@@ -1,0 +1,20 @@
+#pragma once
+// Threading contract: a plain value, set from the command line before the server starts.
+//
+// How a service keeps its state: off (in memory only, the default: benchmarks and tests) or in
+// `data_dir` with a log policy (the server's --data-dir, --fsync, --recover-skip-corrupt).
+
+#include <string>
+
+#include "core/durability/fsync_policy.h"
+
+namespace percore::durability {
+
+struct DurabilityConfig {
+  std::string data_dir;  // empty: in memory only
+  FsyncPolicy fsync = FsyncPolicy::kEverySec;
+  bool skip_corrupt = false;
+  bool enabled() const { return !data_dir.empty(); }
+};
+
+}  // namespace percore::durability
