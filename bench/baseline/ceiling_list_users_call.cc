@@ -46,7 +46,13 @@ void CeilingListUsersCall::WriteNext() {
     writer_.WriteAndFinish(*reply_, grpc::WriteOptions(), grpc::Status::OK, this);
     return;
   }
-  writer_.Write(*reply_, grpc::WriteOptions().set_buffer_hint(), this);
+  grpc::WriteOptions options;
+  // Not on the first write, which carries the initial metadata: chttp2 holds hinted headers
+  // back, and the write's completion waits for them, so a stream with nothing else to push the
+  // connection's writes stalls. (percore's StreamWriter sends its first message unhinted too.)
+  if (!first_write_) options.set_buffer_hint();
+  first_write_ = false;
+  writer_.Write(*reply_, options, this);
 }
 
 void CeilingListUsersCall::Finish(const grpc::Status& status) {

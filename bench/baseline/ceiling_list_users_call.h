@@ -4,9 +4,10 @@
 //
 // Stream-ceiling mode's ListUsers: the method is raw and every message of the stream is the same
 // User, serialized once at start-up (CeilingGetUserCall::MakeReply), written back to back: no
-// store, no copy, no serialization per message. Every write but the last carries the buffer hint
-// (more follow at once: gRPC may coalesce them into fewer frames and flushes, as percore's
-// StreamWriter asks), and the last goes out with the status as one WriteAndFinish. So a message
+// store, no copy, no serialization per message. The writes have percore's StreamWriter's shape:
+// the first goes out at once (with the initial metadata), those between carry the buffer hint
+// (more follow at once: gRPC may coalesce them into fewer frames and flushes), and the last goes
+// out with the status as one WriteAndFinish. So a message
 // costs what libgrpc's server stream itself costs. Only page_size is read from the request, with
 // the store's rules (0: 100; capped at 1000; negative: INVALID_ARGUMENT); no page token is
 // returned.
@@ -48,6 +49,7 @@ class CeilingListUsersCall final : public PostedCall<CeilingListUsersCall> {
   grpc::ByteBuffer request_;
   grpc::ServerAsyncWriter<grpc::ByteBuffer> writer_{&context_};
   int left_ = 0;  // messages still to write
+  bool first_write_ = true;
 };
 
 }  // namespace percore::baseline
