@@ -48,8 +48,9 @@ std::string BaselineUsage() {
                   what the gRPC library itself costs per call
         stream-ceiling
                   ceiling, and ListUsers writes that one prebuilt User page_size times
-                  (0: 100, at most 1000) back to back, buffer hint on all but the last, which
-                  goes with the status: what a streamed message costs in the gRPC library
+                  (0: 100, at most 1000) back to back, buffer hint on all but the first and
+                  the last, which goes with the status: what a streamed message costs in the
+                  gRPC library itself
   --listen HOST:PORT  address to serve on (default 127.0.0.1:50052; port 0 picks one)
   --threads N         sync: N threads kept for handlers plus one polling (gRPC's sync
                             server options MIN_POLLERS 1, MAX_POLLERS N+1; N=1 is gRPC's
