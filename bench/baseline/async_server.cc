@@ -7,15 +7,26 @@
 #include "bench/baseline/async_unary_call.h"
 #include "bench/baseline/async_unimplemented_call.h"
 #include "bench/baseline/ceiling_get_user_call.h"
+#include "bench/baseline/ceiling_list_users_call.h"
 
 namespace percore::baseline {
 
-AsyncServer::AsyncServer(UserStore* store, int queues, bool ceiling)
+namespace {
+
+std::unique_ptr<AsyncUserService> MakeService(bool ceiling, bool stream_ceiling) {
+  if (stream_ceiling) return std::make_unique<StreamCeilingUserService>();
+  if (ceiling) return std::make_unique<CeilingUserService>();
+  return std::make_unique<AsyncUserService>();
+}
+
+}  // namespace
+
+AsyncServer::AsyncServer(UserStore* store, int queues, bool ceiling, bool stream_ceiling)
     : store_(store),
       queue_count_(queues),
-      ceiling_(ceiling),
-      service_(ceiling ? std::make_unique<CeilingUserService>()
-                       : std::make_unique<AsyncUserService>()) {}
+      ceiling_(ceiling || stream_ceiling),
+      stream_ceiling_(stream_ceiling),
+      service_(MakeService(ceiling, stream_ceiling)) {}
 
 AsyncServer::~AsyncServer() { Stop(); }
 
@@ -39,7 +50,12 @@ void AsyncServer::Start() {
     grpc::ServerCompletionQueue* cq = queues_[i]->cq.get();
     for (int n = 0; n < kRequestsPerMethod; ++n) {
       AsyncCreateUserCall::Post(service_.get(), cq, store_);
-      AsyncListUsersCall::Post(service_.get(), cq, store_);
+      if (stream_ceiling_) {
+        CeilingListUsersCall::Post(static_cast<StreamCeilingUserService*>(service_.get()), cq,
+                                   &ceiling_replies_[i]);
+      } else {
+        AsyncListUsersCall::Post(service_.get(), cq, store_);
+      }
       if (ceiling_) {
         CeilingGetUserCall::Post(static_cast<CeilingUserService*>(service_.get()), cq,
                                  &ceiling_replies_[i]);

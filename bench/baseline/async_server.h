@@ -2,8 +2,8 @@
 // Threading contract: construct, AddTo, Start and Stop from the main thread; Stop only after
 // grpc::Server::Shutdown has returned (which the queue threads must keep polling through).
 //
-// Async and ceiling mode, the way gRPC's examples and perf notes describe: N server completion
-// queues, one thread each blocking in Next() and calling Proceed(ok) on the tag, with
+// Async and (stream-)ceiling mode, the way gRPC's examples and perf notes describe: N server
+// completion queues, one thread each blocking in Next() and calling Proceed(ok) on the tag, with
 // kRequestsPerMethod requests posted per method per queue. Calls stay on the queue they were
 // requested on. An async generic service on the same queues answers UNIMPLEMENTED for every
 // method not served.
@@ -38,9 +38,10 @@ class AsyncServer {
   // Unserved methods are rare; a couple of requests per queue is enough.
   static constexpr int kUnimplementedRequests = 2;
 
-  // `ceiling`: GetUser answers one prebuilt User (CeilingGetUserCall). `store` must outlive
-  // this.
-  AsyncServer(UserStore* store, int queues, bool ceiling);
+  // `ceiling`: GetUser answers one prebuilt User (CeilingGetUserCall); `stream_ceiling` (implies
+  // `ceiling`): ListUsers streams that User page_size times as well (CeilingListUsersCall).
+  // `store` must outlive this.
+  AsyncServer(UserStore* store, int queues, bool ceiling, bool stream_ceiling = false);
   ~AsyncServer();  // Stop()
   AsyncServer(const AsyncServer&) = delete;
   AsyncServer& operator=(const AsyncServer&) = delete;
@@ -66,7 +67,9 @@ class AsyncServer {
   UserStore* store_;
   int queue_count_;
   bool ceiling_;
-  std::unique_ptr<AsyncUserService> service_;      // a CeilingUserService when ceiling_
+  bool stream_ceiling_;
+  // A CeilingUserService when ceiling_, a StreamCeilingUserService when stream_ceiling_.
+  std::unique_ptr<AsyncUserService> service_;
   grpc::AsyncGenericService unimplemented_;        // answers every method service_ does not serve
   std::vector<grpc::ByteBuffer> ceiling_replies_;  // one per queue
   std::vector<std::unique_ptr<Queue>> queues_;

@@ -22,4 +22,7 @@ using AsyncUserService = UserServiceApi::WithAsyncMethod_CreateUser<
 // AsyncUserService for CreateUser and ListUsers.
 using CeilingUserService = UserServiceApi::WithRawMethod_GetUser<AsyncUserService>;
 
+// The stream ceiling: ListUsers raw as well, so it can stream prebuilt bytes.
+using StreamCeilingUserService = UserServiceApi::WithRawMethod_ListUsers<CeilingUserService>;
+
 }  // namespace percore::baseline

@@ -15,6 +15,7 @@ std::optional<Mode> ParseMode(const std::string& text) {
   if (text == "callback") return Mode::kCallback;
   if (text == "async") return Mode::kAsync;
   if (text == "ceiling") return Mode::kCeiling;
+  if (text == "stream-ceiling") return Mode::kStreamCeiling;
   return std::nullopt;
 }
 
@@ -30,6 +31,8 @@ const char* ModeName(Mode mode) {
       return "async";
     case Mode::kCeiling:
       return "ceiling";
+    case Mode::kStreamCeiling:
+      return "stream-ceiling";
   }
   return "?";
 }
@@ -37,17 +40,22 @@ const char* ModeName(Mode mode) {
 std::string BaselineUsage() {
   return R"(usage: percore-baseline --mode MODE [flags]
 
-  --mode sync|callback|async|ceiling
+  --mode sync|callback|async|ceiling|stream-ceiling
         sync      UserService::Service overrides on gRPC's synchronous thread pool
         callback  UserService::CallbackService with unary and write reactors
         async     N completion queues, one thread each, a CallData state machine per method
         ceiling   async, but GetUser answers one prebuilt serialized User (no lookup, no copy):
                   what the gRPC library itself costs per call
+        stream-ceiling
+                  ceiling, and ListUsers writes that one prebuilt User page_size times
+                  (0: 100, at most 1000) back to back, buffer hint on all but the first and
+                  the last, which goes with the status: what a streamed message costs in the
+                  gRPC library itself
   --listen HOST:PORT  address to serve on (default 127.0.0.1:50052; port 0 picks one)
   --threads N         sync: N threads kept for handlers plus one polling (gRPC's sync
                             server options MIN_POLLERS 1, MAX_POLLERS N+1; N=1 is gRPC's
                             default). While all are busy gRPC starts more, and ends them after.
-                      async/ceiling: completion queues, one thread each
+                      async/ceiling/stream-ceiling: completion queues, one thread each
                       callback: ignored (gRPC picks the threads)
                       (default: hardware concurrency)
   --sync-max-threads M
@@ -81,7 +89,8 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
       if (!args.TakeValue(&value, error)) return std::nullopt;
       std::optional<Mode> mode = ParseMode(value);
       if (!mode) {
-        *error = "--mode wants sync, callback, async or ceiling, got \"" + value + "\"";
+        *error =
+            "--mode wants sync, callback, async, ceiling or stream-ceiling, got \"" + value + "\"";
         return std::nullopt;
       }
       flags.mode = *mode;
@@ -119,7 +128,7 @@ std::optional<BaselineFlags> ParseBaselineFlags(int argc, char** argv, std::stri
   }
   if (flags.help) return flags;
   if (!mode_given) {
-    *error = "--mode is required: sync, callback, async or ceiling (try --help)";
+    *error = "--mode is required: sync, callback, async, ceiling or stream-ceiling (try --help)";
     return std::nullopt;
   }
   if (flags.sync_max_threads > 0 && flags.mode != Mode::kSync) {

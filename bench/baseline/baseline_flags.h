@@ -10,10 +10,11 @@
 namespace percore::baseline {
 
 enum class Mode {
-  kSync,      // UserService::Service on gRPC's sync thread pool
-  kCallback,  // UserService::CallbackService (gRPC picks the threads)
-  kAsync,     // completion queues, one thread each, CallData state machines
-  kCeiling,   // kAsync, but GetUser answers one prebuilt serialized User
+  kSync,           // UserService::Service on gRPC's sync thread pool
+  kCallback,       // UserService::CallbackService (gRPC picks the threads)
+  kAsync,          // completion queues, one thread each, CallData state machines
+  kCeiling,        // kAsync, but GetUser answers one prebuilt serialized User
+  kStreamCeiling,  // kCeiling, and ListUsers streams that prebuilt User page_size times
 };
 
 const char* ModeName(Mode mode);
@@ -22,7 +23,7 @@ struct BaselineFlags {
   Mode mode = Mode::kAsync;
   std::string listen = "127.0.0.1:50052";
   // sync: threads kept for handlers, plus one that polls (gRPC adds threads while all are
-  // busy and lets them go after); async/ceiling: completion queues, one thread each;
+  // busy and lets them go after); async/ceiling/stream-ceiling: completion queues, one thread each;
   // callback: unused.
   int threads = 1;
   // sync only: a hard cap on the server's threads (grpc::ResourceQuota::SetMaxThreads), pollers

@@ -76,8 +76,10 @@ int main(int argc, char** argv) {
       break;
     case Mode::kAsync:
     case Mode::kCeiling:
+    case Mode::kStreamCeiling:
       async_server =
-          std::make_unique<AsyncServer>(&store, flags->threads, flags->mode == Mode::kCeiling);
+          std::make_unique<AsyncServer>(&store, flags->threads, flags->mode == Mode::kCeiling,
+                                        flags->mode == Mode::kStreamCeiling);
       async_server->AddTo(builder);
       break;
   }
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
       break;
     case Mode::kAsync:
     case Mode::kCeiling:
+    case Mode::kStreamCeiling:
       std::fprintf(stderr, "percore-baseline: %s, %d completion queues, one thread each\n",
                    ModeName(flags->mode), flags->threads);
       break;

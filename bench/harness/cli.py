@@ -1,10 +1,13 @@
 """bench/run: percore's end-to-end benchmark, with its baselines measured in the same run.
 
-Builds release, then for each server (percore with --shards 1 and 2, and the baseline gRPC
-servers written the usual ways: sync, callback, async, and the async "ceiling" that answers
-GetUser with one prebuilt User) starts it pinned to CPU 0 (taskset), seeds it with users, and
-drives it from CPU 1 with percore-load (and, for unary GetUser, with h2load from nghttp2-client on
-pre-encoded gRPC frames). Writes bench/results/<date>-<host>.md and .json and a latency plot
+Builds release (and the grpc-go baseline, bench/baseline/go/build, checked with grpcio before
+it is measured), then for each server (percore with --shards 1 and 2; grpc-go with GOMAXPROCS=1;
+the baseline gRPC C++ servers written the usual ways: sync, callback, async, the async "ceiling"
+that answers GetUser with one prebuilt User, and the "stream-ceiling" that streams it as every
+ListUsers message; and nghttpd -n 1 serving a static file, the HTTP/2 floor) starts it pinned to
+CPU 0 (taskset), seeds it with users, and drives it from CPU 1 with percore-load (and, for unary
+GetUser, with h2load from nghttp2-client on pre-encoded gRPC frames; the floor only with h2load
+GETs). Writes bench/results/<date>-<host>.md and .json and a latency plot
 (.png, gnuplot). Finishes in a few minutes on a 2-core machine.
 
   bench/run [--duration SECONDS] [--users N] [--quick] [--only percore,async,...]
@@ -27,21 +30,27 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 
 from harness import callgrind, env, scenarios, servers
 from harness.report import write_report
 
-# Every server measured, in report order; a 2-shard or minimal-stack percore runs only what the
-# 1- vs 2-shard and stack comparisons need.
-PLAN = [("percore-1shard", lambda: servers.percore_server(1)),
-        ("percore-1shard-minimal", lambda: servers.percore_server(1, minimal_stack=True)),
-        ("percore-2shard", lambda: servers.percore_server(2)),
-        ("baseline-sync", lambda: servers.baseline_server("sync")),
-        ("baseline-callback", lambda: servers.baseline_server("callback")),
-        ("baseline-async", lambda: servers.baseline_server("async")),
-        ("baseline-ceiling", lambda: servers.baseline_server("ceiling"))]
 COMPARISON_ONLY = {"get", "h2load", "list"}
+# Every server measured, in report order, and its scenarios: a 2-shard or minimal-stack percore
+# runs only what the 1- vs 2-shard and stack comparisons need, the stream ceiling only ListUsers,
+# the HTTP/2 floor only h2load GETs.
+PLAN = [("percore-1shard", lambda: servers.percore_server(1), scenarios.ALL),
+        ("percore-1shard-minimal", lambda: servers.percore_server(1, minimal_stack=True),
+         COMPARISON_ONLY),
+        ("percore-2shard", lambda: servers.percore_server(2), COMPARISON_ONLY),
+        ("grpc-go", servers.grpcgo_server, scenarios.ALL),
+        ("baseline-sync", lambda: servers.baseline_server("sync"), scenarios.ALL),
+        ("baseline-callback", lambda: servers.baseline_server("callback"), scenarios.ALL),
+        ("baseline-async", lambda: servers.baseline_server("async"), scenarios.ALL),
+        ("baseline-ceiling", lambda: servers.baseline_server("ceiling"), scenarios.ALL),
+        ("baseline-stream-ceiling", lambda: servers.baseline_server("stream-ceiling"), {"list"}),
+        ("nghttpd-floor", servers.H2Floor, scenarios.H2_FLOOR)]
 
 
 def parse_args(argv):
@@ -77,13 +86,19 @@ def report_again(args):
     env.log("wrote", base + ".md", base + ".json")
 
 
-def build(args):
+def build(args, plan):
     env.run([os.path.join(env.ROOT, "tools/bootstrap"), "--bench"])
     env.use_build(args.build)
     if not args.no_build:
         targets = os.environ.get("PERCORE_TARGETS", env.BUILD_TARGETS)
         env.run([os.path.join(env.ROOT, "tools/build"), env.build_dir()],
                 env=dict(os.environ, PERCORE_TARGETS=targets))
+    if any(name == "grpc-go" for name, _, _ in plan):
+        if not args.no_build:
+            env.run([os.path.join(env.ROOT, "bench/baseline/go/build"), env.build_dir()],
+                    stdout=subprocess.DEVNULL)
+        env.log("checking the grpc-go baseline (bench/baseline/go/check_grpcgo.py)")
+        servers.check_grpcgo()
 
 
 def run_callgrind(args, results):
@@ -94,7 +109,8 @@ def run_callgrind(args, results):
             ("percore-1shard-minimal", servers.percore_cmd(1, minimal_stack=True), pages),
             ("baseline-callback", servers.baseline_cmd("callback"), pages),
             ("baseline-async", servers.baseline_cmd("async"), pages),
-            ("baseline-ceiling", servers.baseline_cmd("ceiling"), 0)]:
+            ("baseline-ceiling", servers.baseline_cmd("ceiling"), 0),
+            ("baseline-stream-ceiling", servers.baseline_cmd("stream-ceiling"), pages)]:
         env.log("callgrind pass:", name)
         results["callgrind"].append(
             callgrind.callgrind_pass(name, cmd, args.callgrind_calls, list_pages))
@@ -110,18 +126,15 @@ def main(argv=None):
         report_again(args)
         return
     started = datetime.datetime.utcnow()
-    build(args)
     only = set(filter(None, args.only.split(",")))
+    plan = [p for p in PLAN if not only or any(o in p[0] for o in only)]
+    build(args, plan)
     results = {"date": started.isoformat() + "Z", "host": socket.gethostname(),
                "duration_s": args.duration, "users": args.users, "servers": [],
                "loadavg_start": os.getloadavg(),
                "command": " ".join(["bench/run"] + argv),
                "open_loop_rps": args.open_loop_rps, "callgrind_calls": args.callgrind_calls}
-    for name, make in PLAN:
-        if only and not any(o in name for o in only):
-            continue
-        wanted = COMPARISON_ONLY if name in ("percore-2shard", "percore-1shard-minimal") \
-            else scenarios.ALL
+    for name, make, wanted in plan:
         env.log("measuring", name)
         server = make()
         try:

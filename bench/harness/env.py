@@ -10,6 +10,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 DEFAULT_BUILD = os.environ.get("PERCORE_BENCH_BUILD", os.path.join(ROOT, "build", "release"))
 # What bench/run runs; built alone, not the whole tree (the tests take far longer to compile).
 BUILD_TARGETS = "percore-server percore-load percore-baseline"
+# The grpc-go baseline: built by bench/baseline/go/build into the build directory (not by meson).
+GRPCGO_BINARY = "bench/baseline/go/grpcgo-baseline"
 SERVER_CPU = "0"
 LOAD_CPU = "1"
 # The baselines serve no reflection: every load run names the .proto (the same for all servers).

@@ -1,6 +1,6 @@
 """Load generation for bench/run: percore-load (ghz-compatible flags and JSON report) pinned to
 the load CPU, its report summarized, and h2load (nghttp2-client) on pre-encoded gRPC frames for
-unary GetUser."""
+unary GetUser (and GETs of a static file, for the HTTP/2 floor)."""
 
 import json
 import os
@@ -84,10 +84,21 @@ def h2load_unary(address, path, body, clients, streams, duration):
     cmd = h2load_args(clients, streams, ["-D", str(duration)], data_file,
                       "http://%s%s" % (address, path))
     try:
-        out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE,
-                      stderr=subprocess.STDOUT).stdout
+        return _h2load_figures(cmd)
     finally:
         os.unlink(data_file)
+
+
+def h2load_get(address, path, clients, streams, duration):
+    """h2load GETting `path` (no body, no gRPC headers): req/s and mean latency."""
+    return _h2load_figures(["h2load", "-c", str(clients), "-m", str(streams), "-D",
+                            str(duration), "http://%s%s" % (address, path)])
+
+
+def _h2load_figures(cmd):
+    """Runs h2load pinned to the load CPU and reads its figures from its output."""
+    out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE,
+                  stderr=subprocess.STDOUT).stdout
     rps = re.search(r"finished in [\d.]+\w*, ([\d.]+) req/s", out)
     ok = re.search(r"status codes: (\d+) 2xx", out)
     mean = re.search(r"time for request:\s+\S+\s+\S+\s+(\S+)", out)

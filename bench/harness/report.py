@@ -11,7 +11,7 @@ import tempfile
 
 from harness.callgrind import CALLGRIND_LIST_PAGES, CALLGRIND_USERS
 from harness.env import LOAD_CPU, ROOT, SERVER_CPU
-from harness.targets import bound_of, ratio, targets_section
+from harness.targets import bound_of, grpcgo_section, ratio, targets_section
 
 
 def write_report(results, args, started):
@@ -22,12 +22,13 @@ def write_report(results, args, started):
     base = os.path.join(out_dir, "%s-%s" % (date, host))
     servers = results["servers"]
     baselines = [s for s in servers if s["server"].startswith("baseline-")
-                 and s["server"] != "baseline-ceiling"]
+                 and "ceiling" not in s["server"]]
     # A server that refuses calls fast must not look fastest: only error-free runs compete.
     clean = [s for s in baselines if s.get("get_user", {}).get("errors", 1) == 0]
     best_get = max(clean, key=lambda s: s["get_user"]["rps"], default=None)
     callback = next((s for s in servers if s["server"] == "baseline-callback"), None)
     ceiling = next((s for s in servers if s["server"] == "baseline-ceiling"), None)
+    grpcgo = next((s for s in servers if s["server"] == "grpc-go"), None)
 
     lines = ["# percore benchmark, %s on %s" % (started.strftime("%Y-%m-%d %H:%M UTC"), host), "",
              "Command: `%s`. Server pinned to CPU %s, load to CPU %s; %d s per run, "
@@ -42,7 +43,7 @@ def write_report(results, args, started):
             if key not in s:
                 continue
             row = [str(c[1](s[key], s)) for c in cols]
-            lines.append("| %s | %s |" % (s["server"], " | ".join(row)))
+            lines.append("| %s | %s |" % (s.get("label", s["server"]), " | ".join(row)))
         lines.append("")
 
     def vs(metric, against, key):
@@ -53,10 +54,16 @@ def write_report(results, args, started):
         ("p99", lambda r, s: r["p99_us"]), ("p99.9", lambda r, s: r["p999_us"]),
         ("errors", lambda r, s: r["errors"]),
         ("× best baseline", vs("rps", best_get, "get_user")),
-        ("× ceiling", vs("rps", ceiling, "get_user"))])
+        ("× ceiling", vs("rps", ceiling, "get_user")),
+        ("× grpc-go", vs("rps", grpcgo, "get_user"))])
     table("Unary GetUser with h2load (pre-encoded frames, -c 2 -m 32)", "get_user_h2load", [
         ("req/s", lambda r, s: r["rps"]), ("mean", lambda r, s: round(r["mean_us"], 1)),
-        ("2xx", lambda r, s: r["ok_2xx"])])
+        ("2xx", lambda r, s: r["ok_2xx"]), ("× grpc-go", vs("rps", grpcgo, "get_user_h2load"))])
+    if any(s["server"] == "nghttpd-floor" for s in servers):
+        lines.extend(["The nghttpd row is not a gRPC server: `nghttpd --no-tls -n 1` (one worker "
+                      "thread) answering h2load's GETs of a static 160-byte file, with the same "
+                      "-c 2 -m 32 (no request body, no trailers, no gRPC framing, no handler): a "
+                      "floor for HTTP/2 itself on one core.", ""])
     table("Unary CreateUser (-c 64)", "create_user", [
         ("req/s", lambda r, s: r["rps"]), ("p50", lambda r, s: r["p50_us"]),
         ("p99", lambda r, s: r["p99_us"]), ("p99.9", lambda r, s: r["p999_us"]),
@@ -68,7 +75,13 @@ def write_report(results, args, started):
     table("ListUsers, page of 1,000 (server streaming, -c 8)", "list_users", [
         ("messages/s", lambda r, s: r["messages_per_s"]), ("MB/s", lambda r, s: r["mb_per_s"]),
         ("pages/s", lambda r, s: r["rps"]),
-        ("× callback baseline", vs("messages_per_s", callback, "list_users"))])
+        ("× callback baseline", vs("messages_per_s", callback, "list_users")),
+        ("× grpc-go", vs("messages_per_s", grpcgo, "list_users"))])
+    if any(s["server"] == "baseline-stream-ceiling" for s in servers):
+        lines.extend(["baseline-stream-ceiling writes one User serialized at start-up, page_size "
+                      "times back to back (percore's write shape: the first at once, the buffer hint on "
+                      "those between, the last with the status; no store, no copy): "
+                      "what a streamed message costs in libgrpc itself.", ""])
     def busy(key):
         return lambda r, s: "%.0f%%" % (100 * (r.get("profile") or {}).get(key, 0))
 
@@ -112,6 +125,7 @@ def write_report(results, args, started):
                     c["server"], "{:,}".format(c[phase]["instructions_per_call"]),
                     " | ".join("%.1f%%" % (100 * share.get(k, 0)) for k in cats)))
             lines.append("")
+    lines.extend(grpcgo_section(results))
     lines.extend(targets_section(results, best_get, callback))
     lines.extend(["## Noise", "",
                   "Load average at start %s, at end %s (2 CPUs; other engineers build on this "

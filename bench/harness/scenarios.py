@@ -1,18 +1,23 @@
 """The timed runs: against one seeded server, unary GetUser closed loop (percore-load and
-h2load), CreateUser, GetUser open loop and ListUsers pages, each with its CPU profile; and the
-watch fan-out (one writer, 1,000 watchers of every user) against percore --shards 1."""
+h2load), CreateUser, GetUser open loop and ListUsers pages, each with its CPU profile; h2load
+GETs of the HTTP/2 floor's static file (nghttpd, no gRPC: "h2get", in the h2load GetUser table);
+and the watch fan-out (one writer, 1,000 watchers of every user) against percore --shards 1."""
 
 import json
 import time
 
 from percore_py.procfs import peak_rss_bytes
 
-from harness.load import get_user_request, h2load_unary, percore_load, summarize, \
-    watch_all_users
+from harness.load import get_user_request, h2load_get, h2load_unary, percore_load, \
+    summarize, watch_all_users
 from harness.profile import RunProfile
 from harness.servers import percore_server, seed
 
 ALL = {"get", "h2load", "create", "open", "list"}
+# The HTTP/2 floor (servers.H2Floor): h2load GETs a static file, as many clients and streams as
+# the h2load GetUser run.
+H2_FLOOR = {"h2get"}
+H2LOAD_CLIENTS, H2LOAD_STREAMS = 2, 32
 
 
 def _peak_rss_mib(server):
@@ -21,8 +26,10 @@ def _peak_rss_mib(server):
 
 def measure_server(server, args, scenarios):
     result = {"server": server.name}
-    ids = seed(server.address, args.users)
-    some = ids[len(ids) // 2]
+    if getattr(server, "label", None):
+        result["label"] = server.label
+    ids = seed(server.address, args.users) if scenarios & ALL else []
+    some = ids[len(ids) // 2] if ids else ""
     dur = "%ds" % args.duration
     conns = "2"
     if "get" in scenarios:
@@ -37,7 +44,14 @@ def measure_server(server, args, scenarios):
         prof = RunProfile(server)
         result["get_user_h2load"] = h2load_unary(
             server.address, "/user.v1.UserService/GetUser", get_user_request(some),
-            clients=2, streams=32, duration=args.duration)
+            clients=H2LOAD_CLIENTS, streams=H2LOAD_STREAMS, duration=args.duration)
+        result["get_user_h2load"]["profile"] = prof.stop(
+            calls=result["get_user_h2load"]["ok_2xx"])
+    if "h2get" in scenarios:
+        prof = RunProfile(server)
+        result["get_user_h2load"] = h2load_get(server.address, server.PATH,
+                                               clients=H2LOAD_CLIENTS, streams=H2LOAD_STREAMS,
+                                               duration=args.duration)
         result["get_user_h2load"]["profile"] = prof.stop(
             calls=result["get_user_h2load"]["ok_2xx"])
     if "create" in scenarios:

@@ -1,7 +1,8 @@
-"""The report's verdicts: whether percore met its targets against the best baseline (GetUser
-req/s at no worse p99, ListUsers messages/s against the callback baseline), and, for a figure
-that missed, what bound it (which CPU was saturated) and the steadier per-CPU-second and
-callgrind figures."""
+"""The report's verdicts: percore against grpc-go per second and per server CPU-second (issue
+16's targets, beside libgrpc's stream ceiling and nghttpd's HTTP/2 floor); whether percore met
+its targets against the best baseline (GetUser req/s at no worse p99, ListUsers messages/s
+against the callback baseline), and, for a figure that missed, what bound it (which CPU was
+saturated) and the steadier per-CPU-second and callgrind figures."""
 
 import os
 
@@ -30,6 +31,75 @@ def bound_of(profile):
         return ("the CPU time the scheduler gave the server beside other work on the machine "
                 "(%s), so compare the per-CPU-second figures" % text)
     return "neither core saturated: waiting and scheduling (%s)" % text
+
+
+# Issue 16's targets against grpc-go, per server CPU-second (reported, never asserted).
+GRPCGO_TARGETS = [("get_user", "calls", "GetUser (percore-load -c 64)", 2.0),
+                  ("get_user_h2load", "calls", "GetUser (h2load -c 2 -m 32)", 2.0),
+                  ("list_users", "messages", "ListUsers(1000) messages", 1.5)]
+
+
+def _figures(server, key, unit):
+    """(per second, per server CPU-second) of one run of `server`, or None."""
+    run = (server or {}).get(key)
+    if not run:
+        return None
+    per_s = run.get("messages_per_s") if unit == "messages" else run.get("rps")
+    return per_s, (run.get("profile") or {}).get("%s_per_server_cpu_s" % unit)
+
+
+def grpcgo_section(results):
+    """percore / grpc-go for each figure issue 16 sets a target on, per second and per server
+    CPU-second (from perf stat: what one saturated core serves, whatever CPU the scheduler gave
+    each server), and where libgrpc's stream ceiling and nghttpd's HTTP/2 floor sit."""
+    servers = {s["server"]: s for s in results["servers"]}
+    go = servers.get("grpc-go")
+    if not go:
+        return []
+    percores = [servers[n] for n in ("percore-1shard", "percore-1shard-minimal") if n in servers]
+    lines = ["## percore against grpc-go (per core, same run)", "",
+             "grpc-go is Debian's golang-google-grpc-dev 1.33 (bench/baseline/go), GOMAXPROCS=1, "
+             "pinned like the others. Ratios are percore / grpc-go; issue 16's targets are per "
+             "server CPU-second (reported, not asserted).", "",
+             "| figure | server | per second | per server CPU-s | × grpc-go per second | "
+             "× grpc-go per CPU-s | target per CPU-s |", "|---|---|---|---|---|---|---|"]
+    for key, unit, title, target in GRPCGO_TARGETS:
+        theirs = _figures(go, key, unit)
+        if not theirs:
+            continue
+        lines.append("| %s | grpc-go | %s | %s | | | |" % (title, theirs[0], theirs[1] or "-"))
+        for p in percores:
+            mine = _figures(p, key, unit)
+            if not mine:
+                continue
+            per_cpu = ratio(mine[1], theirs[1])
+            verdict = "-" if per_cpu is None else "%s (>= %.1fx)" % (
+                "met" if per_cpu >= target else "missed", target)
+            lines.append("| %s | %s | %s | %s | %s | %s | %s |" % (
+                title, p["server"], mine[0], mine[1] or "-", ratio(mine[0], theirs[0]) or "-",
+                per_cpu or "-", verdict))
+    ceiling = _figures(servers.get("baseline-stream-ceiling"), "list_users", "messages")
+    go_list = _figures(go, "list_users", "messages")
+    lines.append("")
+    if ceiling and go_list:
+        lines.append("- libgrpc's stream ceiling (baseline-stream-ceiling, one prebuilt message "
+                     "written back to back): %s messages/s, %s per server CPU-s; grpc-go per "
+                     "CPU-s is %sx of it%s." % (
+                         ceiling[0], ceiling[1] or "-", ratio(go_list[1], ceiling[1]) or "-",
+                         "".join(", %s %sx" % (p["server"], ratio(
+                             (_figures(p, "list_users", "messages") or (0, 0))[1], ceiling[1])
+                             or "-") for p in percores)))
+    floor = _figures(servers.get("nghttpd-floor"), "get_user_h2load", "calls")
+    go_h2 = _figures(go, "get_user_h2load", "calls")
+    if floor and go_h2:
+        lines.append("- HTTP/2 floor (nghttpd -n 1, static 160-byte GETs, not gRPC): %s req/s, "
+                     "%s per server CPU-s; per CPU-s grpc-go's h2load GetUser is %sx of it%s." % (
+                         floor[0], floor[1] or "-", ratio(go_h2[1], floor[1]) or "-",
+                         "".join(", %s %sx" % (p["server"], ratio(
+                             (_figures(p, "get_user_h2load", "calls") or (0, 0))[1], floor[1])
+                             or "-") for p in percores)))
+    lines.append("")
+    return lines
 
 
 def targets_section(results, best_get, callback):
@@ -66,7 +136,7 @@ def targets_section(results, best_get, callback):
                 return ((srv.get("get_user") or {}).get("profile") or {}).get(
                     "calls_per_server_cpu_s") or 0
             rivals = [s for s in servers if s["server"].startswith("baseline-") and
-                      s["server"] != "baseline-ceiling" and per_cpu(s)]
+                      "ceiling" not in s["server"] and per_cpu(s)]
             best_cpu = max(rivals, key=per_cpu, default=None)
             mine = max(percore, key=per_cpu, default=None)
             if best_cpu and mine and per_cpu(mine):
