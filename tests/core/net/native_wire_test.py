@@ -1,0 +1,328 @@
+"""core/net's wire server against clients percore did not write: Debian's Python grpcio (generic
+calls, bytes in and out), raw HTTP/2 from python3-h2 where grpcio cannot misbehave on purpose,
+and h2load. The server is tests/core/net/echo_server.cc: LoopMode::kEpoll, two shards.
+Usage: native_wire_test.py PATH/TO/net_echo_server"""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+import grpc
+import h2.config
+import h2.connection
+import h2.events
+
+SERVER_BINARY = None
+TIMEOUT = 10
+MAX_MESSAGE = 1 << 20  # echo_server's max_message_bytes
+
+
+def start_server(*args):
+    proc = subprocess.Popen([SERVER_BINARY, *args], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    match = re.match(r"port (\d+)", line)
+    if not match:
+        proc.kill()
+        raise RuntimeError("echo server did not start: %r" % line)
+    return proc, int(match.group(1))
+
+
+def grpc_frame(message, flags=0):
+    return bytes([flags]) + len(message).to_bytes(4, "big") + message
+
+
+def channel(port, own_connection=False):
+    options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
+    return grpc.insecure_channel("127.0.0.1:%d" % port, options=options)
+
+
+class RawH2:
+    """One HTTP/2 connection driven by hand."""
+
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        config = h2.config.H2Configuration(client_side=True, header_encoding="utf-8")
+        self.conn = h2.connection.H2Connection(config=config)
+        self.conn.initiate_connection()
+        self.sock.sendall(self.conn.data_to_send())
+        self.headers = {}   # stream id -> dict of response headers (HEADERS and trailers)
+        self.data = {}      # stream id -> bytes received
+        self.ended = set()
+        self.reset = set()
+        self.goaway = None
+
+    def request(self, path, content_type="application/grpc", extra=(), body=None, end=True):
+        sid = self.conn.get_next_available_stream_id()
+        headers = [(":method", "POST"), (":scheme", "http"), (":path", path),
+                   (":authority", "localhost"), ("content-type", content_type),
+                   ("te", "trailers"), *extra]
+        self.conn.send_headers(sid, headers, end_stream=body is None and end)
+        if body is not None:
+            self.conn.send_data(sid, body, end_stream=end)
+        self.sock.sendall(self.conn.data_to_send())
+        return sid
+
+    def pump(self, until, timeout=TIMEOUT):
+        deadline = time.time() + timeout
+        while not until() and time.time() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.time()))
+            try:
+                chunk = self.sock.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            for event in self.conn.receive_data(chunk):
+                sid = getattr(event, "stream_id", None)
+                if isinstance(event, (h2.events.ResponseReceived, h2.events.TrailersReceived)):
+                    self.headers.setdefault(sid, {}).update(dict(event.headers))
+                elif isinstance(event, h2.events.DataReceived):
+                    self.data[sid] = self.data.get(sid, b"") + event.data
+                    self.conn.acknowledge_received_data(event.flow_controlled_length, sid)
+                elif isinstance(event, h2.events.StreamEnded):
+                    self.ended.add(sid)
+                elif isinstance(event, h2.events.StreamReset):
+                    self.reset.add(sid)
+                elif isinstance(event, h2.events.ConnectionTerminated):
+                    self.goaway = event
+            data = self.conn.data_to_send()
+            if data:
+                self.sock.sendall(data)
+        return until()
+
+    def close(self):
+        self.sock.close()
+
+
+class NativeWireTest(unittest.TestCase):
+    proc = None
+    port = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.port = start_server("--shards", "2")
+        cls.channel = channel(cls.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.proc.send_signal(signal.SIGTERM)
+        out, _ = cls.proc.communicate(timeout=TIMEOUT)
+        assert cls.proc.returncode == 0, cls.proc.returncode
+        # Every stream was freed exactly once by the end.
+        assert "live_streams=0" in out, out
+
+    def info(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
+        return dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
+
+    def wait_for(self, predicate, what):
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            info = self.info()
+            if predicate(info):
+                return info
+            time.sleep(0.02)
+        self.fail("timed out waiting for %s (last: %s)" % (what, info))
+
+    # --- unary, streams, status ---------------------------------------------------------------
+
+    def test_unary_echoes_bytes_and_both_shards_serve(self):
+        shards = set()
+        for i in range(16):
+            ch = channel(self.port, own_connection=True)
+            payload = bytes(range(256)) * (i + 1)
+            response, call = ch.unary_unary("/test.Echo/Unary").with_call(payload, timeout=TIMEOUT)
+            self.assertEqual(response, payload)
+            self.assertEqual(call.code(), grpc.StatusCode.OK)
+            shards.add(dict(call.initial_metadata())["x-shard"])
+            ch.close()
+        self.assertEqual(shards, {"0", "1"}, "SO_REUSEPORT should spread 16 connections")
+        self.assertEqual(self.channel.unary_unary("/test.Echo/Unary")(b"", timeout=TIMEOUT), b"")
+
+    def test_server_stream_sends_every_copy_through_backpressure(self):
+        payload = b"s" * 1000
+        replies = list(self.channel.unary_stream("/test.Echo/ServerStream")(
+            payload, metadata=(("copies", "2000"),), timeout=TIMEOUT))
+        self.assertEqual(len(replies), 2000)  # 2 MB: past the 256 KiB write queue many times
+        self.assertTrue(all(r == payload for r in replies))
+
+    def test_bidi_echoes_each_message_in_order(self):
+        messages = [b"m%d-" % i + b"x" * (i * 997 % 70000) for i in range(300)]
+        replies = list(self.channel.stream_stream("/test.Echo/Bidi")(iter(messages),
+                                                                    timeout=TIMEOUT))
+        self.assertEqual(replies, messages)
+
+    def test_error_status_message_and_trailing_metadata(self):
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Error")(b"x", timeout=TIMEOUT)
+        error = caught.exception
+        self.assertEqual(error.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(error.details(), "100% wrong:\nünïcode \x01 done")
+        trailing = dict(error.trailing_metadata())
+        self.assertEqual(trailing["x-detail"], "trailing")
+        self.assertEqual(trailing["x-detail-bin"], b"\x00\x01\x02\xff")
+
+    def test_error_message_is_percent_encoded_on_the_wire(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Error", body=grpc_frame(b""))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        headers = raw.headers[sid]
+        self.assertEqual(headers["grpc-status"], "9")
+        self.assertEqual(headers["grpc-message"], "100%25 wrong:%0A%C3%BCn%C3%AFcode %01 done")
+        self.assertNotIn(sid, raw.data, "an error with no messages is Trailers-Only")
+        raw.close()
+
+    def test_unknown_method_is_unimplemented(self):
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Nope/Missing")(b"x", timeout=TIMEOUT)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_metadata_bin_is_decoded_and_peer_named(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(
+            b"", metadata=(("x-echo-bin", b"\x00\x01zz"),), timeout=TIMEOUT)
+        text = reply.decode("latin-1")
+        self.assertRegex(text, r"peer=ipv4:127\.0\.0\.1:\d+ ")
+        self.assertIn(" bin=\x00\x01zz ", text)
+        self.assertIn("deadline=set", text)
+
+    # --- deadlines and cancellation -----------------------------------------------------------
+
+    def test_deadline_exceeded_and_the_server_sees_the_cancellation(self):
+        before = int(self.info()["wait_cancels"])
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Wait")(b"", timeout=0.1)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.wait_for(lambda i: int(i["wait_cancels"]) == before + 1, "the cancellation callback")
+
+    def test_server_answers_deadline_exceeded_itself(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Wait", extra=[("grpc-timeout", "50m")],
+                          body=grpc_frame(b""))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "4")
+        raw.close()
+
+    def test_client_cancel_runs_the_cancellation_callback(self):
+        before = int(self.info()["wait_cancels"])
+        future = self.channel.unary_unary("/test.Echo/Wait").future(b"", timeout=TIMEOUT)
+        time.sleep(0.2)
+        self.assertTrue(future.cancel())
+        self.wait_for(lambda i: int(i["wait_cancels"]) == before + 1, "the cancellation callback")
+
+    # --- limits and malformed requests --------------------------------------------------------
+
+    def test_oversized_message_refused_from_its_prefix(self):
+        raw = RawH2(self.port)
+        # Only the prefix (and 10 bytes) of a 2 MiB message: the answer must not wait for the rest.
+        prefix = b"\x00" + (2 * MAX_MESSAGE).to_bytes(4, "big")
+        sid = raw.request("/test.Echo/Unary", body=prefix + b"0123456789", end=False)
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "8")
+        self.assertIn("larger than max", raw.headers[sid]["grpc-message"])
+        raw.close()
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Unary")(b"z" * (MAX_MESSAGE + 1), timeout=TIMEOUT)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        # At the limit exactly it is served.
+        self.assertEqual(len(self.channel.unary_unary("/test.Echo/Unary")(
+            b"z" * MAX_MESSAGE, timeout=TIMEOUT)), MAX_MESSAGE)
+
+    def test_wrong_content_type_is_415(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Unary", content_type="application/json", body=b"{}")
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid][":status"], "415")
+        raw.close()
+
+    def test_unsupported_encoding_and_compressed_flag(self):
+        raw = RawH2(self.port)
+        gzip = raw.request("/test.Echo/Unary", extra=[("grpc-encoding", "gzip")],
+                           body=grpc_frame(b"x", flags=1))
+        flagged = raw.request("/test.Echo/Unary", body=grpc_frame(b"x", flags=1))
+        self.assertTrue(raw.pump(lambda: {gzip, flagged} <= raw.ended))
+        self.assertEqual(raw.headers[gzip]["grpc-status"], "12")
+        self.assertEqual(raw.headers[gzip]["grpc-accept-encoding"], "identity")
+        self.assertEqual(raw.headers[flagged]["grpc-status"], "13")
+        raw.close()
+
+    def test_header_list_over_the_limit_is_refused(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Unary", extra=[("x-big", "b" * 20000)],
+                          body=grpc_frame(b"x"))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended or sid in raw.reset))
+        self.assertEqual(raw.headers.get(sid, {}).get("grpc-status"), "8")
+        raw.close()
+
+    def test_many_streams_on_one_connection(self):
+        stub = self.channel.unary_unary("/test.Echo/Unary")
+        futures = [stub.future(b"%d" % i, timeout=TIMEOUT) for i in range(1000)]
+        self.assertEqual([f.result() for f in futures], [b"%d" % i for i in range(1000)])
+
+    def test_connection_closed_mid_stream_frees_every_stream(self):
+        base = self.info()
+        raw = RawH2(self.port)
+        for _ in range(5):
+            raw.request("/test.Echo/Wait", body=grpc_frame(b"w"), end=False)
+        raw.request("/test.Echo/Bidi", body=grpc_frame(b"half")[:7], end=False)  # half a message
+        raw.request("/test.Echo/ServerStream", extra=[("copies", "100000")],
+                    body=grpc_frame(b"y" * 1000))  # writes blocked on the closed window
+        self.wait_for(lambda i: int(i["live_streams"]) >= int(base["live_streams"]) + 7,
+                      "the streams to open")
+        raw.close()
+        info = self.wait_for(lambda i: int(i["live_streams"]) == 1, "every stream freed")
+        self.assertEqual(int(info["wait_cancels"]), int(base["wait_cancels"]) + 5)
+
+    def test_h2load_unary_all_2xx(self):
+        body = os.path.join(os.environ.get("TMPDIR", "/tmp"), "native_wire_h2load_%d" % os.getpid())
+        with open(body, "wb") as f:
+            f.write(grpc_frame(b"h" * 100))
+        try:
+            out = subprocess.run(
+                ["h2load", "-n", "4000", "-c", "4", "-m", "32", "-d", body,
+                 "-H", "content-type: application/grpc", "-H", "te: trailers",
+                 "http://127.0.0.1:%d/test.Echo/Unary" % self.port],
+                capture_output=True, text=True, timeout=60).stdout
+        finally:
+            os.unlink(body)
+        self.assertRegex(out, r"requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, "
+                              r"0 failed, 0 errored", out)
+        self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
+
+
+class DrainTest(unittest.TestCase):
+    def test_goaway_on_drain_lets_the_call_in_flight_finish(self):
+        proc, port = start_server("--shards", "2")
+        try:
+            ch = channel(port)
+            slow = ch.unary_unary("/test.Echo/Slow")
+            self.assertEqual(slow(b"warm", timeout=TIMEOUT), b"warm")  # the connection is up
+            raw = RawH2(port)  # a second, idle connection: it sees the GOAWAY
+            self.assertTrue(raw.pump(lambda: 1 in raw.conn.remote_settings or True, timeout=0.2))
+            future = slow.future(b"slow", timeout=TIMEOUT)  # answers after 300 ms
+            time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            self.assertTrue(raw.pump(lambda: raw.goaway is not None))
+            self.assertEqual(raw.goaway.error_code, 0)
+            self.assertEqual(future.result(), b"slow")  # the call in flight finished
+            out, _ = proc.communicate(timeout=TIMEOUT)
+            self.assertEqual(proc.returncode, 0)
+            self.assertIn("drained connections=0 live_streams=0", out)
+            with self.assertRaises(OSError):  # no longer listening
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            raw.close()
+            ch.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    SERVER_BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
