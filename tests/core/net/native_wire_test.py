@@ -5,6 +5,7 @@ Usage: native_wire_test.py PATH/TO/net_echo_server"""
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -293,6 +294,63 @@ class NativeWireTest(unittest.TestCase):
         self.assertRegex(out, r"requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, "
                               r"0 failed, 0 errored", out)
         self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
+
+
+class LimitsTest(unittest.TestCase):
+    def test_streams_past_max_concurrent_streams_are_refused(self):
+        proc, port = start_server("--shards", "1", "--max-concurrent-streams", "4")
+        raw = RawH2(port)
+        try:
+            # Sent before h2 reads the server's SETTINGS (h2 would hold them back itself);
+            # nghttp2 applies its limit from the moment it sent it.
+            sids = [raw.request("/test.Echo/Wait", body=grpc_frame(b"w"), end=False)
+                    for _ in range(10)]
+            self.assertTrue(raw.pump(lambda: len(raw.reset) >= 6, timeout=3))
+            self.assertEqual(sorted(raw.reset), sids[4:])  # the first four stay open
+        finally:
+            raw.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+
+    def test_out_of_descriptors_does_not_stop_accepting(self):
+        proc, port = start_server("--shards", "1")
+        soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+        held = []
+        try:
+            ch = channel(port, own_connection=True)
+            self.assertEqual(ch.unary_unary("/test.Echo/Unary")(b"a", timeout=TIMEOUT), b"a")
+            open_fds = len(os.listdir("/proc/%d/fd" % proc.pid))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (open_fds + 2, hard))
+            for _ in range(12):  # more connections than descriptors left
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
+            time.sleep(0.3)
+            closed = 0
+            for s in held:  # the server closed the ones it had no descriptor for
+                s.settimeout(0.2)
+                try:
+                    if s.recv(1) == b"":
+                        closed += 1
+                except socket.timeout:
+                    pass
+                except ConnectionResetError:
+                    closed += 1
+            self.assertGreater(closed, 0)
+            for s in held:
+                s.close()
+            held.clear()
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            time.sleep(0.2)  # past the accept back-off
+            fresh = channel(port, own_connection=True)
+            self.assertEqual(fresh.unary_unary("/test.Echo/Unary")(b"b", timeout=TIMEOUT), b"b")
+            fresh.close()
+            ch.close()
+        finally:
+            for s in held:
+                s.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
 
 
 class DrainTest(unittest.TestCase):
