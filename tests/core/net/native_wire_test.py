@@ -56,6 +56,7 @@ class RawH2:
         self.ended = set()
         self.reset = set()
         self.goaway = None
+        self.unacked = []
 
     def request(self, path, content_type="application/grpc", extra=(), body=None, end=True):
         sid = self.conn.get_next_available_stream_id()
@@ -68,7 +69,7 @@ class RawH2:
         self.sock.sendall(self.conn.data_to_send())
         return sid
 
-    def pump(self, until, timeout=TIMEOUT):
+    def pump(self, until, timeout=TIMEOUT, ack=True):
         deadline = time.time() + timeout
         while not until() and time.time() < deadline:
             self.sock.settimeout(max(0.01, deadline - time.time()))
@@ -84,7 +85,10 @@ class RawH2:
                     self.headers.setdefault(sid, {}).update(dict(event.headers))
                 elif isinstance(event, h2.events.DataReceived):
                     self.data[sid] = self.data.get(sid, b"") + event.data
-                    self.conn.acknowledge_received_data(event.flow_controlled_length, sid)
+                    if ack:
+                        self.conn.acknowledge_received_data(event.flow_controlled_length, sid)
+                    else:
+                        self.unacked.append((event.flow_controlled_length, sid))
                 elif isinstance(event, h2.events.StreamEnded):
                     self.ended.add(sid)
                 elif isinstance(event, h2.events.StreamReset):
@@ -264,6 +268,37 @@ class NativeWireTest(unittest.TestCase):
         stub = self.channel.unary_unary("/test.Echo/Unary")
         futures = [stub.future(b"%d" % i, timeout=TIMEOUT) for i in range(1000)]
         self.assertEqual([f.result() for f in futures], [b"%d" % i for i in range(1000)])
+
+    def test_a_paused_consumer_closes_the_clients_window(self):
+        """The client never reads the echoes: the server's writes back up, its bidi observer
+        pauses, and the client's send window closes instead of the server buffering without
+        bound. Once the client reads, everything comes back."""
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Bidi", end=False)
+        message = grpc_frame(b"p" * 16000)
+        sent = 0
+        stalled = False
+        while sent * len(message) < 16 * MAX_MESSAGE:
+            if raw.conn.local_flow_control_window(sid) < len(message):
+                raw.pump(lambda: raw.conn.local_flow_control_window(sid) >= len(message),
+                         timeout=0.5, ack=False)
+                if raw.conn.local_flow_control_window(sid) < len(message):
+                    stalled = True
+                    break
+            raw.conn.send_data(sid, message)
+            raw.sock.sendall(raw.conn.data_to_send())
+            sent += 1
+        self.assertTrue(stalled, "the server kept taking bytes it could not answer")
+        # Its write queue (256 KiB) + our unread window (64 KiB) + its stream window (1 MiB).
+        self.assertLess(sent * len(message), 3 * MAX_MESSAGE)
+        for length, stream in raw.unacked:
+            raw.conn.acknowledge_received_data(length, stream)
+        raw.conn.end_stream(sid)
+        raw.sock.sendall(raw.conn.data_to_send())
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "0")
+        self.assertEqual(raw.data[sid], message * sent)
+        raw.close()
 
     def test_connection_closed_mid_stream_frees_every_stream(self):
         base = self.info()
