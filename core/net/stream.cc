@@ -68,24 +68,25 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
   if (name.empty()) return false;
   if (name[0] == ':') {
     if (name == ":path") {
-      path_ = value;
+      path_ = Intern(value);
     } else if (name == ":method") {
-      method_ = value;
+      post_ = value == "POST";
     } else if (name == ":authority") {
-      authority_ = value;
+      authority_ = Intern(value);
     }
     return true;
   }
   if (name == "content-type") {
-    content_type_ = value;
+    grpc_content_type_ = IsGrpcContentType(value);
   } else if (name == "grpc-encoding") {
-    encoding_ = value;
+    if (value != "identity") encoding_ = value;  // the rare case: allocates only then
   } else if (name == "grpc-timeout") {
     if (auto timeout = ParseGrpcTimeout(value)) {
       deadline_ = runtime::Clock::now() + *timeout;
     }
   }
   if (IsTransportHeader(name)) return true;
+  if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
   Entry entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(name.size()), 0, 0};
   arena_.append(name);
   entry.value_offset = static_cast<uint32_t>(arena_.size());
@@ -99,24 +100,32 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
   return true;
 }
 
+Stream::Slice Stream::Intern(std::string_view value) {
+  if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
+  Slice slice{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(value.size())};
+  arena_.append(value);
+  return slice;
+}
+
 void Stream::OnHeadersDone(bool end_stream) {
   Ref();  // the handler may finish and the stream close inside
-  if (method_ != "POST") {
+  if (!post_) {
     FinishWithHeaders(StatusCode::kUnimplemented, "", /*http_error=*/true, 405);
-  } else if (!IsGrpcContentType(content_type_)) {
+  } else if (!grpc_content_type_) {
     // PROTOCOL-HTTP2.md: a server SHOULD answer a non-gRPC content-type with HTTP 415.
     FinishWithHeaders(StatusCode::kUnknown, "", /*http_error=*/true, 415);
   } else if (headers_too_large_) {
     FinishWithHeaders(StatusCode::kResourceExhausted, "request header list too large", false, 0);
   } else if (bad_metadata_) {
     FinishWithHeaders(StatusCode::kInternal, "invalid base64 in -bin metadata", false, 0);
-  } else if (!encoding_.empty() && encoding_ != "identity") {
+  } else if (!encoding_.empty()) {
     AddInitialMetadata("grpc-accept-encoding", "identity");
     FinishWithHeaders(StatusCode::kUnimplemented,
                       "grpc-encoding " + encoding_ + " is not supported (identity only)", false, 0);
-  } else if (MethodHandler* handler = connection_->server()->dispatcher().Dispatch(path_);
+  } else if (MethodHandler* handler = connection_->server()->dispatcher().Dispatch(path());
              handler == nullptr) {
-    FinishWithHeaders(StatusCode::kUnimplemented, "unknown method " + path_, false, 0);
+    FinishWithHeaders(StatusCode::kUnimplemented, "unknown method " + std::string(path()), false,
+                      0);
   } else {
     dispatched_ = true;
     if (deadline_ != runtime::Clock::time_point::max()) {
@@ -269,15 +278,46 @@ void Stream::AddTrailingMetadata(std::string_view key, std::string_view value) {
   AddHeader(&trailing_, key, value);
 }
 
+// Header fields for one submit, inline up to a handful (nghttp2 copies them): no allocation
+// for the usual response.
+class NvList {
+ public:
+  void Add(std::string_view name, std::string_view value) {
+    if (size_ < kInline) {
+      inline_[size_++] = Nv(name, value);
+      return;
+    }
+    if (more_.empty()) more_.assign(inline_, inline_ + kInline);
+    more_.push_back(Nv(name, value));
+    ++size_;
+  }
+  const nghttp2_nv* data() const { return size_ <= kInline ? inline_ : more_.data(); }
+  size_t size() const { return size_; }
+
+ private:
+  static constexpr size_t kInline = 8;
+  nghttp2_nv inline_[kInline];
+  std::vector<nghttp2_nv> more_;
+  size_t size_ = 0;
+};
+
+void Stream::AddStatusFields(NvList& nva) const {
+  static constexpr std::string_view kCodes[] = {"0", "1",  "2",  "3",  "4",  "5",  "6",  "7", "8",
+                                                "9", "10", "11", "12", "13", "14", "15", "16"};
+  auto code = static_cast<size_t>(status_code_);
+  nva.Add("grpc-status", code < std::size(kCodes) ? kCodes[code] : "2");
+  if (!status_message_.empty()) nva.Add("grpc-message", status_message_);
+  for (const Header& h : trailing_) nva.Add(h.first, h.second);
+}
+
 void Stream::SubmitHeaders(bool with_body) {
   headers_sent_ = true;
-  std::vector<nghttp2_nv> nva;
-  nva.reserve(2 + initial_.size() + trailers_.size());
-  nva.push_back(Nv(":status", "200"));
-  nva.push_back(Nv("content-type", "application/grpc"));
-  for (const Header& h : initial_) nva.push_back(Nv(h.first, h.second));
+  NvList nva;
+  nva.Add(":status", "200");
+  nva.Add("content-type", "application/grpc");
+  for (const Header& h : initial_) nva.Add(h.first, h.second);
   if (!with_body) {  // Trailers-Only: the status rides on the one HEADERS frame
-    for (const Header& h : trailers_) nva.push_back(Nv(h.first, h.second));
+    AddStatusFields(nva);
     nghttp2_submit_response(connection_->session(), id_, nva.data(), nva.size(), nullptr);
     return;
   }
@@ -346,9 +386,8 @@ long Stream::ReadData(void* self, uint8_t* buf, size_t length, uint32_t* flags) 
   if (stream->out_offset_ == stream->out_.size() && stream->finish_pending_) {
     stream->finish_pending_ = false;
     *flags |= NGHTTP2_DATA_FLAG_EOF | NGHTTP2_DATA_FLAG_NO_END_STREAM;
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(stream->trailers_.size());
-    for (const Header& h : stream->trailers_) nva.push_back(Nv(h.first, h.second));
+    NvList nva;
+    stream->AddStatusFields(nva);
     nghttp2_submit_trailer(stream->connection_->session(), stream->id_, nva.data(), nva.size());
     return static_cast<long>(n);
   }
@@ -363,15 +402,9 @@ void Stream::NotifyWritable() {
   if (observer_ != nullptr && !finished_ && !cancelled_ && !closed_) observer_->OnWritable(*this);
 }
 
-void Stream::AppendTrailers(std::vector<Header>* out, StatusCode code, std::string_view message) {
-  out->emplace_back("grpc-status", std::to_string(static_cast<int>(code)));
-  if (!message.empty()) {
-    std::string encoded;
-    PercentEncode(message, &encoded);
-    out->emplace_back("grpc-message", std::move(encoded));
-  }
-  for (Header& h : trailing_) out->push_back(std::move(h));
-  trailing_.clear();
+void Stream::SetStatus(StatusCode code, std::string_view message) {
+  status_code_ = code;
+  PercentEncode(message, &status_message_);
 }
 
 void Stream::Finish(StatusCode code, std::string_view message) {
@@ -398,10 +431,10 @@ void Stream::FinishWithHeaders(StatusCode code, std::string_view message, bool h
     nghttp2_submit_response(connection_->session(), id_, nva, 1, nullptr);
     headers_sent_ = true;
   } else if (!headers_sent_) {
-    AppendTrailers(&trailers_, code, message);
+    SetStatus(code, message);
     SubmitHeaders(/*with_body=*/false);
   } else {
-    AppendTrailers(&trailers_, code, message);
+    SetStatus(code, message);
     finish_pending_ = true;
     if (data_deferred_) {
       data_deferred_ = false;

@@ -29,6 +29,7 @@ namespace percore::net {
 
 class Connection;
 class MethodHandler;
+class NvList;
 class StreamObserver;
 
 class Stream {
@@ -43,8 +44,8 @@ class Stream {
   }
 
   // The request.
-  std::string_view path() const { return path_; }
-  std::string_view authority() const { return authority_; }
+  std::string_view path() const { return At(path_); }
+  std::string_view authority() const { return At(authority_); }
   // The first value of `key` (lower-case); -bin values come base64-decoded.
   std::optional<std::string_view> metadata(std::string_view key) const;
   // Every custom entry, in order: (key, value).
@@ -85,6 +86,11 @@ class Stream {
     uint32_t key_offset, key_size, value_offset, value_size;
   };
   using Header = std::pair<std::string, std::string>;
+  struct Slice {
+    uint32_t offset = 0, size = 0;
+  };
+  // One allocation holds the path, the authority and the metadata of a usual request.
+  static constexpr size_t kArenaReserve = 256;
 
   ~Stream();
 
@@ -103,9 +109,14 @@ class Stream {
   void Cancel();
   void MarkCancelled();
   void OnDeadline();
+  Slice Intern(std::string_view value);
+  std::string_view At(Slice slice) const {
+    return std::string_view(arena_).substr(slice.offset, slice.size);
+  }
+  void SetStatus(StatusCode code, std::string_view message);
+  void AddStatusFields(NvList& nva) const;
   void FinishWithHeaders(StatusCode code, std::string_view message, bool http_error, int status);
   void SubmitHeaders(bool with_body);
-  void AppendTrailers(std::vector<Header>* out, StatusCode code, std::string_view message);
   void ScheduleFlush();
   void NotifyWritable();
 
@@ -117,8 +128,11 @@ class Stream {
   Stream* next_ = nullptr;
 
   // Request headers.
-  std::string path_, authority_, method_, content_type_, encoding_;
-  std::string arena_;  // custom metadata keys and values, addressed by entries_
+  std::string arena_;  // path, authority, metadata keys and values, addressed by slices
+  Slice path_, authority_;
+  std::string encoding_;  // only when not identity
+  bool post_ = false;
+  bool grpc_content_type_ = false;
   std::vector<Entry> entries_;
   uint32_t header_bytes_ = 0;
   bool headers_too_large_ = false;
@@ -138,8 +152,9 @@ class Stream {
 
   // Sending.
   std::vector<Header> initial_, trailing_;
-  std::vector<Header> trailers_;  // built at Finish, submitted when the data is out
-  std::string out_;               // length-prefixed messages not yet taken by nghttp2
+  StatusCode status_code_ = StatusCode::kOk;  // set at Finish, sent when the data is out
+  std::string status_message_;                // percent-encoded
+  std::string out_;                           // length-prefixed messages not yet taken by nghttp2
   size_t out_offset_ = 0;
   bool headers_sent_ = false;
   bool data_deferred_ = false;
