@@ -250,10 +250,26 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
   }
 }
 
+void Connection::AddBuffered(int64_t delta) {
+  buffered_ += delta;
+  if (delta < 0 && owed_window_ > 0 && open() &&
+      buffered_ < static_cast<int64_t>(options().connection_buffer_bytes)) {
+    nghttp2_session_consume_connection(session_, owed_window_);
+    owed_window_ = 0;
+    ScheduleFlush();
+  }
+}
+
 int Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id,
-                            const uint8_t* data, size_t len, void*) {
-  // The connection window comes back at once; the stream's when its consumer takes the bytes.
-  nghttp2_session_consume_connection(session, len);
+                            const uint8_t* data, size_t len, void* self) {
+  // The connection window comes back at once (the stream's when its consumer takes the bytes),
+  // unless the streams already buffer the connection's budget: then it waits for them.
+  auto* connection = static_cast<Connection*>(self);
+  if (connection->buffered_ < static_cast<int64_t>(connection->options().connection_buffer_bytes)) {
+    nghttp2_session_consume_connection(session, len);
+  } else {
+    connection->owed_window_ += len;
+  }
   Stream* stream = StreamOf(session, stream_id);
   if (stream == nullptr) {
     nghttp2_session_consume_stream(session, stream_id, len);

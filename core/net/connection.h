@@ -55,6 +55,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   const std::string& peer() const { return peer_; }
   void ScheduleFlush();
   void QueueWritable(Stream* stream) { writable_.push_back(stream); }
+  // What the streams hold of received bytes (partial messages, paused input) changed by
+  // `delta`; below the budget again, the held-back connection window is returned.
+  void AddBuffered(int64_t delta);
 
   Connection* prev = nullptr;  // the ShardServer's list
   Connection* next = nullptr;
@@ -93,6 +96,10 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   size_t wbuf_offset_ = 0;
   Stream* streams_ = nullptr;  // open streams, for teardown
   std::vector<Stream*> writable_;
+  // Received bytes the streams buffer, and connection window not yet returned because of them:
+  // past WireOptions::connection_buffer_bytes the client's connection window closes.
+  int64_t buffered_ = 0;
+  size_t owed_window_ = 0;
 };
 
 }  // namespace percore::net

@@ -145,6 +145,7 @@ void Stream::OnData(const uint8_t* data, size_t size) {
   }
   if (paused_ || !pending_.empty()) {
     pending_.append(reinterpret_cast<const char*>(data), size);
+    Account();
     return;
   }
   Ref();
@@ -157,7 +158,16 @@ void Stream::OnData(const uint8_t* data, size_t size) {
     }
   }
   ConsumeStreamWindow(taken);
+  Account();
   Unref();
+}
+
+void Stream::Account() {
+  size_t now = closed_ ? 0 : pending_.size() + message_.size();
+  if (now == accounted_) return;
+  int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(accounted_);
+  accounted_ = now;
+  connection_->AddBuffered(delta);
 }
 
 size_t Stream::Parse(const uint8_t* data, size_t size) {
@@ -203,6 +213,12 @@ size_t Stream::Parse(const uint8_t* data, size_t size) {
     if (message_.size() == message_size_) {
       prefix_have_ = 0;
       Deliver(message_);
+      // The observer's view ended with the call: a large buffer is given back at once.
+      if (message_.capacity() > (64 << 10)) {
+        std::string().swap(message_);
+      } else {
+        message_.clear();
+      }
     }
   }
   return pos;
@@ -227,6 +243,7 @@ void Stream::Resume() {
       taken = input.size();
     }
     ConsumeStreamWindow(taken);
+    Account();
     ScheduleFlush();  // the WINDOW_UPDATE
   }
   DeliverHalfCloseIfDue();
@@ -424,6 +441,7 @@ void Stream::FinishWithHeaders(StatusCode code, std::string_view message, bool h
   if (!pending_.empty()) {
     ConsumeStreamWindow(pending_.size());
     std::string().swap(pending_);
+    Account();
   }
   if (http_error) {
     std::string code_text = std::to_string(status);
@@ -480,7 +498,9 @@ void Stream::OnClosed(bool reset_by_peer) {
     deadline_timer_ = 0;
   }
   std::string().swap(pending_);
+  std::string().swap(message_);
   std::string().swap(out_);
+  Account();
   if (dispatched_ && observer_ != nullptr) observer_->OnDone(*this);
   observer_ = nullptr;
 }

@@ -13,7 +13,9 @@
 // who keeps the stream past its observer's OnDone() takes Ref()/Unref(). It is freed exactly
 // once, by the last Unref(). Flow control: bytes the observer has not taken (it paused) are not
 // given back to the client's stream window, so a paused consumer stops the sender; the
-// connection window is returned at once, so one paused stream does not stall the others.
+// connection window is returned at once, so one paused stream does not stall the others —
+// unless the connection's streams together buffer more than its budget
+// (WireOptions::connection_buffer_bytes), when the connection window is held back too.
 
 #include <cstdint>
 #include <optional>
@@ -106,6 +108,7 @@ class Stream {
   void Deliver(std::string_view message);
   void DeliverHalfCloseIfDue();
   void ConsumeStreamWindow(size_t bytes);
+  void Account();  // tells the connection what pending_ and message_ hold now
   void Cancel();
   void MarkCancelled();
   void OnDeadline();
@@ -144,8 +147,9 @@ class Stream {
   uint8_t prefix_[5];
   uint8_t prefix_have_ = 0;
   uint32_t message_size_ = 0;
-  std::string message_;  // a message split across DATA frames
-  std::string pending_;  // bytes received while paused, not yet given back to the window
+  std::string message_;   // a message split across DATA frames
+  std::string pending_;   // bytes received while paused, not yet given back to the window
+  size_t accounted_ = 0;  // of pending_ + message_, in the connection's buffered total
   bool paused_ = false;
   bool end_stream_ = false;  // the client's END_STREAM arrived
   bool half_close_delivered_ = false;

@@ -21,6 +21,10 @@ struct WireOptions {
   // LAN; a stream's unconsumed bytes are bounded by its window.
   int32_t stream_window_bytes = 1 << 20;
   int32_t connection_window_bytes = 8 << 20;
+  // Received bytes a connection's streams may buffer together (partial messages, input of
+  // paused streams) before the client's connection window is held closed: per-connection
+  // memory stays under this plus one connection window.
+  uint32_t connection_buffer_bytes = 32 << 20;
   // Bytes a stream may queue for sending before Write() refuses (backpressure).
   uint32_t stream_write_queue_bytes = 256 << 10;
   // Bytes a connection buffers for the socket before it stops reading from the client (a client

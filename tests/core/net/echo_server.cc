@@ -191,6 +191,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--shards") shards = std::atoi(argv[i + 1]);
+    if (flag == "--connection-buffer-bytes")
+      options.connection_buffer_bytes = std::atoi(argv[i + 1]);
     if (flag == "--max-concurrent-streams") options.max_concurrent_streams = std::atoi(argv[i + 1]);
   }
   sigset_t signals;

@@ -348,6 +348,48 @@ class LimitsTest(unittest.TestCase):
             proc.communicate(timeout=TIMEOUT)
         self.assertEqual(proc.returncode, 0)
 
+    def test_a_connections_buffered_bytes_are_bounded(self):
+        """16 streams each send all but the last byte of a 1 MiB message: the server must buffer
+        them (they are incomplete), but past the connection's budget (2 MiB here) it stops
+        returning connection window, so the client stalls at budget + one connection window
+        (8 MiB) instead of pushing all 16 MiB. Other clients are still served."""
+        proc, port = start_server("--shards", "1", "--connection-buffer-bytes", str(2 << 20))
+        raw = RawH2(port)
+        try:
+            raw.pump(lambda: False, timeout=0.2)  # take the server's SETTINGS (1 MiB windows)
+            chunk = b"c" * 16000
+            sent = 0
+            stalled = False
+            for _ in range(16):
+                sid = raw.request("/test.Echo/Unary", body=b"\x00" + MAX_MESSAGE.to_bytes(4, "big"),
+                                  end=False)
+                left = MAX_MESSAGE - 1
+                while left > 0 and not stalled:
+                    piece = chunk[:min(len(chunk), left)]
+                    if raw.conn.local_flow_control_window(sid) < len(piece):
+                        raw.pump(lambda: raw.conn.local_flow_control_window(sid) >= len(piece),
+                                 timeout=0.5)
+                        if raw.conn.local_flow_control_window(sid) < len(piece):
+                            stalled = True
+                            break
+                    raw.conn.send_data(sid, piece)
+                    raw.sock.sendall(raw.conn.data_to_send())
+                    left -= len(piece)
+                    sent += len(piece)
+                if stalled:
+                    break
+            self.assertTrue(stalled, "all %d bytes were taken" % sent)
+            self.assertLess(sent, (2 << 20) + (8 << 20) + 2 * MAX_MESSAGE)
+            other = channel(port, own_connection=True)
+            self.assertEqual(other.unary_unary("/test.Echo/Unary")(b"ok", timeout=TIMEOUT), b"ok")
+            other.close()
+        finally:
+            raw.close()
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("live_streams=0", out)
+
     def test_out_of_descriptors_does_not_stop_accepting(self):
         proc, port = start_server("--shards", "1")
         soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
