@@ -83,6 +83,11 @@ Server::Server(runtime::Runtime& runtime, Dispatcher& dispatcher, WireOptions op
 Server::~Server() { Stop(); }
 
 bool Server::Start(const std::string& host, int port, std::string* error) {
+  if (runtime_.size() == 0 || runtime_.shard(0).loop_mode() != runtime::LoopMode::kEpoll ||
+      !runtime_.running() || running_) {
+    *error = "the native transport needs a started runtime in LoopMode::kEpoll";
+    return false;
+  }
   std::vector<int> fds;
   for (size_t i = 0; i < runtime_.size(); ++i) {
     int bound = 0;
