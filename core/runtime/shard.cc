@@ -7,6 +7,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -184,11 +185,12 @@ void Shard::EpollLoop() {
     std::optional<Clock::time_point> next = timers_.next_deadline();
     if (next) {
       auto remaining = *next - Clock::now();
-      // Rounded up: woken before the deadline, the loop would spin until it passes.
-      timeout_ms =
-          remaining <= Clock::duration::zero()
-              ? 0
-              : static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(remaining).count());
+      // Rounded up: woken before the deadline, the loop would spin until it passes. Capped (an
+      // int of milliseconds overflows at ~24 days); waking early just waits again.
+      int64_t ms = std::chrono::ceil<std::chrono::milliseconds>(remaining).count();
+      timeout_ms = remaining <= Clock::duration::zero()
+                       ? 0
+                       : static_cast<int>(std::min<int64_t>(ms, 3'600'000));
     }
     poller_->Wait(timeout_ms);
     if (next) timers_.RunDue(Clock::now());
