@@ -7,7 +7,8 @@ namespace percore::runtime {
 Runtime::Runtime(RuntimeOptions options) : options_(options) {
   int count = options_.shards > 0 ? options_.shards : UsableCpuCount();
   shards_.reserve(count);
-  for (int i = 0; i < count; ++i) shards_.push_back(std::make_unique<Shard>(*this, i));
+  for (int i = 0; i < count; ++i)
+    shards_.push_back(std::make_unique<Shard>(*this, i, options_.loop));
 }
 
 Runtime::~Runtime() { Stop(); }

@@ -28,6 +28,9 @@ namespace percore::runtime {
 struct RuntimeOptions {
   int shards = 0;   // 0: UsableCpuCount()
   bool pin = true;  // pin shard i to the i-th allowed CPU when there are enough CPUs
+  // How each shard waits (shard.h): in its completion queue (libgrpc's transport), or in epoll
+  // with the queue pumped (percore's own transport, core/net).
+  LoopMode loop = LoopMode::kCompletionQueue;
 };
 
 class Runtime {

@@ -8,6 +8,14 @@
 // grpc::Alarm set to "now" (an Alarm is not thread-safe, so each wake-up has its own, freed when
 // its tag is delivered). Data owned by a shard is only touched on that thread, so it needs no
 // locks (Seastar's shared-nothing shards).
+//
+// LoopMode::kEpoll (chosen per Runtime) is the loop of percore's own transport (core/net): the
+// shard blocks in epoll_wait (until its earliest timer), a mailbox push writes the shard's
+// eventfd, and fds registered through poller() run their handlers on the shard thread. libgrpc's
+// completion queue has no fd to poll, yet peers stay on libgrpc channels: a per-shard pump thread
+// blocks in cq()->Next() and forwards each (tag, ok) through a second mailbox, so tags still
+// complete on the shard thread. Shutdown: the task mailbox closes, timers are cleared, the queue
+// is shut down; the pump forwards what is left and a last marker, then is joined.
 
 #include <grpcpp/completion_queue.h>
 
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "core/runtime/mailbox.h"
+#include "core/runtime/poller.h"
 #include "core/runtime/task.h"
 #include "core/runtime/timer_queue.h"
 
@@ -28,9 +37,14 @@ namespace percore::runtime {
 using ShardId = uint32_t;
 class Runtime;
 
+enum class LoopMode {
+  kCompletionQueue,  // block in the completion queue's AsyncNext (libgrpc transport)
+  kEpoll,            // block in epoll_wait; the completion queue through a pump thread
+};
+
 class Shard {
  public:
-  Shard(Runtime& runtime, ShardId id);
+  Shard(Runtime& runtime, ShardId id, LoopMode mode = LoopMode::kCompletionQueue);
   ~Shard();
   Shard(const Shard&) = delete;
   Shard& operator=(const Shard&) = delete;
@@ -43,6 +57,10 @@ class Shard {
   grpc::CompletionQueue* cq() { return cq_.get(); }
   // The queue gRPC delivers new calls on; nullptr when the runtime runs without a server.
   grpc::ServerCompletionQueue* server_cq() { return server_cq_; }
+
+  LoopMode loop_mode() const { return mode_; }
+  // The shard's fd watchers: nullptr unless LoopMode::kEpoll. Shard thread only.
+  Poller* poller() { return poller_.get(); }
 
   // Any thread. False when the shard is closed (the task is destroyed on the calling thread).
   bool Submit(std::unique_ptr<Task> task) { return mailbox_.Push(std::move(task)); }
@@ -84,6 +102,8 @@ class Shard {
  private:
   friend class Runtime;
   struct WakeAlarm;
+  struct WakeFd;
+  struct CqEvent;
 
   void UsePlainQueue();
   void UseServerQueue(std::unique_ptr<grpc::ServerCompletionQueue> cq);
@@ -91,6 +111,8 @@ class Shard {
   void RequestClose();
   void Join();
   void Loop();
+  void EpollLoop();
+  void StartPump();
   void CloseOnThread();
   void Wake();
   static size_t NextLocalIndex();
@@ -99,7 +121,15 @@ class Shard {
   const ShardId id_;
   std::unique_ptr<grpc::CompletionQueue> cq_;
   grpc::ServerCompletionQueue* server_cq_ = nullptr;
+  const LoopMode mode_;
   Mailbox mailbox_;
+  // kEpoll only: the fds, the eventfd both mailboxes wake, the completion-queue events the pump
+  // forwards (never closed before the pump ends), and the pump.
+  std::unique_ptr<Poller> poller_;
+  std::unique_ptr<WakeFd> wake_fd_;
+  std::unique_ptr<Mailbox> cq_events_;
+  std::thread pump_;
+  bool cq_drained_ = false;
   TimerQueue timers_;
   bool cq_open_ = true;
   bool draining_ = false;

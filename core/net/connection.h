@@ -1,0 +1,105 @@
+#pragma once
+// Threading contract: a Connection lives on the shard that accepted its socket and is used only
+// on that shard's thread (fd events, deferred flushes, its streams' calls).
+//
+// One HTTP/2 connection served by an nghttp2 server session: reads go through
+// nghttp2_session_mem_recv from the shard's shared read buffer; what nghttp2 wants to send is
+// collected with nghttp2_session_mem_send into one write buffer and sent once per loop round
+// (Poller::Defer), so many streams' writes in one round leave in one send(). HPACK, framing and
+// flow-control bookkeeping are nghttp2's; the gRPC semantics live in Stream.
+//
+// Lifetime: the ShardServer holds one reference while the connection is open, each Stream one;
+// Close() (EOF, error, nothing left to do after GOAWAY, server stop) tears the session down at
+// the end of the round, cancels the open streams, closes the fd and drops the server's reference.
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/net/wire_options.h"
+#include "core/runtime/poller.h"
+
+namespace percore::net {
+
+class ShardServer;
+class Stream;
+
+class Connection final : public runtime::FdHandler, public runtime::Deferred {
+ public:
+  Connection(ShardServer* server, int fd, std::string peer);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends the server's SETTINGS and starts watching the socket. False: the connection was
+  // closed at once (the caller drops nothing: Close() took care of it).
+  void Start();
+  // GOAWAY (the last stream the client opened may finish); the connection closes when its
+  // streams are done.
+  void Drain();
+  // Closes at the end of this round, cancelling open streams.
+  void Close();
+
+  void Ref() { ++refs_; }
+  void Unref() {
+    if (--refs_ == 0) delete this;
+  }
+
+  // For streams.
+  nghttp2_session* session() const { return session_; }
+  bool open() const { return session_ != nullptr && !closing_; }
+  const WireOptions& options() const;
+  WireStats& stats() const { return *stats_; }
+  ShardServer* server() const { return server_; }
+  const std::string& peer() const { return peer_; }
+  void ScheduleFlush();
+  void QueueWritable(Stream* stream) { writable_.push_back(stream); }
+  // What the streams hold of received bytes (partial messages, paused input) changed by
+  // `delta`; below the budget again, the held-back connection window is returned.
+  void AddBuffered(int64_t delta);
+
+  Connection* prev = nullptr;  // the ShardServer's list
+  Connection* next = nullptr;
+
+ private:
+  ~Connection();
+  void OnFdReady(uint32_t events) override;
+  void RunDeferred() override;
+  bool Flush();  // false: the socket failed
+  void UpdateInterest();
+  void TearDown();
+  void Link(Stream* stream);
+  void Unlink(Stream* stream);
+
+  static nghttp2_session_callbacks* Callbacks();
+  static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,
+                      size_t namelen, const uint8_t* value, size_t valuelen, uint8_t flags,
+                      void* self);
+  static int OnFrameRecv(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  static int OnDataChunk(nghttp2_session*, uint8_t flags, int32_t stream_id, const uint8_t* data,
+                         size_t len, void* self);
+  static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
+  static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
+
+  ShardServer* server_;
+  WireStats* stats_;
+  const int fd_;
+  const std::string peer_;
+  nghttp2_session* session_ = nullptr;
+  int refs_ = 1;
+  bool closing_ = false;
+  bool reading_ = true;   // EPOLLIN wanted
+  bool writing_ = false;  // EPOLLOUT wanted
+  std::string wbuf_;
+  size_t wbuf_offset_ = 0;
+  Stream* streams_ = nullptr;  // open streams, for teardown
+  std::vector<Stream*> writable_;
+  // Received bytes the streams buffer, and connection window not yet returned because of them:
+  // past WireOptions::connection_buffer_bytes the client's connection window closes.
+  int64_t buffered_ = 0;
+  size_t owed_window_ = 0;
+};
+
+}  // namespace percore::net

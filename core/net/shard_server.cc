@@ -1,0 +1,160 @@
+#include "core/net/shard_server.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/net/connection.h"
+
+namespace percore::net {
+namespace {
+
+// A bounded batch per readiness event, so accepting cannot starve the shard's connections.
+constexpr int kAcceptsPerEvent = 64;
+// Out of descriptors with no spare to shed the pending connection: listen again after this.
+constexpr auto kAcceptBackoff = std::chrono::milliseconds(50);
+
+std::string PeerName(const sockaddr_storage& address) {
+  char host[INET6_ADDRSTRLEN] = {};
+  if (address.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&address);
+    inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host);
+    return std::string("ipv6:[") + host + "]:" + std::to_string(ntohs(a->sin6_port));
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in*>(&address);
+  inet_ntop(AF_INET, &a->sin_addr, host, sizeof host);
+  return std::string("ipv4:") + host + ":" + std::to_string(ntohs(a->sin_port));
+}
+
+}  // namespace
+
+ShardServer::ShardServer(runtime::Shard& shard, int listen_fd, Dispatcher& dispatcher,
+                         const WireOptions& options, WireStats& stats)
+    : shard_(shard),
+      listen_fd_(listen_fd),
+      dispatcher_(dispatcher),
+      options_(options),
+      stats_(stats),
+      read_buffer_(new uint8_t[kReadBufferBytes]) {}
+
+ShardServer::~ShardServer() {
+  StopListening();
+  // Each close cancels the connection's open streams and unlinks it.
+  for (Connection* c = connections_; c != nullptr; c = c->next) c->Close();
+  poller().RunDeferred();
+  if (spare_fd_ >= 0) close(spare_fd_);
+}
+
+void ShardServer::Start() {
+  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (!poller().Add(listen_fd_, runtime::Poller::kReadable, this)) {
+    std::fprintf(stderr, "percore: shard %u cannot watch its listener: %s\n", shard_.id(),
+                 std::strerror(errno));
+  }
+}
+
+void ShardServer::StopListening() {
+  if (resume_timer_ != 0) {
+    shard_.CancelTimer(resume_timer_);
+    resume_timer_ = 0;
+  }
+  if (listen_fd_ >= 0) {
+    poller().Remove(listen_fd_);
+    close(listen_fd_);
+    listen_fd_ = -1;
+  }
+}
+
+void ShardServer::Drain() {
+  draining_ = true;
+  StopListening();
+  for (Connection* c = connections_; c != nullptr; c = c->next) c->Drain();
+}
+
+void ShardServer::Link(Connection* connection) {
+  connection->next = connections_;
+  if (connections_ != nullptr) connections_->prev = connection;
+  connections_ = connection;
+}
+
+void ShardServer::Unlink(Connection* connection) {
+  if (connection->prev != nullptr) connection->prev->next = connection->next;
+  if (connection->next != nullptr) connection->next->prev = connection->prev;
+  if (connections_ == connection) connections_ = connection->next;
+  connection->prev = connection->next = nullptr;
+}
+
+void ShardServer::OnFdReady(uint32_t) {
+  for (int i = 0; i < kAcceptsPerEvent && listen_fd_ >= 0; ++i) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      switch (errno) {
+        case EAGAIN:
+          return;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+          continue;
+        case EMFILE:
+        case ENFILE:
+          WireStats::Add(stats_.accept_errors, 1);
+          OutOfDescriptors();
+          return;
+        default:  // ENOBUFS, ENOMEM: the same back-off, without the spare
+          WireStats::Add(stats_.accept_errors, 1);
+          PauseAccepting();
+          return;
+      }
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    auto* connection = new Connection(this, fd, PeerName(address));
+    connection->Start();
+  }
+}
+
+void ShardServer::OutOfDescriptors() {
+  // Give up the spare to take the pending connection off the backlog and close it, so the
+  // listener does not stay readable (a busy loop) and the client hears at once.
+  if (spare_fd_ >= 0) {
+    close(spare_fd_);
+    int pending = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (pending >= 0) close(pending);
+    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  }
+  if (spare_fd_ < 0) spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // Either way, listen again only after a pause: descriptors are freed by connections closing,
+  // not by accepting harder. Accepting resumes; it never stops for good (CVE-2023-4785).
+  PauseAccepting();
+  auto now = runtime::Clock::now();
+  if (now - last_log_ > std::chrono::seconds(1)) {
+    last_log_ = now;
+    std::fprintf(stderr, "percore: shard %u out of file descriptors: refusing connections\n",
+                 shard_.id());
+  }
+}
+
+void ShardServer::PauseAccepting() {
+  if (listen_fd_ < 0 || accept_paused_) return;
+  accept_paused_ = true;
+  poller().Remove(listen_fd_);
+  resume_timer_ = shard_.RunAfter(kAcceptBackoff, [this] {
+    resume_timer_ = 0;
+    accept_paused_ = false;
+    if (listen_fd_ >= 0) poller().Add(listen_fd_, runtime::Poller::kReadable, this);
+  });
+}
+
+}  // namespace percore::net

@@ -1,0 +1,317 @@
+// Stream: the request side (headers, messages in, flow control) and the call's life; the
+// response side is in stream_send.cc.
+#include "core/net/stream.h"
+
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/net/connection.h"
+#include "core/net/dispatcher.h"
+#include "core/net/grpc_wire.h"
+#include "core/net/shard_server.h"
+#include "core/runtime/shard.h"
+
+namespace percore::net {
+namespace {
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Request headers the wire layer consumes itself; the rest is the call's metadata.
+bool IsTransportHeader(std::string_view name) {
+  return name == "content-type" || name == "te" || name == "grpc-timeout" ||
+         name == "grpc-encoding" || name == "grpc-accept-encoding" || name == "content-length";
+}
+
+}  // namespace
+
+Stream::Stream(Connection* connection, int32_t id) : connection_(connection), id_(id) {
+  connection_->Ref();
+  WireStats::Add(connection_->stats().live_streams, 1);
+  WireStats::Add(connection_->stats().streams_total, 1);
+}
+
+Stream::~Stream() {
+  WireStats::Add(connection_->stats().live_streams, -1);
+  connection_->Unref();
+}
+
+std::string_view Stream::peer() const { return connection_->peer(); }
+
+std::optional<std::string_view> Stream::metadata(std::string_view key) const {
+  for (size_t i = 0; i < entries_.size(); ++i) {
+    auto [k, v] = metadata_at(i);
+    if (k == key) return v;
+  }
+  return std::nullopt;
+}
+
+std::pair<std::string_view, std::string_view> Stream::metadata_at(size_t i) const {
+  const Entry& e = entries_[i];
+  std::string_view arena(arena_);
+  return {arena.substr(e.key_offset, e.key_size), arena.substr(e.value_offset, e.value_size)};
+}
+
+bool Stream::OnHeader(std::string_view name, std::string_view value) {
+  header_bytes_ += static_cast<uint32_t>(name.size() + value.size() + 32);  // RFC 7540 6.5.2
+  if (header_bytes_ > connection_->options().max_header_list_bytes) {
+    headers_too_large_ = true;  // answered once the block is complete; nothing more is kept
+    return true;
+  }
+  if (name.empty()) return false;
+  if (name[0] == ':') {
+    if (name == ":path") {
+      path_ = Intern(value);
+    } else if (name == ":method") {
+      post_ = value == "POST";
+    } else if (name == ":authority") {
+      authority_ = Intern(value);
+    }
+    return true;
+  }
+  if (name == "content-type") {
+    grpc_content_type_ = IsGrpcContentType(value);
+  } else if (name == "grpc-encoding") {
+    if (value != "identity") encoding_ = value;  // the rare case: allocates only then
+  } else if (name == "grpc-timeout") {
+    if (auto timeout = ParseGrpcTimeout(value)) {
+      deadline_ = runtime::Clock::now() + *timeout;
+    }
+  }
+  if (IsTransportHeader(name)) return true;
+  if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
+  Entry entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(name.size()), 0, 0};
+  arena_.append(name);
+  entry.value_offset = static_cast<uint32_t>(arena_.size());
+  if (EndsWith(name, "-bin")) {
+    if (!Base64Decode(value, &arena_)) bad_metadata_ = true;
+  } else {
+    arena_.append(value);
+  }
+  entry.value_size = static_cast<uint32_t>(arena_.size() - entry.value_offset);
+  entries_.push_back(entry);
+  return true;
+}
+
+Stream::Slice Stream::Intern(std::string_view value) {
+  if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
+  Slice slice{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(value.size())};
+  arena_.append(value);
+  return slice;
+}
+
+void Stream::OnHeadersDone(bool end_stream) {
+  Ref();  // the handler may finish and the stream close inside
+  if (!post_) {
+    FinishWithHeaders(StatusCode::kUnimplemented, "", /*http_error=*/true, 405);
+  } else if (!grpc_content_type_) {
+    // PROTOCOL-HTTP2.md: a server SHOULD answer a non-gRPC content-type with HTTP 415.
+    FinishWithHeaders(StatusCode::kUnknown, "", /*http_error=*/true, 415);
+  } else if (headers_too_large_) {
+    FinishWithHeaders(StatusCode::kResourceExhausted, "request header list too large", false, 0);
+  } else if (bad_metadata_) {
+    FinishWithHeaders(StatusCode::kInternal, "invalid base64 in -bin metadata", false, 0);
+  } else if (!encoding_.empty()) {
+    AddInitialMetadata("grpc-accept-encoding", "identity");
+    FinishWithHeaders(StatusCode::kUnimplemented,
+                      "grpc-encoding " + encoding_ + " is not supported (identity only)", false, 0);
+  } else if (MethodHandler* handler = connection_->server()->dispatcher().Dispatch(path());
+             handler == nullptr) {
+    FinishWithHeaders(StatusCode::kUnimplemented, "unknown method " + std::string(path()), false,
+                      0);
+  } else {
+    dispatched_ = true;
+    if (deadline_ != runtime::Clock::time_point::max()) {
+      deadline_timer_ = runtime::Shard::Current()->RunAfter(deadline_ - runtime::Clock::now(),
+                                                            [this] { OnDeadline(); });
+    }
+    handler->OnStream(*this);
+  }
+  if (end_stream) OnEndStream();
+  Unref();
+}
+
+void Stream::OnData(const uint8_t* data, size_t size) {
+  if (finished_ || cancelled_ || !dispatched_) {
+    ConsumeStreamWindow(size);  // nobody will read it: give the window back
+    return;
+  }
+  if (paused_ || !pending_.empty()) {
+    pending_.append(reinterpret_cast<const char*>(data), size);
+    Account();
+    return;
+  }
+  Ref();
+  size_t taken = Parse(data, size);
+  if (taken < size) {
+    if (finished_ || cancelled_) {
+      taken = size;
+    } else {
+      pending_.append(reinterpret_cast<const char*>(data) + taken, size - taken);
+    }
+  }
+  ConsumeStreamWindow(taken);
+  Account();
+  Unref();
+}
+
+void Stream::Account() {
+  size_t now = closed_ ? 0 : pending_.size() + message_.size();
+  if (now == accounted_) return;
+  int64_t delta = static_cast<int64_t>(now) - static_cast<int64_t>(accounted_);
+  accounted_ = now;
+  connection_->AddBuffered(delta);
+}
+
+size_t Stream::Parse(const uint8_t* data, size_t size) {
+  size_t pos = 0;
+  while (pos < size && !paused_ && !finished_ && !cancelled_) {
+    if (prefix_have_ < 5) {
+      size_t take = std::min<size_t>(5 - prefix_have_, size - pos);
+      std::memcpy(prefix_ + prefix_have_, data + pos, take);
+      prefix_have_ += take;
+      pos += take;
+      if (prefix_have_ < 5) break;
+      MessagePrefix prefix = ReadPrefix(prefix_);
+      if (prefix.flags & 1) {
+        Finish(StatusCode::kInternal, "compressed message without grpc-encoding");
+        break;
+      }
+      if (prefix.length > connection_->options().max_message_bytes) {
+        // Refused from the prefix alone: nothing of the body is buffered.
+        Finish(StatusCode::kResourceExhausted,
+               "received message larger than max (" + std::to_string(prefix.length) + " vs. " +
+                   std::to_string(connection_->options().max_message_bytes) + ")");
+        break;
+      }
+      message_size_ = prefix.length;
+      message_.clear();
+      if (message_size_ == 0) {
+        prefix_have_ = 0;
+        Deliver({});
+      }
+      continue;
+    }
+    size_t available = size - pos;
+    if (message_.empty() && available >= message_size_) {
+      // The whole message is in this chunk: delivered in place, no copy.
+      prefix_have_ = 0;
+      pos += message_size_;
+      Deliver({reinterpret_cast<const char*>(data + pos - message_size_), message_size_});
+      continue;
+    }
+    size_t take = std::min<size_t>(message_size_ - message_.size(), available);
+    message_.append(reinterpret_cast<const char*>(data + pos), take);
+    pos += take;
+    if (message_.size() == message_size_) {
+      prefix_have_ = 0;
+      Deliver(message_);
+      // The observer's view ended with the call: a large buffer is given back at once.
+      if (message_.capacity() > (64 << 10)) {
+        std::string().swap(message_);
+      } else {
+        message_.clear();
+      }
+    }
+  }
+  return pos;
+}
+
+void Stream::Deliver(std::string_view message) {
+  if (observer_ != nullptr) observer_->OnMessage(*this, message);
+}
+
+void Stream::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  if (closed_) return;
+  Ref();
+  if (!pending_.empty()) {
+    std::string input = std::move(pending_);
+    pending_.clear();
+    size_t taken = Parse(reinterpret_cast<const uint8_t*>(input.data()), input.size());
+    if (taken < input.size() && !(finished_ || cancelled_)) {
+      pending_.assign(input, taken);
+    } else {
+      taken = input.size();
+    }
+    ConsumeStreamWindow(taken);
+    Account();
+    ScheduleFlush();  // the WINDOW_UPDATE
+  }
+  DeliverHalfCloseIfDue();
+  Unref();
+}
+
+void Stream::OnEndStream() {
+  end_stream_ = true;
+  DeliverHalfCloseIfDue();
+}
+
+void Stream::DeliverHalfCloseIfDue() {
+  if (!end_stream_ || half_close_delivered_ || paused_ || !pending_.empty() || !dispatched_ ||
+      cancelled_) {
+    return;
+  }
+  half_close_delivered_ = true;
+  if (prefix_have_ != 0 && !finished_) {
+    Finish(StatusCode::kInternal, "half-closed in the middle of a message");
+    return;
+  }
+  if (observer_ != nullptr) observer_->OnHalfClose(*this);
+}
+
+void Stream::ConsumeStreamWindow(size_t bytes) {
+  if (bytes == 0 || closed_ || !connection_->open()) return;
+  nghttp2_session_consume_stream(connection_->session(), id_, bytes);
+}
+
+void Stream::ScheduleFlush() { connection_->ScheduleFlush(); }
+
+void Stream::Cancel() {
+  if (cancelled_ || finished_) return;
+  MarkCancelled();
+}
+
+void Stream::MarkCancelled() {
+  cancelled_ = true;
+  WireStats::Add(connection_->stats().cancelled_streams, 1);
+  if (deadline_timer_ != 0) {
+    runtime::Shard::Current()->CancelTimer(deadline_timer_);
+    deadline_timer_ = 0;
+  }
+  if (observer_ != nullptr) observer_->OnCancel(*this);
+}
+
+void Stream::OnDeadline() {
+  deadline_timer_ = 0;
+  if (finished_ || cancelled_ || closed_) return;
+  Ref();
+  // The client is told DEADLINE_EXCEEDED (libgrpc's server does the same), then the handler.
+  FinishWithHeaders(StatusCode::kDeadlineExceeded, "Deadline Exceeded", false, 0);
+  MarkCancelled();
+  Unref();
+}
+
+void Stream::OnClosed(bool reset_by_peer) {
+  closed_ = true;
+  // Reset by the client, or the connection went away, before the handler finished. (A reset
+  // after the server finished is no cancellation: the call is over.)
+  (void)reset_by_peer;
+  if (!finished_) Cancel();
+  if (deadline_timer_ != 0) {
+    runtime::Shard::Current()->CancelTimer(deadline_timer_);
+    deadline_timer_ = 0;
+  }
+  std::string().swap(pending_);
+  std::string().swap(message_);
+  std::string().swap(out_);
+  Account();
+  if (dispatched_ && observer_ != nullptr) observer_->OnDone(*this);
+  observer_ = nullptr;
+}
+
+}  // namespace percore::net

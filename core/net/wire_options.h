@@ -1,0 +1,48 @@
+#pragma once
+// Threading contract: WireOptions is a plain value fixed before the server starts; WireStats'
+// counters are written on their shard's thread and may be read from any thread (relaxed).
+//
+// The limits of percore's own transport, per connection and per stream, and what it counts.
+
+#include <atomic>
+#include <cstdint>
+
+namespace percore::net {
+
+struct WireOptions {
+  // SETTINGS_MAX_CONCURRENT_STREAMS: more are refused by nghttp2 (RST_STREAM REFUSED_STREAM).
+  uint32_t max_concurrent_streams = 1024;
+  // SETTINGS_MAX_HEADER_LIST_SIZE, enforced here too (a larger request: RESOURCE_EXHAUSTED).
+  uint32_t max_header_list_bytes = 16 << 10;
+  // The largest request message, checked from its length prefix before it is buffered.
+  uint32_t max_message_bytes = 4 << 20;
+  // Flow-control windows given to the client: per stream (SETTINGS_INITIAL_WINDOW_SIZE) and per
+  // connection. Large enough that one round trip's worth of bytes is in flight on loopback and
+  // LAN; a stream's unconsumed bytes are bounded by its window.
+  int32_t stream_window_bytes = 1 << 20;
+  int32_t connection_window_bytes = 8 << 20;
+  // Received bytes a connection's streams may buffer together (partial messages, input of
+  // paused streams) before the client's connection window is held closed: per-connection
+  // memory stays under this plus one connection window.
+  uint32_t connection_buffer_bytes = 32 << 20;
+  // Bytes a stream may queue for sending before Write() refuses (backpressure).
+  uint32_t stream_write_queue_bytes = 256 << 10;
+  // Bytes a connection buffers for the socket before it stops reading from the client (a client
+  // that does not read its responses stops being served instead of growing this).
+  uint32_t connection_write_buffer_bytes = 512 << 10;
+};
+
+struct WireStats {
+  std::atomic<int64_t> connections{0};        // open now
+  std::atomic<int64_t> connections_total{0};  // accepted
+  std::atomic<int64_t> live_streams{0};       // Stream objects not yet freed
+  std::atomic<int64_t> streams_total{0};
+  std::atomic<int64_t> cancelled_streams{0};  // OnCancel delivered
+  std::atomic<int64_t> accept_errors{0};      // EMFILE/ENFILE and the like
+
+  static void Add(std::atomic<int64_t>& counter, int64_t delta) {
+    counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace percore::net

@@ -1,0 +1,383 @@
+"""core/net's wire server against clients percore did not write: Debian's Python grpcio (generic
+calls, bytes in and out), raw HTTP/2 from python3-h2 where grpcio cannot misbehave on purpose,
+and h2load. The server is tests/core/net/echo_server.cc: LoopMode::kEpoll, two shards.
+Usage: native_wire_test.py PATH/TO/net_echo_server"""
+
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unittest
+
+import grpc
+
+import wire_support
+from wire_support import MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame
+
+SERVER_BINARY = None
+
+
+def start_server(*args):
+    return wire_support.start_server(SERVER_BINARY, *args)
+
+
+class NativeWireTest(unittest.TestCase):
+    proc = None
+    port = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.port = start_server("--shards", "2")
+        cls.channel = channel(cls.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.proc.send_signal(signal.SIGTERM)
+        out, _ = cls.proc.communicate(timeout=TIMEOUT)
+        assert cls.proc.returncode == 0, cls.proc.returncode
+        # Every stream was freed exactly once by the end.
+        assert "live_streams=0" in out, out
+
+    def info(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
+        return dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
+
+    def wait_for(self, predicate, what):
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            info = self.info()
+            if predicate(info):
+                return info
+            time.sleep(0.02)
+        self.fail("timed out waiting for %s (last: %s)" % (what, info))
+
+    # --- unary, streams, status ---------------------------------------------------------------
+
+    def test_unary_echoes_bytes_and_both_shards_serve(self):
+        shards = set()
+        for i in range(16):
+            ch = channel(self.port, own_connection=True)
+            payload = bytes(range(256)) * (i + 1)
+            response, call = ch.unary_unary("/test.Echo/Unary").with_call(payload, timeout=TIMEOUT)
+            self.assertEqual(response, payload)
+            self.assertEqual(call.code(), grpc.StatusCode.OK)
+            shards.add(dict(call.initial_metadata())["x-shard"])
+            ch.close()
+        self.assertEqual(shards, {"0", "1"}, "SO_REUSEPORT should spread 16 connections")
+        self.assertEqual(self.channel.unary_unary("/test.Echo/Unary")(b"", timeout=TIMEOUT), b"")
+
+    def test_server_stream_sends_every_copy_through_backpressure(self):
+        payload = b"s" * 1000
+        replies = list(self.channel.unary_stream("/test.Echo/ServerStream")(
+            payload, metadata=(("copies", "2000"),), timeout=TIMEOUT))
+        self.assertEqual(len(replies), 2000)  # 2 MB: past the 256 KiB write queue many times
+        self.assertTrue(all(r == payload for r in replies))
+
+    def test_bidi_echoes_each_message_in_order(self):
+        messages = [b"m%d-" % i + b"x" * (i * 997 % 70000) for i in range(300)]
+        replies = list(self.channel.stream_stream("/test.Echo/Bidi")(iter(messages),
+                                                                    timeout=TIMEOUT))
+        self.assertEqual(replies, messages)
+
+    def test_error_status_message_and_trailing_metadata(self):
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Error")(b"x", timeout=TIMEOUT)
+        error = caught.exception
+        self.assertEqual(error.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(error.details(), "100% wrong:\nünïcode \x01 done")
+        trailing = dict(error.trailing_metadata())
+        self.assertEqual(trailing["x-detail"], "trailing")
+        self.assertEqual(trailing["x-detail-bin"], b"\x00\x01\x02\xff")
+
+    def test_error_message_is_percent_encoded_on_the_wire(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Error", body=grpc_frame(b""))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        headers = raw.headers[sid]
+        self.assertEqual(headers["grpc-status"], "9")
+        self.assertEqual(headers["grpc-message"], "100%25 wrong:%0A%C3%BCn%C3%AFcode %01 done")
+        self.assertNotIn(sid, raw.data, "an error with no messages is Trailers-Only")
+        raw.close()
+
+    def test_unknown_method_is_unimplemented(self):
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Nope/Missing")(b"x", timeout=TIMEOUT)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_metadata_bin_is_decoded_and_peer_named(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(
+            b"", metadata=(("x-echo-bin", b"\x00\x01zz"),), timeout=TIMEOUT)
+        text = reply.decode("latin-1")
+        self.assertRegex(text, r"peer=ipv4:127\.0\.0\.1:\d+ ")
+        self.assertIn(" bin=\x00\x01zz ", text)
+        self.assertIn("deadline=set", text)
+
+    # --- deadlines and cancellation -----------------------------------------------------------
+
+    def test_deadline_exceeded_and_the_server_sees_the_cancellation(self):
+        before = int(self.info()["wait_cancels"])
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Wait")(b"", timeout=0.1)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+        self.wait_for(lambda i: int(i["wait_cancels"]) == before + 1, "the cancellation callback")
+
+    def test_server_answers_deadline_exceeded_itself(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Wait", extra=[("grpc-timeout", "50m")],
+                          body=grpc_frame(b""))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "4")
+        raw.close()
+
+    def test_client_cancel_runs_the_cancellation_callback(self):
+        before = int(self.info()["wait_cancels"])
+        future = self.channel.unary_unary("/test.Echo/Wait").future(b"", timeout=TIMEOUT)
+        time.sleep(0.2)
+        self.assertTrue(future.cancel())
+        self.wait_for(lambda i: int(i["wait_cancels"]) == before + 1, "the cancellation callback")
+
+    # --- limits and malformed requests --------------------------------------------------------
+
+    def test_oversized_message_refused_from_its_prefix(self):
+        raw = RawH2(self.port)
+        # Only the prefix (and 10 bytes) of a 2 MiB message: the answer must not wait for the rest.
+        prefix = b"\x00" + (2 * MAX_MESSAGE).to_bytes(4, "big")
+        sid = raw.request("/test.Echo/Unary", body=prefix + b"0123456789", end=False)
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "8")
+        self.assertIn("larger than max", raw.headers[sid]["grpc-message"])
+        raw.close()
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.channel.unary_unary("/test.Echo/Unary")(b"z" * (MAX_MESSAGE + 1), timeout=TIMEOUT)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.RESOURCE_EXHAUSTED)
+        # At the limit exactly it is served.
+        self.assertEqual(len(self.channel.unary_unary("/test.Echo/Unary")(
+            b"z" * MAX_MESSAGE, timeout=TIMEOUT)), MAX_MESSAGE)
+
+    def test_wrong_content_type_is_415(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Unary", content_type="application/json", body=b"{}")
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid][":status"], "415")
+        raw.close()
+
+    def test_unsupported_encoding_and_compressed_flag(self):
+        raw = RawH2(self.port)
+        gzip = raw.request("/test.Echo/Unary", extra=[("grpc-encoding", "gzip")],
+                           body=grpc_frame(b"x", flags=1))
+        flagged = raw.request("/test.Echo/Unary", body=grpc_frame(b"x", flags=1))
+        self.assertTrue(raw.pump(lambda: {gzip, flagged} <= raw.ended))
+        self.assertEqual(raw.headers[gzip]["grpc-status"], "12")
+        self.assertEqual(raw.headers[gzip]["grpc-accept-encoding"], "identity")
+        self.assertEqual(raw.headers[flagged]["grpc-status"], "13")
+        raw.close()
+
+    def test_header_list_over_the_limit_is_refused(self):
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Unary", extra=[("x-big", "b" * 20000)],
+                          body=grpc_frame(b"x"))
+        self.assertTrue(raw.pump(lambda: sid in raw.ended or sid in raw.reset))
+        self.assertEqual(raw.headers.get(sid, {}).get("grpc-status"), "8")
+        raw.close()
+
+    def test_many_streams_on_one_connection(self):
+        stub = self.channel.unary_unary("/test.Echo/Unary")
+        futures = [stub.future(b"%d" % i, timeout=TIMEOUT) for i in range(1000)]
+        self.assertEqual([f.result() for f in futures], [b"%d" % i for i in range(1000)])
+
+    def test_a_paused_consumer_closes_the_clients_window(self):
+        """The client never reads the echoes: the server's writes back up, its bidi observer
+        pauses, and the client's send window closes instead of the server buffering without
+        bound. Once the client reads, everything comes back."""
+        raw = RawH2(self.port)
+        sid = raw.request("/test.Echo/Bidi", end=False)
+        message = grpc_frame(b"p" * 16000)
+        sent = 0
+        stalled = False
+        while sent * len(message) < 16 * MAX_MESSAGE:
+            if raw.conn.local_flow_control_window(sid) < len(message):
+                raw.pump(lambda: raw.conn.local_flow_control_window(sid) >= len(message),
+                         timeout=0.5, ack=False)
+                if raw.conn.local_flow_control_window(sid) < len(message):
+                    stalled = True
+                    break
+            raw.conn.send_data(sid, message)
+            raw.sock.sendall(raw.conn.data_to_send())
+            sent += 1
+        self.assertTrue(stalled, "the server kept taking bytes it could not answer")
+        # Its write queue (256 KiB) + our unread window (64 KiB) + its stream window (1 MiB).
+        self.assertLess(sent * len(message), 3 * MAX_MESSAGE)
+        for length, stream in raw.unacked:
+            raw.conn.acknowledge_received_data(length, stream)
+        raw.conn.end_stream(sid)
+        raw.sock.sendall(raw.conn.data_to_send())
+        self.assertTrue(raw.pump(lambda: sid in raw.ended))
+        self.assertEqual(raw.headers[sid]["grpc-status"], "0")
+        self.assertEqual(raw.data[sid], message * sent)
+        raw.close()
+
+    def test_connection_closed_mid_stream_frees_every_stream(self):
+        base = self.info()
+        raw = RawH2(self.port)
+        for _ in range(5):
+            raw.request("/test.Echo/Wait", body=grpc_frame(b"w"), end=False)
+        raw.request("/test.Echo/Bidi", body=grpc_frame(b"half")[:7], end=False)  # half a message
+        raw.request("/test.Echo/ServerStream", extra=[("copies", "100000")],
+                    body=grpc_frame(b"y" * 1000))  # writes blocked on the closed window
+        self.wait_for(lambda i: int(i["live_streams"]) >= int(base["live_streams"]) + 7,
+                      "the streams to open")
+        raw.close()
+        info = self.wait_for(lambda i: int(i["live_streams"]) == 1, "every stream freed")
+        self.assertEqual(int(info["wait_cancels"]), int(base["wait_cancels"]) + 5)
+
+    def test_h2load_unary_all_2xx(self):
+        body = os.path.join(os.environ.get("TMPDIR", "/tmp"), "native_wire_h2load_%d" % os.getpid())
+        with open(body, "wb") as f:
+            f.write(grpc_frame(b"h" * 100))
+        try:
+            out = subprocess.run(
+                ["h2load", "-n", "4000", "-c", "4", "-m", "32", "-d", body,
+                 "-H", "content-type: application/grpc", "-H", "te: trailers",
+                 "http://127.0.0.1:%d/test.Echo/Unary" % self.port],
+                capture_output=True, text=True, timeout=60).stdout
+        finally:
+            os.unlink(body)
+        self.assertRegex(out, r"requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, "
+                              r"0 failed, 0 errored", out)
+        self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
+
+
+class LimitsTest(unittest.TestCase):
+    def test_streams_past_max_concurrent_streams_are_refused(self):
+        proc, port = start_server("--shards", "1", "--max-concurrent-streams", "4")
+        raw = RawH2(port)
+        try:
+            # Sent before h2 reads the server's SETTINGS (h2 would hold them back itself);
+            # nghttp2 applies its limit from the moment it sent it.
+            sids = [raw.request("/test.Echo/Wait", body=grpc_frame(b"w"), end=False)
+                    for _ in range(10)]
+            self.assertTrue(raw.pump(lambda: len(raw.reset) >= 6, timeout=3))
+            self.assertEqual(sorted(raw.reset), sids[4:])  # the first four stay open
+        finally:
+            raw.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+
+    def test_a_connections_buffered_bytes_are_bounded(self):
+        """16 streams each send all but the last byte of a 1 MiB message: the server must buffer
+        them (they are incomplete), but past the connection's budget (2 MiB here) it stops
+        returning connection window, so the client stalls at budget + one connection window
+        (8 MiB) instead of pushing all 16 MiB. Other clients are still served."""
+        proc, port = start_server("--shards", "1", "--connection-buffer-bytes", str(2 << 20))
+        raw = RawH2(port)
+        try:
+            raw.pump(lambda: False, timeout=0.2)  # take the server's SETTINGS (1 MiB windows)
+            chunk = b"c" * 16000
+            sent = 0
+            stalled = False
+            for _ in range(16):
+                sid = raw.request("/test.Echo/Unary", body=b"\x00" + MAX_MESSAGE.to_bytes(4, "big"),
+                                  end=False)
+                left = MAX_MESSAGE - 1
+                while left > 0 and not stalled:
+                    piece = chunk[:min(len(chunk), left)]
+                    if raw.conn.local_flow_control_window(sid) < len(piece):
+                        raw.pump(lambda: raw.conn.local_flow_control_window(sid) >= len(piece),
+                                 timeout=0.5)
+                        if raw.conn.local_flow_control_window(sid) < len(piece):
+                            stalled = True
+                            break
+                    raw.conn.send_data(sid, piece)
+                    raw.sock.sendall(raw.conn.data_to_send())
+                    left -= len(piece)
+                    sent += len(piece)
+                if stalled:
+                    break
+            self.assertTrue(stalled, "all %d bytes were taken" % sent)
+            self.assertLess(sent, (2 << 20) + (8 << 20) + 2 * MAX_MESSAGE)
+            other = channel(port, own_connection=True)
+            self.assertEqual(other.unary_unary("/test.Echo/Unary")(b"ok", timeout=TIMEOUT), b"ok")
+            other.close()
+        finally:
+            raw.close()
+            proc.send_signal(signal.SIGTERM)
+            out, _ = proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+        self.assertIn("live_streams=0", out)
+
+    def test_out_of_descriptors_does_not_stop_accepting(self):
+        proc, port = start_server("--shards", "1")
+        soft, hard = resource.prlimit(proc.pid, resource.RLIMIT_NOFILE)
+        held = []
+        try:
+            ch = channel(port, own_connection=True)
+            self.assertEqual(ch.unary_unary("/test.Echo/Unary")(b"a", timeout=TIMEOUT), b"a")
+            open_fds = len(os.listdir("/proc/%d/fd" % proc.pid))
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (open_fds + 2, hard))
+            for _ in range(12):  # more connections than descriptors left
+                held.append(socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT))
+            time.sleep(0.3)
+            closed = 0
+            for s in held:  # the server closed the ones it had no descriptor for
+                s.settimeout(0.2)
+                try:
+                    if s.recv(1) == b"":
+                        closed += 1
+                except socket.timeout:
+                    pass
+                except ConnectionResetError:
+                    closed += 1
+            self.assertGreater(closed, 0)
+            for s in held:
+                s.close()
+            held.clear()
+            resource.prlimit(proc.pid, resource.RLIMIT_NOFILE, (soft, hard))
+            time.sleep(0.2)  # past the accept back-off
+            fresh = channel(port, own_connection=True)
+            self.assertEqual(fresh.unary_unary("/test.Echo/Unary")(b"b", timeout=TIMEOUT), b"b")
+            fresh.close()
+            ch.close()
+        finally:
+            for s in held:
+                s.close()
+            proc.send_signal(signal.SIGTERM)
+            proc.communicate(timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 0)
+
+
+class DrainTest(unittest.TestCase):
+    def test_goaway_on_drain_lets_the_call_in_flight_finish(self):
+        proc, port = start_server("--shards", "2")
+        try:
+            ch = channel(port)
+            slow = ch.unary_unary("/test.Echo/Slow")
+            self.assertEqual(slow(b"warm", timeout=TIMEOUT), b"warm")  # the connection is up
+            raw = RawH2(port)  # a second, idle connection: it sees the GOAWAY
+            self.assertTrue(raw.pump(lambda: 1 in raw.conn.remote_settings or True, timeout=0.2))
+            future = slow.future(b"slow", timeout=TIMEOUT)  # answers after 300 ms
+            time.sleep(0.1)
+            proc.send_signal(signal.SIGTERM)
+            self.assertTrue(raw.pump(lambda: raw.goaway is not None))
+            self.assertEqual(raw.goaway.error_code, 0)
+            self.assertEqual(future.result(), b"slow")  # the call in flight finished
+            out, _ = proc.communicate(timeout=TIMEOUT)
+            self.assertEqual(proc.returncode, 0)
+            self.assertIn("drained connections=0 live_streams=0", out)
+            with self.assertRaises(OSError):  # no longer listening
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            raw.close()
+            ch.close()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+if __name__ == "__main__":
+    SERVER_BINARY = sys.argv.pop(1)
+    unittest.main(verbosity=2)
