@@ -1,13 +1,13 @@
 #include "core/rpc/call_base.h"
 
-#include <cstdio>
-
 #include "core/rpc/admission.h"
 
 namespace percore::rpc {
 
 CallBase::CallBase(MethodSlot& slot)
-    : slot_(slot), done_tag_{&runtime::OnTag<CallBase, &CallBase::OnDone>, this} {
+    : CallCore(slot.shard()),
+      slot_(slot),
+      done_tag_{&runtime::OnTag<CallBase, &CallBase::OnDone>, this} {
   slot_.live_objects().Add(1);
   idle_link_.call = this;
   // Before the request is posted (gRPC requires it); the tag only arrives if the call starts.
@@ -30,7 +30,7 @@ bool CallBase::BeginCall() {
   s.CallStarted();
   if (s.cq_open()) slot_.PostOne();
   if (s.draining()) {
-    FinishWithStatus(grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down"));
+    FinishWithStatus(Status(StatusCode::kUnavailable, "server is shutting down"));
     return false;
   }
   ShardAdmission& admission = s.Local<ShardAdmission>();
@@ -38,7 +38,7 @@ bool CallBase::BeginCall() {
   grpc::Status verdict =
       admission.Admit(slot_.limits(), {peer_, context_.deadline(), slot_.exempt_from_shedding()});
   if (!verdict.ok()) {
-    FinishWithStatus(verdict);
+    FinishWithStatus(FromGrpcStatus(verdict));
     return false;
   }
   admission_ = &admission;
@@ -54,7 +54,7 @@ std::optional<std::string_view> CallBase::metadata(std::string_view key) {
 
 void CallBase::WatchIdle() {
   std::chrono::milliseconds timeout = slot_.limits().stream_idle_timeout;
-  if (admission_ == nullptr || timeout.count() <= 0 || done_ || finish_requested()) return;
+  if (admission_ == nullptr || timeout.count() <= 0 || done() || finish_requested()) return;
   admission_->idle_streams().Watch(idle_link_, timeout);
 }
 
@@ -67,12 +67,12 @@ void CallBase::UnwatchIdle() {
 }
 
 void CallBase::EndIdle(std::chrono::milliseconds timeout) {
-  if (done_) return;
+  if (done()) return;
   Ref();  // ending may complete operations; stay alive until done here
   ended_by_server_ = true;
-  grpc::Status status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                      "stream idle for " + std::to_string(timeout.count()) +
-                          " ms: nothing received or sent (server's --stream-idle-timeout)");
+  Status status(StatusCode::kDeadlineExceeded,
+                "stream idle for " + std::to_string(timeout.count()) +
+                    " ms: nothing received or sent (server's --stream-idle-timeout)");
   if (finish_requested() || write_in_flight()) {
     // The status cannot go out behind a write the client never reads: cancel the stream.
     context_.TryCancel();
@@ -85,37 +85,17 @@ void CallBase::EndIdle(std::chrono::milliseconds timeout) {
 bool CallBase::RejectOversized(const grpc::ByteBuffer& message) {
   size_t limit = slot_.limits().max_message_bytes;
   if (message.Length() <= limit) return false;
-  FinishWithStatus(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                "message of " + std::to_string(message.Length()) +
-                                    " bytes exceeds the server's limit of " +
-                                    std::to_string(limit) + " bytes"));
+  FinishWithStatus(
+      Status(StatusCode::kResourceExhausted, "message of " + std::to_string(message.Length()) +
+                                                 " bytes exceeds the server's limit of " +
+                                                 std::to_string(limit) + " bytes"));
   return true;
 }
 
-void CallBase::UnrefHandle() {
-  if (--handles_ == 0 && !finish_requested()) {
-    FinishWithStatus(grpc::Status(grpc::StatusCode::INTERNAL,
-                                  "the handler of " + slot_.method_name() + " did not answer"));
-  }
-  Unref();
-}
-
 void CallBase::OnDone(bool /*ok*/) {
-  done_ = true;
   UnwatchIdle();
-  cancelled_ = context_.IsCancelled() || ended_by_server_;
-  if (cancelled_ && on_cancel_) {
-    std::function<void()> fn = std::move(on_cancel_);
-    fn();
-  }
-  on_cancel_ = nullptr;
-  ClearCallbacks();
+  EndCall(context_.IsCancelled() || ended_by_server_);
   Unref();
-}
-
-void CallBase::LogException(const char* what) {
-  std::fprintf(stderr, "percore: handler of %s/%s threw: %s\n", slot_.service().full_name().c_str(),
-               slot_.method_name().c_str(), what);
 }
 
 }  // namespace percore::rpc

@@ -1,12 +1,13 @@
 #pragma once
-// Threading contract: see call_base.h. A handle may be moved anywhere but is used, copied and
+// Threading contract: see call_core.h. A handle may be moved anywhere but is used, copied and
 // destroyed only on its call's shard (Runtime::Hop keeps continuations there).
 //
 // What every handler handle (UnaryCall, ServerStream, ClientStream, BidiStream) shares: the
 // call's shard, its cancellation, and what any gRPC transport provides (request metadata,
-// deadline, peer, initial and trailing metadata). It names no libgrpc type, so the same
-// handlers could be served by another transport. A handle keeps its call alive; when the last
-// one goes without an answer the call answers INTERNAL itself (call_base.h).
+// deadline, peer, initial and trailing metadata). It names no libgrpc type: a handle holds a
+// counted reference to the call's CallCore and a pointer to the same object's shape interface
+// (call_ops.h), whichever transport implements them. A handle keeps its call alive; when the
+// last one goes without an answer the call answers INTERNAL itself (call_core.h).
 
 #include <chrono>
 #include <functional>
@@ -15,50 +16,55 @@
 #include <string_view>
 #include <utility>
 
-#include "core/rpc/call_base.h"
+#include "core/rpc/call_core.h"
+#include "core/runtime/shard.h"  // handlers reach their shard through the handle
 
 namespace percore::rpc {
 
 class CallHandle {
  public:
-  runtime::Shard& shard() const { return base_->shard(); }
+  runtime::Shard& shard() const { return core_->shard(); }
   // True once the client cancelled, the deadline passed or the connection dropped.
-  bool cancelled() const { return base_->cancelled(); }
+  bool cancelled() const { return core_->cancelled(); }
   // Runs once, on this shard, when the call is cancelled (never after a normal finish).
-  void OnCancel(std::function<void()> fn) const { base_->OnCancel(std::move(fn)); }
+  void OnCancel(std::function<void()> fn) const { core_->OnCancel(std::move(fn)); }
 
   // The first value the client sent under `key` (lower-case), valid while the call lives.
   std::optional<std::string_view> metadata(std::string_view key) const {
-    return base_->metadata(key);
+    return core_->metadata(key);
   }
   // The client's deadline (time_point::max() when it set none).
-  std::chrono::system_clock::time_point deadline() const { return base_->deadline(); }
+  std::chrono::system_clock::time_point deadline() const { return core_->deadline(); }
   // The client's address as the transport names it ("ipv4:127.0.0.1:5000").
-  std::string peer() const { return base_->peer(); }
+  std::string peer() const { return core_->peer(); }
   // Only before the initial metadata has gone out (first message, SendInitialMetadata, finish).
   void AddInitialMetadata(const std::string& key, const std::string& value) const {
-    base_->AddInitialMetadata(key, value);
+    core_->AddInitialMetadata(key, value);
   }
   // Only before the call is finished.
   void AddTrailingMetadata(const std::string& key, const std::string& value) const {
-    base_->AddTrailingMetadata(key, value);
+    core_->AddTrailingMetadata(key, value);
   }
 
  protected:
-  explicit CallHandle(CallBase* base) : base_(base) {}
+  explicit CallHandle(CallCore* core) : core_(core) {}
 
-  CallRef<CallBase> base_;
+  CallRef<CallCore> core_;
 };
 
-// The typed face of a handle: its call-data class (one per call shape) is Data.
-template <class DataT>
+// The typed face of a handle: Ops is its shape interface (call_ops.h). A transport makes a
+// handle from its call object, which is both a CallCore and an Ops.
+template <class OpsT>
 class TypedCallHandle : public CallHandle {
  public:
-  using Data = DataT;
-  explicit TypedCallHandle(Data* data) : CallHandle(data) {}
+  using Ops = OpsT;
+  TypedCallHandle(CallCore* core, Ops* ops) : CallHandle(core), ops_(ops) {}
 
  protected:
-  Data& data() const { return *static_cast<Data*>(base_.get()); }
+  Ops& ops() const { return *ops_; }
+
+ private:
+  Ops* ops_;
 };
 
 }  // namespace percore::rpc

@@ -4,18 +4,17 @@
 // The handle methods that several call shapes share, written once and stacked on
 // TypedCallHandle (call_handle.h) by the shapes that have them:
 //   RespondMethods: the one answer of unary and client-streaming calls;
-//   ReadMethods:    the client's messages of client-streaming and bidi calls (stream_reader.h);
-//   WriteMethods:   the server's messages of server-streaming and bidi calls (stream_writer.h).
-// Each takes percore's Status and SerializedMessage: no libgrpc type reaches a handler.
+//   ReadMethods:    the client's messages of client-streaming and bidi calls;
+//   WriteMethods:   the server's messages of server-streaming and bidi calls.
+// Each forwards to the call's shape interface (call_ops.h: one virtual call) and takes
+// percore's Status and SerializedMessage: no transport type reaches a handler.
 
 #include <functional>
 #include <utility>
 
 #include "core/base/status.h"
 #include "core/rpc/call_handle.h"
-#include "core/rpc/codec.h"
-#include "core/rpc/grpc_bytes.h"
-#include "core/rpc/grpc_status.h"
+#include "core/rpc/call_ops.h"
 #include "core/rpc/serialized_message.h"
 
 namespace percore::rpc {
@@ -25,11 +24,11 @@ class RespondMethods : public Base {
  public:
   using Base::Base;
   // Each returns false if the call was already answered.
-  bool Finish(const Resp& response) const { return this->data().Finish(response); }
-  bool Finish(const Status& status) const { return this->data().Finish(status); }
+  bool Finish(const Resp& response) const { return this->ops().Finish(response); }
+  bool Finish(const Status& status) const { return this->ops().Finish(status); }
   // Bytes of an already serialized Resp (kept pre-serialized, sent without a copy).
   bool FinishRaw(const SerializedMessage& response) const {
-    return this->data().FinishRaw(response);
+    return this->ops().FinishRaw(response);
   }
 };
 
@@ -38,13 +37,11 @@ class ReadMethods : public Base {
  public:
   using Base::Base;
   // Set these in the handler; reading starts when it returns.
-  void OnRead(std::function<void(Req&&)> fn) const { this->data().reader().OnRead(std::move(fn)); }
-  void OnReadsDone(std::function<void()> fn) const {
-    this->data().reader().OnReadsDone(std::move(fn));
-  }
-  void PauseReads() const { this->data().reader().Pause(); }
-  void ResumeReads() const { this->data().reader().Resume(); }
-  bool reads_done() const { return this->data().reader().reads_done(); }
+  void OnRead(std::function<void(Req&&)> fn) const { this->ops().OnRead(std::move(fn)); }
+  void OnReadsDone(std::function<void()> fn) const { this->ops().OnReadsDone(std::move(fn)); }
+  void PauseReads() const { this->ops().PauseReads(); }
+  void ResumeReads() const { this->ops().ResumeReads(); }
+  bool reads_done() const { return this->ops().reads_done(); }
 };
 
 template <class Base, class Resp>
@@ -53,27 +50,17 @@ class WriteMethods : public Base {
   using Base::Base;
   // False when the queue is full (the message is not taken; OnWritable tells when to resume)
   // or the stream is finishing or broken.
-  bool Write(const Resp& message) const {
-    return this->data().writer().Write(Codec<Resp>::Serialize(message));
-  }
+  bool Write(const Resp& message) const { return this->ops().Write(message); }
   // An already serialized Resp, sent without copying its bytes.
-  bool WriteRaw(const SerializedMessage& message) const {
-    return this->data().writer().Write(ToByteBuffer(message));
-  }
-  bool writable() const { return this->data().writer().writable(); }
-  void OnWritable(std::function<void()> fn) const {
-    this->data().writer().OnWritable(std::move(fn));
-  }
+  bool WriteRaw(const SerializedMessage& message) const { return this->ops().WriteRaw(message); }
+  bool writable() const { return this->ops().writable(); }
+  void OnWritable(std::function<void()> fn) const { this->ops().OnWritable(std::move(fn)); }
   // Sends the initial metadata now, before any message. Later calls do nothing.
-  void SendInitialMetadata() const { this->data().writer().SendInitialMetadata(); }
+  void SendInitialMetadata() const { this->ops().SendInitialMetadata(); }
   // Ends the stream after every queued message. False if already finishing.
-  bool Finish(const Status& status) const {
-    return this->data().writer().Finish(ToGrpcStatus(status));
-  }
+  bool Finish(const Status& status) const { return this->ops().Finish(status); }
   // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
-  bool FinishNow(const Status& status) const {
-    return this->data().writer().Finish(ToGrpcStatus(status), true);
-  }
+  bool FinishNow(const Status& status) const { return this->ops().FinishNow(status); }
 };
 
 }  // namespace percore::rpc

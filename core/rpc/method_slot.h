@@ -2,14 +2,16 @@
 // Threading contract: one MethodSlot per method per shard, made and used only on that shard's
 // thread.
 //
-// What a call object needs to know about its method: the shard, the raw service and method
-// index to request with, the limits; and how to post one more request (PostOne), which every
-// call does as soon as it has been matched, so the number of posted requests stays constant.
+// What a libgrpc call object needs to know about its method: the shard, the raw service and
+// method index to request with, the limits, the method's entry (method_table.h: how the call
+// reaches its handler); and how to post one more request (PostOne), which every call does as
+// soon as it has been matched, so the number of posted requests stays constant.
 
 #include <atomic>
 #include <cstdint>
 
 #include "core/rpc/call_limits.h"
+#include "core/rpc/method_table.h"
 #include "core/rpc/raw_service.h"
 #include "core/runtime/shard.h"
 
@@ -27,14 +29,16 @@ struct LiveCallObjects {
 
 class MethodSlot {
  public:
-  MethodSlot(runtime::Shard& shard, RawService& service, int index, const CallLimits& limits)
+  MethodSlot(runtime::Shard& shard, RawService& service, int index, const CallLimits& limits,
+             const MethodEntry& entry)
       : shard_(shard),
         service_(service),
         index_(index),
         limits_(limits),
         // Health checks must answer while the server sheds load (admission.h).
         exempt_from_shedding_(service.full_name() == "grpc.health.v1.Health"),
-        live_objects_(shard.Local<LiveCallObjects>()) {}
+        live_objects_(shard.Local<LiveCallObjects>()),
+        entry_(entry) {}
   virtual ~MethodSlot() = default;
   MethodSlot(const MethodSlot&) = delete;
   MethodSlot& operator=(const MethodSlot&) = delete;
@@ -51,6 +55,7 @@ class MethodSlot {
   const CallLimits& limits() const { return limits_; }
   bool exempt_from_shedding() const { return exempt_from_shedding_; }
   LiveCallObjects& live_objects() { return live_objects_; }
+  const MethodEntry& entry() const { return entry_; }
   const std::string& method_name() const { return service_.descriptor()->method(index_)->name(); }
 
  private:
@@ -60,6 +65,7 @@ class MethodSlot {
   const CallLimits& limits_;
   const bool exempt_from_shedding_;
   LiveCallObjects& live_objects_;
+  const MethodEntry entry_;
 };
 
 }  // namespace percore::rpc

@@ -95,6 +95,7 @@ grpc::Status ServerHost::Start() {
 
   for (auto& s : services_) s->SetShardCount(runtime_.size());
   instances_.resize(runtime_.size());
+  tables_.resize(runtime_.size());
   live_objects_.assign(runtime_.size(), nullptr);
   runtime_.Start(std::move(queues));
   started_ = true;
@@ -102,6 +103,9 @@ grpc::Status ServerHost::Start() {
     live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
     auto& mine = instances_[shard.id()];
     for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
+    for (auto& instance : mine) {
+      for (const MethodEntry& entry : instance->methods) tables_[shard.id()].Add(&entry);
+    }
     for (auto& instance : mine) {
       for (auto& slot : instance->slots) slot->PostInitial();
     }

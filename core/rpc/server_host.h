@@ -85,6 +85,9 @@ class ServerHost {
   // Call objects of this server alive now, posted requests included (after Start(); still
   // readable after Shutdown() while the runtime exists). Tests use it to prove no path leaks.
   int64_t live_call_objects() const;
+  // Every hosted method on `shard`, by path, for a transport other than libgrpc to start calls
+  // through (method_table.h). After Start(); from that shard's thread only.
+  const MethodTable& methods(runtime::ShardId shard) const { return tables_.at(shard); }
   // The whole shutdown sequence; returns when the runtime's threads are joined.
   void Shutdown(std::chrono::milliseconds grace);
 
@@ -98,6 +101,7 @@ class ServerHost {
   std::unique_ptr<grpc::Server> server_;
   // [shard][service]; touched only by its shard while running, here after the runtime stopped.
   std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
+  std::vector<MethodTable> tables_;                   // by shard; built on each at Start()
   std::vector<const LiveCallObjects*> live_objects_;  // by shard; set at Start()
   int port_ = 0;
   int64_t grpc_memory_limit_bytes_ = 0;

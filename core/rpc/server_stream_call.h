@@ -1,61 +1,24 @@
 #pragma once
-// Threading contract: see call_base.h; every ServerStream method on the call's shard.
+// Threading contract: see call_handle.h; every ServerStream method on the call's shard.
 //
 // Server streaming: the request arrives with the call; the handler writes any number of
-// messages through the bounded StreamWriter and then Finish()es:
-//   posted --request ok--> handler runs --Write()*--> writing --Finish()--> finishing
-//   --finish tag--> (freed when the done tag and every handle are gone)
-
-#include <grpcpp/support/async_stream.h>
+// messages (bounded queue, OnWritable backpressure) and then Finish()es.
+//
+// Transport-independent: the handle talks to its call through ServerStreamOps<Req, Resp>
+// (call_ops.h), which libgrpc's call data (grpc_server_stream_call.h) and any other transport
+// implement.
 
 #include "core/rpc/handle_methods.h"
-#include "core/rpc/stream_writer.h"
-#include "core/rpc/typed_slot.h"
 
 namespace percore::rpc {
 
+// The handler's handle to a server-streaming call. Copyable; the call stays alive while a handle
+// exists.
 template <class Req, class Resp>
-class ServerStreamCallData final : public CallBase {
- public:
-  using Writer = StreamWriter<grpc::ServerAsyncWriter<grpc::ByteBuffer>>;
-
-  explicit ServerStreamCallData(TypedSlot<ServerStream<Req, Resp>>& slot)
-      : CallBase(slot),
-        stream_(&context_),
-        writer_(*this, stream_, slot.limits().stream_queue_messages) {
-    slot.service().RequestServerStreaming(slot.index(), &context_, &request_bytes_, &stream_,
-                                          slot.shard().server_cq(), &request_tag_);
-  }
-
-  const Req& request() const { return request_; }
-  Writer& writer() { return writer_; }
-
- private:
-  void FinishWithStatus(const grpc::Status& status) override { writer_.Finish(status); }
-  bool finish_requested() const override { return writer_.finish_requested(); }
-  void ClearCallbacks() override { writer_.ClearCallbacks(); }
-
-  void OnRequest(bool ok) {
-    OnRequestMessage(ok, request_bytes_, request_, [this] {
-      static_cast<TypedSlot<ServerStream<Req, Resp>>&>(slot_).Invoke(ServerStream<Req, Resp>(this));
-    });
-  }
-
-  grpc::ByteBuffer request_bytes_;
-  Req request_;
-  grpc::ServerAsyncWriter<grpc::ByteBuffer> stream_;
-  Writer writer_;
-  runtime::CompletionTag request_tag_{
-      &runtime::OnTag<ServerStreamCallData, &ServerStreamCallData::OnRequest>, this};
-};
-
-// The handler's handle to a server-streaming call.
-template <class Req, class Resp>
-class ServerStream final
-    : public WriteMethods<TypedCallHandle<ServerStreamCallData<Req, Resp>>, Resp> {
+class ServerStream final : public WriteMethods<TypedCallHandle<ServerStreamOps<Req, Resp>>, Resp> {
  public:
   using ServerStream::WriteMethods::WriteMethods;
-  const Req& request() const { return this->data().request(); }
+  const Req& request() const { return this->ops().request(); }
 };
 
 }  // namespace percore::rpc

@@ -14,8 +14,11 @@
 //
 // Registration checks the method name, shape and message types against the descriptor, and
 // throws std::invalid_argument at start-up on a mismatch. Methods left unregistered answer
-// UNIMPLEMENTED. A Handler may define `void OnDrain()`: it runs on each shard when shutdown
-// begins, so long-lived streams can be ended instead of waiting out the grace period.
+// UNIMPLEMENTED. Each method becomes a MethodBinding (method_table.h: path, shape, typed
+// invoker), the transport-independent description every transport starts calls through; on each
+// shard the instance lists them as MethodEntries (Find(path)) and holds libgrpc's slots. A Handler
+// may define `void OnDrain()`: it runs on each shard when shutdown begins, so long-lived streams
+// can be ended instead of waiting out the grace period.
 
 #include <google/protobuf/descriptor.h>
 
@@ -24,10 +27,17 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <typeinfo>
 #include <vector>
 
 #include "core/rpc/bidi_stream_call.h"
 #include "core/rpc/client_stream_call.h"
+#include "core/rpc/grpc_bidi_stream_call.h"
+#include "core/rpc/grpc_client_stream_call.h"
+#include "core/rpc/grpc_server_stream_call.h"
+#include "core/rpc/grpc_unary_call.h"
+#include "core/rpc/method_table.h"
 #include "core/rpc/raw_service.h"
 #include "core/rpc/server_stream_call.h"
 #include "core/rpc/unary_call.h"
@@ -35,11 +45,20 @@
 
 namespace percore::rpc {
 
-// What one service holds on one shard: its handler object and one slot per method.
+// What one service holds on one shard: its handler object, its methods bound to it (what any
+// transport starts calls through) and libgrpc's slot per method.
 class ShardServiceInstance {
  public:
   virtual ~ShardServiceInstance() = default;
   virtual void OnDrain() {}
+  // The method at `path` ("/user.v1.UserService/GetUser"), or nullptr. Shard thread only.
+  const MethodEntry* Find(std::string_view path) const {
+    for (const MethodEntry& entry : methods) {
+      if (entry.path() == path) return &entry;
+    }
+    return nullptr;
+  }
+  std::vector<MethodEntry> methods;                // by method index; never resized once made
   std::vector<std::unique_ptr<MethodSlot>> slots;  // destroyed after the handler (subclasses)
 };
 
@@ -56,32 +75,41 @@ class ServiceRegistration {
 
 namespace internal {
 
-// A slot whose Invoke calls a member function of the shard's handler.
-template <class SlotBase, class Call, class Handler>
-class BoundSlot final : public SlotBase {
+// A method bound to a Handler member function taking the handle Call.
+template <class Handler, class Call>
+class BoundMethod final : public MethodBinding {
  public:
   using Method = void (Handler::*)(Call);
-  BoundSlot(runtime::Shard& shard, RawService& service, int index, const CallLimits& limits,
-            Handler* handler, Method method)
-      : SlotBase(shard, service, index, limits), handler_(handler), method_(method) {}
-  void Invoke(Call call) override { (handler_->*method_)(std::move(call)); }
+  BoundMethod(const google::protobuf::MethodDescriptor* method, Method fn)
+      : MethodBinding(method, &typeid(typename Call::Ops)), fn_(fn) {}
+  void Invoke(void* handler, CallCore& core, void* ops) const override {
+    RunHandler(core, path(), [&] {
+      (static_cast<Handler*>(handler)->*fn_)(Call(&core, static_cast<typename Call::Ops*>(ops)));
+    });
+  }
 
  private:
-  Handler* handler_;
-  Method method_;
+  Method fn_;
 };
 
-// A slot for a method no handler implements.
-template <class SlotBase, class Call>
-class UnimplementedSlot final : public SlotBase {
+// A method no handler implements.
+class UnimplementedMethod final : public MethodBinding {
  public:
-  using SlotBase::SlotBase;
-  void Invoke(Call call) override {
-    call.Finish(Status(StatusCode::kUnimplemented, "method " + this->service().full_name() + "/" +
-                                                       this->method_name() +
-                                                       " is not implemented"));
+  explicit UnimplementedMethod(const google::protobuf::MethodDescriptor* method)
+      : MethodBinding(method, nullptr) {}
+  void Invoke(void* /*handler*/, CallCore& core, void* /*ops*/) const override {
+    core.FinishWithStatus(
+        Status(StatusCode::kUnimplemented, "method " + descriptor()->service()->full_name() + "/" +
+                                               descriptor()->name() + " is not implemented"));
   }
 };
+
+// libgrpc's slot for a method whose calls are Data (grpc_*_call.h).
+template <class Data>
+std::unique_ptr<MethodSlot> MakeSlot(runtime::Shard& shard, RawService& service, int index,
+                                     const CallLimits& limits, const MethodEntry& entry) {
+  return std::make_unique<TypedSlot<Data>>(shard, service, index, limits, entry);
+}
 
 template <class Handler>
 class HandlerInstance final : public ShardServiceInstance {
@@ -102,7 +130,12 @@ class ServiceDef final : public ServiceRegistration {
   using Factory = std::function<std::unique_ptr<Handler>(runtime::Shard&)>;
 
   ServiceDef(const google::protobuf::ServiceDescriptor* descriptor, Factory factory)
-      : raw_(descriptor), factory_(std::move(factory)), binders_(descriptor->method_count()) {}
+      : raw_(descriptor), factory_(std::move(factory)) {
+    for (int i = 0; i < descriptor->method_count(); ++i) {
+      bindings_.push_back(std::make_unique<internal::UnimplementedMethod>(descriptor->method(i)));
+      slot_makers_.push_back(UnimplementedSlotMaker(ShapeOf(*descriptor->method(i))));
+    }
+  }
 
   // For a handler that needs the ServiceDef itself (to reach its peers on other shards through
   // local()): construct with a null factory, then set it.
@@ -110,21 +143,21 @@ class ServiceDef final : public ServiceRegistration {
 
   template <class Req, class Resp>
   ServiceDef& Unary(std::string_view method, void (Handler::*fn)(UnaryCall<Req, Resp>)) {
-    return Bind<UnaryCall<Req, Resp>, Req, Resp>(method, fn, false, false);
+    return Bind<UnaryCallData<Req, Resp>, Req, Resp>(method, fn, CallShape::kUnary);
   }
   template <class Req, class Resp>
   ServiceDef& ServerStream(std::string_view method,
                            void (Handler::*fn)(rpc::ServerStream<Req, Resp>)) {
-    return Bind<rpc::ServerStream<Req, Resp>, Req, Resp>(method, fn, false, true);
+    return Bind<ServerStreamCallData<Req, Resp>, Req, Resp>(method, fn, CallShape::kServerStream);
   }
   template <class Req, class Resp>
   ServiceDef& ClientStream(std::string_view method,
                            void (Handler::*fn)(rpc::ClientStream<Req, Resp>)) {
-    return Bind<rpc::ClientStream<Req, Resp>, Req, Resp>(method, fn, true, false);
+    return Bind<ClientStreamCallData<Req, Resp>, Req, Resp>(method, fn, CallShape::kClientStream);
   }
   template <class Req, class Resp>
   ServiceDef& Bidi(std::string_view method, void (Handler::*fn)(BidiStream<Req, Resp>)) {
-    return Bind<BidiStream<Req, Resp>, Req, Resp>(method, fn, true, true);
+    return Bind<BidiStreamCallData<Req, Resp>, Req, Resp>(method, fn, CallShape::kBidi);
   }
 
   // The handler object of `shard` (for in-process calls between services). Shard thread only.
@@ -136,68 +169,60 @@ class ServiceDef final : public ServiceRegistration {
   std::unique_ptr<ShardServiceInstance> Instantiate(runtime::Shard& shard,
                                                     const CallLimits& limits) override {
     auto instance = std::make_unique<internal::HandlerInstance<Handler>>(factory_(shard));
-    handlers_.at(shard.id()) = instance->handler.get();
-    const google::protobuf::ServiceDescriptor* d = raw_.descriptor();
-    for (int i = 0; i < d->method_count(); ++i) {
-      if (binders_[i]) {
-        instance->slots.push_back(binders_[i](shard, limits, instance->handler.get()));
-      } else {
-        instance->slots.push_back(MakeUnimplemented(shard, limits, i));
-      }
+    Handler* handler = instance->handler.get();
+    handlers_.at(shard.id()) = handler;
+    instance->methods.reserve(bindings_.size());
+    for (const auto& binding : bindings_) instance->methods.emplace_back(binding.get(), handler);
+    for (size_t i = 0; i < bindings_.size(); ++i) {
+      instance->slots.push_back(
+          slot_makers_[i](shard, raw_, static_cast<int>(i), limits, instance->methods[i]));
     }
     return instance;
   }
 
  private:
-  using Binder =
-      std::function<std::unique_ptr<MethodSlot>(runtime::Shard&, const CallLimits&, Handler*)>;
+  using SlotMaker = std::unique_ptr<MethodSlot> (*)(runtime::Shard&, RawService&, int,
+                                                    const CallLimits&, const MethodEntry&);
 
-  template <class Call, class Req, class Resp>
-  ServiceDef& Bind(std::string_view method, void (Handler::*fn)(Call), bool client_streaming,
-                   bool server_streaming) {
+  // Data: the method's libgrpc call data; its Ops is the shape interface of the handle Call.
+  template <class Data, class Req, class Resp, class Call>
+  ServiceDef& Bind(std::string_view method, void (Handler::*fn)(Call), CallShape shape) {
+    static_assert(std::is_same_v<typename Data::Ops, typename Call::Ops>);
     int index = raw_.MethodIndex(method);
     const std::string where = raw_.full_name() + "/" + std::string(method);
     if (index < 0) throw std::invalid_argument("no method " + where);
     const google::protobuf::MethodDescriptor* m = raw_.descriptor()->method(index);
-    if (m->client_streaming() != client_streaming || m->server_streaming() != server_streaming) {
+    if (ShapeOf(*m) != shape) {
       throw std::invalid_argument("method " + where + " is registered with the wrong call shape");
     }
     if (m->input_type()->full_name() != Req::descriptor()->full_name() ||
         m->output_type()->full_name() != Resp::descriptor()->full_name()) {
       throw std::invalid_argument("method " + where + " is registered with the wrong types");
     }
-    binders_[index] = [this, index, fn](runtime::Shard& shard, const CallLimits& limits,
-                                        Handler* handler) -> std::unique_ptr<MethodSlot> {
-      return std::make_unique<internal::BoundSlot<TypedSlot<Call>, Call, Handler>>(
-          shard, raw_, index, limits, handler, fn);
-    };
+    bindings_[index] = std::make_unique<internal::BoundMethod<Handler, Call>>(m, fn);
+    slot_makers_[index] = &internal::MakeSlot<Data>;
     return *this;
   }
 
-  std::unique_ptr<MethodSlot> MakeUnimplemented(runtime::Shard& shard, const CallLimits& limits,
-                                                int index) {
+  // Calls of a method nobody implements take the bytes as they came.
+  static SlotMaker UnimplementedSlotMaker(CallShape shape) {
     using Bytes = grpc::ByteBuffer;
-    switch (raw_.MethodType(index)) {
-      case RawService::RpcType::NORMAL_RPC:
-        return MakeUnimplemented<UnaryCall<Bytes, Bytes>>(shard, limits, index);
-      case RawService::RpcType::SERVER_STREAMING:
-        return MakeUnimplemented<rpc::ServerStream<Bytes, Bytes>>(shard, limits, index);
-      case RawService::RpcType::CLIENT_STREAMING:
-        return MakeUnimplemented<rpc::ClientStream<Bytes, Bytes>>(shard, limits, index);
+    switch (shape) {
+      case CallShape::kUnary:
+        return &internal::MakeSlot<UnaryCallData<Bytes, Bytes>>;
+      case CallShape::kServerStream:
+        return &internal::MakeSlot<ServerStreamCallData<Bytes, Bytes>>;
+      case CallShape::kClientStream:
+        return &internal::MakeSlot<ClientStreamCallData<Bytes, Bytes>>;
       default:
-        return MakeUnimplemented<BidiStream<Bytes, Bytes>>(shard, limits, index);
+        return &internal::MakeSlot<BidiStreamCallData<Bytes, Bytes>>;
     }
-  }
-  template <class Call>
-  std::unique_ptr<MethodSlot> MakeUnimplemented(runtime::Shard& shard, const CallLimits& limits,
-                                                int index) {
-    return std::make_unique<internal::UnimplementedSlot<TypedSlot<Call>, Call>>(shard, raw_, index,
-                                                                                limits);
   }
 
   RawService raw_;
   Factory factory_;
-  std::vector<Binder> binders_;
+  std::vector<std::unique_ptr<MethodBinding>> bindings_;  // by method index
+  std::vector<SlotMaker> slot_makers_;                    // by method index
   std::vector<Handler*> handlers_;  // by shard id; each written and read on its own shard
 };
 

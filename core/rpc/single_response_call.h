@@ -1,9 +1,10 @@
 #pragma once
 // Threading contract: see call_base.h; every member on the call's shard.
 //
-// The answer of the shapes that answer with one message (unary, client streaming): the call
-// ends with Finish(response) or Finish(status), once; the finish tag holds a reference until
-// libgrpc is done with it. Shared by UnaryCallData and ClientStreamCallData.
+// The answer of the libgrpc call data that answer with one message (unary, client streaming):
+// RespondOps (call_ops.h) over libgrpc's responder. The call ends with Finish(response) or
+// Finish(status), once; the finish tag holds a reference until libgrpc is done with it. Shared
+// by UnaryCallData and ClientStreamCallData; Ops is their shape interface.
 
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/status.h>
@@ -20,17 +21,21 @@ namespace percore::rpc {
 
 // Responder: grpc::ServerAsyncResponseWriter or grpc::ServerAsyncReader over ByteBuffers (both
 // have Finish(message, status, tag) and FinishWithError(status, tag)).
-template <class Resp, class Responder>
-class SingleResponseCall : public CallBase {
+template <class Ops, class Resp, class Responder>
+class SingleResponseCall : public CallBase, public Ops {
  public:
   explicit SingleResponseCall(MethodSlot& slot) : CallBase(slot), responder_(&context_) {}
 
   // Each returns false if the call was already answered.
-  bool Finish(const Resp& response) { return FinishBytes(Codec<Resp>::Serialize(response)); }
-  bool FinishRaw(const SerializedMessage& response) { return FinishBytes(ToByteBuffer(response)); }
-  bool Finish(const Status& status) { return FinishStatus(ToGrpcStatus(status)); }
+  bool Finish(const Resp& response) override {
+    return FinishBytes(Codec<Resp>::Serialize(response));
+  }
+  bool FinishRaw(const SerializedMessage& response) override {
+    return FinishBytes(ToByteBuffer(response));
+  }
+  bool Finish(const Status& status) override { return FinishStatus(ToGrpcStatus(status)); }
 
-  void FinishWithStatus(const grpc::Status& status) override { FinishStatus(status); }
+  void FinishWithStatus(const Status& status) override { FinishStatus(ToGrpcStatus(status)); }
   bool finish_requested() const override { return finish_requested_; }
 
  protected:
@@ -40,7 +45,7 @@ class SingleResponseCall : public CallBase {
   bool write_in_flight() const override { return finish_requested_; }
 
   bool FinishStatus(const grpc::Status& status) {
-    if (status.ok()) return Finish(Resp());  // OK answers the default message
+    if (status.ok()) return FinishBytes(Codec<Resp>::Serialize(Resp()));  // OK: the default message
     if (!StartFinish()) return false;
     responder_.FinishWithError(status, &finish_tag_);
     return true;

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "core/rpc/call_base.h"
+#include "core/rpc/call_ops.h"
 #include "core/rpc/codec.h"
 #include "core/runtime/completion_tag.h"
 
@@ -76,8 +77,8 @@ class StreamReader {
       if (call_.RejectOversized(bytes_)) {
         // ended with RESOURCE_EXHAUSTED; no more reads
       } else if (!Codec<Req>::Parse(&bytes_, &message)) {
-        call_.FinishWithStatus(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                            "message is not a valid " + Codec<Req>::TypeName()));
+        call_.FinishWithStatus(Status(StatusCode::kInvalidArgument,
+                                      "message is not a valid " + Codec<Req>::TypeName()));
       } else {
         if (on_read_) on_read_(std::move(message));
         ReadNext();
@@ -97,6 +98,20 @@ class StreamReader {
   bool reads_done_ = false;
   bool cleared_ = false;
   runtime::CompletionTag read_tag_{&runtime::OnTag<StreamReader, &StreamReader::OnReadDone>, this};
+};
+
+// ReadOps (call_ops.h) for libgrpc call data (Data) whose reader() is a StreamReader.
+template <class Data, class Base, class Req>
+class ReadsThroughReader : public Base {
+ public:
+  void OnRead(std::function<void(Req&&)> fn) override { reader().OnRead(std::move(fn)); }
+  void OnReadsDone(std::function<void()> fn) override { reader().OnReadsDone(std::move(fn)); }
+  void PauseReads() override { reader().Pause(); }
+  void ResumeReads() override { reader().Resume(); }
+  bool reads_done() const override { return static_cast<const Data*>(this)->reader().reads_done(); }
+
+ private:
+  auto& reader() { return static_cast<Data*>(this)->reader(); }
 };
 
 }  // namespace percore::rpc

@@ -17,7 +17,13 @@
 #include <optional>
 #include <utility>
 
+#include "core/base/status.h"
 #include "core/rpc/call_base.h"
+#include "core/rpc/call_ops.h"
+#include "core/rpc/codec.h"
+#include "core/rpc/grpc_bytes.h"
+#include "core/rpc/grpc_status.h"
+#include "core/rpc/serialized_message.h"
 #include "core/runtime/completion_tag.h"
 
 namespace percore::rpc {
@@ -153,6 +159,28 @@ class StreamWriter {
                                     this};
   runtime::CompletionTag finish_tag_{&runtime::OnTag<StreamWriter, &StreamWriter::OnFinishDone>,
                                      this};
+};
+
+// WriteOps (call_ops.h) for libgrpc call data (Data) whose writer() is a StreamWriter.
+template <class Data, class Base, class Resp>
+class WritesThroughWriter : public Base {
+ public:
+  bool Write(const Resp& message) override {
+    return writer().Write(Codec<Resp>::Serialize(message));
+  }
+  bool WriteRaw(const SerializedMessage& message) override {
+    return writer().Write(ToByteBuffer(message));
+  }
+  bool writable() const override { return static_cast<const Data*>(this)->writer().writable(); }
+  void OnWritable(std::function<void()> fn) override { writer().OnWritable(std::move(fn)); }
+  void SendInitialMetadata() override { writer().SendInitialMetadata(); }
+  bool Finish(const Status& status) override { return writer().Finish(ToGrpcStatus(status)); }
+  bool FinishNow(const Status& status) override {
+    return writer().Finish(ToGrpcStatus(status), true);
+  }
+
+ private:
+  auto& writer() { return static_cast<Data*>(this)->writer(); }
 };
 
 }  // namespace percore::rpc

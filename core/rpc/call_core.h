@@ -1,0 +1,138 @@
+#pragma once
+// Threading contract: a call object lives on the shard its transport delivered it to; every
+// member is used only on that shard's thread. Handles (UnaryCall, ServerStream, ...) may be moved
+// anywhere but copied and destroyed only on that shard (Runtime::Hop keeps them there).
+//
+// What every call has whatever transport carries it (libgrpc's completion queues in
+// call_base.h; percore's own HTTP/2 transport; an in-process test transport): the shard, the
+// reference count, cancellation, and the virtual faces of what a gRPC transport can tell or do
+// (metadata, deadline, peer, initial/trailing metadata, ending the call with a status). It names
+// no libgrpc type, so handlers and the method table (method_table.h) compile without libgrpc.
+//
+// The lifetime rule: the object holds one reference per handler handle and one per piece of
+// work the transport still owes it (libgrpc: one per outstanding completion-queue tag), starts
+// with one (the transport's own, dropped when it has delivered the call), and deletes itself
+// when the count reaches zero, so it is freed exactly once on every path. When the last handle
+// goes without an answer, the call answers INTERNAL itself, so a buggy handler cannot leave a
+// client waiting.
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/base/status.h"
+
+namespace percore::runtime {
+class Shard;
+}
+
+namespace percore::rpc {
+
+class CallCore {
+ public:
+  explicit CallCore(runtime::Shard& shard) : shard_(shard) {}
+  virtual ~CallCore() = default;
+  CallCore(const CallCore&) = delete;
+  CallCore& operator=(const CallCore&) = delete;
+
+  runtime::Shard& shard() const { return shard_; }
+  // True once the client cancelled, the deadline passed or the connection dropped.
+  bool cancelled() const { return cancelled_; }
+  // Runs once, on this shard, when the call is cancelled (never after a normal finish).
+  // Ignored once the call is over.
+  void OnCancel(std::function<void()> fn) {
+    if (!done_) on_cancel_ = std::move(fn);
+  }
+
+  // The first value the client sent under `key` (keys are lower-case; "-bin" ones decoded),
+  // valid while the call lives.
+  virtual std::optional<std::string_view> metadata(std::string_view key) = 0;
+  // The client's deadline (time_point::max() when it set none).
+  virtual std::chrono::system_clock::time_point deadline() const = 0;
+  // The client's address as the transport names it ("ipv4:127.0.0.1:5000").
+  virtual std::string peer() const = 0;
+  // Before the initial metadata goes out (the first write, SendInitialMetadata or the finish).
+  virtual void AddInitialMetadata(const std::string& key, const std::string& value) = 0;
+  // Before the call is finished.
+  virtual void AddTrailingMetadata(const std::string& key, const std::string& value) = 0;
+  // The shape's way to end the call with a status and no message (queued messages of a stream
+  // still go first).
+  virtual void FinishWithStatus(const Status& status) = 0;
+  // True once the handler (or the framework) has started to end the call.
+  virtual bool finish_requested() const = 0;
+  // The method's name for error messages ("GetUser").
+  virtual std::string method_name() const = 0;
+
+  void Ref() { ++refs_; }
+  void Unref() {
+    if (--refs_ == 0) delete this;
+  }
+  void RefHandle() {
+    ++handles_;
+    Ref();
+  }
+  void UnrefHandle() {
+    if (--handles_ == 0 && !finish_requested()) {
+      FinishWithStatus(
+          Status(StatusCode::kInternal, "the handler of " + method_name() + " did not answer"));
+    }
+    Unref();
+  }
+
+ protected:
+  // The transport, once the call is over for it (answered, cancelled or broken): from now on
+  // OnCancel is ignored; if `cancelled`, the handler's OnCancel runs. Then ClearCallbacks()
+  // drops the handler's callbacks, which breaks handle cycles (a callback that captured its own
+  // call's handle).
+  void EndCall(bool cancelled) {
+    done_ = true;
+    cancelled_ = cancelled;
+    if (cancelled_ && on_cancel_) {
+      std::function<void()> fn = std::move(on_cancel_);
+      fn();
+    }
+    on_cancel_ = nullptr;
+    ClearCallbacks();
+  }
+  virtual void ClearCallbacks() {}
+  bool done() const { return done_; }
+
+ private:
+  runtime::Shard& shard_;
+  int refs_ = 1;  // the transport's own, until it has delivered the call
+  int handles_ = 0;
+  bool done_ = false;
+  bool cancelled_ = false;
+  std::function<void()> on_cancel_;
+};
+
+// A counted handle to a call object.
+template <class Core>
+class CallRef {
+ public:
+  CallRef() = default;
+  explicit CallRef(Core* core) : core_(core) {
+    if (core_) core_->RefHandle();
+  }
+  CallRef(const CallRef& other) : CallRef(other.core_) {}
+  CallRef(CallRef&& other) noexcept : core_(std::exchange(other.core_, nullptr)) {}
+  CallRef& operator=(CallRef other) noexcept {
+    std::swap(core_, other.core_);
+    return *this;
+  }
+  ~CallRef() {
+    if (core_) core_->UnrefHandle();
+  }
+  Core* get() const { return core_; }
+  Core* operator->() const { return core_; }
+  Core& operator*() const { return *core_; }
+  explicit operator bool() const { return core_ != nullptr; }
+
+ private:
+  Core* core_ = nullptr;
+};
+
+}  // namespace percore::rpc

@@ -1,0 +1,131 @@
+#pragma once
+// Threading contract: MethodBindings are made with their ServiceDef on the control thread and
+// are immutable afterwards (read from any shard). A MethodEntry and a MethodTable belong to one
+// shard (they point at that shard's handler object): Find() and Start() on that shard's thread.
+//
+// The transport-independent description of every method a server hosts, which is how any
+// transport reaches the handlers: the full path ("/user.v1.UserService/GetUser"), the call
+// shape, and an invoker that, given the transport's call object (a CallCore that implements the
+// shape interface of call_ops.h with the method's message types), builds the handle and runs the
+// handler member function on the shard's handler object. An exception escaping the handler
+// becomes INTERNAL and a log line (the one catch of the dispatch layer). libgrpc's call data
+// start their calls through the same entries (method_slot.h); core/rpc/README.md says how
+// another transport plugs in. No libgrpc header here.
+
+#include <google/protobuf/descriptor.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <unordered_map>
+#include <utility>
+
+#include "core/base/status.h"
+#include "core/rpc/call_core.h"
+
+namespace percore::rpc {
+
+enum class CallShape { kUnary, kServerStream, kClientStream, kBidi };
+
+inline CallShape ShapeOf(const google::protobuf::MethodDescriptor& method) {
+  if (method.client_streaming()) {
+    return method.server_streaming() ? CallShape::kBidi : CallShape::kClientStream;
+  }
+  return method.server_streaming() ? CallShape::kServerStream : CallShape::kUnary;
+}
+
+// Runs `fn` (which calls a handler), turning an escaped exception into INTERNAL.
+template <class Fn>
+void RunHandler(CallCore& call, const std::string& path, Fn&& fn) {
+  try {
+    fn();
+    return;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "percore: handler of %s threw: %s\n", path.c_str(), e.what());
+  } catch (...) {
+    std::fprintf(stderr, "percore: handler of %s threw: unknown exception\n", path.c_str());
+  }
+  call.FinishWithStatus(Status(StatusCode::kInternal, "internal error"));
+}
+
+// One method of a ServiceDef, the same on every shard.
+class MethodBinding {
+ public:
+  MethodBinding(const google::protobuf::MethodDescriptor* method, const std::type_info* ops_type)
+      : method_(method),
+        path_("/" + method->service()->full_name() + "/" + method->name()),
+        shape_(ShapeOf(*method)),
+        ops_type_(ops_type) {}
+  virtual ~MethodBinding() = default;
+
+  const std::string& path() const { return path_; }
+  CallShape shape() const { return shape_; }
+  const google::protobuf::MethodDescriptor* descriptor() const { return method_; }
+  // The shape interface (call_ops.h, with the method's message types) a call object must
+  // implement; nullptr when any will do (a method no handler implements answers UNIMPLEMENTED
+  // without touching it).
+  const std::type_info* ops_type() const { return ops_type_; }
+
+  // Runs the handler of `handler` (the shard's handler object) for `core`, whose shape interface
+  // is `ops` (an Ops* of ops_type(), as void*).
+  virtual void Invoke(void* handler, CallCore& core, void* ops) const = 0;
+
+ private:
+  const google::protobuf::MethodDescriptor* method_;
+  std::string path_;
+  CallShape shape_;
+  const std::type_info* ops_type_;
+};
+
+// A method bound on one shard: its binding and that shard's handler object.
+class MethodEntry {
+ public:
+  MethodEntry(const MethodBinding* binding, void* handler) : binding_(binding), handler_(handler) {}
+
+  const std::string& path() const { return binding_->path(); }
+  CallShape shape() const { return binding_->shape(); }
+  const google::protobuf::MethodDescriptor* descriptor() const { return binding_->descriptor(); }
+
+  // For a transport: starts the handler for `call`, a CallCore that implements Ops (the shape
+  // interface of this method's message types, such as UnaryOps<GetUserRequest, User>). On a type
+  // mismatch (a transport bug) the call is answered INTERNAL and false returned.
+  template <class Impl>
+  bool Start(Impl& call) const {
+    using Ops = typename Impl::Ops;
+    const std::type_info* expected = binding_->ops_type();
+    if (expected != nullptr && *expected != typeid(Ops)) {
+      call.FinishWithStatus(Status(StatusCode::kInternal,
+                                   "transport called " + path() + " with the wrong message types"));
+      return false;
+    }
+    Invoke(call, static_cast<Ops*>(&call));
+    return true;
+  }
+
+  // For a transport whose call object is built for this very binding's types (libgrpc's slots):
+  // no check.
+  void Invoke(CallCore& core, void* ops) const { binding_->Invoke(handler_, core, ops); }
+
+ private:
+  const MethodBinding* binding_;
+  void* handler_;
+};
+
+// Every method a server hosts on one shard, by path.
+class MethodTable {
+ public:
+  void Add(const MethodEntry* entry) { by_path_.emplace(entry->path(), entry); }
+  // nullptr when no hosted service has this method (a transport answers UNIMPLEMENTED).
+  const MethodEntry* Find(std::string_view path) const {
+    auto it = by_path_.find(path);
+    return it == by_path_.end() ? nullptr : it->second;
+  }
+  size_t size() const { return by_path_.size(); }
+
+ private:
+  std::unordered_map<std::string_view, const MethodEntry*> by_path_;  // keys: the bindings' paths
+};
+
+}  // namespace percore::rpc
