@@ -7,7 +7,6 @@
 #include "services/health/health_handler.h"
 #include "services/interop/test_service_handler.h"
 #include "services/inventory/inventory_handler.h"
-#include "services/inventory/local_inventory_client.h"
 #include "services/order/order_handler.h"
 #include "services/payment/local_payment_client.h"
 #include "services/payment/payment_handler.h"
@@ -23,7 +22,7 @@ namespace {
 // server registered.
 struct Hosted {
   std::shared_ptr<user::UserService> user;  // the service API: also the in-process client
-  std::shared_ptr<inventory::InventoryHandler::Def> inventory;
+  std::shared_ptr<inventory::InventoryService> inventory;  // also the in-process client
   std::shared_ptr<payment::PaymentHandler::Def> payment;
 };
 
@@ -80,7 +79,7 @@ std::optional<clients::ServiceClients> ClientsFor(const std::string& caller, con
   clients.users = ClientFor<clients::UserClient, user::UserService, remote::RemoteUserClient>(
       caller, "user", hosted.user, peers, built, error);
   if (!clients.users) return std::nullopt;
-  clients.inventory = ClientFor<clients::InventoryClient, inventory::LocalInventoryClient,
+  clients.inventory = ClientFor<clients::InventoryClient, inventory::InventoryService,
                                 remote::RemoteInventoryClient>(
       caller, "inventory", hosted.inventory, peers, built, error);
   if (!clients.inventory) return std::nullopt;
@@ -153,8 +152,8 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     built.registrations.push_back(user::MakeUserGrpcService(hosted.user));
   }
   if (chosen.contains("inventory")) {
-    hosted.inventory = inventory::MakeInventoryService();
-    built.registrations.push_back(hosted.inventory);
+    hosted.inventory = std::make_shared<inventory::InventoryService>();
+    built.registrations.push_back(inventory::MakeInventoryGrpcService(hosted.inventory));
   }
   if (chosen.contains("payment")) {
     hosted.payment = payment::MakePaymentService();
