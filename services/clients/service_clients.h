@@ -2,7 +2,7 @@
 // Threading contract: built once before the server starts; the clients are then used from every
 // shard thread.
 //
-// The services an OrderService reaches: in this process (Local*Client: the runtime, no
+// The services an OrderService reaches: in this process (the service API objects: the runtime, no
 // serialization) or in others (--peer SERVICE=HOST:PORT,...: gRPC with round_robin).
 
 #include <memory>

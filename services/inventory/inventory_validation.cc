@@ -4,6 +4,8 @@
 #include <set>
 
 #include "core/base/status.h"
+#include "services/inventory/reservation_id.h"
+#include "services/inventory/sku_page_token.h"
 
 namespace percore::inventory {
 namespace {
@@ -96,8 +98,9 @@ Status ValidateCreateProduct(const v1::CreateProductRequest& request) {
   return Status();
 }
 
-Status ValidateReserveStock(const v1::ReserveStockRequest& request, const ReserveLimits& limits,
-                            ReservePlan* plan) {
+Result<ReservePlan> ValidateReserveStock(const v1::ReserveStockRequest& request,
+                                         const ReserveLimits& limits) {
+  ReservePlan plan;
   const std::string& key = request.reservation_key();
   if (key.empty()) return Invalid("reservation_key is required");
   if (key.size() > kMaxReservationKeyBytes) {
@@ -108,8 +111,7 @@ Status ValidateReserveStock(const v1::ReserveStockRequest& request, const Reserv
     return Invalid("lines may have at most " + std::to_string(limits.max_lines) + " entries, got " +
                    std::to_string(request.lines_size()));
   }
-  plan->key = key;
-  plan->lines.clear();
+  plan.key = key;
   std::set<std::string_view> seen;
   for (int i = 0; i < request.lines_size(); ++i) {
     const v1::StockLine& line = request.lines(i);
@@ -121,9 +123,9 @@ Status ValidateReserveStock(const v1::ReserveStockRequest& request, const Reserv
     if (!seen.insert(line.sku()).second) {
       return Invalid(field + ".sku \"" + line.sku() + "\" appears more than once in lines");
     }
-    plan->lines.push_back(Line{line.sku(), line.quantity()});
+    plan.lines.push_back(Line{line.sku(), line.quantity()});
   }
-  plan->ttl = limits.default_ttl;
+  plan.ttl = limits.default_ttl;
   if (request.has_ttl()) {
     const google::protobuf::Duration& ttl = request.ttl();
     // A valid Duration has nanos in (-1e9, 1e9) with the sign of seconds.
@@ -140,9 +142,33 @@ Status ValidateReserveStock(const v1::ReserveStockRequest& request, const Reserv
     if (nanos > limits.max_ttl) {
       return Invalid("ttl must be > 0 and at most " + std::to_string(max_seconds) + " s");
     }
-    plan->ttl = nanos;
+    plan.ttl = nanos;
+  }
+  return plan;
+}
+
+Status ValidateReservationId(std::string_view id) {
+  if (id.empty()) return Invalid("reservation_id is required");
+  if (!IsReservationId(id)) {
+    return Invalid("reservation_id \"" + std::string(id) +
+                   "\" is not a reservation id (rsv_ and 16 hex digits)");
   }
   return Status();
+}
+
+Result<ProductPage> ValidateListProducts(const v1::ListProductsRequest& request, int default_size,
+                                         int max_size) {
+  if (request.page_size() < 0) {
+    return Invalid("page_size must not be negative, got " + std::to_string(request.page_size()));
+  }
+  ProductPage page;
+  page.size = static_cast<size_t>(
+      request.page_size() == 0 ? default_size : std::min(request.page_size(), max_size));
+  if (!request.page_token().empty()) {
+    page.after = DecodeSkuPageToken(request.page_token());
+    if (!page.after) return Invalid("page_token was not issued by this server (or has expired)");
+  }
+  return page;
 }
 
 std::vector<Line> SortedLines(std::vector<Line> lines) {

@@ -1,6 +1,40 @@
 #include "services/inventory/reservation_book.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <utility>
+
 namespace percore::inventory {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+const char* StateWord(v1::Reservation::ReservationState state) {
+  switch (state) {
+    case v1::Reservation::RESERVATION_STATE_COMMITTED:
+      return "committed";
+    case v1::Reservation::RESERVATION_STATE_RELEASED:
+      return "released";
+    case v1::Reservation::RESERVATION_STATE_EXPIRED:
+      return "expired";
+    default:
+      return "held";
+  }
+}
+
+// The record leaves HELD for `state` at `now`: what the service settles afterwards.
+Settlement EndHeld(ReservationRecord& record, v1::Reservation::ReservationState state,
+                   int64_t now) {
+  Settlement settlement;
+  settlement.cancel_timer = std::exchange(record.expiry_timer, 0);
+  record.reservation.set_state(state);
+  *record.reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  settlement.reservation = record.reservation;
+  settlement.lines = record.sorted_lines;
+  return settlement;
+}
+
+}  // namespace
 
 ReservationRecord* ReservationBook::Find(const std::string& id) {
   auto it = records_.find(id);
@@ -27,6 +61,88 @@ void ReservationBook::Erase(const std::string& id) {
   if (it == records_.end()) return;
   ids_by_key_.erase(it->second.reservation.reservation_key());
   records_.erase(it);
+}
+
+Result<BeginOutcome> ReservationBook::Begin(const std::string& key, std::vector<Line> sorted_lines,
+                                            ReserveWaiter waiter,
+                                            const std::function<std::string()>& new_id) {
+  BeginOutcome outcome;
+  if (ReservationRecord* record = FindByKey(key)) {
+    if (record->sorted_lines != sorted_lines) {
+      return {StatusCode::kFailedPrecondition,
+              "reservation_key \"" + key + "\" was already used with different lines"};
+    }
+    if (record->pending) {
+      record->waiters.push_back(waiter);
+      outcome.kind = BeginOutcome::kWait;
+      return outcome;
+    }
+    outcome.reservation = record->reservation;
+    return outcome;
+  }
+  outcome.kind = BeginOutcome::kStart;
+  outcome.id = new_id();
+  AddPending(outcome.id, key, std::move(sorted_lines));
+  return outcome;
+}
+
+std::vector<ReserveWaiter> ReservationBook::Activate(const std::string& id, const ReservePlan& plan,
+                                                     const std::vector<commerce::v1::Money>& prices,
+                                                     int64_t now) {
+  ReservationRecord& record = *Find(id);  // pending records are only erased by DropPending
+  v1::Reservation& reservation = record.reservation;
+  for (size_t i = 0; i < plan.lines.size(); ++i) {
+    v1::StockLine* line = reservation.add_lines();
+    line->set_sku(plan.lines[i].sku);
+    line->set_quantity(plan.lines[i].quantity);
+    *line->mutable_unit_price() = prices[i];
+  }
+  reservation.set_state(v1::Reservation::RESERVATION_STATE_HELD);
+  *reservation.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
+  *reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  *reservation.mutable_expires_at() = TimeUtil::NanosecondsToTimestamp(now + plan.ttl.count());
+  record.pending = false;
+  return std::exchange(record.waiters, {});
+}
+
+std::vector<ReserveWaiter> ReservationBook::DropPending(const std::string& id) {
+  ReservationRecord* record = Find(id);
+  if (record == nullptr) return {};
+  std::vector<ReserveWaiter> waiters = std::move(record->waiters);
+  Erase(id);
+  return waiters;
+}
+
+Result<Settlement> ReservationBook::Settle(const std::string& id, SettleHow how, int64_t now) {
+  ReservationRecord* record = Find(id);
+  if (record == nullptr || record->pending) {
+    return {StatusCode::kNotFound, "reservation " + id + " not found"};
+  }
+  auto target = how == SettleHow::kCommit ? v1::Reservation::RESERVATION_STATE_COMMITTED
+                                          : v1::Reservation::RESERVATION_STATE_RELEASED;
+  v1::Reservation& reservation = record->reservation;
+  // A repeat: the first call settles the holds (a concurrent repeat may answer while it still
+  // does; the outcome is decided either way).
+  if (reservation.state() == target) return Settlement{.reservation = reservation};
+  if (reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
+    return {StatusCode::kFailedPrecondition,
+            "reservation " + id + " was " + StateWord(reservation.state()) +
+                "; it can no longer be " + (how == SettleHow::kCommit ? "committed" : "released")};
+  }
+  return EndHeld(*record, target, now);
+}
+
+std::optional<Settlement> ReservationBook::Expire(const std::string& id, int64_t now, bool force) {
+  ReservationRecord* record = Find(id);
+  if (record != nullptr && force) record->expiry_timer = 0;  // it is that timer running
+  if (record == nullptr || record->pending ||
+      record->reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
+    return std::nullopt;
+  }
+  if (!force && now < TimeUtil::TimestampToNanoseconds(record->reservation.expires_at())) {
+    return std::nullopt;
+  }
+  return EndHeld(*record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
 }
 
 }  // namespace percore::inventory

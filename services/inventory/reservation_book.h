@@ -1,18 +1,25 @@
 #pragma once
-// Threading contract: one ReservationBook per shard, owned by that shard's InventoryHandler;
-// used only on that shard's thread.
+// Threading contract: one ReservationBook per shard, inside that shard's InventoryShard; used only
+// on that shard's thread. Other shards reach it through Sharded<InventoryShard>::InvokeOn.
 //
-// The reservation records whose reservation_key hashes to this shard (their ids hash here too),
-// and the key -> id index that makes ReserveStock idempotent. A record is "pending" while the
-// first ReserveStock of its key places its holds: later calls with the same key wait for that
-// outcome (as waiters), and a pending record is invisible to Commit/Release (its id has not been
-// handed out yet).
+// The store of reservation records: those whose reservation_key hashes to this shard (their ids
+// hash here too), the key -> id index that makes ReserveStock idempotent, and the pure state
+// machine of a reservation (pending -> HELD -> COMMITTED / RELEASED / EXPIRED). No timers and no
+// hops: each op takes the time as `now` and says what the service must do next (answer waiters,
+// settle holds on the product shards, cancel an expiry timer).
+//
+// A record is "pending" while the first ReserveStock of its key places its holds: later calls
+// with the same key wait for that outcome (as waiters), and a pending record is invisible to
+// Commit/Release (its id has not been handed out yet).
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/runtime/shard.h"
 #include "services/inventory/inventory_validation.h"
 
@@ -21,7 +28,7 @@ namespace percore::inventory {
 // A ReserveStock call waiting on another shard for the outcome of the first call with its key.
 struct ReserveWaiter {
   runtime::ShardId shard;
-  uint64_t token;  // the waiting call, in that shard's handler
+  uint64_t token;  // the waiting call, parked on that shard (InventoryShard::Park)
 };
 
 struct ReservationRecord {
@@ -31,6 +38,23 @@ struct ReservationRecord {
   std::vector<ReserveWaiter> waiters;
   runtime::TimerId expiry_timer = 0;  // 0: none armed
 };
+
+// What the key's shard says to a ReserveStock.
+struct BeginOutcome {
+  enum Kind { kAnswer, kWait, kStart } kind = kAnswer;
+  v1::Reservation reservation;  // kAnswer: the existing reservation
+  std::string id;               // kStart: the new pending reservation's id
+};
+
+// A HELD reservation that has just left that state: the holds to settle on the product shards
+// (by SKU) and the expiry timer to cancel (0: none).
+struct Settlement {
+  v1::Reservation reservation;
+  std::vector<Line> lines;  // empty when there is nothing to settle (a repeat)
+  runtime::TimerId cancel_timer = 0;
+};
+
+enum class SettleHow { kCommit, kRelease };
 
 class ReservationBook {
  public:
@@ -43,6 +67,25 @@ class ReservationBook {
   // Forgets a record and its key (a reservation that failed: the key may be used again).
   void Erase(const std::string& id);
   size_t size() const { return records_.size(); }
+
+  // ReserveStock on the key's shard: the existing reservation of `key` (kAnswer), or `waiter`
+  // added to its pending record (kWait), or a new pending record with id `new_id()` (kStart).
+  // FAILED_PRECONDITION naming the key when it was used with other lines. Call ExpireIfDue
+  // for the key's record first, so an answer is what is true at `now`.
+  Result<BeginOutcome> Begin(const std::string& key, std::vector<Line> sorted_lines,
+                             ReserveWaiter waiter, const std::function<std::string()>& new_id);
+  // The pending record `id` becomes HELD with `lines` (request order) at their `prices`, until
+  // now + ttl. Returns its waiters (answered with the reservation) and clears them.
+  std::vector<ReserveWaiter> Activate(const std::string& id, const ReservePlan& plan,
+                                      const std::vector<commerce::v1::Money>& prices, int64_t now);
+  // The pending record `id` failed: forgotten, its key free again. Returns its waiters.
+  std::vector<ReserveWaiter> DropPending(const std::string& id);
+  // HELD -> COMMITTED or RELEASED. A repeat returns the reservation with nothing to settle;
+  // NOT_FOUND for an unknown (or pending) id; FAILED_PRECONDITION when it ended otherwise.
+  Result<Settlement> Settle(const std::string& id, SettleHow how, int64_t now);
+  // HELD past its expires_at (or `force`: its timer ran) -> EXPIRED at `now`: the holds to
+  // return to stock. nullopt when the record is not HELD or not yet due.
+  std::optional<Settlement> Expire(const std::string& id, int64_t now, bool force = false);
 
  private:
   std::unordered_map<std::string, ReservationRecord> records_;  // by id

@@ -1,6 +1,6 @@
 #pragma once
-// Threading contract: one PaymentLedger per shard, owned by that shard's PaymentHandler; every
-// member is used only on that shard's thread. Other shards reach it by hopping here.
+// Threading contract: one PaymentLedger per shard, inside that shard's PaymentShard; every member
+// is used only on that shard's thread. Other shards reach it through Sharded::InvokeOn.
 //
 // The payments this shard owns: those whose idempotency key hashes here (ShardFor), and so,
 // by construction of their ids, whose transaction id hashes here too. Two kinds of entry:
@@ -8,7 +8,9 @@
 //     transaction id, with an index from idempotency key to transaction id;
 //   - an in-flight payment: the processor has not answered yet (tok_slow, tok_timeout), with the
 //     calls waiting for its answer. A key is in at most one of the two.
-// Pure data (Dragonfly's "ops"): no timers, no gRPC; the handler decides when things happen.
+// The store layer of payment.v1: pure data and ops (Dragonfly's "ops") returning Result, with the
+// time as `now` and new transaction ids from the caller; no timers, no hops, no gRPC. The service
+// API (PaymentService) decides when things happen and carries answers between shards.
 
 #include <google/protobuf/timestamp.pb.h>
 
@@ -32,7 +34,8 @@ namespace percore::payment {
 
 namespace v1 = ::payment::v1;
 
-// A call waiting for a payment's answer: the shard it came in on and its ticket there.
+// A call waiting for a payment's answer: the shard it came in on and its ticket there (the call
+// parked on that shard, PaymentShard::waiting).
 struct Waiter {
   runtime::ShardId home = 0;
   uint64_t ticket = 0;
@@ -47,8 +50,36 @@ struct InFlightPayment {
   bool void_on_answer = false;
 };
 
+// What the owner of a key says to a ProcessPayment (Begin).
+struct Begun {
+  enum Kind { kAnswer, kWait, kStarted } kind = kAnswer;
+  v1::PaymentResult result;  // kAnswer: the recorded payment (new or first)
+  ProcessorAnswer answer;    // kStarted: when the processor will answer (a timer's delay)
+};
+
+// The processor answered an in-flight payment: what was recorded, and who waits for it.
+struct Answered {
+  v1::PaymentResult result;
+  std::vector<Waiter> waiters;
+};
+
+using NewTransactionId = std::function<std::string()>;
+
 class PaymentLedger {
  public:
+  // ProcessPayment on the key's shard, given what the processor will answer: a retry of a
+  // recorded key gets its record; a key in flight adds `waiter` (kWait); a new key is recorded at
+  // once (kNow) or starts in flight with `waiter` (kStarted). FAILED_PRECONDITION for a retry
+  // that changed order_id, amount or method (naming them, and both requests), and for a voided
+  // key.
+  Result<Begun> Begin(PaymentAttempt attempt, const ProcessorAnswer& answer, const Waiter& waiter,
+                      const NewTransactionId& new_id, const google::protobuf::Timestamp& now);
+  // The processor's answer for the in-flight payment of `idempotency_key` arrived at `now`:
+  // recorded (and refunded at once when VoidPayment came meanwhile). nullopt when not in flight.
+  std::optional<Answered> ProcessorAnswered(std::string_view idempotency_key,
+                                            const NewTransactionId& new_id,
+                                            const google::protobuf::Timestamp& now);
+
   // The recorded payment of an idempotency key or of a transaction id; nullptr if none. Valid
   // until the next change to this ledger.
   const v1::PaymentResult* FindByKey(std::string_view idempotency_key) const;
@@ -62,6 +93,9 @@ class PaymentLedger {
   // Records the processor's answer for `attempt` (its key must be neither recorded nor in
   // flight); an approved payment counts as a charge. Returns the stored result.
   const v1::PaymentResult& Record(PaymentAttempt attempt, v1::PaymentResult result);
+  // Record of `answer` under transaction id `id`, processed at `now`.
+  const v1::PaymentResult& RecordAnswer(PaymentAttempt attempt, const ProcessorAnswer& answer,
+                                        std::string id, const google::protobuf::Timestamp& now);
 
   // APPROVED -> REFUNDED at `now`; REFUNDED stays as it is (idempotent). kNotFound for an
   // unknown id, kFailedPrecondition for a declined payment.

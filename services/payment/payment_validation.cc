@@ -91,4 +91,22 @@ Status ValidateTransactionId(std::string_view text, const char* field) {
   return Status();
 }
 
+Result<PaymentLookup> ValidateGetRequest(const ::payment::v1::GetPaymentRequest& request) {
+  PaymentLookup lookup;
+  if (request.transaction_id().empty() && !request.idempotency_key().empty()) {
+    if (Status s = ValidateBoundedString(request.idempotency_key(), "idempotency_key",
+                                         kMaxIdempotencyKeyBytes);
+        !s.ok()) {
+      return s;
+    }
+    lookup.idempotency_key = request.idempotency_key();
+    return lookup;
+  }
+  if (Status s = ValidateTransactionId(request.transaction_id(), "transaction_id"); !s.ok()) {
+    return s;
+  }
+  lookup.transaction_id = request.transaction_id();
+  return lookup;
+}
+
 }  // namespace percore::payment

@@ -4,8 +4,10 @@
 // The field rules of proto/payment/v1/payment.proto. Each returns OK or INVALID_ARGUMENT with a
 // message that names the field (as user_validation.h does for users).
 
+#include <string>
 #include <string_view>
 
+#include "core/base/result.h"
 #include "core/base/status.h"
 #include "payment/v1/payment.pb.h"
 #include "services/payment/payment_attempt.h"
@@ -24,5 +26,13 @@ Status ValidateVoidRequest(const ::payment::v1::VoidPaymentRequest& request);
 // A transaction id as this service issues it (transaction_id.h). `field` names the request
 // field in the message ("transaction_id").
 Status ValidateTransactionId(std::string_view text, const char* field);
+
+// GetPaymentRequest: by idempotency_key (VoidPayment's rule) when transaction_id is empty and a
+// key is given, else by transaction_id. Exactly one of the two is set in the answer.
+struct PaymentLookup {
+  std::string transaction_id;
+  std::string idempotency_key;
+};
+Result<PaymentLookup> ValidateGetRequest(const ::payment::v1::GetPaymentRequest& request);
 
 }  // namespace percore::payment

@@ -1,15 +1,12 @@
 #include "services/server/service_catalog.h"
 
 #include <set>
-#include <type_traits>
 
 #include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
 #include "services/interop/test_service_handler.h"
 #include "services/inventory/inventory_handler.h"
-#include "services/inventory/local_inventory_client.h"
 #include "services/order/order_handler.h"
-#include "services/payment/local_payment_client.h"
 #include "services/payment/payment_handler.h"
 #include "services/remote/remote_inventory_client.h"
 #include "services/remote/remote_payment_client.h"
@@ -23,8 +20,8 @@ namespace {
 // server registered.
 struct Hosted {
   std::shared_ptr<user::UserService> user;  // the service API: also the in-process client
-  std::shared_ptr<inventory::InventoryHandler::Def> inventory;
-  std::shared_ptr<payment::PaymentHandler::Def> payment;
+  std::shared_ptr<inventory::InventoryService> inventory;  // also the in-process client
+  std::shared_ptr<payment::PaymentService> payment;        // also the in-process client
 };
 
 // The peer for `name` as a RemotePeer (kept in `built` for shutdown), or nullptr with `error`.
@@ -45,19 +42,14 @@ std::string Missing(const std::string& caller, const std::string& callee) {
          "=HOST:PORT";
 }
 
-// A client for `callee`: the Local one when it is hosted here, the Remote one when a --peer
-// names it, else nullptr with `error`.
-template <class Client, class Local, class Remote, class Def>
+// A client for `callee`: the service API itself when it is hosted here, the Remote one when a
+// --peer names it, else nullptr with `error`.
+template <class Client, class Remote, class Service>
 std::shared_ptr<Client> ClientFor(const std::string& caller, const std::string& callee,
-                                  const std::shared_ptr<Def>& hosted, const PeerAddresses& peers,
-                                  BuiltServices* built, std::string* error) {
-  if (hosted) {
-    if constexpr (std::is_convertible_v<std::shared_ptr<Def>, std::shared_ptr<Client>>) {
-      return hosted;  // the service API itself
-    } else {
-      return std::make_shared<Local>(hosted);
-    }
-  }
+                                  const std::shared_ptr<Service>& hosted,
+                                  const PeerAddresses& peers, BuiltServices* built,
+                                  std::string* error) {
+  if (hosted) return hosted;
   auto it = peers.find(callee);
   if (it == peers.end()) {
     *error = Missing(caller, callee);
@@ -77,16 +69,14 @@ std::optional<clients::ServiceClients> ClientsFor(const std::string& caller, con
                                                   const PeerAddresses& peers, BuiltServices* built,
                                                   std::string* error) {
   clients::ServiceClients clients;
-  clients.users = ClientFor<clients::UserClient, user::UserService, remote::RemoteUserClient>(
+  clients.users = ClientFor<clients::UserClient, remote::RemoteUserClient>(
       caller, "user", hosted.user, peers, built, error);
   if (!clients.users) return std::nullopt;
-  clients.inventory = ClientFor<clients::InventoryClient, inventory::LocalInventoryClient,
-                                remote::RemoteInventoryClient>(
+  clients.inventory = ClientFor<clients::InventoryClient, remote::RemoteInventoryClient>(
       caller, "inventory", hosted.inventory, peers, built, error);
   if (!clients.inventory) return std::nullopt;
-  clients.payments =
-      ClientFor<clients::PaymentClient, payment::LocalPaymentClient, remote::RemotePaymentClient>(
-          caller, "payment", hosted.payment, peers, built, error);
+  clients.payments = ClientFor<clients::PaymentClient, remote::RemotePaymentClient>(
+      caller, "payment", hosted.payment, peers, built, error);
   if (!clients.payments) return std::nullopt;
   return clients;
 }
@@ -167,12 +157,12 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     }
   }
   if (chosen.contains("inventory")) {
-    hosted.inventory = inventory::MakeInventoryService();
-    built.registrations.push_back(hosted.inventory);
+    hosted.inventory = std::make_shared<inventory::InventoryService>();
+    built.registrations.push_back(inventory::MakeInventoryGrpcService(hosted.inventory));
   }
   if (chosen.contains("payment")) {
-    hosted.payment = payment::MakePaymentService();
-    built.registrations.push_back(hosted.payment);
+    hosted.payment = std::make_shared<payment::PaymentService>();
+    built.registrations.push_back(payment::MakePaymentGrpcService(hosted.payment));
   }
   if (chosen.contains("order")) {
     std::optional<clients::ServiceClients> clients =

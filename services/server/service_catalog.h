@@ -3,7 +3,7 @@
 //
 // Which services this binary can host, by short name ("interop") or full name
 // ("grpc.testing.TestService"), and the registrations for a chosen list. Each service is built
-// once; a service that calls others (order) gets clients for them: in process (Local*Client,
+// once; a service that calls others (order) gets clients for them: in process (the service API,
 // through the runtime) when the callee is hosted here, over gRPC (Remote*Client) when a --peer
 // names where it runs. Health is always added last, since it must know every other hosted name.
 

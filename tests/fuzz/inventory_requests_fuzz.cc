@@ -2,9 +2,9 @@
 // stock and reservations.
 //
 // A session of calls (session.proto) runs against one fresh StockPartition and ReservationBook,
-// as on a one-shard server: each request is decoded and validated by the functions
-// InventoryHandler uses, and applied with the partition's and the book's ops (the handler's
-// hops, made directly; reservations never expire, the clock stands still). New reservations get
+// as on a one-shard server: each request is decoded and validated by the functions the service
+// API uses (inventory_validation.h), and applied with the stores' ops (the service's hops, made
+// directly; reservations never expire, the clock stands still). New reservations get
 // the ids rsv_00000000000000NN (hex, in creation order). Checked after every call: for every
 // product 0 <= reserved <= stock and available = stock - reserved, reserved equals the units
 // the HELD reservations hold, and pages ascend and their tokens round-trip.
@@ -70,16 +70,14 @@ void Get(Shard& shard, const std::string& bytes) {
 
 void List(Shard& shard, const std::string& bytes) {
   v1::ListProductsRequest request;
-  if (!DecodeRequest(bytes, &request) || request.page_size() < 0) return;
-  int size =
-      request.page_size() == 0 ? kDefaultPageSize : std::min(request.page_size(), kMaxPageSize);
-  std::optional<std::string> after;
-  if (!request.page_token().empty()) {
-    after = DecodeSkuPageToken(request.page_token());
-    if (!after) return;  // INVALID_ARGUMENT
-  }
-  auto page = shard.stock.ScanAfter(after ? &*after : nullptr, static_cast<size_t>(size) + 1);
-  FUZZ_CHECK(page.size() <= static_cast<size_t>(size) + 1);
+  if (!DecodeRequest(bytes, &request)) return;
+  Result<ProductPage> asked = ValidateListProducts(request, kDefaultPageSize, kMaxPageSize);
+  if (!asked.ok()) return;  // INVALID_ARGUMENT
+  FUZZ_CHECK(asked->size > 0 && asked->size <= static_cast<size_t>(kMaxPageSize));
+  const std::optional<std::string>& after = asked->after;
+  size_t size = asked->size;
+  auto page = shard.stock.ScanAfter(after ? &*after : nullptr, size + 1);
+  FUZZ_CHECK(page.size() <= size + 1);
   for (size_t i = 0; i < page.size(); ++i) {
     FUZZ_CHECK(!after || *after < page[i].first);
     FUZZ_CHECK(i == 0 || page[i - 1].first < page[i].first);
@@ -100,54 +98,52 @@ void Adjust(Shard& shard, const std::string& bytes) {
 
 void Reserve(Shard& shard, const std::string& bytes) {
   v1::ReserveStockRequest request;
-  ReservePlan plan;
-  if (!DecodeRequest(bytes, &request) || !ValidateReserveStock(request, kLimits, &plan).ok()) {
-    return;
-  }
+  if (!DecodeRequest(bytes, &request)) return;
+  Result<ReservePlan> validated = ValidateReserveStock(request, kLimits);
+  if (!validated.ok()) return;
+  const ReservePlan& plan = *validated;
   FUZZ_CHECK(!plan.lines.empty() && plan.lines.size() <= kLimits.max_lines);
   FUZZ_CHECK(plan.ttl > std::chrono::nanoseconds(0) && plan.ttl <= kLimits.max_ttl);
-  std::vector<Line> sorted = SortedLines(plan.lines);
-  if (ReservationRecord* record = shard.book.FindByKey(plan.key)) {  // a repeat
-    FUZZ_CHECK(!record->pending);
-    return;  // the same reservation, or FAILED_PRECONDITION for other lines
-  }
-  char id[32];
-  std::snprintf(id, sizeof(id), "rsv_%016x", shard.reservations++);
-  FUZZ_CHECK(IsReservationId(id));
-  ReservationRecord& record = shard.book.AddPending(id, plan.key, sorted);
+  Result<BeginOutcome> begun =
+      shard.book.Begin(plan.key, SortedLines(plan.lines), ReserveWaiter{0, 0}, [&shard] {
+        char id[32];
+        std::snprintf(id, sizeof(id), "rsv_%016x", shard.reservations++);
+        return std::string(id);
+      });
+  if (!begun.ok() || begun->kind == BeginOutcome::kAnswer) return;  // a repeat
+  FUZZ_CHECK(begun->kind == BeginOutcome::kStart);  // one call at a time: nothing is pending
+  const std::string& id = begun->id;
+  FUZZ_CHECK(IsReservationId(id) && ValidateReservationId(id).ok());
   auto held = shard.stock.Hold(id, plan.lines, kNow);
   if (!held.ok()) {
-    shard.book.Erase(id);  // nothing held anywhere: the key may be used again
+    FUZZ_CHECK(shard.book.DropPending(id).empty());  // nothing held anywhere: the key is free
     FUZZ_CHECK(shard.book.FindByKey(plan.key) == nullptr);
     return;
   }
   FUZZ_CHECK(held.value().size() == plan.lines.size());
-  record.pending = false;
-  record.reservation.set_state(v1::Reservation::RESERVATION_STATE_HELD);
+  FUZZ_CHECK(shard.book.Activate(id, plan, *held, kNow).empty());
+  FUZZ_CHECK(shard.book.Find(id)->reservation.state() == v1::Reservation::RESERVATION_STATE_HELD);
 }
 
-void Settle(Shard& shard, const std::string& id, bool commit) {
-  if (id.empty() || !IsReservationId(id)) return;  // INVALID_ARGUMENT (reservation_ops.cc)
-  ReservationRecord* record = shard.book.Find(id);
-  if (record == nullptr || record->pending) return;  // NOT_FOUND
-  if (record->reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) return;
-  if (commit) {
+void Settle(Shard& shard, const std::string& id, SettleHow how) {
+  if (!ValidateReservationId(id).ok()) return;  // INVALID_ARGUMENT
+  Result<Settlement> settled = shard.book.Settle(id, how, kNow);
+  if (!settled.ok()) return;  // NOT_FOUND, or no longer HELD
+  if (how == SettleHow::kCommit) {
     shard.stock.CommitHold(id, kNow);
-    record->reservation.set_state(v1::Reservation::RESERVATION_STATE_COMMITTED);
   } else {
     shard.stock.ReleaseHold(id, kNow);
-    record->reservation.set_state(v1::Reservation::RESERVATION_STATE_RELEASED);
   }
 }
 
 void Commit(Shard& shard, const std::string& bytes) {
   v1::CommitReservationRequest request;
-  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), true);
+  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), SettleHow::kCommit);
 }
 
 void Release(Shard& shard, const std::string& bytes) {
   v1::ReleaseReservationRequest request;
-  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), false);
+  if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), SettleHow::kRelease);
 }
 
 // reserved = the units of the HELD reservations, product by product.

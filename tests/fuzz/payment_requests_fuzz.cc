@@ -2,13 +2,13 @@
 // ledger.
 //
 // A session of calls (session.proto) runs against one fresh PaymentLedger, as on a one-shard
-// server: each request is decoded and validated by the functions PaymentHandler uses, and
-// applied with the ledger's ops and the processor simulator's answers. Time is the calls: a
-// payment the processor answers later (tok_slow) is answered before the next call; one it never
-// answers (tok_timeout) loses its only waiter at once (the caller's deadline), and is forgotten.
-// New transactions get the ids txn_00000000000000NN (hex, in order). Checked: a retry with the
-// same key and request gets the recorded result, one charge per key, refunds only of approved
-// payments and idempotent, and the ledger's charge and refund counts match its records.
+// server: each request is decoded and validated by the functions the service API uses
+// (payment_validation.h), and applied with the ledger's ops and the processor simulator's answers.
+// Time is the calls: a payment the processor answers later (tok_slow) is answered before the next
+// call; one it never answers (tok_timeout) loses its only waiter at once (the caller's deadline),
+// and is forgotten. New transactions get the ids txn_00000000000000NN (hex, in order). Checked: a
+// retry with the same key and request gets the recorded result, one charge per key, refunds only of
+// approved payments and idempotent, and the ledger's charge and refund counts match its records.
 
 #include <cstdio>
 #include <optional>
@@ -36,25 +36,15 @@ struct Shard {
   google::protobuf::Timestamp now;
 };
 
-void RecordAnswer(Shard& shard, PaymentAttempt attempt, const ProcessorAnswer& answer) {
-  char id[32];
-  std::snprintf(id, sizeof(id), "txn_%016zx", shard.ids.size());
-  FUZZ_CHECK(IsWellFormedTransactionId(id) && !shard.ledger.HasTransactionId(id));
-  v1::PaymentResult result;  // as PaymentHandler::RecordAnswer
-  result.set_status(answer.approved ? v1::PaymentResult::PAYMENT_STATUS_APPROVED
-                                    : v1::PaymentResult::PAYMENT_STATUS_DECLINED);
-  result.set_transaction_id(id);
-  result.set_order_id(attempt.order_id);
-  result.mutable_amount()->set_amount_minor(attempt.amount_minor);
-  result.mutable_amount()->set_currency(attempt.currency);
-  if (!answer.approved) result.set_decline_reason(answer.decline_reason);
-  result.set_idempotency_key(attempt.idempotency_key);
-  std::string key = attempt.idempotency_key;
-  const v1::PaymentResult& stored = shard.ledger.Record(std::move(attempt), result);
-  FUZZ_CHECK(stored.transaction_id() == id);
-  FUZZ_CHECK(shard.ledger.FindByKey(key) != nullptr &&
-             shard.ledger.FindByKey(key)->transaction_id() == id);
-  shard.ids.push_back(id);
+// The next transaction id, "txn_" and the count in hex (one shard: every id lands here).
+NewTransactionId NextId(Shard& shard) {
+  return [&shard] {
+    char id[32];
+    std::snprintf(id, sizeof(id), "txn_%016zx", shard.ids.size());
+    FUZZ_CHECK(IsWellFormedTransactionId(id) && !shard.ledger.HasTransactionId(id));
+    shard.ids.push_back(id);
+    return std::string(id);
+  };
 }
 
 void Process(Shard& shard, const std::string& bytes) {
@@ -63,29 +53,40 @@ void Process(Shard& shard, const std::string& bytes) {
   if (!DecodeRequest(bytes, &request) || !ValidateProcessRequest(request, &attempt).ok()) return;
   FUZZ_CHECK(attempt.amount_minor > 0 && attempt.currency.size() == 3);
   FUZZ_CHECK(!attempt.idempotency_key.empty() && attempt.idempotency_key.size() <= 128);
-  if (const PaymentAttempt* first = shard.ledger.AttemptOfKey(attempt.idempotency_key)) {
+  std::string key = attempt.idempotency_key;
+  const PaymentAttempt* first = shard.ledger.AttemptOfKey(key);
+  bool repeats = first != nullptr && DifferingFields(*first, attempt).empty();
+  bool recorded = first != nullptr;
+  bool voided = shard.ledger.IsVoided(key);
+  FUZZ_CHECK(shard.ledger.FindInFlight(key) == nullptr);  // none outlives a call
+  size_t ids_before = shard.ids.size();
+  ProcessorAnswer answer = shard.processor.Answer(attempt.token);
+  Result<Begun> begun =
+      shard.ledger.Begin(std::move(attempt), answer, Waiter{0, 1}, NextId(shard), shard.now);
+  if (recorded) {
     // A retry: the recorded result when it repeats the request, FAILED_PRECONDITION otherwise.
-    if (DifferingFields(*first, attempt).empty()) {
-      FUZZ_CHECK(shard.ledger.FindByKey(attempt.idempotency_key) != nullptr);
-    }
-    FUZZ_CHECK(DifferingFields(*first, *first).empty());
+    FUZZ_CHECK(begun.ok() == repeats);
+    FUZZ_CHECK(shard.ids.size() == ids_before);  // nothing new is charged
+    if (begun.ok()) FUZZ_CHECK(begun->kind == Begun::kAnswer);
     return;
   }
-  if (shard.ledger.IsVoided(attempt.idempotency_key)) return;  // refused: nothing is charged
-  FUZZ_CHECK(shard.ledger.FindInFlight(attempt.idempotency_key) ==
-             nullptr);  // none outlives a call
-  ProcessorAnswer answer = shard.processor.Answer(attempt.token);
-  std::string key = attempt.idempotency_key;
+  if (voided) {  // refused: nothing is charged
+    FUZZ_CHECK(begun.code() == StatusCode::kFailedPrecondition);
+    return;
+  }
+  FUZZ_CHECK(begun.ok());
   switch (answer.when) {
     case ProcessorAnswer::When::kNow:
-      RecordAnswer(shard, std::move(attempt), answer);
+      FUZZ_CHECK(begun->kind == Begun::kAnswer);
+      FUZZ_CHECK(shard.ledger.FindByKey(key) != nullptr &&
+                 shard.ledger.FindByKey(key)->transaction_id() == shard.ids.back());
       return;
     case ProcessorAnswer::When::kAfterDelay:
-      shard.ledger.StartInFlight(std::move(attempt), answer).waiters.push_back(Waiter{0, 1});
+      FUZZ_CHECK(begun->kind == Begun::kStarted);
       shard.answered_later.push_back(key);
       return;
     case ProcessorAnswer::When::kNever:
-      shard.ledger.StartInFlight(std::move(attempt), answer).waiters.push_back(Waiter{0, 1});
+      FUZZ_CHECK(begun->kind == Begun::kStarted);
       shard.ledger.DropWaiter(key, Waiter{0, 1});  // the caller's deadline: nothing charged
       FUZZ_CHECK(shard.ledger.FindInFlight(key) == nullptr);
       return;
@@ -112,19 +113,16 @@ void Refund(Shard& shard, const std::string& bytes) {
 void Get(Shard& shard, const std::string& bytes) {
   v1::GetPaymentRequest request;
   if (!DecodeRequest(bytes, &request)) return;
-  if (request.transaction_id().empty() && !request.idempotency_key().empty()) {
-    v1::VoidPaymentRequest as_void;  // the handler checks the key with VoidPayment's rule
-    as_void.set_idempotency_key(request.idempotency_key());
-    if (!ValidateVoidRequest(as_void).ok()) return;
-    if (const v1::PaymentResult* found = shard.ledger.FindByKey(request.idempotency_key())) {
+  Result<PaymentLookup> lookup = ValidateGetRequest(request);
+  if (!lookup.ok()) return;  // INVALID_ARGUMENT
+  FUZZ_CHECK(lookup->idempotency_key.empty() != lookup->transaction_id.empty());
+  if (!lookup->idempotency_key.empty()) {
+    if (const v1::PaymentResult* found = shard.ledger.FindByKey(lookup->idempotency_key)) {
       FUZZ_CHECK(found->idempotency_key() == request.idempotency_key());
     }
     return;
   }
-  if (!ValidateTransactionId(request.transaction_id(), "transaction_id").ok()) {
-    return;
-  }
-  if (const v1::PaymentResult* found = shard.ledger.FindById(request.transaction_id())) {
+  if (const v1::PaymentResult* found = shard.ledger.FindById(lookup->transaction_id)) {
     FUZZ_CHECK(found->transaction_id() == request.transaction_id());
   }
 }
@@ -149,11 +147,15 @@ void Void(Shard& shard, const std::string& bytes) {
 // The processor answers every tok_slow payment made since the last call.
 void ProcessorAnswers(Shard& shard) {
   for (const std::string& key : shard.answered_later) {
-    std::optional<InFlightPayment> payment = shard.ledger.TakeInFlight(key);
-    FUZZ_CHECK(payment.has_value());
-    RecordAnswer(shard, std::move(payment->attempt), payment->answer);
-    if (payment->void_on_answer && payment->answer.approved) {  // as PaymentHandler does
-      FUZZ_CHECK(shard.ledger.Refund(shard.ids.back(), shard.now).ok());
+    bool void_on_answer = shard.ledger.FindInFlight(key)->void_on_answer;
+    std::optional<Answered> answered =
+        shard.ledger.ProcessorAnswered(key, NextId(shard), shard.now);
+    FUZZ_CHECK(answered.has_value());
+    FUZZ_CHECK(answered->waiters.size() == 1);
+    FUZZ_CHECK(answered->result.transaction_id() == shard.ids.back());
+    // Voided meanwhile: no charge stands.
+    if (void_on_answer) {
+      FUZZ_CHECK(answered->result.status() != v1::PaymentResult::PAYMENT_STATUS_APPROVED);
     }
   }
   shard.answered_later.clear();

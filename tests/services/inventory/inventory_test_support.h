@@ -5,7 +5,7 @@
 //
 // Helpers for inventory.v1.InventoryService end to end: a real percore server hosting the
 // service on a loopback port with 2 shards (so cross-shard paths run), the generated gRPC client,
-// and the service definition for LocalInventoryClient.
+// and the service API (InventoryService, also the in-process clients::InventoryClient).
 
 #include <google/protobuf/duration.pb.h>
 
@@ -130,7 +130,8 @@ inline Page ListPage(Stub& stub, int32_t page_size, const std::string& page_toke
 class InventoryServiceTest : public testing::ServiceTest<v1::InventoryService> {
  protected:
   Services MakeServices() override {
-    def_ = inventory::MakeInventoryService(options_);
+    service_ = std::make_shared<inventory::InventoryService>(options_);
+    def_ = inventory::MakeInventoryGrpcService(service_);
     return {def_};
   }
   testing::ServerFixtureOptions FixtureOptions() override { return {.shards = kShards}; }
@@ -164,6 +165,7 @@ class InventoryServiceTest : public testing::ServiceTest<v1::InventoryService> {
   }
 
   inventory::InventoryServiceOptions options_;
+  std::shared_ptr<inventory::InventoryService> service_;
   std::shared_ptr<inventory::InventoryHandler::Def> def_;
 };
 

@@ -1,8 +1,7 @@
-// LocalInventoryClient: calls issued on a shard thread of the server's own runtime reach the
-// same operations as the RPCs, so both paths see (and change) the same data the same way, and
-// `done` runs once on the calling shard.
-
-#include "services/inventory/local_inventory_client.h"
+// InventoryService as the in-process clients::InventoryClient (what OrderService uses): calls
+// issued on a shard thread of the server's own runtime reach the same operations as the RPCs, so
+// both paths see (and change) the same data the same way, and `done` runs once on the calling
+// shard.
 
 #include <gtest/gtest.h>
 
@@ -12,6 +11,7 @@
 
 #include "core/rpc/grpc_status.h"
 #include "core/runtime/shard.h"
+#include "services/inventory/inventory_service.h"
 #include "tests/services/inventory/inventory_test_support.h"
 
 namespace percore::inventory_test {
@@ -28,7 +28,7 @@ class LocalInventoryClientTest : public InventoryServiceTest {
  protected:
   void SetUp() override {
     InventoryServiceTest::SetUp();
-    client_ = std::make_shared<inventory::LocalInventoryClient>(def_);
+    client_ = service_;  // the service API is the client
   }
 
   // Issues `call(client, done)` on shard `shard` and waits for its answer.
@@ -48,14 +48,14 @@ class LocalInventoryClientTest : public InventoryServiceTest {
   }
 
   Answer<v1::Reservation> Reserve(runtime::ShardId shard, v1::ReserveStockRequest request) {
-    return OnShard<v1::Reservation>(shard, [request](inventory::LocalInventoryClient& client,
-                                                     clients::Done<v1::Reservation> done) {
-      client.ReserveStock(request, {}, std::move(done));
-    });
+    return OnShard<v1::Reservation>(
+        shard, [request](clients::InventoryClient& client, clients::Done<v1::Reservation> done) {
+          client.ReserveStock(request, {}, std::move(done));
+        });
   }
   Answer<v1::Reservation> Commit(runtime::ShardId shard, const std::string& id) {
     return OnShard<v1::Reservation>(
-        shard, [id](inventory::LocalInventoryClient& client, clients::Done<v1::Reservation> done) {
+        shard, [id](clients::InventoryClient& client, clients::Done<v1::Reservation> done) {
           v1::CommitReservationRequest request;
           request.set_reservation_id(id);
           client.CommitReservation(request, {}, std::move(done));
@@ -63,7 +63,7 @@ class LocalInventoryClientTest : public InventoryServiceTest {
   }
   Answer<v1::Reservation> Release(runtime::ShardId shard, const std::string& id) {
     return OnShard<v1::Reservation>(
-        shard, [id](inventory::LocalInventoryClient& client, clients::Done<v1::Reservation> done) {
+        shard, [id](clients::InventoryClient& client, clients::Done<v1::Reservation> done) {
           v1::ReleaseReservationRequest request;
           request.set_reservation_id(id);
           client.ReleaseReservation(request, {}, std::move(done));
@@ -71,23 +71,23 @@ class LocalInventoryClientTest : public InventoryServiceTest {
   }
   Answer<v1::Product> Get(runtime::ShardId shard, const std::string& sku) {
     return OnShard<v1::Product>(
-        shard, [sku](inventory::LocalInventoryClient& client, clients::Done<v1::Product> done) {
+        shard, [sku](clients::InventoryClient& client, clients::Done<v1::Product> done) {
           v1::GetProductRequest request;
           request.set_sku(sku);
           client.GetProduct(request, {}, std::move(done));
         });
   }
   Answer<v1::Product> Adjust(runtime::ShardId shard, const std::string& sku, int64_t delta) {
-    return OnShard<v1::Product>(shard, [sku, delta](inventory::LocalInventoryClient& client,
-                                                    clients::Done<v1::Product> done) {
-      v1::AdjustStockRequest request;
-      request.set_sku(sku);
-      request.set_delta(delta);
-      client.AdjustStock(request, {}, std::move(done));
-    });
+    return OnShard<v1::Product>(
+        shard, [sku, delta](clients::InventoryClient& client, clients::Done<v1::Product> done) {
+          v1::AdjustStockRequest request;
+          request.set_sku(sku);
+          request.set_delta(delta);
+          client.AdjustStock(request, {}, std::move(done));
+        });
   }
 
-  std::shared_ptr<inventory::LocalInventoryClient> client_;
+  std::shared_ptr<clients::InventoryClient> client_;
 };
 
 TEST_F(LocalInventoryClientTest, GetProductMatchesTheRpcFromEitherShard) {

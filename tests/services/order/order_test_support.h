@@ -7,7 +7,7 @@
 // order.v1.OrderService end to end: one real percore server on a loopback port with 2 shards
 // hosting the real UserService, InventoryService, PaymentService and OrderService, the order
 // service reaching the others through their in-process clients (UserService,
-// LocalInventoryClient, LocalPaymentClient), and the generated gRPC clients of all four.
+// InventoryService, PaymentService), and the generated gRPC clients of all four.
 
 #include <atomic>
 #include <chrono>
@@ -23,9 +23,7 @@
 #include "order/v1/order.grpc.pb.h"
 #include "payment/v1/payment.grpc.pb.h"
 #include "services/inventory/inventory_handler.h"
-#include "services/inventory/local_inventory_client.h"
 #include "services/order/order_handler.h"
-#include "services/payment/local_payment_client.h"
 #include "services/payment/payment_handler.h"
 #include "services/user/user_handler.h"
 #include "services/user/user_service.h"
@@ -186,12 +184,14 @@ class OrderServiceTest : public testing::ServiceTest<v1::OrderService> {
   Services MakeServices() override {
     auto users = std::make_shared<user::UserService>();
     users_def_ = user::MakeUserGrpcService(users);
-    inventory_def_ = inventory::MakeInventoryService();
-    payments_def_ = payment::MakePaymentService(PaymentOptions());
+    auto inventory = std::make_shared<inventory::InventoryService>();
+    inventory_def_ = inventory::MakeInventoryGrpcService(inventory);
+    auto payments = std::make_shared<payment::PaymentService>(PaymentOptions());
+    payments_def_ = payment::MakePaymentGrpcService(payments);
     clients::ServiceClients clients;
     clients.users = users;  // the service API is the in-process client
-    clients.inventory = std::make_shared<inventory::LocalInventoryClient>(inventory_def_);
-    clients.payments = std::make_shared<payment::LocalPaymentClient>(payments_def_);
+    clients.inventory = inventory;
+    clients.payments = payments;
     orders_def_ = order::MakeOrderService(clients, OrderOptions());
     return {users_def_, inventory_def_, payments_def_, orders_def_};
   }

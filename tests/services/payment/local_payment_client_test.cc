@@ -1,7 +1,6 @@
-// LocalPaymentClient: PaymentService as another service in this process calls it, from a shard
-// thread, with the caller's deadline in CallOptions; the same core and ledger as the RPC path.
-
-#include "services/payment/local_payment_client.h"
+// PaymentService as the in-process clients::PaymentClient: another service in this process calls
+// it, from a shard thread, with the caller's deadline in CallOptions; the same service API and
+// ledger as the RPC path.
 
 #include <gtest/gtest.h>
 
@@ -10,6 +9,7 @@
 #include <string>
 
 #include "core/rpc/grpc_status.h"
+#include "services/payment/payment_service.h"
 #include "tests/services/payment/payment_test_support.h"
 
 namespace percore::payment_test {
@@ -25,7 +25,7 @@ class LocalPaymentClientTest : public PaymentServiceTest {
  protected:
   void SetUp() override {
     PaymentServiceTest::SetUp();
-    client_ = std::make_shared<payment::LocalPaymentClient>(def_);
+    client_ = service_;  // the service API is the client
   }
 
   // Runs call(client, done) on `shard`'s thread and waits here for done.
@@ -51,7 +51,7 @@ class LocalPaymentClientTest : public PaymentServiceTest {
                      std::chrono::milliseconds timeout = kCallTimeout) {
     clients::CallOptions options;
     options.deadline = std::chrono::system_clock::now() + timeout;
-    return CallFrom(shard, [request, options](payment::LocalPaymentClient& client,
+    return CallFrom(shard, [request, options](clients::PaymentClient& client,
                                               clients::Done<v1::PaymentResult> done) {
       client.ProcessPayment(request, options, std::move(done));
     });
@@ -60,13 +60,13 @@ class LocalPaymentClientTest : public PaymentServiceTest {
   Answer RefundFrom(runtime::ShardId shard, const std::string& transaction_id) {
     v1::RefundPaymentRequest request;
     request.set_transaction_id(transaction_id);
-    return CallFrom(shard, [request](payment::LocalPaymentClient& client,
-                                     clients::Done<v1::PaymentResult> done) {
-      client.RefundPayment(request, clients::CallOptions(), std::move(done));
-    });
+    return CallFrom(
+        shard, [request](clients::PaymentClient& client, clients::Done<v1::PaymentResult> done) {
+          client.RefundPayment(request, clients::CallOptions(), std::move(done));
+        });
   }
 
-  std::shared_ptr<payment::LocalPaymentClient> client_;
+  std::shared_ptr<clients::PaymentClient> client_;
 };
 
 TEST_F(LocalPaymentClientTest, ApproveTokenIsApprovedOnEveryShardPair) {

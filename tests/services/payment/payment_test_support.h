@@ -118,7 +118,8 @@ class PaymentServiceTest : public testing::ServiceTest<v1::PaymentService> {
   virtual payment::PaymentServiceOptions Options() { return {}; }
 
   Services MakeServices() override {
-    def_ = payment::MakePaymentService(Options());
+    service_ = std::make_shared<payment::PaymentService>(Options());
+    def_ = payment::MakePaymentGrpcService(service_);
     return {def_};
   }
 
@@ -156,6 +157,7 @@ class PaymentServiceTest : public testing::ServiceTest<v1::PaymentService> {
   // No call waits for the processor and no payment is in flight, on any shard.
   bool NothingPending() { return WaitingCalls() == 0 && InFlightPayments() == 0; }
 
+  std::shared_ptr<payment::PaymentService> service_;  // also the in-process client
   std::shared_ptr<payment::PaymentHandler::Def> def_;
 };
 

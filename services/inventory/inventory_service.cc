@@ -1,0 +1,137 @@
+// InventoryService: products, ListProducts and the clients::InventoryClient face (the
+// reservations are in reservation_service.cc; the plan in inventory_service.h).
+
+#include "services/inventory/inventory_service.h"
+
+#include <random>
+
+#include "core/storage/merge_cursor.h"
+#include "services/inventory/service_clock.h"
+
+namespace percore::inventory {
+namespace {
+
+// A client's `done` as the service API's.
+template <class T>
+Done<T> ClientDone(clients::Done<T> done) {
+  return [done = std::move(done)](Result<T> result) {
+    if (result.ok()) {
+      done(Status(), std::move(result).value());
+    } else {
+      done(result.status(), T());
+    }
+  };
+}
+
+}  // namespace
+
+InventoryShard::InventoryShard(runtime::Shard& shard)
+    : shard(shard), ids(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
+
+uint64_t InventoryShard::Park(Done<v1::Reservation> done) {
+  uint64_t token = next_wait_token++;
+  waiting.emplace(token, std::move(done));
+  return token;
+}
+
+void InventoryShard::Resume(uint64_t token, Result<v1::Reservation> answer) {
+  auto it = waiting.find(token);
+  if (it == waiting.end()) return;
+  Done<v1::Reservation> done = std::move(it->second);
+  waiting.erase(it);
+  done(std::move(answer));
+}
+
+void InventoryService::StartShard(runtime::Shard& shard) {
+  shards_.Emplace(shard, std::make_unique<InventoryShard>(shard));
+}
+
+void InventoryService::CreateProduct(const v1::CreateProductRequest& request,
+                                     Done<v1::Product> done) {
+  if (Status status = ValidateCreateProduct(request); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(request.sku()),
+      [request, now = internal::NowNanos()](InventoryShard& owner) {
+        return owner.stock.Create(request, now);
+      },
+      std::move(done));
+}
+
+void InventoryService::GetProduct(const v1::GetProductRequest& request, Done<v1::Product> done) {
+  if (Status status = ValidateSku(request.sku(), "sku"); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(request.sku()),
+      [sku = request.sku()](InventoryShard& owner) -> Result<v1::Product> {
+        std::optional<v1::Product> product = owner.stock.Load(sku);
+        if (!product) return {StatusCode::kNotFound, "product \"" + sku + "\" not found"};
+        return std::move(*product);
+      },
+      std::move(done));
+}
+
+void InventoryService::AdjustStock(const v1::AdjustStockRequest& request, Done<v1::Product> done) {
+  if (Status status = ValidateSku(request.sku(), "sku"); !status.ok()) {
+    done(std::move(status));
+    return;
+  }
+  shards_.InvokeOn(
+      OwnerOf(request.sku()),
+      [sku = request.sku(), delta = request.delta(), now = internal::NowNanos()](
+          InventoryShard& owner) { return owner.stock.Adjust(sku, delta, now); },
+      std::move(done));
+}
+
+void InventoryService::ListProducts(const ProductPage& page, Done<ProductRun> done) {
+  using Run = std::vector<std::pair<std::string, v1::Product>>;
+  size_t size = page.size;
+  // One more than a page from each shard: the merge then knows whether another page follows.
+  shards_.MapReduce(
+      [after = page.after, size](InventoryShard& owner) {
+        return owner.stock.ScanAfter(after ? &*after : nullptr, size + 1);
+      },
+      std::vector<Run>(), [](std::vector<Run>& runs, Run run) { runs.push_back(std::move(run)); },
+      [size, done = std::move(done)](std::vector<Run> runs) {
+        storage::MergedPage<std::pair<std::string, v1::Product>> merged = storage::MergeSortedRuns(
+            std::move(runs), size,
+            [](const auto& item) -> const std::string& { return item.first; });
+        done(ProductRun{std::move(merged.items), merged.more});
+      });
+}
+
+void InventoryService::GetProduct(v1::GetProductRequest request,
+                                  const clients::CallOptions& /*options*/,
+                                  clients::Done<v1::Product> done) {
+  GetProduct(request, ClientDone(std::move(done)));
+}
+
+void InventoryService::ReserveStock(v1::ReserveStockRequest request,
+                                    const clients::CallOptions& /*options*/,
+                                    clients::Done<v1::Reservation> done) {
+  ReserveStock(request, ClientDone(std::move(done)));
+}
+
+void InventoryService::CommitReservation(v1::CommitReservationRequest request,
+                                         const clients::CallOptions& /*options*/,
+                                         clients::Done<v1::Reservation> done) {
+  CommitReservation(request, ClientDone(std::move(done)));
+}
+
+void InventoryService::ReleaseReservation(v1::ReleaseReservationRequest request,
+                                          const clients::CallOptions& /*options*/,
+                                          clients::Done<v1::Reservation> done) {
+  ReleaseReservation(request, ClientDone(std::move(done)));
+}
+
+void InventoryService::AdjustStock(v1::AdjustStockRequest request,
+                                   const clients::CallOptions& /*options*/,
+                                   clients::Done<v1::Product> done) {
+  AdjustStock(request, ClientDone(std::move(done)));
+}
+
+}  // namespace percore::inventory

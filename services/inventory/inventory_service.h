@@ -1,0 +1,143 @@
+#pragma once
+// Threading contract: one InventoryService per process, shared by every shard. SetShardCount()
+// on the control thread before the shards start; StartShard() once on each shard's thread before
+// it serves; every operation from a shard thread, its `done` run exactly once on that same thread
+// (inline or later). Each shard's part (InventoryShard) is touched only by that shard: other
+// shards reach it through Sharded<InventoryShard>::InvokeOn / RunOn / MapReduce.
+//
+// inventory.v1.InventoryService as an API, without gRPC: what the gRPC adapter (InventoryHandler),
+// the gateway and other services in this process (as clients::InventoryClient) call. Where data
+// lives:
+//   - a product, with the holds placed on it, on shard ShardFor(sku) (StockPartition);
+//   - a reservation record on shard ShardFor(reservation_key); its id is drawn so that
+//     ShardFor(id) is that same shard (ReservationBook), where its expiry timer runs too.
+// ReserveStock: (1) on the key's shard, find the key (answer or wait) or add a pending record;
+// (2) hold the lines shard by shard in ascending shard order, each shard checking and holding
+// all of its lines in one step; on NOT_FOUND / shortage undo the holds made so far, drop the
+// pending record and answer; (3) on the key's shard mark the record HELD, arm its expiry timer
+// and answer the waiters. With lines on several shards the error names the first SKU found short
+// (or unknown) in ascending shard order, then request order. No shard ever holds more than it has,
+// so nothing is oversold, and no shard waits for another, so nothing deadlocks. Commit/Release
+// decide on the record's shard (HELD -> COMMITTED / RELEASED, or expired), then settle the holds
+// on the product shards before answering. A call that waits for the first call with its key is
+// parked on its own shard (Park) and answered there by a RunOn from the key's shard.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/base/result.h"
+#include "core/runtime/sharded.h"
+#include "services/clients/inventory_client.h"
+#include "services/inventory/inventory_validation.h"
+#include "services/inventory/reservation_book.h"
+#include "services/inventory/reservation_id.h"
+#include "services/inventory/stock_partition.h"
+
+namespace percore::inventory {
+
+struct InventoryServiceOptions {
+  // ReserveStock's ttl when the request has none, and the largest it may ask for.
+  std::chrono::nanoseconds default_reservation_ttl = std::chrono::seconds(60);
+  std::chrono::nanoseconds max_reservation_ttl = std::chrono::hours(1);
+  // ListProducts' page_size when 0, and the cap on larger ones.
+  int default_page_size = 100;
+  int max_page_size = 1000;
+  // Lines one ReserveStock may carry (INVALID_ARGUMENT beyond).
+  size_t max_lines_per_reservation = 1000;
+};
+
+template <class T>
+using Done = std::function<void(Result<T>)>;
+
+// One shard's part of the service: its stores, its id generator, and the ReserveStock calls of
+// this shard waiting for the first call with their key (which may run on any shard).
+struct InventoryShard {
+  explicit InventoryShard(runtime::Shard& shard);
+  runtime::Shard& shard;
+  StockPartition stock;
+  ReservationBook reservations;
+  ReservationIdGenerator ids;
+  uint64_t next_wait_token = 1;
+  std::unordered_map<uint64_t, Done<v1::Reservation>> waiting;
+
+  uint64_t Park(Done<v1::Reservation> done);
+  // Answers the parked call `token` (no-op when already answered).
+  void Resume(uint64_t token, Result<v1::Reservation> answer);
+};
+
+// A ListProducts page: the products after the cursor in SKU order, and whether more follow.
+struct ProductRun {
+  std::vector<std::pair<std::string, v1::Product>> items;
+  bool more = false;
+};
+
+class InventoryService final : public clients::InventoryClient {
+ public:
+  explicit InventoryService(InventoryServiceOptions options = {}) : options_(options) {}
+
+  void SetShardCount(size_t shards) { shards_.SetShardCount(shards); }
+  void StartShard(runtime::Shard& shard);
+  const InventoryServiceOptions& options() const { return options_; }
+  runtime::Sharded<InventoryShard>& shards() { return shards_; }
+
+  void CreateProduct(const v1::CreateProductRequest& request, Done<v1::Product> done);
+  void GetProduct(const v1::GetProductRequest& request, Done<v1::Product> done);
+  void AdjustStock(const v1::AdjustStockRequest& request, Done<v1::Product> done);
+  // One page of every shard's products, merged (`page` from ValidateListProducts).
+  void ListProducts(const ProductPage& page, Done<ProductRun> done);
+  void ReserveStock(const v1::ReserveStockRequest& request, Done<v1::Reservation> done);
+  void CommitReservation(const v1::CommitReservationRequest& request, Done<v1::Reservation> done);
+  void ReleaseReservation(const v1::ReleaseReservationRequest& request, Done<v1::Reservation> done);
+
+  // clients::InventoryClient: the same operations for other services in this process. The
+  // deadline in CallOptions is not enforced in process: every operation answers without
+  // waiting on anything but other shards' mailboxes.
+  void GetProduct(v1::GetProductRequest request, const clients::CallOptions& options,
+                  clients::Done<v1::Product> done) override;
+  void ReserveStock(v1::ReserveStockRequest request, const clients::CallOptions& options,
+                    clients::Done<v1::Reservation> done) override;
+  void CommitReservation(v1::CommitReservationRequest request, const clients::CallOptions& options,
+                         clients::Done<v1::Reservation> done) override;
+  void ReleaseReservation(v1::ReleaseReservationRequest request,
+                          const clients::CallOptions& options,
+                          clients::Done<v1::Reservation> done) override;
+  void AdjustStock(v1::AdjustStockRequest request, const clients::CallOptions& options,
+                   clients::Done<v1::Product> done) override;
+
+ private:
+  struct ReserveAttempt;
+
+  // ReserveStock, on the calling shard.
+  void HoldNext(std::shared_ptr<ReserveAttempt> attempt);
+  void AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Status status);
+  void CompleteReserve(std::shared_ptr<ReserveAttempt> attempt);
+  void Settle(const std::string& id, SettleHow how, Done<v1::Reservation> done);
+
+  // On the record's shard.
+  void ExpireOnTimer(InventoryShard& owner, const std::string& id);
+  // On the record's shard: the reservation left HELD there (its timer is cancelled); the holds
+  // it placed are released on their shards, with no answer (expiry).
+  void ReleaseExpired(InventoryShard& owner, const Settlement& expired);
+  void AnswerWaiters(const std::vector<ReserveWaiter>& waiters,
+                     const Result<v1::Reservation>& answer);
+
+  runtime::ShardId OwnerOf(std::string_view key) const { return shards_.ShardFor(key); }
+  // The distinct shards owning `lines`, ascending.
+  std::vector<runtime::ShardId> ShardsOf(const std::vector<Line>& lines) const;
+  // fn(InventoryShard&) on each of `shards` at once, then then() here once all have run (inline
+  // when there are none). fn is copied to each shard, so it must own what it captures.
+  template <class Fn>
+  void OnEach(const std::vector<runtime::ShardId>& shards, Fn fn, std::function<void()> then);
+
+  InventoryServiceOptions options_;
+  runtime::Sharded<InventoryShard> shards_;
+};
+
+}  // namespace percore::inventory
