@@ -24,6 +24,7 @@ import time
 
 import grpc
 
+from percore_py.checks import CheckFailed, expect, expect_code, list_page
 from percore_py.stubs import stub_modules
 
 MODES = ["sync", "callback", "async", "ceiling", "stream-ceiling"]
@@ -34,15 +35,6 @@ TIMEOUT = 10
 GRACE = 1
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 FIRST_LINE = re.compile(r"^percore-baseline \(([\w-]+)\) listening on (\S+):(\d+)$")
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def expect(condition, what):
-    if not condition:
-        raise CheckFailed(what)
 
 
 class Server:
@@ -85,26 +77,6 @@ class Server:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-def expect_code(code, fn, *args, **kwargs):
-    try:
-        result = fn(*args, timeout=TIMEOUT, **kwargs)
-        if hasattr(result, "__iter__") and not hasattr(result, "ByteSize"):
-            list(result)
-    except grpc.RpcError as e:
-        expect(e.code() == code, "expected %s, got %s (%s)" % (code, e.code(), e.details()))
-        return
-    raise CheckFailed("expected %s, the call succeeded" % code)
-
-
-def list_page(pb, stub, page_size, page_token=""):
-    call = stub.ListUsers(pb.ListUsersRequest(page_size=page_size, page_token=page_token),
-                          timeout=TIMEOUT)
-    users = list(call)
-    expect(call.code() == grpc.StatusCode.OK, "ListUsers ended with %s" % call.code())
-    token = dict(call.trailing_metadata() or ()).get("next-page-token") or ""
-    return users, token
 
 
 def check_list(pb, stub, ids, created):

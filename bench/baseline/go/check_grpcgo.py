@@ -17,36 +17,13 @@ import re
 import sys
 
 import grpc
+from percore_py.checks import expect, expect_code, list_page
 from percore_py.server import Server
 from percore_py.stubs import stub_modules
 
 TIMEOUT = 10
 USERS = 1050  # more than one capped page
 UUID_V7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
-
-
-def expect(condition, what):
-    if not condition:
-        raise AssertionError(what)
-
-
-def expect_code(code, fn, request):
-    try:
-        result = fn(request, timeout=TIMEOUT)
-        if not hasattr(result, "ByteSize"):
-            list(result)  # a stream: read it to its status
-    except grpc.RpcError as e:
-        expect(e.code() == code, "expected %s, got %s (%s)" % (code, e.code(), e.details()))
-        return
-    raise AssertionError("expected %s, the call succeeded" % code)
-
-
-def list_page(pb, stub, page_size, token=""):
-    call = stub.ListUsers(pb.ListUsersRequest(page_size=page_size, page_token=token),
-                          timeout=TIMEOUT)
-    users = list(call)
-    expect(call.code() == grpc.StatusCode.OK, "ListUsers ended with %s" % call.code())
-    return users, dict(call.trailing_metadata() or ()).get("next-page-token", "")
 
 
 def check(binary):
