@@ -51,11 +51,10 @@ ShardServer::~ShardServer() {
   // Each close cancels the connection's open streams and unlinks it.
   for (Connection* c = connections_; c != nullptr; c = c->next) c->Close();
   poller().RunDeferred();
-  if (spare_fd_ >= 0) close(spare_fd_);
 }
 
 void ShardServer::Start() {
-  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  spare_.emplace();
   if (!poller().Add(listen_fd_, runtime::Poller::kReadable, this)) {
     std::fprintf(stderr, "percore: shard %u cannot watch its listener: %s\n", shard_.id(),
                  std::strerror(errno));
@@ -100,19 +99,16 @@ void ShardServer::OnFdReady(uint32_t) {
     int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length,
                      SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      switch (errno) {
-        case EAGAIN:
+      switch (ClassifyAcceptError(errno)) {
+        case AcceptError::kDrained:
           return;
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
+        case AcceptError::kRetry:
           continue;
-        case EMFILE:
-        case ENFILE:
+        case AcceptError::kOutOfDescriptors:
           WireStats::Add(stats_.accept_errors, 1);
           OutOfDescriptors();
           return;
-        default:  // ENOBUFS, ENOMEM: the same back-off, without the spare
+        case AcceptError::kBackOff:  // ENOBUFS, ENOMEM: the same back-off, without the spare
           WireStats::Add(stats_.accept_errors, 1);
           PauseAccepting();
           return;
@@ -128,13 +124,7 @@ void ShardServer::OnFdReady(uint32_t) {
 void ShardServer::OutOfDescriptors() {
   // Give up the spare to take the pending connection off the backlog and close it, so the
   // listener does not stay readable (a busy loop) and the client hears at once.
-  if (spare_fd_ >= 0) {
-    close(spare_fd_);
-    int pending = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (pending >= 0) close(pending);
-    spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  }
-  if (spare_fd_ < 0) spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (spare_) spare_->ShedPending(listen_fd_);
   // Either way, listen again only after a pause: descriptors are freed by connections closing,
   // not by accepting harder. Accepting resumes; it never stops for good (CVE-2023-4785).
   PauseAccepting();

@@ -11,7 +11,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
+#include "core/base/accept_errors.h"
 #include "core/net/dispatcher.h"
 #include "core/net/wire_options.h"
 #include "core/runtime/poller.h"
@@ -58,7 +60,7 @@ class ShardServer final : public runtime::FdHandler {
   WireStats& stats_;
   std::unique_ptr<uint8_t[]> read_buffer_;
   Connection* connections_ = nullptr;
-  int spare_fd_ = -1;
+  std::optional<SpareDescriptor> spare_;  // from Start(): sheds a connection when out of fds
   bool accept_paused_ = false;
   bool draining_ = false;
   runtime::TimerId resume_timer_ = 0;

@@ -190,7 +190,7 @@ grpc::Status ConnectionAcceptor::Listen() {
 void ConnectionAcceptor::Start(std::function<void(int fd)> hand_over) {
   hand_over_ = std::move(hand_over);
   wake_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  spare_.emplace();
   baseline_fds_ = CountOpenFds();
   thread_ = std::thread([this] { Run(); });
 }
@@ -204,10 +204,9 @@ void ConnectionAcceptor::Stop() {
     thread_.join();
   }
   CloseListeners();
-  for (int* fd : {&wake_fd_, &spare_fd_}) {
-    if (*fd >= 0) close(*fd);
-    *fd = -1;
-  }
+  if (wake_fd_ >= 0) close(wake_fd_);
+  wake_fd_ = -1;
+  spare_.reset();
 }
 
 void ConnectionAcceptor::CloseListeners() {
@@ -239,26 +238,14 @@ void ConnectionAcceptor::AcceptReady(int listen_fd) {
   for (int batch = 0; batch < 64; ++batch) {
     int fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      switch (errno) {
-        case EAGAIN:
+      switch (ClassifyAcceptError(errno)) {
+        case AcceptError::kDrained:
           return;
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
+        case AcceptError::kRetry:
           continue;
-        case EMFILE:
-        case ENFILE:
-          // Out of descriptors: give up the spare to take the pending connection off the
-          // backlog and close it, so the listener does not stay readable and clients are
-          // told at once; then take the spare back.
+        case AcceptError::kOutOfDescriptors:
           refused_.fetch_add(1, std::memory_order_relaxed);
-          if (spare_fd_ >= 0) {
-            close(spare_fd_);
-            int pending = accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-            if (pending >= 0) close(pending);
-            spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
-          } else {
-            spare_fd_ = open("/dev/null", O_RDONLY | O_CLOEXEC);
+          if (!spare_ || !spare_->ShedPending(listen_fd)) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
           }
           if (int64_t now = NowNanos(); now - last_log_ns_ > 1'000'000'000) {
@@ -269,7 +256,7 @@ void ConnectionAcceptor::AcceptReady(int listen_fd) {
                          static_cast<long long>(refused()));
           }
           continue;
-        default:  // ENOBUFS, ENOMEM: back off briefly and keep accepting
+        case AcceptError::kBackOff:  // ENOBUFS, ENOMEM: back off briefly and keep accepting
           std::fprintf(stderr, "percore: accept: %s\n", std::strerror(errno));
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           return;

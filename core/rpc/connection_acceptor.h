@@ -23,9 +23,12 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "core/base/accept_errors.h"
 
 namespace percore::rpc {
 
@@ -82,8 +85,8 @@ class ConnectionAcceptor {
   AcceptorOptions options_;
   int max_connections_ = 0;
   std::vector<int> listen_fds_;
-  int wake_fd_ = -1;   // eventfd: Stop() wakes the thread's poll
-  int spare_fd_ = -1;  // the reserve fd (/dev/null) given up to accept on EMFILE
+  int wake_fd_ = -1;                      // eventfd: Stop() wakes the thread's poll
+  std::optional<SpareDescriptor> spare_;  // from Start() to Stop(): sheds one on EMFILE
   int port_ = 0;
   std::function<void(int)> hand_over_;
   std::thread thread_;

@@ -25,24 +25,17 @@
 #include "core/runtime/completion_tag.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/sharded.h"
-#include "tests/testing/run_on_shard.h"
+#include "tests/testing/runtime_fixture.h"
 
 namespace percore::runtime {
 namespace {
 
 using namespace std::chrono_literals;
 
-class EpollLoopTest : public ::testing::Test {
+class EpollLoopTest : public testing::RuntimeFixture {
  protected:
-  void SetUp() override { runtime_.Start(); }
-  void TearDown() override { runtime_.Stop(); }
-
-  template <class Fn>
-  auto On(ShardId shard, Fn fn) {
-    return testing::RunOnShard(runtime_, shard, std::move(fn));
-  }
-
-  Runtime runtime_{RuntimeOptions{.shards = 2, .pin = false, .loop = LoopMode::kEpoll}};
+  EpollLoopTest()
+      : RuntimeFixture(RuntimeOptions{.shards = 2, .pin = false, .loop = LoopMode::kEpoll}) {}
 };
 
 TEST_F(EpollLoopTest, TasksRunOnTheirShardAndEachShardHasAPoller) {

@@ -13,23 +13,14 @@
 #include <vector>
 
 #include "core/runtime/usable_cpus.h"
-#include "tests/testing/run_on_shard.h"
+#include "tests/testing/runtime_fixture.h"
 
 namespace percore::runtime {
 namespace {
 
-class RuntimeTest : public ::testing::Test {
+class RuntimeTest : public testing::RuntimeFixture {
  protected:
-  void SetUp() override { runtime_.Start(); }
-  void TearDown() override { runtime_.Stop(); }
-
-  // Runs fn on `shard` and waits for its result.
-  template <class Fn>
-  auto On(ShardId shard, Fn fn) {
-    return testing::RunOnShard(runtime_, shard, std::move(fn));
-  }
-
-  Runtime runtime_{RuntimeOptions{.shards = 2}};
+  RuntimeTest() : RuntimeFixture(RuntimeOptions{.shards = 2}) {}
 };
 
 TEST_F(RuntimeTest, SubmitToRunsOnThatShardsThread) {
