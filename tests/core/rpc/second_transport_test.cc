@@ -67,7 +67,7 @@ class SecondTransportTest : public ::testing::Test {
       const rpc::MethodEntry* entry = server_->host().methods(shard).Find(path);
       if (entry == nullptr) return std::shared_ptr<MemoryCallResult>();
       return testing::StartMemoryCall<CallT>(server_->runtime().shard(shard), *entry, messages,
-                                            options);
+                                             options);
     });
   }
 
