@@ -1,5 +1,6 @@
-// The runtime with real gRPC completion queues: tasks run on the shard they were sent to, hops
-// come back to the shard that asked, timers fire in order and can be cancelled, Stop() joins.
+// The runtime in both loop modes (gRPC completion queue, epoll): tasks run on the shard they were
+// sent to, hops come back to the shard that asked, timers fire in order and can be cancelled,
+// Stop() joins.
 
 #include "core/runtime/runtime.h"
 
@@ -18,12 +19,20 @@
 namespace percore::runtime {
 namespace {
 
-class RuntimeTest : public testing::RuntimeFixture {
+// Every case runs in both loop modes: blocking in the completion queue (the default) and in
+// epoll_wait (the native transport's; epoll_loop_test.cc has what only that mode has).
+class RuntimeTest : public testing::RuntimeFixture, public ::testing::WithParamInterface<LoopMode> {
  protected:
-  RuntimeTest() : RuntimeFixture(RuntimeOptions{.shards = 2}) {}
+  RuntimeTest() : RuntimeFixture(RuntimeOptions{.shards = 2, .loop = GetParam()}) {}
 };
 
-TEST_F(RuntimeTest, SubmitToRunsOnThatShardsThread) {
+INSTANTIATE_TEST_SUITE_P(BothLoops, RuntimeTest,
+                         ::testing::Values(LoopMode::kCompletionQueue, LoopMode::kEpoll),
+                         [](const ::testing::TestParamInfo<LoopMode>& info) {
+                           return info.param == LoopMode::kEpoll ? "Epoll" : "CompletionQueue";
+                         });
+
+TEST_P(RuntimeTest, SubmitToRunsOnThatShardsThread) {
   EXPECT_EQ(runtime_.size(), 2u);
   for (ShardId id = 0; id < 2; ++id) {
     ShardId seen = On(id, [] { return Shard::Current()->id(); });
@@ -32,7 +41,7 @@ TEST_F(RuntimeTest, SubmitToRunsOnThatShardsThread) {
   EXPECT_EQ(Shard::Current(), nullptr);  // the test thread is no shard
 }
 
-TEST_F(RuntimeTest, HopRunsWorkOnTargetAndContinuationBackHome) {
+TEST_P(RuntimeTest, HopRunsWorkOnTargetAndContinuationBackHome) {
   std::promise<std::vector<ShardId>> done;
   runtime_.SubmitTo(0, [&] {
     runtime_.Hop(
@@ -46,7 +55,7 @@ TEST_F(RuntimeTest, HopRunsWorkOnTargetAndContinuationBackHome) {
   EXPECT_EQ(seen[1], 0u);  // the continuation ran back home
 }
 
-TEST_F(RuntimeTest, HopToOwnShardRunsInline) {
+TEST_P(RuntimeTest, HopToOwnShardRunsInline) {
   std::promise<bool> done;
   runtime_.SubmitTo(1, [&] {
     bool continued = false;
@@ -57,7 +66,7 @@ TEST_F(RuntimeTest, HopToOwnShardRunsInline) {
   EXPECT_TRUE(done.get_future().get());
 }
 
-TEST_F(RuntimeTest, RunOnAllReachesEveryShard) {
+TEST_P(RuntimeTest, RunOnAllReachesEveryShard) {
   std::atomic<int> mask{0};
   std::atomic<int> count{0};
   runtime_.RunOnAll([&](Shard& shard) {
@@ -71,7 +80,7 @@ TEST_F(RuntimeTest, RunOnAllReachesEveryShard) {
   EXPECT_EQ(mask.load(), 0b11);
 }
 
-TEST_F(RuntimeTest, TimersFireInDeadlineOrderAndCancelledOnesNever) {
+TEST_P(RuntimeTest, TimersFireInDeadlineOrderAndCancelledOnesNever) {
   std::promise<std::vector<int>> done;
   runtime_.SubmitTo(0, [&] {
     auto order = std::make_shared<std::vector<int>>();
@@ -88,7 +97,7 @@ TEST_F(RuntimeTest, TimersFireInDeadlineOrderAndCancelledOnesNever) {
   EXPECT_EQ(done.get_future().get(), (std::vector<int>{1, 2, 3}));
 }
 
-TEST_F(RuntimeTest, ManyCrossShardHopsAllComeBack) {
+TEST_P(RuntimeTest, ManyCrossShardHopsAllComeBack) {
   static constexpr int kHops = 20000;
   std::promise<int> done;
   runtime_.SubmitTo(0, [&] {
