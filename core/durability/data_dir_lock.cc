@@ -7,6 +7,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace percore::durability {
@@ -26,9 +28,10 @@ DataDirLock& DataDirLock::operator=(DataDirLock&& other) noexcept {
 }
 
 Result<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
-    return Status(StatusCode::kFailedPrecondition,
-                  "data directory " + dir + ": " + std::strerror(errno));
+  std::error_code made;
+  std::filesystem::create_directories(dir, made);  // with its parents (tools/run's data/<addr>)
+  if (made) {
+    return Status(StatusCode::kFailedPrecondition, "data directory " + dir + ": " + made.message());
   }
   const std::string path = dir + "/LOCK";
   DataDirLock lock;

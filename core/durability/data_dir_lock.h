@@ -19,7 +19,8 @@ class DataDirLock {
   DataDirLock(DataDirLock&& other) noexcept;
   DataDirLock& operator=(DataDirLock&& other) noexcept;
 
-  // Creates `dir` if missing. FAILED_PRECONDITION naming the holder's pid when it is taken.
+  // Creates `dir` (and its parents) if missing. FAILED_PRECONDITION naming the holder's pid
+  // when it is taken.
   static Result<DataDirLock> Acquire(const std::string& dir);
 
  private:

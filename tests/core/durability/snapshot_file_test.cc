@@ -60,7 +60,7 @@ TEST(SnapshotFile, AbandonedSnapshotLeavesThePreviousOne) {
 
 TEST(DataDirLock, SecondHolderIsRefusedNamingThePid) {
   testing::TempDir dir;
-  const std::string data = dir.file("data");
+  const std::string data = dir.file("data/127.0.0.1_50051");  // parents made too (tools/run)
   Result<DataDirLock> first = DataDirLock::Acquire(data);
   ASSERT_TRUE(first.ok()) << first.message();
   Result<DataDirLock> second = DataDirLock::Acquire(data);
