@@ -1,0 +1,25 @@
+#pragma once
+// Threading contract: a plain value (copied into each shard's cache and into a call).
+//
+// Who a verified token says the caller is: the subject (`sub`), the roles (`roles`, or the
+// space-separated `scope`), and until when the token may be used.
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace percore::auth {
+
+struct Principal {
+  std::string subject;
+  std::vector<std::string> roles;
+  std::chrono::system_clock::time_point expires_at;  // exp plus the leeway
+
+  bool HasRole(std::string_view role) const {
+    return std::find(roles.begin(), roles.end(), role) != roles.end();
+  }
+};
+
+}  // namespace percore::auth
