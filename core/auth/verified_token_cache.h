@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,17 +21,19 @@ class VerifiedTokenCache {
  public:
   explicit VerifiedTokenCache(size_t capacity = 4096) : capacity_(capacity) {}
 
-  // The principal of a token verified before and not expired at `now`, or nullptr.
-  const Principal* Find(std::string_view token, std::chrono::system_clock::time_point now) {
+  // The principal of a token verified before and not expired at `now`, or nullptr. Shared, so a
+  // call can keep it after the cache dropped it.
+  std::shared_ptr<const Principal> Find(std::string_view token,
+                                        std::chrono::system_clock::time_point now) {
     auto it = entries_.find(token);
     if (it == entries_.end()) return nullptr;
-    if (now > it->second.expires_at) {
+    if (now > it->second->expires_at) {
       entries_.erase(it);
       return nullptr;
     }
-    return &it->second;
+    return it->second;
   }
-  void Insert(std::string_view token, Principal principal) {
+  void Insert(std::string_view token, std::shared_ptr<const Principal> principal) {
     if (capacity_ == 0) return;
     if (entries_.size() >= capacity_) entries_.clear();
     entries_.insert_or_assign(std::string(token), std::move(principal));
@@ -44,7 +47,7 @@ class VerifiedTokenCache {
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
   };
   size_t capacity_;
-  std::unordered_map<std::string, Principal, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, std::shared_ptr<const Principal>, Hash, std::equal_to<>> entries_;
 };
 
 }  // namespace percore::auth

@@ -18,11 +18,13 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "core/auth/principal.h"
 #include "core/base/status.h"
 
 namespace percore::runtime {
@@ -66,6 +68,13 @@ class CallCore {
   // The method's name for error messages ("GetUser").
   virtual std::string method_name() const = 0;
 
+  // The caller the auth interceptor verified (call_interceptor.h), or nullptr when auth is off or
+  // the method is open. Services read it for owner checks.
+  const auth::Principal* principal() const { return principal_.get(); }
+  void set_principal(std::shared_ptr<const auth::Principal> principal) {
+    principal_ = std::move(principal);
+  }
+
   void Ref() { ++refs_; }
   void Unref() {
     if (--refs_ == 0) delete this;
@@ -107,6 +116,7 @@ class CallCore {
   bool done_ = false;
   bool cancelled_ = false;
   std::function<void()> on_cancel_;
+  std::shared_ptr<const auth::Principal> principal_;
 };
 
 // A counted handle to a call object.

@@ -37,6 +37,14 @@ class CallHandle {
   std::chrono::system_clock::time_point deadline() const { return core_->deadline(); }
   // The client's address as the transport names it ("ipv4:127.0.0.1:5000").
   std::string peer() const { return core_->peer(); }
+  // The verified caller (call_interceptor.h), or nullptr when auth is off.
+  const auth::Principal* principal() const { return core_->principal(); }
+  // Whom the resource must belong to for this caller: the subject of a principal without the
+  // `admin` role, or "" when anyone may (auth off, or admin). For Access::kOwner methods.
+  std::string required_owner() const {
+    const auth::Principal* who = core_->principal();
+    return who == nullptr || who->HasRole("admin") ? std::string() : who->subject;
+  }
   // Only before the initial metadata has gone out (first message, SendInitialMetadata, finish).
   void AddInitialMetadata(const std::string& key, const std::string& value) const {
     core_->AddInitialMetadata(key, value);

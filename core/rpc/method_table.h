@@ -24,6 +24,7 @@
 
 #include "core/base/status.h"
 #include "core/rpc/call_core.h"
+#include "core/rpc/call_interceptor.h"
 
 namespace percore::rpc {
 
@@ -67,6 +68,10 @@ class MethodBinding {
   // implement; nullptr when any will do (a method no handler implements answers UNIMPLEMENTED
   // without touching it).
   const std::type_info* ops_type() const { return ops_type_; }
+  // The chain every call of this method passes before its handler (nullptr: none). Set on the
+  // control thread before the server starts.
+  void set_interceptors(const InterceptorChain* chain) { interceptors_ = chain; }
+  const InterceptorChain* interceptors() const { return interceptors_; }
 
   // Runs the handler of `handler` (the shard's handler object) for `core`, whose shape interface
   // is `ops` (an Ops* of ops_type(), as void*).
@@ -77,6 +82,7 @@ class MethodBinding {
   std::string path_;
   CallShape shape_;
   const std::type_info* ops_type_;
+  const InterceptorChain* interceptors_ = nullptr;
 };
 
 // A method bound on one shard: its binding and that shard's handler object.

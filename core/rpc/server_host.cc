@@ -93,7 +93,10 @@ grpc::Status ServerHost::Start() {
     return grpc::Status(grpc::StatusCode::INTERNAL, "gRPC server did not start");
   }
 
-  for (auto& s : services_) s->SetShardCount(runtime_.size());
+  for (auto& s : services_) {
+    s->SetShardCount(runtime_.size());
+    s->SetInterceptors(options_.interceptors.get());
+  }
   instances_.resize(runtime_.size());
   tables_.resize(runtime_.size());
   live_objects_.assign(runtime_.size(), nullptr);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "core/rpc/call_interceptor.h"
 #include "core/rpc/call_limits.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
@@ -57,6 +58,8 @@ struct ServerOptions {
   // (after receipt); deadlines still reach handlers and clients still enforce theirs.
   bool minimal_stack = false;
   CallLimits limits;
+  // The call chain (authentication, ...) every call passes before its handler; nullptr: none.
+  std::shared_ptr<const InterceptorChain> interceptors;
 };
 
 class ServerHost {

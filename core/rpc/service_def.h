@@ -70,6 +70,8 @@ class ServiceRegistration {
   virtual std::unique_ptr<ShardServiceInstance> Instantiate(runtime::Shard& shard,
                                                             const CallLimits& limits) = 0;
   virtual void SetShardCount(size_t shards) = 0;
+  // The call chain for every method of the service (nullptr: none); before the server starts.
+  virtual void SetInterceptors(const InterceptorChain* chain) = 0;
   const std::string& name() { return raw().full_name(); }
 };
 
@@ -83,8 +85,17 @@ class BoundMethod final : public MethodBinding {
   BoundMethod(const google::protobuf::MethodDescriptor* method, Method fn)
       : MethodBinding(method, &typeid(typename Call::Ops)), fn_(fn) {}
   void Invoke(void* handler, CallCore& core, void* ops) const override {
+    auto* typed = static_cast<typename Call::Ops*>(ops);
     RunHandler(core, path(), [&] {
-      (static_cast<Handler*>(handler)->*fn_)(Call(&core, static_cast<typename Call::Ops*>(ops)));
+      if (const InterceptorChain* chain = interceptors(); chain != nullptr) {
+        const google::protobuf::Message* request = nullptr;
+        if constexpr (requires { typed->request(); }) request = &typed->request();
+        if (Status refused = chain->Run(InterceptedCall{core, *this, request}); !refused.ok()) {
+          core.FinishWithStatus(refused);  // the handler never sees the call
+          return;
+        }
+      }
+      (static_cast<Handler*>(handler)->*fn_)(Call(&core, typed));
     });
   }
 
@@ -165,6 +176,9 @@ class ServiceDef final : public ServiceRegistration {
 
   RawService& raw() override { return raw_; }
   void SetShardCount(size_t shards) override { handlers_.assign(shards, nullptr); }
+  void SetInterceptors(const InterceptorChain* chain) override {
+    for (auto& binding : bindings_) binding->set_interceptors(chain);
+  }
 
   std::unique_ptr<ShardServiceInstance> Instantiate(runtime::Shard& shard,
                                                     const CallLimits& limits) override {

@@ -26,6 +26,12 @@ int64_t NowNanos() {
 // The handler of the shard this code runs on (inside a hop or task).
 OrderHandler& Here(OrderHandler::Def* def) { return def->local(*runtime::Shard::Current()); }
 
+// A caller asking for an order that is not theirs (Access::kOwner).
+Status NotTheirs(const char* method) {
+  return Status(StatusCode::kPermissionDenied,
+                std::string("permission denied for order.v1.OrderService/") + method);
+}
+
 Status OrderNotFound(const Uuid& id) {
   return Status(StatusCode::kNotFound, "order " + id.ToString() + " not found");
 }
@@ -151,9 +157,11 @@ void OrderHandler::GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call)
         if (!record) return std::nullopt;
         return record->order;
       },
-      [call, id](std::optional<v1::Order> order) {
+      [call, id, owner = call.required_owner()](std::optional<v1::Order> order) {
         if (!order) {
           call.Finish(OrderNotFound(id));
+        } else if (!owner.empty() && order->user_id() != owner) {
+          call.Finish(NotTheirs("GetOrder"));
         } else {
           call.Finish(*order);
         }
@@ -200,15 +208,21 @@ void OrderHandler::CancelOrder(rpc::UnaryCall<v1::CancelOrderRequest, v1::Order>
       call.Finish(status);
     }
   });
-  RunOn(OwnerOf(id), [def = def_, id, reply = std::move(reply)]() mutable {
-    Here(def).CancelOnOwner(id, std::move(reply));
-  });
+  RunOn(OwnerOf(id),
+        [def = def_, id, owner = call.required_owner(), reply = std::move(reply)]() mutable {
+          Here(def).CancelOnOwner(id, owner, std::move(reply));
+        });
 }
 
-void OrderHandler::CancelOnOwner(const Uuid& order_id, OrderSaga::Reply reply) {
+void OrderHandler::CancelOnOwner(const Uuid& order_id, const std::string& required_owner,
+                                 OrderSaga::Reply reply) {
   OrderStore::Record* record = store_.Find(order_id);
   if (!record) {
     reply(OrderNotFound(order_id), v1::Order());
+    return;
+  }
+  if (!required_owner.empty() && record->order.user_id() != required_owner) {
+    reply(NotTheirs("CancelOrder"), v1::Order());
     return;
   }
   v1::OrderStatus status = record->order.status();
@@ -252,6 +266,11 @@ void OrderHandler::WatchOrderUpdates(
     call.Finish(target.status());
     return;
   }
+  std::string required_owner = call.required_owner();
+  if (target->whole_user && !required_owner.empty() && target->id.ToString() != required_owner) {
+    call.Finish(NotTheirs("WatchOrderUpdates"));
+    return;
+  }
   FeedKey key{target->whole_user ? FeedKey::kUser : FeedKey::kOrder, target->id};
   uint64_t watch_id = next_watch_id_++;
   watches_.emplace(watch_id, std::make_shared<OrderWatch>(call, key.kind == FeedKey::kOrder,
@@ -260,19 +279,24 @@ void OrderHandler::WatchOrderUpdates(
 
   struct Registration {
     bool found = true;
+    bool theirs = true;
     bool terminal = false;
     storage::SubscriptionId subscription = 0;
   };
   runtime::ShardId owner = OwnerOf(key.id);
   runtime_.Hop(
       owner,
-      [def = def_, key, sink = SinkFor(watch_id)] {
+      [def = def_, key, sink = SinkFor(watch_id), required_owner] {
         OrderStore& store = Here(def).store();
         Registration registration;
         if (key.kind == FeedKey::kOrder) {
           OrderStore::Record* record = store.Find(key.id);
           if (!record) {
             registration.found = false;
+            return registration;
+          }
+          if (!required_owner.empty() && record->order.user_id() != required_owner) {
+            registration.theirs = false;
             return registration;
           }
           if (IsTerminal(record->order.status())) {  // nothing will follow
@@ -296,6 +320,10 @@ void OrderHandler::WatchOrderUpdates(
         OrderWatch& watch = *it->second;
         if (!registration.found) {
           EndWatch(watch_id, OrderNotFound(key.id));
+          return;
+        }
+        if (!registration.theirs) {
+          EndWatch(watch_id, NotTheirs("WatchOrderUpdates"));
           return;
         }
         watch.stream().SendInitialMetadata();

@@ -58,7 +58,9 @@ class OrderHandler {
   // Owner side: runs on the shard that owns the user's orders.
   void CreateOnOwner(CreateOrderInput input, std::chrono::system_clock::time_point deadline,
                      OrderSaga::Reply reply);
-  void CancelOnOwner(const Uuid& order_id, OrderSaga::Reply reply);
+  // `required_owner`: the order must be this user's ("" : anyone's, as for admin).
+  void CancelOnOwner(const Uuid& order_id, const std::string& required_owner,
+                     OrderSaga::Reply reply);
 
   // Home side: keeps `finish` (which holds the call handle) here and returns a reply that may
   // be called once on any shard; it comes back here to finish the call.

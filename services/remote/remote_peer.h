@@ -53,6 +53,10 @@ class RemotePeer {
   void Close(runtime::Shard& shard);
 
   const std::string& service() const { return options_.service; }
+  // The `authorization` metadata every call to this peer carries ("Bearer <token>"; empty:
+  // none). Set before the runtime starts (--peer-token-file).
+  void SetAuthorization(std::string value) { authorization_ = std::move(value); }
+  const std::string& authorization() const { return authorization_; }
   const std::string& target() const { return target_; }
   const std::string& service_config() const { return service_config_; }
   const std::vector<std::string>& addresses() const { return options_.addresses; }
@@ -62,6 +66,7 @@ class RemotePeer {
   std::shared_ptr<grpc::Channel> NewChannel() const;
 
   PeerOptions options_;
+  std::string authorization_;
   std::string target_;
   std::string service_config_;
   std::shared_ptr<grpc::Channel> shared_channel_;  // when !channel_per_shard

@@ -37,6 +37,9 @@ class RemoteUnaryCall final : public InFlightCall {
     if (options.deadline != std::chrono::system_clock::time_point::max()) {
       call->context_.set_deadline(options.deadline);
     }
+    if (!call->peer_->authorization().empty()) {
+      call->context_.AddMetadata("authorization", call->peer_->authorization());
+    }
     call->reader_ = prepare(&call->context_, cq);
     call->reader_->StartCall();
     call->reader_->Finish(&call->response_, &call->status_, &call->finish_tag_);

@@ -14,12 +14,44 @@
 #include <thread>
 
 #include "core/durability/data_dir_lock.h"
+#include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "services/server/access_table.h"
 #include "services/server/protobuf_log.h"
 #include "services/server/server_flags.h"
 #include "services/server/service_catalog.h"
+
+namespace {
+
+// --jwt-* and --peer-token-file: the authentication interceptor in front of every handler, and
+// the token presented to peers. False (after a message) when a key or token file is unusable.
+bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
+                   percore::server::BuiltServices& built) {
+  using namespace percore;
+  Result<std::shared_ptr<const auth::JwtVerifier>> verifier = server::BuildJwtVerifier(flags.auth);
+  Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
+  for (const Status& status : {verifier.status(), peer_authorization.status()}) {
+    if (!status.ok()) {
+      std::fprintf(stderr, "percore-server: %s\n", status.message().c_str());
+      return false;
+    }
+  }
+  for (auto& peer : built.peers) peer->SetAuthorization(*peer_authorization);
+  if (*verifier) {
+    auto chain = std::make_shared<rpc::InterceptorChain>();
+    chain->Add(
+        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards));
+    flags.server.interceptors = std::move(chain);
+    std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
+                 (*verifier)->options().keys.size(),
+                 (*verifier)->options().keys.size() == 1 ? "" : "s");
+  }
+  return true;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace percore;
@@ -84,6 +116,7 @@ int main(int argc, char** argv) {
                  flags->durability.data_dir.c_str(),
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
+  if (!ConfigureAuth(*flags, runtime.size(), *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();

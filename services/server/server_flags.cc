@@ -121,7 +121,8 @@ std::string ServerUsage() {
   --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
                               instead of refusing to start (default: refuse, naming the file
                               and offset)
-  --help                      this text
+)" + AuthUsage() +
+         R"(  --help                      this text
 )";
 }
 
@@ -281,11 +282,16 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       fsync_given = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.durability.skip_corrupt = true;
+    } else if (auto parsed = ParseAuthFlag(
+                   arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
+                   &flags.auth, error)) {
+      if (!*parsed) return std::nullopt;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
     }
   }
+  if (!CheckAuthFlags(flags.auth, error)) return std::nullopt;
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";

@@ -10,6 +10,7 @@
 
 #include "core/durability/durability_config.h"
 #include "core/rpc/server_host.h"
+#include "services/server/auth_flags.h"
 
 namespace percore::server {
 
@@ -21,6 +22,7 @@ struct ServerFlags {
   std::map<std::string, std::vector<std::string>> peers;
   double shutdown_grace_seconds = 10;
   durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
+  AuthFlags auth;                           // --jwt-*, --peer-token-file
   bool help = false;
 };
 

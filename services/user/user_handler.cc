@@ -42,7 +42,20 @@ void UserHandler::GetUser(rpc::UnaryCall<v1::GetUserRequest, v1::User> call) {
 }
 
 void UserHandler::UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call) {
-  service_->UpdateUser(call.request(), FinishWithRow(call));
+  // A user may update their own user (the access policy), but not give it roles: that is
+  // admin's (with auth off there is no principal and no check).
+  const v1::UpdateUserRequest& request = call.request();
+  if (!call.required_owner().empty()) {
+    bool touches_roles = request.roles_size() > 0;
+    for (const std::string& path : request.update_mask().paths()) touches_roles |= path == "roles";
+    if (touches_roles) {
+      call.Finish(Status(StatusCode::kPermissionDenied,
+                         "permission denied for user.v1.UserService/UpdateUser: roles are set "
+                         "by an admin"));
+      return;
+    }
+  }
+  service_->UpdateUser(request, FinishWithRow(call));
 }
 
 void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::protobuf::Empty> call) {

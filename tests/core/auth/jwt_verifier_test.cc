@@ -105,10 +105,10 @@ JwtVerifier VerifierWith(std::vector<JwtKey> keys) {
   return JwtVerifier(std::move(options));
 }
 
-Principal Until(std::string subject, Clock::time_point expires_at) {
-  Principal principal;
-  principal.subject = std::move(subject);
-  principal.expires_at = expires_at;
+std::shared_ptr<const Principal> Until(std::string subject, Clock::time_point expires_at) {
+  auto principal = std::make_shared<Principal>();
+  principal->subject = std::move(subject);
+  principal->expires_at = expires_at;
   return principal;
 }
 

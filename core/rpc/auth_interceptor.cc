@@ -1,0 +1,93 @@
+#include "core/rpc/auth_interceptor.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <chrono>
+
+#include "core/rpc/method_table.h"
+#include "core/runtime/shard.h"
+
+namespace percore::rpc {
+namespace {
+
+Status Denied(const MethodBinding& method) {
+  const auto* d = method.descriptor();
+  return Status(StatusCode::kPermissionDenied,
+                "permission denied for " + d->service()->full_name() + "/" + d->name());
+}
+
+// The request's string field `name`, or nullopt when the request has no such string field.
+std::optional<std::string> StringField(const google::protobuf::Message& request,
+                                       const std::string& name) {
+  const auto* field = request.GetDescriptor()->FindFieldByName(name);
+  if (field == nullptr || field->is_repeated() ||
+      field->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+    return std::nullopt;
+  }
+  return request.GetReflection()->GetString(request, field);
+}
+
+}  // namespace
+
+AuthInterceptor::AuthInterceptor(std::shared_ptr<const auth::JwtVerifier> verifier,
+                                 AccessPolicy policy, size_t shards, size_t cache_capacity)
+    : verifier_(std::move(verifier)), policy_(std::move(policy)) {
+  shards_.reserve(shards);
+  for (size_t i = 0; i < shards; ++i) shards_.emplace_back(cache_capacity);
+}
+
+Result<std::shared_ptr<const auth::Principal>> AuthInterceptor::Authenticate(
+    const InterceptedCall& call) const {
+  auto token = auth::BearerToken(call.call.metadata("authorization"));
+  if (!token.ok()) return token.status();
+  PerShard& shard = shards_[call.call.shard().id()];
+  auto now = std::chrono::system_clock::now();
+  if (auto cached = shard.cache.Find(*token, now)) return cached;
+  ++shard.verifications;
+  auto verified = verifier_->Verify(*token, now);
+  if (!verified.ok()) return verified.status();
+  auto principal = std::make_shared<const auth::Principal>(*std::move(verified));
+  shard.cache.Insert(*token, principal);
+  return principal;
+}
+
+Status AuthInterceptor::Intercept(const InterceptedCall& call) const {
+  const AccessRule* rule = policy_.Find(call.method.path());
+  if (rule != nullptr && rule->access == Access::kOpen) return Status();
+  auto principal = Authenticate(call);
+  if (!principal.ok()) return principal.status();
+  const auth::Principal& who = **principal;
+  bool admin = who.HasRole("admin");
+  bool allowed = false;
+  if (rule == nullptr) {
+    allowed = false;  // a method without a rule is refused, whoever calls
+  } else {
+    switch (rule->access) {
+      case Access::kOpen:
+      case Access::kAuthenticated:
+      case Access::kOwner:
+        allowed = true;
+        break;
+      case Access::kService:
+        allowed = admin || who.HasRole("service");
+        break;
+      case Access::kAdmin:
+        allowed = admin;
+        break;
+      case Access::kSelf: {
+        if (admin) {
+          allowed = true;
+        } else if (call.request != nullptr) {
+          auto value = StringField(*call.request, rule->field);
+          allowed = value && !value->empty() && *value == who.subject;
+        }
+        break;
+      }
+    }
+  }
+  if (!allowed) return Denied(call.method);
+  call.call.set_principal(*std::move(principal));
+  return Status();
+}
+
+}  // namespace percore::rpc

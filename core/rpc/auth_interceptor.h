@@ -1,0 +1,46 @@
+#pragma once
+// Threading contract: built on the control thread before the server starts; Intercept() runs on
+// the call's shard and touches only that shard's cache (per-shard state indexed by shard id, no
+// lock). Replacing the keys (a reload) is a new interceptor, not a mutation.
+//
+// The `authenticate` middleware: reads `authorization: Bearer <token>`, verifies the token
+// (core/auth; a token this shard verified before is taken from its cache until its exp), applies
+// the method's AccessRule and hands the verified principal to the call (CallCore::principal())
+// for the services' owner checks. Missing token: UNAUTHENTICATED "Missing authentication token";
+// a bad one: UNAUTHENTICATED "Invalid authentication token: <rule>"; a wrong role:
+// PERMISSION_DENIED "permission denied for <Service>/<Method>" (the method, not the rule).
+
+#include <memory>
+#include <vector>
+
+#include "core/auth/jwt_verifier.h"
+#include "core/auth/verified_token_cache.h"
+#include "core/rpc/access_policy.h"
+#include "core/rpc/call_interceptor.h"
+
+namespace percore::rpc {
+
+class AuthInterceptor final : public CallInterceptor {
+ public:
+  AuthInterceptor(std::shared_ptr<const auth::JwtVerifier> verifier, AccessPolicy policy,
+                  size_t shards, size_t cache_capacity = 4096);
+
+  Status Intercept(const InterceptedCall& call) const override;
+
+  // Verifications done (cache misses) on `shard`, read on that shard (tests).
+  int64_t verifications(size_t shard) const { return shards_[shard].verifications; }
+
+ private:
+  struct PerShard {
+    explicit PerShard(size_t capacity) : cache(capacity) {}
+    auth::VerifiedTokenCache cache;
+    int64_t verifications = 0;
+  };
+  Result<std::shared_ptr<const auth::Principal>> Authenticate(const InterceptedCall& call) const;
+
+  std::shared_ptr<const auth::JwtVerifier> verifier_;
+  AccessPolicy policy_;
+  mutable std::vector<PerShard> shards_;  // [shard id]; each element touched by its shard only
+};
+
+}  // namespace percore::rpc
