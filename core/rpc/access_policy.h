@@ -31,6 +31,8 @@ struct AccessRule {
   // kSelf: the request field (a string) holding the user id; an empty value means "all users",
   // which needs admin.
   std::string field;
+  // kSelf: the `service` role may also use any value (OrderService reading the buyer's user).
+  bool service_too = false;
 };
 
 class AccessPolicy {

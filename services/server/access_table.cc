@@ -9,6 +9,7 @@ struct Row {
   const char* path;
   rpc::Access access;
   const char* field = "";
+  bool service_too = false;
 };
 
 using rpc::Access;
@@ -20,7 +21,7 @@ constexpr Row kRows[] = {
     {"/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", Access::kOpen},
 
     {"/user.v1.UserService/CreateUser", Access::kAuthenticated},
-    {"/user.v1.UserService/GetUser", Access::kSelf, "id"},
+    {"/user.v1.UserService/GetUser", Access::kSelf, "id", true},  // OrderService checks buyers
     {"/user.v1.UserService/UpdateUser", Access::kSelf, "id"},
     {"/user.v1.UserService/DeleteUser", Access::kSelf, "id"},
     {"/user.v1.UserService/ListUsers", Access::kAdmin},
@@ -62,7 +63,9 @@ constexpr Row kRows[] = {
 rpc::AccessPolicy PercoreAccessPolicy() {
   rpc::AccessPolicy policy;
   for (const Row& row : kRows) {
-    policy.Set(row.path, rpc::AccessRule{.access = row.access, .field = row.field});
+    policy.Set(
+        row.path,
+        rpc::AccessRule{.access = row.access, .field = row.field, .service_too = row.service_too});
   }
   return policy;
 }

@@ -288,7 +288,7 @@ class OrdersBelongToTheirUser(AuthBase):
         self.call(inventory.CreateProduct, product, admin)
         request = order_pb.CreateOrderRequest(
             user_id=alice.id, items=[order_pb.LineItem(sku=sku, quantity=1)],
-            payment_method=pay_pb.PaymentMethod(token="tok_visa"))
+            payment_method=pay_pb.PaymentMethod(token="tok_approve"))
         self.assert_refused(grpc.StatusCode.PERMISSION_DENIED, orders.CreateOrder, request,
                             bob_token)
         order = orders.CreateOrder(request, timeout=60,
@@ -307,6 +307,61 @@ class OrdersBelongToTheirUser(AuthBase):
             self.server.channel)
         self.assert_refused(grpc.StatusCode.PERMISSION_DENIED, payments.GetPayment,
                             pay_pb.GetPaymentRequest(transaction_id="x"), alice_token)
+
+
+class PeersPresentAServiceToken(unittest.TestCase):
+    """Two processes with auth on: order (front) calls user, inventory and payment (back) over
+    gRPC presenting --peer-token-file's `service` token; the back checks it like any other."""
+
+    def test_order_across_processes(self):
+        with tempfile.TemporaryDirectory(prefix="percore-auth-peers-") as tmp:
+            secret = os.path.join(tmp, "secret")
+            with open(secret, "w") as f:
+                f.write(SECRET)
+            service_token = os.path.join(tmp, "service.token")
+            with open(service_token, "w") as f:
+                f.write(jwt.encode(claims("order-service", ["service"]), SECRET,
+                                   algorithm="HS256") + "\n")
+            auth = ("--jwt-secret-file", secret, "--jwt-issuer", ISSUER, "--jwt-audience",
+                    AUDIENCE)
+            back = Server(SERVER, "--shards", "1", "--shutdown-grace", "1", "--services",
+                          "user,inventory,payment", *auth)
+            self.addCleanup(back.stop)
+            front = Server(SERVER, "--shards", "1", "--shutdown-grace", "1", "--services",
+                           "order", "--peer", "user=" + back.address, "--peer",
+                           "inventory=" + back.address, "--peer", "payment=" + back.address,
+                           "--peer-token-file", service_token, *auth)
+            self.addCleanup(front.stop)
+            user_pb, user_grpc = stub_modules("user.v1.user")
+            inv_pb = stub_module("inventory.v1.inventory_pb2")
+            order_pb = stub_module("order.v1.order_pb2")
+            pay_pb = stub_module("payment.v1.payment_pb2")
+            money_pb = stub_module("commerce.v1.money_pb2")
+            admin = [("authorization",
+                      "Bearer " + jwt.encode(claims("root", ["admin"]), SECRET, algorithm="HS256"))]
+            user = user_grpc.UserServiceStub(back.channel).CreateUser(
+                user_pb.CreateUserRequest(name="Peer", email=uuid.uuid4().hex[:8] + "@x.test"),
+                timeout=TIMEOUT, metadata=admin)
+            sku = "sku-" + uuid.uuid4().hex[:12]
+            stub_module("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(
+                back.channel).CreateProduct(inv_pb.CreateProductRequest(
+                    sku=sku, name="W", price=money_pb.Money(amount_minor=100, currency="USD"),
+                    initial_stock=3), timeout=TIMEOUT, metadata=admin)
+            mine = [("authorization", "Bearer " + jwt.encode(claims(user.id, ["user"]), SECRET,
+                                                             algorithm="HS256"))]
+            order = stub_module("order.v1.order_pb2_grpc").OrderServiceStub(
+                front.channel).CreateOrder(order_pb.CreateOrderRequest(
+                    user_id=user.id, items=[order_pb.LineItem(sku=sku, quantity=2)],
+                    payment_method=pay_pb.PaymentMethod(token="tok_approve")),
+                    timeout=60, metadata=mine)
+            self.assertEqual(order_pb.OrderStatus.Name(order.status), "ORDER_STATUS_CONFIRMED",
+                             order)
+            # The user's own token cannot reach payment directly.
+            with self.assertRaises(grpc.RpcError) as e:
+                stub_module("payment.v1.payment_pb2_grpc").PaymentServiceStub(
+                    back.channel).GetPayment(pay_pb.GetPaymentRequest(
+                        transaction_id=order.transaction_id), timeout=TIMEOUT, metadata=mine)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.PERMISSION_DENIED)
 
 
 if __name__ == "__main__":
