@@ -37,10 +37,12 @@ from harness import callgrind, env, scenarios, servers
 from harness.report import write_report
 
 COMPARISON_ONLY = {"get", "h2load", "list"}
-# Every server measured, in report order, and its scenarios: a 2-shard or minimal-stack percore
+# Every server measured, in report order, and its scenarios (percore on libgrpc and on its own
+# transport, --transport native, run everything): a 2-shard or minimal-stack percore
 # runs only what the 1- vs 2-shard and stack comparisons need, the stream ceiling only ListUsers,
 # the HTTP/2 floor only h2load GETs.
 PLAN = [("percore-1shard", lambda: servers.percore_server(1), scenarios.ALL),
+        ("percore-1shard-native", lambda: servers.percore_server(1, native=True), scenarios.ALL),
         ("percore-1shard-minimal", lambda: servers.percore_server(1, minimal_stack=True),
          COMPARISON_ONLY),
         ("percore-2shard", lambda: servers.percore_server(2), COMPARISON_ONLY),
@@ -107,6 +109,7 @@ def run_callgrind(args, results):
     for name, cmd, list_pages in [
             ("percore-1shard", servers.percore_cmd(1), pages),
             ("percore-1shard-minimal", servers.percore_cmd(1, minimal_stack=True), pages),
+            ("percore-1shard-native", servers.percore_cmd(1, native=True), pages),
             ("baseline-callback", servers.baseline_cmd("callback"), pages),
             ("baseline-async", servers.baseline_cmd("async"), pages),
             ("baseline-ceiling", servers.baseline_cmd("ceiling"), 0),

@@ -27,16 +27,19 @@ class Measured(Server):
         super().__init__(command[0], *command[1:], wrapper=env.pin(env.SERVER_CPU, list(tool)))
 
 
-def percore_cmd(shards, minimal_stack=False):
-    """percore-server and its flags (--listen is added when it starts)."""
+def percore_cmd(shards, minimal_stack=False, native=False):
+    """percore-server and its flags (--listen is added when it starts); `native`: percore's own
+    HTTP/2 transport (--transport native) instead of libgrpc's."""
     return ([env.binary("services/server/percore-server"), "--shards", str(shards),
              "--services", "user", "--shutdown-grace", "1"] +
-            (["--minimal-stack"] if minimal_stack else []))
+            (["--minimal-stack"] if minimal_stack else []) +
+            (["--transport", "native"] if native else []))
 
 
-def percore_server(shards, minimal_stack=False):
-    name = "percore-%dshard%s" % (shards, "-minimal" if minimal_stack else "")
-    return Measured(name, percore_cmd(shards, minimal_stack))
+def percore_server(shards, minimal_stack=False, native=False):
+    name = "percore-%dshard%s%s" % (shards, "-minimal" if minimal_stack else "",
+                                    "-native" if native else "")
+    return Measured(name, percore_cmd(shards, minimal_stack, native))
 
 
 def baseline_cmd(mode):

@@ -56,7 +56,8 @@ def grpcgo_section(results):
     go = servers.get("grpc-go")
     if not go:
         return []
-    percores = [servers[n] for n in ("percore-1shard", "percore-1shard-minimal") if n in servers]
+    percores = [servers[n] for n in ("percore-1shard", "percore-1shard-minimal",
+                                     "percore-1shard-native") if n in servers]
     lines = ["## percore against grpc-go (per core, same run)", "",
              "grpc-go is Debian's golang-google-grpc-dev 1.33 (bench/baseline/go), GOMAXPROCS=1, "
              "pinned like the others. Ratios are percore / grpc-go; issue 16's targets are per "
@@ -146,6 +147,7 @@ def targets_section(results, best_get, callback):
                               mine["server"], per_cpu(mine), best_cpu["server"],
                               per_cpu(best_cpu), per_cpu(mine) / per_cpu(best_cpu))]
             text = cg_line("get_user", ["percore-1shard", "percore-1shard-minimal",
+                                        "percore-1shard-native",
                                         "baseline-ceiling", "baseline-async",
                                         "baseline-callback"])
             if text:
@@ -169,6 +171,7 @@ def targets_section(results, best_get, callback):
                 lines += ["  - Per server CPU-second (from perf stat): percore-1shard %s "
                           "messages vs callback %s: %.2fx." % (pm, cm, pm / cm)]
             text = cg_line("list_users_message", ["percore-1shard", "percore-1shard-minimal",
+                                                  "percore-1shard-native",
                                                   "baseline-callback", "baseline-async"])
             if text:
                 lines += ["  - Instructions per message (callgrind): " + text + ". callgrind "
