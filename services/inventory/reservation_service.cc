@@ -280,8 +280,7 @@ void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id,
   });
 }
 
-void InventoryService::ReleaseExpired(InventoryShard& owner, const Settlement& expired) {
-  (void)owner;
+void InventoryService::ReleaseExpired(InventoryShard& /*owner*/, const Settlement& expired) {
   for (runtime::ShardId shard : ShardsOf(expired.lines)) {
     shards_.RunOn(shard, [id = expired.reservation.id(), now = NowNanos()](InventoryShard& there) {
       EndHolds(there, id, /*sold=*/false, now);

@@ -7,7 +7,8 @@ grpcio, under --fsync always:
 - kill -9 during a load of reserves, commits and releases: afterwards every SKU balances (stock =
   initial - committed units, reserved = held units) and nothing acknowledged was lost;
 - a held reservation keeps its expiry across a restart and still expires (its stock comes back);
-- a payment the processor had not answered at the crash is recorded VOIDED, never approved.
+- a payment the processor had not answered at the crash is recorded VOIDED, never approved;
+- a clean stop (SIGTERM) under the default --fsync everysec keeps everything.
 Usage: durability_commerce_python_test.py PATH/TO/percore-server"""
 
 import os
@@ -102,9 +103,9 @@ class CommerceDurability(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def start(self, shards):
+    def start(self, shards, fsync="always"):
         server = Server(SERVER, "--shards", str(shards), "--services", "inventory,payment",
-                        "--data-dir", self.data, "--fsync", "always")
+                        "--data-dir", self.data, "--fsync", fsync)
         return (server, inv_grpc.InventoryServiceStub(server.channel),
                 pay_grpc.PaymentServiceStub(server.channel))
 
@@ -244,6 +245,23 @@ class CommerceDurability(unittest.TestCase):
                                  (initial[sku] - sold, holding, initial[sku] - sold - holding),
                                  "%s: %s does not balance" % (where, sku))
             server.kill()
+
+    def test_clean_stop_under_everysec_keeps_everything(self):
+        server, inv, pay = self.start(2, fsync="everysec")
+        inv.CreateProduct(inv_pb2.CreateProductRequest(
+            sku="calm", name="Calm", price=eur(100), initial_stock=10), timeout=5)
+        held = inv.ReserveStock(reserve_request("calm-key", [("calm", 4)]), timeout=5)
+        paid = pay.ProcessPayment(pay_request("calm-pay"), timeout=5)
+        self.assertEqual(server.stop(), 0)
+        server, inv, pay = self.start(2, fsync="everysec")
+        p = self.product(inv, "calm")
+        self.assertEqual((p.stock, p.reserved), (10, 4))
+        again = inv.ReserveStock(reserve_request("calm-key", [("calm", 4)]), timeout=5)
+        self.assertEqual((again.id, again.state), (held.id, HELD))
+        got = pay.GetPayment(pay_pb2.GetPaymentRequest(transaction_id=paid.transaction_id),
+                             timeout=5)
+        self.assertEqual(got.status, pay_pb2.PaymentResult.PAYMENT_STATUS_APPROVED)
+        self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":
