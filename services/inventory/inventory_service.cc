@@ -3,6 +3,9 @@
 
 #include "services/inventory/inventory_service.h"
 
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
 #include <random>
 
 #include "core/storage/merge_cursor.h"
@@ -42,8 +45,59 @@ void InventoryShard::Resume(uint64_t token, Result<v1::Reservation> answer) {
   done(std::move(answer));
 }
 
+Status InventoryService::Recover(size_t shards, std::string* report) {
+  Result<std::vector<InventoryRestore>> restore =
+      RecoverInventory(options_.durability, shards, internal::NowNanos(), report);
+  if (!restore.ok()) return restore.status();
+  restore_ = std::move(*restore);
+  return Status();
+}
+
+void InventoryService::CloseJournals() {
+  shards_.ForEachAfterStop([](InventoryShard& shard) { shard.journal.Close(); });
+}
+
 void InventoryService::StartShard(runtime::Shard& shard) {
-  shards_.Emplace(shard, std::make_unique<InventoryShard>(shard));
+  InventoryShard& mine = shards_.Emplace(shard, std::make_unique<InventoryShard>(shard));
+  if (shard.id() >= restore_.size()) return;
+  InventoryRestore restore = std::move(restore_[shard.id()]);
+  for (const v1::Product& product : restore.products) mine.stock.RestoreRow(product);
+  for (const auto& [id, lines] : restore.holds) mine.stock.RestoreHold(id, lines);
+  int64_t now = internal::NowNanos();
+  for (const v1::Reservation& reservation : restore.reservations) {
+    mine.reservations.Restore(reservation);
+    if (reservation.state() == v1::Reservation::RESERVATION_STATE_HELD) {
+      // A held reservation keeps its expiry: its timer is armed again (at once when overdue).
+      int64_t left =
+          google::protobuf::util::TimeUtil::TimestampToNanoseconds(reservation.expires_at()) - now;
+      ArmExpiry(mine, reservation.id(), std::chrono::nanoseconds(std::max<int64_t>(left, 0)));
+    }
+  }
+  mine.moved = std::move(restore.moved);
+  if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+}
+
+// A product write on its owner: refused while the log cannot be written, answered once durable.
+template <class Change>
+static void WriteProduct(InventoryShard& owner, Change change,
+                         std::function<void(Result<v1::Product>)> reply) {
+  if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+    reply(std::move(writable));
+    return;
+  }
+  Result<v1::Product> product = change(owner.stock);
+  if (!product.ok()) {
+    owner.journal.AfterAllDurable([reply, product](const Status&) { reply(product); });
+    return;
+  }
+  std::optional<durability::Lsn> lsn = owner.journal.Log(kProductPut, product->SerializeAsString());
+  owner.journal.AfterDurable(lsn, [reply, product](const Status& durable) {
+    if (!durable.ok()) {
+      reply(durable);
+    } else {
+      reply(product);
+    }
+  });
 }
 
 void InventoryService::CreateProduct(const v1::CreateProductRequest& request,
@@ -52,10 +106,12 @@ void InventoryService::CreateProduct(const v1::CreateProductRequest& request,
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Result<v1::Product>>(
       OwnerOf(request.sku()),
-      [request, now = internal::NowNanos()](InventoryShard& owner) {
-        return owner.stock.Create(request, now);
+      [request, now = internal::NowNanos()](InventoryShard& owner, auto reply) {
+        WriteProduct(
+            owner, [&](StockPartition& stock) { return stock.Create(request, now); },
+            [reply](Result<v1::Product> product) mutable { reply(std::move(product)); });
       },
       std::move(done));
 }
@@ -80,10 +136,14 @@ void InventoryService::AdjustStock(const v1::AdjustStockRequest& request, Done<v
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Result<v1::Product>>(
       OwnerOf(request.sku()),
       [sku = request.sku(), delta = request.delta(), now = internal::NowNanos()](
-          InventoryShard& owner) { return owner.stock.Adjust(sku, delta, now); },
+          InventoryShard& owner, auto reply) {
+        WriteProduct(
+            owner, [&](StockPartition& stock) { return stock.Adjust(sku, delta, now); },
+            [reply](Result<v1::Product> product) mutable { reply(std::move(product)); });
+      },
       std::move(done));
 }
 

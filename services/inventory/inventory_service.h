@@ -19,8 +19,10 @@
 // (or unknown) in ascending shard order, then request order. No shard ever holds more than it has,
 // so nothing is oversold, and no shard waits for another, so nothing deadlocks. Commit/Release
 // decide on the record's shard (HELD -> COMMITTED / RELEASED, or expired), then settle the holds
-// on the product shards before answering. A call that waits for the first call with its key is
-// parked on its own shard (Park) and answered there by a RunOn from the key's shard.
+// on the product shards before answering. With a data directory every change is logged on the
+// shard that makes it and answered once durable (inventory_journal.h has the write order). A call
+// that waits for the first call with its key is parked on its own shard (Park) and answered there
+// by a RunOn from the key's shard.
 
 #include <chrono>
 #include <cstdint>
@@ -33,8 +35,11 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/durability/durability_config.h"
+#include "core/durability/store_journal.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/inventory_client.h"
+#include "services/inventory/inventory_journal.h"
 #include "services/inventory/inventory_validation.h"
 #include "services/inventory/reservation_book.h"
 #include "services/inventory/reservation_id.h"
@@ -51,6 +56,8 @@ struct InventoryServiceOptions {
   int max_page_size = 1000;
   // Lines one ReserveStock may carry (INVALID_ARGUMENT beyond).
   size_t max_lines_per_reservation = 1000;
+  // Where the inventory is kept durably (off: in memory only). See inventory_journal.h.
+  durability::DurabilityConfig durability{};
 };
 
 template <class T>
@@ -66,6 +73,10 @@ struct InventoryShard {
   ReservationIdGenerator ids;
   uint64_t next_wait_token = 1;
   std::unordered_map<uint64_t, Done<v1::Reservation>> waiting;
+  durability::StoreJournal journal;  // off without a data directory
+  // Reservations whose id hashes here but whose record lives on another shard (recovered for a
+  // different --shards than they were made with): id -> the record's shard.
+  std::unordered_map<std::string, runtime::ShardId> moved;
 
   uint64_t Park(Done<v1::Reservation> done);
   // Answers the parked call `token` (no-op when already answered).
@@ -83,6 +94,11 @@ class InventoryService final : public clients::InventoryClient {
   explicit InventoryService(InventoryServiceOptions options = {}) : options_(options) {}
 
   void SetShardCount(size_t shards) { shards_.SetShardCount(shards); }
+  // Control thread, before the shards start, when options().durability is enabled: recovers the
+  // inventory for `shards` shards (inventory_journal.h); StartShard then loads each shard's part.
+  Status Recover(size_t shards, std::string* report);
+  // Control thread, after the runtime's threads are joined: syncs and stops every shard's log.
+  void CloseJournals();
   void StartShard(runtime::Shard& shard);
   const InventoryServiceOptions& options() const { return options_; }
   runtime::Sharded<InventoryShard>& shards() { return shards_; }
@@ -120,10 +136,18 @@ class InventoryService final : public clients::InventoryClient {
   void CompleteReserve(std::shared_ptr<ReserveAttempt> attempt);
   void Settle(const std::string& id, SettleHow how, Done<v1::Reservation> done);
 
+  // Settle on `shard`, following a moved id once.
+  void SettleOn(runtime::ShardId shard, const std::string& id, SettleHow how,
+                Done<v1::Reservation> done, bool followed);
+
   // On the record's shard.
   void ExpireOnTimer(InventoryShard& owner, const std::string& id);
-  // On the record's shard: the reservation left HELD there (its timer is cancelled); the holds
-  // it placed are released on their shards, with no answer (expiry).
+  // Expires `id` if it is HELD and due (or `force`), logs it, and once that is durable releases
+  // its holds. A log that cannot be written leaves it HELD (a timer tries again).
+  void ExpireIfDue(InventoryShard& owner, const std::string& id, bool force);
+  void ArmExpiry(InventoryShard& owner, const std::string& id, std::chrono::nanoseconds after);
+  // On the record's shard, once the expiry is durable: the reservation left HELD there (its
+  // timer is cancelled); the holds it placed are released on their shards, with no answer.
   void ReleaseExpired(InventoryShard& owner, const Settlement& expired);
   void AnswerWaiters(const std::vector<ReserveWaiter>& waiters,
                      const Result<v1::Reservation>& answer);
@@ -138,6 +162,7 @@ class InventoryService final : public clients::InventoryClient {
 
   InventoryServiceOptions options_;
   runtime::Sharded<InventoryShard> shards_;
+  std::vector<InventoryRestore> restore_;  // by shard, from Recover(); each taken by StartShard
 };
 
 }  // namespace percore::inventory

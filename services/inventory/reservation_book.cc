@@ -56,6 +56,18 @@ ReservationRecord& ReservationBook::AddPending(const std::string& id, const std:
   return record;
 }
 
+ReservationRecord& ReservationBook::Restore(const v1::Reservation& reservation) {
+  std::vector<Line> lines;
+  for (const v1::StockLine& line : reservation.lines()) {
+    lines.push_back(Line{line.sku(), line.quantity()});
+  }
+  ReservationRecord& record =
+      AddPending(reservation.id(), reservation.reservation_key(), SortedLines(std::move(lines)));
+  record.reservation = reservation;
+  record.pending = false;
+  return record;
+}
+
 void ReservationBook::Erase(const std::string& id) {
   auto it = records_.find(id);
   if (it == records_.end()) return;

@@ -67,6 +67,10 @@ class ReservationBook {
   // Forgets a record and its key (a reservation that failed: the key may be used again).
   void Erase(const std::string& id);
   size_t size() const { return records_.size(); }
+  // Recovery: a reservation no longer pending (HELD or ended), findable by id and by key.
+  ReservationRecord& Restore(const v1::Reservation& reservation);
+  // Every record (recovery's scan of HELD ones for their expiry timers).
+  std::unordered_map<std::string, ReservationRecord>& records() { return records_; }
 
   // ReserveStock on the key's shard: the existing reservation of `key` (kAnswer), or `waiter`
   // added to its pending record (kWait), or a new pending record with id `new_id()` (kStart).

@@ -12,6 +12,27 @@ namespace percore::inventory {
 
 using internal::NowNanos;
 
+namespace {
+
+// Settles a reservation's holds on this product shard, and logs it. A record the log refuses
+// (disk trouble) is not needed: the decision is durable on the record's shard, and recovery
+// settles the holds it finds after it.
+void EndHolds(InventoryShard& owner, const std::string& id, bool sold, int64_t now) {
+  if (!owner.stock.holds().contains(id)) return;  // never held here, or settled already
+  if (sold) {
+    owner.stock.CommitHold(id, now);
+  } else {
+    owner.stock.ReleaseHold(id, now);
+  }
+  owner.journal.Log(sold ? kHoldCommit : kHoldRelease, EncodeHold({id, now, {}}));
+}
+
+// True on `owner`'s own thread: a durable callback that runs from Close() (after the shards
+// stopped) must not hop anywhere.
+bool Serving(const InventoryShard& owner) { return runtime::Shard::Current() == &owner.shard; }
+
+}  // namespace
+
 // One ReserveStock in flight, on the shard that serves it.
 struct InventoryService::ReserveAttempt {
   ReservePlan plan;
@@ -68,20 +89,37 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
   // Parked before the hop: if the key is in flight, the key's shard answers this token later.
   InventoryShard& here = shards_.local();
   uint64_t token = here.Park(std::move(done));
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Result<BeginOutcome>>(
       attempt->record_shard,
       [this, key = attempt->plan.key, sorted = SortedLines(attempt->plan.lines),
-       waiter = ReserveWaiter{here.shard.id(), token}](InventoryShard& owner) mutable {
-        int64_t now = NowNanos();
+       waiter = ReserveWaiter{here.shard.id(), token}](InventoryShard& owner, auto reply) mutable {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(std::move(writable));
+          return;
+        }
         if (ReservationRecord* record = owner.reservations.FindByKey(key)) {
           // Its timer is late: report what is true now.
           std::string id = record->reservation.id();
-          if (auto expired = owner.reservations.Expire(id, now)) ReleaseExpired(owner, *expired);
+          ExpireIfDue(owner, id, /*force=*/false);
         }
-        return owner.reservations.Begin(key, std::move(sorted), waiter, [&owner, this] {
-          return owner.ids.Next(owner.shard.id(), shards_.size(), [&owner](const std::string& id) {
-            return owner.reservations.Contains(id);
-          });
+        Result<BeginOutcome> begin =
+            owner.reservations.Begin(key, std::move(sorted), waiter, [&owner, this] {
+              return owner.ids.Next(
+                  owner.shard.id(), shards_.size(), [&owner](const std::string& id) {
+                    return owner.reservations.Contains(id) || owner.moved.contains(id);
+                  });
+            });
+        if (begin.ok() && begin->kind == BeginOutcome::kStart) {
+          reply(std::move(begin));
+          return;
+        }
+        // A repeat reports a reservation whose record may still be on its way to disk.
+        owner.journal.AfterAllDurable([reply, begin](const Status& durable) {
+          if (!durable.ok()) {
+            reply(durable);
+          } else {
+            reply(begin);
+          }
         });
       },
       [this, attempt, token](Result<BeginOutcome> begin) {
@@ -107,10 +145,29 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
     return;
   }
   const auto& [shard, lines] = attempt->groups[attempt->held];
-  shards_.InvokeOn(
+  using Prices = Result<std::vector<commerce::v1::Money>>;
+  shards_.InvokeOnAsync<Prices>(
       shard,
-      [id = attempt->id, lines = lines, now = NowNanos()](InventoryShard& owner) {
-        return owner.stock.Hold(id, lines, now);
+      [id = attempt->id, lines = lines, now = NowNanos()](InventoryShard& owner, auto reply) {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(std::move(writable));
+          return;
+        }
+        Prices prices = owner.stock.Hold(id, lines, now);
+        if (!prices.ok()) {
+          reply(std::move(prices));
+          return;
+        }
+        // Durable before the reservation is logged HELD (inventory_journal.h).
+        std::optional<durability::Lsn> lsn = owner.journal.Log(kHold, EncodeHold({id, now, lines}));
+        owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices](const Status& durable) {
+          if (!durable.ok()) {
+            owner.stock.ReleaseHold(id, now);  // not counted as held: the abort skips it
+            reply(durable);
+          } else {
+            reply(prices);
+          }
+        });
       },
       [this, attempt](Result<std::vector<commerce::v1::Money>> prices) {
         if (!prices.ok()) {
@@ -132,7 +189,7 @@ void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Sta
   OnEach(
       held,
       [id = attempt->id, now = NowNanos()](InventoryShard& owner) {
-        owner.stock.ReleaseHold(id, now);
+        EndHolds(owner, id, /*sold=*/false, now);
       },
       [this, attempt, status] {
         shards_.InvokeOn(
@@ -147,19 +204,39 @@ void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Sta
 void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) {
   std::vector<commerce::v1::Money> prices;
   for (const Line& line : attempt->plan.lines) prices.push_back(attempt->prices[line.sku]);
-  shards_.InvokeOn(
+  struct Completed {
+    Result<v1::Reservation> reservation;
+    bool abort = false;  // still pending: the log refused it, so the holds are undone
+  };
+  shards_.InvokeOnAsync<Completed>(
       attempt->record_shard,
-      [this, id = attempt->id, plan = attempt->plan,
-       prices = std::move(prices)](InventoryShard& owner) {
+      [this, id = attempt->id, plan = attempt->plan, prices = std::move(prices)](
+          InventoryShard& owner, auto reply) {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(Completed{std::move(writable), true});
+          return;
+        }
         std::vector<ReserveWaiter> waiters =
             owner.reservations.Activate(id, plan, prices, NowNanos());
-        owner.reservations.Find(id)->expiry_timer =
-            owner.shard.RunAfter(plan.ttl, [this, &owner, id] { ExpireOnTimer(owner, id); });
+        ArmExpiry(owner, id, plan.ttl);
         v1::Reservation reservation = owner.reservations.Find(id)->reservation;
-        AnswerWaiters(waiters, reservation);
-        return reservation;
+        std::optional<durability::Lsn> lsn =
+            owner.journal.Log(kReservationPut, reservation.SerializeAsString());
+        owner.journal.AfterDurable(
+            lsn, [this, &owner, reply, waiters, reservation](const Status& durable) {
+              Result<v1::Reservation> answer = reservation;
+              if (!durable.ok()) answer = durable;
+              if (Serving(owner)) AnswerWaiters(waiters, answer);
+              reply(Completed{std::move(answer)});
+            });
       },
-      [attempt](v1::Reservation reservation) { attempt->done(std::move(reservation)); });
+      [this, attempt](Completed completed) {
+        if (completed.abort) {
+          AbortReserve(attempt, completed.reservation.status());
+        } else {
+          attempt->done(std::move(completed.reservation));
+        }
+      });
 }
 
 void InventoryService::AnswerWaiters(const std::vector<ReserveWaiter>& waiters,
@@ -171,17 +248,42 @@ void InventoryService::AnswerWaiters(const std::vector<ReserveWaiter>& waiters,
   }
 }
 
-void InventoryService::ExpireOnTimer(InventoryShard& owner, const std::string& id) {
-  if (auto expired = owner.reservations.Expire(id, NowNanos(), /*force=*/true)) {
-    ReleaseExpired(owner, *expired);
-  }
+void InventoryService::ArmExpiry(InventoryShard& owner, const std::string& id,
+                                 std::chrono::nanoseconds after) {
+  owner.reservations.Find(id)->expiry_timer =
+      owner.shard.RunAfter(after, [this, &owner, id] { ExpireOnTimer(owner, id); });
 }
 
-void InventoryService::ReleaseExpired(InventoryShard& owner, const Settlement& expired) {
-  if (expired.cancel_timer != 0) owner.shard.CancelTimer(expired.cancel_timer);
+void InventoryService::ExpireOnTimer(InventoryShard& owner, const std::string& id) {
+  ExpireIfDue(owner, id, /*force=*/true);
+}
+
+void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id, bool force) {
+  ReservationRecord* record = owner.reservations.Find(id);
+  if (record == nullptr) return;
+  if (force) record->expiry_timer = 0;  // it is that timer running
+  if (!owner.journal.CheckWritable().ok()) {
+    // The expiry cannot be logged yet: it stays HELD, and its timer tries again.
+    if (force && !record->pending &&
+        record->reservation.state() == v1::Reservation::RESERVATION_STATE_HELD) {
+      ArmExpiry(owner, id, std::chrono::seconds(1));
+    }
+    return;
+  }
+  std::optional<Settlement> expired = owner.reservations.Expire(id, NowNanos(), force);
+  if (!expired) return;
+  if (expired->cancel_timer != 0) owner.shard.CancelTimer(expired->cancel_timer);
+  std::optional<durability::Lsn> lsn =
+      owner.journal.Log(kReservationPut, expired->reservation.SerializeAsString());
+  owner.journal.AfterDurable(lsn, [this, &owner, expired = *expired](const Status& durable) {
+    if (durable.ok() && Serving(owner)) ReleaseExpired(owner, expired);
+  });
+}
+
+void InventoryService::ReleaseExpired(InventoryShard& /*owner*/, const Settlement& expired) {
   for (runtime::ShardId shard : ShardsOf(expired.lines)) {
     shards_.RunOn(shard, [id = expired.reservation.id(), now = NowNanos()](InventoryShard& there) {
-      there.stock.ReleaseHold(id, now);
+      EndHolds(there, id, /*sold=*/false, now);
     });
   }
 }
@@ -201,19 +303,56 @@ void InventoryService::Settle(const std::string& id, SettleHow how, Done<v1::Res
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
-      OwnerOf(id),
-      [this, id, how](InventoryShard& owner) {
-        int64_t now = NowNanos();
+  SettleOn(OwnerOf(id), id, how, std::move(done), /*followed=*/false);
+}
+
+void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, SettleHow how,
+                                Done<v1::Reservation> done, bool followed) {
+  struct Decided {
+    Result<Settlement> settled;
+    std::optional<runtime::ShardId> moved;  // the record lives there: ask again
+  };
+  shards_.InvokeOnAsync<Decided>(
+      shard,
+      [this, id, how, followed](InventoryShard& owner, auto reply) {
+        if (!followed && !owner.reservations.Contains(id)) {
+          if (auto it = owner.moved.find(id); it != owner.moved.end()) {
+            reply(Decided{Status(StatusCode::kNotFound, id), it->second});
+            return;
+          }
+        }
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(Decided{std::move(writable)});
+          return;
+        }
         // Its timer is late: the hold has run out all the same.
-        if (auto expired = owner.reservations.Expire(id, now)) ReleaseExpired(owner, *expired);
-        Result<Settlement> settled = owner.reservations.Settle(id, how, now);
+        ExpireIfDue(owner, id, /*force=*/false);
+        Result<Settlement> settled = owner.reservations.Settle(id, how, NowNanos());
         if (settled.ok() && settled->cancel_timer != 0) {
           owner.shard.CancelTimer(settled->cancel_timer);
         }
-        return settled;
+        auto answer = [reply, settled](const Status& durable) {
+          if (!durable.ok()) {
+            reply(Decided{durable});
+          } else {
+            reply(Decided{settled});
+          }
+        };
+        if (settled.ok() && !settled->lines.empty()) {
+          // The decision is durable before any hold follows it (inventory_journal.h).
+          owner.journal.AfterDurable(
+              owner.journal.Log(kReservationPut, settled->reservation.SerializeAsString()),
+              std::move(answer));
+        } else {
+          owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
+        }
       },
-      [this, id, how, done = std::move(done)](Result<Settlement> settled) {
+      [this, id, how, done = std::move(done)](Decided decided) {
+        if (decided.moved) {
+          SettleOn(*decided.moved, id, how, std::move(done), /*followed=*/true);
+          return;
+        }
+        Result<Settlement>& settled = decided.settled;
         if (!settled.ok()) {
           done(settled.status());
           return;
@@ -222,11 +361,7 @@ void InventoryService::Settle(const std::string& id, SettleHow how, Done<v1::Res
         OnEach(
             ShardsOf(settled->lines),
             [id, how, now = NowNanos()](InventoryShard& owner) {
-              if (how == SettleHow::kCommit) {
-                owner.stock.CommitHold(id, now);
-              } else {
-                owner.stock.ReleaseHold(id, now);
-              }
+              EndHolds(owner, id, /*sold=*/how == SettleHow::kCommit, now);
             },
             [done, reservation = std::move(settled->reservation)] { done(reservation); });
       });

@@ -115,6 +115,12 @@ void StockPartition::EndHold(const std::string& reservation_id, bool sold, int64
   holds_.erase(it);
 }
 
+void StockPartition::RestoreHold(const std::string& reservation_id,
+                                 const std::vector<Line>& lines) {
+  std::vector<Line>& held = holds_[reservation_id];
+  held.insert(held.end(), lines.begin(), lines.end());
+}
+
 std::vector<std::pair<std::string, v1::Product>> StockPartition::ScanAfter(const std::string* after,
                                                                            size_t limit) const {
   std::vector<std::pair<std::string, v1::Product>> run;

@@ -100,14 +100,22 @@ std::optional<InFlightPayment> PaymentLedger::TakeInFlight(std::string_view idem
   return payment;
 }
 
-void PaymentLedger::DropWaiter(std::string_view idempotency_key, const Waiter& waiter) {
+void PaymentLedger::Restore(PaymentAttempt attempt, v1::PaymentResult result) {
+  std::string id = result.transaction_id();
+  id_of_key_.Put(attempt.idempotency_key, id);
+  records_.Put(id, Entry{std::move(attempt), std::move(result)});
+}
+
+bool PaymentLedger::DropWaiter(std::string_view idempotency_key, const Waiter& waiter) {
   auto it = in_flight_.find(idempotency_key);
-  if (it == in_flight_.end()) return;
+  if (it == in_flight_.end()) return false;
   std::vector<Waiter>& waiters = it->second.waiters;
   waiters.erase(std::remove(waiters.begin(), waiters.end(), waiter), waiters.end());
   if (waiters.empty() && it->second.answer.when == ProcessorAnswer::When::kNever) {
     in_flight_.erase(it);
+    return true;
   }
+  return false;
 }
 
 }  // namespace percore::payment

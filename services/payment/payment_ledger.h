@@ -122,7 +122,12 @@ class PaymentLedger {
   // `waiter` stopped waiting (answered otherwise, cancelled, drained). A payment the processor
   // will never answer is forgotten with its last waiter, so a later retry starts afresh; one
   // that will be answered stays until it is.
-  void DropWaiter(std::string_view idempotency_key, const Waiter& waiter);
+  // True when that forgot the payment.
+  bool DropWaiter(std::string_view idempotency_key, const Waiter& waiter);
+
+  // Recovery (payment_journal.h): a record as it was stored. Counts neither charge nor refund:
+  // those count what this process's processor did.
+  void Restore(PaymentAttempt attempt, v1::PaymentResult result);
 
   // Approved payments this shard's processor made (refunds do not undo the count).
   uint64_t charges() const { return charges_; }

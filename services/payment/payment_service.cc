@@ -42,7 +42,43 @@ Done ClientDone(clients::Done<v1::PaymentResult> done) {
   };
 }
 
+// A durable callback that runs from Close() (after the shards stopped) must not hop anywhere.
+bool Serving(const PaymentShard& owner) { return runtime::Shard::Current() == &owner.shard; }
+
+// Answers `reply` with `answer` once `lsn` (or, without one, everything logged so far) is durable.
+template <class T, class Reply>
+void ReplyDurable(durability::StoreJournal& journal, std::optional<durability::Lsn> lsn,
+                  Result<T> answer, Reply reply) {
+  auto then = [answer = std::move(answer), reply = std::move(reply)](const Status& durable) {
+    if (!durable.ok()) {
+      reply(Result<T>(durable));
+    } else {
+      reply(answer);
+    }
+  };
+  if (lsn) {
+    journal.AfterDurable(lsn, std::move(then));
+  } else {
+    journal.AfterAllDurable(std::move(then));
+  }
+}
+
 }  // namespace
+
+Status PaymentService::Recover(size_t shards, std::string* report) {
+  int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(SystemClock::now().time_since_epoch())
+          .count();
+  Result<std::vector<PaymentRestore>> restore =
+      RecoverPayments(options_.durability, shards, now, report);
+  if (!restore.ok()) return restore.status();
+  restore_ = std::move(*restore);
+  return Status();
+}
+
+void PaymentService::CloseJournals() {
+  shards_.ForEachAfterStop([](PaymentShard& shard) { shard.journal.Close(); });
+}
 
 PaymentShard::PaymentShard(runtime::Shard& shard, const PaymentServiceOptions& options)
     : shard(shard),
@@ -50,13 +86,22 @@ PaymentShard::PaymentShard(runtime::Shard& shard, const PaymentServiceOptions& o
       ids(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
 
 void PaymentService::StartShard(runtime::Shard& shard) {
-  shards_.Emplace(shard, std::make_unique<PaymentShard>(shard, options_));
+  PaymentShard& mine = shards_.Emplace(shard, std::make_unique<PaymentShard>(shard, options_));
+  if (shard.id() >= restore_.size()) return;
+  PaymentRestore restore = std::move(restore_[shard.id()]);
+  for (RecoveredPayment& payment : restore.payments) {
+    mine.ledger.Restore(std::move(payment.attempt), std::move(payment.result));
+  }
+  for (const std::string& key : restore.voided_keys) mine.ledger.VoidKey(key);
+  mine.moved = std::move(restore.moved);
+  if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
 }
 
 NewTransactionId PaymentService::IdsOf(PaymentShard& owner) {
   return [this, &owner] {
     return owner.ids.Next([this, &owner](const std::string& id) {
-      return OwnerOf(id) == owner.shard.id() && !owner.ledger.HasTransactionId(id);
+      return OwnerOf(id) == owner.shard.id() && !owner.ledger.HasTransactionId(id) &&
+             !owner.moved.contains(id);
     });
   };
 }
@@ -76,10 +121,10 @@ uint64_t PaymentService::ProcessPayment(const v1::ProcessPaymentRequest& request
   if (when == ProcessorAnswer::When::kNow) {
     // Never waits: a payment in flight has a token the processor answers later, so a duplicate
     // with this token is a mismatch. One hop there and back, no ticket.
-    shards_.InvokeOn(
+    shards_.InvokeOnAsync<Result<Begun>>(
         owner,
-        [this, attempt = std::move(attempt)](PaymentShard& there) mutable {
-          return Begin(there, std::move(attempt), Waiter{});
+        [this, attempt = std::move(attempt)](PaymentShard& there, auto reply) mutable {
+          Begin(there, std::move(attempt), Waiter{}, std::move(reply));
         },
         [done = std::move(done)](Result<Begun> begun) {
           if (!begun.ok()) {
@@ -102,10 +147,12 @@ uint64_t PaymentService::ProcessPayment(const v1::ProcessPaymentRequest& request
                                                          .idempotency_key = attempt.idempotency_key,
                                                          .held = held});
   runtime::Clock::time_point hold_until = HoldUntil(deadline, options_.max_hold);
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Result<Begun>>(
       owner,
       [this, attempt = std::move(attempt), waiter = Waiter{home.shard.id(), ticket}](
-          PaymentShard& there) mutable { return Begin(there, std::move(attempt), waiter); },
+          PaymentShard& there, auto reply) mutable {
+        Begin(there, std::move(attempt), waiter, std::move(reply));
+      },
       [this, ticket, hold_until](Result<Begun> begun) {
         if (!begun.ok()) {
           Answer(shards_.local(), ticket, begun.status());
@@ -153,13 +200,16 @@ void PaymentService::Abandon(uint64_t ticket, const Status& status) {
   home.waiting.erase(it);
   if (call.deadline_timer != 0) home.shard.CancelTimer(call.deadline_timer);
   Waiter waiter{home.shard.id(), ticket};
+  // A payment forgotten with its last waiter is logged as such, or recovery would void it.
+  auto drop = [](PaymentShard& owner, const std::string& key, const Waiter& waiter) {
+    if (owner.ledger.DropWaiter(key, waiter)) owner.journal.Log(kInFlightDrop, key);
+  };
   if (call.owner == home.shard.id()) {
-    home.ledger.DropWaiter(call.idempotency_key, waiter);
+    drop(home, call.idempotency_key, waiter);
   } else {
     // After the Begin this shard sent there (one mailbox, in order), so the waiter is known.
-    shards_.RunOn(call.owner, [key = std::move(call.idempotency_key), waiter](PaymentShard& owner) {
-      owner.ledger.DropWaiter(key, waiter);
-    });
+    shards_.RunOn(call.owner, [drop, key = std::move(call.idempotency_key),
+                               waiter](PaymentShard& owner) { drop(owner, key, waiter); });
   }
   call.done(status);
 }
@@ -182,12 +232,53 @@ void PaymentService::RefundPayment(const v1::RefundPaymentRequest& request, Done
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
-      OwnerOf(request.transaction_id()),
-      [id = request.transaction_id()](PaymentShard& owner) {
-        return owner.ledger.Refund(id, Now());
+  std::string id = request.transaction_id();
+  OnTransaction(
+      OwnerOf(id), id,
+      [id](PaymentShard& owner, Done reply) {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(std::move(writable));
+          return;
+        }
+        const v1::PaymentResult* before = owner.ledger.FindById(id);
+        bool refunds =
+            before != nullptr && before->status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED;
+        Result<v1::PaymentResult> refunded = owner.ledger.Refund(id, Now());
+        std::optional<durability::Lsn> lsn;
+        if (refunds && refunded.ok()) {
+          lsn = owner.journal.Log(
+              kPaymentPut,
+              EncodePayment(*owner.ledger.AttemptOfKey(refunded->idempotency_key()), &*refunded));
+        }
+        ReplyDurable(owner.journal, lsn, std::move(refunded), std::move(reply));
       },
-      std::move(done));
+      std::move(done), /*followed=*/false);
+}
+
+void PaymentService::OnTransaction(runtime::ShardId shard, std::string id, OnOwner fn, Done done,
+                                   bool followed) {
+  struct Routed {
+    Result<v1::PaymentResult> result;
+    std::optional<runtime::ShardId> moved;  // the record lives there: ask again
+  };
+  shards_.InvokeOnAsync<Routed>(
+      shard,
+      [id, fn, followed](PaymentShard& owner, auto reply) {
+        if (!followed && !owner.ledger.HasTransactionId(id)) {
+          if (auto it = owner.moved.find(id); it != owner.moved.end()) {
+            reply(Routed{Status(StatusCode::kNotFound, id), it->second});
+            return;
+          }
+        }
+        fn(owner, [reply](Result<v1::PaymentResult> result) { reply(Routed{std::move(result)}); });
+      },
+      [this, id, fn, done = std::move(done)](Routed routed) mutable {
+        if (routed.moved) {
+          OnTransaction(*routed.moved, id, fn, std::move(done), /*followed=*/true);
+        } else {
+          done(std::move(routed.result));
+        }
+      });
 }
 
 void PaymentService::GetPayment(const v1::GetPaymentRequest& request, Done done) {
@@ -204,9 +295,17 @@ void PaymentService::GetPayment(const v1::GetPaymentRequest& request, Done done)
     return;
   }
   std::string id = lookup->transaction_id;
-  Lookup(
-      OwnerOf(id), [id](PaymentLedger& ledger) { return ledger.FindById(id); },
-      "transaction_id \"" + id + "\" not found", std::move(done));
+  OnTransaction(
+      OwnerOf(id), id,
+      [id](PaymentShard& owner, Done reply) {
+        const v1::PaymentResult* found = owner.ledger.FindById(id);
+        if (found == nullptr) {
+          reply(Status(StatusCode::kNotFound, "transaction_id \"" + id + "\" not found"));
+        } else {
+          reply(*found);
+        }
+      },
+      std::move(done), /*followed=*/false);
 }
 
 void PaymentService::Lookup(runtime::ShardId owner,
@@ -228,33 +327,88 @@ void PaymentService::VoidPayment(const v1::VoidPaymentRequest& request, Done don
     done(std::move(status));
     return;
   }
-  shards_.InvokeOn(
+  shards_.InvokeOnAsync<Result<v1::PaymentResult>>(
       OwnerOf(request.idempotency_key()),
-      [key = request.idempotency_key()](PaymentShard& owner) -> Result<v1::PaymentResult> {
-        return owner.ledger.Void(key, Now());
+      [key = request.idempotency_key()](PaymentShard& owner, auto reply) {
+        if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+          reply(std::move(writable));
+          return;
+        }
+        const v1::PaymentResult* before = owner.ledger.FindByKey(key);
+        bool refunds =
+            before != nullptr && before->status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED;
+        bool was_voided = owner.ledger.IsVoided(key);
+        v1::PaymentResult voided = owner.ledger.Void(key, Now());
+        std::optional<durability::Lsn> lsn;
+        if (refunds) {
+          lsn = owner.journal.Log(kPaymentPut,
+                                  EncodePayment(*owner.ledger.AttemptOfKey(key), &voided));
+        } else if (!was_voided && owner.ledger.IsVoided(key)) {
+          lsn = owner.journal.Log(kKeyVoided, key);
+        }
+        ReplyDurable(owner.journal, lsn, Result<v1::PaymentResult>(std::move(voided)),
+                     std::move(reply));
       },
       std::move(done));
 }
 
 // ---- On the owner of the idempotency key.
 
-Result<Begun> PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt,
-                                    const Waiter& waiter) {
+void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Waiter& waiter,
+                           std::function<void(Result<Begun>)> reply) {
+  if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+    reply(std::move(writable));
+    return;
+  }
   std::string key = attempt.idempotency_key;
+  bool recorded = owner.ledger.AttemptOfKey(key) != nullptr;
+  PaymentAttempt logged = attempt;
   ProcessorAnswer answer = owner.processor.Answer(attempt.token);
   Result<Begun> begun = owner.ledger.Begin(std::move(attempt), answer, waiter, IdsOf(owner), Now());
-  if (begun.ok() && begun->kind == Begun::kStarted &&
-      answer.when == ProcessorAnswer::When::kAfterDelay) {
-    owner.shard.RunAfter(answer.delay, [this, &owner, key] { ProcessorAnswered(owner, key); });
+  if (!begun.ok() || begun->kind == Begun::kWait) {
+    ReplyDurable(owner.journal, std::nullopt, std::move(begun), std::move(reply));
+    return;
   }
-  return begun;
+  if (begun->kind == Begun::kStarted) {
+    // Handed to the processor: if the process dies before it answers, recovery voids it.
+    owner.journal.Log(kInFlight, EncodePayment(logged, nullptr));
+    if (answer.when == ProcessorAnswer::When::kAfterDelay) {
+      owner.shard.RunAfter(answer.delay, [this, &owner, key] { ProcessorAnswered(owner, key); });
+    }
+    reply(std::move(begun));  // the callers wait for the answer, which waits for the disk
+    return;
+  }
+  std::optional<durability::Lsn> lsn;
+  if (!recorded) lsn = owner.journal.Log(kPaymentPut, EncodePayment(logged, &begun->result));
+  ReplyDurable(owner.journal, lsn, std::move(begun), std::move(reply));
 }
 
 void PaymentService::ProcessorAnswered(PaymentShard& owner, const std::string& idempotency_key) {
+  if (!owner.journal.CheckWritable().ok()) {
+    // The answer cannot be recorded yet: it stays in flight, and is taken again shortly.
+    if (owner.ledger.FindInFlight(idempotency_key) != nullptr) {
+      owner.shard.RunAfter(std::chrono::milliseconds(200), [this, &owner, idempotency_key] {
+        ProcessorAnswered(owner, idempotency_key);
+      });
+    }
+    return;
+  }
   std::optional<Answered> answered =
       owner.ledger.ProcessorAnswered(idempotency_key, IdsOf(owner), Now());
   if (!answered) return;
-  for (const Waiter& waiter : answered->waiters) SendAnswer(waiter, answered->result);
+  std::optional<durability::Lsn> lsn = owner.journal.Log(
+      kPaymentPut, EncodePayment(*owner.ledger.AttemptOfKey(idempotency_key), &answered->result));
+  owner.journal.AfterDurable(
+      lsn, [this, &owner, answered = std::move(*answered)](const Status& durable) {
+        if (!Serving(owner)) return;
+        for (const Waiter& waiter : answered.waiters) {
+          if (durable.ok()) {
+            SendAnswer(waiter, answered.result);
+          } else {
+            SendAnswer(waiter, durable);
+          }
+        }
+      });
 }
 
 void PaymentService::SendAnswer(const Waiter& waiter, const Result<v1::PaymentResult>& answer) {

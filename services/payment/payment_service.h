@@ -27,9 +27,12 @@
 #include <unordered_map>
 
 #include "core/base/result.h"
+#include "core/durability/durability_config.h"
+#include "core/durability/store_journal.h"
 #include "core/runtime/sharded.h"
 #include "payment/v1/payment.pb.h"
 #include "services/clients/payment_client.h"
+#include "services/payment/payment_journal.h"
 #include "services/payment/payment_ledger.h"
 #include "services/payment/processor_simulator.h"
 #include "services/payment/transaction_id.h"
@@ -42,6 +45,8 @@ struct PaymentServiceOptions {
   // The longest a call waits for the processor, whatever the caller's deadline (tok_timeout
   // is held until min(deadline, max_hold), then answered DEADLINE_EXCEEDED).
   std::chrono::milliseconds max_hold{30'000};
+  // Where payments are kept durably (off: in memory only). See payment_journal.h.
+  durability::DurabilityConfig durability{};
 };
 
 using Done = std::function<void(Result<v1::PaymentResult>)>;
@@ -65,6 +70,10 @@ struct PaymentShard {
   TransactionIdGenerator ids;
   uint64_t next_ticket = 1;
   std::unordered_map<uint64_t, WaitingCall> waiting;
+  durability::StoreJournal journal;  // off without a data directory
+  // Payments whose transaction id hashes here but whose record lives on another shard
+  // (recovered for a different --shards than they were made with): id -> the record's shard.
+  std::unordered_map<std::string, runtime::ShardId> moved;
 };
 
 class PaymentService final : public clients::PaymentClient {
@@ -72,6 +81,11 @@ class PaymentService final : public clients::PaymentClient {
   explicit PaymentService(PaymentServiceOptions options = {}) : options_(options) {}
 
   void SetShardCount(size_t shards) { shards_.SetShardCount(shards); }
+  // Control thread, before the shards start, when options().durability is enabled: recovers the
+  // payments for `shards` shards (payment_journal.h); StartShard then loads each shard's part.
+  Status Recover(size_t shards, std::string* report);
+  // Control thread, after the runtime's threads are joined: syncs and stops every shard's log.
+  void CloseJournals();
   void StartShard(runtime::Shard& shard);
   const PaymentServiceOptions& options() const { return options_; }
   runtime::Sharded<PaymentShard>& shards() { return shards_; }
@@ -100,8 +114,9 @@ class PaymentService final : public clients::PaymentClient {
                    clients::Done<v1::PaymentResult> done) override;
 
  private:
-  // On the owner of the key.
-  Result<Begun> Begin(PaymentShard& owner, PaymentAttempt attempt, const Waiter& waiter);
+  // On the owner of the key; `reply` once what it recorded is durable.
+  void Begin(PaymentShard& owner, PaymentAttempt attempt, const Waiter& waiter,
+             std::function<void(Result<Begun>)> reply);
   void ProcessorAnswered(PaymentShard& owner, const std::string& idempotency_key);
   void SendAnswer(const Waiter& waiter, const Result<v1::PaymentResult>& answer);
   NewTransactionId IdsOf(PaymentShard& owner);
@@ -112,11 +127,15 @@ class PaymentService final : public clients::PaymentClient {
   // The answer of a lookup on the owner: the payment, or NOT_FOUND with `not_found`.
   void Lookup(runtime::ShardId owner, std::function<const v1::PaymentResult*(PaymentLedger&)> find,
               std::string not_found, Done done);
+  // fn(owner, reply) on the shard of transaction `id` (following a moved id once).
+  using OnOwner = std::function<void(PaymentShard&, Done)>;
+  void OnTransaction(runtime::ShardId shard, std::string id, OnOwner fn, Done done, bool followed);
 
   runtime::ShardId OwnerOf(std::string_view key) const { return shards_.ShardFor(key); }
 
   PaymentServiceOptions options_;
   runtime::Sharded<PaymentShard> shards_;
+  std::vector<PaymentRestore> restore_;  // by shard, from Recover(); each taken by StartShard
 };
 
 }  // namespace percore::payment

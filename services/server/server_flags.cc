@@ -111,7 +111,7 @@ std::string ServerUsage() {
                               RESOURCE_EXHAUSTED at once (load shedding; health checks
                               exempt); 0: off (default 50)
   --shed-window-ms MS         how long the delay must stay over target (default 1000)
-  --data-dir DIR              keep state durably in DIR (users today; a write-ahead log
+  --data-dir DIR              keep state durably in DIR (users, inventory, payments; a log
                               per shard, a snapshot per shard at each start); refused if
                               another server holds DIR (default: in memory only)
   --fsync always|everysec|no  with --data-dir: a write is answered once its log record is

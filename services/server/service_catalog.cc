@@ -157,12 +157,27 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     }
   }
   if (chosen.contains("inventory")) {
-    hosted.inventory = std::make_shared<inventory::InventoryService>();
+    hosted.inventory = std::make_shared<inventory::InventoryService>(
+        inventory::InventoryServiceOptions{.durability = durability});
     built.registrations.push_back(inventory::MakeInventoryGrpcService(hosted.inventory));
+    if (durability.enabled()) {
+      built.recoveries.push_back(
+          [inventory = hosted.inventory](size_t shards, std::string* report) {
+            return inventory->Recover(shards, report);
+          });
+      built.closers.push_back([inventory = hosted.inventory] { inventory->CloseJournals(); });
+    }
   }
   if (chosen.contains("payment")) {
-    hosted.payment = std::make_shared<payment::PaymentService>();
+    hosted.payment = std::make_shared<payment::PaymentService>(
+        payment::PaymentServiceOptions{.durability = durability});
     built.registrations.push_back(payment::MakePaymentGrpcService(hosted.payment));
+    if (durability.enabled()) {
+      built.recoveries.push_back([payment = hosted.payment](size_t shards, std::string* report) {
+        return payment->Recover(shards, report);
+      });
+      built.closers.push_back([payment = hosted.payment] { payment->CloseJournals(); });
+    }
   }
   if (chosen.contains("order")) {
     std::optional<clients::ServiceClients> clients =

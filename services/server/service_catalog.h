@@ -54,7 +54,7 @@ struct BuiltServices {
 // and `error` says which.
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers, std::string* error);
-// The same, keeping state as `durability` says (durable services: user today).
+// The same, keeping state as `durability` says (durable services: user, inventory, payment).
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers,
                                            const durability::DurabilityConfig& durability,
