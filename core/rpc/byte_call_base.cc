@@ -106,12 +106,13 @@ bool ByteCallBase::FinishStream(const Status& status) {
 }
 
 void ByteCallBase::ResumeReading() {
+  paused_ = false;
   if (resume_scheduled_ || over_) return;
   resume_scheduled_ = true;
   Ref();  // the task's
   bool queued = shard().Submit([this] {
     resume_scheduled_ = false;
-    if (!over_) bytes_.Resume();
+    if (!over_ && !paused_) bytes_.Resume();
     Unref();
   });
   if (!queued) {  // the shard is closing: nothing more will be read

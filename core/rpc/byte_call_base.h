@@ -84,7 +84,10 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   void SetOnReadsDone(std::function<void()> fn) {
     if (!over_) on_reads_done_ = std::move(fn);
   }
-  void PauseReading() { bytes_.Pause(); }
+  void PauseReading() {
+    paused_ = true;
+    bytes_.Pause();
+  }
   void ResumeReading();  // deferred to a task: the handler is not re-entered from its own call
   bool reading_over() const { return reads_done_; }
   bool reading_stopped() const { return finish_requested_ || over_; }
@@ -105,6 +108,7 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   bool want_writable_ = false;
   bool reads_done_ = false;
   bool resume_scheduled_ = false;
+  bool paused_ = false;  // the handler's last word: a resume task finding it paused again waits
   ShardAdmission* admission_ = nullptr;  // set once admitted: the peer's count is released
   std::string peer_;
   LiveCallObjects& live_;

@@ -4,13 +4,14 @@ interop stream read slowly (the server's write queue and the flow-control window
 handler is held back by OnWritable), ChatSession (bidi), WatchOrderUpdates cancelled by the
 client, health Check and Watch, a deadline the server enforces, an unknown method, an
 oversized request, and SIGTERM with a call in flight: health Watch says NOT_SERVING, the call
-finishes, the server exits 0 with no call object left alive.
+finishes, the server exits 0 with no call object left alive. Then --max-connections.
 Usage: native_transport_python_test.py PATH/TO/percore-server"""
 
 import os
 import queue
 import re
 import signal
+import socket
 import sys
 import threading
 import time
@@ -198,6 +199,33 @@ class NativeTransport(unittest.TestCase):
         self.assertEqual(self.server.stop(), 0)
         err = self.server.stderr_text()
         self.assertIn("native transport stopped, 0 call objects alive", err)
+
+
+class NativeConnectionCap(unittest.TestCase):
+    """--max-connections on the native transport: a connection past the cap is closed at
+    accept (the client sees UNAVAILABLE), and one is served again once a slot frees."""
+
+    def test_connection_past_the_cap_is_closed(self):
+        server = Server(SERVER, "--transport", "native", "--shards", "1", "--max-connections", "2",
+                        "--shutdown-grace", "1")
+        try:
+            health, health_grpc = stub_modules("grpc.health.v1.health")
+            holders = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
+            time.sleep(0.3)  # both accepted and counted
+            with grpc.insecure_channel(server.address) as channel:
+                with self.assertRaises(grpc.RpcError) as e:
+                    health_grpc.HealthStub(channel).Check(health.HealthCheckRequest(), timeout=2)
+                self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            holders.pop().close()
+            time.sleep(0.3)
+            with grpc.insecure_channel(server.address) as channel:
+                self.assertEqual(health_grpc.HealthStub(channel).Check(
+                    health.HealthCheckRequest(), timeout=TIMEOUT).status,
+                    health.HealthCheckResponse.SERVING)
+            for holder in holders:
+                holder.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":
