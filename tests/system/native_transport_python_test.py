@@ -12,6 +12,7 @@ import queue
 import re
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -199,6 +200,17 @@ class NativeTransport(unittest.TestCase):
         self.assertEqual(self.server.stop(), 0)
         err = self.server.stderr_text()
         self.assertIn("native transport stopped, 0 call objects alive", err)
+
+
+class TransportFlag(unittest.TestCase):
+    def test_bad_value_exits_2_and_help_documents_it(self):
+        proc = subprocess.run([SERVER, "--transport", "quic"], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn('--transport wants grpc or native, got "quic"', proc.stderr)
+        usage = subprocess.run([SERVER, "--help"], capture_output=True, text=True,
+                               timeout=TIMEOUT).stdout
+        self.assertIn("--transport grpc|native", usage)
 
 
 class NativeConnectionCap(unittest.TestCase):
