@@ -242,7 +242,7 @@ TEST_F(ByteCallTest, StreamWaitsForWritableAndBidiAnswersEachMessage) {
   }
   result = std::make_shared<FakeResult>();
   FakeResult replies = Finish(Start("/order.v1.OrderService/ChatSession", chat, result), result);
-  EXPECT_EQ(replies.code, StatusCode::kOk);
+  EXPECT_EQ(replies.code, StatusCode::kOk) << replies.messages.size() << " replies";
   ASSERT_EQ(replies.messages.size(), 3u);
   ov1::ChatResponse last;
   ASSERT_TRUE(last.ParseFromString(replies.messages[2]));
