@@ -114,6 +114,13 @@ void ShardServer::OnFdReady(uint32_t) {
           return;
       }
     }
+    if (options_.max_connections_per_shard > 0 &&
+        stats_.connections.load(std::memory_order_relaxed) >=
+            static_cast<int64_t>(options_.max_connections_per_shard)) {
+      close(fd);  // over the cap: the client hears at once instead of queueing unserved
+      WireStats::Add(stats_.refused_connections, 1);
+      continue;
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto* connection = new Connection(this, fd, PeerName(address));

@@ -77,6 +77,11 @@ class Stream {
   // holds its limit of bytes: then OnWritable() follows when it has drained to half.
   bool Write(std::string_view message);
   bool writable() const;
+  // Asks for OnWritable() once the queue has drained to half, without a refused Write() (for a
+  // writer that checked writable() first). No-op while the queue has room.
+  void RequestWritable() {
+    if (!writable()) want_writable_ = true;
+  }
   // Ends the call: trailers with grpc-status, grpc-message (percent-encoded) and the trailing
   // metadata. No-op once finished or cancelled.
   void AddTrailingMetadata(std::string_view key, std::string_view value);

@@ -30,6 +30,9 @@ struct WireOptions {
   // Bytes a connection buffers for the socket before it stops reading from the client (a client
   // that does not read its responses stops being served instead of growing this).
   uint32_t connection_write_buffer_bytes = 512 << 10;
+  // Connections one shard serves at once; a connection accepted past it is closed at once (the
+  // client sees a reset and retries elsewhere or later). 0: no cap.
+  uint32_t max_connections_per_shard = 0;
 };
 
 struct WireStats {
@@ -37,8 +40,9 @@ struct WireStats {
   std::atomic<int64_t> connections_total{0};  // accepted
   std::atomic<int64_t> live_streams{0};       // Stream objects not yet freed
   std::atomic<int64_t> streams_total{0};
-  std::atomic<int64_t> cancelled_streams{0};  // OnCancel delivered
-  std::atomic<int64_t> accept_errors{0};      // EMFILE/ENFILE and the like
+  std::atomic<int64_t> cancelled_streams{0};    // OnCancel delivered
+  std::atomic<int64_t> accept_errors{0};        // EMFILE/ENFILE and the like
+  std::atomic<int64_t> refused_connections{0};  // closed at accept: over the connection cap
 
   static void Add(std::atomic<int64_t>& counter, int64_t delta) {
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);

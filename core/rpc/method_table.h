@@ -25,8 +25,12 @@
 #include "core/base/status.h"
 #include "core/rpc/call_core.h"
 #include "core/rpc/call_interceptor.h"
+#include "core/rpc/call_limits.h"
 
 namespace percore::rpc {
+
+class ByteCall;
+class MethodEntry;
 
 enum class CallShape { kUnary, kServerStream, kClientStream, kBidi };
 
@@ -58,7 +62,9 @@ class MethodBinding {
       : method_(method),
         path_("/" + method->service()->full_name() + "/" + method->name()),
         shape_(ShapeOf(*method)),
-        ops_type_(ops_type) {}
+        ops_type_(ops_type),
+        // Health checks must answer while the server sheds load (admission.h).
+        exempt_from_shedding_(method->service()->full_name() == "grpc.health.v1.Health") {}
   virtual ~MethodBinding() = default;
 
   const std::string& path() const { return path_; }
@@ -72,10 +78,17 @@ class MethodBinding {
   // control thread before the server starts.
   void set_interceptors(const InterceptorChain* chain) { interceptors_ = chain; }
   const InterceptorChain* interceptors() const { return interceptors_; }
+  bool exempt_from_shedding() const { return exempt_from_shedding_; }
 
   // Runs the handler of `handler` (the shard's handler object) for `core`, whose shape interface
   // is `ops` (an Ops* of ops_type(), as void*).
   virtual void Invoke(void* handler, CallCore& core, void* ops) const = 0;
+  // For a transport that has only bytes (byte_call.h): makes this method's typed call object
+  // (byte_calls.h: it parses requests and serializes answers with the method's message types)
+  // over `bytes` on the current shard and starts it through `entry`: admission, then the
+  // handler. A method without a handler answers UNIMPLEMENTED without a call object.
+  virtual void StartBytes(const MethodEntry& entry, ByteCall& bytes,
+                          const CallLimits& limits) const = 0;
 
  private:
   const google::protobuf::MethodDescriptor* method_;
@@ -83,6 +96,7 @@ class MethodBinding {
   CallShape shape_;
   const std::type_info* ops_type_;
   const InterceptorChain* interceptors_ = nullptr;
+  bool exempt_from_shedding_;
 };
 
 // A method bound on one shard: its binding and that shard's handler object.
@@ -93,6 +107,12 @@ class MethodEntry {
   const std::string& path() const { return binding_->path(); }
   CallShape shape() const { return binding_->shape(); }
   const google::protobuf::MethodDescriptor* descriptor() const { return binding_->descriptor(); }
+  bool exempt_from_shedding() const { return binding_->exempt_from_shedding(); }
+
+  // For a byte-level transport: the typed adapter made at registration starts the call.
+  void StartBytes(ByteCall& bytes, const CallLimits& limits) const {
+    binding_->StartBytes(*this, bytes, limits);
+  }
 
   // For a transport: starts the handler for `call`, a CallCore that implements Ops (the shape
   // interface of this method's message types, such as UnaryOps<GetUserRequest, User>). On a type

@@ -12,6 +12,9 @@
 #include <mutex>
 #include <thread>
 
+#include "core/net/server.h"
+#include "core/rpc/native_transport.h"
+
 namespace percore::rpc {
 
 ServerHost::ServerHost(runtime::Runtime& runtime, ServerOptions options)
@@ -21,7 +24,8 @@ ServerHost::ServerHost(runtime::Runtime& runtime, ServerOptions options)
 
 ServerHost::~ServerHost() {
   if (started_ && !stopped_) Shutdown(std::chrono::milliseconds(0));
-  // Handlers first (they may hold calls), then the slots those calls point to.
+  // Handlers first (they may hold calls), then the slots those calls point to; the native
+  // server (members) after both.
   instances_.clear();
 }
 
@@ -45,6 +49,7 @@ grpc::Status ServerHost::Start() {
   if (!options_.mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
+  if (options_.transport == Transport::kNative) return StartNative();
   // Bound before gRPC is built, so a bad address fails without a server to tear down.
   acceptor_ = std::make_unique<ConnectionAcceptor>(AcceptorOptions{
       .listen = options_.listen,
@@ -93,26 +98,9 @@ grpc::Status ServerHost::Start() {
     return grpc::Status(grpc::StatusCode::INTERNAL, "gRPC server did not start");
   }
 
-  for (auto& s : services_) {
-    s->SetShardCount(runtime_.size());
-    s->SetInterceptors(options_.interceptors.get());
-  }
-  instances_.resize(runtime_.size());
-  tables_.resize(runtime_.size());
-  live_objects_.assign(runtime_.size(), nullptr);
   runtime_.Start(std::move(queues));
   started_ = true;
-  RunOnAllAndWait([this](runtime::Shard& shard) {
-    live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
-    auto& mine = instances_[shard.id()];
-    for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
-    for (auto& instance : mine) {
-      for (const MethodEntry& entry : instance->methods) tables_[shard.id()].Add(&entry);
-    }
-    for (auto& instance : mine) {
-      for (auto& slot : instance->slots) slot->PostInitial();
-    }
-  });
+  InstantiateServices(/*post_requests=*/true);
   // Last: a connection handed over now finds every shard's requests posted.
   // gRPC 1.51 binds a connection added by fd to the first queue whose pollset is null (it gets
   // no accepting pollset): one shard for all. SteerToQueue deals them out over the shards in
@@ -122,6 +110,28 @@ grpc::Status ServerHost::Start() {
     grpc::AddInsecureChannelFromFd(server, fd);
   });
   return grpc::Status::OK;
+}
+
+void ServerHost::InstantiateServices(bool post_requests) {
+  for (auto& s : services_) {
+    s->SetShardCount(runtime_.size());
+    s->SetInterceptors(options_.interceptors.get());
+  }
+  instances_.resize(runtime_.size());
+  tables_.resize(runtime_.size());
+  live_objects_.assign(runtime_.size(), nullptr);
+  RunOnAllAndWait([this, post_requests](runtime::Shard& shard) {
+    live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
+    auto& mine = instances_[shard.id()];
+    for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
+    for (auto& instance : mine) {
+      for (const MethodEntry& entry : instance->methods) tables_[shard.id()].Add(&entry);
+    }
+    if (!post_requests) return;
+    for (auto& instance : mine) {
+      for (auto& slot : instance->slots) slot->PostInitial();
+    }
+  });
 }
 
 void ServerHost::RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn) {
@@ -169,6 +179,7 @@ bool ServerHost::WaitForIdle(std::chrono::steady_clock::time_point deadline) con
 
 void ServerHost::Shutdown(std::chrono::milliseconds grace) {
   if (!started_ || stopped_) return;
+  if (options_.transport == Transport::kNative) return ShutdownNative(grace);
   auto deadline = std::chrono::steady_clock::now() + grace;
   BeginDrain();
   WaitForIdle(deadline);

@@ -10,6 +10,11 @@
 // port of its own: a ConnectionAcceptor accepts (capped, surviving fd exhaustion) and hands it
 // each connection.
 //
+// With Transport::kNative no grpc::Server is built: each shard listens itself (net::Server,
+// SO_REUSEPORT) and a NativeDispatcher starts calls through the same method tables
+// (server_host_native.cc). Its shutdown: refuse new calls, GOAWAY on every connection, in-flight
+// calls finish until the grace deadline, net::Server::Stop() cancels the rest, then the runtime.
+//
 // Shutdown order (GRPC-NOTES.md): refuse new calls, let in-flight calls finish until the grace
 // deadline, stop accepting (the acceptor's thread is joined, so nothing is handed to gRPC after
 // this), Server::Shutdown(deadline) cancels the rest, then the runtime shuts down and drains
@@ -29,10 +34,22 @@
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
 
+namespace percore::net {
+class Server;
+}
+
 namespace percore::rpc {
+
+class NativeDispatcher;
+
+// Which transport carries the calls: libgrpc's (the reference) or percore's own HTTP/2 one
+// (core/net; the Runtime must then run LoopMode::kEpoll). The handlers, method tables,
+// admission and drain are the same.
+enum class Transport { kGrpc, kNative };
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:50051";
+  Transport transport = Transport::kGrpc;
   int max_message_bytes = 4 * 1024 * 1024;
   int max_concurrent_streams = 1024;  // per connection
   int max_connection_age_ms = 30 * 60 * 1000;
@@ -76,7 +93,9 @@ class ServerHost {
   grpc::Status Start();
   int port() const { return port_; }
   // After Start(): the connection cap in force, and the gRPC memory quota.
-  int max_connections() const { return acceptor_ ? acceptor_->max_connections() : 0; }
+  int max_connections() const {
+    return acceptor_ ? acceptor_->max_connections() : native_max_connections_;
+  }
   int64_t grpc_memory_limit_bytes() const { return grpc_memory_limit_bytes_; }
   std::vector<std::string> service_names() const;
 
@@ -88,6 +107,8 @@ class ServerHost {
   // Call objects of this server alive now, posted requests included (after Start(); still
   // readable after Shutdown() while the runtime exists). Tests use it to prove no path leaks.
   int64_t live_call_objects() const;
+  // The native transport's server (Transport::kNative, after Start()), for its counters.
+  const net::Server* native_server() const { return net_server_.get(); }
   // Every hosted method on `shard`, by path, for a transport other than libgrpc to start calls
   // through (method_table.h). After Start(); from that shard's thread only.
   const MethodTable& methods(runtime::ShardId shard) const { return tables_.at(shard); }
@@ -96,6 +117,11 @@ class ServerHost {
 
  private:
   void RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn);
+  // Every shard makes its handler objects and method table (and posts libgrpc's requests when
+  // `post_requests`).
+  void InstantiateServices(bool post_requests);
+  grpc::Status StartNative();  // server_host_native.cc
+  void ShutdownNative(std::chrono::milliseconds grace);
 
   runtime::Runtime& runtime_;
   ServerOptions options_;
@@ -106,6 +132,11 @@ class ServerHost {
   std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
   std::vector<MethodTable> tables_;                   // by shard; built on each at Start()
   std::vector<const LiveCallObjects*> live_objects_;  // by shard; set at Start()
+  // Transport::kNative: the dispatcher over tables_ and the per-shard listeners; destroyed after
+  // the handler objects (which may still hold calls whose streams count in the server).
+  std::unique_ptr<NativeDispatcher> native_dispatcher_;
+  std::unique_ptr<net::Server> net_server_;
+  int native_max_connections_ = 0;
   int port_ = 0;
   int64_t grpc_memory_limit_bytes_ = 0;
   bool started_ = false;

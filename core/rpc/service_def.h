@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/rpc/bidi_stream_call.h"
+#include "core/rpc/byte_calls.h"
 #include "core/rpc/client_stream_call.h"
 #include "core/rpc/grpc_bidi_stream_call.h"
 #include "core/rpc/grpc_client_stream_call.h"
@@ -98,6 +99,11 @@ class BoundMethod final : public MethodBinding {
       (static_cast<Handler*>(handler)->*fn_)(Call(&core, typed));
     });
   }
+  // The typed adapter made here, where the message types are known (byte_calls.h).
+  void StartBytes(const MethodEntry& entry, ByteCall& bytes,
+                  const CallLimits& limits) const override {
+    StartByteCall<typename Call::Ops>(entry, bytes, limits);
+  }
 
  private:
   Method fn_;
@@ -109,9 +115,19 @@ class UnimplementedMethod final : public MethodBinding {
   explicit UnimplementedMethod(const google::protobuf::MethodDescriptor* method)
       : MethodBinding(method, nullptr) {}
   void Invoke(void* /*handler*/, CallCore& core, void* /*ops*/) const override {
-    core.FinishWithStatus(
-        Status(StatusCode::kUnimplemented, "method " + descriptor()->service()->full_name() + "/" +
-                                               descriptor()->name() + " is not implemented"));
+    core.FinishWithStatus(Unimplemented());
+  }
+  void StartBytes(const MethodEntry& /*entry*/, ByteCall& bytes,
+                  const CallLimits& /*limits*/) const override {
+    Status status = Unimplemented();
+    bytes.Finish(status.code(), status.message());
+  }
+
+ private:
+  Status Unimplemented() const {
+    return Status(StatusCode::kUnimplemented, "method " + descriptor()->service()->full_name() +
+                                                  "/" + descriptor()->name() +
+                                                  " is not implemented");
   }
 };
 

@@ -90,7 +90,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  runtime::Runtime runtime(runtime::RuntimeOptions{.shards = flags->shards});
+  // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
+  const bool native = flags->server.transport == rpc::Transport::kNative;
+  runtime::Runtime runtime(runtime::RuntimeOptions{
+      .shards = flags->shards,
+      .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue});
   // Durable state: hold the data directory for the life of the process (data_dir_lock is
   // declared before the services, so it is released after their logs are closed), then recover
   // every durable service before a shard serves (so nothing answers from a half-loaded store).
@@ -131,8 +135,13 @@ int main(int argc, char** argv) {
   for (const std::string& name : host.service_names()) std::printf(" %s", name.c_str());
   std::printf("\n");
   std::fflush(stdout);
-  std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
-               host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
+  if (native) {
+    std::fprintf(stderr, "percore-server: native transport, up to %d connections\n",
+                 host.max_connections());
+  } else {
+    std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
+                 host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
+  }
 
   int signal_number = 0;
   for (;;) {
@@ -163,6 +172,11 @@ int main(int argc, char** argv) {
     });
   }
   host.Shutdown(grace);
+  if (native) {
+    // Every call object of the native transport is freed by now (tests read this line).
+    std::fprintf(stderr, "percore-server: native transport stopped, %lld call objects alive\n",
+                 static_cast<long long>(host.live_call_objects()));
+  }
   for (auto& close : built->closers) close();
   {
     std::lock_guard lock(stopped_mutex);

@@ -70,6 +70,12 @@ std::string ServerUsage() {
 
   --listen HOST:PORT          address to serve on (default 127.0.0.1:50051; port 0 picks one)
   --shards N                  event loops, one per core (default: the CPUs this process may use)
+  --transport grpc|native     what carries the calls: libgrpc's server (grpc), or percore's
+                              own per-shard HTTP/2 transport (native: each shard listens
+                              with SO_REUSEPORT and runs an epoll loop; same services,
+                              limits and drain; --peer channels stay libgrpc; not yet:
+                              reflection, --stream-idle-timeout, --max-connection-age-seconds,
+                              --grpc-memory-limit-bytes) (default grpc)
   --services LIST             comma-separated services to host (default: all):
                               user (user.v1.UserService)
                               inventory (inventory.v1.InventoryService)
@@ -174,6 +180,16 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.shards = static_cast<int>(number);
+    } else if (arg == "--transport") {
+      if (!need_value()) return std::nullopt;
+      if (value == "grpc") {
+        flags.server.transport = rpc::Transport::kGrpc;
+      } else if (value == "native") {
+        flags.server.transport = rpc::Transport::kNative;
+      } else {
+        *error = "--transport wants grpc or native, got \"" + value + "\"";
+        return std::nullopt;
+      }
     } else if (arg == "--services") {
       if (!need_value()) return std::nullopt;
       flags.services = SplitList(value);

@@ -1,0 +1,220 @@
+#pragma once
+// Threading contract: see byte_call_base.h (everything on the call's shard).
+//
+// The typed halves of calls over a ByteCall, one class per call shape: each is a ByteCallBase
+// that implements its shape interface (call_ops.h) with the method's message types, parsing the
+// client's bytes and serializing the answers. ByteCallFor<Ops> names the class for a shape
+// interface, so a MethodBinding, which knows its Ops where the method is registered
+// (service_def.h), makes the right one for a transport that knows only the path
+// (MethodEntry::StartBytes). Answers are serialized into a per-thread buffer the transport
+// copies from, so no string is allocated per message.
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "core/rpc/byte_call_base.h"
+#include "core/rpc/call_ops.h"
+#include "core/runtime/shard.h"
+
+namespace percore::rpc {
+
+namespace byte_internal {
+
+// The serialized form of `message`, valid until the next call on this thread.
+template <class Message>
+std::string_view Serialize(const Message& message) {
+  thread_local std::string buffer;
+  message.SerializeToString(&buffer);
+  return buffer;
+}
+
+template <class Base, class Req>
+class Request : public Base {
+ public:
+  const Req& request() const override { return request_; }
+
+ protected:
+  Req request_;
+};
+
+template <class Data, class Base, class Resp>
+class Responds : public Base {
+ public:
+  bool Finish(const Resp& response) override { return call().Answer(Serialize(response)); }
+  bool FinishRaw(const SerializedMessage& response) override {
+    return call().Answer(response.view());
+  }
+  bool Finish(const Status& status) override { return call().FinishSingle(status); }
+
+ private:
+  ByteCallBase& call() { return *static_cast<Data*>(this); }
+};
+
+template <class Data, class Base, class Resp>
+class Writes : public Base {
+ public:
+  bool Write(const Resp& message) override { return call().WriteBytes(Serialize(message)); }
+  bool WriteRaw(const SerializedMessage& message) override {
+    return call().WriteBytes(message.view());
+  }
+  bool writable() const override { return static_cast<const Data*>(this)->can_write(); }
+  void OnWritable(std::function<void()> fn) override { call().SetOnWritable(std::move(fn)); }
+  void SendInitialMetadata() override { call().SendInitialMetadataNow(); }
+  bool Finish(const Status& status) override { return call().FinishStream(status); }
+  // The transport cannot take back bytes it may have started to frame: queued messages (at
+  // most the transport's write-queue bound) still go out before the status.
+  bool FinishNow(const Status& status) override { return call().FinishStream(status); }
+
+ private:
+  ByteCallBase& call() { return *static_cast<Data*>(this); }
+};
+
+template <class Data, class Base, class Req>
+class Reads : public Base {
+ public:
+  void OnRead(std::function<void(Req&&)> fn) override {
+    if (!call().reading_stopped()) on_read_ = std::move(fn);
+  }
+  void OnReadsDone(std::function<void()> fn) override { call().SetOnReadsDone(std::move(fn)); }
+  void PauseReads() override { call().PauseReading(); }
+  void ResumeReads() override { call().ResumeReading(); }
+  bool reads_done() const override { return static_cast<const Data*>(this)->reading_over(); }
+
+ protected:
+  // Each client message: parsed here, as libgrpc's call data parse theirs.
+  void Read(std::string_view bytes) {
+    Req message;
+    if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+      call().FinishWithStatus(Status(StatusCode::kInvalidArgument,
+                                     "message is not a valid " + Req::descriptor()->full_name()));
+      return;
+    }
+    if (on_read_) on_read_(std::move(message));
+  }
+  void DropRead() { auto fn = std::exchange(on_read_, nullptr); }
+
+ private:
+  ByteCallBase& call() { return *static_cast<Data*>(this); }
+  std::function<void(Req&&)> on_read_;
+};
+
+// The one request of unary and server-streaming calls: parse, then run the handler.
+template <class Call, class Req>
+void RunWithRequest(Call& call, Req& request, std::string_view bytes) {
+  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    call.FinishWithStatus(Status(StatusCode::kInvalidArgument,
+                                 "request is not a valid " + Req::descriptor()->full_name()));
+    return;
+  }
+  call.Invoke(static_cast<typename Call::Ops*>(&call));
+}
+
+}  // namespace byte_internal
+
+template <class Req, class Resp>
+class ByteUnaryCall final
+    : public ByteCallBase,
+      public byte_internal::Responds<ByteUnaryCall<Req, Resp>,
+                                     byte_internal::Request<UnaryOps<Req, Resp>, Req>, Resp> {
+ public:
+  using Ops = UnaryOps<Req, Resp>;
+  ByteUnaryCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
+                const CallLimits& limits)
+      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/true, /*reads=*/false) {}
+  void OnRequest(std::string_view bytes) override {
+    byte_internal::RunWithRequest(*this, this->request_, bytes);
+  }
+  void OnReadBytes(std::string_view) override {}
+};
+
+template <class Req, class Resp>
+class ByteServerStreamCall final
+    : public ByteCallBase,
+      public byte_internal::Writes<ByteServerStreamCall<Req, Resp>,
+                                   byte_internal::Request<ServerStreamOps<Req, Resp>, Req>, Resp> {
+ public:
+  using Ops = ServerStreamOps<Req, Resp>;
+  ByteServerStreamCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
+                       const CallLimits& limits)
+      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/false, /*reads=*/false) {}
+  void OnRequest(std::string_view bytes) override {
+    byte_internal::RunWithRequest(*this, this->request_, bytes);
+  }
+  void OnReadBytes(std::string_view) override {}
+};
+
+template <class Req, class Resp>
+class ByteClientStreamCall final
+    : public ByteCallBase,
+      public byte_internal::Responds<
+          ByteClientStreamCall<Req, Resp>,
+          byte_internal::Reads<ByteClientStreamCall<Req, Resp>, ClientStreamOps<Req, Resp>, Req>,
+          Resp> {
+ public:
+  using Ops = ClientStreamOps<Req, Resp>;
+  ByteClientStreamCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
+                       const CallLimits& limits)
+      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/true, /*reads=*/true) {}
+  void OnRequest(std::string_view) override {}
+  void OnReadBytes(std::string_view bytes) override { this->Read(bytes); }
+
+ protected:
+  void ClearCallbacks() override {
+    this->DropRead();
+    ByteCallBase::ClearCallbacks();
+  }
+};
+
+template <class Req, class Resp>
+class ByteBidiCall final
+    : public ByteCallBase,
+      public byte_internal::Writes<
+          ByteBidiCall<Req, Resp>,
+          byte_internal::Reads<ByteBidiCall<Req, Resp>, BidiStreamOps<Req, Resp>, Req>, Resp> {
+ public:
+  using Ops = BidiStreamOps<Req, Resp>;
+  ByteBidiCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
+               const CallLimits& limits)
+      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/false, /*reads=*/true) {}
+  void OnRequest(std::string_view) override {}
+  void OnReadBytes(std::string_view bytes) override { this->Read(bytes); }
+
+ protected:
+  void ClearCallbacks() override {
+    this->DropRead();
+    ByteCallBase::ClearCallbacks();
+  }
+};
+
+// The byte-level call class for a shape interface.
+template <class Ops>
+struct ByteCallFor;
+template <class Req, class Resp>
+struct ByteCallFor<UnaryOps<Req, Resp>> {
+  using type = ByteUnaryCall<Req, Resp>;
+};
+template <class Req, class Resp>
+struct ByteCallFor<ServerStreamOps<Req, Resp>> {
+  using type = ByteServerStreamCall<Req, Resp>;
+};
+template <class Req, class Resp>
+struct ByteCallFor<ClientStreamOps<Req, Resp>> {
+  using type = ByteClientStreamCall<Req, Resp>;
+};
+template <class Req, class Resp>
+struct ByteCallFor<BidiStreamOps<Req, Resp>> {
+  using type = ByteBidiCall<Req, Resp>;
+};
+
+// Makes the call object on the current shard and starts it (admission, then the handler of a
+// reading shape at once; of a single-request shape at its message).
+template <class Ops>
+void StartByteCall(const MethodEntry& entry, ByteCall& bytes, const CallLimits& limits) {
+  using Call = typename ByteCallFor<Ops>::type;
+  auto* call = new Call(*runtime::Shard::Current(), bytes, entry, limits);
+  call->Begin(static_cast<Ops*>(call));
+}
+
+}  // namespace percore::rpc

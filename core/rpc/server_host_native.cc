@@ -1,0 +1,87 @@
+// ServerHost with Transport::kNative: percore's own HTTP/2 transport (core/net) instead of
+// libgrpc's server. Same services, method tables, admission and drain; see server_host.h.
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+
+#include "core/net/server.h"
+#include "core/rpc/connection_acceptor.h"
+#include "core/rpc/native_transport.h"
+#include "core/rpc/server_host.h"
+
+namespace percore::rpc {
+namespace {
+
+// "HOST:PORT" with HOST an IPv4 literal, "[IPv6]" or "localhost".
+bool SplitListen(const std::string& listen, std::string* host, int* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  if (*host == "localhost") *host = "127.0.0.1";
+  try {
+    size_t used = 0;
+    *port = std::stoi(listen.substr(colon + 1), &used);
+    return used == listen.size() - colon - 1 && *port >= 0 && *port <= 65535;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+}  // namespace
+
+grpc::Status ServerHost::StartNative() {
+  if (runtime_.size() == 0 || runtime_.shard(0).loop_mode() != runtime::LoopMode::kEpoll) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "the native transport needs the runtime in LoopMode::kEpoll");
+  }
+  std::string host;
+  int port = 0;
+  if (!SplitListen(options_.listen, &host, &port)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "cannot listen on " + options_.listen + ": not HOST:PORT");
+  }
+  // The same cap as libgrpc's acceptor, dealt out over the shards (each accepts its own).
+  native_max_connections_ =
+      options_.max_connections > 0 ? options_.max_connections : DefaultMaxConnections();
+  net::WireOptions wire;
+  wire.max_message_bytes = static_cast<uint32_t>(options_.max_message_bytes);
+  wire.max_concurrent_streams = static_cast<uint32_t>(options_.max_concurrent_streams);
+  wire.max_header_list_bytes = static_cast<uint32_t>(options_.max_metadata_bytes);
+  wire.max_connections_per_shard = static_cast<uint32_t>(
+      std::max<size_t>(1, (native_max_connections_ + runtime_.size() - 1) / runtime_.size()));
+
+  runtime_.Start();
+  started_ = true;
+  InstantiateServices(/*post_requests=*/false);
+  native_dispatcher_ = std::make_unique<NativeDispatcher>(tables_, options_.limits);
+  net_server_ = std::make_unique<net::Server>(runtime_, *native_dispatcher_, wire);
+  std::string error;
+  if (!net_server_->Start(host, port, &error)) {
+    net_server_.reset();
+    runtime_.Stop();
+    stopped_ = true;
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        "cannot listen on " + options_.listen + ": " + error);
+  }
+  port_ = net_server_->port();
+  return grpc::Status::OK;
+}
+
+void ServerHost::ShutdownNative(std::chrono::milliseconds grace) {
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  BeginDrain();  // new calls UNAVAILABLE; handlers' OnDrain (health NOT_SERVING, watches end)
+  net_server_->Drain();  // GOAWAY everywhere, no more accepts
+  WaitForIdle(deadline);
+  // Closes every connection (streams still open are cancelled) on every shard, strictly before
+  // the runtime stops.
+  net_server_->Stop();
+  WaitForIdle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
+  runtime_.Stop();
+  stopped_ = true;
+}
+
+}  // namespace percore::rpc
