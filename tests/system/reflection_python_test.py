@@ -158,9 +158,11 @@ class ReflectionCases:
             lambda i: r(host=str(i), file_by_filename="google/protobuf/descriptor.proto"),
             lambda i: r(host=str(i), list_services=""),
             lambda i: r(host=str(i), file_containing_symbol="no.such.Symbol%d" % i),
+            lambda i: r(host=str(i), file_by_filename="google/protobuf/descriptor.proto"),
             lambda i: r(host=str(i), file_containing_symbol="user.v1.User"),
+            lambda i: r(host=str(i), file_by_filename="google/protobuf/descriptor.proto"),
         ]
-        requests = [kinds[i % len(kinds)](i) for i in range(2000)]
+        requests = [kinds[i % len(kinds)](i) for i in range(6000)]
         sent_all = threading.Event()
 
         def produce():
@@ -168,8 +170,10 @@ class ReflectionCases:
             sent_all.set()
 
         call = self.stub.ServerReflectionInfo(produce(), timeout=TIMEOUT)
-        # About 10 MB of descriptor.proto answers: more than the HTTP/2 windows hold, so with
-        # nothing read yet the server's queue fills (Write false) and it pauses reading.
+        # 3000 answers of descriptor.proto (6 KB each): more than the HTTP/2 windows hold (grpcio
+        # reads a message only when asked), so with nothing read yet the server's write queue
+        # fills (Write false) and it pauses reading until OnWritable; measured with a probe print
+        # in WaitForRoom: 2000 such answers already made it wait 4 times.
         sent_all.wait(2)
         responses = list(call)
         self.assertEqual(len(responses), len(requests))
@@ -177,8 +181,10 @@ class ReflectionCases:
             self.assertEqual(response.original_request, request, i)
             self.assertEqual(response.valid_host, str(i))
         self.assertEqual(file_names(responses[0]), ["google/protobuf/descriptor.proto"])
-        self.assertEqual(file_names(responses[4]), ["google/protobuf/descriptor.proto"])
-        self.assert_error(responses[2], NOT_FOUND, "no.such.Symbol2")
+        self.assertEqual(file_names(responses[5999]), ["google/protobuf/descriptor.proto"])
+        self.assertEqual(len(file_names(responses[4])), 4)  # user.proto and its three imports
+        self.assertEqual(file_names(responses[5998]), ["user/v1/user.proto"])  # imports sent
+        self.assert_error(responses[5996], NOT_FOUND, "no.such.Symbol5996")
         self.assertEqual(call.code(), grpc.StatusCode.OK)
 
 
