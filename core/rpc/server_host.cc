@@ -2,7 +2,6 @@
 
 #include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_posix.h>
@@ -40,11 +39,13 @@ std::vector<std::string> ServerHost::service_names() const {
 }
 
 grpc::Status ServerHost::Start() {
-  if (options_.reflection) {
-    // Registers a builder plugin globally: once per process, or the service is added twice.
-    static std::once_flag reflection_once;
-    std::call_once(reflection_once,
-                   [] { grpc::reflection::InitProtoReflectionServerBuilderPlugin(); });
+  if (!options_.reflection) {
+    // Reflection is a registration like any other (services/reflection, which services/server
+    // adds); off, it is not served. libgrpc's reflection plugin is not used: it serves over
+    // libgrpc only, and a second service of the same name would stop the server.
+    std::erase_if(services_, [](const std::shared_ptr<ServiceRegistration>& s) {
+      return s->name().starts_with("grpc.reflection.");
+    });
   }
   if (!options_.mutex_deadlock_detection) {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);

@@ -66,6 +66,7 @@ struct ServerOptions {
   int64_t grpc_memory_limit_bytes = 0;
   // Largest header block (metadata) a request may carry: gRPC's own default, made explicit.
   int max_metadata_bytes = 8 * 1024;
+  // Serves the grpc.reflection.* registrations added (services/reflection); false leaves them out.
   bool reflection = true;
   // abseil's Mutex deadlock detection (on in Debian's build) records every lock gRPC takes in a
   // global graph: measurable per call (callgrind: ~1.5% of a GetUser). Off unless asked for.

@@ -8,6 +8,7 @@
 #include "services/inventory/inventory_handler.h"
 #include "services/order/order_handler.h"
 #include "services/payment/payment_handler.h"
+#include "services/reflection/reflection_service.h"
 #include "services/remote/remote_inventory_client.h"
 #include "services/remote/remote_payment_client.h"
 #include "services/remote/remote_user_client.h"
@@ -187,10 +188,12 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   }
   if (chosen.contains("interop")) built.registrations.push_back(interop::MakeTestService());
 
-  std::set<std::string> names_hosted = {"grpc.health.v1.Health",
-                                        "grpc.reflection.v1alpha.ServerReflection"};
+  std::set<std::string> names_hosted = {"grpc.health.v1.Health"};
   for (auto& s : built.registrations) names_hosted.insert(s->name());
-  built.registrations.push_back(health::MakeHealthService(names_hosted));
+  // Reflection (services/reflection, both versions) lists every name hosted, itself included.
+  std::vector<std::string> listed = reflection::ReflectionServiceNames(names_hosted);
+  for (auto& s : reflection::MakeReflectionServices(listed)) built.registrations.push_back(s);
+  built.registrations.push_back(health::MakeHealthService({listed.begin(), listed.end()}));
   return built;
 }
 

@@ -7,7 +7,7 @@ import unittest
 
 import grpc
 
-from percore_py.server import Server, skip_reflection_on_native
+from percore_py.server import Server
 from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
@@ -38,7 +38,6 @@ class InteropWithPythonClient(unittest.TestCase):
         self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_reflection_lists_and_describes_services(self):
-        skip_reflection_on_native(self)
         r = self.refl_grpc.ServerReflectionStub(self.server.channel)
         requests = [
             self.refl.ServerReflectionRequest(list_services=""),

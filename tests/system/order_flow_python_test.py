@@ -22,7 +22,6 @@ import grpc
 
 from order_flow_support import ORDER_TIMEOUT, TIMEOUT, FlowHelpers, pb
 from placement import SERVICES
-from percore_py.server import skip_reflection_on_native
 
 SERVER = None
 
@@ -289,7 +288,6 @@ class OneProcessOrderFlow(OrderFlowCases, unittest.TestCase):
     placement = "one"
 
     def test_reflection_lists_the_four_services(self):
-        skip_reflection_on_native(self)
         refl = pb("grpc.reflection.v1alpha.reflection_pb2")
         refl_grpc = pb("grpc.reflection.v1alpha.reflection_pb2_grpc")
         stub = refl_grpc.ServerReflectionStub(self.cluster.channel("order"))

@@ -11,7 +11,7 @@ import unittest
 
 import grpc
 
-from percore_py.server import Server, skip_reflection_on_native
+from percore_py.server import Server
 from percore_py.stubs import stub_modules
 
 SERVER = None
@@ -176,7 +176,6 @@ class UserServiceWithPythonClient(unittest.TestCase):
         for name in ("", "user.v1.UserService"):
             r = h.Check(self.health.HealthCheckRequest(service=name), timeout=TIMEOUT)
             self.assertEqual(r.status, self.health.HealthCheckResponse.SERVING, name)
-        skip_reflection_on_native(self)
         r = self.refl_grpc.ServerReflectionStub(self.server.channel)
         requests = [
             self.refl.ServerReflectionRequest(list_services=""),

@@ -8,7 +8,8 @@ import unittest
 
 import tools_support as ts
 
-SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection",
+SERVICES = ["grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
             "grpc.testing.TestService", "inventory.v1.InventoryService", "order.v1.OrderService",
             "payment.v1.PaymentService", "user.v1.UserService"]
 

@@ -41,18 +41,6 @@ def transport_flags(binary):
     return []
 
 
-# Until percore's own reflection service (through the method table) lands, the libgrpc plugin is
-# the only reflection and it is not on the native transport: tests skip those cases there, with
-# this reason, and only there.
-REFLECTION_NOT_ON_NATIVE = "reflection not yet on native transport"
-
-
-def skip_reflection_on_native(test_case):
-    """In a reflection case: skips it when the server runs --transport native."""
-    if native():
-        test_case.skipTest(REFLECTION_NOT_ON_NATIVE)
-
-
 class Server:
     """`binary --listen 127.0.0.1:0 *flags`, run under `wrapper` (e.g. taskset or valgrind) when
     given, with `preexec_fn` in the child (e.g. setrlimit). Its stderr goes to a temporary file

@@ -19,6 +19,7 @@ _STUBS = None
 _OWN_PROTOS = ("user/v1/user.proto", "commerce/v1/money.proto", "inventory/v1/inventory.proto",
                "payment/v1/payment.proto", "order/v1/order.proto")
 _GRPC_PROTOS = ("grpc/health/v1/health.proto", "grpc/reflection/v1alpha/reflection.proto",
+                "grpc/reflection/v1/reflection.proto",
                 "grpc/testing/test.proto", "grpc/testing/messages.proto",
                 "grpc/testing/empty.proto")
 
