@@ -97,10 +97,12 @@ grpc::Status ServerHost::Start() {
   instances_.resize(runtime_.size());
   tables_.resize(runtime_.size());
   live_objects_.assign(runtime_.size(), nullptr);
+  grpc_metrics_.assign(runtime_.size(), nullptr);
   runtime_.Start(std::move(queues));
   started_ = true;
   RunOnAllAndWait([this](runtime::Shard& shard) {
     live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
+    grpc_metrics_[shard.id()] = &shard.Local<observe::GrpcServerShardMetrics>();
     auto& mine = instances_[shard.id()];
     for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
     for (auto& instance : mine) {

@@ -98,6 +98,7 @@ class UnimplementedMethod final : public MethodBinding {
   explicit UnimplementedMethod(const google::protobuf::MethodDescriptor* method)
       : MethodBinding(method, nullptr) {}
   void Invoke(void* /*handler*/, CallCore& core, void* /*ops*/) const override {
+    core.NoteStatus(StatusCode::kUnimplemented);
     core.FinishWithStatus(
         Status(StatusCode::kUnimplemented, "method " + descriptor()->service()->full_name() + "/" +
                                                descriptor()->name() + " is not implemented"));
@@ -172,7 +173,13 @@ class ServiceDef final : public ServiceRegistration {
     Handler* handler = instance->handler.get();
     handlers_.at(shard.id()) = handler;
     instance->methods.reserve(bindings_.size());
-    for (const auto& binding : bindings_) instance->methods.emplace_back(binding.get(), handler);
+    auto& metrics = shard.Local<observe::GrpcServerShardMetrics>();
+    for (const auto& binding : bindings_) {
+      observe::MethodCounters* counters = metrics.Register(
+          binding.get(),
+          {GrpcTypeLabel(binding->shape()), raw_.full_name(), binding->descriptor()->name()});
+      instance->methods.emplace_back(binding.get(), handler, counters);
+    }
     for (size_t i = 0; i < bindings_.size(); ++i) {
       instance->slots.push_back(
           slot_makers_[i](shard, raw_, static_cast<int>(i), limits, instance->methods[i]));

@@ -22,6 +22,8 @@ struct ServerFlags {
   double shutdown_grace_seconds = 10;
   durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
   bool help = false;
+  // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
+  std::string admin;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.
