@@ -55,7 +55,8 @@ struct MethodLabels {
 
 class GrpcServerShardMetrics {
  public:
-  explicit GrpcServerShardMetrics(runtime::Shard& /*shard*/) {}
+  GrpcServerShardMetrics() = default;
+  explicit GrpcServerShardMetrics(runtime::Shard& /*shard*/) {}  // for Shard::Local
   GrpcServerShardMetrics(const GrpcServerShardMetrics&) = delete;
   GrpcServerShardMetrics& operator=(const GrpcServerShardMetrics&) = delete;
 
