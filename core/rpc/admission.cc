@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/observe/grpc_server_metrics.h"
 #include "core/runtime/shard.h"
 
 namespace percore::rpc {
@@ -22,6 +23,12 @@ runtime::QueueDelayProbe& ShardAdmission::Probe(const CallLimits& limits) {
 }
 
 grpc::Status ShardAdmission::Admit(const CallLimits& limits, const Call& call) {
+  grpc::Status verdict = Decide(limits, call);
+  if (!verdict.ok()) shard_.Local<observe::GrpcServerShardMetrics>().refused.Add();
+  return verdict;
+}
+
+grpc::Status ShardAdmission::Decide(const CallLimits& limits, const Call& call) {
   int64_t live = shard_.live_calls();  // this call included
   if (live > limits.max_calls_per_shard) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,

@@ -56,6 +56,7 @@ class ShardAdmission {
   size_t peers() const { return by_peer_.size(); }
 
  private:
+  grpc::Status Decide(const CallLimits& limits, const Call& call);  // Admit without the count
   runtime::QueueDelayProbe& Probe(const CallLimits& limits);
 
   runtime::Shard& shard_;

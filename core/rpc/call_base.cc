@@ -73,6 +73,7 @@ void CallBase::EndIdle(std::chrono::milliseconds timeout) {
   Status status(StatusCode::kDeadlineExceeded,
                 "stream idle for " + std::to_string(timeout.count()) +
                     " ms: nothing received or sent (server's --stream-idle-timeout)");
+  NoteStatus(StatusCode::kDeadlineExceeded);  // what the server meant, even if it must cancel
   if (finish_requested() || write_in_flight()) {
     // The status cannot go out behind a write the client never reads: cancel the stream.
     context_.TryCancel();
@@ -85,6 +86,7 @@ void CallBase::EndIdle(std::chrono::milliseconds timeout) {
 bool CallBase::RejectOversized(const grpc::ByteBuffer& message) {
   size_t limit = slot_.limits().max_message_bytes;
   if (message.Length() <= limit) return false;
+  NoteStatus(StatusCode::kResourceExhausted);
   FinishWithStatus(
       Status(StatusCode::kResourceExhausted, "message of " + std::to_string(message.Length()) +
                                                  " bytes exceeds the server's limit of " +

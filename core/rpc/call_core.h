@@ -15,6 +15,15 @@
 // when the count reaches zero, so it is freed exactly once on every path. When the last handle
 // goes without an answer, the call answers INTERNAL itself, so a buggy handler cannot leave a
 // client waiting.
+//
+// Metrics (core/observe/grpc_server_metrics.h), the same for every transport: MethodEntry::Invoke
+// calls BeginMetrics when the handler starts (started, the request message of a unary or
+// server-streaming call, the start time); the handles note the status the server answers with
+// and the messages they hand over (handle_methods.h); the end is recorded once, when the
+// transport ends the call (EndCall) or, failing that, when the object is freed: handled by
+// code and the handling time. A call that ends with no status noted was cancelled
+// (DeadlineExceeded once its deadline passed, else Canceled) or ended by the transport itself
+// (Unknown). All of it on the call's shard, into that shard's counters.
 
 #include <chrono>
 #include <functional>
@@ -26,6 +35,7 @@
 
 #include "core/auth/principal.h"
 #include "core/base/status.h"
+#include "core/observe/grpc_server_metrics.h"
 
 namespace percore::runtime {
 class Shard;
@@ -36,7 +46,7 @@ namespace percore::rpc {
 class CallCore {
  public:
   explicit CallCore(runtime::Shard& shard) : shard_(shard) {}
-  virtual ~CallCore() = default;
+  virtual ~CallCore() { EndMetrics(/*cancelled=*/false, /*deadline_passed=*/false); }
   CallCore(const CallCore&) = delete;
   CallCore& operator=(const CallCore&) = delete;
 
@@ -79,12 +89,32 @@ class CallCore {
   void Unref() {
     if (--refs_ == 0) delete this;
   }
+  // Metrics hooks (see the top of this file); no-ops for a call without counters.
+  void BeginMetrics(observe::MethodCounters* counters, bool request_received) {
+    if (counters == nullptr) return;
+    metrics_ = counters;
+    metrics_->started.Add();
+    if (request_received) metrics_->msg_received.Add();
+    metrics_start_ = std::chrono::steady_clock::now();
+  }
+  // The first status the server answers with is the one counted.
+  void NoteStatus(StatusCode code) {
+    if (metrics_ != nullptr && metrics_code_ < 0) metrics_code_ = static_cast<int>(code);
+  }
+  void NoteMessageSent() {
+    if (metrics_ != nullptr) metrics_->msg_sent.Add();
+  }
+  void NoteMessageReceived() {
+    if (metrics_ != nullptr) metrics_->msg_received.Add();
+  }
+
   void RefHandle() {
     ++handles_;
     Ref();
   }
   void UnrefHandle() {
     if (--handles_ == 0 && !finish_requested()) {
+      NoteStatus(StatusCode::kInternal);
       FinishWithStatus(
           Status(StatusCode::kInternal, "the handler of " + method_name() + " did not answer"));
     }
@@ -99,6 +129,9 @@ class CallCore {
   void EndCall(bool cancelled) {
     done_ = true;
     cancelled_ = cancelled;
+    if (metrics_ != nullptr) {
+      EndMetrics(cancelled, cancelled && std::chrono::system_clock::now() >= deadline());
+    }
     if (cancelled_ && on_cancel_) {
       std::function<void()> fn = std::move(on_cancel_);
       fn();
@@ -110,6 +143,21 @@ class CallCore {
   bool done() const { return done_; }
 
  private:
+  void EndMetrics(bool cancelled, bool deadline_passed) {
+    if (metrics_ == nullptr) return;
+    int code = metrics_code_;
+    if (code < 0) {
+      code = static_cast<int>(!cancelled        ? StatusCode::kUnknown
+                              : deadline_passed ? StatusCode::kDeadlineExceeded
+                                                : StatusCode::kCancelled);
+    }
+    metrics_->handled[code].Add();
+    metrics_->handling.Observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::steady_clock::now() - metrics_start_)
+                                   .count());
+    metrics_ = nullptr;  // recorded once
+  }
+
   runtime::Shard& shard_;
   int refs_ = 1;  // the transport's own, until it has delivered the call
   int handles_ = 0;
@@ -117,6 +165,9 @@ class CallCore {
   bool cancelled_ = false;
   std::function<void()> on_cancel_;
   std::shared_ptr<const auth::Principal> principal_;
+  observe::MethodCounters* metrics_ = nullptr;  // set while the call is counted
+  int metrics_code_ = -1;                       // the status noted, -1 before one is
+  std::chrono::steady_clock::time_point metrics_start_;
 };
 
 // A counted handle to a call object.

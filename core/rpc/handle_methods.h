@@ -7,7 +7,9 @@
 //   ReadMethods:    the client's messages of client-streaming and bidi calls;
 //   WriteMethods:   the server's messages of server-streaming and bidi calls.
 // Each forwards to the call's shape interface (call_ops.h: one virtual call) and takes
-// percore's Status and SerializedMessage: no transport type reaches a handler.
+// percore's Status and SerializedMessage: no transport type reaches a handler. They are also
+// where the metrics see what the handler answers (call_core.h): the status it finishes with,
+// the messages it writes and reads, whatever the transport.
 
 #include <functional>
 #include <utility>
@@ -24,11 +26,20 @@ class RespondMethods : public Base {
  public:
   using Base::Base;
   // Each returns false if the call was already answered.
-  bool Finish(const Resp& response) const { return this->ops().Finish(response); }
-  bool Finish(const Status& status) const { return this->ops().Finish(status); }
+  bool Finish(const Resp& response) const { return Answered(this->ops().Finish(response), {}); }
+  bool Finish(const Status& status) const { return Answered(this->ops().Finish(status), status); }
   // Bytes of an already serialized Resp (kept pre-serialized, sent without a copy).
   bool FinishRaw(const SerializedMessage& response) const {
-    return this->ops().FinishRaw(response);
+    return Answered(this->ops().FinishRaw(response), {});
+  }
+
+ private:
+  bool Answered(bool taken, const Status& status) const {
+    if (taken) {
+      this->core_->NoteStatus(status.code());
+      if (status.ok()) this->core_->NoteMessageSent();  // OK always carries the one message
+    }
+    return taken;
   }
 };
 
@@ -37,7 +48,13 @@ class ReadMethods : public Base {
  public:
   using Base::Base;
   // Set these in the handler; reading starts when it returns.
-  void OnRead(std::function<void(Req&&)> fn) const { this->ops().OnRead(std::move(fn)); }
+  void OnRead(std::function<void(Req&&)> fn) const {
+    // The call owns the callback (dropped when it ends), so the raw pointer cannot dangle.
+    this->ops().OnRead([core = this->core_.get(), fn = std::move(fn)](Req&& message) {
+      core->NoteMessageReceived();
+      fn(std::move(message));
+    });
+  }
   void OnReadsDone(std::function<void()> fn) const { this->ops().OnReadsDone(std::move(fn)); }
   void PauseReads() const { this->ops().PauseReads(); }
   void ResumeReads() const { this->ops().ResumeReads(); }
@@ -50,17 +67,31 @@ class WriteMethods : public Base {
   using Base::Base;
   // False when the queue is full (the message is not taken; OnWritable tells when to resume)
   // or the stream is finishing or broken.
-  bool Write(const Resp& message) const { return this->ops().Write(message); }
+  bool Write(const Resp& message) const { return Sent(this->ops().Write(message)); }
   // An already serialized Resp, sent without copying its bytes.
-  bool WriteRaw(const SerializedMessage& message) const { return this->ops().WriteRaw(message); }
+  bool WriteRaw(const SerializedMessage& message) const {
+    return Sent(this->ops().WriteRaw(message));
+  }
   bool writable() const { return this->ops().writable(); }
   void OnWritable(std::function<void()> fn) const { this->ops().OnWritable(std::move(fn)); }
   // Sends the initial metadata now, before any message. Later calls do nothing.
   void SendInitialMetadata() const { this->ops().SendInitialMetadata(); }
   // Ends the stream after every queued message. False if already finishing.
-  bool Finish(const Status& status) const { return this->ops().Finish(status); }
+  bool Finish(const Status& status) const { return Ended(this->ops().Finish(status), status); }
   // Ends the stream now: queued messages not yet sent are dropped (not the one in flight).
-  bool FinishNow(const Status& status) const { return this->ops().FinishNow(status); }
+  bool FinishNow(const Status& status) const {
+    return Ended(this->ops().FinishNow(status), status);
+  }
+
+ private:
+  bool Sent(bool taken) const {
+    if (taken) this->core_->NoteMessageSent();
+    return taken;
+  }
+  bool Ended(bool taken, const Status& status) const {
+    if (taken) this->core_->NoteStatus(status.code());
+    return taken;
+  }
 };
 
 }  // namespace percore::rpc

@@ -52,7 +52,22 @@ void RunHandler(CallCore& call, const std::string& path, Fn&& fn) {
   } catch (...) {
     std::fprintf(stderr, "percore: handler of %s threw: unknown exception\n", path.c_str());
   }
+  call.NoteStatus(StatusCode::kInternal);
   call.FinishWithStatus(Status(StatusCode::kInternal, "internal error"));
+}
+
+// go-grpc-prometheus's grpc_type label of a shape.
+inline const char* GrpcTypeLabel(CallShape shape) {
+  switch (shape) {
+    case CallShape::kUnary:
+      return "unary";
+    case CallShape::kServerStream:
+      return "server_stream";
+    case CallShape::kClientStream:
+      return "client_stream";
+    default:
+      return "bidi_stream";
+  }
 }
 
 // One method of a ServiceDef, the same on every shard.
@@ -102,7 +117,10 @@ class MethodBinding {
 // A method bound on one shard: its binding and that shard's handler object.
 class MethodEntry {
  public:
-  MethodEntry(const MethodBinding* binding, void* handler) : binding_(binding), handler_(handler) {}
+  // `counters`: this shard's metrics of the method (core/observe), nullptr for none.
+  MethodEntry(const MethodBinding* binding, void* handler,
+              observe::MethodCounters* counters = nullptr)
+      : binding_(binding), handler_(handler), counters_(counters) {}
 
   const std::string& path() const { return binding_->path(); }
   CallShape shape() const { return binding_->shape(); }
@@ -132,11 +150,17 @@ class MethodEntry {
 
   // For a transport whose call object is built for this very binding's types (libgrpc's slots):
   // no check.
-  void Invoke(CallCore& core, void* ops) const { binding_->Invoke(handler_, core, ops); }
+  // Every call of every transport starts here: the metrics hook (call_core.h).
+  void Invoke(CallCore& core, void* ops) const {
+    core.BeginMetrics(counters_,
+                      shape() == CallShape::kUnary || shape() == CallShape::kServerStream);
+    binding_->Invoke(handler_, core, ops);
+  }
 
  private:
   const MethodBinding* binding_;
   void* handler_;
+  observe::MethodCounters* counters_;
 };
 
 // Every method a server hosts on one shard, by path.

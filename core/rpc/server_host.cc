@@ -121,8 +121,10 @@ void ServerHost::InstantiateServices(bool post_requests) {
   instances_.resize(runtime_.size());
   tables_.resize(runtime_.size());
   live_objects_.assign(runtime_.size(), nullptr);
+  grpc_metrics_.assign(runtime_.size(), nullptr);
   RunOnAllAndWait([this, post_requests](runtime::Shard& shard) {
     live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
+    grpc_metrics_[shard.id()] = &shard.Local<observe::GrpcServerShardMetrics>();
     auto& mine = instances_[shard.id()];
     for (auto& s : services_) mine.push_back(s->Instantiate(shard, options_.limits));
     for (auto& instance : mine) {

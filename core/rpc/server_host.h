@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "core/rpc/call_interceptor.h"
+#include "core/observe/grpc_server_metrics.h"
 #include "core/rpc/call_limits.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
@@ -113,6 +114,11 @@ class ServerHost {
   // Every hosted method on `shard`, by path, for a transport other than libgrpc to start calls
   // through (method_table.h). After Start(); from that shard's thread only.
   const MethodTable& methods(runtime::ShardId shard) const { return tables_.at(shard); }
+  // Each shard's gRPC server metrics (core/observe), by shard: after Start(), from any thread,
+  // while the runtime exists (a scrape reads them).
+  const std::vector<const observe::GrpcServerShardMetrics*>& grpc_metrics() const {
+    return grpc_metrics_;
+  }
   // The whole shutdown sequence; returns when the runtime's threads are joined.
   void Shutdown(std::chrono::milliseconds grace);
 
@@ -138,6 +144,7 @@ class ServerHost {
   std::unique_ptr<NativeDispatcher> native_dispatcher_;
   std::unique_ptr<net::Server> net_server_;
   int native_max_connections_ = 0;
+  std::vector<const observe::GrpcServerShardMetrics*> grpc_metrics_;  // by shard; set at Start()
   int port_ = 0;
   int64_t grpc_memory_limit_bytes_ = 0;
   bool started_ = false;

@@ -92,6 +92,7 @@ class BoundMethod final : public MethodBinding {
         const google::protobuf::Message* request = nullptr;
         if constexpr (requires { typed->request(); }) request = &typed->request();
         if (Status refused = chain->Run(InterceptedCall{core, *this, request}); !refused.ok()) {
+          core.NoteStatus(refused.code());
           core.FinishWithStatus(refused);  // the handler never sees the call
           return;
         }
@@ -115,6 +116,7 @@ class UnimplementedMethod final : public MethodBinding {
   explicit UnimplementedMethod(const google::protobuf::MethodDescriptor* method)
       : MethodBinding(method, nullptr) {}
   void Invoke(void* /*handler*/, CallCore& core, void* /*ops*/) const override {
+    core.NoteStatus(StatusCode::kUnimplemented);
     core.FinishWithStatus(Unimplemented());
   }
   void StartBytes(const MethodEntry& /*entry*/, ByteCall& bytes,
@@ -202,7 +204,13 @@ class ServiceDef final : public ServiceRegistration {
     Handler* handler = instance->handler.get();
     handlers_.at(shard.id()) = handler;
     instance->methods.reserve(bindings_.size());
-    for (const auto& binding : bindings_) instance->methods.emplace_back(binding.get(), handler);
+    auto& metrics = shard.Local<observe::GrpcServerShardMetrics>();
+    for (const auto& binding : bindings_) {
+      observe::MethodCounters* counters = metrics.Register(
+          binding.get(),
+          {GrpcTypeLabel(binding->shape()), raw_.full_name(), binding->descriptor()->name()});
+      instance->methods.emplace_back(binding.get(), handler, counters);
+    }
     for (size_t i = 0; i < bindings_.size(); ++i) {
       instance->slots.push_back(
           slot_makers_[i](shard, raw_, static_cast<int>(i), limits, instance->methods[i]));

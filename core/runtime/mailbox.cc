@@ -25,11 +25,14 @@ size_t Mailbox::Drain(size_t budget) {
   size_t ran = 0;
   while (ran < budget) {
     MpscNode* node = queue_.Pop();
-    if (node == nullptr) return ran;
+    if (node == nullptr) break;
     std::unique_ptr<Task> task(static_cast<Task*>(node));
     task->Run();
     ++ran;
   }
+  // Only this thread writes ran_: a load and a store, once per drain (metrics read it).
+  ran_.store(ran_.load(std::memory_order_relaxed) + ran, std::memory_order_relaxed);
+  if (ran < budget) return ran;
   // Budget used up with work left: ask for another turn instead of starving the CQ.
   if (!closed() && !wake_pending_.exchange(true, std::memory_order_seq_cst)) wake_();
   return ran;

@@ -38,6 +38,13 @@ class Mailbox {
   bool closed() const { return (state_.load(std::memory_order_acquire) & kClosed) != 0; }
 
   uint64_t pushed() const { return pushed_.load(std::memory_order_relaxed); }
+  // Tasks run so far, and those pushed and not yet run (a sample: any thread may read them).
+  uint64_t ran() const { return ran_.load(std::memory_order_relaxed); }
+  uint64_t depth() const {
+    uint64_t ran_now = ran();
+    uint64_t pushed_now = pushed();  // may lag: a task can run before its push is counted
+    return pushed_now > ran_now ? pushed_now - ran_now : 0;
+  }
 
  private:
   static constexpr uint64_t kClosed = 1;
@@ -48,6 +55,7 @@ class Mailbox {
   std::atomic<bool> wake_pending_{false};
   std::atomic<uint64_t> state_{0};  // kClosed bit + kProducer per producer inside Push()
   std::atomic<uint64_t> pushed_{0};
+  std::atomic<uint64_t> ran_{0};  // written by the consumer only
 };
 
 }  // namespace percore::runtime

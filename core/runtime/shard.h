@@ -87,6 +87,9 @@ class Shard {
   int64_t live_calls() const { return live_calls_.load(std::memory_order_relaxed); }
 
   uint64_t events_handled() const { return events_.load(std::memory_order_relaxed); }
+  // The task mailbox: tasks run, and tasks waiting (any thread; metrics).
+  uint64_t tasks_run() const { return mailbox_.ran(); }
+  uint64_t mailbox_depth() const { return mailbox_.depth(); }
 
   // The one object of type T that a layer above the runtime keeps per shard (core/rpc's
   // admission control), made with T(Shard&) on first use and destroyed with the shard, after its

@@ -19,6 +19,7 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/server/access_table.h"
+#include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
 #include "services/server/server_flags.h"
 #include "services/server/service_catalog.h"
@@ -95,6 +96,16 @@ int main(int argc, char** argv) {
   runtime::Runtime runtime(runtime::RuntimeOptions{
       .shards = flags->shards,
       .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue});
+  // --admin: listening before recovery, so /readyz answers 503 until the server serves.
+  server::AdminEndpoint admin(runtime);
+  if (!flags->admin.empty()) {
+    if (!admin.Start(flags->admin, &error)) {
+      std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "percore-server: admin listening on %s (port %d)\n", flags->admin.c_str(),
+                 admin.port());
+  }
   // Durable state: hold the data directory for the life of the process (data_dir_lock is
   // declared before the services, so it is released after their logs are closed), then recover
   // every durable service before a shard serves (so nothing answers from a half-loaded store).
@@ -128,6 +139,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "percore-server: %s\n", started.error_message().c_str());
     return 1;
   }
+  admin.SetHost(&host);
+  admin.SetReady(true);
   std::string listen = flags->server.listen;
   std::string host_part = listen.substr(0, listen.rfind(':'));
   std::printf("percore-server listening on %s:%d with %zu shards; services:", host_part.c_str(),
@@ -149,6 +162,7 @@ int main(int argc, char** argv) {
     if (signal_number != SIGHUP) break;
     std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
   }
+  admin.SetReady(false);
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =
@@ -184,6 +198,7 @@ int main(int argc, char** argv) {
   }
   stopped_changed.notify_all();
   if (peer_closer.joinable()) peer_closer.join();
+  admin.Stop();  // before host: /metrics reads its counters
   std::fprintf(stderr, "percore-server: stopped\n");
   return 0;
 }

@@ -127,6 +127,9 @@ std::string ServerUsage() {
   --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
                               instead of refusing to start (default: refuse, naming the file
                               and offset)
+  --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
+                              text format), /healthz (process up), /readyz (503 during
+                              recovery and while draining); port 0 picks one (default off)
 )" + AuthUsage() +
          R"(  --help                      this text
 )";
@@ -173,6 +176,14 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.listen = value;
+    } else if (arg == "--admin") {
+      if (!need_value()) return std::nullopt;
+      size_t colon = value.rfind(':');
+      if (colon == std::string::npos || !ParseInt(value.substr(colon + 1), 0, 65535, &number)) {
+        *error = "--admin wants HOST:PORT with a port from 0 to 65535, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.admin = value;
     } else if (arg == "--shards") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1024, &number)) {

@@ -24,6 +24,8 @@ struct ServerFlags {
   durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
   AuthFlags auth;                           // --jwt-*, --peer-token-file
   bool help = false;
+  // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
+  std::string admin;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.

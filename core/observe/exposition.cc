@@ -1,0 +1,147 @@
+#include "core/observe/exposition.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <limits>
+#include <map>
+#include <sstream>
+#include <tuple>
+
+namespace percore::observe {
+namespace {
+
+using prometheus::ClientMetric;
+using prometheus::MetricFamily;
+using prometheus::MetricType;
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+ClientMetric& Sample(MetricFamily& f, std::vector<ClientMetric::Label> labels) {
+  f.metric.emplace_back();
+  f.metric.back().label = std::move(labels);
+  return f.metric.back();
+}
+
+void AddCounter(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  Sample(f, std::move(labels)).counter.value = value;
+}
+
+void AddGauge(MetricFamily& f, std::vector<ClientMetric::Label> labels, double value) {
+  Sample(f, std::move(labels)).gauge.value = value;
+}
+
+// One method's counters summed over the shards.
+struct MethodTotals {
+  uint64_t started = 0;
+  std::array<uint64_t, kGrpcCodeCount> handled{};
+  uint64_t msg_received = 0;
+  uint64_t msg_sent = 0;
+  std::array<uint64_t, LatencyHistogram::kBuckets> buckets{};
+  uint64_t sum_nanos = 0;
+};
+
+}  // namespace
+
+void AppendGrpcServerFamilies(const std::vector<const GrpcServerShardMetrics*>& shards,
+                              std::vector<MetricFamily>* out) {
+  std::map<std::tuple<std::string, std::string, std::string>, MethodTotals> methods;
+  for (const GrpcServerShardMetrics* shard : shards) {
+    if (shard == nullptr) continue;
+    for (size_t i = 0; i < shard->size(); ++i) {
+      const MethodLabels& l = shard->labels(i);
+      const MethodCounters& c = shard->counters(i);
+      MethodTotals& t = methods[{l.service, l.method, l.type}];
+      t.started += c.started.value();
+      for (int code = 0; code < kGrpcCodeCount; ++code) t.handled[code] += c.handled[code].value();
+      t.msg_received += c.msg_received.value();
+      t.msg_sent += c.msg_sent.value();
+      for (size_t b = 0; b < LatencyHistogram::kBuckets; ++b) t.buckets[b] += c.handling.bucket(b);
+      t.sum_nanos += c.handling.sum_nanos();
+    }
+  }
+  MetricFamily started = Family("grpc_server_started_total",
+                                "Total number of RPCs started on the server.", MetricType::Counter);
+  MetricFamily handled =
+      Family("grpc_server_handled_total",
+             "Total number of RPCs completed on the server, regardless of success or failure.",
+             MetricType::Counter);
+  MetricFamily received =
+      Family("grpc_server_msg_received_total",
+             "Total number of RPC stream messages received on the server.", MetricType::Counter);
+  MetricFamily sent =
+      Family("grpc_server_msg_sent_total",
+             "Total number of gRPC stream messages sent by the server.", MetricType::Counter);
+  MetricFamily seconds = Family(
+      "grpc_server_handling_seconds",
+      "Histogram of response latency (seconds) of gRPC that had been application-level handled "
+      "by the server.",
+      MetricType::Histogram);
+  for (const auto& [key, t] : methods) {
+    const auto& [service, method, type] = key;
+    std::vector<ClientMetric::Label> labels = {
+        {"grpc_method", method}, {"grpc_service", service}, {"grpc_type", type}};
+    AddCounter(started, labels, static_cast<double>(t.started));
+    AddCounter(received, labels, static_cast<double>(t.msg_received));
+    AddCounter(sent, labels, static_cast<double>(t.msg_sent));
+    for (int code = 0; code < kGrpcCodeCount; ++code) {
+      std::vector<ClientMetric::Label> with_code = {
+          {"grpc_code", std::string(GrpcCodeName(code))}, labels[0], labels[1], labels[2]};
+      AddCounter(handled, std::move(with_code), static_cast<double>(t.handled[code]));
+    }
+    ClientMetric::Histogram& h = Sample(seconds, labels).histogram;
+    uint64_t cumulative = 0;
+    for (size_t b = 0; b < LatencyHistogram::kBuckets; ++b) {
+      cumulative += t.buckets[b];
+      double bound = b < LatencyHistogram::kBoundsNanos.size()
+                         ? static_cast<double>(LatencyHistogram::kBoundsNanos[b]) / 1e9
+                         : std::numeric_limits<double>::infinity();
+      h.bucket.push_back({cumulative, bound});
+    }
+    h.sample_count = cumulative;
+    h.sample_sum = static_cast<double>(t.sum_nanos) / 1e9;
+  }
+  for (MetricFamily* f : {&started, &handled, &received, &sent, &seconds}) {
+    out->push_back(std::move(*f));
+  }
+}
+
+void AppendShardFamilies(const std::vector<ShardSample>& shards, std::vector<MetricFamily>* out) {
+  MetricFamily tasks = Family("percore_shard_tasks_run_total",
+                              "Tasks run from the shard's mailbox.", MetricType::Counter);
+  MetricFamily depth = Family("percore_shard_mailbox_depth",
+                              "Tasks waiting in the shard's mailbox.", MetricType::Gauge);
+  MetricFamily events = Family("percore_shard_events_total",
+                               "Completion-queue events the shard handled.", MetricType::Counter);
+  MetricFamily in_flight =
+      Family("percore_shard_calls_in_flight", "Calls started on the shard and not yet freed.",
+             MetricType::Gauge);
+  MetricFamily refused =
+      Family("percore_shard_calls_refused_total",
+             "Calls the shard's admission control refused (overload, fairness, deadline).",
+             MetricType::Counter);
+  for (const ShardSample& s : shards) {
+    std::vector<ClientMetric::Label> labels = {{"shard", std::to_string(s.shard)}};
+    AddCounter(tasks, labels, static_cast<double>(s.tasks_run));
+    AddGauge(depth, labels, static_cast<double>(s.mailbox_depth));
+    AddCounter(events, labels, static_cast<double>(s.events));
+    AddGauge(in_flight, labels, static_cast<double>(s.calls_in_flight));
+    AddCounter(refused, labels, static_cast<double>(s.calls_refused));
+  }
+  for (MetricFamily* f : {&tasks, &depth, &events, &in_flight, &refused}) {
+    out->push_back(std::move(*f));
+  }
+}
+
+std::string SerializeText(const std::vector<MetricFamily>& families) {
+  std::ostringstream text;
+  prometheus::TextSerializer().Serialize(text, families);
+  return text.str();
+}
+
+}  // namespace percore::observe

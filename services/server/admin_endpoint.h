@@ -1,0 +1,45 @@
+#pragma once
+// Threading contract: construct, Start(), SetHost(), SetReady() and Stop() from main's control
+// thread; the requests are served on the HTTP server's own thread (core/http), which reads the
+// shards' metrics as relaxed atomics that only their shards write (core/observe) and takes no
+// lock any call path takes. The Runtime, and the ServerHost once set, must outlive Stop().
+//
+// percore-server's admin listener (--admin HOST:PORT): /metrics (Prometheus text format 0.0.4:
+// grpc_server_*, percore_shard_*, process_*), /healthz (200 while the process runs), /readyz
+// (200 once the server serves; 503 before, during recovery, and from the start of draining).
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "core/http/http_server.h"
+#include "core/rpc/server_host.h"
+#include "core/runtime/runtime.h"
+
+namespace percore::server {
+
+class AdminEndpoint {
+ public:
+  explicit AdminEndpoint(runtime::Runtime& runtime) : runtime_(runtime) {}
+  ~AdminEndpoint() { Stop(); }
+
+  // Listens on `listen` and serves; false with `error` when it cannot listen.
+  bool Start(const std::string& listen, std::string* error);
+  int port() const { return server_ ? server_->port() : 0; }
+  // The server whose calls /metrics reports, once it has started.
+  void SetHost(const rpc::ServerHost* host) { host_.store(host, std::memory_order_release); }
+  void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
+  void Stop() {
+    if (server_) server_->Stop();
+  }
+
+ private:
+  http::Response Metrics() const;
+
+  runtime::Runtime& runtime_;
+  std::atomic<const rpc::ServerHost*> host_{nullptr};
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<http::Server> server_;
+};
+
+}  // namespace percore::server
