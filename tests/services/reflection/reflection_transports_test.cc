@@ -77,7 +77,9 @@ TEST(ReflectionTransportsTest, InMemoryTransportGetsEveryAnswerInOrder) {
   for (size_t i = 0; i < requests.size(); ++i) {
     auto response = seen->message<v1::ServerReflectionResponse>(i);
     EXPECT_EQ(response.valid_host(), std::to_string(i));
-    if (i % 3 == 2) EXPECT_EQ(response.error_response().error_code(), 5);  // NOT_FOUND
+    if (i % 3 == 2) {
+      EXPECT_EQ(response.error_response().error_code(), 5);  // NOT_FOUND
+    }
   }
   // user.proto and its three imports the first time; the file alone afterwards.
   EXPECT_EQ(FileNames(seen->message<v1::ServerReflectionResponse>(0)).size(), 4u);
