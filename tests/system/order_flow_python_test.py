@@ -21,6 +21,7 @@ import uuid
 import grpc
 
 from order_flow_support import ORDER_TIMEOUT, TIMEOUT, FlowHelpers, pb
+from percore_py.procfs import asan_built
 from placement import SERVICES
 
 SERVER = None
@@ -94,17 +95,29 @@ class OrderFlowCases(FlowHelpers):
         order = self.order_failing_payment(1, "tok_timeout", "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assertEqual(self.status_name(self.get_order(order.id).status), "ORDER_STATUS_FAILED")
 
+    def _sanitized(self):
+        return any(asan_built(server.proc.pid) for server in self.cluster.servers.values())
+
     def test_a_charge_approved_after_the_callers_deadline_is_refunded(self):
         """Issue 15, defect 1: the caller's deadline bounds its wait, not whether the books
         balance. tok_slow approves 200 ms after the request; the caller gives up at 150 ms."""
         user_id = self.new_user()
         sku = self.new_product(stock=4)
         request = self.order_request(user_id, [(sku, 1)], "tok_slow", "late-" + uuid.uuid4().hex)
-        with self.assertRaises(grpc.RpcError) as e:
+        try:
             self.orders.CreateOrder(request, timeout=0.15)
-        self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+            first = None
+        except grpc.RpcError as e:
+            first = e.code()
         # The same key returns the settled order (after the saga, if it still runs).
         order = self.orders.CreateOrder(request, timeout=ORDER_TIMEOUT)
+        failure = self.order_pb.FailureCode.Name(order.failure_code)
+        if failure != "FAILURE_CODE_PAYMENT_TIMEOUT" and self._sanitized():
+            # Under ASan the saga can spend the 150 ms before it reaches the payment step (the
+            # order then fails earlier and nothing was charged): the case needs a charge in
+            # flight at the deadline, which the release build always has.
+            self.skipTest("the saga did not reach payment within 150 ms under ASan: " + failure)
+        self.assertEqual(first, grpc.StatusCode.DEADLINE_EXCEEDED)
         self.assert_failed(order, "FAILURE_CODE_PAYMENT_TIMEOUT")
         self.assert_stock(sku, 4)
         # Asked again with the saga's own request, no replica holds an approved charge: the one
