@@ -28,8 +28,8 @@
 #include <string>
 #include <vector>
 
-#include "core/rpc/call_interceptor.h"
 #include "core/observe/grpc_server_metrics.h"
+#include "core/rpc/call_interceptor.h"
 #include "core/rpc/call_limits.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
