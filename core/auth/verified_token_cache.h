@@ -14,6 +14,7 @@
 #include <unordered_map>
 
 #include "core/auth/principal.h"
+#include "core/base/string_hash.h"
 
 namespace percore::auth {
 
@@ -42,12 +43,10 @@ class VerifiedTokenCache {
   size_t size() const { return entries_.size(); }
 
  private:
-  struct Hash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
-  };
   size_t capacity_;
-  std::unordered_map<std::string, std::shared_ptr<const Principal>, Hash, std::equal_to<>> entries_;
+  std::unordered_map<std::string, std::shared_ptr<const Principal>, TransparentStringHash,
+                     std::equal_to<>>
+      entries_;
 };
 
 }  // namespace percore::auth

@@ -15,6 +15,8 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "core/base/string_hash.h"
+
 namespace percore::rpc {
 
 enum class Access {
@@ -37,17 +39,20 @@ struct AccessRule {
 
 class AccessPolicy {
  public:
+  // Searched by the call's path without copying it (once per call).
+  using Rules = std::unordered_map<std::string, AccessRule, TransparentStringHash, std::equal_to<>>;
+
   void Set(std::string path, AccessRule rule) { rules_[std::move(path)] = std::move(rule); }
   // nullptr: no rule (the call is refused).
   const AccessRule* Find(std::string_view path) const {
-    auto it = rules_.find(std::string(path));
+    auto it = rules_.find(path);
     return it == rules_.end() ? nullptr : &it->second;
   }
   size_t size() const { return rules_.size(); }
-  const std::unordered_map<std::string, AccessRule>& rules() const { return rules_; }
+  const Rules& rules() const { return rules_; }
 
  private:
-  std::unordered_map<std::string, AccessRule> rules_;
+  Rules rules_;
 };
 
 }  // namespace percore::rpc
