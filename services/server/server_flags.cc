@@ -92,7 +92,10 @@ std::string ServerUsage() {
                               Repeatable; a service may not be both hosted and a peer
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
-  --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
+  --max-connection-age-seconds N  connections are closed gracefully after N s, ±10%: GOAWAY,
+                              then calls in flight may finish (default 1800)
+  --max-connection-age-grace-seconds N  after that GOAWAY, calls still open are cancelled
+                              and the connection closed after N s (default 300)
   --max-connections N         connections served at once; more are closed at accept
                               (default: 3/4 of the fd limit, which is raised to the hard
                               limit at start)
@@ -234,6 +237,14 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.max_connection_age_ms = static_cast<int>(number * 1000);
+    } else if (arg == "--max-connection-age-grace-seconds") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 0, 1 << 20, &number)) {
+        *error = "--max-connection-age-grace-seconds wants a number from 0 to 1048576, got \"" +
+                 value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_connection_age_grace_ms = static_cast<int>(number * 1000);
     } else if (arg == "--max-connections") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1 << 24, &number)) {
