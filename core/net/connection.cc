@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <string_view>
 
 #include "core/net/shard_server.h"
 #include "core/net/stream.h"
+#include "core/runtime/shard.h"
 
 namespace percore::net {
 namespace {
@@ -20,6 +22,8 @@ constexpr int kReadsPerEvent = 4;
 
 // The PING sent with the GOAWAY notice; its ACK (one round trip later) sends the final GOAWAY.
 constexpr uint8_t kDrainPingPayload[8] = {'p', 'c', '-', 'd', 'r', 'a', 'i', 'n'};
+// ... or this long after the notice, whichever comes first.
+constexpr auto kFinalGoawayAfter = std::chrono::seconds(2);
 
 Stream* StreamOf(nghttp2_session* session, int32_t id) {
   return static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, id));
@@ -67,10 +71,17 @@ void Connection::Drain() {
   // Last-Stream-ID 2^31-1: streams the client is sending now are still taken.
   nghttp2_submit_shutdown_notice(session_);
   nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, kDrainPingPayload);
+  // A client that never answers the PING gets the final GOAWAY anyway (it does not hold the
+  // connection open for the whole drain grace). Cancelled at teardown, so `this` is alive.
+  final_goaway_timer_ = runtime::Shard::Current()->RunAfter(kFinalGoawayAfter, [this] {
+    final_goaway_timer_ = 0;
+    SendFinalGoaway();
+  });
   ScheduleFlush();
 }
 
 void Connection::SendFinalGoaway() {
+  CancelFinalGoawayTimer();
   if (!open() || final_goaway_) return;
   final_goaway_ = true;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
@@ -211,9 +222,17 @@ void Connection::UpdateInterest() {
       fd_, (reading ? runtime::Poller::kReadable : 0) | (writing ? runtime::Poller::kWritable : 0));
 }
 
+void Connection::CancelFinalGoawayTimer() {
+  if (final_goaway_timer_ != 0) {
+    runtime::Shard::Current()->CancelTimer(final_goaway_timer_);
+    final_goaway_timer_ = 0;
+  }
+}
+
 void Connection::TearDown() {
   if (session_ == nullptr) return;
   closing_ = true;
+  CancelFinalGoawayTimer();
   server_->poller().Remove(fd_);
   close(fd_);
   // nghttp2_session_del calls no stream-close callbacks: the open streams are closed here.

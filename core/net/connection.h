@@ -89,6 +89,7 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
   static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
   void SendFinalGoaway();
+  void CancelFinalGoawayTimer();
   void OnClientPing();  // keepalive enforcement (WireOptions::min_ping_interval)
 
   ShardServer* server_;
@@ -100,6 +101,7 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   bool closing_ = false;
   bool drain_sent_ = false;  // the GOAWAY notice went (or goes) out
   bool final_goaway_ = false;
+  runtime::TimerId final_goaway_timer_ = 0;
   bool close_after_flush_ = false;          // GOAWAY with an error queued: close once it is sent
   runtime::Clock::time_point last_ping_{};  // epoch: no PING yet (or data sent since)
   int ping_strikes_ = 0;
