@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "core/cluster/cluster_placement.h"
 #include "services/user/user_validation.h"
 
 namespace percore::user {
@@ -65,7 +66,8 @@ void UserService::CreateUser(const v1::CreateUserRequest& request,
   runtime::ShardId here = runtime::Shard::Current()->id();
   int64_t now = NowNanos();
   UserId id = shards_.local().ids.Next(now, [this, here](const UserId& candidate) {
-    return OwnerOf(candidate) == here;  // the row stays on this shard
+    // The row stays on this shard, in this process's partition (cluster_placement.h).
+    return OwnerOf(candidate) == here && cluster::OwnsKey(candidate.view());
   });
   v1::User user;
   user.set_id(id.ToString());
