@@ -21,15 +21,13 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/cluster/forwarded_mark.h"
 #include "core/rpc/grpc_status.h"
 #include "core/rpc/serialized_message.h"
 #include "core/runtime/completion_tag.h"
 #include "services/remote/in_flight_calls.h"
 
 namespace percore::cluster {
-
-// Metadata that marks a forwarded call; its value is the forwarding partition.
-inline constexpr char kForwardedFromKey[] = "percore-forwarded-from";
 
 struct ForwardRequest {
   std::string path;  // "/user.v1.UserService/GetUser"

@@ -29,6 +29,7 @@ class ForwardingRouter final : public rpc::CallRouter {
              const std::function<rpc::RoutedAnswer()>& take) const override;
 
   MemberLinks& links() const { return *links_; }
+  const std::shared_ptr<MemberLinks>& shared_links() const { return links_; }
 
  private:
   ClusterPlacement placement_;

@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "core/base/page_token.h"
 #include "core/cluster/cluster_placement.h"
 #include "core/durability/data_dir_lock.h"
 #include "core/rpc/auth_interceptor.h"
@@ -21,6 +22,7 @@
 #include "core/runtime/runtime.h"
 #include "services/cluster/forwarding_router.h"
 #include "services/cluster/route_keys.h"
+#include "services/cluster/user_partition_scanner.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
@@ -77,6 +79,10 @@ int main(int argc, char** argv) {
   cluster::InstallPlacement(flags->placement);
   std::shared_ptr<cluster::ForwardingRouter> router;
   if (flags->placement.clustered()) {
+    // Every member takes every member's page tokens (ListUsers pages over the cluster).
+    std::string membership = "percore-cluster/" + std::to_string(flags->placement.partitions);
+    for (const std::string& member : flags->placement.members) membership += "/" + member;
+    SetPageTokenKey(std::move(membership));
     router = std::make_shared<cluster::ForwardingRouter>(
         flags->placement, cluster::PercoreRoutes(),
         std::make_shared<cluster::MemberLinks>(flags->placement.members));
@@ -97,6 +103,11 @@ int main(int argc, char** argv) {
   if (!built) {
     std::fprintf(stderr, "percore-server: %s\n", error.c_str());
     return 2;
+  }
+
+  if (router && built->user) {
+    built->user->SetPartitionScanner(
+        cluster::MakeUserPartitionScanner(flags->placement, router->shared_links()));
   }
 
   server::InstallProtobufLogHandler();

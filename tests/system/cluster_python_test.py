@@ -142,6 +142,74 @@ class ClusterUserCalls(ClusterBase):
                 self.assertEqual(self.stubs[member].GetUser(
                     self.pb.GetUserRequest(id=winners[0].id), timeout=TIMEOUT), winners[0])
 
+    def list_page(self, member, page_size, token="", metadata=()):
+        call = self.stubs[member].ListUsers(
+            self.pb.ListUsersRequest(page_size=page_size, page_token=token), timeout=TIMEOUT,
+            metadata=list(metadata))
+        users = list(call)
+        token = dict(call.trailing_metadata() or ()).get("next-page-token") or ""
+        return users, token
+
+    def list_all(self, page_size, members):
+        users, token, pages = [], "", 0
+        while True:
+            page, token = self.list_page(members[pages % len(members)], page_size, token)
+            self.assertLessEqual(len(page), page_size)
+            users.extend(page)
+            pages += 1
+            if not token:
+                return users
+
+    def test_list_users_merges_every_partition_in_order_tokens_valid_everywhere(self):
+        made = {self.create(i % P, self.email("list")).id for i in range(40)}
+        # Page tokens taken by the next member each time: every member honours any member's.
+        for page_size, members in ((7, [0, 1, 2]), (1000, [1]), (13, [2, 0])):
+            listed = self.list_all(page_size, members)
+            ids = [u.id for u in listed]
+            self.assertEqual(len(ids), len(set(ids)), "a user listed twice")
+            self.assertEqual(ids, sorted(ids), "not in id order")
+            self.assertLessEqual(made, set(ids))
+        # A member's (marked) list is its own partition's users only; together: everyone once.
+        union = []
+        for member in range(P):
+            users, token = self.list_page(member, 1000,
+                                          metadata=[("percore-forwarded-from", "9")])
+            self.assertEqual(token, "")
+            union.extend(u.id for u in users)
+        self.assertEqual(sorted(union), sorted(u.id for u in self.list_all(1000, [0])))
+
+    def test_email_change_within_its_partition_only(self):
+        user = self.create(1, self.email("move"))
+        owner = next(m for m in range(P) if self.owns(m, user.id))
+        same, other = None, None
+        for i in range(60):
+            candidate = self.email("target%d" % i)
+            probe = self.create(0, candidate)  # lands on the email's partition
+            if self.owns(owner, probe.id):
+                same = same or (candidate, probe)
+            else:
+                other = other or (candidate, probe)
+            if same and other:
+                break
+        # Same partition: the claim is decided there, as in one process.
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stubs[2].UpdateUser(self.pb.UpdateUserRequest(id=user.id, email=same[0]),
+                                     timeout=TIMEOUT)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.ALREADY_EXISTS)
+        self.stubs[0].DeleteUser(self.pb.DeleteUserRequest(id=same[1].id), timeout=TIMEOUT)
+        moved = self.stubs[2].UpdateUser(self.pb.UpdateUserRequest(id=user.id, email=same[0]),
+                                         timeout=TIMEOUT)
+        self.assertEqual(moved.email, same[0])
+        # Another partition's email: refused, naming the field, nothing changed.
+        self.stubs[0].DeleteUser(self.pb.DeleteUserRequest(id=other[1].id), timeout=TIMEOUT)
+        with self.assertRaises(grpc.RpcError) as e:
+            self.stubs[1].UpdateUser(self.pb.UpdateUserRequest(id=user.id, email=other[0]),
+                                     timeout=TIMEOUT)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertIn("email", e.exception.details())
+        self.assertEqual(self.stubs[0].GetUser(self.pb.GetUserRequest(id=user.id),
+                                               timeout=TIMEOUT), moved)
+
     def test_forwarded_call_is_not_forwarded_again(self):
         user = self.create(0, self.email("loop"))
         refused = 0
@@ -278,6 +346,12 @@ class ClusterPartitionDown(ClusterBase):
                 except grpc.RpcError as e:
                     self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
             self.assertGreater(made, 0)
+            # A page over the cluster without the dead partition would look complete: refused.
+            with self.assertRaises(grpc.RpcError) as e:
+                list(self.stubs[via].ListUsers(self.pb.ListUsersRequest(page_size=100),
+                                               timeout=TIMEOUT))
+            self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertIn("partition %d" % dead, e.exception.details())
 
         self.cluster.start_member(dead)
         deadline = time.monotonic() + 10
