@@ -23,6 +23,7 @@
 #include "services/cluster/forwarding_router.h"
 #include "services/cluster/route_keys.h"
 #include "services/cluster/user_partition_scanner.h"
+#include "services/cluster/user_watch_relay.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
@@ -108,6 +109,8 @@ int main(int argc, char** argv) {
   if (router && built->user) {
     built->user->SetPartitionScanner(
         cluster::MakeUserPartitionScanner(flags->placement, router->shared_links()));
+    built->user->SetClusterWatch(
+        cluster::MakeUserWatchRelay(flags->placement, router->shared_links()));
   }
 
   server::InstallProtobufLogHandler();

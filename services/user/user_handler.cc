@@ -82,6 +82,8 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
 }
 
 void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call) {
+  // In a cluster: served from the partitions that hold the users watched (services/cluster).
+  if (const user::ClusterWatch& relay = service_->cluster_watch(); relay && relay(call)) return;
   const std::string& user_id = call.request().user_id();
   UserId id;
   bool one_user = !user_id.empty();

@@ -29,6 +29,7 @@
 #include "core/base/result.h"
 #include "core/durability/durability_config.h"
 #include "core/rpc/serialized_message.h"
+#include "core/rpc/server_stream_call.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/user_client.h"
 #include "services/user/user_id.h"
@@ -68,6 +69,11 @@ struct PartitionScanner {
       scan;
 };
 
+// In a cluster, takes a client's WatchUserUpdates whose users live (also) on other partitions
+// and serves it from there (services/cluster); false: this member serves it alone.
+using ClusterWatch =
+    std::function<bool(const rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate>& call)>;
+
 class UserService final : public clients::UserClient {
  public:
   template <class T>
@@ -90,6 +96,8 @@ class UserService final : public clients::UserClient {
   // Control thread, before the shards start (services/cluster).
   void SetPartitionScanner(PartitionScanner scanner) { partition_scanner_ = std::move(scanner); }
   const PartitionScanner& partition_scanner() const { return partition_scanner_; }
+  void SetClusterWatch(ClusterWatch watch) { cluster_watch_ = std::move(watch); }
+  const ClusterWatch& cluster_watch() const { return cluster_watch_; }
 
   void CreateUser(const v1::CreateUserRequest& request, Done<rpc::SerializedMessage> done);
   void GetUser(const v1::GetUserRequest& request, Done<rpc::SerializedMessage> done);
@@ -113,6 +121,7 @@ class UserService final : public clients::UserClient {
   UserServiceOptions options_;
   runtime::Sharded<UserShard> shards_;
   PartitionScanner partition_scanner_;
+  ClusterWatch cluster_watch_;
   std::vector<UserRestore> restore_;  // by shard, from Recover(); each taken by its StartShard
 };
 

@@ -1,16 +1,20 @@
 """A 3-partition percore cluster on loopback (static membership, services/cluster), driven by
 Python's grpcio: any member answers any user call (forwarded one hop to the key's partition);
 a user created through one member is read, updated and deleted through the others; one email
-under 64 concurrent CreateUser calls spread over the members has exactly one winner; a call
-marked as forwarded is never forwarded again; the caller's token crosses the hop (JWT on every
-member); a killed partition's keys answer UNAVAILABLE within a second while the others keep
-working, and the partition restarted on its --data-dir has its users back.
+under 64 concurrent CreateUser calls spread over the members has exactly one winner; ListUsers
+pages over every partition in id order with tokens valid at every member; WatchUserUpdates is
+fanned in from every partition (one user's relayed from its partition); a call marked as
+forwarded is never forwarded again; the caller's token crosses the hop (JWT on every member);
+a killed partition's keys answer UNAVAILABLE within a second (and ListUsers, a watch of all
+users) while the others keep working, and the partition restarted on its --data-dir has its
+users back.
 Usage: cluster_python_test.py PATH/TO/percore-server"""
 
 import concurrent.futures
 import os
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -210,6 +214,54 @@ class ClusterUserCalls(ClusterBase):
         self.assertEqual(self.stubs[0].GetUser(self.pb.GetUserRequest(id=user.id),
                                                timeout=TIMEOUT), moved)
 
+    def watch(self, member, user_id=""):
+        """A watch through `member`, read in a thread: (call, events list, registered event)."""
+        call = self.stubs[member].WatchUserUpdates(self.pb.WatchUserRequest(user_id=user_id),
+                                                   timeout=30)
+        events = []
+        registered = threading.Event()
+
+        def read():
+            call.initial_metadata()  # sent once every partition has registered the watch
+            registered.set()
+            try:
+                for update in call:
+                    events.append(update)
+            except grpc.RpcError:
+                pass
+
+        thread = threading.Thread(target=read, daemon=True)
+        thread.start()
+        self.assertTrue(registered.wait(TIMEOUT))
+        return call, events, thread
+
+    def wait_for(self, events, count):
+        deadline = time.monotonic() + TIMEOUT
+        while len(events) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return len(events) >= count
+
+    def test_watch_all_users_fans_in_from_every_partition(self):
+        call, events, thread = self.watch(1)
+        made = [self.create(i % P, self.email("watch")) for i in range(12)]
+        self.assertTrue(self.wait_for(events, 12), len(events))
+        seen = {e.user.id for e in events if e.type == self.pb.UserUpdate.UPDATE_TYPE_CREATED}
+        self.assertLessEqual({u.id for u in made}, seen)
+        call.cancel()
+        thread.join(TIMEOUT)
+
+    def test_watch_one_user_is_relayed_from_its_partition(self):
+        user = self.create(0, self.email("watch1"))
+        for member in range(P):
+            call, events, thread = self.watch(member, user.id)
+            self.stubs[(member + 1) % P].UpdateUser(
+                self.pb.UpdateUserRequest(id=user.id, name="Seen via %d" % member),
+                timeout=TIMEOUT)
+            self.assertTrue(self.wait_for(events, 1))
+            self.assertEqual(events[0].user.name, "Seen via %d" % member)
+            call.cancel()
+            thread.join(TIMEOUT)
+
     def test_forwarded_call_is_not_forwarded_again(self):
         user = self.create(0, self.email("loop"))
         refused = 0
@@ -350,6 +402,12 @@ class ClusterPartitionDown(ClusterBase):
             with self.assertRaises(grpc.RpcError) as e:
                 list(self.stubs[via].ListUsers(self.pb.ListUsersRequest(page_size=100),
                                                timeout=TIMEOUT))
+            self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+            self.assertIn("partition %d" % dead, e.exception.details())
+            # So does a watch of every user: it would silently miss the partition's changes.
+            with self.assertRaises(grpc.RpcError) as e:
+                list(self.stubs[via].WatchUserUpdates(self.pb.WatchUserRequest(),
+                                                      timeout=TIMEOUT))
             self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
             self.assertIn("partition %d" % dead, e.exception.details())
 
