@@ -13,17 +13,12 @@
 #include <string>
 #include <thread>
 
-#include "core/base/page_token.h"
-#include "core/cluster/cluster_placement.h"
 #include "core/durability/data_dir_lock.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
-#include "services/cluster/forwarding_router.h"
-#include "services/cluster/route_keys.h"
-#include "services/cluster/user_partition_scanner.h"
-#include "services/cluster/user_watch_relay.h"
+#include "services/cluster/cluster_setup.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
@@ -76,28 +71,8 @@ int main(int argc, char** argv) {
     std::fputs(server::ServerUsage().c_str(), stdout);
     return 0;
   }
-  // Before any service draws an id: ids land on this process's partition (cluster_placement.h).
-  cluster::InstallPlacement(flags->placement);
-  std::shared_ptr<cluster::ForwardingRouter> router;
-  if (flags->placement.clustered()) {
-    // Every member takes every member's page tokens (ListUsers pages over the cluster).
-    std::string membership = "percore-cluster/" + std::to_string(flags->placement.partitions);
-    for (const std::string& member : flags->placement.members) membership += "/" + member;
-    SetPageTokenKey(std::move(membership));
-    router = std::make_shared<cluster::ForwardingRouter>(
-        flags->placement, cluster::PercoreRoutes(),
-        std::make_shared<cluster::MemberLinks>(flags->placement.members));
-    std::fprintf(stderr, "percore-server: partition %u of %zu; members %s\n", flags->placement.self,
-                 flags->placement.partitions,
-                 [&] {
-                   std::string list;
-                   for (const std::string& m : flags->placement.members) {
-                     list += (list.empty() ? "" : ",") + m;
-                   }
-                   return list;
-                 }()
-                     .c_str());
-  }
+  // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
+  std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
   durability::DataDirLock data_dir_lock;
   std::optional<server::BuiltServices> built =
       server::BuildServices(flags->services, flags->peers, flags->durability, &error);
@@ -106,12 +81,7 @@ int main(int argc, char** argv) {
     return 2;
   }
 
-  if (router && built->user) {
-    built->user->SetPartitionScanner(
-        cluster::MakeUserPartitionScanner(flags->placement, router->shared_links()));
-    built->user->SetClusterWatch(
-        cluster::MakeUserWatchRelay(flags->placement, router->shared_links()));
-  }
+  if (router && built->user) cluster::AttachUserService(*router, flags->placement, *built->user);
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
