@@ -7,11 +7,12 @@ fanned in from every partition (one user's relayed from its partition); a call m
 forwarded is never forwarded again; the caller's token crosses the hop (JWT on every member);
 a killed partition's keys answer UNAVAILABLE within a second (and ListUsers, a watch of all
 users) while the others keep working, and the partition restarted on its --data-dir has its
-users back.
+users back; bad cluster flags stop the start, naming the flag.
 Usage: cluster_python_test.py PATH/TO/percore-server"""
 
 import concurrent.futures
 import os
+import subprocess
 import sys
 import tempfile
 import threading
@@ -426,6 +427,28 @@ class ClusterPartitionDown(ClusterBase):
                             raise
                         time.sleep(0.1)
                 self.assertEqual(got, user)
+
+
+class ClusterFlags(unittest.TestCase):
+    """Bad cluster flags stop the start (exit 2) with a message naming the flag."""
+
+    def test_bad_flags_are_named(self):
+        cases = [
+            (["--partitions", "0"], "--partitions wants a whole number from 1 to 1024"),
+            (["--partitions", "3", "--members", "a:1,b:2,c:3"], "--partition I"),
+            (["--partitions", "3", "--partition", "3", "--members", "a:1,b:2,c:3"],
+             "I from 0 to 2"),
+            (["--partitions", "3", "--partition", "0", "--members", "a:1,b:2"],
+             "--members lists 2 addresses"),
+            (["--partitions", "2", "--partition", "0", "--members", "a:1,nocolon"],
+             "--members wants HOST:PORT"),
+            (["--partition", "1"], "need --partitions"),
+        ]
+        for flags, message in cases:
+            done = subprocess.run([SERVER, "--listen", "127.0.0.1:0", *flags],
+                                  capture_output=True, text=True, timeout=30)
+            self.assertEqual(done.returncode, 2, flags)
+            self.assertIn(message, done.stderr, flags)
 
 
 if __name__ == "__main__":
