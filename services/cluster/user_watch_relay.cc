@@ -5,6 +5,7 @@
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/slice.h>
 
+#include <algorithm>
 #include <deque>
 #include <string>
 #include <utility>
@@ -32,13 +33,18 @@ class WatchRelay : public std::enable_shared_from_this<WatchRelay> {
   void Registered() {
     if (++registered_ == sources_ && !ended_) call_.SendInitialMetadata();
   }
-  // A message from `source`: true when the client's stream took it (read the next one).
-  bool Deliver(WatchSource* source, std::string bytes);
+  // What a source does after delivering a message.
+  enum class Next { kRead, kWait, kStop };
+  // A message from `source`: kRead when the client's stream took it; kWait when it waits for
+  // room (the relay resumes the source); kStop when the client's watch is over.
+  Next Deliver(WatchSource* source, std::string bytes);
   void Ended(WatchSource* source, const Status& status);
 
  private:
   void Drain();
-  void CancelSources();
+  // Ends every source: those waiting (no operation in flight) finish now, the others are
+  // cancelled and finish when their operation completes.
+  void StopSources();
 
   WatchStream call_;
   size_t sources_;
@@ -70,6 +76,11 @@ class WatchSource final : public remote::InFlightCall {
   }
   void Cancel() override { context_.TryCancel(); }
   void ReadNext() { stream_->Read(&response_, &read_tag_); }
+  // For a source with no operation in flight (waiting for the client's room).
+  void Stop() {
+    context_.TryCancel();
+    Finish();
+  }
 
  private:
   ~WatchSource() = default;
@@ -94,7 +105,14 @@ class WatchSource final : public remote::InFlightCall {
     if (response_.TrySingleSlice(&slice).ok() || response_.DumpToSingleSlice(&slice).ok()) {
       bytes.assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
     }
-    if (relay_->Deliver(this, std::move(bytes))) ReadNext();
+    switch (relay_->Deliver(this, std::move(bytes))) {
+      case WatchRelay::Next::kRead:
+        return ReadNext();
+      case WatchRelay::Next::kWait:
+        return;  // the relay calls ReadNext() or Stop()
+      case WatchRelay::Next::kStop:
+        return Stop();
+    }
   }
   void Finish() { stream_->Finish(&status_, &finish_tag_); }
   void OnFinish(bool /*ok*/) {
@@ -128,8 +146,7 @@ void WatchRelay::Start(const std::vector<PartitionId>& partitions, MemberLinks& 
   call_.OnCancel([weak] {
     if (auto relay = weak.lock()) {
       relay->ended_ = true;
-      relay->waiting_.clear();
-      relay->CancelSources();
+      relay->StopSources();
     }
   });
   runtime::Shard& shard = call_.shard();
@@ -150,15 +167,14 @@ void WatchRelay::Start(const std::vector<PartitionId>& partitions, MemberLinks& 
   }
 }
 
-bool WatchRelay::Deliver(WatchSource* source, std::string bytes) {
-  if (ended_) return false;  // the source is being cancelled; its finish follows
-  if (waiting_.empty() && call_.WriteRaw(rpc::SerializedMessage::Copy(bytes))) return true;
-  if (call_.cancelled()) return false;
+WatchRelay::Next WatchRelay::Deliver(WatchSource* source, std::string bytes) {
+  if (ended_ || call_.cancelled()) return Next::kStop;  // OnCancel stops the others
+  if (waiting_.empty() && call_.WriteRaw(rpc::SerializedMessage::Copy(bytes))) return Next::kRead;
   waiting_.emplace_back(source, std::move(bytes));
   if (waiting_.size() == 1) {
     call_.OnWritable([self = shared_from_this()] { self->Drain(); });
   }
-  return false;
+  return Next::kWait;
 }
 
 void WatchRelay::Drain() {
@@ -176,18 +192,21 @@ void WatchRelay::Drain() {
 
 void WatchRelay::Ended(WatchSource* source, const Status& status) {
   std::erase(live_, source);
-  for (auto it = waiting_.begin(); it != waiting_.end();) {
-    it = it->first == source ? waiting_.erase(it) : it + 1;
-  }
+  std::erase_if(waiting_, [source](const auto& entry) { return entry.first == source; });
   if (ended_) return;
   ended_ = true;
-  waiting_.clear();
   call_.Finish(status);
-  CancelSources();
+  StopSources();
 }
 
-void WatchRelay::CancelSources() {
-  for (WatchSource* source : live_) source->Cancel();
+void WatchRelay::StopSources() {
+  std::vector<WatchSource*> idle;
+  for (auto& [source, bytes] : waiting_) idle.push_back(source);
+  waiting_.clear();
+  for (WatchSource* source : live_) {
+    if (std::find(idle.begin(), idle.end(), source) == idle.end()) source->Cancel();
+  }
+  for (WatchSource* source : idle) source->Stop();  // each finishes through its tag, later
 }
 
 }  // namespace
