@@ -133,7 +133,8 @@ std::string ServerUsage() {
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
-)" + AuthUsage() +
+)" + cluster::ClusterUsage() +
+         AuthUsage() +
          R"(  --help                      this text
 )";
 }
@@ -320,6 +321,10 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       fsync_given = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.durability.skip_corrupt = true;
+    } else if (auto parsed = cluster::ParseClusterFlag(
+                   arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
+                   &flags.cluster, error)) {
+      if (!*parsed) return std::nullopt;
     } else if (auto parsed = ParseAuthFlag(
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.auth, error)) {
@@ -330,6 +335,11 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     }
   }
   if (!CheckAuthFlags(flags.auth, error)) return std::nullopt;
+  if (auto placement = cluster::PlacementFromFlags(flags.cluster, error)) {
+    flags.placement = std::move(*placement);
+  } else {
+    return std::nullopt;
+  }
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";
