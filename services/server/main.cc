@@ -177,10 +177,10 @@ int main(int argc, char** argv) {
     sigwait(&signals, &signal_number);
     if (signal_number == SIGUSR1) {
       if (resumers_left->load() == 0 && !built->resumers.empty()) {
+        admin.SetReady(true);  // first: once health says SERVING, /readyz says ready too
         runtime.RunOnAll([health = built->health](runtime::Shard& shard) {
           health->local(shard).SetServing(true);
         });
-        admin.SetReady(true);
         std::fprintf(stderr, "percore-server: recovery finished; SERVING\n");
         built->resumers.clear();
       }

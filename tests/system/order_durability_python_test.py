@@ -258,9 +258,10 @@ class OrderDurability(unittest.TestCase):
         # the commits wait; the order process crashes then.
         futures = [create_async(s, [(skus[0], 2)], "tok_slow") for _ in range(4)]
         deadline = time.time() + TIMEOUT
-        while time.time() < deadline:  # every order RESERVED: now paying
+        while time.time() < deadline:  # every order reserved: paying (or paid, committing)
             listed = self.orders_of(s, user)
-            if len(listed) == 4 and all(self.status_name(s, o) == "ORDER_STATUS_RESERVED"
+            if len(listed) == 4 and all(self.status_name(s, o) in ("ORDER_STATUS_RESERVED",
+                                                                   "ORDER_STATUS_PAID")
                                         for o in listed):
                 break
             time.sleep(0.01)
@@ -302,7 +303,7 @@ class OrderDurability(unittest.TestCase):
         admin_port = int(re.search(r"admin listening on \S+ \(port (\d+)\)",
                                    front.stderr_text()).group(1))
         with urllib.request.urlopen("http://127.0.0.1:%d/readyz" % admin_port,
-                                    timeout=TIMEOUT) as ready:
+                                    timeout=TIMEOUT) as ready:  # ready before health SERVING
             self.assertEqual(ready.status, 200)
         for order in paid:  # PAID at the crash: committed
             got = s.orders.GetOrder(s.order_pb.GetOrderRequest(id=order.id), timeout=TIMEOUT)
