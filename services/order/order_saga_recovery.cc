@@ -1,5 +1,6 @@
 // The recovering half of OrderSaga (order_saga.h): an order a crash left mid-saga, driven to a
 // final state once the server serves again, from the state its log recorded (order_journal.h).
+#include <cstdio>
 #include <string>
 
 #include "core/base/status.h"
@@ -44,6 +45,16 @@ std::shared_ptr<OrderSaga> OrderSaga::ForRecovery(Env* env, const Uuid& order_id
 }
 
 void OrderSaga::Resume() {
+  if (committed_ && lines_returned_ > 0) {
+    // The last stock return started before the crash may or may not have been made: it is not
+    // repeated (a double return would sell stock that is not there), so it is reported.
+    const OrderLine& line = input_.lines[lines_returned_ - 1];
+    compensation_problems_.push_back(
+        "the return of " + std::to_string(line.quantity) + " units of sku \"" + line.sku +
+        "\" was under way when the server stopped and may not have been made: check the stock");
+    std::fprintf(stderr, "percore: order %s: %s\n", order_.id().c_str(),
+                 compensation_problems_.back().c_str());
+  }
   switch (phase_) {
     case SagaPhase::kCancelConfirmed:
       CancelConfirmed();  // the refund is idempotent; the stock returns go on from the log's
