@@ -9,7 +9,11 @@
 - three processes (inventory; payment; user + order with --peer): an order crashed while PENDING
   (its ReserveStock still on its way to a frozen inventory) ends FAILED with its reservation
   released, and orders crashed while PAID (their commit held up) end CONFIRMED; while the restarted
-  order process finishes them, grpc.health.v1 says NOT_SERVING and /readyz 503, then SERVING.
+  order process finishes them, grpc.health.v1 says NOT_SERVING and /readyz 503, then SERVING;
+- payments a payment --peer approved after the order process crashed are refunded (looked up by
+  their idempotency key) and the orders end FAILED;
+- a confirmed order's cancel interrupted after its refund is carried on: CANCELLED, refunded, the
+  stock returned at most once per line.
 Usage: order_durability_python_test.py PATH/TO/percore-server"""
 
 import os
