@@ -297,12 +297,21 @@ class OrderDurability(unittest.TestCase):
             time.sleep(0.01)
         self.assertEqual(self.status_name(s, listed[0]), "ORDER_STATUS_PENDING")
         pending_id = listed[0].id
+        # An order is visible PENDING before its record is durable; its ReserveStock waits for
+        # that (fsync always). Give the fsync time, so the ReserveStock is on its way.
+        time.sleep(0.3)
         self.kill(front)
         del pending
-        os.kill(inventory.proc.pid, signal.SIGCONT)  # the reservation may land now
 
+        # Round 3: restarted while the inventory is still frozen; a health Watch sees
+        # NOT_SERVING, then SERVING once the thawed inventory lets recovery finish.
         front = self.start("front", *front_flags, admin=True)
         s = Stubs(front.channel)
+        watch = s.health.Watch(s.health_pb.HealthCheckRequest(), timeout=TIMEOUT)
+        self.assertEqual(next(watch).status, s.health_pb.HealthCheckResponse.NOT_SERVING)
+        os.kill(inventory.proc.pid, signal.SIGCONT)
+        self.assertEqual(next(watch).status, s.health_pb.HealthCheckResponse.SERVING)
+        watch.cancel()
         self.wait_serving(s)
         admin_port = int(re.search(r"admin listening on \S+ \(port (\d+)\)",
                                    front.stderr_text()).group(1))
