@@ -4,8 +4,19 @@
 
 namespace percore::health {
 
-HealthHandler::HealthHandler(std::set<std::string> services) : services_(std::move(services)) {
+HealthHandler::HealthHandler(std::set<std::string> services, bool serving)
+    : services_(std::move(services)), serving_(serving) {
   services_.insert("");
+}
+
+void HealthHandler::SetServing(bool serving) {
+  if (draining_ || serving == serving_) return;
+  serving_ = serving;
+  for (auto& [id, watcher] : watchers_) {
+    HealthCheckResponse response;
+    response.set_status(StatusOf(watcher.service));
+    watcher.stream.Write(response);
+  }
 }
 
 HealthCheckResponse::ServingStatus HealthHandler::StatusOf(const std::string& service) const {
@@ -37,6 +48,7 @@ void HealthHandler::Watch(rpc::ServerStream<HealthCheckRequest, HealthCheckRespo
 }
 
 void HealthHandler::OnDrain() {
+  draining_ = true;
   serving_ = false;
   std::map<uint64_t, Watcher> watchers = std::move(watchers_);
   watchers_.clear();
@@ -48,10 +60,12 @@ void HealthHandler::OnDrain() {
   }
 }
 
-std::shared_ptr<rpc::ServiceDef<HealthHandler>> MakeHealthService(std::set<std::string> services) {
+std::shared_ptr<rpc::ServiceDef<HealthHandler>> MakeHealthService(std::set<std::string> services,
+                                                                  bool serving) {
   auto def = std::make_shared<rpc::ServiceDef<HealthHandler>>(
-      rpc::FindServiceDescriptor("grpc.health.v1.Health"),
-      [services](runtime::Shard&) { return std::make_unique<HealthHandler>(services); });
+      rpc::FindServiceDescriptor("grpc.health.v1.Health"), [services, serving](runtime::Shard&) {
+        return std::make_unique<HealthHandler>(services, serving);
+      });
   def->Unary("Check", &HealthHandler::Check);
   def->ServerStream("Watch", &HealthHandler::Watch);
   return def;

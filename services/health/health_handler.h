@@ -3,8 +3,9 @@
 //
 // grpc.health.v1.Health from health.proto, served by the runtime like any other service (gRPC's
 // built-in health service has no descriptor, so reflection could not describe it). Every shard
-// holds the same small status table; it only changes at start-up and when shutdown begins
-// (OnDrain), when every open Watch stream is told NOT_SERVING and then ended.
+// holds the same small status table; it only changes at start-up (NOT_SERVING while recovery
+// finishes work a crash left, then SetServing), and when shutdown begins (OnDrain), when every
+// open Watch stream is told NOT_SERVING and then ended.
 
 #include <cstdint>
 #include <map>
@@ -24,8 +25,10 @@ using grpc::health::v1::HealthCheckResponse;
 class HealthHandler {
  public:
   // `services`: every service name the server hosts; "" (the whole server) is always known.
-  explicit HealthHandler(std::set<std::string> services);
+  explicit HealthHandler(std::set<std::string> services, bool serving = true);
 
+  // Start-up: SERVING once recovery is done; open Watch streams are told. Ignored once draining.
+  void SetServing(bool serving);
   void Check(rpc::UnaryCall<HealthCheckRequest, HealthCheckResponse> call);
   void Watch(rpc::ServerStream<HealthCheckRequest, HealthCheckResponse> call);
   void OnDrain();
@@ -41,11 +44,13 @@ class HealthHandler {
   };
   std::set<std::string> services_;
   bool serving_ = true;
+  bool draining_ = false;
   uint64_t next_watcher_id_ = 1;
   std::map<uint64_t, Watcher> watchers_;
 };
 
-// The registration for every shard.
-std::shared_ptr<rpc::ServiceDef<HealthHandler>> MakeHealthService(std::set<std::string> services);
+// The registration for every shard; `serving`: the status before any SetServing.
+std::shared_ptr<rpc::ServiceDef<HealthHandler>> MakeHealthService(std::set<std::string> services,
+                                                                  bool serving = true);
 
 }  // namespace percore::health

@@ -1,6 +1,7 @@
 #include "services/order/order_handler.h"
 
 #include <algorithm>
+#include <atomic>
 #include <optional>
 #include <random>
 #include <utility>
@@ -40,16 +41,64 @@ Status OrderNotFound(const Uuid& id) {
 }  // namespace
 
 OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
-                           OrderServiceOptions options)
+                           OrderServiceOptions options, OrderJournals* journals)
     : shard_(shard),
       runtime_(shard.runtime()),
       def_(def),
       options_(options),
       env_{&shard, &store_, std::move(clients), options},
-      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {}
+      ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {
+  if (journals == nullptr) return;
+  moved_ = journals->moved();
+  Restore(journals->TakeShard(shard));
+  env_.journal = journals->journal(shard.id());
+}
+
+void OrderHandler::Restore(OrderRestore restore) {
+  for (OrderState& state : restore.orders) {
+    Uuid order_id = *Uuid::Parse(state.order.id());
+    Uuid user_id = *Uuid::Parse(state.order.user_id());
+    OrderStore::Record& record =
+        store_.Commit(order_id, user_id, state.order, v1::ORDER_STATUS_UNSPECIFIED);
+    std::shared_ptr<OrderSaga> saga;
+    if (state.phase != SagaPhase::kSettled) {
+      saga = OrderSaga::ForRecovery(&env_, order_id, state);
+      record.saga = saga;  // a cancel or a repeated CreateOrder waits for it
+      recovered_.push_back(saga);
+    }
+    if (!state.order.idempotency_key().empty()) {
+      store_.ClaimKey(user_id, state.order.idempotency_key(),
+                      OrderStore::IdempotencyEntry{state.fingerprint, order_id, saga});
+    }
+  }
+}
+
+void OrderHandler::ResumeRecovered(std::function<void()> done) {
+  std::vector<std::shared_ptr<OrderSaga>> sagas = std::move(recovered_);
+  recovered_.clear();
+  if (sagas.empty()) {
+    done();
+    return;
+  }
+  auto left = std::make_shared<size_t>(sagas.size());
+  for (auto& saga : sagas) {
+    saga->AddWaiter([left, done](const Status&, const v1::Order&) {
+      if (--*left == 0) done();
+    });
+  }
+  for (auto& saga : sagas) saga->Resume();
+}
 
 runtime::ShardId OrderHandler::OwnerOf(const Uuid& id) const {
   return runtime::ShardFor(id.view(), runtime_.size());
+}
+
+runtime::ShardId OrderHandler::OwnerOfOrder(const Uuid& id) const {
+  if (moved_ && !moved_->empty()) {
+    auto it = moved_->find(id);
+    if (it != moved_->end()) return it->second;
+  }
+  return OwnerOf(id);
 }
 
 void OrderHandler::RunOn(runtime::ShardId owner, std::function<void()> fn) {
@@ -124,10 +173,24 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
         return;
       }
       if (OrderStore::Record* record = store_.Find(entry->order_id)) {
-        reply(Status(), record->order);
+        // Acknowledged as the first answer was: once the order's state is durable.
+        if (env_.journal != nullptr) {
+          env_.journal->AfterAllDurable(
+              [reply = std::move(reply), order = record->order](const Status& durable) {
+                if (durable.ok()) reply(Status(), order);
+              });
+        } else {
+          reply(Status(), record->order);
+        }
         return;
       }
       reply(Status(StatusCode::kInternal, "idempotency_key names a missing order"), v1::Order());
+      return;
+    }
+  }
+  if (env_.journal != nullptr) {
+    if (Status writable = env_.journal->CheckWritable(); !writable.ok()) {
+      reply(writable, v1::Order());
       return;
     }
   }
@@ -154,7 +217,7 @@ void OrderHandler::GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call)
     return;
   }
   runtime_.Hop(
-      OwnerOf(id),
+      OwnerOfOrder(id),
       [def = def_, id]() -> std::optional<v1::Order> {
         OrderStore::Record* record = Here(def).store().Find(id);
         if (!record) return std::nullopt;
@@ -211,7 +274,7 @@ void OrderHandler::CancelOrder(rpc::UnaryCall<v1::CancelOrderRequest, v1::Order>
       call.Finish(status);
     }
   });
-  RunOn(OwnerOf(id),
+  RunOn(OwnerOfOrder(id),
         [def = def_, id, owner = call.required_owner(), reply = std::move(reply)]() mutable {
           Here(def).CancelOnOwner(id, owner, std::move(reply));
         });
@@ -242,6 +305,12 @@ void OrderHandler::CancelOnOwner(const Uuid& order_id, const std::string& requir
     return;
   }
   // Settled and not terminal: CONFIRMED.
+  if (env_.journal != nullptr) {
+    if (Status writable = env_.journal->CheckWritable(); !writable.ok()) {
+      reply(writable, v1::Order());
+      return;
+    }
+  }
   auto saga = OrderSaga::ForCancel(&env_, order_id, *record);
   record->saga = saga;
   saga->AddWaiter(std::move(reply));
@@ -286,7 +355,7 @@ void OrderHandler::WatchOrderUpdates(
     bool terminal = false;
     storage::SubscriptionId subscription = 0;
   };
-  runtime::ShardId owner = OwnerOf(key.id);
+  runtime::ShardId owner = key.kind == FeedKey::kOrder ? OwnerOfOrder(key.id) : OwnerOf(key.id);
   runtime_.Hop(
       owner,
       [def = def_, key, sink = SinkFor(watch_id), required_owner] {
@@ -366,7 +435,7 @@ void OrderHandler::ChatSession(rpc::BidiStream<v1::ChatMessage, v1::ChatResponse
   uint64_t chat_id = next_chat_id_++;
   auto lookup = [this](const Uuid& order_id, ChatConversation::LookupDone done) {
     runtime_.Hop(
-        OwnerOf(order_id),
+        OwnerOfOrder(order_id),
         [def = def_, order_id]() -> std::optional<v1::Order> {
           OrderStore::Record* record = Here(def).store().Find(order_id);
           if (!record) return std::nullopt;
@@ -395,12 +464,14 @@ void OrderHandler::OnDrain() {
 }
 
 std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clients,
-                                                    OrderServiceOptions options) {
+                                                    OrderServiceOptions options,
+                                                    std::shared_ptr<OrderJournals> journals) {
   auto def = std::make_shared<OrderHandler::Def>(
       rpc::FindServiceDescriptor("order.v1.OrderService"), nullptr);
   OrderHandler::Def* raw = def.get();  // the def outlives every handler it makes
-  def->set_factory([raw, clients = std::move(clients), options](runtime::Shard& shard) {
-    return std::make_unique<OrderHandler>(shard, raw, clients, options);
+  def->set_factory([raw, clients = std::move(clients), options,
+                    journals = std::move(journals)](runtime::Shard& shard) {
+    return std::make_unique<OrderHandler>(shard, raw, clients, options, journals.get());
   });
   def->Unary("CreateOrder", &OrderHandler::CreateOrder);
   def->Unary("GetOrder", &OrderHandler::GetOrder);
@@ -409,6 +480,17 @@ std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clie
   def->ServerStream("WatchOrderUpdates", &OrderHandler::WatchOrderUpdates);
   def->Bidi("ChatSession", &OrderHandler::ChatSession);
   return def;
+}
+
+void ResumeRecoveredOrders(OrderHandler::Def& def, runtime::Runtime& runtime,
+                           std::function<void()> done) {
+  // Shards finish on their own threads; the last one to finish calls done().
+  auto left = std::make_shared<std::atomic<size_t>>(runtime.size());
+  runtime.RunOnAll([&def, left, done](runtime::Shard& shard) {
+    def.local(shard).ResumeRecovered([left, done] {
+      if (left->fetch_sub(1) == 1) done();
+    });
+  });
 }
 
 }  // namespace percore::order

@@ -14,8 +14,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/rpc/service_def.h"
@@ -23,6 +25,7 @@
 #include "services/clients/service_clients.h"
 #include "services/order/chat_conversation.h"
 #include "services/order/order_id.h"
+#include "services/order/order_journal.h"
 #include "services/order/order_options.h"
 #include "services/order/order_saga.h"
 #include "services/order/order_store.h"
@@ -35,8 +38,15 @@ class OrderHandler {
  public:
   using Def = rpc::ServiceDef<OrderHandler>;
 
+  // `journals`: the process's order logs (order_journal.h), or null to keep orders in memory
+  // only. With them the handler loads its shard's recovered orders and makes a saga for each
+  // one left mid-saga; ResumeRecovered() runs them.
   OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
-               OrderServiceOptions options);
+               OrderServiceOptions options, OrderJournals* journals = nullptr);
+
+  // Once the server serves: finishes every order recovery found mid-saga on this shard, then
+  // `done()` (on this shard; at once when there is none).
+  void ResumeRecovered(std::function<void()> done);
 
   void CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order> call);
   void GetOrder(rpc::UnaryCall<v1::GetOrderRequest, v1::Order> call);
@@ -69,6 +79,11 @@ class OrderHandler {
   // Runs fn() on `owner`: inline when that is this shard, else as a task.
   void RunOn(runtime::ShardId owner, std::function<void()> fn);
   runtime::ShardId OwnerOf(const Uuid& id) const;
+  // The shard holding order `id`: OwnerOf(id), unless recovery placed it elsewhere (another
+  // --shards than the order was made with).
+  runtime::ShardId OwnerOfOrder(const Uuid& id) const;
+  // Loads the shard's recovered orders.
+  void Restore(OrderRestore restore);
 
   void DeliverToWatch(uint64_t watch_id, OrderEvent event);
   void EndWatch(uint64_t watch_id, const Status& status);
@@ -80,6 +95,8 @@ class OrderHandler {
   OrderServiceOptions options_;
   OrderStore store_;
   OrderSaga::Env env_;
+  std::shared_ptr<const std::map<Uuid, runtime::ShardId>> moved_;
+  std::vector<std::shared_ptr<OrderSaga>> recovered_;  // mid-saga at the crash, until resumed
   OrderIdGenerator ids_;
   uint64_t next_park_id_ = 1;
   std::unordered_map<uint64_t, Finisher> parked_;
@@ -91,7 +108,14 @@ class OrderHandler {
 
 // The service, for rpc::ServerHost::AddService. `clients` reach UserService, InventoryService
 // and PaymentService, in this process or not.
+// `journals`: null keeps orders in memory only (order_journal.h).
 std::shared_ptr<OrderHandler::Def> MakeOrderService(clients::ServiceClients clients,
-                                                    OrderServiceOptions options = {});
+                                                    OrderServiceOptions options = {},
+                                                    std::shared_ptr<OrderJournals> journals = {});
+
+// Once the server serves: each shard's ResumeRecovered(); `done()` once every shard's recovered
+// orders are final (on the last shard to finish).
+void ResumeRecoveredOrders(OrderHandler::Def& def, runtime::Runtime& runtime,
+                           std::function<void()> done);
 
 }  // namespace percore::order

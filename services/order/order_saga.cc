@@ -36,6 +36,7 @@ std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
                                                 Clock::time_point deadline) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCreate;
+  if (!input.idempotency_key.empty()) saga->fingerprint_ = input.Fingerprint();
   saga->input_ = std::move(input);
   saga->deadline_ = deadline;
   return saga;
@@ -45,7 +46,13 @@ std::shared_ptr<OrderSaga> OrderSaga::ForCancel(Env* env, const Uuid& order_id,
                                                 const OrderStore::Record& record) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCancelConfirmed;
+  saga->phase_ = SagaPhase::kCancelConfirmed;
   saga->order_ = record.order;
+  saga->input_.idempotency_key = record.order.idempotency_key();
+  if (const OrderStore::IdempotencyEntry* entry =
+          env->store->FindKey(record.user_id, record.order.idempotency_key())) {
+    saga->fingerprint_ = entry->fingerprint;  // logged with the order's state
+  }
   saga->order_stored_ = true;
   saga->input_.user_id = record.user_id;
   for (const v1::LineItem& item : record.order.items()) {
@@ -68,7 +75,8 @@ void OrderSaga::Start() {
   if (mode_ == Mode::kCreate) {
     CheckUser();
   } else {
-    CancelConfirmed();
+    LogState();  // before the refund: a crash carries the cancel on
+    ThenDurable([self = shared_from_this()] { self->CancelConfirmed(); });
   }
 }
 
@@ -124,7 +132,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
   order_.set_idempotency_key(input_.idempotency_key);
   *order_.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
   Transition(v1::ORDER_STATUS_PENDING);
-  Reserve();
+  ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }
 
 void OrderSaga::Reserve() {
@@ -318,6 +326,11 @@ void OrderSaga::OnCommitted(const Status& status) {
     EndCancelled();
     return;
   }
+  if (recovering_ && Transient(status) && ++commit_attempts_ < env_->options.settle_attempts) {
+    // Paid before a crash: the sale goes through once inventory answers again.
+    RetryLater(commit_attempts_, [self = shared_from_this()] { self->CommitStock(); });
+    return;
+  }
   v1::FailureCode code =
       Transient(status) ? v1::FAILURE_CODE_SERVICE_UNAVAILABLE : v1::FAILURE_CODE_INTERNAL;
   EndFailed(code, "the reservation could not be committed: inventory " +
@@ -327,30 +340,42 @@ void OrderSaga::OnCommitted(const Status& status) {
 // ---- Endings ----
 
 void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
-  Compensate([self = shared_from_this(), code, reason = std::move(reason)] {
-    std::string full = reason;
-    if (!self->settlement_note_.empty()) full += "; " + self->settlement_note_;
-    for (const std::string& problem : self->compensation_problems_) full += "; " + problem;
-    self->order_.set_failure_code(code);
-    self->order_.set_failure_reason(full);
-    self->Transition(v1::ORDER_STATUS_FAILED);
-    self->Finish(Status());
-  });
+  // The decision is durable before anything is given back: a crash then never commits an order
+  // whose payment was refunded.
+  phase_ = SagaPhase::kFailing;
+  pending_code_ = code;
+  pending_reason_ = reason;
+  LogState();
+  ThenDurable([self = shared_from_this()] { self->Compensate([self] { self->Fail(); }); });
+}
+
+void OrderSaga::Fail() {
+  std::string full = pending_reason_;
+  if (!settlement_note_.empty()) full += "; " + settlement_note_;
+  for (const std::string& problem : compensation_problems_) full += "; " + problem;
+  order_.set_failure_code(pending_code_);
+  order_.set_failure_reason(full);
+  Transition(v1::ORDER_STATUS_FAILED);
+  Finish(Status());
 }
 
 void OrderSaga::EndCancelled() {
-  Compensate([self = shared_from_this()] {
-    if (!self->settlement_note_.empty()) {
-      std::fprintf(stderr, "percore: order %s cancelled; %s\n", self->order_.id().c_str(),
-                   self->settlement_note_.c_str());
-    }
-    for (const std::string& problem : self->compensation_problems_) {
-      std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
-                   problem.c_str());
-    }
-    self->Transition(v1::ORDER_STATUS_CANCELLED);
-    self->Finish(Status());
-  });
+  phase_ = SagaPhase::kCancelling;
+  LogState();
+  ThenDurable([self = shared_from_this()] { self->Compensate([self] { self->Cancel(); }); });
+}
+
+void OrderSaga::Cancel() {
+  if (!settlement_note_.empty()) {
+    std::fprintf(stderr, "percore: order %s cancelled; %s\n", order_.id().c_str(),
+                 settlement_note_.c_str());
+  }
+  for (const std::string& problem : compensation_problems_) {
+    std::fprintf(stderr, "percore: order %s cancelled, but %s\n", order_.id().c_str(),
+                 problem.c_str());
+  }
+  Transition(v1::ORDER_STATUS_CANCELLED);
+  Finish(Status());
 }
 
 void OrderSaga::Transition(v1::OrderStatus status) {
@@ -364,6 +389,38 @@ void OrderSaga::Transition(v1::OrderStatus status) {
   OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
+  LogState();
+}
+
+void OrderSaga::LogState() {
+  durability::StoreJournal* journal = env_->journal;
+  if (journal == nullptr || !journal->enabled() || !order_stored_) return;
+  OrderState state;
+  state.order = order_;
+  state.fingerprint = fingerprint_;
+  v1::OrderStatus status = order_.status();
+  bool settled =
+      IsTerminal(status) || (status == v1::ORDER_STATUS_CONFIRMED && phase_ == SagaPhase::kForward);
+  state.phase = settled ? SagaPhase::kSettled : phase_;
+  state.held = held_;
+  state.committed = committed_;
+  state.charged = charged_;
+  state.cancel_requested = cancel_requested_;
+  state.lines_returned = lines_returned_;
+  state.failure_code = pending_code_;
+  state.failure_reason = pending_reason_;
+  last_lsn_ = journal->Log(kOrderState, EncodeOrderState(state));
+}
+
+void OrderSaga::ThenDurable(Next next) {
+  if (env_->journal == nullptr) {
+    next();
+    return;
+  }
+  // Not OK only when the log closes first (shutdown): the saga stops there, as the shard does.
+  env_->journal->AfterDurable(last_lsn_, [next = std::move(next)](const Status& durable) {
+    if (durable.ok()) next();
+  });
 }
 
 void OrderSaga::Finish(const Status& status) {
@@ -384,7 +441,16 @@ void OrderSaga::Finish(const Status& status) {
   }
   std::vector<Reply> waiters = std::move(waiters_);
   waiters_.clear();
-  for (Reply& reply : waiters) reply(status, order_);
+  auto answer = [waiters = std::move(waiters), status, order = order_](const Status& durable) {
+    if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
+    for (const Reply& reply : waiters) reply(status, order);
+  };
+  // Acknowledged once the final state is as durable as --fsync says.
+  if (env_->journal == nullptr) {
+    answer(Status());
+  } else {
+    env_->journal->AfterAllDurable(std::move(answer));
+  }
 }
 
 }  // namespace percore::order

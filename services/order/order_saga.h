@@ -17,19 +17,33 @@
 // Every forward step has a deadline, the earlier of the caller's and the step's budget
 // (step_call.h), so a saga always ends. Every caller waiting for the outcome (the CreateOrder
 // call, its retries with the same idempotency key, CancelOrder calls) is a waiter, answered
-// once with the final order.
+// once with the final order, after its last state is as durable as --fsync says.
+//
+// Durable (a data directory; order_journal.h): the saga logs the order's state at every
+// transition, and waits for that record to be durable before a step recovery must know of:
+// PENDING before ReserveStock (so every reservation, payment and commit made for an order
+// belongs to an order in the log), the decision to fail or cancel before compensating (so a
+// refunded order is never committed after a crash), the start of a confirmed order's cancel
+// before its refund, and each line's stock return before its AdjustStock (a crash may lose a
+// return, never repeat it). Recovery (ForRecovery + Resume) finishes what the crash left:
+// PAID -> commit; PENDING or RESERVED -> find the reservation by its key (ReserveStock is
+// idempotent by it), void the payment by its idempotency key (a charge approved meanwhile is
+// refunded), release, FAILED; a compensation or a confirmed order's cancel is carried on.
 
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/durability/store_journal.h"
 #include "core/runtime/shard.h"
 #include "order/v1/order.pb.h"
 #include "services/clients/service_clients.h"
 #include "services/order/order_id.h"
+#include "services/order/order_journal.h"
 #include "services/order/order_options.h"
 #include "services/order/order_store.h"
 #include "services/order/order_validation.h"
@@ -51,6 +65,8 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
     OrderStore* store = nullptr;
     clients::ServiceClients clients;
     OrderServiceOptions options;
+    // The shard's order log; null or off: in memory only.
+    durability::StoreJournal* journal = nullptr;
   };
 
   // A new order. `order_id` is already claimed under the idempotency key, if there is one.
@@ -60,9 +76,15 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   static std::shared_ptr<OrderSaga> ForCancel(Env* env, const Uuid& order_id,
                                               const OrderStore::Record& record);
 
+  // An order recovery found mid-saga (its logged state); Resume() finishes it.
+  static std::shared_ptr<OrderSaga> ForRecovery(Env* env, const Uuid& order_id,
+                                                const OrderState& state);
+
   OrderSaga(Env* env, const Uuid& order_id);
 
   void Start();
+  // The recovered saga's next step (see the top of this file).
+  void Resume();
   void AddWaiter(Reply reply) { waiters_.push_back(std::move(reply)); }
   // Takes effect at the next step boundary.
   void RequestCancel() { cancel_requested_ = true; }
@@ -87,6 +109,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // Endings.
   void EndFailed(v1::FailureCode code, std::string reason);
   void EndCancelled();
+  // Once compensated: the transition itself.
+  void Fail();
+  void Cancel();
   void Transition(v1::OrderStatus status);
   void Finish(const Status& status);  // answers every waiter; the saga is done
 
@@ -96,7 +121,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   void Refund(int attempt,
               std::function<void(bool refunded, bool permanent, std::string error)> next);
   void Release(int attempt, Next next);
-  void ReturnStock(size_t line, Next next);
+  // Returns the committed units line by line, from lines_returned_ on.
+  void ReturnStock(Next next);
+  void ReturnLine(size_t line, Next next);
   void RetryLater(int attempt, Next again);
   void ReleaseLateReservation(const std::string& reservation_id);
   void RefundLatePayment(const std::string& transaction_id);
@@ -108,9 +135,27 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // The cancel of a confirmed order.
   void CancelConfirmed();
 
+  // Durability: logs the order's state (order_journal.h); `next` once it is durable.
+  void LogState();
+  void ThenDurable(Next next);
+  // Recovery: what the crash may have left held or charged beyond what was logged, found by the
+  // order's keys, then the compensation it was in (or now starts).
+  void ResumeCompensation();
+  void LocateReservation(int attempt, Next next);
+  void VoidByKey(int attempt, Next next);
+
   Env* env_;
   Uuid order_id_;
   Mode mode_ = Mode::kCreate;
+  SagaPhase phase_ = SagaPhase::kForward;
+  std::string fingerprint_;                  // of the request, when it has an idempotency key
+  std::optional<durability::Lsn> last_lsn_;  // of the last state logged
+  // kFailing after a restart: the failure the order ends with once compensated.
+  v1::FailureCode pending_code_ = v1::FAILURE_CODE_UNSPECIFIED;
+  std::string pending_reason_;
+  uint32_t lines_returned_ = 0;
+  bool recovering_ = false;  // made by ForRecovery: a PAID order's commit is retried
+  int commit_attempts_ = 0;  // stock returns started (ReturnStock's cursor)
   CreateOrderInput input_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the caller's
   v1::Order order_;  // the working copy; committed to the store at each transition

@@ -25,7 +25,7 @@ void OrderSaga::Compensate(Next next) {
   auto self = shared_from_this();
   auto give_back_stock = [self, next = std::move(next)] {
     if (self->committed_) {
-      self->ReturnStock(0, next);
+      self->ReturnStock(next);
     } else if (self->held_) {
       self->Release(1, next);
     } else {
@@ -88,7 +88,7 @@ void OrderSaga::Release(int attempt, Next next) {
           // stock, so put them back.
           self->held_ = false;
           self->committed_ = true;
-          self->ReturnStock(0, next);
+          self->ReturnStock(next);
           return;
         }
         if (attempt < self->env_->options.compensation_attempts) {
@@ -103,12 +103,20 @@ void OrderSaga::Release(int attempt, Next next) {
       });
 }
 
-void OrderSaga::ReturnStock(size_t line, Next next) {
-  if (line >= input_.lines.size()) {
+void OrderSaga::ReturnStock(Next next) {
+  if (lines_returned_ >= input_.lines.size()) {
     committed_ = false;
     next();
     return;
   }
+  size_t line = lines_returned_++;
+  // Logged (durable) before the AdjustStock: after a crash here recovery skips this line, so a
+  // return may be lost (reported) but is never made twice.
+  LogState();
+  ThenDurable([self = shared_from_this(), line, next] { self->ReturnLine(line, next); });
+}
+
+void OrderSaga::ReturnLine(size_t line, Next next) {
   inv::AdjustStockRequest request;
   request.set_sku(input_.lines[line].sku);
   request.set_delta(input_.lines[line].quantity);
@@ -127,7 +135,7 @@ void OrderSaga::ReturnStock(size_t line, Next next) {
               std::to_string(l.quantity) + " units of sku \"" + l.sku +
               "\" could not be returned to stock: inventory " + DescribeCallStatus(status));
         }
-        self->ReturnStock(line + 1, next);
+        self->ReturnStock(next);
       });
 }
 
@@ -195,7 +203,7 @@ void OrderSaga::SettlePayment(int attempt, Status unknown) {
 void OrderSaga::CancelConfirmed() {
   auto self = shared_from_this();
   auto return_stock = [self] {
-    self->ReturnStock(0, [self] {
+    self->ReturnStock([self] {
       for (const std::string& problem : self->compensation_problems_) {
         std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
                      problem.c_str());
@@ -211,6 +219,8 @@ void OrderSaga::CancelConfirmed() {
   Refund(1, [self, return_stock](bool refunded, bool permanent, std::string error) {
     if (!refunded) {
       self->compensation_problems_.clear();
+      self->phase_ = SagaPhase::kSettled;  // stays CONFIRMED: nothing for recovery to carry on
+      self->LogState();
       // Only an outage is worth a retry; a refund the payment service refuses for good must
       // not invite the client to try forever.
       self->Finish(permanent

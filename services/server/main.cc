@@ -4,8 +4,10 @@
 // ignored with a log line: nothing is reloadable yet, and its default action would kill the
 // process without draining.
 
+#include <pthread.h>
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -98,6 +100,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGUSR1);  // recovery's resumers are done (sent by this process)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
@@ -149,7 +152,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   admin.SetHost(&host);
-  admin.SetReady(true);
+  // Work recovery left to finish while serving (orders a crash left mid-saga): health says
+  // NOT_SERVING and /readyz 503 until it is done, then the main thread hears SIGUSR1.
+  auto resumers_left = std::make_shared<std::atomic<size_t>>(built->resumers.size());
+  if (built->resumers.empty()) {
+    admin.SetReady(true);
+  } else {
+    std::fprintf(stderr, "percore-server: finishing recovery (NOT_SERVING until done)\n");
+    pthread_t main_thread = pthread_self();
+    for (auto& resume : built->resumers) {
+      resume(runtime, [resumers_left, main_thread] {
+        if (resumers_left->fetch_sub(1) == 1) pthread_kill(main_thread, SIGUSR1);
+      });
+    }
+  }
   std::string listen = flags->server.listen;
   std::string host_part = listen.substr(0, listen.rfind(':'));
   std::printf("percore-server listening on %s:%d with %zu shards; services:", host_part.c_str(),
@@ -168,6 +184,17 @@ int main(int argc, char** argv) {
   int signal_number = 0;
   for (;;) {
     sigwait(&signals, &signal_number);
+    if (signal_number == SIGUSR1) {
+      if (resumers_left->load() == 0 && !built->resumers.empty()) {
+        admin.SetReady(true);  // first: once health says SERVING, /readyz says ready too
+        runtime.RunOnAll([health = built->health](runtime::Shard& shard) {
+          health->local(shard).SetServing(true);
+        });
+        std::fprintf(stderr, "percore-server: recovery finished; SERVING\n");
+        built->resumers.clear();
+      }
+      continue;
+    }
     if (signal_number != SIGHUP) break;
     std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
   }

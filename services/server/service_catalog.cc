@@ -185,7 +185,20 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     std::optional<clients::ServiceClients> clients =
         ClientsFor("order", hosted, peers, &built, error);
     if (!clients) return std::nullopt;
-    built.registrations.push_back(order::MakeOrderService(std::move(*clients)));
+    std::shared_ptr<order::OrderJournals> journals;
+    if (durability.enabled()) journals = std::make_shared<order::OrderJournals>(durability);
+    auto def = order::MakeOrderService(std::move(*clients), {}, journals);
+    built.registrations.push_back(def);
+    if (journals) {
+      built.recoveries.push_back([journals](size_t shards, std::string* report) {
+        return journals->Recover(shards, report);
+      });
+      built.closers.push_back([journals] { journals->Close(); });
+      // The orders recovery found mid-saga are finished by the services they call: once serving.
+      built.resumers.push_back([def](runtime::Runtime& runtime, std::function<void()> done) {
+        order::ResumeRecoveredOrders(*def, runtime, std::move(done));
+      });
+    }
   }
   if (chosen.contains("interop")) built.registrations.push_back(interop::MakeTestService());
 
@@ -194,7 +207,9 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   // Reflection (services/reflection, both versions) lists every name hosted, itself included.
   std::vector<std::string> listed = reflection::ReflectionServiceNames(names_hosted);
   for (auto& s : reflection::MakeReflectionServices(listed)) built.registrations.push_back(s);
-  built.registrations.push_back(health::MakeHealthService({listed.begin(), listed.end()}));
+  built.health =
+      health::MakeHealthService({listed.begin(), listed.end()}, /*serving=*/built.resumers.empty());
+  built.registrations.push_back(built.health);
   return built;
 }
 

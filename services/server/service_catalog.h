@@ -18,6 +18,8 @@
 #include "core/base/status.h"
 #include "core/durability/durability_config.h"
 #include "core/rpc/service_def.h"
+#include "core/runtime/runtime.h"
+#include "services/health/health_handler.h"
 #include "services/remote/remote_peer.h"
 #include "services/user/user_service.h"
 
@@ -49,6 +51,12 @@ struct BuiltServices {
   std::vector<std::function<void()>> closers;
   // The user service when hosted (services/cluster gives it the other partitions to list).
   std::shared_ptr<user::UserService> user;
+  // With a data directory: what main() runs once the server serves (control thread), work a
+  // durable service must finish before the server reports SERVING (the orders a crash left
+  // mid-saga). Each calls `done` once, on any thread. Health starts NOT_SERVING when there is any.
+  std::vector<std::function<void(runtime::Runtime& runtime, std::function<void()> done)>> resumers;
+  // grpc.health.v1.Health, for SetServing once the resumers are done.
+  std::shared_ptr<rpc::ServiceDef<health::HealthHandler>> health;
 };
 
 // Registrations for `names` (empty: all) whose calls to other services go to `peers` when those
@@ -57,7 +65,8 @@ struct BuiltServices {
 // and `error` says which.
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers, std::string* error);
-// The same, keeping state as `durability` says (durable services: user, inventory, payment).
+// The same, keeping state as `durability` says (durable services: user, inventory, payment,
+// order).
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers,
                                            const durability::DurabilityConfig& durability,

@@ -1,0 +1,197 @@
+// The recovering half of OrderSaga (order_saga.h): an order a crash left mid-saga, driven to a
+// final state once the server serves again, from the state its log recorded (order_journal.h).
+#include <cstdio>
+#include <string>
+
+#include "core/base/status.h"
+#include "services/order/order_saga.h"
+#include "services/order/step_call.h"
+
+namespace percore::order {
+namespace {
+
+namespace inv = ::inventory::v1;
+namespace pay = ::payment::v1;
+
+bool Transient(const Status& status) {
+  return status.code() == StatusCode::kUnavailable ||
+         status.code() == StatusCode::kDeadlineExceeded;
+}
+
+}  // namespace
+
+std::shared_ptr<OrderSaga> OrderSaga::ForRecovery(Env* env, const Uuid& order_id,
+                                                  const OrderState& state) {
+  auto saga = std::make_shared<OrderSaga>(env, order_id);
+  saga->mode_ = state.phase == SagaPhase::kCancelConfirmed ? Mode::kCancelConfirmed : Mode::kCreate;
+  saga->phase_ = state.phase;
+  saga->order_ = state.order;
+  saga->order_stored_ = true;
+  saga->fingerprint_ = state.fingerprint;
+  saga->input_.user_id = *Uuid::Parse(state.order.user_id());
+  saga->input_.idempotency_key = state.order.idempotency_key();
+  for (const v1::LineItem& item : state.order.items()) {
+    saga->input_.lines.push_back(OrderLine{item.sku(), item.quantity()});
+  }
+  saga->held_ = state.held;
+  saga->committed_ = state.committed;
+  saga->charged_ = state.charged;
+  saga->cancel_requested_ = state.cancel_requested;
+  saga->lines_returned_ = state.lines_returned;
+  saga->pending_code_ = state.failure_code;
+  saga->pending_reason_ = state.failure_reason;
+  saga->recovering_ = true;
+  return saga;
+}
+
+void OrderSaga::Resume() {
+  if (committed_ && lines_returned_ > 0) {
+    // The last stock return started before the crash may or may not have been made: it is not
+    // repeated (a double return would sell stock that is not there), so it is reported.
+    const OrderLine& line = input_.lines[lines_returned_ - 1];
+    compensation_problems_.push_back(
+        "the return of " + std::to_string(line.quantity) + " units of sku \"" + line.sku +
+        "\" was under way when the server stopped and may not have been made: check the stock");
+    std::fprintf(stderr, "percore: order %s: %s\n", order_.id().c_str(),
+                 compensation_problems_.back().c_str());
+  }
+  switch (phase_) {
+    case SagaPhase::kCancelConfirmed:
+      CancelConfirmed();  // the refund is idempotent; the stock returns go on from the log's
+      return;
+    case SagaPhase::kForward:
+      if (order_.status() == v1::ORDER_STATUS_PAID) {
+        // Paid and held: the sale goes through (CommitReservation is idempotent).
+        held_ = true;
+        charged_ = !order_.transaction_id().empty();
+        CommitStock();
+        return;
+      }
+      // PENDING or RESERVED: whatever was taken meanwhile is given back.
+      phase_ = cancel_requested_ ? SagaPhase::kCancelling : SagaPhase::kFailing;
+      pending_code_ = v1::FAILURE_CODE_SERVICE_UNAVAILABLE;
+      pending_reason_ = "the order service restarted while the order was " +
+                        v1::OrderStatus_Name(order_.status()) +
+                        "; nothing stays charged or held for it: order again";
+      ResumeCompensation();
+      return;
+    case SagaPhase::kFailing:
+    case SagaPhase::kCancelling:
+      ResumeCompensation();
+      return;
+    case SagaPhase::kSettled:
+      Finish(Status());
+      return;
+  }
+}
+
+void OrderSaga::ResumeCompensation() {
+  auto self = shared_from_this();
+  LocateReservation(1, [self] {
+    self->VoidByKey(1, [self] {
+      if (self->phase_ == SagaPhase::kCancelling) {
+        self->EndCancelled();
+      } else {
+        self->EndFailed(self->pending_code_, self->pending_reason_);
+      }
+    });
+  });
+}
+
+void OrderSaga::LocateReservation(int attempt, Next next) {
+  if (!order_.reservation_id().empty()) {
+    // Known: release it (idempotent; FAILED_PRECONDITION if it was committed, and the units are
+    // returned instead).
+    if (!committed_) held_ = true;
+    next();
+    return;
+  }
+  if (committed_) {
+    next();
+    return;
+  }
+  // A reservation made before the crash but not yet logged: ReserveStock is idempotent by its
+  // key (the order id), so asking again returns it; if there was none, the hold made now is
+  // released with the rest.
+  inv::ReserveStockRequest request;
+  request.set_reservation_key(order_.id());
+  for (const OrderLine& line : input_.lines) {
+    inv::StockLine* stock = request.add_lines();
+    stock->set_sku(line.sku);
+    stock->set_quantity(line.quantity);
+  }
+  request.mutable_ttl()->set_seconds(env_->options.reservation_ttl.count());
+  auto self = shared_from_this();
+  CallWithDeadline<inv::Reservation>(
+      *env_->shard, CompensationDeadline(), "inventory (ReserveStock by key)",
+      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+                                                     clients::Done<inv::Reservation> done) {
+        inventory->ReserveStock(request, options, std::move(done));
+      },
+      [self, attempt, next](const Status& status, inv::Reservation reservation) {
+        if (status.ok()) {
+          self->order_.set_reservation_id(reservation.id());
+          switch (reservation.state()) {
+            case inv::Reservation::RESERVATION_STATE_HELD:
+              self->held_ = true;
+              break;
+            case inv::Reservation::RESERVATION_STATE_COMMITTED:
+              self->committed_ = true;
+              break;
+            default:  // released or expired: nothing held
+              break;
+          }
+          next();
+          return;
+        }
+        if (Transient(status) && attempt < self->env_->options.settle_attempts) {
+          self->RetryLater(attempt,
+                           [self, attempt, next] { self->LocateReservation(attempt + 1, next); });
+          return;
+        }
+        if (Transient(status)) {
+          self->compensation_problems_.push_back(
+              "a reservation under key " + self->order_.id() +
+              " could not be looked up (inventory " + DescribeCallStatus(status) +
+              "); if it exists it expires on its own after its ttl");
+        }
+        // Otherwise (out of stock, unknown product): no reservation was made under the key.
+        next();
+      });
+}
+
+void OrderSaga::VoidByKey(int attempt, Next next) {
+  if (charged_) {  // the approved transaction is known: the compensation refunds it
+    next();
+    return;
+  }
+  pay::VoidPaymentRequest request;
+  request.set_idempotency_key(order_.id());  // the key Pay() charges with
+  auto self = shared_from_this();
+  CallWithDeadline<pay::PaymentResult>(
+      *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
+      [payments = env_->clients.payments, request](const clients::CallOptions& options,
+                                                   clients::Done<pay::PaymentResult> done) {
+        payments->VoidPayment(request, options, std::move(done));
+      },
+      [self, attempt, next](const Status& status, pay::PaymentResult result) {
+        if (!status.ok() && status.code() != StatusCode::kInvalidArgument &&
+            attempt < self->env_->options.settle_attempts) {
+          self->RetryLater(attempt, [self, attempt, next] { self->VoidByKey(attempt + 1, next); });
+          return;
+        }
+        if (!status.ok()) {
+          self->compensation_problems_.push_back(
+              "the payment's outcome is unknown: VoidPayment of idempotency key " +
+              self->order_.id() + " failed (payment " + DescribeCallStatus(status) +
+              "); settle it by hand");
+        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+          self->order_.set_transaction_id(result.transaction_id());
+          self->settlement_note_ =
+              "the charge " + result.transaction_id() + " approved before the restart was refunded";
+        }
+        next();
+      });
+}
+
+}  // namespace percore::order
