@@ -70,6 +70,8 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   // Each client message of a reading shape: parse and hand to the handler's OnRead.
   virtual void OnReadBytes(std::string_view message) = 0;
   void Invoke(void* ops) { entry_.Invoke(*this, ops); }
+  // The transport's message codec (byte_call.h), nullptr for protobuf's binary form.
+  const MessageCodec* codec() const { return codec_; }
 
   // Single answer (unary, client streaming). An OK status answers the default message.
   bool Answer(std::string_view bytes);
@@ -97,6 +99,7 @@ class ByteCallBase : public CallCore, public ByteCallSink {
 
   ByteCall& bytes_;
   const MethodEntry& entry_;
+  const MessageCodec* const codec_;
 
  private:
   const CallLimits& limits_;
