@@ -122,6 +122,11 @@ class WebSocketSession final : public Connection,
     ws_.set_option(websocket::stream_base::decorator(
         [](websocket::response_type& res) { res.set(bhttp::field::server, "percore"); }));
     ws_.read_message_max(server_.options.max_websocket_message_bytes);
+    if (int bytes = server_.options.websocket_send_buffer_bytes; bytes > 0) {
+      beast::error_code ignored;
+      beast::get_lowest_layer(ws_).socket().set_option(asio::socket_base::send_buffer_size(bytes),
+                                                       ignored);
+    }
     auto req = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(upgrade));
     ws_.async_accept(*req, [self = shared_from_this(), req,
                             request = std::move(request)](beast::error_code ec) mutable {

@@ -101,6 +101,10 @@ struct ServerOptions {
   size_t max_websocket_message_bytes = 64 * 1024;
   size_t max_websocket_queue = 256;
   std::chrono::milliseconds websocket_ping_after{30'000};
+  // The kernel's send buffer of a WebSocket (SO_SNDBUF; 0: the kernel's autotuning, up to
+  // megabytes per socket): with it, a client that stops reading is noticed within a bounded
+  // amount of memory instead of after megabytes of frames.
+  int websocket_send_buffer_bytes = 64 * 1024;
   // The flag named in listen errors.
   std::string flag = "--admin";
   // Bodies of the answers the server gives itself (400, 404 to an upgrade, 413, 431, 503).

@@ -168,7 +168,7 @@ void ByteCallBase::OnWritable() {
 void ByteCallBase::OnDone() {
   if (!over_) {
     over_ = true;
-    EndCall(false);
+    EndCall(refused_message_);
   }
   Unref();  // the transport's own
 }

@@ -92,6 +92,13 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   }
   void ResumeReading();  // deferred to a task: the handler is not re-entered from its own call
   bool reading_over() const { return reads_done_; }
+  // A client message that does not parse: the call is answered `status`, and at its end the
+  // handler hears OnCancel (it waits for messages or a half-close that will not come; without
+  // it, a handler that keeps its stream until then would keep it for ever).
+  void RefuseMessage(const Status& status) {
+    refused_message_ = true;
+    FinishWithStatus(status);
+  }
   bool reading_stopped() const { return finish_requested_ || over_; }
 
  protected:
@@ -111,6 +118,7 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   bool want_writable_ = false;
   bool reads_done_ = false;
   bool resume_scheduled_ = false;
+  bool refused_message_ = false;
   bool paused_ = false;  // the handler's last word: a resume task finding it paused again waits
   ShardAdmission* admission_ = nullptr;  // set once admitted: the peer's count is released
   std::string peer_;

@@ -117,7 +117,7 @@ class Reads : public Base {
   void Read(std::string_view bytes) {
     Req message;
     if (Status parsed = Parse(call(), bytes, message, "message"); !parsed.ok()) {
-      call().FinishWithStatus(parsed);
+      call().RefuseMessage(parsed);
       return;
     }
     if (on_read_) on_read_(std::move(message));
