@@ -254,7 +254,7 @@ class WebSocketSession final : public Connection,
 class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession> {
  public:
   HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket)
-      : server_(server), id_(id), stream_(std::move(socket)) {}
+      : server_(server), id_(id), stream_(std::move(socket)), peer_(PeerName(stream_.socket())) {}
 
   void Read() {
     if (server_.stopped || closed_) return;
@@ -324,7 +324,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
       request.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     request.received = std::chrono::system_clock::now();
-    request.peer = PeerName(stream_.socket());
+    request.peer = peer_;
     if (server_.draining) {
       keep_alive_ = false;
       awaiting_ = true;
@@ -379,6 +379,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   Server::Impl& server_;
   const ExchangeId id_;
   beast::tcp_stream stream_;
+  const std::string peer_;  // once per connection
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   unsigned version_ = 11;

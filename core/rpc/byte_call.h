@@ -35,6 +35,10 @@ class MessageCodec {
   virtual Status Decode(std::string_view encoded, google::protobuf::Message& message) const = 0;
   // The transport's form of an answer, into `out` (replaced).
   virtual void Encode(const google::protobuf::Message& message, std::string& out) const = 0;
+  // The same for an answer already in protobuf's binary form (a stored row) of message type
+  // `type`, without making the message.
+  virtual void EncodeSerialized(std::string_view bytes, const google::protobuf::Descriptor& type,
+                                std::string& out) const = 0;
 
  protected:
   ~MessageCodec() = default;

@@ -35,16 +35,15 @@ std::string_view Serialize(const ByteCallBase& call, const Message& message) {
   return buffer;
 }
 
-// A pre-serialized answer in the transport's form: as it is, or decoded and re-encoded by the
+// A pre-serialized answer in the transport's form: as it is, or encoded from those bytes by the
 // call's codec (stored rows are kept serialized; a JSON client still needs JSON).
 template <class Message>
 std::string_view SerializeRaw(const ByteCallBase& call, const SerializedMessage& bytes) {
-  if (call.codec() == nullptr) return bytes.view();
-  thread_local Message message;
-  message.Clear();
-  std::string_view view = bytes.view();
-  message.ParseFromArray(view.data(), static_cast<int>(view.size()));
-  return Serialize(call, message);
+  const MessageCodec* codec = call.codec();
+  if (codec == nullptr) return bytes.view();
+  thread_local std::string buffer;
+  codec->EncodeSerialized(bytes.view(), *Message::descriptor(), buffer);
+  return buffer;
 }
 
 // Parses one client message in the transport's form into `message`.

@@ -1,6 +1,9 @@
 #include "services/gateway/gateway_call.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/message.h>
+
+#include <memory>
 
 #include "services/gateway/status_mapping.h"
 
@@ -89,6 +92,19 @@ void GatewayCall::Encode(const pb::Message& message, std::string& out) const {
       std::chrono::duration_cast<std::chrono::nanoseconds>(spec_.received.time_since_epoch())
           .count();
   self->replayed_ = created_ns < received_ns;
+}
+
+void GatewayCall::EncodeSerialized(std::string_view bytes, const pb::Descriptor& type,
+                                   std::string& out) const {
+  if (spec_.mode != Mode::kUnary || spec_.route == nullptr || spec_.route->location_field.empty()) {
+    EncodeJsonFromBinary(bytes, type, out);  // the common path: printed from the bytes
+    return;
+  }
+  // A create needs fields of the answer (Location, created_at): made into the message once.
+  const pb::Message* prototype = pb::MessageFactory::generated_factory()->GetPrototype(&type);
+  std::unique_ptr<pb::Message> message(prototype->New());
+  message->ParseFromArray(bytes.data(), static_cast<int>(bytes.size()));
+  Encode(*message, out);
 }
 
 void GatewayCall::Finish(StatusCode code, std::string_view message) {

@@ -89,6 +89,8 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
     return DecodeJson(encoded, spec_.params, message);
   }
   void Encode(const google::protobuf::Message& message, std::string& out) const override;
+  void EncodeSerialized(std::string_view bytes, const google::protobuf::Descriptor& type,
+                        std::string& out) const override;
 
   // Events from the HTTP side (shard tasks).
   // The request body (or one chat message): delivered to the typed call.

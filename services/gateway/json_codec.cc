@@ -1,7 +1,10 @@
 #include "services/gateway/json_codec.h"
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/type_resolver.h>
+#include <google/protobuf/util/type_resolver_util.h>
 
 #include <charconv>
 #include <cstdint>
@@ -28,11 +31,37 @@ Status DecodeJson(std::string_view json, const Params& params, pb::Message& mess
   return Status();
 }
 
-void EncodeJson(const pb::Message& message, std::string& out) {
-  out.clear();
+namespace {
+
+pb::util::JsonPrintOptions PrintOptions() {
   pb::util::JsonPrintOptions options;
   options.always_print_primitive_fields = true;
-  pb::util::MessageToJsonString(message, &out, options);
+  return options;
+}
+
+// The generated pool's types, for printing from the binary form. Its lookups are const and the
+// pool is immutable once built: shared by every shard.
+pb::util::TypeResolver& Resolver() {
+  static pb::util::TypeResolver* resolver = pb::util::NewTypeResolverForDescriptorPool(
+      "type.googleapis.com", pb::DescriptorPool::generated_pool());
+  return *resolver;
+}
+
+}  // namespace
+
+void EncodeJson(const pb::Message& message, std::string& out) {
+  out.clear();
+  pb::util::MessageToJsonString(message, &out, PrintOptions());
+}
+
+void EncodeJsonFromBinary(std::string_view bytes, const pb::Descriptor& type, std::string& out) {
+  out.clear();
+  static const pb::util::JsonPrintOptions options = PrintOptions();
+  pb::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
+  pb::io::StringOutputStream sink(&out);
+  auto printed = pb::util::BinaryToJsonStream(
+      &Resolver(), "type.googleapis.com/" + type.full_name(), &in, &sink, options);
+  if (!printed.ok()) out = "{}";
 }
 
 namespace {

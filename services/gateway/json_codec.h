@@ -24,6 +24,10 @@ using Params = std::vector<std::pair<std::string, std::string>>;  // field name,
 // Parses `json` ("" for none) into `message`, then sets each of `params`.
 Status DecodeJson(std::string_view json, const Params& params, google::protobuf::Message& message);
 void EncodeJson(const google::protobuf::Message& message, std::string& out);
+// The same from protobuf's binary form of a message of `type` (protobuf's JSON printer works on
+// that form anyway: MessageToJsonString serializes first), so a stored row is printed as it is.
+void EncodeJsonFromBinary(std::string_view bytes, const google::protobuf::Descriptor& type,
+                          std::string& out);
 // Sets field `name` (proto or JSON name) of `message` from its text form (strings, integers,
 // booleans, enums by name or number). INVALID_ARGUMENT naming the field when it cannot.
 Status SetField(google::protobuf::Message& message, std::string_view name, std::string_view text);
