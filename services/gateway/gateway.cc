@@ -204,7 +204,7 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
 void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request&& request) {
   std::string_view path = request.path();
   // The web page.
-  if (request.method == "GET" || request.method == "HEAD") {
+  if ((request.method == "GET" || request.method == "HEAD") && path.substr(0, 4) != "/v1/") {
     if (auto it = files_.find(std::string(path)); it != files_.end()) {
       http::Response response{200, it->second.content_type, it->second.body, {}};
       response.headers.emplace_back("Cache-Control", "no-cache");
