@@ -8,7 +8,9 @@
 // transport's call (MethodEntry::StartBytes), so admission, the interceptor chain (JWT auth and
 // the access policy), metrics and drain apply as for gRPC clients. The typed call object parses
 // the JSON straight into the handler's request message and hands each answer message to
-// Encode: no protobuf bytes are made (pre-serialized rows are decoded once, to print them).
+// Encode: no gRPC hop and no serialize-then-parse of percore's own. (protobuf 3.21's JSON
+// mapping works through the binary form inside JsonStringToMessage / MessageToJsonString, so
+// stored rows, already binary, are printed straight from their bytes: EncodeSerialized.)
 //
 // Three ways an answer goes back (Mode): one HTTP response for a unary call; a server stream
 // collected into one response (lists); WebSocket text frames, one per message, then a close
