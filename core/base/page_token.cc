@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <random>
+#include <utility>
 
 #include "core/storage/partition_of.h"
 
@@ -10,8 +11,8 @@ namespace {
 
 constexpr size_t kChecksumBytes = 8;
 
-const std::string& TokenKey() {
-  static const std::string key = [] {
+std::string& TokenKey() {
+  static std::string key = [] {
     std::random_device device;
     std::string k(16, '\0');
     for (char& c : k) c = static_cast<char>(device());
@@ -53,6 +54,8 @@ std::optional<std::string> Unhex(std::string_view hex) {
 }
 
 }  // namespace
+
+void SetPageTokenKey(std::string key) { TokenKey() = std::move(key); }
 
 std::string PageTokenCodec::Encode(std::string_view cursor, std::string_view scope) const {
   uint64_t sum = Checksum(cursor, scope);

@@ -15,6 +15,11 @@
 
 namespace percore {
 
+// Replaces the process's random token key (before any token is made or read: on the control
+// thread, before the shards start). The members of a cluster share one (derived from their
+// membership), so a page token one member issued is taken by every other.
+void SetPageTokenKey(std::string key);
+
 class PageTokenCodec {
  public:
   explicit constexpr PageTokenCodec(std::string_view prefix) : prefix_(prefix) {}

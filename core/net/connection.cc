@@ -5,10 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cstring>
 #include <string_view>
 
 #include "core/net/shard_server.h"
 #include "core/net/stream.h"
+#include "core/runtime/shard.h"
 
 namespace percore::net {
 namespace {
@@ -16,6 +19,11 @@ namespace {
 // How many reads one readiness event may do before the loop moves on (fairness between
 // connections; level-triggered epoll brings the rest next round).
 constexpr int kReadsPerEvent = 4;
+
+// The PING sent with the GOAWAY notice; its ACK (one round trip later) sends the final GOAWAY.
+constexpr uint8_t kDrainPingPayload[8] = {'p', 'c', '-', 'd', 'r', 'a', 'i', 'n'};
+// ... or this long after the notice, whichever comes first.
+constexpr auto kFinalGoawayAfter = std::chrono::seconds(2);
 
 Stream* StreamOf(nghttp2_session* session, int32_t id) {
   return static_cast<Stream*>(nghttp2_session_get_stream_user_data(session, id));
@@ -58,11 +66,47 @@ void Connection::Start() {
 }
 
 void Connection::Drain() {
-  if (!open()) return;
+  if (!open() || drain_sent_) return;
+  drain_sent_ = true;
+  // Last-Stream-ID 2^31-1: streams the client is sending now are still taken.
+  nghttp2_submit_shutdown_notice(session_);
+  nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, kDrainPingPayload);
+  // A client that never answers the PING gets the final GOAWAY anyway (it does not hold the
+  // connection open for the whole drain grace). Cancelled at teardown, so `this` is alive.
+  final_goaway_timer_ = runtime::Shard::Current()->RunAfter(kFinalGoawayAfter, [this] {
+    final_goaway_timer_ = 0;
+    SendFinalGoaway();
+  });
+  ScheduleFlush();
+}
+
+void Connection::SendFinalGoaway() {
+  CancelFinalGoawayTimer();
+  if (!open() || final_goaway_) return;
+  final_goaway_ = true;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
                         nghttp2_session_get_last_proc_stream_id(session_), NGHTTP2_NO_ERROR,
                         nullptr, 0);
   ScheduleFlush();
+}
+
+void Connection::OnClientPing() {
+  auto interval = options().min_ping_interval;
+  if (interval.count() <= 0 || close_after_flush_) return;
+  auto now = runtime::Clock::now();
+  if (last_ping_ != runtime::Clock::time_point{} && now - last_ping_ < interval &&
+      ++ping_strikes_ > options().max_ping_strikes) {
+    // What libgrpc sends, so grpc clients back off their keepalive ("too_many_pings").
+    static constexpr std::string_view kReason = "too_many_pings";
+    nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,
+                          nghttp2_session_get_last_proc_stream_id(session_),
+                          NGHTTP2_ENHANCE_YOUR_CALM,
+                          reinterpret_cast<const uint8_t*>(kReason.data()), kReason.size());
+    WireStats::Add(stats_->ping_abusers, 1);
+    close_after_flush_ = final_goaway_ = drain_sent_ = true;
+    ScheduleFlush();
+  }
+  last_ping_ = now;
 }
 
 void Connection::Close() {
@@ -106,6 +150,10 @@ void Connection::OnFdReady(uint32_t events) {
 void Connection::RunDeferred() {
   if (closing_) return TearDown();
   if (!Flush()) return TearDown();
+  if (close_after_flush_ && wbuf_offset_ == wbuf_.size() &&
+      nghttp2_session_want_write(session_) == 0) {
+    return TearDown();  // the GOAWAY with its error is out
+  }
   // Streams whose queues drained may write again; their writes are sent this same round.
   while (!writable_.empty()) {
     std::vector<Stream*> ready;
@@ -174,9 +222,17 @@ void Connection::UpdateInterest() {
       fd_, (reading ? runtime::Poller::kReadable : 0) | (writing ? runtime::Poller::kWritable : 0));
 }
 
+void Connection::CancelFinalGoawayTimer() {
+  if (final_goaway_timer_ != 0) {
+    runtime::Shard::Current()->CancelTimer(final_goaway_timer_);
+    final_goaway_timer_ = 0;
+  }
+}
+
 void Connection::TearDown() {
   if (session_ == nullptr) return;
   closing_ = true;
+  CancelFinalGoawayTimer();
   server_->poller().Remove(fd_);
   close(fd_);
   // nghttp2_session_del calls no stream-close callbacks: the open streams are closed here.
@@ -227,7 +283,7 @@ int Connection::OnHeader(nghttp2_session* session, const nghttp2_frame* frame, c
   return ok ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream only
 }
 
-int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
   bool end_stream = (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
   switch (frame->hd.type) {
     case NGHTTP2_HEADERS: {
@@ -243,6 +299,13 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
     case NGHTTP2_DATA:
       if (end_stream) {
         if (Stream* stream = StreamOf(session, frame->hd.stream_id)) stream->OnEndStream();
+      }
+      return 0;
+    case NGHTTP2_PING:
+      if ((frame->hd.flags & NGHTTP2_FLAG_ACK) == 0) {
+        static_cast<Connection*>(self)->OnClientPing();
+      } else if (std::memcmp(frame->ping.opaque_data, kDrainPingPayload, 8) == 0) {
+        static_cast<Connection*>(self)->SendFinalGoaway();
       }
       return 0;
     default:
@@ -291,7 +354,13 @@ int Connection::OnStreamClose(nghttp2_session* session, int32_t stream_id, uint3
   return 0;
 }
 
-int Connection::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void*) {
+int Connection::OnFrameSend(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
+  if (frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) {
+    // The server is sending: pings in between are keepalive of a live call, not abuse.
+    auto* connection = static_cast<Connection*>(self);
+    connection->ping_strikes_ = 0;
+    connection->last_ping_ = {};
+  }
   // The server ended the stream while the client still sends (an early error status): reset
   // its side with NO_ERROR, as PROTOCOL-HTTP2.md says, so it stops uploading.
   if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&

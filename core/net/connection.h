@@ -20,6 +20,7 @@
 
 #include "core/net/wire_options.h"
 #include "core/runtime/poller.h"
+#include "core/runtime/timer_queue.h"
 
 namespace percore::net {
 
@@ -35,9 +36,11 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   // Sends the server's SETTINGS and starts watching the socket. False: the connection was
   // closed at once (the caller drops nothing: Close() took care of it).
   void Start();
-  // GOAWAY (the last stream the client opened may finish); the connection closes when its
-  // streams are done.
+  // GOAWAY in two phases (RFC 9113 §6.8): a notice that admits streams already in flight,
+  // then, when the client answers the PING sent with it (one round trip), the final GOAWAY
+  // naming the last stream taken; the connection closes when those streams are done.
   void Drain();
+  bool draining() const { return drain_sent_; }
   // Closes at the end of this round, cancelling open streams.
   void Close();
 
@@ -61,6 +64,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
 
   Connection* prev = nullptr;  // the ShardServer's list
   Connection* next = nullptr;
+  // Max connection age (ShardServer's sweep): GOAWAY at drain_at, closed at close_at.
+  runtime::Clock::time_point drain_at = runtime::Clock::time_point::max();
+  runtime::Clock::time_point close_at = runtime::Clock::time_point::max();
 
  private:
   ~Connection();
@@ -82,6 +88,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
                          size_t len, void* self);
   static int OnStreamClose(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* self);
   static int OnFrameSend(nghttp2_session*, const nghttp2_frame* frame, void* self);
+  void SendFinalGoaway();
+  void CancelFinalGoawayTimer();
+  void OnClientPing();  // keepalive enforcement (WireOptions::min_ping_interval)
 
   ShardServer* server_;
   WireStats* stats_;
@@ -90,6 +99,12 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   nghttp2_session* session_ = nullptr;
   int refs_ = 1;
   bool closing_ = false;
+  bool drain_sent_ = false;  // the GOAWAY notice went (or goes) out
+  bool final_goaway_ = false;
+  runtime::TimerId final_goaway_timer_ = 0;
+  bool close_after_flush_ = false;          // GOAWAY with an error queued: close once it is sent
+  runtime::Clock::time_point last_ping_{};  // epoch: no PING yet (or data sent since)
+  int ping_strikes_ = 0;
   bool reading_ = true;   // EPOLLIN wanted
   bool writing_ = false;  // EPOLLOUT wanted
   std::string wbuf_;

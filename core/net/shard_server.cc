@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -44,10 +45,13 @@ ShardServer::ShardServer(runtime::Shard& shard, int listen_fd, Dispatcher& dispa
       dispatcher_(dispatcher),
       options_(options),
       stats_(stats),
-      read_buffer_(new uint8_t[kReadBufferBytes]) {}
+      read_buffer_(new uint8_t[kReadBufferBytes]),
+      jitter_state_(0x9E3779B97F4A7C15ull ^ (uint64_t{shard.id()} << 32) ^
+                    static_cast<uint64_t>(runtime::Clock::now().time_since_epoch().count())) {}
 
 ShardServer::~ShardServer() {
   StopListening();
+  if (age_timer_ != 0) shard_.CancelTimer(age_timer_);
   // Each close cancels the connection's open streams and unlinks it.
   for (Connection* c = connections_; c != nullptr; c = c->next) c->Close();
   poller().RunDeferred();
@@ -83,6 +87,43 @@ void ShardServer::Link(Connection* connection) {
   connection->next = connections_;
   if (connections_ != nullptr) connections_->prev = connection;
   connections_ = connection;
+  auto age = options_.max_connection_age;
+  if (age.count() > 0) {
+    jitter_state_ ^= jitter_state_ << 13;
+    jitter_state_ ^= jitter_state_ >> 7;
+    jitter_state_ ^= jitter_state_ << 17;
+    double factor = 0.9 + 0.2 * static_cast<double>(jitter_state_ % 10001) / 10000.0;
+    connection->drain_at = runtime::Clock::now() +
+                           std::chrono::duration_cast<runtime::Clock::duration>(
+                               std::chrono::duration<double, std::milli>(age.count() * factor));
+    ArmAgeSweep();
+  }
+}
+
+void ShardServer::ArmAgeSweep() {
+  if (age_timer_ != 0 || connections_ == nullptr) return;
+  auto period = std::clamp<std::chrono::milliseconds>(
+      options_.max_connection_age / 10, std::chrono::milliseconds(10), std::chrono::seconds(1));
+  age_timer_ = shard_.RunAfter(period, [this] {
+    age_timer_ = 0;
+    SweepAges();
+  });
+}
+
+void ShardServer::SweepAges() {
+  auto now = runtime::Clock::now();
+  for (Connection* c = connections_; c != nullptr;) {
+    Connection* next = c->next;  // Close() unlinks only at the end of the round, but be safe
+    if (now >= c->close_at) {
+      c->Close();
+    } else if (now >= c->drain_at && !c->draining()) {
+      WireStats::Add(stats_.aged_connections, 1);
+      c->Drain();
+      c->close_at = now + options_.max_connection_age_grace;
+    }
+    c = next;
+  }
+  ArmAgeSweep();
 }
 
 void ShardServer::Unlink(Connection* connection) {

@@ -44,7 +44,7 @@ class ShardServer final : public runtime::FdHandler {
   uint8_t* read_buffer() { return read_buffer_.get(); }
   static constexpr size_t kReadBufferBytes = 64 << 10;
 
-  void Link(Connection* connection);
+  void Link(Connection* connection);  // also gives it its max connection age
   void Unlink(Connection* connection);
 
  private:
@@ -52,6 +52,11 @@ class ShardServer final : public runtime::FdHandler {
   void OutOfDescriptors();
   void PauseAccepting();
   void StopListening();
+  // Max connection age: one timer per shard, armed while any connection is open, walks the
+  // list (a tenth of the age apart, at most a second): a connection is aged a little late,
+  // and no connection carries a timer of its own.
+  void ArmAgeSweep();
+  void SweepAges();
 
   runtime::Shard& shard_;
   int listen_fd_;
@@ -64,6 +69,8 @@ class ShardServer final : public runtime::FdHandler {
   bool accept_paused_ = false;
   bool draining_ = false;
   runtime::TimerId resume_timer_ = 0;
+  runtime::TimerId age_timer_ = 0;
+  uint64_t jitter_state_;  // xorshift: the ±10% jitter of each connection's age
   runtime::Clock::time_point last_log_{};
 };
 

@@ -86,6 +86,10 @@ class Stream {
   // metadata. No-op once finished or cancelled.
   void AddTrailingMetadata(std::string_view key, std::string_view value);
   void Finish(StatusCode code, std::string_view message);
+  // Ends the call at once: Finish() when every queued byte went out, else RST_STREAM(CANCEL)
+  // (trailers queued behind messages the client does not read would never arrive); the
+  // observer's OnCancel follows a reset. No-op once closed.
+  void EndNow(StatusCode code, std::string_view message);
 
  private:
   friend class Connection;

@@ -179,6 +179,17 @@ void Stream::Finish(StatusCode code, std::string_view message) {
   FinishWithHeaders(code, message, false, 0);
 }
 
+void Stream::EndNow(StatusCode code, std::string_view message) {
+  if (closed_ || !connection_->open()) return;
+  if (!finished_ && !cancelled_ && out_offset_ == out_.size()) {
+    Finish(code, message);
+    return;
+  }
+  nghttp2_submit_rst_stream(connection_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_CANCEL);
+  if (!cancelled_) MarkCancelled();
+  ScheduleFlush();
+}
+
 void Stream::FinishWithHeaders(StatusCode code, std::string_view message, bool http_error,
                                int status) {
   finished_ = true;

@@ -5,6 +5,7 @@
 // The limits of percore's own transport, per connection and per stream, and what it counts.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 namespace percore::net {
@@ -33,6 +34,17 @@ struct WireOptions {
   // Connections one shard serves at once; a connection accepted past it is closed at once (the
   // client sees a reset and retries elsewhere or later). 0: no cap.
   uint32_t max_connections_per_shard = 0;
+  // gRPC's max connection age: a connection gets GOAWAY after this (±10% jitter, so connections
+  // accepted together do not all reconnect together) and is closed `max_connection_age_grace`
+  // later, cancelling what is still open. Zero: never.
+  std::chrono::milliseconds max_connection_age{0};
+  std::chrono::milliseconds max_connection_age_grace{0};
+  // Keepalive enforcement, as libgrpc's GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS
+  // and GRPC_ARG_HTTP2_MAX_PING_STRIKES: a client PING sooner than this after the previous one,
+  // with no HEADERS or DATA sent by the server in between, is a strike; past the strikes the
+  // connection gets GOAWAY ENHANCE_YOUR_CALM "too_many_pings" and is closed. Zero: no limit.
+  std::chrono::milliseconds min_ping_interval{0};
+  int max_ping_strikes = 2;
 };
 
 struct WireStats {
@@ -43,6 +55,8 @@ struct WireStats {
   std::atomic<int64_t> cancelled_streams{0};    // OnCancel delivered
   std::atomic<int64_t> accept_errors{0};        // EMFILE/ENFILE and the like
   std::atomic<int64_t> refused_connections{0};  // closed at accept: over the connection cap
+  std::atomic<int64_t> aged_connections{0};     // sent GOAWAY for their max connection age
+  std::atomic<int64_t> ping_abusers{0};         // closed with GOAWAY "too_many_pings"
 
   static void Add(std::atomic<int64_t>& counter, int64_t delta) {
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);

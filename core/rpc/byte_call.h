@@ -90,6 +90,10 @@ class ByteCall {
   // Ends the call after the queued messages: trailers with the status and trailing metadata.
   virtual void AddTrailingMetadata(std::string_view key, std::string_view value) = 0;
   virtual void Finish(StatusCode code, std::string_view message) = 0;
+  // Ends the call now, whatever is queued: trailers with the status when every message went
+  // out, else a stream reset (a client that stopped reading would never see trailers queued
+  // behind its unread messages); OnCancel follows a reset. For the idle-stream sweeper.
+  virtual void EndNow(StatusCode code, std::string_view message) = 0;
 
   // nullptr (the default): messages are protobuf's binary form. Otherwise OnBytes and Write
   // carry the codec's form. Constant for the call's life.

@@ -1,5 +1,6 @@
 #include "core/rpc/byte_call_base.h"
 
+#include <string>
 #include <utility>
 
 #include "core/rpc/admission.h"
@@ -18,6 +19,7 @@ ByteCallBase::ByteCallBase(runtime::Shard& shard, ByteCall& bytes, const MethodE
       single_response_(single_response),
       reads_(reads),
       live_(shard.Local<LiveCallObjects>()) {
+  idle_link_.call = this;
   Ref();  // the transport's own, until OnDone
   bytes_.Ref();
   bytes_.SetSink(this);
@@ -26,7 +28,10 @@ ByteCallBase::ByteCallBase(runtime::Shard& shard, ByteCall& bytes, const MethodE
 }
 
 ByteCallBase::~ByteCallBase() {
-  if (admission_ != nullptr) admission_->Release(peer_);
+  if (admission_ != nullptr) {
+    UnwatchIdle();
+    admission_->Release(peer_);
+  }
   bytes_.Unref();
   shard().CallEnded();
   live_.Add(-1);
@@ -48,6 +53,32 @@ bool ByteCallBase::Admit() {
   }
   admission_ = &admission;
   return true;
+}
+
+void ByteCallBase::WatchIdle() {
+  std::chrono::milliseconds timeout = limits_.stream_idle_timeout;
+  if (admission_ == nullptr || timeout.count() <= 0 || over_ || finish_requested_ || reads_done_) {
+    return;
+  }
+  admission_->idle_streams().Watch(idle_link_, timeout);
+}
+
+void ByteCallBase::TouchLinked() { admission_->idle_streams().Touch(idle_link_); }
+
+void ByteCallBase::UnwatchIdle() {
+  if (idle_link_.linked) admission_->idle_streams().Unwatch(idle_link_);
+}
+
+void ByteCallBase::EndIdle(std::chrono::milliseconds timeout) {
+  if (over_) return;
+  Ref();  // ending delivers OnCancel, which may drop the handler's references
+  ended_by_server_ = true;
+  finish_requested_ = true;
+  NoteStatus(StatusCode::kDeadlineExceeded);  // what the server meant, even if it must reset
+  bytes_.EndNow(StatusCode::kDeadlineExceeded,
+                "stream idle for " + std::to_string(timeout.count()) +
+                    " ms: nothing received or sent (server's --stream-idle-timeout)");
+  Unref();
 }
 
 void ByteCallBase::AddInitialMetadata(const std::string& key, const std::string& value) {
@@ -87,6 +118,7 @@ bool ByteCallBase::WriteBytes(std::string_view bytes) {
     want_writable_ = true;
     return false;
   }
+  TouchIdle();
   return true;
 }
 
@@ -125,6 +157,7 @@ void ByteCallBase::ResumeReading() {
 void ByteCallBase::OnBytes(std::string_view message) {
   if (finish_requested_ || over_) return;
   if (reads_) {
+    TouchIdle();
     OnReadBytes(message);
     return;
   }
@@ -146,6 +179,7 @@ void ByteCallBase::OnHalfClose() {
     return;
   }
   reads_done_ = true;
+  UnwatchIdle();  // half-closed: from now on the client waits for the server
   if (over_) return;
   if (auto fn = std::exchange(on_reads_done_, nullptr)) fn();
 }
@@ -153,6 +187,7 @@ void ByteCallBase::OnHalfClose() {
 void ByteCallBase::OnCancel() {
   if (over_) return;
   over_ = true;
+  UnwatchIdle();
   EndCall(true);
 }
 
@@ -166,9 +201,10 @@ void ByteCallBase::OnWritable() {
 }
 
 void ByteCallBase::OnDone() {
+  UnwatchIdle();
   if (!over_) {
     over_ = true;
-    EndCall(refused_message_);
+    EndCall(ended_by_server_);
   }
   Unref();  // the transport's own
 }

@@ -23,6 +23,7 @@
 #include "core/rpc/byte_call.h"
 #include "core/rpc/call_core.h"
 #include "core/rpc/call_limits.h"
+#include "core/rpc/idle_streams.h"
 #include "core/rpc/method_table.h"
 
 namespace percore::rpc {
@@ -30,7 +31,7 @@ namespace percore::rpc {
 class ShardAdmission;
 struct LiveCallObjects;
 
-class ByteCallBase : public CallCore, public ByteCallSink {
+class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
  public:
   ByteCallBase(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
                const CallLimits& limits, bool single_response, bool reads);
@@ -55,6 +56,12 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   void OnWritable() override;
   void OnDone() override;
 
+  // IdleEndable (idle_streams.h): --stream-idle-timeout for the shapes that read the client's
+  // messages, watched from the handler's start to the client's half-close; every message read
+  // and every write the transport took touches. Ended as libgrpc's calls are: DEADLINE_EXCEEDED,
+  // or a reset when the answer is stuck behind unread messages; the handler sees a cancel.
+  void EndIdle(std::chrono::milliseconds timeout) override;
+
  public:  // for the typed halves (byte_calls.h)
   // Admits the call; false when it was refused (answered already). Then, for shapes that read,
   // runs the handler at once; shapes with one request run it at the first message (OnRequest).
@@ -62,7 +69,10 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   // After construction: admits the call, runs the handler of a reading shape (`ops`: the call's
   // shape interface), and drops the delivery reference.
   void Begin(void* ops) {
-    if (Admit() && reads_) Invoke(ops);
+    if (Admit() && reads_) {
+      Invoke(ops);
+      WatchIdle();
+    }
     Unref();
   }
   // The shape's one request message arrived (unary, server streaming): parse and run.
@@ -96,13 +106,18 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   // handler hears OnCancel (it waits for messages or a half-close that will not come; without
   // it, a handler that keeps its stream until then would keep it for ever).
   void RefuseMessage(const Status& status) {
-    refused_message_ = true;
+    ended_by_server_ = true;
     FinishWithStatus(status);
   }
   bool reading_stopped() const { return finish_requested_ || over_; }
 
  protected:
   void ClearCallbacks() override;
+  void WatchIdle();
+  void TouchIdle() {
+    if (idle_link_.linked) TouchLinked();
+  }
+  void UnwatchIdle();
 
   ByteCall& bytes_;
   const MethodEntry& entry_;
@@ -118,13 +133,16 @@ class ByteCallBase : public CallCore, public ByteCallSink {
   bool want_writable_ = false;
   bool reads_done_ = false;
   bool resume_scheduled_ = false;
-  bool refused_message_ = false;
   bool paused_ = false;  // the handler's last word: a resume task finding it paused again waits
+  bool ended_by_server_ = false;         // EndIdle: the handler is told as for a cancel
   ShardAdmission* admission_ = nullptr;  // set once admitted: the peer's count is released
   std::string peer_;
   LiveCallObjects& live_;
   std::function<void()> on_writable_;
   std::function<void()> on_reads_done_;
+  IdleLink idle_link_;
+
+  void TouchLinked();
 };
 
 }  // namespace percore::rpc

@@ -32,7 +32,7 @@ namespace percore::rpc {
 
 class ShardAdmission;
 
-class CallBase : public CallCore {
+class CallBase : public CallCore, public IdleEndable {
  public:
   explicit CallBase(MethodSlot& slot);
   ~CallBase() override;
@@ -60,7 +60,7 @@ class CallBase : public CallCore {
   // The sweeper's verdict: ends the call with DEADLINE_EXCEEDED (or cancels it when a write is
   // stuck behind a client that does not read). The handler sees it as a cancellation (OnCancel
   // runs), since it did not end the call itself.
-  void EndIdle(std::chrono::milliseconds timeout);
+  void EndIdle(std::chrono::milliseconds timeout) override;
 
  protected:
   // Call from the request tag's ok path: re-posts the method, counts the call and takes the done

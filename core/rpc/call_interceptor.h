@@ -23,6 +23,7 @@
 
 namespace percore::rpc {
 
+class CallRouter;
 class MethodBinding;
 
 struct InterceptedCall {
@@ -44,6 +45,10 @@ class InterceptorChain {
     interceptors_.push_back(std::move(interceptor));
   }
   bool empty() const { return interceptors_.empty(); }
+  // The router that may send a unary call to another process after the chain (call_router.h);
+  // nullptr: every call is served here.
+  void SetRouter(std::shared_ptr<const CallRouter> router) { router_ = std::move(router); }
+  const CallRouter* router() const { return router_.get(); }
   Status Run(const InterceptedCall& call) const {
     for (const auto& interceptor : interceptors_) {
       Status status = interceptor->Intercept(call);
@@ -54,6 +59,7 @@ class InterceptorChain {
 
  private:
   std::vector<std::unique_ptr<CallInterceptor>> interceptors_;
+  std::shared_ptr<const CallRouter> router_;
 };
 
 }  // namespace percore::rpc

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 
-#include "core/rpc/call_base.h"
 #include "core/runtime/shard.h"
 
 namespace percore::rpc {

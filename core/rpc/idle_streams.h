@@ -18,10 +18,19 @@ class Shard;
 
 namespace percore::rpc {
 
-class CallBase;
+// A call the sweeper can end: libgrpc's CallBase and the byte-level ByteCallBase.
+class IdleEndable {
+ public:
+  // Ends the call with DEADLINE_EXCEEDED (or resets it when a write is stuck behind a client
+  // that does not read). It may free the call, and with it the link.
+  virtual void EndIdle(std::chrono::milliseconds timeout) = 0;
+
+ protected:
+  ~IdleEndable() = default;
+};
 
 struct IdleLink {
-  CallBase* call = nullptr;
+  IdleEndable* call = nullptr;
   IdleLink* prev = nullptr;
   IdleLink* next = nullptr;
   runtime::Clock::time_point last;

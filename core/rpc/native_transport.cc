@@ -51,6 +51,7 @@ class NetByteCall final : public ByteCall, public net::StreamObserver {
     stream_.AddTrailingMetadata(key, value);
   }
   void Finish(StatusCode code, std::string_view message) override { stream_.Finish(code, message); }
+  void EndNow(StatusCode code, std::string_view message) override { stream_.EndNow(code, message); }
 
   // net::StreamObserver: forwarded to the typed call.
   void OnMessage(net::Stream&, std::string_view message) override {

@@ -53,6 +53,10 @@ grpc::Status ServerHost::StartNative() {
   wire.max_header_list_bytes = static_cast<uint32_t>(options_.max_metadata_bytes);
   wire.max_connections_per_shard = static_cast<uint32_t>(
       std::max<size_t>(1, (native_max_connections_ + runtime_.size() - 1) / runtime_.size()));
+  wire.max_connection_age = std::chrono::milliseconds(options_.max_connection_age_ms);
+  wire.max_connection_age_grace = std::chrono::milliseconds(options_.max_connection_age_grace_ms);
+  wire.min_ping_interval = std::chrono::milliseconds(options_.keepalive_min_ping_interval_ms);
+  wire.max_ping_strikes = options_.keepalive_max_ping_strikes;
 
   runtime_.Start();
   started_ = true;

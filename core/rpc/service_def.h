@@ -33,6 +33,7 @@
 
 #include "core/rpc/bidi_stream_call.h"
 #include "core/rpc/byte_calls.h"
+#include "core/rpc/call_router.h"
 #include "core/rpc/client_stream_call.h"
 #include "core/rpc/grpc_bidi_stream_call.h"
 #include "core/rpc/grpc_client_stream_call.h"
@@ -95,6 +96,25 @@ class BoundMethod final : public MethodBinding {
           core.NoteStatus(refused.code());
           core.FinishWithStatus(refused);  // the handler never sees the call
           return;
+        }
+        // A unary call whose key another process owns is answered there (call_router.h).
+        if constexpr (requires(Call c, const SerializedMessage& m) {
+                        c.request();
+                        c.FinishRaw(m);
+                      }) {
+          if (const CallRouter* router = chain->router(); router != nullptr) {
+            auto take = [&]() -> RoutedAnswer {
+              return [handle = Call(&core, typed)](const Status& status,
+                                                   const SerializedMessage& response) {
+                if (status.ok()) {
+                  handle.FinishRaw(response);
+                } else {
+                  handle.Finish(status);
+                }
+              };
+            };
+            if (router->Route(InterceptedCall{core, *this, request}, take)) return;
+          }
         }
       }
       (static_cast<Handler*>(handler)->*fn_)(Call(&core, typed));

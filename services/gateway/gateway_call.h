@@ -84,6 +84,9 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   void RequestWritable() override { want_writable_ = true; }
   void AddTrailingMetadata(std::string_view key, std::string_view value) override;
   void Finish(StatusCode code, std::string_view message) override;
+  // The idle-stream sweeper's end: nothing is queued here that a reset would have to pass, so
+  // it is a finish (a WebSocket is closed with the status after its queued frames).
+  void EndNow(StatusCode code, std::string_view message) override { Finish(code, message); }
   const rpc::MessageCodec* codec() const override { return this; }
 
   // rpc::MessageCodec.

@@ -1,5 +1,6 @@
 #include "services/inventory/reservation_id.h"
 
+#include "core/cluster/cluster_placement.h"
 #include "core/runtime/shard_for.h"
 
 namespace percore::inventory {
@@ -26,7 +27,8 @@ std::string ReservationIdGenerator::Make(uint64_t random) {
 }
 
 bool ReservationIdGenerator::OwnedBy(std::string_view id, size_t shard, size_t shards) {
-  return runtime::ShardFor(id, shards) == shard;
+  // And in this process's partition, so any member finds its owner by the id alone.
+  return runtime::ShardFor(id, shards) == shard && cluster::OwnsKey(id);
 }
 
 }  // namespace percore::inventory

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/cluster/cluster_placement.h"
 #include "core/rpc/page_writer.h"
 #include "core/runtime/runtime.h"
 #include "core/runtime/shard_for.h"
@@ -131,7 +132,9 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
     }
   }
   Uuid order_id = ids_.Next(NowNanos(), [this](const Uuid& candidate) {
-    return runtime::ShardFor(candidate.view(), runtime_.size()) == shard_.id();  // stays here
+    // Stays here: this shard, this process's partition (core/cluster/cluster_placement.h).
+    return runtime::ShardFor(candidate.view(), runtime_.size()) == shard_.id() &&
+           cluster::OwnsKey(candidate.view());
   });
   auto saga = OrderSaga::ForCreate(&env_, order_id, input, deadline);
   if (!input.idempotency_key.empty()) {

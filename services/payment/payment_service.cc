@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/cluster/cluster_placement.h"
 #include "services/payment/payment_validation.h"
 
 namespace percore::payment {
@@ -100,8 +101,8 @@ void PaymentService::StartShard(runtime::Shard& shard) {
 NewTransactionId PaymentService::IdsOf(PaymentShard& owner) {
   return [this, &owner] {
     return owner.ids.Next([this, &owner](const std::string& id) {
-      return OwnerOf(id) == owner.shard.id() && !owner.ledger.HasTransactionId(id) &&
-             !owner.moved.contains(id);
+      return OwnerOf(id) == owner.shard.id() && cluster::OwnsKey(id) &&
+             !owner.ledger.HasTransactionId(id) && !owner.moved.contains(id);
     });
   };
 }

@@ -18,6 +18,7 @@
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "services/cluster/cluster_setup.h"
 #include "services/gateway/gateway.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
@@ -28,9 +29,12 @@
 namespace {
 
 // --jwt-* and --peer-token-file: the authentication interceptor in front of every handler, and
-// the token presented to peers. False (after a message) when a key or token file is unusable.
+// the token presented to peers; --partitions: the router that forwards calls for other
+// partitions' keys, after the interceptors. False (after a message) when a key or token file is
+// unusable.
 bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
-                   percore::server::BuiltServices& built) {
+                   percore::server::BuiltServices& built,
+                   std::shared_ptr<const percore::rpc::CallRouter> router) {
   using namespace percore;
   Result<std::shared_ptr<const auth::JwtVerifier>> verifier = server::BuildJwtVerifier(flags.auth);
   Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
@@ -41,15 +45,16 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
     }
   }
   for (auto& peer : built.peers) peer->SetAuthorization(*peer_authorization);
+  auto chain = std::make_shared<rpc::InterceptorChain>();
+  if (router) chain->SetRouter(std::move(router));
   if (*verifier) {
-    auto chain = std::make_shared<rpc::InterceptorChain>();
     chain->Add(
         std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards));
-    flags.server.interceptors = std::move(chain);
     std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
+  if (!chain->empty() || chain->router() != nullptr) flags.server.interceptors = std::move(chain);
   return true;
 }
 
@@ -67,6 +72,8 @@ int main(int argc, char** argv) {
     std::fputs(server::ServerUsage().c_str(), stdout);
     return 0;
   }
+  // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
+  std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
   durability::DataDirLock data_dir_lock;
   std::optional<server::BuiltServices> built =
       server::BuildServices(flags->services, flags->peers, flags->durability, &error);
@@ -74,6 +81,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "percore-server: %s\n", error.c_str());
     return 2;
   }
+
+  if (router && built->user) cluster::AttachUserService(*router, flags->placement, *built->user);
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
@@ -132,7 +141,7 @@ int main(int argc, char** argv) {
                  flags->durability.data_dir.c_str(),
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
-  if (!ConfigureAuth(*flags, runtime.size(), *built)) return 2;
+  if (!ConfigureAuth(*flags, runtime.size(), *built, router)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
@@ -196,14 +205,15 @@ int main(int argc, char** argv) {
   std::condition_variable stopped_changed;
   bool stopped = false;
   std::thread peer_closer;
-  if (!built->peers.empty()) {
+  if (!built->peers.empty() || router) {
     auto grace_over = std::chrono::steady_clock::now() + grace;
     peer_closer = std::thread([&, grace_over] {
       std::unique_lock lock(stopped_mutex);
       if (stopped_changed.wait_until(lock, grace_over, [&] { return stopped; })) return;
       // A shard that has already closed refuses the task; one that is closing still runs it.
-      runtime.RunOnAll([&peers = built->peers](runtime::Shard& shard) {
+      runtime.RunOnAll([&peers = built->peers, &router](runtime::Shard& shard) {
         for (auto& peer : peers) peer->Close(shard);
+        if (router) router->links().Close(shard);
       });
     });
   }

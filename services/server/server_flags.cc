@@ -92,7 +92,10 @@ std::string ServerUsage() {
                               Repeatable; a service may not be both hosted and a peer
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
-  --max-connection-age-seconds N  connections are closed gracefully after N s (default 1800)
+  --max-connection-age-seconds N  connections are closed gracefully after N s, ±10%: GOAWAY,
+                              then calls in flight may finish (default 1800)
+  --max-connection-age-grace-seconds N  after that GOAWAY, calls still open are cancelled
+                              and the connection closed after N s (default 300)
   --max-connections N         connections served at once; more are closed at accept
                               (default: 3/4 of the fd limit, which is raised to the hard
                               limit at start)
@@ -135,7 +138,8 @@ std::string ServerUsage() {
                               POST /package.Service/Method), WebSocket watches and chat, the
                               web page at /; port 0 picks one (default off)
   --http-max-body-bytes N     largest HTTP request body; more is 413 (default 1048576)
-)" + AuthUsage() +
+)" + cluster::ClusterUsage() +
+         AuthUsage() +
          R"(  --help                      this text
 )";
 }
@@ -255,6 +259,14 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.server.max_connection_age_ms = static_cast<int>(number * 1000);
+    } else if (arg == "--max-connection-age-grace-seconds") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 0, 1 << 20, &number)) {
+        *error = "--max-connection-age-grace-seconds wants a number from 0 to 1048576, got \"" +
+                 value + "\"";
+        return std::nullopt;
+      }
+      flags.server.max_connection_age_grace_ms = static_cast<int>(number * 1000);
     } else if (arg == "--max-connections") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1 << 24, &number)) {
@@ -330,6 +342,10 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       fsync_given = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.durability.skip_corrupt = true;
+    } else if (auto parsed = cluster::ParseClusterFlag(
+                   arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
+                   &flags.cluster, error)) {
+      if (!*parsed) return std::nullopt;
     } else if (auto parsed = ParseAuthFlag(
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.auth, error)) {
@@ -340,6 +356,11 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     }
   }
   if (!CheckAuthFlags(flags.auth, error)) return std::nullopt;
+  if (auto placement = cluster::PlacementFromFlags(flags.cluster, error)) {
+    flags.placement = std::move(*placement);
+  } else {
+    return std::nullopt;
+  }
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";

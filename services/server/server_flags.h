@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "core/cluster/cluster_placement.h"
 #include "core/durability/durability_config.h"
 #include "core/rpc/server_host.h"
+#include "services/cluster/cluster_flags.h"
 #include "services/server/auth_flags.h"
 
 namespace percore::server {
@@ -26,6 +28,10 @@ struct ServerFlags {
   bool help = false;
   // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
   std::string admin;
+  // --partitions, --partition, --members (services/cluster/cluster_flags.h) and the placement
+  // they describe (one partition of one: the whole data set, nothing routed).
+  cluster::ClusterFlags cluster;
+  cluster::ClusterPlacement placement;
   // --- the HTTP gateway (issue 11) ---
   // --http HOST:PORT: REST/JSON + WebSocket gateway and the web page; empty: off.
   std::string http;

@@ -150,6 +150,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     hosted.user =
         std::make_shared<user::UserService>(user::UserServiceOptions{.durability = durability});
     built.registrations.push_back(user::MakeUserGrpcService(hosted.user));
+    built.user = hosted.user;
     if (durability.enabled()) {
       built.recoveries.push_back([user = hosted.user](size_t shards, std::string* report) {
         return user->Recover(shards, report);

@@ -19,6 +19,7 @@
 #include "core/durability/durability_config.h"
 #include "core/rpc/service_def.h"
 #include "services/remote/remote_peer.h"
+#include "services/user/user_service.h"
 
 namespace percore::server {
 
@@ -46,6 +47,8 @@ struct BuiltServices {
   // Run after the runtime's threads are joined, before the runtime is destroyed: each durable
   // service writes and syncs what its logs hold.
   std::vector<std::function<void()>> closers;
+  // The user service when hosted (services/cluster gives it the other partitions to list).
+  std::shared_ptr<user::UserService> user;
 };
 
 // Registrations for `names` (empty: all) whose calls to other services go to `peers` when those

@@ -4,6 +4,7 @@
 
 #include <utility>
 
+#include "core/cluster/forwarded_mark.h"
 #include "services/user/user_list_stream.h"
 #include "services/user/user_validation.h"
 
@@ -74,10 +75,15 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
     call.Finish(page.status());
     return;
   }
-  std::make_shared<UserListStream>(service_, call, page->size, page->after)->Start();
+  // A client's call lists the whole cluster; a member's (marked) lists this partition alone.
+  const bool whole_cluster = service_->partition_scanner().sources > 0 &&
+                             !call.metadata(cluster::kForwardedFromKey).has_value();
+  std::make_shared<UserListStream>(service_, call, page->size, page->after, whole_cluster)->Start();
 }
 
 void UserHandler::WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call) {
+  // In a cluster: served from the partitions that hold the users watched (services/cluster).
+  if (const user::ClusterWatch& relay = service_->cluster_watch(); relay && relay(call)) return;
   const std::string& user_id = call.request().user_id();
   UserId id;
   bool one_user = !user_id.empty();

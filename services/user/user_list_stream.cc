@@ -8,17 +8,19 @@
 namespace percore::user {
 
 UserListStream::UserListStream(std::shared_ptr<UserService> service, Stream stream,
-                               size_t page_size, std::optional<UserId> after)
+                               size_t page_size, std::optional<UserId> after, bool whole_cluster)
     : service_(std::move(service)),
       stream_(std::move(stream)),
-      runs_(service_->shards().size()),
+      runs_(service_->shards().size() +
+            (whole_cluster ? service_->partition_scanner().sources : 0)),
+      shard_runs_(service_->shards().size()),
       page_size_(page_size) {
   for (ShardRun& run : runs_) run.cursor = after;
 }
 
 void UserListStream::Pump() {
   while (fetching_ == 0) {
-    if (stream_.cancelled()) return;
+    if (stream_.cancelled() || failed_) return;
     std::vector<size_t> empty;
     for (size_t s = 0; s < runs_.size(); ++s) {
       if (runs_[s].rows.empty() && !runs_[s].exhausted) empty.push_back(s);
@@ -70,6 +72,10 @@ void UserListStream::Fetch(const std::vector<size_t>& shards, size_t limit) {
   issuing_ = true;
   auto self = shared_from_this();
   for (size_t s : shards) {
+    if (s >= shard_runs_) {
+      FetchPartition(s, limit);
+      continue;
+    }
     service_->ScanShard(static_cast<runtime::ShardId>(s), runs_[s].cursor, limit,
                         [self, s, limit](Result<std::vector<Row>> fetched) {
                           std::vector<Row>& rows = *fetched;  // a scan always answers
@@ -81,6 +87,26 @@ void UserListStream::Fetch(const std::vector<size_t>& shards, size_t limit) {
                         });
   }
   issuing_ = false;
+}
+
+void UserListStream::FetchPartition(size_t run_index, size_t limit) {
+  auto self = shared_from_this();
+  service_->partition_scanner().scan(
+      run_index - shard_runs_, runs_[run_index].cursor, limit, stream_.deadline(),
+      [self, run_index, limit](Result<PartitionScanner::Rows> fetched) {
+        if (!fetched.ok()) {
+          if (!self->failed_) {
+            self->failed_ = true;
+            self->stream_.FinishNow(fetched.status());
+          }
+        } else {
+          ShardRun& run = self->runs_[run_index];
+          run.exhausted = fetched->size() < limit;
+          if (!fetched->empty()) run.cursor = fetched->back().first;
+          for (Row& row : *fetched) run.rows.push_back(std::move(row));
+        }
+        if (--self->fetching_ == 0 && !self->issuing_) self->Pump();
+      });
 }
 
 void UserListStream::Finish(bool more) {

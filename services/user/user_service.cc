@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "core/cluster/cluster_placement.h"
 #include "services/user/user_validation.h"
 
 namespace percore::user {
@@ -65,7 +66,8 @@ void UserService::CreateUser(const v1::CreateUserRequest& request,
   runtime::ShardId here = runtime::Shard::Current()->id();
   int64_t now = NowNanos();
   UserId id = shards_.local().ids.Next(now, [this, here](const UserId& candidate) {
-    return OwnerOf(candidate) == here;  // the row stays on this shard
+    // The row stays on this shard, in this process's partition (cluster_placement.h).
+    return OwnerOf(candidate) == here && cluster::OwnsKey(candidate.view());
   });
   v1::User user;
   user.set_id(id.ToString());
@@ -142,6 +144,17 @@ void UserService::UpdateUser(const v1::UpdateUserRequest& request,
   }
   // The email may change: see whether its key does, and if so claim the new key first.
   std::string new_key = EmailKey(*patch->email);
+  // In a cluster a user lives on its email's partition, which holds every claim of its keys
+  // (CreateUser is routed by the email). A move to another partition's email would need that
+  // partition's claim (issue 14): refused rather than claimed where uniqueness is not decided.
+  if (!cluster::OwnsKey(new_key)) {
+    done(Status(StatusCode::kFailedPrecondition,
+                "email: in a cluster, an email can change only to one of the same partition (" +
+                    std::to_string(cluster::ProcessPlacement().OwnerOf(new_key)) + ", not " +
+                    std::to_string(cluster::ProcessPlacement().self) +
+                    "); create a new user with that email instead"));
+    return;
+  }
   shards_.InvokeOn(
       OwnerOf(id),
       [id, new_key](UserShard& owner) { return owner.partition.BeginEmailChange(id, new_key); },

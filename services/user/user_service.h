@@ -17,16 +17,19 @@
 // Answers are the stored rows, serialized user.v1.User bytes, as they are served. With a data
 // directory, every write is logged on the row's shard and answered once durable (user_journal.h).
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/result.h"
 #include "core/durability/durability_config.h"
 #include "core/rpc/serialized_message.h"
+#include "core/rpc/server_stream_call.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/user_client.h"
 #include "services/user/user_id.h"
@@ -53,6 +56,24 @@ struct UserShard {
   std::function<void(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event)> deliver;
 };
 
+// In a cluster, the users of the other partitions, for a ListUsers that pages over the whole
+// cluster (services/cluster sets it before the shards start; none outside a cluster). Each of
+// `sources` is scanned like a shard: up to `limit` rows after `after`, ascending, `done` run on
+// the calling shard (an error, e.g. UNAVAILABLE for a partition that is down, ends the page).
+struct PartitionScanner {
+  using Rows = std::vector<std::pair<UserId, rpc::SerializedMessage>>;
+  size_t sources = 0;
+  std::function<void(size_t source, std::optional<UserId> after, size_t limit,
+                     std::chrono::system_clock::time_point deadline,
+                     std::function<void(Result<Rows>)> done)>
+      scan;
+};
+
+// In a cluster, takes a client's WatchUserUpdates whose users live (also) on other partitions
+// and serves it from there (services/cluster); false: this member serves it alone.
+using ClusterWatch =
+    std::function<bool(const rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate>& call)>;
+
 class UserService final : public clients::UserClient {
  public:
   template <class T>
@@ -72,6 +93,11 @@ class UserService final : public clients::UserClient {
   void StartShard(runtime::Shard& shard);
   const UserServiceOptions& options() const { return options_; }
   runtime::Sharded<UserShard>& shards() { return shards_; }
+  // Control thread, before the shards start (services/cluster).
+  void SetPartitionScanner(PartitionScanner scanner) { partition_scanner_ = std::move(scanner); }
+  const PartitionScanner& partition_scanner() const { return partition_scanner_; }
+  void SetClusterWatch(ClusterWatch watch) { cluster_watch_ = std::move(watch); }
+  const ClusterWatch& cluster_watch() const { return cluster_watch_; }
 
   void CreateUser(const v1::CreateUserRequest& request, Done<rpc::SerializedMessage> done);
   void GetUser(const v1::GetUserRequest& request, Done<rpc::SerializedMessage> done);
@@ -94,6 +120,8 @@ class UserService final : public clients::UserClient {
 
   UserServiceOptions options_;
   runtime::Sharded<UserShard> shards_;
+  PartitionScanner partition_scanner_;
+  ClusterWatch cluster_watch_;
   std::vector<UserRestore> restore_;  // by shard, from Recover(); each taken by its StartShard
 };
 

@@ -6,10 +6,12 @@ server's RSS stays bounded:
   send one message each and never half-close. Fair admission refuses the greedy connections
   past their share, the good client's GetUser still succeeds during the attack, and the idle
   streams are ended DEADLINE_EXCEEDED after --stream-idle-timeout.
-- rapid reset: thousands of HEADERS each followed at once by RST_STREAM.
+- rapid reset: thousands of HEADERS each followed at once by RST_STREAM. (On the native
+  transport nghttp2's reset-rate limit ends the attacker's connection with GOAWAY: asserted.)
 - slow reader: server streams of large messages whose client never reads (flow control closed).
 Usage: hostile_streams_python_test.py PATH/TO/percore-server"""
 
+import os
 import socket
 import sys
 import time
@@ -59,6 +61,7 @@ class RawH2:
         self.status = {}   # stream id -> grpc-status (int) once its trailers arrived
         self.reset = set()
         self.answered = set()  # streams whose response headers came (the server took them)
+        self.goaway = None     # the error code of the server's GOAWAY, once it came
         self.read_bytes = not (window is not None and window == 0)
         # The server's SETTINGS (max concurrent streams) before opening many streams.
         deadline = time.time() + TIMEOUT
@@ -112,6 +115,8 @@ class RawH2:
                     self.answered.add(e.stream_id)
             elif isinstance(e, h2.events.StreamReset):
                 self.reset.add(e.stream_id)
+            elif isinstance(e, h2.events.ConnectionTerminated):
+                self.goaway = e.error_code
         self.flush()
         return events
 
@@ -197,11 +202,18 @@ class HostileStreams(unittest.TestCase):
         request = self.user_pb.GetUserRequest(id=user.id).SerializeToString()
         a = RawH2(server.port)
         for _ in range(20):
+            if a.goaway is not None:
+                break  # the server ended this connection: nothing more can be sent on it
             for _ in range(250):
                 sid = a.open("/user.v1.UserService/GetUser", request, end=True)
                 a.conn.reset_stream(sid)
-            a.flush()
+            try:
+                a.flush()
+            except OSError:
+                break  # closed by the server
             a.pump(0.01)
+        if os.environ.get("PERCORE_TRANSPORT") == "native":
+            self.assertIsNotNone(a.goaway, "the rapid-reset connection was not ended")
         self.assert_good_client_served(stub, user)
         self.assertIsNone(server.proc.poll())
         self.assertLess(rss_kb(server.proc.pid) - rss_before, rss_bound_kb(server.proc.pid))

@@ -3,8 +3,10 @@
 // fake ByteCall (bytes in, bytes out, no socket). Requests are parsed (garbage is
 // INVALID_ARGUMENT), answers serialized, admission applies (draining: UNAVAILABLE), a unary call
 // without its message is INTERNAL, a stream waits for OnWritable when the queue is full, a
-// cancelled watch runs the handler's cancel path; every call object and every fake ByteCall is
-// freed (ServerHost::live_call_objects back to the posted requests, LiveFakes() to zero).
+// cancelled watch runs the handler's cancel path, an idle bidi stream is ended by
+// --stream-idle-timeout (DEADLINE_EXCEEDED, or a reset when its reply sits unread); every call
+// object and every fake ByteCall is freed (ServerHost::live_call_objects back to the posted
+// requests, LiveFakes() to zero).
 
 #include "core/rpc/byte_call.h"
 
@@ -14,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "order/v1/order.pb.h"
@@ -35,6 +38,7 @@ struct FakeResult {
   std::vector<std::string> messages;
   std::optional<StatusCode> code;
   std::string message;
+  bool reset = false;  // the server reset the stream (EndNow with unread messages)
 };
 
 class FakeByteCall final : public rpc::ByteCall {
@@ -70,6 +74,14 @@ class FakeByteCall final : public rpc::ByteCall {
     if (over()) return;
     result_->code = code;
     result_->message = std::string(message);
+  }
+  void EndNow(StatusCode code, std::string_view message) override {
+    if (queued_ == 0) {
+      Finish(code, message);
+    } else if (!over()) {
+      result_->reset = true;
+      Cancel();  // a reset: what the client has not read is dropped
+    }
   }
 
   // The client's side.
@@ -270,6 +282,64 @@ TEST_F(ByteCallTest, CancelledWatchIsFreed) {
     fake->Done();
     return 0;
   });
+}
+
+TEST_F(ByteCallTest, IdleBidiStreamIsEndedDeadlineExceededOrResetWhenItsReplyIsUnread) {
+  limits_.stream_idle_timeout = 50ms;
+  ov1::ChatMessage m;
+  m.set_message_id(1);
+  m.set_text("help");
+  // A client that read the reply, then went quiet without half-closing: trailers.
+  auto read = std::make_shared<FakeResult>();
+  FakeByteCall* reader = Start("/order.v1.OrderService/ChatSession", {m.SerializeAsString()}, read,
+                               /*half_close=*/false);
+  testing::WaitFor([&] { return OnShard([&] { return read->messages.size() == 1; }); }, 10s);
+  OnShard([&] {
+    reader->Drain();
+    return 0;
+  });
+  FakeResult ended = Finish(reader, read);
+  EXPECT_EQ(ended.code, StatusCode::kDeadlineExceeded);
+  EXPECT_NE(ended.message.find("--stream-idle-timeout"), std::string::npos) << ended.message;
+  EXPECT_FALSE(ended.reset);
+
+  // A client that never reads: its reply stays queued, so the stream is reset.
+  auto unread = std::make_shared<FakeResult>();
+  FakeByteCall* stuck = Start("/order.v1.OrderService/ChatSession", {m.SerializeAsString()}, unread,
+                              /*half_close=*/false);
+  testing::WaitFor([&] { return OnShard([&] { return unread->reset; }); }, 10s);
+  OnShard([&] {
+    EXPECT_FALSE(unread->code.has_value());
+    stuck->Done();
+    return 0;
+  });
+}
+
+TEST_F(ByteCallTest, BidiStreamThatKeepsTalkingOutlivesTheIdleTimeout) {
+  limits_.stream_idle_timeout = 300ms;  // ten times the gap between messages
+  ov1::ChatMessage m;
+  m.set_message_id(1);
+  m.set_text("help");
+  auto busy = std::make_shared<FakeResult>();
+  FakeByteCall* talker = Start("/order.v1.OrderService/ChatSession", {m.SerializeAsString()}, busy,
+                               /*half_close=*/false);
+  for (int i = 2; i <= 16; ++i) {  // 15 gaps of 30 ms: longer than the timeout in all
+    std::this_thread::sleep_for(30ms);
+    OnShard([&] {
+      talker->Drain();
+      m.set_message_id(i);
+      if (talker->sink()) talker->sink()->OnBytes(m.SerializeAsString());
+      return 0;
+    });
+  }
+  OnShard([&] {
+    EXPECT_FALSE(busy->code.has_value());
+    EXPECT_FALSE(busy->reset);
+    talker->sink()->OnHalfClose();
+    return 0;
+  });
+  FakeResult talked = Finish(talker, busy);
+  EXPECT_EQ(talked.code, StatusCode::kOk) << talked.message;
 }
 
 }  // namespace

@@ -1,0 +1,35 @@
+#include "services/cluster/cluster_setup.h"
+
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include "core/base/page_token.h"
+#include "services/cluster/route_keys.h"
+#include "services/cluster/user_partition_scanner.h"
+#include "services/cluster/user_watch_relay.h"
+
+namespace percore::cluster {
+
+std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement) {
+  InstallPlacement(placement);
+  if (!placement.clustered()) return nullptr;
+  std::string members;
+  for (const std::string& member : placement.members) {
+    if (!members.empty()) members += ',';
+    members += member;
+  }
+  SetPageTokenKey("percore-cluster/" + std::to_string(placement.partitions) + "/" + members);
+  std::fprintf(stderr, "percore-server: partition %u of %zu; members %s\n", placement.self,
+               placement.partitions, members.c_str());
+  return std::make_shared<ForwardingRouter>(placement, PercoreRoutes(),
+                                            std::make_shared<MemberLinks>(placement.members));
+}
+
+void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& placement,
+                       user::UserService& users) {
+  users.SetPartitionScanner(MakeUserPartitionScanner(placement, router.shared_links()));
+  users.SetClusterWatch(MakeUserWatchRelay(placement, router.shared_links()));
+}
+
+}  // namespace percore::cluster

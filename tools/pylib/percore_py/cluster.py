@@ -1,0 +1,84 @@
+"""A P-partition percore cluster on loopback (static membership): P percore-server processes,
+member i serving partition i on its own port, each started with `--partitions P --partition i
+--members A0,A1,...` so any member answers any call (services/cluster). Ports are chosen free
+before the start (every member must know every address up front). A member can be killed (as a
+crash) and started again on its port; stop() stops exactly the processes started here, also when
+start() failed half-way. Used by tests/system/cluster_python_test.py and tools/cluster."""
+
+import os
+import socket
+import time
+
+from percore_py.server import Server
+
+
+def free_ports(count):
+    """`count` distinct loopback ports that were free a moment ago (held together while chosen,
+    so they differ)."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class Cluster:
+    """`partitions` members of `binary`; `flags` go to every member, `member_flags(i)` (optional)
+    returns extra flags for member i (e.g. its own --data-dir)."""
+
+    def __init__(self, binary, partitions=3, shards=2, flags=(), member_flags=None, ports=None):
+        self.binary = binary
+        self.partitions = partitions
+        self.shards = shards
+        self.flags = list(flags)
+        self.member_flags = member_flags or (lambda i: [])
+        self.ports = list(ports) if ports else free_ports(partitions)
+        self.addresses = ["127.0.0.1:%d" % p for p in self.ports]
+        self.members = [None] * partitions  # percore_py.server.Server by partition
+
+    def start(self):
+        try:
+            for i in range(self.partitions):
+                self.start_member(i)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def start_member(self, i, attempts=50):
+        """Starts member i on its port (retried while the port is still held by a killed one)."""
+        last = None
+        for _ in range(attempts):
+            try:
+                self.members[i] = Server(
+                    self.binary, "--listen", self.addresses[i], "--shards", str(self.shards),
+                    "--shutdown-grace", "2", "--partitions", str(self.partitions),
+                    "--partition", str(i), "--members", ",".join(self.addresses),
+                    *self.flags, *self.member_flags(i))
+                return self.members[i]
+            except RuntimeError as e:
+                last = e
+                time.sleep(0.1)
+        raise last
+
+    def kill(self, i):
+        """SIGKILLs member i (a crash)."""
+        self.members[i].kill()
+        self.members[i] = None
+
+    def stop_member(self, i):
+        code = self.members[i].stop() if self.members[i] else None
+        self.members[i] = None
+        return code
+
+    def stop(self):
+        """SIGTERM to every member still running; their exit codes by partition."""
+        return [self.stop_member(i) for i in range(self.partitions)]
+
+    def pids(self):
+        return [m.proc.pid for m in self.members if m]
