@@ -14,13 +14,35 @@
 // whole life (so metadata stays readable after the wire is done) and is the sink of the
 // transport's events until OnDone, which the transport delivers exactly once on every path.
 
+#include <google/protobuf/message.h>
+
 #include <chrono>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "core/base/status.h"
 
 namespace percore::rpc {
+
+// For a transport whose messages are not protobuf's binary form (the HTTP gateway's JSON): the
+// typed call hands it its typed messages to fill and to encode, so no protobuf bytes are made
+// on that path. Called on the call's shard.
+class MessageCodec {
+ public:
+  // Fills `message` (the method's request type, empty) from one client message as the
+  // transport carries it; a non-OK status (INVALID_ARGUMENT naming the field) refuses it.
+  virtual Status Decode(std::string_view encoded, google::protobuf::Message& message) const = 0;
+  // The transport's form of an answer, into `out` (replaced).
+  virtual void Encode(const google::protobuf::Message& message, std::string& out) const = 0;
+  // The same for an answer already in protobuf's binary form (a stored row) of message type
+  // `type`, without making the message.
+  virtual void EncodeSerialized(std::string_view bytes, const google::protobuf::Descriptor& type,
+                                std::string& out) const = 0;
+
+ protected:
+  ~MessageCodec() = default;
+};
 
 // What the transport tells the call, on the call's shard, never re-entrantly for one call.
 class ByteCallSink {
@@ -72,6 +94,10 @@ class ByteCall {
   // out, else a stream reset (a client that stopped reading would never see trailers queued
   // behind its unread messages); OnCancel follows a reset. For the idle-stream sweeper.
   virtual void EndNow(StatusCode code, std::string_view message) = 0;
+
+  // nullptr (the default): messages are protobuf's binary form. Otherwise OnBytes and Write
+  // carry the codec's form. Constant for the call's life.
+  virtual const MessageCodec* codec() const { return nullptr; }
 
  protected:
   ~ByteCall() = default;

@@ -14,6 +14,7 @@ ByteCallBase::ByteCallBase(runtime::Shard& shard, ByteCall& bytes, const MethodE
     : CallCore(shard),
       bytes_(bytes),
       entry_(entry),
+      codec_(bytes.codec()),
       limits_(limits),
       single_response_(single_response),
       reads_(reads),

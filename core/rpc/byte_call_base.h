@@ -80,6 +80,8 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
   // Each client message of a reading shape: parse and hand to the handler's OnRead.
   virtual void OnReadBytes(std::string_view message) = 0;
   void Invoke(void* ops) { entry_.Invoke(*this, ops); }
+  // The transport's message codec (byte_call.h), nullptr for protobuf's binary form.
+  const MessageCodec* codec() const { return codec_; }
 
   // Single answer (unary, client streaming). An OK status answers the default message.
   bool Answer(std::string_view bytes);
@@ -100,6 +102,13 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
   }
   void ResumeReading();  // deferred to a task: the handler is not re-entered from its own call
   bool reading_over() const { return reads_done_; }
+  // A client message that does not parse: the call is answered `status`, and at its end the
+  // handler hears OnCancel (it waits for messages or a half-close that will not come; without
+  // it, a handler that keeps its stream until then would keep it for ever).
+  void RefuseMessage(const Status& status) {
+    ended_by_server_ = true;
+    FinishWithStatus(status);
+  }
   bool reading_stopped() const { return finish_requested_ || over_; }
 
  protected:
@@ -112,6 +121,7 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
 
   ByteCall& bytes_;
   const MethodEntry& entry_;
+  const MessageCodec* const codec_;
 
  private:
   const CallLimits& limits_;

@@ -22,12 +22,41 @@ namespace percore::rpc {
 
 namespace byte_internal {
 
-// The serialized form of `message`, valid until the next call on this thread.
+// The transport's form of `message` (protobuf's binary form, or the call's codec's), valid
+// until the next call on this thread.
 template <class Message>
-std::string_view Serialize(const Message& message) {
+std::string_view Serialize(const ByteCallBase& call, const Message& message) {
   thread_local std::string buffer;
-  message.SerializeToString(&buffer);
+  if (const MessageCodec* codec = call.codec(); codec != nullptr) {
+    codec->Encode(message, buffer);
+  } else {
+    message.SerializeToString(&buffer);
+  }
   return buffer;
+}
+
+// A pre-serialized answer in the transport's form: as it is, or encoded from those bytes by the
+// call's codec (stored rows are kept serialized; a JSON client still needs JSON).
+template <class Message>
+std::string_view SerializeRaw(const ByteCallBase& call, const SerializedMessage& bytes) {
+  const MessageCodec* codec = call.codec();
+  if (codec == nullptr) return bytes.view();
+  thread_local std::string buffer;
+  codec->EncodeSerialized(bytes.view(), *Message::descriptor(), buffer);
+  return buffer;
+}
+
+// Parses one client message in the transport's form into `message`.
+template <class Message>
+Status Parse(const ByteCallBase& call, std::string_view bytes, Message& message, const char* what) {
+  if (const MessageCodec* codec = call.codec(); codec != nullptr) {
+    return codec->Decode(bytes, message);
+  }
+  if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    return Status(StatusCode::kInvalidArgument,
+                  std::string(what) + " is not a valid " + Message::descriptor()->full_name());
+  }
+  return Status();
 }
 
 template <class Base, class Req>
@@ -42,9 +71,9 @@ class Request : public Base {
 template <class Data, class Base, class Resp>
 class Responds : public Base {
  public:
-  bool Finish(const Resp& response) override { return call().Answer(Serialize(response)); }
+  bool Finish(const Resp& response) override { return call().Answer(Serialize(call(), response)); }
   bool FinishRaw(const SerializedMessage& response) override {
-    return call().Answer(response.view());
+    return call().Answer(SerializeRaw<Resp>(call(), response));
   }
   bool Finish(const Status& status) override { return call().FinishSingle(status); }
 
@@ -55,9 +84,9 @@ class Responds : public Base {
 template <class Data, class Base, class Resp>
 class Writes : public Base {
  public:
-  bool Write(const Resp& message) override { return call().WriteBytes(Serialize(message)); }
+  bool Write(const Resp& message) override { return call().WriteBytes(Serialize(call(), message)); }
   bool WriteRaw(const SerializedMessage& message) override {
-    return call().WriteBytes(message.view());
+    return call().WriteBytes(SerializeRaw<Resp>(call(), message));
   }
   bool writable() const override { return static_cast<const Data*>(this)->can_write(); }
   void OnWritable(std::function<void()> fn) override { call().SetOnWritable(std::move(fn)); }
@@ -86,9 +115,8 @@ class Reads : public Base {
   // Each client message: parsed here, as libgrpc's call data parse theirs.
   void Read(std::string_view bytes) {
     Req message;
-    if (!message.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-      call().FinishWithStatus(Status(StatusCode::kInvalidArgument,
-                                     "message is not a valid " + Req::descriptor()->full_name()));
+    if (Status parsed = Parse(call(), bytes, message, "message"); !parsed.ok()) {
+      call().RefuseMessage(parsed);
       return;
     }
     if (on_read_) on_read_(std::move(message));
@@ -103,9 +131,8 @@ class Reads : public Base {
 // The one request of unary and server-streaming calls: parse, then run the handler.
 template <class Call, class Req>
 void RunWithRequest(Call& call, Req& request, std::string_view bytes) {
-  if (!request.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
-    call.FinishWithStatus(Status(StatusCode::kInvalidArgument,
-                                 "request is not a valid " + Req::descriptor()->full_name()));
+  if (Status parsed = Parse(call, bytes, request, "request"); !parsed.ok()) {
+    call.FinishWithStatus(parsed);
     return;
   }
   call.Invoke(static_cast<typename Call::Ops*>(&call));

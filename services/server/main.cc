@@ -21,6 +21,7 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/cluster/cluster_setup.h"
+#include "services/gateway/gateway.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
@@ -152,6 +153,24 @@ int main(int argc, char** argv) {
     return 1;
   }
   admin.SetHost(&host);
+  // --http: the gateway calls the hosted handlers in process (services/gateway).
+  std::unique_ptr<gateway::Gateway> http_gateway;
+  if (!flags->http.empty()) {
+    rpc::CallLimits limits = flags->server.limits;
+    limits.max_message_bytes = static_cast<size_t>(flags->server.max_message_bytes);
+    http_gateway = std::make_unique<gateway::Gateway>(
+        runtime, host, limits,
+        gateway::GatewayOptions{.listen = flags->http,
+                                .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
+                                .web_root = PERCORE_WEB_ROOT});
+    if (!http_gateway->Start(&error)) {
+      std::fprintf(stderr, "percore-server: --http: %s\n", error.c_str());
+      host.Shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+    std::fprintf(stderr, "percore-server: HTTP gateway listening on %s (port %d)\n",
+                 flags->http.c_str(), http_gateway->port());
+  }
   // Work recovery left to finish while serving (orders a crash left mid-saga): health says
   // NOT_SERVING and /readyz 503 until it is done, then the main thread hears SIGUSR1.
   auto resumers_left = std::make_shared<std::atomic<size_t>>(built->resumers.size());
@@ -203,6 +222,9 @@ int main(int argc, char** argv) {
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =
       std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
+  // The gateway refuses new requests and ends its WebSockets; its in-flight calls drain with
+  // the gRPC ones below.
+  if (http_gateway) http_gateway->BeginDrain();
 
   // Once the grace period is over, calls still waiting on peers are cancelled: each shard's queue
   // can only drain once they complete, which would otherwise wait for their deadlines.
@@ -228,6 +250,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "percore-server: native transport stopped, %lld call objects alive\n",
                  static_cast<long long>(host.live_call_objects()));
   }
+  if (http_gateway) http_gateway->Stop();  // after the shards: nothing posts to it any more
   for (auto& close : built->closers) close();
   {
     std::lock_guard lock(stopped_mutex);

@@ -133,6 +133,11 @@ std::string ServerUsage() {
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
+  --http HOST:PORT            serve the HTTP/1.1 + WebSocket gateway here: REST/JSON routes
+                              onto the hosted services (/v1/users, /v1/products, /v1/orders,
+                              POST /package.Service/Method), WebSocket watches and chat, the
+                              web page at /; port 0 picks one (default off)
+  --http-max-body-bytes N     largest HTTP request body; more is 413 (default 1048576)
 )" + cluster::ClusterUsage() +
          AuthUsage() +
          R"(  --help                      this text
@@ -188,6 +193,22 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.admin = value;
+    } else if (arg == "--http") {
+      if (!need_value()) return std::nullopt;
+      size_t colon = value.rfind(':');
+      if (colon == std::string::npos || !ParseInt(value.substr(colon + 1), 0, 65535, &number)) {
+        *error = "--http wants HOST:PORT with a port from 0 to 65535, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.http = value;
+    } else if (arg == "--http-max-body-bytes") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 1, 1LL << 30, &number)) {
+        *error = "--http-max-body-bytes wants a whole number from 1 to 1073741824, got \"" + value +
+                 "\"";
+        return std::nullopt;
+      }
+      flags.http_max_body_bytes = number;
     } else if (arg == "--shards") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1024, &number)) {

@@ -32,6 +32,11 @@ struct ServerFlags {
   // they describe (one partition of one: the whole data set, nothing routed).
   cluster::ClusterFlags cluster;
   cluster::ClusterPlacement placement;
+  // --- the HTTP gateway (issue 11) ---
+  // --http HOST:PORT: REST/JSON + WebSocket gateway and the web page; empty: off.
+  std::string http;
+  // --http-max-body-bytes N: largest request body (413 past it).
+  long long http_max_body_bytes = 1024 * 1024;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.

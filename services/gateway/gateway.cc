@@ -1,0 +1,379 @@
+#include "services/gateway/gateway.h"
+
+#include <google/protobuf/descriptor.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/base/uuid.h"
+#include "core/runtime/shard_for.h"
+#include "services/gateway/status_mapping.h"
+
+namespace percore::gateway {
+
+namespace pb = google::protobuf;
+
+namespace {
+
+constexpr std::string_view kOrderStream = "/v1/orders/stream";
+constexpr std::string_view kUserStream = "/v1/users/stream";
+constexpr std::string_view kChat = "/v1/support/chat";
+
+http::Response JsonError(int http_status, StatusCode code, std::string_view message) {
+  return http::Response{http_status, "application/json", ErrorBody(code, message), {}};
+}
+
+http::Response ErrorFor(int http_status, std::string_view message) {
+  return JsonError(http_status, CodeOfHttpStatus(http_status), message);
+}
+
+// "a=1&b=2" into parameters, percent-decoded. False (with `error`) on a bad escape.
+bool ParseQuery(std::string_view query, Params& params, std::string* error,
+                std::string_view skip = {}) {
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (pair.empty()) continue;
+    size_t eq = pair.find('=');
+    std::string name;
+    std::string value;
+    if (!PercentDecode(pair.substr(0, eq), name) ||
+        !PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
+                       value)) {
+      *error = "bad percent-encoding in the query parameter \"" + std::string(pair) + "\"";
+      return false;
+    }
+    if (!skip.empty() && name == skip) continue;
+    params.emplace_back(std::move(name), std::move(value));
+  }
+  return true;
+}
+
+bool IsJson(std::optional<std::string_view> content_type) {
+  if (!content_type) return false;
+  std::string_view type = content_type->substr(0, content_type->find(';'));
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  return type == "application/json" || type == "application/grpc-web+json" ||
+         (type.size() > 5 && type.substr(type.size() - 5) == "+json");
+}
+
+}  // namespace
+
+Gateway::Gateway(runtime::Runtime& runtime, const rpc::ServerHost& host, rpc::CallLimits limits,
+                 GatewayOptions options)
+    : runtime_(runtime), host_(host), limits_(limits), options_(std::move(options)) {
+  for (const std::string& name : host.service_names()) hosted_.insert(name);
+}
+
+Gateway::~Gateway() { Stop(); }
+
+void Gateway::LoadStaticFiles() {
+  if (options_.web_root.empty()) return;
+  const std::pair<const char*, const char*> files[] = {
+      {"index.html", "text/html; charset=utf-8"},
+      {"app.js", "text/javascript; charset=utf-8"},
+      {"style.css", "text/css; charset=utf-8"},
+  };
+  for (const auto& [name, type] : files) {
+    std::ifstream in(options_.web_root + "/" + name, std::ios::binary);
+    if (!in) continue;
+    std::ostringstream content;
+    content << in.rdbuf();
+    files_[std::string("/").append(name)] = StaticFile{type, content.str()};
+  }
+  if (auto it = files_.find("/index.html"); it != files_.end()) files_["/"] = it->second;
+}
+
+bool Gateway::Start(std::string* error) {
+  LoadStaticFiles();
+  http::ServerOptions http;
+  http.listen = options_.listen;
+  http.max_header_bytes = options_.max_header_bytes;
+  http.max_body_bytes = options_.max_body_bytes;
+  http.max_request_bytes = options_.max_header_bytes + options_.max_body_bytes;
+  http.read_timeout = options_.read_timeout;
+  http.idle_timeout = options_.idle_timeout;
+  http.max_connections = options_.max_connections;
+  http.max_websocket_message_bytes = options_.max_websocket_message_bytes;
+  http.flag = "--http";
+  http.error_response = [](int status, std::string_view message) {
+    return ErrorFor(status, message);
+  };
+  server_ = std::make_unique<http::Server>(
+      std::move(http),
+      [this](http::Server& server, http::ExchangeId id, http::Request&& request) {
+        OnRequest(server, id, std::move(request));
+      },
+      this);
+  if (!server_->Listen(error)) {
+    server_.reset();
+    return false;
+  }
+  server_->Start();
+  return true;
+}
+
+void Gateway::BeginDrain() {
+  if (!server_) return;
+  server_->BeginDrain();
+  runtime_.RunOnAll([](runtime::Shard& shard) {
+    auto& calls = shard.Local<GatewayCalls>().by_exchange;
+    std::vector<GatewayCall*> open;
+    for (auto& [id, call] : calls) open.push_back(call);
+    for (GatewayCall* call : open) {
+      call->Ref();
+      call->EndForDrain();
+      call->Unref();
+    }
+  });
+}
+
+void Gateway::Stop() {
+  if (server_) server_->Stop();
+}
+
+bool Gateway::Hosted(std::string_view method_path) const {
+  // "/pkg.Service/Method"
+  size_t slash = method_path.find('/', 1);
+  if (slash == std::string_view::npos) return false;
+  return hosted_.count(std::string(method_path.substr(1, slash - 1))) > 0;
+}
+
+runtime::ShardId Gateway::PickShard(ShardKey key, std::string_view value) {
+  size_t shards = runtime_.size();
+  if (key == ShardKey::kText && !value.empty()) return runtime::ShardFor(value, shards);
+  if (key == ShardKey::kUuid) {
+    if (std::optional<Uuid> id = Uuid::Parse(value)) return runtime::ShardFor(id->view(), shards);
+  }
+  return static_cast<runtime::ShardId>(next_shard_++ % shards);
+}
+
+void Gateway::FillSpec(const http::Request& request, CallSpec& spec) const {
+  spec.server = server_.get();
+  spec.peer = request.peer;
+  spec.received = request.received;
+  for (const auto& [name, value] : request.headers) {
+    if (name == "authorization" || name == "traceparent" || name == "tracestate") {
+      spec.metadata.emplace_back(name, value);
+    } else if (name.size() > 14 && name.compare(0, 14, "grpc-metadata-") == 0) {
+      spec.metadata.emplace_back(name.substr(14), value);
+    }
+  }
+}
+
+void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spec, std::string body,
+                        bool one_request) {
+  http::Server* server = server_.get();
+  http::ExchangeId exchange = spec.exchange;
+  bool websocket = spec.mode == Mode::kWebSocket;
+  bool queued =
+      runtime_.shard(shard).Submit([this, method = std::move(method), spec = std::move(spec),
+                                    body = std::move(body), one_request]() mutable {
+        runtime::Shard& here = *runtime::Shard::Current();
+        auto* call = new GatewayCall(here, std::move(spec));
+        const rpc::MethodEntry* entry = host_.methods(here.id()).Find(method);
+        if (entry == nullptr) {
+          call->Finish(StatusCode::kUnimplemented, "no hosted method " + method);
+          return;
+        }
+        if (call->spec_mode() == Mode::kWebSocket) {
+          call->Ref();  // the registry's
+          here.Local<GatewayCalls>().by_exchange[call->exchange()] = call;
+        }
+        call->Ref();  // while starting: the call may be over before this returns
+        entry->StartBytes(*call, limits_);
+        if (one_request) {
+          call->Deliver(body);
+          call->HalfClose();
+        }
+        call->Unref();
+      });
+  if (!queued) {
+    server->Post([server, exchange, websocket] {
+      if (websocket) {
+        server->CloseWebSocket(exchange, CloseCodeOf(StatusCode::kUnavailable),
+                               "server is shutting down");
+      } else {
+        server->Respond(exchange, ErrorFor(503, "server is shutting down"));
+      }
+    });
+  }
+}
+
+void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request&& request) {
+  std::string_view path = request.path();
+  // The web page.
+  if ((request.method == "GET" || request.method == "HEAD") && path.substr(0, 4) != "/v1/") {
+    if (auto it = files_.find(std::string(path)); it != files_.end()) {
+      http::Response response{200, it->second.content_type, it->second.body, {}};
+      response.headers.emplace_back("Cache-Control", "no-cache");
+      return server.Respond(id, std::move(response));
+    }
+  }
+  RouteMatch match = Match(request.method, path);
+  const Route* route = match.route;
+  std::string method;
+  if (route != nullptr) {
+    method = std::string(route->method);
+  } else if (!match.allow.empty()) {
+    http::Response response =
+        ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path) +
+                          "; allowed: " + std::string(match.allow));
+    response.headers.emplace_back("Allow", std::string(match.allow));
+    return server.Respond(id, std::move(response));
+  } else {
+    // POST /{package.Service}/{Method}: any hosted unary method.
+    size_t slash = path.find('/', 1);
+    bool generic = path.size() > 1 && slash != std::string_view::npos &&
+                   path.substr(1, slash).find('.') != std::string_view::npos &&
+                   path.find('/', slash + 1) == std::string_view::npos && slash + 1 < path.size();
+    const pb::MethodDescriptor* descriptor = nullptr;
+    if (generic) {
+      std::string full(path.substr(1));
+      full[slash - 1] = '.';
+      descriptor = pb::DescriptorPool::generated_pool()->FindMethodByName(full);
+    }
+    if (descriptor == nullptr) {
+      return server.Respond(
+          id, ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
+    }
+    if (request.method != "POST") {
+      http::Response response =
+          ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path));
+      response.headers.emplace_back("Allow", "POST");
+      return server.Respond(id, std::move(response));
+    }
+    if (descriptor->client_streaming() || descriptor->server_streaming()) {
+      return server.Respond(id, ErrorFor(501, std::string(path.substr(1)) +
+                                                  " streams; over HTTP only unary methods are "
+                                                  "mapped (streams: the WebSocket routes)"));
+    }
+    method = std::string(path);
+  }
+  if (!Hosted(method)) {
+    return server.Respond(
+        id, ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
+                              " is not hosted by this process (it is a --peer); the gateway "
+                              "calls hosted services only"));
+  }
+  bool takes_body = route == nullptr || route->body;
+  if (!request.body.empty()) {
+    if (!takes_body) {
+      return server.Respond(
+          id, ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
+    }
+    if (!IsJson(request.header("content-type"))) {
+      return server.Respond(
+          id, ErrorFor(415, "the request body must be application/json, not \"" +
+                                std::string(request.header("content-type").value_or("")) + "\""));
+    }
+  }
+  CallSpec spec;
+  spec.route = route;
+  spec.exchange = id;
+  spec.mode = route != nullptr && route->reply == ReplyShape::kList ? Mode::kList : Mode::kUnary;
+  spec.deadline = request.received + options_.call_timeout;
+  FillSpec(request, spec);
+  std::string_view shard_key_value;
+  if (route != nullptr) {
+    for (int i = 0; i < match.param_count; ++i) {
+      spec.params.emplace_back(std::string(match.params[i].field),
+                               std::string(match.params[i].value));
+    }
+    if (match.param_count > 0) shard_key_value = match.params[0].value;
+    if (!route->idempotency_field.empty()) {
+      if (auto key = request.header("idempotency-key")) {
+        spec.params.emplace_back(std::string(route->idempotency_field), std::string(*key));
+        spec.idempotent_create = true;
+      }
+    }
+  }
+  std::string error;
+  if (!ParseQuery(request.query(), spec.params, &error)) {
+    return server.Respond(id, ErrorFor(400, error));
+  }
+  runtime::ShardId shard =
+      PickShard(route != nullptr ? route->shard_key : ShardKey::kAny, shard_key_value);
+  StartCall(shard, std::move(method), std::move(spec), std::move(request.body), true);
+}
+
+bool Gateway::Accepts(std::string_view path) const {
+  return path == kOrderStream || path == kUserStream || path == kChat;
+}
+
+void Gateway::OnOpen(http::Server& server, http::ExchangeId id, http::Request&& request) {
+  std::string_view path = request.path();
+  CallSpec spec;
+  spec.mode = Mode::kWebSocket;
+  spec.exchange = id;
+  FillSpec(request, spec);
+  std::string method;
+  bool reads_client = false;
+  ShardKey key = ShardKey::kAny;
+  if (path == kOrderStream) {
+    method = "/order.v1.OrderService/WatchOrderUpdates";
+    key = ShardKey::kUuid;
+  } else if (path == kUserStream) {
+    method = "/user.v1.UserService/WatchUserUpdates";
+    key = ShardKey::kUuid;
+  } else {
+    method = "/order.v1.OrderService/ChatSession";
+    reads_client = true;
+  }
+  std::string error;
+  if (!ParseQuery(request.query(), spec.params, &error, "ready")) {
+    return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kInvalidArgument), error);
+  }
+  spec.announce_ready = request.query().find("ready=") != std::string_view::npos;
+  spec.reads_client = reads_client;
+  if (!Hosted(method)) {
+    return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kUnavailable),
+                                 "service not hosted by this process");
+  }
+  std::string_view key_value;
+  for (const auto& [name, value] : spec.params) {
+    if (name == "user_id" || name == "order_id" || name == "userId" || name == "orderId") {
+      key_value = value;
+    }
+  }
+  runtime::ShardId shard = PickShard(key, key_value);
+  sockets_[id] = Socket{shard, reads_client};
+  server.ReadMore(id);  // client frames: chat messages, or a close to notice
+  StartCall(shard, std::move(method), std::move(spec), std::string(), !reads_client);
+}
+
+void Gateway::OnText(http::Server& server, http::ExchangeId id, std::string&& text) {
+  auto it = sockets_.find(id);
+  if (it == sockets_.end()) return;
+  if (!it->second.reads_client) {  // a watch takes no messages: ignored
+    server.ReadMore(id);
+    return;
+  }
+  runtime_.shard(it->second.shard).Submit([id, text = std::move(text)] {
+    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
+    if (auto call = calls.find(id); call != calls.end()) call->second->Deliver(text);
+  });
+}
+
+void Gateway::OnClosed(http::Server&, http::ExchangeId id) {
+  auto it = sockets_.find(id);
+  if (it == sockets_.end()) return;
+  runtime::ShardId shard = it->second.shard;
+  sockets_.erase(it);
+  runtime_.shard(shard).Submit([id] {
+    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
+    if (auto call = calls.find(id); call != calls.end()) call->second->ClientGone();
+  });
+}
+
+void Gateway::OnDrained(http::Server&, http::ExchangeId id, size_t frames) {
+  auto it = sockets_.find(id);
+  if (it == sockets_.end()) return;
+  runtime_.shard(it->second.shard).Submit([id, frames] {
+    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
+    if (auto call = calls.find(id); call != calls.end()) call->second->FramesSent(frames);
+  });
+}
+
+}  // namespace percore::gateway

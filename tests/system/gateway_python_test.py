@@ -1,0 +1,516 @@
+"""The HTTP gateway of the real percore-server (--http, issue 11), driven by clients percore did
+not write: python3-requests, python3-websocket (websocket-client) and curl. Every REST route,
+grpc-gateway's error mapping and body, the idempotent POST /v1/orders (201, then 200 for a
+replay), POST /package.Service/Method, metadata pass-through (JWT auth: 401/403), a WebSocket
+watch that sees every transition, chat replies in order, close codes carrying the gRPC status,
+a slow WebSocket reader bounded, many watchers closed leaving no call behind, bad input (truncated
+requests, oversized bodies and headers, invalid JSON and UTF-8, a handshake without its key, an
+unmasked frame) answered clearly while the server keeps serving, and drain on SIGTERM.
+Usage: gateway_python_test.py PATH/TO/percore-server"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import requests
+import websocket
+
+from percore_py.server import Server
+
+SERVER = None
+TIMEOUT = 10
+JSON = {"Content-Type": "application/json"}
+
+
+def start(*flags):
+    """percore-server with --http and --admin on free ports: (server, http base, admin port)."""
+    server = Server(SERVER, "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", *flags)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        text = server.stderr_text()
+        http = re.search(r"HTTP gateway listening on \S+ \(port (\d+)\)", text)
+        admin = re.search(r"admin listening on \S+ \(port (\d+)\)", text)
+        if http and admin:
+            return server, "http://127.0.0.1:%s" % http.group(1), int(admin.group(1))
+        time.sleep(0.02)
+    server.kill()
+    raise RuntimeError("no HTTP port: " + server.stderr_text())
+
+
+def ws_url(base, path):
+    return base.replace("http://", "ws://") + path
+
+
+def recv_json(ws):
+    return json.loads(ws.recv())
+
+
+def close_of(ws):
+    """Reads until the server's close frame; returns (code, reason)."""
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            if len(data) < 2:
+                return None, ""
+            return struct.unpack("!H", data[:2])[0], data[2:].decode()
+
+
+def unique(prefix):
+    return "%s%d" % (prefix, time.time_ns())
+
+
+def raw_exchange(port, data, read=True):
+    """Sends `data` on a fresh socket and returns all the server wrote until it closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+        s.sendall(data)
+        if not read:
+            return b""
+        s.shutdown(socket.SHUT_WR)
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return reply
+            reply += chunk
+
+
+class GatewayTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server, cls.base, cls.admin = start("--shards", "2")
+        cls.port = int(cls.base.rsplit(":", 1)[1])
+        cls.http = requests.Session()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        cls.assertEqual = unittest.TestCase.assertEqual
+        code = cls.server.stop()
+        assert code == 0, cls.server.stderr_text()
+
+    def setUp(self):
+        self.assertIsNone(self.server.proc.poll(), "the server died")
+
+    def tearDown(self):
+        # Whatever the case did, the server still serves.
+        self.assertEqual(self.http.get(self.base + "/v1/users?page_size=1").status_code, 200)
+
+    # --- helpers ---
+    def post(self, path, body, **kw):
+        return self.http.post(self.base + path, json=body, timeout=TIMEOUT, **kw)
+
+    def get(self, path):
+        return self.http.get(self.base + path, timeout=TIMEOUT)
+
+    def create_user(self):
+        r = self.post("/v1/users", {"name": "Ann", "email": unique("ann") + "@example.com"})
+        self.assertEqual(r.status_code, 201, r.text)
+        return r.json()
+
+    def create_product(self, stock=100, price=250):
+        sku = unique("SKU-")
+        r = self.post("/v1/products", {"sku": sku, "name": "Mug", "initial_stock": str(stock),
+                                       "price": {"currency": "EUR", "amount_minor": str(price)}})
+        self.assertEqual(r.status_code, 201, r.text)
+        return r.json()
+
+    def assert_error(self, r, http_status, grpc_code, fragment=""):
+        self.assertEqual(r.status_code, http_status, r.text)
+        self.assertEqual(r.headers["Content-Type"], "application/json")
+        body = r.json()
+        self.assertEqual(set(body), {"code", "message", "details"}, body)
+        self.assertEqual(body["code"], grpc_code, body)
+        self.assertEqual(body["details"], [])
+        self.assertIn(fragment, body["message"])
+        return body
+
+    # --- users ---
+    def test_user_routes(self):
+        email = unique("bo") + "@example.com"
+        r = self.post("/v1/users", {"name": "Bo", "email": email, "roles": ["buyer"]})
+        self.assertEqual(r.status_code, 201, r.text)
+        user = r.json()
+        self.assertEqual(r.headers["Location"], "/v1/users/" + user["id"])
+        self.assertEqual(user["email"], email)
+        self.assertRegex(user["createdAt"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        self.assertEqual(self.get("/v1/users/" + user["id"]).json(), user)
+        r = self.http.patch(self.base + "/v1/users/" + user["id"], json={"name": "Bob"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["name"], "Bob")
+        self.assert_error(self.post("/v1/users", {"name": "Twin", "email": email}), 409, 6)
+        r = self.http.delete(self.base + "/v1/users/" + user["id"])
+        self.assertEqual(r.status_code, 204, r.text)
+        self.assertEqual(r.content, b"")
+        self.assert_error(self.get("/v1/users/" + user["id"]), 404, 5)
+
+    def test_list_users_pages(self):
+        made = {self.create_user()["id"] for _ in range(5)}
+        seen, token = [], ""
+        for _ in range(100):
+            r = self.get("/v1/users?page_size=2&page_token=" + requests.utils.quote(token))
+            self.assertEqual(r.status_code, 200, r.text)
+            page = r.json()
+            self.assertEqual(set(page), {"users", "nextPageToken"})
+            self.assertLessEqual(len(page["users"]), 2)
+            seen += [u["id"] for u in page["users"]]
+            token = page["nextPageToken"]
+            if not token:
+                break
+        self.assertTrue(made <= set(seen))
+        self.assertEqual(len(seen), len(set(seen)))
+
+    # --- products ---
+    def test_product_routes(self):
+        product = self.create_product(stock=7)
+        sku = product["sku"]
+        self.assertEqual(product["stock"], "7")  # int64 as a string
+        self.assertEqual(self.get("/v1/products/" + sku).json()["available"], "7")
+        r = self.post("/v1/products/%s:adjustStock" % sku, {"delta": "5"})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["stock"], "12")
+        listed = self.get("/v1/products?page_size=1000").json()
+        self.assertIn(sku, [p["sku"] for p in listed["products"]])
+        self.assert_error(self.get("/v1/products/NO-SUCH-SKU"), 404, 5)
+
+    # --- orders ---
+    def test_order_flow_watched_live(self):
+        user = self.create_user()
+        product = self.create_product()
+        ws = websocket.create_connection(
+            ws_url(self.base, "/v1/orders/stream?user_id=%s&ready=1" % user["id"]), timeout=TIMEOUT)
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            body = {"userId": user["id"], "items": [{"sku": product["sku"], "quantity": "2"}],
+                    "payment_method": {"token": "tok_approve"}}
+            r = self.post("/v1/orders", body, headers={"Idempotency-Key": "key-1"})
+            self.assertEqual(r.status_code, 201, r.text)
+            order = r.json()
+            self.assertEqual(r.headers["Location"], "/v1/orders/" + order["id"])
+            self.assertEqual(order["status"], "ORDER_STATUS_CONFIRMED")
+            self.assertEqual(order["idempotencyKey"], "key-1")
+            statuses = [recv_json(ws)["status"] for _ in range(4)]
+            self.assertEqual(statuses, ["ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
+                                        "ORDER_STATUS_PAID", "ORDER_STATUS_CONFIRMED"])
+            # The replay: the same order, 200.
+            again = self.post("/v1/orders", body, headers={"Idempotency-Key": "key-1"})
+            self.assertEqual(again.status_code, 200, again.text)
+            self.assertEqual(again.json()["id"], order["id"])
+            # Same key, other items: FAILED_PRECONDITION is 400.
+            body2 = dict(body, items=[{"sku": product["sku"], "quantity": "3"}])
+            self.assert_error(self.post("/v1/orders", body2, headers={"Idempotency-Key": "key-1"}),
+                              400, 9, "idempotency_key")
+            self.assertEqual(self.get("/v1/orders/" + order["id"]).json()["id"], order["id"])
+            mine = self.get("/v1/users/%s/orders" % user["id"]).json()
+            self.assertEqual([o["id"] for o in mine["orders"]], [order["id"]])
+            payment = self.get("/v1/payments/" + order["transactionId"]).json()
+            self.assertEqual(payment["status"], "PAYMENT_STATUS_APPROVED")
+            self.assertEqual(payment["amount"], {"amountMinor": "500", "currency": "EUR"})
+            r = self.post("/v1/orders/%s:cancel" % order["id"], None)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(r.json()["status"], "ORDER_STATUS_CANCELLED")
+            self.assertEqual(recv_json(ws)["status"], "ORDER_STATUS_CANCELLED")
+        finally:
+            ws.close()
+
+    def test_watch_one_order_ends_ok(self):
+        user = self.create_user()
+        product = self.create_product()
+        r = self.post("/v1/orders", {"userId": user["id"], "items": [{"sku": product["sku"],
+                                     "quantity": "1"}], "paymentMethod": {"token": "tok_approve"}})
+        order = r.json()
+        ws = websocket.create_connection(
+            ws_url(self.base, "/v1/orders/stream?ready=1&order_id=" + order["id"]),
+            timeout=TIMEOUT)
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            self.assertEqual(self.post("/v1/orders/%s:cancel" % order["id"], {}).status_code, 200)
+            self.assertEqual(recv_json(ws)["status"], "ORDER_STATUS_CANCELLED")
+            self.assertEqual(close_of(ws)[0], 1000)  # a cancelled order's watch ends OK
+        finally:
+            ws.close()
+
+    def test_bad_stream_requests_upgrade_then_close_with_status(self):
+        cases = [("/v1/orders/stream", 4003),  # neither user_id nor order_id: INVALID_ARGUMENT
+                 ("/v1/orders/stream?order_id=01a23668-8864-74a9-9d46-ac2ef1d6e439", 4005),
+                 ("/v1/orders/stream?colour=red", 4003)]
+        for path, code in cases:
+            ws = websocket.create_connection(ws_url(self.base, path), timeout=TIMEOUT)
+            try:
+                got, reason = close_of(ws)
+                self.assertEqual(got, code, (path, reason))
+                self.assertTrue(reason, path)
+            finally:
+                ws.close()
+
+    def test_user_stream(self):
+        ws = websocket.create_connection(ws_url(self.base, "/v1/users/stream?ready=1"),
+                                         timeout=TIMEOUT)
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            user = self.create_user()
+            update = recv_json(ws)
+            while update["userId"] != user["id"]:
+                update = recv_json(ws)
+            self.assertEqual(update["type"], "UPDATE_TYPE_CREATED")
+            self.assertEqual(update["user"]["email"], user["email"])
+        finally:
+            ws.close()
+
+    def test_chat_replies_in_order(self):
+        ws = websocket.create_connection(ws_url(self.base, "/v1/support/chat"), timeout=TIMEOUT)
+        try:
+            for i in range(1, 21):
+                ws.send(json.dumps({"messageId": str(i), "text": "help" if i % 2 else "hi"}))
+            replies = [recv_json(ws) for _ in range(20)]
+            self.assertEqual([r["inReplyTo"] for r in replies], [str(i) for i in range(1, 21)])
+            self.assertTrue(all(r["text"] for r in replies))
+            ws.send("{not json")
+            code, reason = close_of(ws)
+            self.assertEqual(code, 4003, reason)
+            self.assertIn("ChatMessage", reason)
+        finally:
+            ws.close()
+
+    # --- the generic route ---
+    def test_generic_unary_method(self):
+        user = self.create_user()
+        r = self.post("/user.v1.UserService/GetUser", {"id": user["id"]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["email"], user["email"])
+        self.assert_error(self.post("/user.v1.UserService/NoSuchMethod", {}), 404, 5)
+        self.assert_error(self.post("/user.v1.UserService/ListUsers", {}), 501, 12)
+        r = self.http.get(self.base + "/user.v1.UserService/GetUser")
+        self.assert_error(r, 405, 12)
+        self.assertEqual(r.headers["Allow"], "POST")
+
+    # --- errors ---
+    def test_error_mapping(self):
+        e = self.assert_error(self.post("/v1/users", {"name": "x", "colour": "red"}), 400, 3)
+        self.assertIn("colour", e["message"])
+        e = self.assert_error(self.post("/v1/products", {"sku": "A", "initial_stock": "many"}),
+                              400, 3)
+        self.assertIn("initial_stock", e["message"].replace("initialStock", "initial_stock"))
+        self.assert_error(self.http.post(self.base + "/v1/users", data="{\"name\":",
+                                         headers=JSON), 400, 3, "invalid JSON")
+        self.assert_error(self.http.post(self.base + "/v1/users", data=b'{"name":"\xff\xfe"}',
+                                         headers=JSON), 400, 3)
+        self.assert_error(self.get("/v1/users/not-a-uuid"), 400, 3, "id")
+        self.assert_error(self.get("/v1/users?page_size=ten"), 400, 3, "page_size")
+        reply = raw_exchange(self.port, b"GET /v1/users?page_token=%zz HTTP/1.1\r\nHost: x\r\n"
+                             b"Connection: close\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:80])
+        self.assertIn(b"percent", reply)
+        self.assert_error(self.get("/v1/nothing/here"), 404, 5)
+        r = self.http.put(self.base + "/v1/users/x")
+        self.assert_error(r, 405, 12)
+        self.assertEqual(r.headers["Allow"], "GET, PATCH, DELETE")
+        self.assert_error(self.http.post(self.base + "/v1/users", data="name=x",
+                                         headers={"Content-Type": "text/plain"}), 415, 3)
+        self.assert_error(self.http.post(self.base + "/v1/users", data="x" * (1024 * 1024 + 1),
+                                         headers=JSON), 413, 8)
+        self.assert_error(self.http.get(self.base + "/v1/users", headers={"X-Big": "a" * 20000}),
+                          431, 8)
+
+    def test_curl(self):
+        out = subprocess.run(["curl", "-sS", "-i", "-X", "POST", self.base + "/v1/users",
+                              "-H", "Content-Type: application/json",
+                              "-d", json.dumps({"name": "Cu", "email": unique("cu") + "@x.org"})],
+                             capture_output=True, text=True, timeout=TIMEOUT, check=True).stdout
+        self.assertTrue(out.startswith("HTTP/1.1 201"), out)
+        self.assertRegex(out, r"(?i)location: /v1/users/[0-9a-f-]{36}")
+        out = subprocess.run(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                              self.base + "/v1/products/none"], capture_output=True, text=True,
+                             timeout=TIMEOUT, check=True).stdout
+        self.assertEqual(out, "404")
+
+    def test_keep_alive_serves_many_requests_on_one_connection(self):
+        with requests.Session() as s:
+            for _ in range(50):
+                self.assertEqual(s.get(self.base + "/v1/users?page_size=1").status_code, 200)
+            # One connection in the pool, reused.
+            self.assertEqual(len(s.adapters["http://"].poolmanager.pools), 1)
+
+    # --- hostile input ---
+    def test_bad_input_keeps_the_server_serving(self):
+        # A truncated request: the client gives up halfway.
+        raw_exchange(self.port, b"POST /v1/users HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+                     b"Content-Type: application/json\r\n\r\n{\"na", read=False)
+        # Garbage instead of HTTP: 400 and closed.
+        reply = raw_exchange(self.port, b"\x16\x03\x01 hello\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:80])
+        # A handshake without Sec-WebSocket-Key: refused, no upgrade.
+        reply = raw_exchange(self.port, b"GET /v1/support/chat HTTP/1.1\r\nHost: x\r\n"
+                             b"Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             b"Sec-WebSocket-Version: 13\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 400"), reply[:80])
+        # An upgrade to a path that is no WebSocket: 404.
+        reply = raw_exchange(self.port, b"GET /v1/users HTTP/1.1\r\nHost: x\r\n"
+                             b"Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: "
+                             b"dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        self.assertTrue(reply.startswith(b"HTTP/1.1 404"), reply[:80])
+        # An unmasked client frame is a protocol error: the socket is closed (1002).
+        ws = websocket.create_connection(ws_url(self.base, "/v1/support/chat"), timeout=TIMEOUT)
+        try:
+            ws.sock.sendall(b"\x81\x02hi")  # FIN + text, no mask bit
+            code, _ = close_of(ws)
+            self.assertEqual(code, 1002)
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            pass  # closed without a close frame: also refused
+        finally:
+            ws.close()
+        # A message over the 64 KiB cap: closed 1009.
+        ws = websocket.create_connection(ws_url(self.base, "/v1/support/chat"), timeout=TIMEOUT)
+        try:
+            ws.send("x" * (65 * 1024))
+            code, _ = close_of(ws)
+            self.assertEqual(code, 1009)
+        except (websocket.WebSocketConnectionClosedException, ConnectionError):
+            pass  # closed while the client was still sending: also refused
+        finally:
+            ws.close()
+        # A fragmented chat message (two frames) is one message.
+        ws = websocket.create_connection(ws_url(self.base, "/v1/support/chat"), timeout=TIMEOUT)
+        try:
+            text = json.dumps({"messageId": "7", "text": "help"})
+            ws.send_frame(websocket.ABNF.create_frame(text[:5], websocket.ABNF.OPCODE_TEXT, fin=0))
+            ws.send_frame(websocket.ABNF.create_frame(text[5:], websocket.ABNF.OPCODE_CONT, fin=1))
+            self.assertEqual(recv_json(ws)["inReplyTo"], "7")
+        finally:
+            ws.close()
+
+    def test_many_watchers_then_closed_leave_nothing_behind(self):
+        count = int(os.environ.get("GATEWAY_WATCHERS", "1000"))
+        sockets = []
+        try:
+            for _ in range(count):
+                sockets.append(websocket.create_connection(
+                    ws_url(self.base, "/v1/users/stream"), timeout=TIMEOUT))
+            user = self.create_user()
+            for ws in sockets[:: max(1, count // 20)]:  # a sample sees the update
+                update = recv_json(ws)
+                while update["userId"] != user["id"]:
+                    update = recv_json(ws)
+        finally:
+            for ws in sockets:
+                ws.close()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            metrics = requests.get("http://127.0.0.1:%d/metrics" % self.admin).text
+            in_flight = sum(float(v) for v in re.findall(
+                r"^percore_shard_calls_in_flight\{[^}]*\} (\S+)$", metrics, re.M))
+            if in_flight == 0:
+                break
+            time.sleep(0.05)
+        self.assertEqual(in_flight, 0)
+
+    def test_slow_reader_is_bounded_and_closed(self):
+        user = self.create_user()
+        ws = websocket.create_connection(
+            ws_url(self.base, "/v1/users/stream?ready=1&user_id=" + user["id"]), timeout=TIMEOUT,
+            sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            # The reader stops reading while its user changes many times (fat updates).
+            name = "n" * 190
+            for i in range(2000):
+                r = self.http.patch(self.base + "/v1/users/" + user["id"],
+                                    json={"name": "%s%d" % (name, i)})
+                self.assertEqual(r.status_code, 200)
+            # Reading again: what the server had queued, then the close that bounded it.
+            received = 0
+            while True:
+                opcode, data = ws.recv_data(control_frame=True)
+                if opcode == websocket.ABNF.OPCODE_CLOSE:
+                    code = struct.unpack("!H", data[:2])[0]
+                    break
+                if opcode == websocket.ABNF.OPCODE_TEXT:
+                    received += 1
+            self.assertEqual(code, 4008, data)  # RESOURCE_EXHAUSTED: the watch fell behind
+            self.assertLess(received, 2000)
+        finally:
+            ws.close()
+
+
+class GatewayAuthTest(unittest.TestCase):
+    def test_jwt_passes_through_authorization(self):
+        try:
+            import jwt
+        except ImportError:
+            self.skipTest("python3-jwt missing")
+        with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
+            key = "s" * 40
+            secret.write(key)
+            secret.flush()
+            server, base, _ = start("--shards", "1", "--jwt-secret-file", secret.name)
+            try:
+                def token(roles, sub="admin-1"):
+                    return jwt.encode({"sub": sub, "roles": roles, "exp": time.time() + 600},
+                                      key, algorithm="HS256")
+                r = requests.get(base + "/v1/users", timeout=TIMEOUT)
+                self.assertEqual(r.status_code, 401, r.text)
+                self.assertEqual(r.json()["code"], 16)
+                r = requests.get(base + "/v1/users", timeout=TIMEOUT,
+                                 headers={"Authorization": "Bearer " + token(["buyer"], "u1")})
+                self.assertEqual(r.status_code, 403, r.text)
+                self.assertEqual(r.json()["code"], 7)
+                r = requests.get(base + "/v1/users", timeout=TIMEOUT,
+                                 headers={"Authorization": "Bearer " + token(["admin"])})
+                self.assertEqual(r.status_code, 200, r.text)
+                ws = websocket.create_connection(ws_url(base, "/v1/support/chat"),
+                                                 timeout=TIMEOUT)
+                try:
+                    self.assertEqual(close_of(ws)[0], 4016)
+                finally:
+                    ws.close()
+            finally:
+                self.assertEqual(server.stop(), 0, server.stderr_text())
+
+
+class GatewayServingTest(unittest.TestCase):
+    def test_service_not_hosted_is_503(self):
+        server, base, _ = start("--shards", "1", "--services", "user")
+        try:
+            r = requests.get(base + "/v1/products", timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 503, r.text)
+            self.assertIn("not hosted", r.json()["message"])
+            self.assertEqual(requests.get(base + "/v1/users", timeout=TIMEOUT).status_code, 200)
+        finally:
+            self.assertEqual(server.stop(), 0, server.stderr_text())
+
+    def test_sigterm_closes_websockets_and_exits_zero(self):
+        server, base, _ = start("--shards", "1")
+        ws = websocket.create_connection(ws_url(base, "/v1/users/stream?ready=1"),
+                                         timeout=TIMEOUT)
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            server.proc.send_signal(signal.SIGTERM)
+            code, reason = close_of(ws)
+            self.assertEqual(code, 4014, reason)  # UNAVAILABLE
+        finally:
+            ws.close()
+            self.assertEqual(server.stop(), 0, server.stderr_text())
+
+    def test_web_page_is_served(self):
+        server, base, _ = start("--shards", "1")
+        try:
+            r = requests.get(base + "/", timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 200)
+            self.assertIn("text/html", r.headers["Content-Type"])
+            self.assertIn("<script", r.text)
+            self.assertEqual(requests.get(base + "/app.js", timeout=TIMEOUT).status_code, 200)
+        finally:
+            self.assertEqual(server.stop(), 0, server.stderr_text())
+
+
+if __name__ == "__main__":
+    SERVER = sys.argv.pop(1)
+    unittest.main(verbosity=2)
