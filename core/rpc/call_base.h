@@ -47,6 +47,7 @@ class CallBase : public CallCore {
     context_.AddTrailingMetadata(key, value);
   }
   std::string method_name() const override { return slot_.method_name(); }
+  bool via_health_listener() const override;
 
   // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended).
   bool RejectOversized(const grpc::ByteBuffer& message);

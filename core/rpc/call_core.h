@@ -77,6 +77,9 @@ class CallCore {
   virtual bool finish_requested() const = 0;
   // The method's name for error messages ("GetUser").
   virtual std::string method_name() const = 0;
+  // True when the call came in through the --health-listen port, which serves grpc.health.v1
+  // only (health_listener_interceptor.h answers anything else UNIMPLEMENTED).
+  virtual bool via_health_listener() const { return false; }
 
   // The caller the auth interceptor verified (call_interceptor.h), or nullptr when auth is off or
   // the method is open. Services read it for owner checks.

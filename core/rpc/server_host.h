@@ -38,6 +38,9 @@
 namespace percore::net {
 class Server;
 }
+namespace percore::tls {
+class ReloadableServerCredentials;
+}
 
 namespace percore::rpc {
 
@@ -79,6 +82,15 @@ struct ServerOptions {
   CallLimits limits;
   // The call chain (authentication, ...) every call passes before its handler; nullptr: none.
   std::shared_ptr<const InterceptorChain> interceptors;
+  // --- TLS and the health port (core/tls) ---
+  // Non-null: the listening port serves TLS (mutual TLS when the credentials hold a client CA).
+  // gRPC 1.51 cannot take an accepted fd with TLS credentials, so gRPC's own listener accepts
+  // on that port (no ConnectionAcceptor: --max-connections is not enforced there, and gRPC's
+  // accept loop has its EMFILE weakness; see the README). libgrpc transport only.
+  std::shared_ptr<tls::ReloadableServerCredentials> tls;
+  // HOST:PORT serving grpc.health.v1.Health only, in plaintext, for probes that cannot speak
+  // TLS; the chain must then start with a HealthListenerInterceptor. Empty: none.
+  std::string health_listen;
 };
 
 class ServerHost {
@@ -94,6 +106,7 @@ class ServerHost {
   // has its handlers and posted requests. An error names the address when it cannot listen.
   grpc::Status Start();
   int port() const { return port_; }
+  int health_port() const { return health_port_; }  // after Start() with health_listen
   // After Start(): the connection cap in force, and the gRPC memory quota.
   int max_connections() const {
     return acceptor_ ? acceptor_->max_connections() : native_max_connections_;
@@ -134,6 +147,9 @@ class ServerHost {
   ServerOptions options_;
   std::vector<std::shared_ptr<ServiceRegistration>> services_;
   std::unique_ptr<ConnectionAcceptor> acceptor_;  // listens; hands connections to server_
+  // With TLS, the health port's acceptor (the main port is gRPC's own listener then).
+  std::unique_ptr<ConnectionAcceptor> health_acceptor_;
+  std::shared_ptr<tls::ReloadableServerCredentials> tls_;  // outlives server_ (gRPC calls it)
   std::unique_ptr<grpc::Server> server_;
   // [shard][service]; touched only by its shard while running, here after the runtime stopped.
   std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
@@ -146,6 +162,7 @@ class ServerHost {
   int native_max_connections_ = 0;
   std::vector<const observe::GrpcServerShardMetrics*> grpc_metrics_;  // by shard; set at Start()
   int port_ = 0;
+  int health_port_ = 0;
   int64_t grpc_memory_limit_bytes_ = 0;
   bool started_ = false;
   bool stopped_ = false;

@@ -1,9 +1,11 @@
 // percore-server: hosts the chosen services on a thread-per-core runtime until SIGTERM/SIGINT,
 // then drains (health NOT_SERVING, new calls refused, in-flight calls finish within the grace
-// period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP is
-// ignored with a log line: nothing is reloadable yet, and its default action would kill the
-// process without draining.
+// period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP reloads
+// the --tls-* files (new connections get the new certificate; a bad file is refused with a log
+// line and the old one stays); without TLS it is ignored with a log line (its default action
+// would kill the process without draining).
 
+#include <grpcpp/security/credentials.h>
 #include <signal.h>
 
 #include <chrono>
@@ -16,6 +18,7 @@
 #include "core/durability/data_dir_lock.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
+#include "core/rpc/health_listener_interceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/server/access_table.h"
@@ -40,8 +43,13 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
     }
   }
   for (auto& peer : built.peers) peer->SetAuthorization(*peer_authorization);
+  auto chain = std::make_shared<rpc::InterceptorChain>();
+  // --health-listen: that port's gate goes first, so a call there is not even authenticated.
+  if (!flags.server.health_listen.empty()) {
+    chain->Add(std::make_unique<rpc::HealthListenerInterceptor>());
+  }
+  if (!chain->empty()) flags.server.interceptors = chain;
   if (*verifier) {
-    auto chain = std::make_shared<rpc::InterceptorChain>();
     chain->Add(
         std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards));
     flags.server.interceptors = std::move(chain);
@@ -49,6 +57,39 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
+  return true;
+}
+
+// --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
+// TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
+bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltServices& built) {
+  using namespace percore;
+  auto credentials = server::LoadServerTls(flags.tls);
+  if (!credentials.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", credentials.message().c_str());
+    return false;
+  }
+  flags.server.tls = *credentials;
+  if (flags.server.tls) {
+    auto material = tls::LoadTlsMaterial(flags.tls.server_files());
+    std::fprintf(stderr, "percore-server: TLS on (%s)%s\n",
+                 material.ok() ? tls::DescribeLeaf(material->cert_chain).c_str() : "",
+                 flags.server.tls->requires_client_certificate()
+                     ? ", client certificates required (--tls-client-ca)"
+                     : "");
+  }
+  if (!flags.tls.peer_enabled()) return true;
+  auto peer = tls::LoadTlsMaterial(flags.tls.peer_files());
+  if (!peer.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", peer.message().c_str());
+    return false;
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = peer->ca_certs;
+  options.pem_private_key = peer->private_key;
+  options.pem_cert_chain = peer->cert_chain;
+  auto channel_credentials = grpc::SslCredentials(options);
+  for (auto& remote : built.peers) remote->SetChannelCredentials(channel_credentials);
   return true;
 }
 
@@ -132,6 +173,7 @@ int main(int argc, char** argv) {
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
   if (!ConfigureAuth(*flags, runtime.size(), *built)) return 2;
+  if (!ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
@@ -141,6 +183,11 @@ int main(int argc, char** argv) {
   }
   admin.SetHost(&host);
   admin.SetReady(true);
+  // Before the line on stdout, so whoever reads that line finds this one (tests do).
+  if (!flags->server.health_listen.empty()) {
+    std::fprintf(stderr, "percore-server: health listening on %s (port %d, plaintext)\n",
+                 flags->server.health_listen.c_str(), host.health_port());
+  }
   std::string listen = flags->server.listen;
   std::string host_part = listen.substr(0, listen.rfind(':'));
   std::printf("percore-server listening on %s:%d with %zu shards; services:", host_part.c_str(),
@@ -151,6 +198,11 @@ int main(int argc, char** argv) {
   if (native) {
     std::fprintf(stderr, "percore-server: native transport, up to %d connections\n",
                  host.max_connections());
+  } else if (flags->server.tls) {
+    // gRPC's own listener accepts TLS connections: no cap of percore's (README).
+    std::fprintf(stderr,
+                 "percore-server: TLS, connections not capped, gRPC memory limit %lld bytes\n",
+                 static_cast<long long>(host.grpc_memory_limit_bytes()));
   } else {
     std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
                  host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
@@ -160,7 +212,16 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+    if (!flags->server.tls) {
+      std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+      continue;
+    }
+    Status reloaded = server::ReloadServerTls(flags->tls, *flags->server.tls);
+    std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+                 reloaded.ok() ? "TLS certificate reloaded for new connections"
+                               : ("TLS reload refused, keeping the current certificate: " +
+                                  reloaded.message())
+                                     .c_str());
   }
   admin.SetReady(false);
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",

@@ -100,7 +100,7 @@ std::string ServerUsage() {
                               quota; past it gRPC closes connections) (default: the larger
                               of 256 MiB and 4 x --max-message-bytes)
   --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10);
-                              SIGHUP is ignored (nothing is reloadable yet)
+                              SIGHUP reloads the --tls-* files (else it is ignored)
   --reuse-port                allow several servers on one port (SO_REUSEPORT; default off)
   --minimal-stack             gRPC's minimal filter stack: ~10% fewer instructions per call;
                               percore checks message sizes itself (after receipt), gRPC's
@@ -131,6 +131,7 @@ std::string ServerUsage() {
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
 )" + AuthUsage() +
+         TlsUsage() +
          R"(  --help                      this text
 )";
 }
@@ -313,12 +314,26 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.auth, error)) {
       if (!*parsed) return std::nullopt;
+    } else if (auto parsed_tls = ParseTlsFlag(
+                   arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
+                   &flags.tls, error)) {
+      if (!*parsed_tls) return std::nullopt;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
     }
   }
   if (!CheckAuthFlags(flags.auth, error)) return std::nullopt;
+  // TLS (tls_flags.h): the native transport serves plaintext only, so far.
+  if (!CheckTlsFlags(flags.tls, error)) return std::nullopt;
+  if (flags.server.transport == rpc::Transport::kNative &&
+      (flags.tls.enabled() || !flags.tls.health_listen.empty())) {
+    *error =
+        "--tls-cert, --tls-key, --tls-client-ca and --health-listen are not supported with "
+        "--transport native yet (it serves plaintext only); use --transport grpc";
+    return std::nullopt;
+  }
+  flags.server.health_listen = flags.tls.health_listen;
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";

@@ -11,6 +11,7 @@
 #include "core/durability/durability_config.h"
 #include "core/rpc/server_host.h"
 #include "services/server/auth_flags.h"
+#include "services/server/tls_flags.h"
 
 namespace percore::server {
 
@@ -23,6 +24,7 @@ struct ServerFlags {
   double shutdown_grace_seconds = 10;
   durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
   AuthFlags auth;                           // --jwt-*, --peer-token-file
+  TlsFlags tls;                             // --tls-*, --health-listen, --peer-tls-* (tls_flags.h)
   bool help = false;
   // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
   std::string admin;
