@@ -6,8 +6,9 @@ another CA or with an expired one is refused and one with a good certificate is 
 --health-listen answers grpc.health.v1 in plaintext and UNIMPLEMENTED for everything else; a
 SIGHUP reload serves the new certificate to new connections while an open stream goes on, and a
 mismatched pair is refused on reload; an order across two processes with the peers called over
-mutual TLS (--peer-tls-*); flag errors (the native transport names the flags it does not take).
-Usage: tls_python_test.py PATH/TO/percore-server"""
+mutual TLS (--peer-tls-*); percore-call and percore-load with --cacert/--cert/--key; flag errors
+(the native transport names the flags it does not take).
+Usage: tls_python_test.py PATH/TO/percore-server PATH/TO/percore-call PATH/TO/percore-load"""
 
 import datetime
 import ipaddress
@@ -24,6 +25,8 @@ import time
 import unittest
 import uuid
 
+import json
+
 import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -34,6 +37,8 @@ from percore_py.server import Server
 from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
+CALL = None
+LOAD = None
 TIMEOUT = 10
 
 
@@ -334,6 +339,34 @@ class MutualTls(TlsCase):
                       e.exception.details())
 
 
+class Tools(TlsCase):
+    def test_percore_call_and_load_speak_mutual_tls(self):
+        server = self.start("--tls-client-ca", self.pki.path("ca.pem"), "--services", "user")
+        p = self.pki.path
+        tls = ["--cacert", p("ca.pem"), "--cert", p("client.pem"), "--key", p("client.key")]
+        run = subprocess.run([CALL, *tls, server.address, "call", "user.v1.UserService.CreateUser",
+                              "-d", '{"name": "Tool", "email": "tool-%s@tls.test"}'
+                              % uuid.uuid4().hex[:8]],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("@tls.test", json.loads(run.stdout)["email"])
+        # Without the client certificate the handshake is refused, and the tool says so.
+        run = subprocess.run([CALL, "--cacert", p("ca.pem"), "--connect-timeout", "3s",
+                              server.address, "list"], capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 1, run.stdout)
+        self.assertIn("cannot connect to " + server.address, run.stderr)
+        run = subprocess.run([LOAD, *tls, "--call", "grpc.health.v1.Health.Check", "-n", "20",
+                              "-c", "2", "-O", "json", server.address],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        report = json.loads(run.stdout)
+        self.assertEqual(report["statusCodeDistribution"], {"OK": 20}, report)
+        run = subprocess.run([CALL, "--cert", p("client.pem"), server.address, "list"],
+                             capture_output=True, text=True, timeout=60)
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("--cert and --key need --cacert", run.stderr)
+
+
 class Flags(TlsCase):
     def refused(self, *flags):
         run = subprocess.run([SERVER, "--listen", "127.0.0.1:0", *flags], capture_output=True,
@@ -367,5 +400,6 @@ class Flags(TlsCase):
 
 
 if __name__ == "__main__":
-    SERVER = sys.argv.pop(1)
+    SERVER, CALL, LOAD = sys.argv[1:4]
+    del sys.argv[1:4]
     unittest.main()
