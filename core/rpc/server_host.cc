@@ -15,6 +15,7 @@
 #include "core/net/server.h"
 #include "core/rpc/native_transport.h"
 #include "core/tls/reloadable_server_credentials.h"
+#include "core/tls/server_tls_context.h"
 
 namespace percore::rpc {
 
@@ -58,7 +59,7 @@ grpc::Status ServerHost::Start() {
   // serves the health port; without, the acceptor serves the main port and gRPC's listener the
   // health port. Either way the two ports' connections are told apart by gRPC's peer names
   // (CallLimits::HealthPeers).
-  const bool tls = options_.tls != nullptr;
+  const bool tls = options_.tls.has_value();
   if (!options_.health_listen.empty()) {
     options_.limits.health_peers =
         tls ? CallLimits::HealthPeers::kFdNamed : CallLimits::HealthPeers::kAddressNamed;
@@ -109,7 +110,7 @@ grpc::Status ServerHost::Start() {
   // silently with a second server (SO_REUSEPORT is its default).
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
   if (tls) {
-    tls_ = options_.tls;
+    tls_ = std::make_shared<tls::ReloadableServerCredentials>(*options_.tls);
     builder.AddListeningPort(options_.listen, tls_, &port_);
   } else if (!options_.health_listen.empty()) {
     builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials(),
@@ -156,6 +157,20 @@ grpc::Status ServerHost::Start() {
     });
   }
   return grpc::Status::OK;
+}
+
+Status ServerHost::ReloadTls(const tls::TlsMaterial& material) {
+  if (tls_) {
+    tls_->Reload(material);
+    return Status();
+  }
+  if (net_server_ && options_.tls) {
+    auto context = tls::MakeServerTlsContext(material);
+    if (!context.ok()) return context.status();
+    net_server_->SetTls(context->get());  // the server takes its own reference
+    return Status();
+  }
+  return Status(StatusCode::kFailedPrecondition, "the server does not serve TLS");
 }
 
 void ServerHost::InstantiateServices(bool post_requests) {

@@ -34,6 +34,7 @@
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
+#include "core/tls/tls_material.h"
 
 namespace percore::net {
 class Server;
@@ -83,11 +84,12 @@ struct ServerOptions {
   // The call chain (authentication, ...) every call passes before its handler; nullptr: none.
   std::shared_ptr<const InterceptorChain> interceptors;
   // --- TLS and the health port (core/tls) ---
-  // Non-null: the listening port serves TLS (mutual TLS when the credentials hold a client CA).
-  // gRPC 1.51 cannot take an accepted fd with TLS credentials, so gRPC's own listener accepts
-  // on that port (no ConnectionAcceptor: --max-connections is not enforced there, and gRPC's
-  // accept loop has its EMFILE weakness; see the README). libgrpc transport only.
-  std::shared_ptr<tls::ReloadableServerCredentials> tls;
+  // Set: the listening port serves TLS with this checked material (mutual TLS when it holds
+  // client CAs). libgrpc: gRPC 1.51 cannot take an accepted fd with TLS credentials, so gRPC's
+  // own listener accepts on that port (no ConnectionAcceptor: --max-connections is not
+  // enforced there, and gRPC's accept loop has its EMFILE weakness; see the README). Native:
+  // OpenSSL in core/net, every limit unchanged.
+  std::optional<tls::TlsMaterial> tls;
   // HOST:PORT serving grpc.health.v1.Health only, in plaintext, for probes that cannot speak
   // TLS; the chain must then start with a HealthListenerInterceptor. Empty: none.
   std::string health_listen;
@@ -107,6 +109,9 @@ class ServerHost {
   grpc::Status Start();
   int port() const { return port_; }
   int health_port() const { return health_port_; }  // after Start() with health_listen
+  // SIGHUP: connections accepted from now on handshake with `material` (checked; client CAs
+  // present as at start); open ones keep their session. After Start() with ServerOptions::tls.
+  Status ReloadTls(const tls::TlsMaterial& material);
   // After Start(): the connection cap in force, and the gRPC memory quota.
   int max_connections() const {
     return acceptor_ ? acceptor_->max_connections() : native_max_connections_;

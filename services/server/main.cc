@@ -64,19 +64,18 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
 // TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
 bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltServices& built) {
   using namespace percore;
-  auto credentials = server::LoadServerTls(flags.tls);
-  if (!credentials.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", credentials.message().c_str());
+  auto material = server::LoadServerTls(flags.tls);
+  if (!material.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
     return false;
   }
-  flags.server.tls = *credentials;
+  flags.server.tls = *std::move(material);
   if (flags.server.tls) {
-    auto material = tls::LoadTlsMaterial(flags.tls.server_files());
     std::fprintf(stderr, "percore-server: TLS on (%s)%s\n",
-                 material.ok() ? tls::DescribeLeaf(material->cert_chain).c_str() : "",
-                 flags.server.tls->requires_client_certificate()
-                     ? ", client certificates required (--tls-client-ca)"
-                     : "");
+                 tls::DescribeLeaf(flags.server.tls->cert_chain).c_str(),
+                 flags.server.tls->ca_certs.empty()
+                     ? ""
+                     : ", client certificates required (--tls-client-ca)");
   }
   if (!flags.tls.peer_enabled()) return true;
   auto peer = tls::LoadTlsMaterial(flags.tls.peer_files());
@@ -131,6 +130,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write to a connection the client has closed must fail with EPIPE, not kill the process:
+  // OpenSSL's socket BIO (TLS on the native transport) writes without MSG_NOSIGNAL.
+  signal(SIGPIPE, SIG_IGN);
 
   // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
   const bool native = flags->server.transport == rpc::Transport::kNative;
@@ -216,7 +218,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
       continue;
     }
-    Status reloaded = server::ReloadServerTls(flags->tls, *flags->server.tls);
+    auto material = server::LoadServerTls(flags->tls);
+    Status reloaded = material.ok() ? host.ReloadTls(**material) : material.status();
     std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
                  reloaded.ok() ? "TLS certificate reloaded for new connections"
                                : ("TLS reload refused, keeping the current certificate: " +

@@ -324,13 +324,10 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     }
   }
   if (!CheckAuthFlags(flags.auth, error)) return std::nullopt;
-  // TLS (tls_flags.h): the native transport serves plaintext only, so far.
+  // TLS (tls_flags.h): the native transport has no second (health) listener yet.
   if (!CheckTlsFlags(flags.tls, error)) return std::nullopt;
-  if (flags.server.transport == rpc::Transport::kNative &&
-      (flags.tls.enabled() || !flags.tls.health_listen.empty())) {
-    *error =
-        "--tls-cert, --tls-key, --tls-client-ca and --health-listen are not supported with "
-        "--transport native yet (it serves plaintext only); use --transport grpc";
+  if (flags.server.transport == rpc::Transport::kNative && !flags.tls.health_listen.empty()) {
+    *error = "--health-listen is not supported with --transport native yet; use --transport grpc";
     return std::nullopt;
   }
   flags.server.health_listen = flags.tls.health_listen;

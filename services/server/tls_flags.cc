@@ -80,18 +80,11 @@ std::string TlsUsage() {
 )";
 }
 
-Result<std::shared_ptr<tls::ReloadableServerCredentials>> LoadServerTls(const TlsFlags& flags) {
-  if (!flags.enabled()) return std::shared_ptr<tls::ReloadableServerCredentials>();
+Result<std::optional<tls::TlsMaterial>> LoadServerTls(const TlsFlags& flags) {
+  if (!flags.enabled()) return std::optional<tls::TlsMaterial>();
   auto material = tls::LoadTlsMaterial(flags.server_files());
   if (!material.ok()) return material.status();
-  return std::make_shared<tls::ReloadableServerCredentials>(*material);
-}
-
-Status ReloadServerTls(const TlsFlags& flags, tls::ReloadableServerCredentials& credentials) {
-  auto material = tls::LoadTlsMaterial(flags.server_files());
-  if (!material.ok()) return material.status();
-  credentials.Reload(*material);
-  return Status();
+  return std::optional<tls::TlsMaterial>(*std::move(material));
 }
 
 }  // namespace percore::server

@@ -15,7 +15,6 @@
 #include <string_view>
 
 #include "core/base/result.h"
-#include "core/tls/reloadable_server_credentials.h"
 #include "core/tls/tls_material.h"
 
 namespace percore::server {
@@ -52,11 +51,8 @@ std::optional<bool> ParseTlsFlag(std::string_view arg,
 bool CheckTlsFlags(const TlsFlags& flags, std::string* error);
 std::string TlsUsage();
 
-// The server's credentials from --tls-* (files read and checked now, so a bad file stops the
-// start), or nullptr without --tls-cert.
-Result<std::shared_ptr<tls::ReloadableServerCredentials>> LoadServerTls(const TlsFlags& flags);
-// SIGHUP: reads the files again; a good pair goes to the next handshakes, a bad one is refused
-// (the error says why) and the server keeps serving the pair it has.
-Status ReloadServerTls(const TlsFlags& flags, tls::ReloadableServerCredentials& credentials);
+// The server's TLS material from --tls-* (files read and checked, so a bad file stops the start
+// or is refused on SIGHUP, the server keeping what it has), or nullopt without --tls-cert.
+Result<std::optional<tls::TlsMaterial>> LoadServerTls(const TlsFlags& flags);
 
 }  // namespace percore::server

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from percore_py.server import Server
+from percore_py.server import Server, native
 from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
@@ -164,7 +164,7 @@ class TlsCase(unittest.TestCase):
 
 class ServerTls(TlsCase):
     def test_tls_serves_and_refuses_plaintext_and_strangers(self):
-        server = self.start("--health-listen", "127.0.0.1:0")
+        server = self.start()
         self.assertIn("TLS on (CN = percore-a", server.stderr_text())
         with secure_channel(server.address, self.pki) as channel:
             user = self.create_user(channel)
@@ -182,6 +182,29 @@ class ServerTls(TlsCase):
         with secure_channel(server.address, self.pki) as channel:
             self.create_user(channel)
 
+    def test_a_client_without_alpn_h2_is_refused(self):
+        server = self.start()
+        context = ssl.create_default_context(cafile=self.pki.path("ca.pem"))
+        context.set_alpn_protocols(["http/1.1"])
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
+            with self.assertRaises((ssl.SSLError, ConnectionError)):
+                with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                    tls.sendall(b"GET / HTTP/1.1\r\n\r\n")
+                    if not tls.recv(1):
+                        raise ConnectionError("closed")
+        with secure_channel(server.address, self.pki) as channel:  # still serving
+            self.create_user(channel)
+
+    def test_tls_1_1_is_refused(self):
+        server = self.start()
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(self.pki.path("ca.pem"))
+        context.minimum_version = context.maximum_version = ssl.TLSVersion.TLSv1_1
+        with socket.create_connection(("127.0.0.1", server.port), timeout=TIMEOUT) as raw:
+            with self.assertRaises(ssl.SSLError):
+                context.wrap_socket(raw, server_hostname="127.0.0.1")
+
+    @unittest.skipIf(native(), "--health-listen is libgrpc-only so far")
     def test_health_port_serves_health_only_in_plaintext(self):
         server = self.start("--health-listen", "127.0.0.1:0")
         port = health_port(server)
@@ -209,6 +232,7 @@ class ServerTls(TlsCase):
         with secure_channel(server.address, self.pki) as channel:
             self.create_user(channel)
 
+    @unittest.skipIf(native(), "--health-listen is libgrpc-only so far")
     def test_health_port_without_tls(self):
         # Plaintext on both ports: the health port is still told apart (the main port's
         # connections come through percore's acceptor, the health port's through gRPC's).
@@ -393,10 +417,8 @@ class Flags(TlsCase):
                       self.refused("--peer-tls-cert", p("client.pem"), "--peer-tls-key",
                                    p("client.key")))
         self.assertIn("--health-listen wants HOST:PORT", self.refused("--health-listen", "nope"))
-        native = self.refused("--transport", "native", "--tls-cert", p("server-a.pem"),
-                              "--tls-key", p("server-a.key"))
-        self.assertIn("--tls-cert, --tls-key, --tls-client-ca and --health-listen are not "
-                      "supported with --transport native", native)
+        self.assertIn("--health-listen is not supported with --transport native",
+                      self.refused("--transport", "native", "--health-listen", "127.0.0.1:0"))
 
 
 if __name__ == "__main__":
