@@ -38,6 +38,9 @@ class CallBase : public CallCore {
   ~CallBase() override;
 
   std::optional<std::string_view> metadata(std::string_view key) override;
+  bool metadata_repeated(std::string_view key) override {
+    return context_.client_metadata().count(grpc::string_ref(key.data(), key.size())) > 1;
+  }
   std::chrono::system_clock::time_point deadline() const override { return context_.deadline(); }
   std::string peer() const override { return context_.peer(); }
   void AddInitialMetadata(const std::string& key, const std::string& value) override {

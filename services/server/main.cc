@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -32,7 +33,8 @@ namespace {
 // --jwt-* and --peer-token-file: the authentication interceptor in front of every handler, and
 // the token presented to peers. False (after a message) when a key or token file is unusable.
 bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
-                   percore::server::BuiltServices& built) {
+                   percore::server::BuiltServices& built,
+                   const percore::rpc::AuthInterceptor** auth_out) {
   using namespace percore;
   Result<std::shared_ptr<const auth::JwtVerifier>> verifier = server::BuildJwtVerifier(flags.auth);
   Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
@@ -50,14 +52,45 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
   }
   if (!chain->empty()) flags.server.interceptors = chain;
   if (*verifier) {
-    chain->Add(
-        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards));
+    auto auth =
+        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
+    *auth_out = auth.get();  // lives in the chain, which the server options keep
+    chain->Add(std::move(auth));
     flags.server.interceptors = std::move(chain);
     std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
   return true;
+}
+
+// SIGHUP with --jwt-*: the key file(s) read again (a JWKS may have gained or lost keys); each
+// shard takes the new verifier on its own thread and empties its cache of verified tokens. A file
+// that does not load is refused with a log line and the current keys stay. Returns once every
+// shard has the new keys.
+void ReloadJwtKeys(const percore::server::AuthFlags& flags,
+                   const percore::rpc::AuthInterceptor& auth, percore::runtime::Runtime& runtime) {
+  using namespace percore;
+  auto verifier = server::BuildJwtVerifier(flags);
+  if (!verifier.ok()) {
+    std::fprintf(stderr,
+                 "percore-server: SIGHUP: JWT key reload refused, keeping the current keys: %s\n",
+                 verifier.message().c_str());
+    return;
+  }
+  std::latch done(static_cast<std::ptrdiff_t>(runtime.size()));
+  for (size_t i = 0; i < runtime.size(); ++i) {
+    bool queued =
+        runtime.SubmitTo(static_cast<runtime::ShardId>(i), [&auth, &done, keys = *verifier, i] {
+          auth.ReplaceVerifier(i, keys);
+          done.count_down();
+        });
+    if (!queued) done.count_down();
+  }
+  done.wait();
+  std::fprintf(stderr, "percore-server: SIGHUP: JWT keys reloaded (%zu key%s)\n",
+               (*verifier)->options().keys.size(),
+               (*verifier)->options().keys.size() == 1 ? "" : "s");
 }
 
 // --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
@@ -174,7 +207,8 @@ int main(int argc, char** argv) {
                  flags->durability.data_dir.c_str(),
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
-  if (!ConfigureAuth(*flags, runtime.size(), *built)) return 2;
+  const rpc::AuthInterceptor* auth = nullptr;  // for the SIGHUP reload of the JWT keys
+  if (!ConfigureAuth(*flags, runtime.size(), *built, &auth)) return 2;
   if (!ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
@@ -214,17 +248,20 @@ int main(int argc, char** argv) {
   for (;;) {
     sigwait(&signals, &signal_number);
     if (signal_number != SIGHUP) break;
-    if (!flags->server.tls) {
+    if (!flags->server.tls && auth == nullptr) {
       std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
       continue;
     }
-    auto material = server::LoadServerTls(flags->tls);
-    Status reloaded = material.ok() ? host.ReloadTls(**material) : material.status();
-    std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
-                 reloaded.ok() ? "TLS certificate reloaded for new connections"
-                               : ("TLS reload refused, keeping the current certificate: " +
-                                  reloaded.message())
-                                     .c_str());
+    if (flags->server.tls) {
+      auto material = server::LoadServerTls(flags->tls);
+      Status reloaded = material.ok() ? host.ReloadTls(**material) : material.status();
+      std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+                   reloaded.ok() ? "TLS certificate reloaded for new connections"
+                                 : ("TLS reload refused, keeping the current certificate: " +
+                                    reloaded.message())
+                                       .c_str());
+    }
+    if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
   }
   admin.SetReady(false);
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",

@@ -83,7 +83,7 @@ std::string ServerUsage() {
                               order (order.v1.OrderService; calls user, inventory
                                 and payment: hosted here or given with --peer)
                               interop (grpc.testing.TestService)
-                              health and reflection are always on
+                              health and reflection are always on (--no-reflection)
   --peer SERVICE=HOST:PORT[,HOST:PORT...]
                               SERVICE (user, inventory or payment) runs in other
                               processes at these addresses, one per replica: calls go
@@ -130,6 +130,7 @@ std::string ServerUsage() {
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
+  --no-reflection             do not serve grpc.reflection.* (default: served, both versions)
 )" + AuthUsage() +
          TlsUsage() +
          R"(  --help                      this text
@@ -318,6 +319,8 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.tls, error)) {
       if (!*parsed_tls) return std::nullopt;
+    } else if (arg == "--no-reflection") {  // issue 13: reflection off (the server's shape unlisted)
+      flags.server.reflection = false;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
