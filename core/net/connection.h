@@ -12,8 +12,9 @@
 // itself (SSL_set_fd, non-blocking): the handshake runs first, driven by the same readiness
 // events (nothing of HTTP/2 is read or sent before it completes, ALPN "h2" required), then
 // SSL_read/SSL_write take the place of recv/send. OpenSSL's socket BIO writes without
-// MSG_NOSIGNAL: the process must ignore SIGPIPE (percore-server's main does). A record is at most 16 KiB, so reads go on
-// until OpenSSL wants more from the socket rather than stopping at a short read.
+// MSG_NOSIGNAL: the process must ignore SIGPIPE (percore-server's main does). A record is at most
+// 16 KiB, so reads go on until OpenSSL wants more from the socket rather than stopping at a short
+// read.
 //
 // Lifetime: the ShardServer holds one reference while the connection is open, each Stream one;
 // Close() (EOF, error, nothing left to do after GOAWAY, server stop) tears the session down at

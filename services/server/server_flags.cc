@@ -319,7 +319,7 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.tls, error)) {
       if (!*parsed_tls) return std::nullopt;
-    } else if (arg == "--no-reflection") {  // issue 13: reflection off (the server's shape unlisted)
+    } else if (arg == "--no-reflection") {  // issue 13
       flags.server.reflection = false;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
