@@ -1,9 +1,11 @@
 #include "core/net/connection.h"
 
+#include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -35,9 +37,90 @@ Connection::Connection(ShardServer* server, int fd, std::string peer)
     : server_(server), stats_(&server->stats()), fd_(fd), peer_(std::move(peer)) {
   WireStats::Add(stats_->connections, 1);
   WireStats::Add(stats_->connections_total, 1);
+  if (SSL_CTX* tls = server->tls()) {
+    ssl_ = SSL_new(tls);
+    if (ssl_ != nullptr && SSL_set_fd(ssl_, fd) == 1) {
+      SSL_set_accept_state(ssl_);
+      handshaking_ = true;
+    } else {
+      closing_ = true;  // Start() sees it and closes
+    }
+  }
 }
 
-Connection::~Connection() { WireStats::Add(stats_->connections, -1); }
+Connection::~Connection() {
+  SSL_free(ssl_);
+  WireStats::Add(stats_->connections, -1);
+}
+
+bool Connection::Handshake() {
+  ERR_clear_error();
+  int result = SSL_do_handshake(ssl_);
+  tls_wants_write_ = false;
+  if (result == 1) {
+    handshaking_ = false;
+    const unsigned char* protocol = nullptr;
+    unsigned int length = 0;
+    SSL_get0_alpn_selected(ssl_, &protocol, &length);
+    // HTTP/2 over TLS is negotiated with ALPN; a client that did not offer it is not gRPC.
+    return length == 2 && protocol[0] == 'h' && protocol[1] == '2';
+  }
+  switch (SSL_get_error(ssl_, result)) {
+    case SSL_ERROR_WANT_READ:
+      return true;
+    case SSL_ERROR_WANT_WRITE:
+      tls_wants_write_ = true;
+      return true;
+    default:
+      ERR_clear_error();
+      return false;  // a bad certificate, no client certificate, no h2, not TLS at all ...
+  }
+}
+
+ssize_t Connection::ReadSome(uint8_t* buffer, size_t size) {
+  if (ssl_ == nullptr) return recv(fd_, buffer, size, 0);
+  ERR_clear_error();
+  int n = SSL_read(ssl_, buffer, static_cast<int>(size));
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      tls_wants_write_ = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      return 0;  // close_notify
+    default:
+      ERR_clear_error();
+      errno = ECONNRESET;
+      return -1;
+  }
+}
+
+ssize_t Connection::WriteSome(const char* data, size_t size) {
+  if (ssl_ == nullptr) return send(fd_, data, size, MSG_NOSIGNAL);
+  ERR_clear_error();
+  // Partial writes and a moving buffer are allowed (server_tls_context.cc), so a retry after
+  // WANT_WRITE may pass the same bytes from wherever the write buffer holds them now.
+  int n = SSL_write(ssl_, data, static_cast<int>(std::min<size_t>(size, 1 << 30)));
+  tls_wants_write_ = false;
+  if (n > 0) return n;
+  switch (SSL_get_error(ssl_, n)) {
+    case SSL_ERROR_WANT_WRITE:
+      tls_wants_write_ = true;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_READ:
+      errno = EAGAIN;
+      return -1;
+    default:
+      ERR_clear_error();
+      errno = EPIPE;
+      return -1;
+  }
+}
 
 const WireOptions& Connection::options() const { return server_->options(); }
 
@@ -58,6 +141,11 @@ void Connection::Start() {
   nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, o.connection_window_bytes);
   server_->Link(this);
+  if (closing_) {  // TLS could not be set up for it
+    closing_ = false;
+    Close();
+    return;
+  }
   if (!server_->poller().Add(fd_, runtime::Poller::kReadable, this)) {
     Close();
     return;
@@ -121,13 +209,21 @@ void Connection::ScheduleFlush() {
 
 void Connection::OnFdReady(uint32_t events) {
   if (!open()) return;
+  if (handshaking_) {
+    if (!Handshake()) return Close();
+    if (handshaking_) return UpdateInterest();
+    events |= EPOLLIN;  // the handshake's last read may have brought application data too
+  }
   if (events & EPOLLOUT) {
     if (!Flush()) return Close();
   }
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) {
     uint8_t* buffer = server_->read_buffer();
-    for (int i = 0; i < kReadsPerEvent && reading_; ++i) {
-      ssize_t n = recv(fd_, buffer, ShardServer::kReadBufferBytes, 0);
+    // Under TLS a read returns one record (at most 16 KiB): more reads per event, and a short
+    // one does not mean the socket is drained.
+    const int reads = ssl_ != nullptr ? 4 * kReadsPerEvent : kReadsPerEvent;
+    for (int i = 0; i < reads && reading_; ++i) {
+      ssize_t n = ReadSome(buffer, ShardServer::kReadBufferBytes);
       if (n == 0) return Close();  // the client closed: its open streams are cancelled
       if (n < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -141,7 +237,7 @@ void Connection::OnFdReady(uint32_t events) {
         return Close();
       }
       if (closing_) return;
-      if (static_cast<size_t>(n) < ShardServer::kReadBufferBytes) break;  // drained
+      if (ssl_ == nullptr && static_cast<size_t>(n) < ShardServer::kReadBufferBytes) break;
     }
   }
   ScheduleFlush();
@@ -172,6 +268,10 @@ void Connection::RunDeferred() {
 }
 
 bool Connection::Flush() {
+  if (handshaking_) {  // nothing of HTTP/2 leaves before the handshake is done
+    UpdateInterest();
+    return true;
+  }
   const size_t limit = options().connection_write_buffer_bytes;
   for (;;) {
     // Frames first, into one buffer, so one send() carries every stream's writes of the round.
@@ -184,8 +284,7 @@ bool Connection::Flush() {
     }
     bool drained = true;
     while (wbuf_offset_ < wbuf_.size()) {
-      ssize_t sent =
-          send(fd_, wbuf_.data() + wbuf_offset_, wbuf_.size() - wbuf_offset_, MSG_NOSIGNAL);
+      ssize_t sent = WriteSome(wbuf_.data() + wbuf_offset_, wbuf_.size() - wbuf_offset_);
       if (sent < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -214,7 +313,7 @@ void Connection::UpdateInterest() {
   size_t buffered = wbuf_.size() - wbuf_offset_;
   // A client that does not read what it asked for is not read from either.
   bool reading = buffered < options().connection_write_buffer_bytes;
-  bool writing = buffered > 0;
+  bool writing = buffered > 0 || tls_wants_write_;
   if (reading == reading_ && writing == writing_) return;
   reading_ = reading;
   writing_ = writing;
@@ -234,6 +333,7 @@ void Connection::TearDown() {
   closing_ = true;
   CancelFinalGoawayTimer();
   server_->poller().Remove(fd_);
+  if (ssl_ != nullptr && !handshaking_) SSL_shutdown(ssl_);  // close_notify, best effort
   close(fd_);
   // nghttp2_session_del calls no stream-close callbacks: the open streams are closed here.
   while (Stream* stream = streams_) {

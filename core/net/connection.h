@@ -8,11 +8,20 @@
 // (Poller::Defer), so many streams' writes in one round leave in one send(). HPACK, framing and
 // flow-control bookkeeping are nghttp2's; the gRPC semantics live in Stream.
 //
+// TLS (when the shard has an SSL_CTX, core/tls/server_tls_context.h): OpenSSL on the socket
+// itself (SSL_set_fd, non-blocking): the handshake runs first, driven by the same readiness
+// events (nothing of HTTP/2 is read or sent before it completes, ALPN "h2" required), then
+// SSL_read/SSL_write take the place of recv/send. OpenSSL's socket BIO writes without
+// MSG_NOSIGNAL: the process must ignore SIGPIPE (percore-server's main does). A record is at most
+// 16 KiB, so reads go on until OpenSSL wants more from the socket rather than stopping at a short
+// read.
+//
 // Lifetime: the ShardServer holds one reference while the connection is open, each Stream one;
 // Close() (EOF, error, nothing left to do after GOAWAY, server stop) tears the session down at
 // the end of the round, cancels the open streams, closes the fd and drops the server's reference.
 
 #include <nghttp2/nghttp2.h>
+#include <openssl/ssl.h>
 
 #include <cstdint>
 #include <string>
@@ -73,6 +82,12 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   void OnFdReady(uint32_t events) override;
   void RunDeferred() override;
   bool Flush();  // false: the socket failed
+  // TLS: drives the handshake; false when it failed (the caller closes).
+  bool Handshake();
+  // recv/send, or SSL_read/SSL_write under TLS: > 0 bytes, 0 the peer closed (reads only), -1
+  // with errno EAGAIN to wait for readiness, -1 with another errno on failure.
+  ssize_t ReadSome(uint8_t* buffer, size_t size);
+  ssize_t WriteSome(const char* data, size_t size);
   void UpdateInterest();
   void TearDown();
   void Link(Stream* stream);
@@ -107,6 +122,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   int ping_strikes_ = 0;
   bool reading_ = true;   // EPOLLIN wanted
   bool writing_ = false;  // EPOLLOUT wanted
+  SSL* ssl_ = nullptr;    // TLS: this connection's session; nullptr in plaintext
+  bool handshaking_ = false;
+  bool tls_wants_write_ = false;  // OpenSSL waits for the socket to take bytes
   std::string wbuf_;
   size_t wbuf_offset_ = 0;
   Stream* streams_ = nullptr;  // open streams, for teardown

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstring>
 #include <future>
+#include <utility>
 
 #include "core/net/shard_server.h"
 
@@ -80,7 +81,19 @@ Server::Server(runtime::Runtime& runtime, Dispatcher& dispatcher, WireOptions op
   shard_servers_.resize(runtime_.size(), nullptr);
 }
 
-Server::~Server() { Stop(); }
+Server::~Server() {
+  Stop();
+  SSL_CTX_free(tls_);
+}
+
+void Server::SetTls(SSL_CTX* ctx) {
+  if (ctx != nullptr) SSL_CTX_up_ref(ctx);
+  SSL_CTX* old = std::exchange(tls_, ctx);
+  if (running_) {
+    OnEveryShard(runtime_, [&](runtime::ShardId id) { shard_servers_[id]->SetTls(tls_); });
+  }
+  SSL_CTX_free(old);
+}
 
 bool Server::Start(const std::string& host, int port, std::string* error) {
   if (runtime_.size() == 0 || runtime_.shard(0).loop_mode() != runtime::LoopMode::kEpoll ||
@@ -104,6 +117,7 @@ bool Server::Start(const std::string& host, int port, std::string* error) {
     runtime::Shard& shard = runtime_.shard(id);
     auto* server = new ShardServer(shard, fds[id], dispatcher_, options_, *stats_[id]);
     shard_servers_[id] = server;
+    server->SetTls(tls_);
     server->Start();
   });
   running_ = true;

@@ -9,6 +9,8 @@
 // port it got), accepts on its own loop and serves its connections for life with nghttp2 and
 // gRPC's wire protocol, handing byte-level Streams to the Dispatcher on that shard's thread.
 
+#include <openssl/ssl.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,6 +33,10 @@ class Server {
   // Binds HOST:PORT (an IPv4 or IPv6 literal; port 0 picks one) on every shard and starts
   // accepting. False with *error when it cannot.
   bool Start(const std::string& host, int port, std::string* error);
+  // TLS (core/tls/server_tls_context.h): connections accepted from now on handshake with `ctx`
+  // (each shard takes its own reference); open ones keep theirs. Before Start() or while
+  // running (a SIGHUP reload: returns once every shard has it). nullptr: plaintext.
+  void SetTls(SSL_CTX* ctx);
   int port() const { return port_; }
 
   // Graceful: stops accepting and sends GOAWAY on every connection; calls in flight finish and
@@ -57,6 +63,7 @@ class Server {
   std::vector<ShardServer*> shard_servers_;  // each owned by (and touched only on) its shard
   int port_ = 0;
   bool running_ = false;
+  SSL_CTX* tls_ = nullptr;  // our reference; the shards hold theirs
 };
 
 }  // namespace percore::net

@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 
 #include "core/net/connection.h"
 
@@ -55,6 +56,12 @@ ShardServer::~ShardServer() {
   // Each close cancels the connection's open streams and unlinks it.
   for (Connection* c = connections_; c != nullptr; c = c->next) c->Close();
   poller().RunDeferred();
+  SSL_CTX_free(tls_);
+}
+
+void ShardServer::SetTls(SSL_CTX* ctx) {
+  if (ctx != nullptr) SSL_CTX_up_ref(ctx);
+  SSL_CTX_free(std::exchange(tls_, ctx));
 }
 
 void ShardServer::Start() {

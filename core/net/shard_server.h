@@ -9,6 +9,8 @@
 // and if even that fails, stops watching the listener for a moment (a timer) instead of
 // spinning on it or giving up accepting.
 
+#include <openssl/ssl.h>
+
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -32,6 +34,9 @@ class ShardServer final : public runtime::FdHandler {
   ShardServer& operator=(const ShardServer&) = delete;
 
   void Start();
+  // New connections handshake TLS with `ctx` (this shard takes a reference); nullptr: plaintext.
+  void SetTls(SSL_CTX* ctx);
+  SSL_CTX* tls() const { return tls_; }
   // Stops accepting and sends GOAWAY on every connection; they close as their streams finish.
   void Drain();
 
@@ -66,6 +71,7 @@ class ShardServer final : public runtime::FdHandler {
   std::unique_ptr<uint8_t[]> read_buffer_;
   Connection* connections_ = nullptr;
   std::optional<SpareDescriptor> spare_;  // from Start(): sheds a connection when out of fds
+  SSL_CTX* tls_ = nullptr;                // this shard's reference
   bool accept_paused_ = false;
   bool draining_ = false;
   runtime::TimerId resume_timer_ = 0;

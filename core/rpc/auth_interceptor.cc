@@ -33,18 +33,29 @@ AuthInterceptor::AuthInterceptor(std::shared_ptr<const auth::JwtVerifier> verifi
                                  AccessPolicy policy, size_t shards, size_t cache_capacity)
     : verifier_(std::move(verifier)), policy_(std::move(policy)) {
   shards_.reserve(shards);
-  for (size_t i = 0; i < shards; ++i) shards_.emplace_back(cache_capacity);
+  for (size_t i = 0; i < shards; ++i) shards_.emplace_back(cache_capacity, verifier_);
+}
+
+void AuthInterceptor::ReplaceVerifier(size_t shard,
+                                      std::shared_ptr<const auth::JwtVerifier> verifier) const {
+  shards_[shard].verifier = std::move(verifier);
+  shards_[shard].cache.Clear();
 }
 
 Result<std::shared_ptr<const auth::Principal>> AuthInterceptor::Authenticate(
     const InterceptedCall& call) const {
   auto token = auth::BearerToken(call.call.metadata("authorization"));
   if (!token.ok()) return token.status();
+  // Two headers: which one would a proxy in front have checked? Neither is taken.
+  if (call.call.metadata_repeated("authorization")) {
+    return Status(StatusCode::kUnauthenticated,
+                  "Invalid authentication token: more than one authorization header");
+  }
   PerShard& shard = shards_[call.call.shard().id()];
   auto now = std::chrono::system_clock::now();
   if (auto cached = shard.cache.Find(*token, now)) return cached;
   ++shard.verifications;
-  auto verified = verifier_->Verify(*token, now);
+  auto verified = shard.verifier->Verify(*token, now);
   if (!verified.ok()) return verified.status();
   auto principal = std::make_shared<const auth::Principal>(*std::move(verified));
   shard.cache.Insert(*token, principal);

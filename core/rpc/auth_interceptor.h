@@ -1,7 +1,9 @@
 #pragma once
 // Threading contract: built on the control thread before the server starts; Intercept() runs on
 // the call's shard and touches only that shard's cache (per-shard state indexed by shard id, no
-// lock). Replacing the keys (a reload) is a new interceptor, not a mutation.
+// lock). A reload (SIGHUP: new keys) is ReplaceVerifier, run on each shard by its own thread
+// (through its mailbox): that shard's verifier is swapped and its cache of verified tokens
+// emptied, so a token signed by a key that is gone is not served from the cache.
 //
 // The `authenticate` middleware: reads `authorization: Bearer <token>`, verifies the token
 // (core/auth; a token this shard verified before is taken from its cache until its exp), applies
@@ -26,14 +28,18 @@ class AuthInterceptor final : public CallInterceptor {
                   size_t shards, size_t cache_capacity = 4096);
 
   Status Intercept(const InterceptedCall& call) const override;
+  // On shard `shard`'s thread only: verify with `verifier` from the next call on.
+  void ReplaceVerifier(size_t shard, std::shared_ptr<const auth::JwtVerifier> verifier) const;
 
   // Verifications done (cache misses) on `shard`, read on that shard (tests).
   int64_t verifications(size_t shard) const { return shards_[shard].verifications; }
 
  private:
   struct PerShard {
-    explicit PerShard(size_t capacity) : cache(capacity) {}
+    PerShard(size_t capacity, std::shared_ptr<const auth::JwtVerifier> keys)
+        : cache(capacity), verifier(std::move(keys)) {}
     auth::VerifiedTokenCache cache;
+    std::shared_ptr<const auth::JwtVerifier> verifier;
     int64_t verifications = 0;
   };
   Result<std::shared_ptr<const auth::Principal>> Authenticate(const InterceptedCall& call) const;

@@ -72,6 +72,8 @@ class ByteCall {
   // The request: metadata by lower-case key ("-bin" values decoded), the deadline
   // (time_point::max() without one), the peer ("ipv4:127.0.0.1:5000", one per connection).
   virtual std::optional<std::string_view> metadata(std::string_view key) const = 0;
+  // Sent more than once (call_core.h); the default suits a transport that cannot repeat a key.
+  virtual bool metadata_repeated(std::string_view /*key*/) const { return false; }
   virtual std::chrono::system_clock::time_point deadline() const = 0;
   virtual std::string_view peer() const = 0;
 

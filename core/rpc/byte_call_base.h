@@ -41,6 +41,7 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
   std::optional<std::string_view> metadata(std::string_view key) override {
     return bytes_.metadata(key);
   }
+  bool metadata_repeated(std::string_view key) override { return bytes_.metadata_repeated(key); }
   std::chrono::system_clock::time_point deadline() const override { return bytes_.deadline(); }
   std::string peer() const override { return std::string(bytes_.peer()); }
   void AddInitialMetadata(const std::string& key, const std::string& value) override;

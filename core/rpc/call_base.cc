@@ -45,6 +45,18 @@ bool CallBase::BeginCall() {
   return true;
 }
 
+bool CallBase::via_health_listener() const {
+  switch (slot_.limits().health_peers) {
+    case CallLimits::HealthPeers::kNone:
+      return false;
+    case CallLimits::HealthPeers::kFdNamed:
+      return peer_.starts_with("fd:");
+    case CallLimits::HealthPeers::kAddressNamed:
+      return !peer_.starts_with("fd:");
+  }
+  return false;
+}
+
 std::optional<std::string_view> CallBase::metadata(std::string_view key) {
   const auto& all = context_.client_metadata();
   auto it = all.find(grpc::string_ref(key.data(), key.size()));

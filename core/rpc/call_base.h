@@ -38,6 +38,9 @@ class CallBase : public CallCore, public IdleEndable {
   ~CallBase() override;
 
   std::optional<std::string_view> metadata(std::string_view key) override;
+  bool metadata_repeated(std::string_view key) override {
+    return context_.client_metadata().count(grpc::string_ref(key.data(), key.size())) > 1;
+  }
   std::chrono::system_clock::time_point deadline() const override { return context_.deadline(); }
   std::string peer() const override { return context_.peer(); }
   void AddInitialMetadata(const std::string& key, const std::string& value) override {
@@ -47,6 +50,7 @@ class CallBase : public CallCore, public IdleEndable {
     context_.AddTrailingMetadata(key, value);
   }
   std::string method_name() const override { return slot_.method_name(); }
+  bool via_health_listener() const override;
 
   // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended).
   bool RejectOversized(const grpc::ByteBuffer& message);

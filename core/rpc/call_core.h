@@ -62,6 +62,9 @@ class CallCore {
   // The first value the client sent under `key` (keys are lower-case; "-bin" ones decoded),
   // valid while the call lives.
   virtual std::optional<std::string_view> metadata(std::string_view key) = 0;
+  // True when the client sent `key` more than once (the auth chain refuses two authorization
+  // headers rather than pick one). A transport that cannot carry a key twice keeps the default.
+  virtual bool metadata_repeated(std::string_view /*key*/) { return false; }
   // The client's deadline (time_point::max() when it set none).
   virtual std::chrono::system_clock::time_point deadline() const = 0;
   // The client's address as the transport names it ("ipv4:127.0.0.1:5000").
@@ -77,6 +80,9 @@ class CallCore {
   virtual bool finish_requested() const = 0;
   // The method's name for error messages ("GetUser").
   virtual std::string method_name() const = 0;
+  // True when the call came in through the --health-listen port, which serves grpc.health.v1
+  // only (health_listener_interceptor.h answers anything else UNIMPLEMENTED).
+  virtual bool via_health_listener() const { return false; }
 
   // The caller the auth interceptor verified (call_interceptor.h), or nullptr when auth is off or
   // the method is open. Services read it for owner checks.

@@ -37,6 +37,13 @@ struct CallLimits {
   // busy test machine queue for tens of ms) is not taken for overload.
   std::chrono::milliseconds shed_queue_delay{50};
   std::chrono::milliseconds shed_window{1000};
+  // --health-listen on libgrpc: how a call that came in on the health port is told from one on
+  // the main port, by gRPC's name for its connection (ServerContext::peer()): connections
+  // percore's acceptor hands over (AddInsecureChannelFromFd) are named "fd:N", those gRPC's own
+  // listener accepted "ipv4:..." / "ipv6:...". ServerHost puts the health port on whichever
+  // listener the main port does not use. kNone: no health port.
+  enum class HealthPeers : uint8_t { kNone, kFdNamed, kAddressNamed };
+  HealthPeers health_peers = HealthPeers::kNone;
 };
 
 }  // namespace percore::rpc

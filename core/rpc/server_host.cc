@@ -3,6 +3,7 @@
 #include <absl/synchronization/mutex.h>
 #include <grpc/grpc.h>
 #include <grpcpp/resource_quota.h>
+#include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 #include <grpcpp/server_posix.h>
 
@@ -13,6 +14,8 @@
 
 #include "core/net/server.h"
 #include "core/rpc/native_transport.h"
+#include "core/tls/reloadable_server_credentials.h"
+#include "core/tls/server_tls_context.h"
 
 namespace percore::rpc {
 
@@ -51,17 +54,38 @@ grpc::Status ServerHost::Start() {
     absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   }
   if (options_.transport == Transport::kNative) return StartNative();
-  // Bound before gRPC is built, so a bad address fails without a server to tear down.
-  acceptor_ = std::make_unique<ConnectionAcceptor>(AcceptorOptions{
-      .listen = options_.listen,
-      .reuse_port = options_.reuse_port,
-      .max_connections = options_.max_connections,
-  });
-  if (grpc::Status listening = acceptor_->Listen(); !listening.ok()) {
-    acceptor_.reset();
-    return listening;
+  // Bound before gRPC is built, so a bad address fails without a server to tear down. With
+  // TLS, gRPC's own listener takes the main port (ServerOptions::tls) and an acceptor, if any,
+  // serves the health port; without, the acceptor serves the main port and gRPC's listener the
+  // health port. Either way the two ports' connections are told apart by gRPC's peer names
+  // (CallLimits::HealthPeers).
+  const bool tls = options_.tls.has_value();
+  if (!options_.health_listen.empty()) {
+    options_.limits.health_peers =
+        tls ? CallLimits::HealthPeers::kFdNamed : CallLimits::HealthPeers::kAddressNamed;
   }
-  port_ = acceptor_->port();
+  auto make_acceptor = [this](const std::string& listen) {
+    return std::make_unique<ConnectionAcceptor>(AcceptorOptions{
+        .listen = listen,
+        .reuse_port = options_.reuse_port,
+        .max_connections = options_.max_connections,
+    });
+  };
+  if (!tls) {
+    acceptor_ = make_acceptor(options_.listen);
+    if (grpc::Status listening = acceptor_->Listen(); !listening.ok()) {
+      acceptor_.reset();
+      return listening;
+    }
+    port_ = acceptor_->port();
+  } else if (!options_.health_listen.empty()) {
+    health_acceptor_ = make_acceptor(options_.health_listen);
+    if (grpc::Status listening = health_acceptor_->Listen(); !listening.ok()) {
+      health_acceptor_.reset();
+      return grpc::Status(listening.error_code(), "--health-listen: " + listening.error_message());
+    }
+    health_port_ = health_acceptor_->port();
+  }
 
   grpc::ServerBuilder builder;
   grpc_memory_limit_bytes_ =
@@ -82,19 +106,38 @@ grpc::Status ServerHost::Start() {
                              options_.keepalive_min_ping_interval_ms);
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, options_.keepalive_max_ping_strikes);
   if (options_.minimal_stack) builder.AddChannelArgument(GRPC_ARG_MINIMAL_STACK, 1);
+  // gRPC's listener (TLS, or the plaintext health port) would otherwise share its port
+  // silently with a second server (SO_REUSEPORT is its default).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, options_.reuse_port ? 1 : 0);
+  if (tls) {
+    tls_ = std::make_shared<tls::ReloadableServerCredentials>(*options_.tls);
+    builder.AddListeningPort(options_.listen, tls_, &port_);
+  } else if (!options_.health_listen.empty()) {
+    builder.AddListeningPort(options_.health_listen, grpc::InsecureServerCredentials(),
+                             &health_port_);
+  }
   for (auto& s : services_) builder.RegisterService(&s->raw());
 
   std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> queues;
   for (size_t i = 0; i < runtime_.size(); ++i) queues.push_back(builder.AddCompletionQueue());
   server_ = builder.BuildAndStart();
+  // gRPC's listener, when it has one here, could not bind.
+  const bool grpc_listens = tls || !options_.health_listen.empty();
+  if (server_ && grpc_listens && (tls ? port_ : health_port_) == 0) server_.reset();
   if (!server_) {
     acceptor_.reset();
+    health_acceptor_.reset();
     for (auto& q : queues) {  // never polled: shut down and drain before they are destroyed
       q->Shutdown();
       void* tag;
       bool ok;
       while (q->Next(&tag, &ok)) {
       }
+    }
+    if (grpc_listens) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          "cannot listen on " + (tls ? options_.listen : options_.health_listen) +
+                              (tls ? " (TLS)" : " (--health-listen)"));
     }
     return grpc::Status(grpc::StatusCode::INTERNAL, "gRPC server did not start");
   }
@@ -106,11 +149,28 @@ grpc::Status ServerHost::Start() {
   // gRPC 1.51 binds a connection added by fd to the first queue whose pollset is null (it gets
   // no accepting pollset): one shard for all. SteerToQueue deals them out over the shards in
   // turn instead, as gRPC's own listener does.
-  acceptor_->Start([this, server = server_.get(), next = size_t{0}](int fd) mutable {
-    SteerToQueue steer(runtime_.shard(next++ % runtime_.size()).server_cq()->cq());
-    grpc::AddInsecureChannelFromFd(server, fd);
-  });
+  for (ConnectionAcceptor* acceptor : {acceptor_.get(), health_acceptor_.get()}) {
+    if (acceptor == nullptr) continue;
+    acceptor->Start([this, server = server_.get(), next = size_t{0}](int fd) mutable {
+      SteerToQueue steer(runtime_.shard(next++ % runtime_.size()).server_cq()->cq());
+      grpc::AddInsecureChannelFromFd(server, fd);
+    });
+  }
   return grpc::Status::OK;
+}
+
+Status ServerHost::ReloadTls(const tls::TlsMaterial& material) {
+  if (tls_) {
+    tls_->Reload(material);
+    return Status();
+  }
+  if (net_server_ && options_.tls) {
+    auto context = tls::MakeServerTlsContext(material);
+    if (!context.ok()) return context.status();
+    net_server_->SetTls(context->get());  // the server takes its own reference
+    return Status();
+  }
+  return Status(StatusCode::kFailedPrecondition, "the server does not serve TLS");
 }
 
 void ServerHost::InstantiateServices(bool post_requests) {
@@ -188,7 +248,8 @@ void ServerHost::Shutdown(std::chrono::milliseconds grace) {
   WaitForIdle(deadline);
   // No connection may reach gRPC once it shuts down: join the accept thread and close the
   // listeners first. Connections already handed over are gRPC's; Shutdown closes them.
-  acceptor_->Stop();
+  if (acceptor_) acceptor_->Stop();
+  if (health_acceptor_) health_acceptor_->Stop();
   // Cancels whatever is still running; needs the shards polling (the GOAWAY completes on the
   // queues), so it runs here, not on a shard.
   server_->Shutdown(std::chrono::system_clock::now());

@@ -34,9 +34,13 @@
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
+#include "core/tls/tls_material.h"
 
 namespace percore::net {
 class Server;
+}
+namespace percore::tls {
+class ReloadableServerCredentials;
 }
 
 namespace percore::rpc {
@@ -79,6 +83,16 @@ struct ServerOptions {
   CallLimits limits;
   // The call chain (authentication, ...) every call passes before its handler; nullptr: none.
   std::shared_ptr<const InterceptorChain> interceptors;
+  // --- TLS and the health port (core/tls) ---
+  // Set: the listening port serves TLS with this checked material (mutual TLS when it holds
+  // client CAs). libgrpc: gRPC 1.51 cannot take an accepted fd with TLS credentials, so gRPC's
+  // own listener accepts on that port (no ConnectionAcceptor: --max-connections is not
+  // enforced there, and gRPC's accept loop has its EMFILE weakness; see the README). Native:
+  // OpenSSL in core/net, every limit unchanged.
+  std::optional<tls::TlsMaterial> tls;
+  // HOST:PORT serving grpc.health.v1.Health only, in plaintext, for probes that cannot speak
+  // TLS; the chain must then start with a HealthListenerInterceptor. Empty: none.
+  std::string health_listen;
 };
 
 class ServerHost {
@@ -94,6 +108,10 @@ class ServerHost {
   // has its handlers and posted requests. An error names the address when it cannot listen.
   grpc::Status Start();
   int port() const { return port_; }
+  int health_port() const { return health_port_; }  // after Start() with health_listen
+  // SIGHUP: connections accepted from now on handshake with `material` (checked; client CAs
+  // present as at start); open ones keep their session. After Start() with ServerOptions::tls.
+  Status ReloadTls(const tls::TlsMaterial& material);
   // After Start(): the connection cap in force, and the gRPC memory quota.
   int max_connections() const {
     return acceptor_ ? acceptor_->max_connections() : native_max_connections_;
@@ -134,6 +152,9 @@ class ServerHost {
   ServerOptions options_;
   std::vector<std::shared_ptr<ServiceRegistration>> services_;
   std::unique_ptr<ConnectionAcceptor> acceptor_;  // listens; hands connections to server_
+  // With TLS, the health port's acceptor (the main port is gRPC's own listener then).
+  std::unique_ptr<ConnectionAcceptor> health_acceptor_;
+  std::shared_ptr<tls::ReloadableServerCredentials> tls_;  // outlives server_ (gRPC calls it)
   std::unique_ptr<grpc::Server> server_;
   // [shard][service]; touched only by its shard while running, here after the runtime stopped.
   std::vector<std::vector<std::unique_ptr<ShardServiceInstance>>> instances_;
@@ -146,6 +167,7 @@ class ServerHost {
   int native_max_connections_ = 0;
   std::vector<const observe::GrpcServerShardMetrics*> grpc_metrics_;  // by shard; set at Start()
   int port_ = 0;
+  int health_port_ = 0;
   int64_t grpc_memory_limit_bytes_ = 0;
   bool started_ = false;
   bool stopped_ = false;

@@ -9,6 +9,7 @@
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/native_transport.h"
 #include "core/rpc/server_host.h"
+#include "core/tls/server_tls_context.h"
 
 namespace percore::rpc {
 namespace {
@@ -58,11 +59,19 @@ grpc::Status ServerHost::StartNative() {
   wire.min_ping_interval = std::chrono::milliseconds(options_.keepalive_min_ping_interval_ms);
   wire.max_ping_strikes = options_.keepalive_max_ping_strikes;
 
+  // TLS (core/net's OpenSSL): the context is made before anything runs, so an error stops here.
+  tls::SslCtxPtr tls_context;
+  if (options_.tls) {
+    auto made = tls::MakeServerTlsContext(*options_.tls);
+    if (!made.ok()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, made.message());
+    tls_context = *std::move(made);
+  }
   runtime_.Start();
   started_ = true;
   InstantiateServices(/*post_requests=*/false);
   native_dispatcher_ = std::make_unique<NativeDispatcher>(tables_, options_.limits);
   net_server_ = std::make_unique<net::Server>(runtime_, *native_dispatcher_, wire);
+  net_server_->SetTls(tls_context.get());  // it takes its own reference
   std::string error;
   if (!net_server_->Start(host, port, &error)) {
     net_server_.reset();

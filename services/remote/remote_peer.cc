@@ -30,7 +30,20 @@ std::shared_ptr<grpc::Channel> RemotePeer::NewChannel() const {
   // Each channel gets its own subchannels (connections) instead of gRPC's process-wide pool.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
-  return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+  if (!credentials_) {
+    return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
+  }
+  std::string host;
+  int port = 0;
+  if (SplitHostPort(options_.addresses.front(), &host, &port)) {
+    args.SetSslTargetNameOverride(host);
+  }
+  return grpc::CreateCustomChannel(target_, credentials_, args);
+}
+
+void RemotePeer::SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  credentials_ = std::move(credentials);
+  if (shared_channel_) shared_channel_ = NewChannel();  // the plaintext one was never used
 }
 
 RemotePeer::ShardState& RemotePeer::ForShard(runtime::Shard& shard) {

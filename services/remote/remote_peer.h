@@ -11,6 +11,7 @@
 // their deadlines: a shard's completion queue only finishes draining once they complete.
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <memory>
 #include <string>
@@ -57,6 +58,10 @@ class RemotePeer {
   // none). Set before the runtime starts (--peer-token-file).
   void SetAuthorization(std::string value) { authorization_ = std::move(value); }
   const std::string& authorization() const { return authorization_; }
+  // TLS to this peer (--peer-tls-*): the channels made from now on use `credentials` and check
+  // the replicas' certificates against the host name of the first --peer address (targets are
+  // numeric, peer_target.h). Before the runtime starts. Default: plaintext.
+  void SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
   const std::string& target() const { return target_; }
   const std::string& service_config() const { return service_config_; }
   const std::vector<std::string>& addresses() const { return options_.addresses; }
@@ -67,6 +72,7 @@ class RemotePeer {
 
   PeerOptions options_;
   std::string authorization_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;  // nullptr: plaintext
   std::string target_;
   std::string service_config_;
   std::shared_ptr<grpc::Channel> shared_channel_;  // when !channel_per_shard

@@ -1,9 +1,11 @@
 // percore-server: hosts the chosen services on a thread-per-core runtime until SIGTERM/SIGINT,
 // then drains (health NOT_SERVING, new calls refused, in-flight calls finish within the grace
-// period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP is
-// ignored with a log line: nothing is reloadable yet, and its default action would kill the
-// process without draining.
+// period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP reloads
+// the --tls-* files (new connections get the new certificate; a bad file is refused with a log
+// line and the old one stays); without TLS it is ignored with a log line (its default action
+// would kill the process without draining).
 
+#include <grpcpp/security/credentials.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -11,6 +13,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +21,7 @@
 #include "core/durability/data_dir_lock.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
+#include "core/rpc/health_listener_interceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/cluster/cluster_setup.h"
@@ -36,7 +40,8 @@ namespace {
 // unusable.
 bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
                    percore::server::BuiltServices& built,
-                   std::shared_ptr<const percore::rpc::CallRouter> router) {
+                   std::shared_ptr<const percore::rpc::CallRouter> router,
+                   const percore::rpc::AuthInterceptor** auth_out) {
   using namespace percore;
   Result<std::shared_ptr<const auth::JwtVerifier>> verifier = server::BuildJwtVerifier(flags.auth);
   Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
@@ -49,14 +54,81 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
   for (auto& peer : built.peers) peer->SetAuthorization(*peer_authorization);
   auto chain = std::make_shared<rpc::InterceptorChain>();
   if (router) chain->SetRouter(std::move(router));
+  // --health-listen: that port's gate goes first, so a call there is not even authenticated.
+  if (!flags.server.health_listen.empty()) {
+    chain->Add(std::make_unique<rpc::HealthListenerInterceptor>());
+  }
   if (*verifier) {
-    chain->Add(
-        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards));
+    auto auth =
+        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
+    *auth_out = auth.get();  // lives in the chain, which the server options keep
+    chain->Add(std::move(auth));
     std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
   if (!chain->empty() || chain->router() != nullptr) flags.server.interceptors = std::move(chain);
+  return true;
+}
+
+// SIGHUP with --jwt-*: the key file(s) read again (a JWKS may have gained or lost keys); each
+// shard takes the new verifier on its own thread and empties its cache of verified tokens. A file
+// that does not load is refused with a log line and the current keys stay. Returns once every
+// shard has the new keys.
+void ReloadJwtKeys(const percore::server::AuthFlags& flags,
+                   const percore::rpc::AuthInterceptor& auth, percore::runtime::Runtime& runtime) {
+  using namespace percore;
+  auto verifier = server::BuildJwtVerifier(flags);
+  if (!verifier.ok()) {
+    std::fprintf(stderr,
+                 "percore-server: SIGHUP: JWT key reload refused, keeping the current keys: %s\n",
+                 verifier.message().c_str());
+    return;
+  }
+  std::latch done(static_cast<std::ptrdiff_t>(runtime.size()));
+  for (size_t i = 0; i < runtime.size(); ++i) {
+    bool queued =
+        runtime.SubmitTo(static_cast<runtime::ShardId>(i), [&auth, &done, keys = *verifier, i] {
+          auth.ReplaceVerifier(i, keys);
+          done.count_down();
+        });
+    if (!queued) done.count_down();
+  }
+  done.wait();
+  std::fprintf(stderr, "percore-server: SIGHUP: JWT keys reloaded (%zu key%s)\n",
+               (*verifier)->options().keys.size(),
+               (*verifier)->options().keys.size() == 1 ? "" : "s");
+}
+
+// --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
+// TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
+bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltServices& built) {
+  using namespace percore;
+  auto material = server::LoadServerTls(flags.tls);
+  if (!material.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
+    return false;
+  }
+  flags.server.tls = *std::move(material);
+  if (flags.server.tls) {
+    std::fprintf(stderr, "percore-server: TLS on (%s)%s\n",
+                 tls::DescribeLeaf(flags.server.tls->cert_chain).c_str(),
+                 flags.server.tls->ca_certs.empty()
+                     ? ""
+                     : ", client certificates required (--tls-client-ca)");
+  }
+  if (!flags.tls.peer_enabled()) return true;
+  auto peer = tls::LoadTlsMaterial(flags.tls.peer_files());
+  if (!peer.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", peer.message().c_str());
+    return false;
+  }
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = peer->ca_certs;
+  options.pem_private_key = peer->private_key;
+  options.pem_cert_chain = peer->cert_chain;
+  auto channel_credentials = grpc::SslCredentials(options);
+  for (auto& remote : built.peers) remote->SetChannelCredentials(channel_credentials);
   return true;
 }
 
@@ -103,6 +175,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   sigaddset(&signals, SIGUSR1);  // recovery's resumers are done (sent by this process)
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // A write to a connection the client has closed must fail with EPIPE, not kill the process:
+  // OpenSSL's socket BIO (TLS on the native transport) writes without MSG_NOSIGNAL.
+  signal(SIGPIPE, SIG_IGN);
 
   // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
   const bool native = flags->server.transport == rpc::Transport::kNative;
@@ -144,7 +219,9 @@ int main(int argc, char** argv) {
                  flags->durability.data_dir.c_str(),
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
-  if (!ConfigureAuth(*flags, runtime.size(), *built, router)) return 2;
+  const rpc::AuthInterceptor* auth = nullptr;  // for the SIGHUP reload of the JWT keys
+  if (!ConfigureAuth(*flags, runtime.size(), *built, router, &auth)) return 2;
+  if (!ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
@@ -185,6 +262,11 @@ int main(int argc, char** argv) {
       });
     }
   }
+  // Before the line on stdout, so whoever reads that line finds this one (tests do).
+  if (!flags->server.health_listen.empty()) {
+    std::fprintf(stderr, "percore-server: health listening on %s (port %d, plaintext)\n",
+                 flags->server.health_listen.c_str(), host.health_port());
+  }
   std::string listen = flags->server.listen;
   std::string host_part = listen.substr(0, listen.rfind(':'));
   std::printf("percore-server listening on %s:%d with %zu shards; services:", host_part.c_str(),
@@ -195,6 +277,11 @@ int main(int argc, char** argv) {
   if (native) {
     std::fprintf(stderr, "percore-server: native transport, up to %d connections\n",
                  host.max_connections());
+  } else if (flags->server.tls) {
+    // gRPC's own listener accepts TLS connections: no cap of percore's (README).
+    std::fprintf(stderr,
+                 "percore-server: TLS, connections not capped, gRPC memory limit %lld bytes\n",
+                 static_cast<long long>(host.grpc_memory_limit_bytes()));
   } else {
     std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
                  host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
@@ -215,7 +302,20 @@ int main(int argc, char** argv) {
       continue;
     }
     if (signal_number != SIGHUP) break;
-    std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+    if (!flags->server.tls && auth == nullptr) {
+      std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+      continue;
+    }
+    if (flags->server.tls) {
+      auto material = server::LoadServerTls(flags->tls);
+      Status reloaded = material.ok() ? host.ReloadTls(**material) : material.status();
+      std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+                   reloaded.ok() ? "TLS certificate reloaded for new connections"
+                                 : ("TLS reload refused, keeping the current certificate: " +
+                                    reloaded.message())
+                                       .c_str());
+    }
+    if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
   }
   admin.SetReady(false);
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",

@@ -83,7 +83,7 @@ std::string ServerUsage() {
                               order (order.v1.OrderService; calls user, inventory
                                 and payment: hosted here or given with --peer)
                               interop (grpc.testing.TestService)
-                              health and reflection are always on
+                              health and reflection are always on (--no-reflection)
   --peer SERVICE=HOST:PORT[,HOST:PORT...]
                               SERVICE (user, inventory or payment) runs in other
                               processes at these addresses, one per replica: calls go
@@ -103,7 +103,7 @@ std::string ServerUsage() {
                               quota; past it gRPC closes connections) (default: the larger
                               of 256 MiB and 4 x --max-message-bytes)
   --shutdown-grace SECONDS    on SIGTERM/SIGINT, time in-flight calls get to finish (default 10);
-                              SIGHUP is ignored (nothing is reloadable yet)
+                              SIGHUP reloads the --tls-* files (else it is ignored)
   --reuse-port                allow several servers on one port (SO_REUSEPORT; default off)
   --minimal-stack             gRPC's minimal filter stack: ~10% fewer instructions per call;
                               percore checks message sizes itself (after receipt), gRPC's
@@ -138,8 +138,9 @@ std::string ServerUsage() {
                               POST /package.Service/Method), WebSocket watches and chat, the
                               web page at /; port 0 picks one (default off)
   --http-max-body-bytes N     largest HTTP request body; more is 413 (default 1048576)
+  --no-reflection             do not serve grpc.reflection.* (default: served, both versions)
 )" + cluster::ClusterUsage() +
-         AuthUsage() +
+         AuthUsage() + TlsUsage() +
          R"(  --help                      this text
 )";
 }
@@ -350,6 +351,12 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.auth, error)) {
       if (!*parsed) return std::nullopt;
+    } else if (auto parsed_tls = ParseTlsFlag(
+                   arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
+                   &flags.tls, error)) {
+      if (!*parsed_tls) return std::nullopt;
+    } else if (arg == "--no-reflection") {  // issue 13
+      flags.server.reflection = false;
     } else {
       *error = "unknown flag \"" + std::string(argv[i]) + "\" (see --help)";
       return std::nullopt;
@@ -361,6 +368,13 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
   } else {
     return std::nullopt;
   }
+  // TLS (tls_flags.h): the native transport has no second (health) listener yet.
+  if (!CheckTlsFlags(flags.tls, error)) return std::nullopt;
+  if (flags.server.transport == rpc::Transport::kNative && !flags.tls.health_listen.empty()) {
+    *error = "--health-listen is not supported with --transport native yet; use --transport grpc";
+    return std::nullopt;
+  }
+  flags.server.health_listen = flags.tls.health_listen;
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";

@@ -13,6 +13,7 @@
 #include "core/rpc/server_host.h"
 #include "services/cluster/cluster_flags.h"
 #include "services/server/auth_flags.h"
+#include "services/server/tls_flags.h"
 
 namespace percore::server {
 
@@ -25,6 +26,7 @@ struct ServerFlags {
   double shutdown_grace_seconds = 10;
   durability::DurabilityConfig durability;  // --data-dir, --fsync, --recover-skip-corrupt
   AuthFlags auth;                           // --jwt-*, --peer-token-file
+  TlsFlags tls;                             // --tls-*, --health-listen, --peer-tls-* (tls_flags.h)
   bool help = false;
   // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
   std::string admin;

@@ -15,7 +15,7 @@ constexpr char kUsageHead[] = R"(usage: percore-call [flags] [ADDRESS] list [SER
 A grpcurl-like client for any gRPC server: lists services, describes services, methods and
 messages, and calls any method (unary or streaming) with JSON requests, printing each response
 as proto3 JSON. Types come from --proto files or, without --proto, from the server's reflection
-service. Plaintext connections only. ADDRESS defaults to 127.0.0.1:50051.
+service. Plaintext, or TLS with --cacert. ADDRESS defaults to 127.0.0.1:50051.
 
 flags:
 )";
@@ -28,8 +28,14 @@ stderr and exit 1. Usage errors exit 2.
 
 void AddFlags(grpcdyn::FlagParser& flags, CallOptions& o, std::string& data,
               std::string& import_paths) {
-  flags.AddBool({"--plaintext"}, "plaintext connection (the only kind supported; accepted)",
+  flags.AddBool({"--plaintext"}, "plaintext connection (the default without --cacert)",
                 &o.plaintext);
+  flags.AddString({"--cacert"}, "FILE",
+                  "TLS: trust these PEM CA certificates for the server's certificate\n"
+                  "(default: plaintext)",
+                  &o.tls.cacert);
+  flags.AddString({"--cert"}, "FILE", "TLS: client certificate (PEM), for mutual TLS", &o.tls.cert);
+  flags.AddString({"--key"}, "FILE", "TLS: the client certificate's private key (PEM)", &o.tls.key);
   flags.AddString({"--proto"}, "FILE", "the .proto file to take types from (default: reflection)",
                   &o.proto);
   flags.AddString({"-i", "--import-path", "--import-paths"}, "A,B",

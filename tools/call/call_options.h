@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/grpcdyn/channel.h"
 #include "tools/grpcdyn/result.h"
 
 namespace percore::call {
@@ -20,7 +21,8 @@ struct CallOptions {
   std::string proto;
   std::vector<std::string> import_paths;
   bool plaintext = false;
-  std::string data;  // JSON text, already read from @file or stdin
+  grpcdyn::TlsFlags tls;  // --cacert, --cert, --key
+  std::string data;       // JSON text, already read from @file or stdin
   std::string metadata;
   std::chrono::nanoseconds timeout{0};  // 0: no deadline
   std::chrono::nanoseconds connect_timeout = std::chrono::seconds(10);

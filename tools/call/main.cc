@@ -39,7 +39,9 @@ int main(int argc, char** argv) {
   }
   // list and describe from proto files need no server.
   bool needs_server = !schema || o.verb == "call";
-  auto channel = grpcdyn::MakeChannel(o.address, 0);
+  auto credentials = grpcdyn::ChannelCredentialsFrom(o.tls);
+  if (!credentials.ok()) return Fail(2, credentials.error());
+  auto channel = grpcdyn::MakeChannel(o.address, 0, *credentials);
   if (needs_server) {
     if (auto connected = grpcdyn::WaitForConnection(*channel, o.address, o.connect_timeout);
         !connected.ok()) {

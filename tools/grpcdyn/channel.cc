@@ -5,6 +5,10 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
 namespace percore::grpcdyn {
 namespace {
 
@@ -34,14 +38,43 @@ grpc::Status ProbeConnection(grpc::Channel& channel) {
 
 }  // namespace
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int connection_index) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int connection_index,
+                                           std::shared_ptr<grpc::ChannelCredentials> credentials) {
   grpc::ChannelArguments args;
   // Subchannels are shared between channels whose arguments are equal; a distinct argument per
   // connection, and a channel-local pool, keep them apart.
   args.SetInt("percore.tools.connection_index", connection_index);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetMaxReceiveMessageSize(-1);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return grpc::CreateCustomChannel(
+      address, credentials ? std::move(credentials) : grpc::InsecureChannelCredentials(), args);
+}
+
+Result<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFrom(const TlsFlags& flags) {
+  if (flags.cacert.empty()) {
+    if (!flags.cert.empty() || !flags.key.empty()) {
+      return Error{
+          "--cert and --key need --cacert (the CA the server's certificate is checked with)"};
+    }
+    return std::shared_ptr<grpc::ChannelCredentials>();
+  }
+  if (flags.cert.empty() != flags.key.empty()) return Error{"--cert and --key go together"};
+  auto read = [](const std::string& flag, const std::string& path) -> Result<std::string> {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream text;
+    if (!(in && text << in.rdbuf())) return Error{flag + " " + path + ": cannot be read"};
+    return text.str();
+  };
+  grpc::SslCredentialsOptions options;
+  for (auto [flag, path, target] : {std::tuple{"--cacert", &flags.cacert, &options.pem_root_certs},
+                                    std::tuple{"--cert", &flags.cert, &options.pem_cert_chain},
+                                    std::tuple{"--key", &flags.key, &options.pem_private_key}}) {
+    if (path->empty()) continue;
+    auto text = read(flag, *path);
+    if (!text.ok()) return std::move(text).TakeError();
+    *target = std::move(*text);
+  }
+  return grpc::SslCredentials(options);
 }
 
 Status WaitForConnection(grpc::Channel& channel, const std::string& address,

@@ -16,7 +16,7 @@ constexpr char kUsageHead[] = R"(usage: percore-load --call pkg.Service.Method [
 
 A gRPC load generator with ghz's flags and report, for any method of any server: message types
 come from --proto files or, without --proto, from the server's reflection service. Unary,
-server-, client- and bidi-streaming methods. Plaintext (insecure) connections only.
+server-, client- and bidi-streaming methods. Plaintext, or TLS with --cacert.
 HOST:PORT defaults to 127.0.0.1:50051.
 
 flags:
@@ -42,8 +42,13 @@ void AddFlags(FlagParser& flags, LoadOptions& o, std::string& data, std::string&
                   "comma-separated import paths for --proto (its folder, the working\n"
                   "directory and /usr/include are added)",
                   &import_paths);
-  flags.AddBool({"--insecure"}, "plaintext connection (the only kind supported; accepted for ghz)",
-                &o.insecure);
+  flags.AddBool({"--insecure"}, "plaintext connection (the default without --cacert)", &o.insecure);
+  flags.AddString({"--cacert"}, "FILE",
+                  "TLS: trust these PEM CA certificates for the server's certificate\n"
+                  "(default: plaintext)",
+                  &o.tls.cacert);
+  flags.AddString({"--cert"}, "FILE", "TLS: client certificate (PEM), for mutual TLS", &o.tls.cert);
+  flags.AddString({"--key"}, "FILE", "TLS: the client certificate's private key (PEM)", &o.tls.key);
   flags.AddUint({"-c", "--concurrency"}, "N", "calls in flight at once (default 50)",
                 &o.concurrency);
   flags.AddUint({"--connections"}, "N", "TCP connections the calls are spread over (default 1)",

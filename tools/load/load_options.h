@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/grpcdyn/channel.h"
 #include "tools/grpcdyn/result.h"
 
 namespace percore::load {
@@ -19,6 +20,7 @@ struct LoadOptions {
   std::string proto;
   std::vector<std::string> import_paths;
   bool insecure = false;
+  grpcdyn::TlsFlags tls;  // --cacert, --cert, --key
   uint64_t concurrency = 50;
   uint64_t connections = 1;
   uint64_t total = 200;

@@ -41,7 +41,8 @@ nlohmann::ordered_json OptionsJson(const load::LoadOptions& o, const grpcdyn::Me
   j["host"] = o.host;
   j["proto"] = o.proto;
   j["import-paths"] = o.import_paths;
-  j["insecure"] = true;
+  j["insecure"] = o.tls.cacert.empty();
+  if (!o.tls.cacert.empty()) j["cacert"] = o.tls.cacert;
   j["total"] = o.total;
   j["concurrency"] = o.concurrency;
   j["connections"] = o.connections;
@@ -85,10 +86,12 @@ int main(int argc, char** argv) {
     if (!loaded.ok()) return Fail(kUsageError, "--proto: " + loaded.error());
     schema = std::move(*loaded);
   }
+  auto credentials = grpcdyn::ChannelCredentialsFrom(o.tls);
+  if (!credentials.ok()) return Fail(kUsageError, credentials.error());
   load::LoadPlan plan;
   plan.options = &o;
   for (uint64_t i = 0; i < o.connections; ++i) {
-    plan.channels.push_back(grpcdyn::MakeChannel(o.host, static_cast<int>(i)));
+    plan.channels.push_back(grpcdyn::MakeChannel(o.host, static_cast<int>(i), *credentials));
   }
   if (auto connected = grpcdyn::WaitForConnection(*plan.channels[0], o.host, o.connect_timeout);
       !connected.ok()) {
