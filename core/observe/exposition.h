@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/observe/grpc_client_metrics.h"
 #include "core/observe/grpc_server_metrics.h"
 
 namespace percore::observe {
@@ -32,6 +33,11 @@ struct ShardSample {
 // go-grpc-prometheus's grpc_server_* families, every method summed over the shards; each
 // hosted method has its started and handled-by-every-code series from the start (zero).
 void AppendGrpcServerFamilies(const std::vector<const GrpcServerShardMetrics*>& shards,
+                              std::vector<prometheus::MetricFamily>* out);
+// go-grpc-prometheus's grpc_client_* families for the calls to peers, every method summed over
+// the shards and over the peers that call the same service; each registered method has its
+// started and handled-by-every-code series from the start (zero).
+void AppendGrpcClientFamilies(const std::vector<const GrpcClientMetrics*>& peers,
                               std::vector<prometheus::MetricFamily>* out);
 // percore_shard_* families, label shard.
 void AppendShardFamilies(const std::vector<ShardSample>& shards,

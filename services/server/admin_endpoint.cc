@@ -43,6 +43,7 @@ http::Response AdminEndpoint::Metrics() const {
     shards.push_back(sample);
   }
   if (host != nullptr) observe::AppendGrpcServerFamilies(host->grpc_metrics(), &families);
+  observe::AppendGrpcClientFamilies(client_metrics_, &families);
   observe::AppendShardFamilies(shards, &families);
   observe::AppendProcessFamilies(&families);
   return http::Response{.content_type = observe::kTextContentType,

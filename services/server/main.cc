@@ -98,6 +98,13 @@ int main(int argc, char** argv) {
       .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
   server::AdminEndpoint admin(runtime);
+  // grpc_client_*: each peer's per-shard counters, now that the shard count is known.
+  std::vector<const observe::GrpcClientMetrics*> client_metrics;
+  for (auto& peer : built->peers) {
+    peer->metrics().Start(runtime.size());
+    client_metrics.push_back(&peer->metrics());
+  }
+  admin.SetClientMetrics(std::move(client_metrics));
   if (!flags->admin.empty()) {
     if (!admin.Start(flags->admin, &error)) {
       std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
