@@ -173,15 +173,30 @@ void AppendShardFamilies(const std::vector<ShardSample>& shards, std::vector<Met
       Family("percore_shard_calls_refused_total",
              "Calls the shard's admission control refused (overload, fairness, deadline).",
              MetricType::Counter);
+  MetricFamily busy = Family(
+      "percore_shard_busy_seconds_total",
+      "Time the shard's event loop spent outside its wait: running completions, tasks and timers. "
+      "Busy ratio: rate(busy) / (rate(busy) + rate(wait)).",
+      MetricType::Counter);
+  MetricFamily wait =
+      Family("percore_shard_wait_seconds_total",
+             "Time the shard's event loop spent blocked waiting for work (epoll_wait; on the grpc "
+             "transport, the completion queue's AsyncNext, which also runs libgrpc's socket work).",
+             MetricType::Counter);
+  MetricFamily cpu = Family("percore_shard_cpu_seconds_total",
+                            "CPU time used by the shard's thread.", MetricType::Counter);
   for (const ShardSample& s : shards) {
     std::vector<ClientMetric::Label> labels = {{"shard", std::to_string(s.shard)}};
+    AddCounter(busy, labels, static_cast<double>(s.busy_nanos) / 1e9);
+    AddCounter(wait, labels, static_cast<double>(s.wait_nanos) / 1e9);
+    AddCounter(cpu, labels, s.cpu_seconds);
     AddCounter(tasks, labels, static_cast<double>(s.tasks_run));
     AddGauge(depth, labels, static_cast<double>(s.mailbox_depth));
     AddCounter(events, labels, static_cast<double>(s.events));
     AddGauge(in_flight, labels, static_cast<double>(s.calls_in_flight));
     AddCounter(refused, labels, static_cast<double>(s.calls_refused));
   }
-  for (MetricFamily* f : {&tasks, &depth, &events, &in_flight, &refused}) {
+  for (MetricFamily* f : {&tasks, &depth, &events, &in_flight, &refused, &busy, &wait, &cpu}) {
     out->push_back(std::move(*f));
   }
 }

@@ -28,6 +28,9 @@ struct ShardSample {
   uint64_t events = 0;         // completion-queue events handled
   int64_t calls_in_flight = 0;
   uint64_t calls_refused = 0;  // by admission control
+  uint64_t busy_nanos = 0;     // the loop outside its wait (running tags, tasks, timers)
+  uint64_t wait_nanos = 0;     // the loop blocked in its wait (completion queue or epoll)
+  double cpu_seconds = 0;      // the shard thread's CPU time
 };
 
 // go-grpc-prometheus's grpc_server_* families, every method summed over the shards; each

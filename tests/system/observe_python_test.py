@@ -177,6 +177,38 @@ class ClientMetrics(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
 
+class ShardBusyTime(unittest.TestCase):
+    """Where each shard's loop spent its time: busy + wait covers the time the shard has run,
+    busy grows with calls, the thread's CPU time is there."""
+
+    def test_busy_and_wait_add_up_to_the_time_run(self):
+        started = time.monotonic()
+        server, admin = start_with_admin("--shards", "2", "--services", "user")
+        self.addCleanup(server.stop)
+        pb = stub_module("user.v1.user_pb2")
+        stub = stub_module("user.v1.user_pb2_grpc").UserServiceStub(server.channel)
+        before = parse(get(admin, "/metrics")[2])
+        for i in range(200):
+            stub.CreateUser(pb.CreateUserRequest(name="U", email="b%d@example.com" % i),
+                            timeout=TIMEOUT)
+        time.sleep(0.2)  # every shard's loop turns at least once more (its timers)
+        after = parse(get(admin, "/metrics")[2])
+        elapsed = time.monotonic() - started
+        busy_grew = 0
+        for shard in ("0", "1"):
+            busy = after[key("percore_shard_busy_seconds_total", shard=shard)]
+            wait = after[key("percore_shard_wait_seconds_total", shard=shard)]
+            self.assertGreater(busy, 0)
+            self.assertGreater(wait, 0)
+            self.assertLessEqual(busy + wait, elapsed)  # both measured inside the process' life
+            self.assertGreater(after[key("percore_shard_cpu_seconds_total", shard=shard)], 0)
+            busy_grew += busy - before[key("percore_shard_busy_seconds_total", shard=shard)]
+        self.assertGreater(busy_grew, 0)
+        proc = subprocess.run(["promtool", "check", "metrics"], input=get(admin, "/metrics")[2],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
 if __name__ == "__main__":
     SERVER = sys.argv.pop(1)
     unittest.main(verbosity=2)
