@@ -201,6 +201,19 @@ void AppendShardFamilies(const std::vector<ShardSample>& shards, std::vector<Met
   }
 }
 
+void AppendTraceFamilies(uint64_t written, uint64_t dropped, std::vector<MetricFamily>* out) {
+  MetricFamily w = Family("percore_trace_spans_written_total",
+                          "Spans written to the --trace-log file.", MetricType::Counter);
+  MetricFamily d = Family("percore_trace_spans_dropped_total",
+                          "Spans dropped because a shard's span ring was full (the writer fell "
+                          "behind).",
+                          MetricType::Counter);
+  AddCounter(w, {}, static_cast<double>(written));
+  AddCounter(d, {}, static_cast<double>(dropped));
+  out->push_back(std::move(w));
+  out->push_back(std::move(d));
+}
+
 std::string SerializeText(const std::vector<MetricFamily>& families) {
   std::ostringstream text;
   prometheus::TextSerializer().Serialize(text, families);

@@ -45,6 +45,9 @@ void AppendGrpcClientFamilies(const std::vector<const GrpcClientMetrics*>& peers
 // percore_shard_* families, label shard.
 void AppendShardFamilies(const std::vector<ShardSample>& shards,
                          std::vector<prometheus::MetricFamily>* out);
+// percore_trace_spans_{written,dropped}_total of --trace-log (tracer.h).
+void AppendTraceFamilies(uint64_t written, uint64_t dropped,
+                         std::vector<prometheus::MetricFamily>* out);
 // The Prometheus client libraries' process_* families (Linux /proc).
 void AppendProcessFamilies(std::vector<prometheus::MetricFamily>* out);
 

@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/runtime/completion_tag.h"
+#include "core/runtime/runtime.h"
 
 namespace percore::runtime {
 namespace {
@@ -155,10 +156,10 @@ Clock::time_point Shard::AfterWait(Clock::time_point wait_began) {
 }
 
 double Shard::cpu_seconds() const {
-  int clock = cpu_clock_.load(std::memory_order_acquire);
+  int64_t clock = cpu_clock_.load(std::memory_order_acquire);
   timespec ts{};
   // A thread that has just exited makes this fail (EINVAL): the figure is then 0.
-  if (clock < 0 || clock_gettime(static_cast<clockid_t>(clock), &ts) != 0) return 0;
+  if (clock == kNoCpuClock || clock_gettime(static_cast<clockid_t>(clock), &ts) != 0) return 0;
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
@@ -180,15 +181,16 @@ void Shard::StartThread(int cpu) {
     pthread_setname_np(pthread_self(), name);
     clockid_t clock;
     if (pthread_getcpuclockid(pthread_self(), &clock) == 0) {
-      cpu_clock_.store(static_cast<int>(clock), std::memory_order_release);
+      cpu_clock_.store(static_cast<int64_t>(clock), std::memory_order_release);
     }
+    if (runtime_.options().on_thread_start) runtime_.options().on_thread_start(*this);
     turn_end_ = Clock::now();
     if (mode_ == LoopMode::kEpoll) {
       EpollLoop();
     } else {
       Loop();
     }
-    cpu_clock_.store(-1, std::memory_order_release);
+    cpu_clock_.store(kNoCpuClock, std::memory_order_release);
   });
 }
 

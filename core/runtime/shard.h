@@ -150,9 +150,11 @@ class Shard {
   // Written only by the shard's thread (a load and a store, no read-modify-write), read anywhere.
   std::atomic<uint64_t> wait_nanos_{0};
   std::atomic<uint64_t> busy_nanos_{0};
-  Clock::time_point turn_end_;      // when the last wait ended; shard thread only
-  std::atomic<int> cpu_clock_{-1};  // the thread's CPU clock id while it runs
-  Clock::time_point BeforeWait();   // accounts the busy time since the last wait
+  Clock::time_point turn_end_;  // when the last wait ended; shard thread only
+  // The thread's CPU clock id while it runs (ids of thread clocks are negative numbers).
+  static constexpr int64_t kNoCpuClock = INT64_MIN;
+  std::atomic<int64_t> cpu_clock_{kNoCpuClock};
+  Clock::time_point BeforeWait();  // accounts the busy time since the last wait
   Clock::time_point AfterWait(Clock::time_point wait_began);  // accounts the wait; returns now
   std::thread thread_;
   std::vector<std::shared_ptr<void>> locals_;  // by Local<T>() index; see Local()

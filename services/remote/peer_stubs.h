@@ -55,7 +55,9 @@ class PeerStubs {
     }
     Stub& stub = stubs_.Get(*shard, [&] { return Service::NewStub(state.channel); });
     observe::MethodCounters* counters = peer_->metrics().counters(shard->id(), metric_ids_[method]);
-    RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, counters, std::move(done),
+    const observe::MethodLabels* labels = &peer_->metrics().labels(metric_ids_[method]);
+    RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, counters, labels,
+                                 std::move(done),
                                  [&](grpc::ClientContext* context, grpc::CompletionQueue* cq) {
                                    return prepare(stub, context, cq);
                                  });

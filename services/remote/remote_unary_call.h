@@ -17,6 +17,7 @@
 #include <memory>
 #include <utility>
 
+#include "core/observe/tracer.h"
 #include "core/rpc/grpc_status.h"
 #include "core/runtime/completion_tag.h"
 #include "services/clients/call_options.h"
@@ -33,9 +34,17 @@ class RemoteUnaryCall final : public InFlightCall {
   template <class Prepare>
   static void Start(std::shared_ptr<RemotePeer> peer, RemotePeer::ShardState& state,
                     grpc::CompletionQueue* cq, const clients::CallOptions& options,
-                    observe::MethodCounters* counters, clients::Done<Resp> done,
-                    Prepare&& prepare) {
+                    observe::MethodCounters* counters, const observe::MethodLabels* method,
+                    clients::Done<Resp> done, Prepare&& prepare) {
     auto* call = new RemoteUnaryCall(std::move(peer), state.calls, counters, std::move(done));
+    // Tracing on (core/observe/tracer.h): a client span, child of the ambient context (the
+    // server call or saga step that makes this call), its context sent as `traceparent`.
+    if (observe::ShardTracer* tracer = observe::ShardTracer::Current(); tracer && method) {
+      call->trace_ = std::make_unique<ClientSpan>(ClientSpan{
+          tracer, method, observe::CurrentTrace(), tracer->Begin(observe::CurrentTrace())});
+      call->context_.AddMetadata("traceparent",
+                                 observe::FormatTraceparent(call->trace_->span.context));
+    }
     if (counters != nullptr) {
       counters->started.Add();
       counters->msg_sent.Add();  // the request, sent with the call
@@ -78,12 +87,29 @@ class RemoteUnaryCall final : public InFlightCall {
     Resp response = status.ok() ? std::move(response_) : Resp();
     // Keeps the peer alive while `done` runs, though this call object is already gone.
     std::shared_ptr<RemotePeer> peer = std::move(peer_);
+    std::unique_ptr<ClientSpan> trace = std::move(trace_);
     delete this;  // first: `done` may start new calls or tear down what it captured
+    if (trace) {
+      trace->tracer->End(trace->span, observe::SpanKind::kClient, trace->method->service,
+                         trace->method->method, static_cast<int>(status.code()));
+      // `done` carries on the work that made the call: under that work's context.
+      observe::TraceScope scope(trace->caller);
+      done(status, std::move(response));
+      return;
+    }
     done(status, std::move(response));
   }
 
+  struct ClientSpan {
+    observe::ShardTracer* tracer;
+    const observe::MethodLabels* method;
+    observe::TraceContext caller;  // the ambient context when the call started
+    observe::OpenSpan span;
+  };
+
   std::shared_ptr<RemotePeer> peer_;
   InFlightCalls& calls_;
+  std::unique_ptr<ClientSpan> trace_;  // while traced
   observe::MethodCounters* counters_;  // this shard's grpc_client_* of the method, or nullptr
   std::chrono::steady_clock::time_point start_;
   clients::Done<Resp> done_;

@@ -47,6 +47,9 @@ http::Response AdminEndpoint::Metrics() const {
   }
   if (host != nullptr) observe::AppendGrpcServerFamilies(host->grpc_metrics(), &families);
   observe::AppendGrpcClientFamilies(client_metrics_, &families);
+  if (tracer_ != nullptr) {
+    observe::AppendTraceFamilies(tracer_->written(), tracer_->dropped(), &families);
+  }
   observe::AppendShardFamilies(shards, &families);
   observe::AppendProcessFamilies(&families);
   return http::Response{.content_type = observe::kTextContentType,

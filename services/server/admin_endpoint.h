@@ -16,6 +16,7 @@
 
 #include "core/http/http_server.h"
 #include "core/observe/grpc_client_metrics.h"
+#include "core/observe/tracer.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 
@@ -35,6 +36,8 @@ class AdminEndpoint {
   void SetClientMetrics(std::vector<const observe::GrpcClientMetrics*> peers) {
     client_metrics_ = std::move(peers);
   }
+  // --trace-log's tracer, whose span counts /metrics reports: before Start(), or never.
+  void SetTracer(const observe::Tracer* tracer) { tracer_ = tracer; }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
   void Stop() {
     if (server_) server_->Stop();
@@ -46,6 +49,7 @@ class AdminEndpoint {
   runtime::Runtime& runtime_;
   std::atomic<const rpc::ServerHost*> host_{nullptr};
   std::vector<const observe::GrpcClientMetrics*> client_metrics_;  // fixed before Start()
+  const observe::Tracer* tracer_ = nullptr;                        // fixed before Start()
   std::atomic<bool> ready_{false};
   std::unique_ptr<http::Server> server_;
 };

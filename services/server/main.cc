@@ -9,11 +9,13 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "core/durability/data_dir_lock.h"
+#include "core/observe/tracer.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/server_host.h"
@@ -91,11 +93,18 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // --trace-log: made once the shard count is known, but declared before the runtime so that it
+  // outlives the shard threads (each holds a pointer to its ShardTracer).
+  std::unique_ptr<observe::Tracer> tracer;
   // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
   const bool native = flags->server.transport == rpc::Transport::kNative;
   runtime::Runtime runtime(runtime::RuntimeOptions{
       .shards = flags->shards,
-      .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue});
+      .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue,
+      // Each shard finds its tracer through a thread_local, set before it serves anything.
+      .on_thread_start = [&tracer](runtime::Shard& shard) {
+        if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
+      }});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
   server::AdminEndpoint admin(runtime);
   // grpc_client_*: each peer's per-shard counters, now that the shard count is known.
@@ -105,6 +114,22 @@ int main(int argc, char** argv) {
     client_metrics.push_back(&peer->metrics());
   }
   admin.SetClientMetrics(std::move(client_metrics));
+  if (!flags->trace_log.empty()) {
+    std::string process;
+    for (const std::string& name : flags->services) process += (process.empty() ? "" : ",") + name;
+    tracer = std::make_unique<observe::Tracer>(
+        observe::TracerOptions{.path = flags->trace_log,
+                               .sample_ratio = flags->trace_sample_ratio,
+                               .process = process.empty() ? "all" : process},
+        runtime.size());
+    if (!tracer->Start(&error)) {
+      std::fprintf(stderr, "percore-server: --trace-log: %s\n", error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "percore-server: tracing to %s, sample ratio %g\n",
+                 flags->trace_log.c_str(), flags->trace_sample_ratio);
+    admin.SetTracer(tracer.get());
+  }
   if (!flags->admin.empty()) {
     if (!admin.Start(flags->admin, &error)) {
       std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
@@ -205,6 +230,8 @@ int main(int argc, char** argv) {
   }
   stopped_changed.notify_all();
   if (peer_closer.joinable()) peer_closer.join();
+  // Spans name their methods by the bindings' and peers' strings: written before those go.
+  if (tracer) tracer->Stop();
   admin.Stop();  // before host: /metrics reads its counters
   std::fprintf(stderr, "percore-server: stopped\n");
   return 0;

@@ -130,6 +130,12 @@ std::string ServerUsage() {
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
+  --trace-log PATH            trace calls (W3C traceparent read from callers, a span per
+                              call served and per call to a --peer, the context sent on to
+                              peers and back in the response metadata): one JSON line per
+                              span appended to PATH ("-": stderr) (default off)
+  --trace-sample-ratio R      with --trace-log: share of new traces recorded, 0 to 1; a
+                              caller's sampled flag is followed (default 1)
 )" + AuthUsage() +
          R"(  --help                      this text
 )";
@@ -184,6 +190,22 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.admin = value;
+    } else if (arg == "--trace-log") {
+      if (!need_value()) return std::nullopt;
+      if (value.empty()) {
+        *error = "--trace-log wants a file path (or - for stderr)";
+        return std::nullopt;
+      }
+      flags.trace_log = value;
+    } else if (arg == "--trace-sample-ratio") {
+      if (!need_value()) return std::nullopt;
+      char* end = nullptr;
+      double ratio = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(ratio >= 0 && ratio <= 1)) {
+        *error = "--trace-sample-ratio wants a number from 0 to 1, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.trace_sample_ratio = ratio;
     } else if (arg == "--shards") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1024, &number)) {

@@ -26,6 +26,10 @@ struct ServerFlags {
   bool help = false;
   // --admin HOST:PORT: the admin HTTP listener (/metrics, /healthz, /readyz); empty: off.
   std::string admin;
+  // Observability (issue 12): --trace-log PATH ("-": stderr; empty: tracing off) and
+  // --trace-sample-ratio (of new traces; a caller's sampled flag is followed).
+  std::string trace_log;
+  double trace_sample_ratio = 1.0;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.

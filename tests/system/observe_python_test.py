@@ -3,9 +3,13 @@
 the start, promtool), the shards' busy time, and trace context followed across processes.
 Usage: observe_python_test.py PATH/TO/percore-server"""
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -39,18 +43,25 @@ class Cluster:
     """user, inventory and payment processes, and an order process reaching them with --peer
     (the order process with --admin and any `order_flags`). stop() stops every one started."""
 
-    def __init__(self, order_flags=(), peer_flags=()):
+    def __init__(self, trace_dir=None):
         self.servers = {}
+        self.trace_logs = {}
+
+        def trace_flags(name):
+            if trace_dir is None:
+                return []
+            self.trace_logs[name] = os.path.join(trace_dir, name + ".jsonl")
+            return ["--trace-log", self.trace_logs[name]]
+
         try:
             for name in ("user", "inventory", "payment"):
                 self.servers[name] = Server(SERVER, "--shards", "1", "--services", name,
-                                            "--shutdown-grace", "1", *peer_flags(name)
-                                            if callable(peer_flags) else peer_flags)
+                                            "--shutdown-grace", "1", *trace_flags(name))
             self.order, self.admin = start_with_admin(
                 "--shards", "2", "--services", "order", "--shutdown-grace", "1",
                 "--peer", "user=" + self.servers["user"].address,
                 "--peer", "inventory=" + self.servers["inventory"].address,
-                "--peer", "payment=" + self.servers["payment"].address, *order_flags)
+                "--peer", "payment=" + self.servers["payment"].address, *trace_flags("order"))
             self.servers["order"] = self.order
         except BaseException:
             self.stop()
@@ -83,7 +94,10 @@ class Cluster:
         return sku
 
     def create_order(self, user_id, sku, metadata=()):
-        return self.orders.CreateOrder(self.order_pb.CreateOrderRequest(
+        return self.create_order_with_call(user_id, sku, metadata)[0]
+
+    def create_order_with_call(self, user_id, sku, metadata=()):
+        return self.orders.CreateOrder.with_call(self.order_pb.CreateOrderRequest(
             user_id=user_id, items=[self.order_pb.LineItem(sku=sku, quantity=1)],
             payment_method=self.pay_pb.PaymentMethod(token="tok_approve")),
             timeout=ORDER_TIMEOUT, metadata=metadata)
@@ -207,6 +221,119 @@ class ShardBusyTime(unittest.TestCase):
         proc = subprocess.run(["promtool", "check", "metrics"], input=get(admin, "/metrics")[2],
                               capture_output=True, text=True, timeout=30)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
+
+
+def spans(path):
+    """The spans a --trace-log file holds (each line one JSON object)."""
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def header(metadata, name):
+    return dict(metadata).get(name)
+
+
+class TracePropagation(unittest.TestCase):
+    """One CreateOrder with a client's traceparent, followed by its trace id through the order,
+    user, inventory and payment processes' span logs, each span's parent the span that called
+    it; malformed traceparents start fresh traces."""
+
+    TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+    CLIENT_SPAN = "00f067aa0ba902b7"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="percore-trace-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, ignore_errors=True)
+        cls.cluster = Cluster(trace_dir=cls.dir)
+        cls.addClassCleanup(cls.cluster.stop)
+        c = cls.cluster
+        cls.user, cls.sku = c.new_user(), c.new_product(100)
+        cls.order, call = c.create_order_with_call(
+            cls.user, cls.sku, metadata=[("traceparent", "00-%s-%s-01" % (cls.TRACE,
+                                                                           cls.CLIENT_SPAN))])
+        assert c.status_name(cls.order) == "ORDER_STATUS_CONFIRMED", cls.order
+        cls.answered = header(call.initial_metadata(), "traceparent")
+
+    def trace_spans(self, process, trace_id, count):
+        """The spans of `trace_id` in `process`'s log, once there are `count` (the writer
+        flushes every 20 ms; bounded wait)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            found = [x for x in spans(self.cluster.trace_logs[process])
+                     if x["trace_id"] == trace_id]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def test_one_order_is_followed_across_every_process(self):
+        order_spans = self.trace_spans("order", self.TRACE, 5)
+        servers = [x for x in order_spans if x["kind"] == "server"]
+        self.assertEqual([x["name"] for x in servers], ["order.v1.OrderService/CreateOrder"])
+        root = servers[0]
+        self.assertEqual(root["parent_span_id"], self.CLIENT_SPAN)
+        self.assertEqual(root["grpc_code"], "OK")
+        self.assertEqual(root["attributes"]["rpc.system"], "grpc")
+        self.assertEqual(root["attributes"]["rpc.method"], "CreateOrder")
+        # The response carries the server span's context back.
+        self.assertEqual(self.answered, "00-%s-%s-01" % (self.TRACE, root["span_id"]))
+        clients = {x["method"]: x for x in order_spans if x["kind"] == "client"}
+        self.assertEqual(sorted(clients), ["CommitReservation", "GetUser", "ProcessPayment",
+                                           "ReserveStock"])
+        for span in clients.values():
+            self.assertEqual(span["parent_span_id"], root["span_id"], span)
+            self.assertEqual(span["grpc_code"], "OK")
+        # Each peer's server span is the child of the order process's client span that called it.
+        for process, methods in (("user", ["GetUser"]),
+                                 ("inventory", ["ReserveStock", "CommitReservation"]),
+                                 ("payment", ["ProcessPayment"])):
+            found = self.trace_spans(process, self.TRACE, len(methods))
+            self.assertEqual(sorted(x["method"] for x in found), sorted(methods), process)
+            for span in found:
+                self.assertEqual(span["kind"], "server")
+                self.assertEqual(span["parent_span_id"], clients[span["method"]]["span_id"],
+                                 span)
+                self.assertEqual(span["process"], process)
+
+    def test_malformed_traceparents_start_fresh_traces(self):
+        bad_values = [
+            "00-%s-%s-01" % (self.TRACE[:-1], self.CLIENT_SPAN),   # trace id one digit short
+            "00-%s-%s-01" % ("0" * 32, self.CLIENT_SPAN),          # all-zero trace id
+            "00-%s-%s-01" % (self.TRACE, "0" * 16),                # all-zero parent id
+            "00-%s-%s-01" % (self.TRACE.upper(), self.CLIENT_SPAN),  # upper-case hex
+            "00-%sxyz-%s-01" % (self.TRACE[:-3], self.CLIENT_SPAN),  # not hex
+            "ff-%s-%s-01" % (self.TRACE, self.CLIENT_SPAN),        # version ff
+            "00-%s-%s-01-extra" % (self.TRACE, self.CLIENT_SPAN),  # version 00 with more
+            "", "garbage", "-" * 55,
+        ]
+        for bad in bad_values:
+            with self.subTest(traceparent=bad):
+                order, call = self.cluster.create_order_with_call(
+                    self.user, self.sku, metadata=[("traceparent", bad)])
+                self.assertEqual(self.cluster.status_name(order), "ORDER_STATUS_CONFIRMED")
+                answered = header(call.initial_metadata(), "traceparent")
+                self.assertRegex(answered, r"^00-[0-9a-f]{32}-[0-9a-f]{16}-01$")
+                trace_id = answered.split("-")[1]
+                self.assertNotEqual(trace_id, self.TRACE)
+                self.assertNotEqual(trace_id, "0" * 32)
+                found = self.trace_spans("order", trace_id, 5)
+                root = [x for x in found if x["kind"] == "server"]
+                self.assertEqual(len(root), 1, found)
+                self.assertEqual(root[0]["parent_span_id"], "")  # a new root, nothing echoed
+        # The order process counts what it wrote (every span of these orders) and dropped none.
+        expected, deadline = 5 * (len(bad_values) + 1), time.monotonic() + TIMEOUT
+        while True:  # counted just after the writer's flush, which the loop above saw
+            page = parse(get(self.cluster.admin, "/metrics")[2])
+            if page[key("percore_trace_spans_written_total")] >= expected or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertGreaterEqual(page[key("percore_trace_spans_written_total")], expected)
+        self.assertEqual(page[key("percore_trace_spans_dropped_total")], 0)
+        # The server survived every value and still follows a good one.
+        self.assertEqual(len(self.trace_spans("order", self.TRACE, 5)), 5)
 
 
 if __name__ == "__main__":
