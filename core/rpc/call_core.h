@@ -24,6 +24,11 @@
 // code and the handling time. A call that ends with no status noted was cancelled
 // (DeadlineExceeded once its deadline passed, else Canceled) or ended by the transport itself
 // (Unknown). All of it on the call's shard, into that shard's counters.
+//
+// Tracing (core/observe/tracer.h), when the shard traces (--trace-log): MethodEntry::Invoke
+// begins the call's server span (BeginSpan: a child of the client's `traceparent`, or a new
+// trace), which is ambient while the handler runs (so the calls it makes to peers are its
+// children) and is sent back in the initial metadata; it ends with the metrics' end, same code.
 
 #include <chrono>
 #include <functional>
@@ -36,6 +41,7 @@
 #include "core/auth/principal.h"
 #include "core/base/status.h"
 #include "core/observe/grpc_server_metrics.h"
+#include "core/observe/tracer.h"
 
 namespace percore::runtime {
 class Shard;
@@ -105,7 +111,25 @@ class CallCore {
   }
   // The first status the server answers with is the one counted.
   void NoteStatus(StatusCode code) {
-    if (metrics_ != nullptr && metrics_code_ < 0) metrics_code_ = static_cast<int>(code);
+    if (metrics_code_ < 0) metrics_code_ = static_cast<int>(code);
+  }
+  // Begins the call's server span on `tracer` (this shard's) for the method at `path`
+  // ("/pkg.Service/Method", which outlives the call); returns its context, for the handler to run
+  // under. A malformed `traceparent` is ignored: the call starts a new trace.
+  const observe::TraceContext& BeginSpan(observe::ShardTracer& tracer, std::string_view path) {
+    observe::TraceContext parent;
+    if (std::optional<std::string_view> value = metadata("traceparent")) {
+      parent = observe::ParseTraceparent(*value).value_or(observe::TraceContext());
+    }
+    span_ = std::make_unique<ServerSpan>();
+    span_->tracer = &tracer;
+    span_->span = tracer.Begin(parent);
+    size_t slash = path.rfind('/');
+    span_->service =
+        path.substr(path.empty() ? 0 : 1, slash == std::string_view::npos ? 0 : slash - 1);
+    span_->method = slash == std::string_view::npos ? path : path.substr(slash + 1);
+    AddInitialMetadata("traceparent", observe::FormatTraceparent(span_->span.context));
+    return span_->span.context;
   }
   void NoteMessageSent() {
     if (metrics_ != nullptr) metrics_->msg_sent.Add();
@@ -135,7 +159,7 @@ class CallCore {
   void EndCall(bool cancelled) {
     done_ = true;
     cancelled_ = cancelled;
-    if (metrics_ != nullptr) {
+    if (metrics_ != nullptr || span_) {
       EndMetrics(cancelled, cancelled && std::chrono::system_clock::now() >= deadline());
     }
     if (cancelled_ && on_cancel_) {
@@ -150,19 +174,33 @@ class CallCore {
 
  private:
   void EndMetrics(bool cancelled, bool deadline_passed) {
-    if (metrics_ == nullptr) return;
+    if (metrics_ == nullptr && !span_) return;
     int code = metrics_code_;
     if (code < 0) {
       code = static_cast<int>(!cancelled        ? StatusCode::kUnknown
                               : deadline_passed ? StatusCode::kDeadlineExceeded
                                                 : StatusCode::kCancelled);
     }
-    metrics_->handled[code].Add();
-    metrics_->handling.Observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                   std::chrono::steady_clock::now() - metrics_start_)
-                                   .count());
-    metrics_ = nullptr;  // recorded once
+    if (metrics_ != nullptr) {
+      metrics_->handled[code].Add();
+      metrics_->handling.Observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                     std::chrono::steady_clock::now() - metrics_start_)
+                                     .count());
+      metrics_ = nullptr;  // recorded once
+    }
+    if (span_) {
+      span_->tracer->End(span_->span, observe::SpanKind::kServer, span_->service, span_->method,
+                         code);
+      span_.reset();  // recorded once
+    }
   }
+
+  struct ServerSpan {
+    observe::ShardTracer* tracer;
+    observe::OpenSpan span;
+    std::string_view service;
+    std::string_view method;
+  };
 
   runtime::Shard& shard_;
   int refs_ = 1;  // the transport's own, until it has delivered the call
@@ -174,6 +212,7 @@ class CallCore {
   observe::MethodCounters* metrics_ = nullptr;  // set while the call is counted
   int metrics_code_ = -1;                       // the status noted, -1 before one is
   std::chrono::steady_clock::time_point metrics_start_;
+  std::unique_ptr<ServerSpan> span_;  // while the call is traced
 };
 
 // A counted handle to a call object.

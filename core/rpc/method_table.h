@@ -151,9 +151,15 @@ class MethodEntry {
   // For a transport whose call object is built for this very binding's types (libgrpc's slots):
   // no check.
   // Every call of every transport starts here: the metrics hook (call_core.h).
+  // And the tracing hook: the call's span is ambient while the handler runs (call_core.h).
   void Invoke(CallCore& core, void* ops) const {
     core.BeginMetrics(counters_,
                       shape() == CallShape::kUnary || shape() == CallShape::kServerStream);
+    if (observe::ShardTracer* tracer = observe::ShardTracer::Current()) [[unlikely]] {
+      observe::TraceScope trace(core.BeginSpan(*tracer, path()));
+      binding_->Invoke(handler_, core, ops);
+      return;
+    }
     binding_->Invoke(handler_, core, ops);
   }
 

@@ -27,6 +27,7 @@ size_t Mailbox::Drain(size_t budget) {
     MpscNode* node = queue_.Pop();
     if (node == nullptr) break;
     std::unique_ptr<Task> task(static_cast<Task*>(node));
+    observe::TraceScope trace(task->trace);
     task->Run();
     ++ran;
   }

@@ -14,6 +14,7 @@
 #include <grpcpp/completion_queue.h>
 
 #include <cassert>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -31,6 +32,9 @@ struct RuntimeOptions {
   // How each shard waits (shard.h): in its completion queue (libgrpc's transport), or in epoll
   // with the queue pumped (percore's own transport, core/net).
   LoopMode loop = LoopMode::kCompletionQueue;
+  // Run on each shard's thread when it starts, before its loop serves anything (thread-local
+  // set-up such as core/observe's tracer). May be empty.
+  std::function<void(Shard&)> on_thread_start = nullptr;
 };
 
 class Runtime {
@@ -41,6 +45,7 @@ class Runtime {
   Runtime& operator=(const Runtime&) = delete;
 
   size_t size() const { return shards_.size(); }
+  const RuntimeOptions& options() const { return options_; }
   Shard& shard(ShardId id) { return *shards_[id]; }
 
   // Starts the shard threads. With `server_queues` (one per shard, from ServerBuilder), each

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -13,6 +14,7 @@
 #include <optional>
 
 #include "core/runtime/completion_tag.h"
+#include "core/runtime/runtime.h"
 
 namespace percore::runtime {
 namespace {
@@ -137,6 +139,30 @@ void Shard::Wake() {
   wake->alarm.Set(cq_.get(), gpr_inf_past(GPR_CLOCK_MONOTONIC), &wake->tag);
 }
 
+Clock::time_point Shard::BeforeWait() {
+  Clock::time_point now = Clock::now();
+  busy_nanos_.store(busy_nanos_.load(std::memory_order_relaxed) +
+                        static_cast<uint64_t>((now - turn_end_).count()),
+                    std::memory_order_relaxed);
+  return now;
+}
+
+Clock::time_point Shard::AfterWait(Clock::time_point wait_began) {
+  turn_end_ = Clock::now();
+  wait_nanos_.store(wait_nanos_.load(std::memory_order_relaxed) +
+                        static_cast<uint64_t>((turn_end_ - wait_began).count()),
+                    std::memory_order_relaxed);
+  return turn_end_;
+}
+
+double Shard::cpu_seconds() const {
+  int64_t clock = cpu_clock_.load(std::memory_order_acquire);
+  timespec ts{};
+  // A thread that has just exited makes this fail (EINVAL): the figure is then 0.
+  if (clock == kNoCpuClock || clock_gettime(static_cast<clockid_t>(clock), &ts) != 0) return 0;
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 TimerId Shard::RunAfter(std::chrono::nanoseconds delay, std::function<void()> fn) {
   return timers_.Add(Clock::now() + delay, std::move(fn));
 }
@@ -153,11 +179,18 @@ void Shard::StartThread(int cpu) {
     char name[16];
     std::snprintf(name, sizeof(name), "shard-%u", id_);
     pthread_setname_np(pthread_self(), name);
+    clockid_t clock;
+    if (pthread_getcpuclockid(pthread_self(), &clock) == 0) {
+      cpu_clock_.store(static_cast<int64_t>(clock), std::memory_order_release);
+    }
+    if (runtime_.options().on_thread_start) runtime_.options().on_thread_start(*this);
+    turn_end_ = Clock::now();
     if (mode_ == LoopMode::kEpoll) {
       EpollLoop();
     } else {
       Loop();
     }
+    cpu_clock_.store(kNoCpuClock, std::memory_order_release);
   });
 }
 
@@ -192,8 +225,10 @@ void Shard::EpollLoop() {
                        ? 0
                        : static_cast<int>(std::min<int64_t>(ms, 3'600'000));
     }
+    Clock::time_point wait_began = BeforeWait();
     poller_->Wait(timeout_ms);
-    if (next) timers_.RunDue(Clock::now());
+    Clock::time_point now = AfterWait(wait_began);
+    if (next) timers_.RunDue(now);
     poller_->RunDeferred();
   }
   pump_.join();
@@ -210,7 +245,9 @@ void Shard::Loop() {
     bool ok = false;
     std::optional<Clock::time_point> next = timers_.next_deadline();
     gpr_timespec deadline = next ? GprDeadline(*next) : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+    Clock::time_point wait_began = BeforeWait();
     grpc::CompletionQueue::NextStatus status = cq_->AsyncNext(&tag, &ok, deadline);
+    AfterWait(wait_began);
     if (status == grpc::CompletionQueue::SHUTDOWN) break;
     if (status == grpc::CompletionQueue::GOT_EVENT) {
       events_.fetch_add(1, std::memory_order_relaxed);

@@ -87,6 +87,15 @@ class Shard {
   int64_t live_calls() const { return live_calls_.load(std::memory_order_relaxed); }
 
   uint64_t events_handled() const { return events_.load(std::memory_order_relaxed); }
+  // Where the loop's time went (any thread; metrics): blocked waiting for work (in the
+  // completion queue's AsyncNext, which on libgrpc's transport also does libgrpc's own socket
+  // work, or in epoll_wait, which is idle), and the rest (running tags, tasks and timers). Each
+  // is updated once per loop turn, so a long wait shows once it ends.
+  uint64_t wait_nanos() const { return wait_nanos_.load(std::memory_order_relaxed); }
+  uint64_t busy_nanos() const { return busy_nanos_.load(std::memory_order_relaxed); }
+  // CPU time the shard's thread has used (its thread CPU clock), in seconds; any thread; 0 when
+  // the thread is not running.
+  double cpu_seconds() const;
   // The task mailbox: tasks run, and tasks waiting (any thread; metrics).
   uint64_t tasks_run() const { return mailbox_.ran(); }
   uint64_t mailbox_depth() const { return mailbox_.depth(); }
@@ -138,6 +147,15 @@ class Shard {
   bool draining_ = false;
   std::atomic<int64_t> live_calls_{0};
   std::atomic<uint64_t> events_{0};
+  // Written only by the shard's thread (a load and a store, no read-modify-write), read anywhere.
+  std::atomic<uint64_t> wait_nanos_{0};
+  std::atomic<uint64_t> busy_nanos_{0};
+  Clock::time_point turn_end_;  // when the last wait ended; shard thread only
+  // The thread's CPU clock id while it runs (ids of thread clocks are negative numbers).
+  static constexpr int64_t kNoCpuClock = INT64_MIN;
+  std::atomic<int64_t> cpu_clock_{kNoCpuClock};
+  Clock::time_point BeforeWait();  // accounts the busy time since the last wait
+  Clock::time_point AfterWait(Clock::time_point wait_began);  // accounts the wait; returns now
   std::thread thread_;
   std::vector<std::shared_ptr<void>> locals_;  // by Local<T>() index; see Local()
 };

@@ -6,7 +6,7 @@ namespace percore::runtime {
 
 TimerId TimerQueue::Add(Clock::time_point deadline, std::function<void()> fn) {
   TimerId id = next_id_++;
-  auto it = by_deadline_.emplace(deadline, Entry{id, std::move(fn)});
+  auto it = by_deadline_.emplace(deadline, Entry{id, std::move(fn), observe::CurrentTrace()});
   by_id_.emplace(id, it);
   return id;
 }
@@ -29,6 +29,7 @@ size_t TimerQueue::RunDue(Clock::time_point now) {
   while (!by_deadline_.empty() && by_deadline_.begin()->first <= now) {
     auto it = by_deadline_.begin();
     std::function<void()> fn = std::move(it->second.fn);
+    observe::TraceScope trace(it->second.trace);
     by_id_.erase(it->second.id);
     by_deadline_.erase(it);
     fn();  // may add or cancel timers

@@ -11,6 +11,8 @@
 #include <optional>
 #include <unordered_map>
 
+#include "core/observe/trace_context.h"
+
 namespace percore::runtime {
 
 using Clock = std::chrono::steady_clock;
@@ -32,6 +34,7 @@ class TimerQueue {
   struct Entry {
     TimerId id;
     std::function<void()> fn;
+    observe::TraceContext trace;  // the context it was set in, ambient while it runs
   };
   using ByDeadline = std::multimap<Clock::time_point, Entry>;
   ByDeadline by_deadline_;

@@ -5,9 +5,11 @@
 // A RemotePeer's generated stubs, one per shard (a stub registers its methods with its channel,
 // so it is made once, not per call), and the checks every remote call makes before it starts.
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/runtime/shard.h"
@@ -23,11 +25,20 @@ class PeerStubs {
  public:
   using Stub = typename Service::Stub;
 
-  explicit PeerStubs(std::shared_ptr<RemotePeer> peer) : peer_(std::move(peer)) {}
+  // `methods`: the names of the methods the client calls, in the order of the `method` index
+  // Call() takes; each gets its grpc_client_* series (at zero) on the peer's metrics.
+  PeerStubs(std::shared_ptr<RemotePeer> peer, std::initializer_list<const char*> methods)
+      : peer_(std::move(peer)) {
+    for (const char* method : methods) {
+      metric_ids_.push_back(peer_->metrics().Register(peer_->service(), method));
+    }
+  }
 
-  // `prepare(stub, context, cq)` returns stub.PrepareAsync<Method>(context, request, cq).
+  // `prepare(stub, context, cq)` returns stub.PrepareAsync<Method>(context, request, cq);
+  // `method` indexes the names given to the constructor.
   template <class Resp, class Prepare>
-  void Call(const clients::CallOptions& options, clients::Done<Resp> done, Prepare&& prepare) {
+  void Call(size_t method, const clients::CallOptions& options, clients::Done<Resp> done,
+            Prepare&& prepare) {
     runtime::Shard* shard = runtime::Shard::Current();
     if (shard == nullptr) {
       done(Status(StatusCode::kInternal, peer_->service() + " client called off a shard thread"),
@@ -43,7 +54,10 @@ class PeerStubs {
       return;
     }
     Stub& stub = stubs_.Get(*shard, [&] { return Service::NewStub(state.channel); });
-    RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, std::move(done),
+    observe::MethodCounters* counters = peer_->metrics().counters(shard->id(), metric_ids_[method]);
+    const observe::MethodLabels* labels = &peer_->metrics().labels(metric_ids_[method]);
+    RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, counters, labels,
+                                 std::move(done),
                                  [&](grpc::ClientContext* context, grpc::CompletionQueue* cq) {
                                    return prepare(stub, context, cq);
                                  });
@@ -55,6 +69,7 @@ class PeerStubs {
  private:
   std::shared_ptr<RemotePeer> peer_;
   PerShard<Stub> stubs_;
+  std::vector<size_t> metric_ids_;  // by the `method` index of Call()
 };
 
 }  // namespace percore::remote

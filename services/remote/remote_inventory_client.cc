@@ -17,41 +17,46 @@ PeerOptions RemoteInventoryClient::Options(std::vector<std::string> addresses) {
 void RemoteInventoryClient::GetProduct(::inventory::v1::GetProductRequest request,
                                        const clients::CallOptions& options,
                                        clients::Done<Product> done) {
-  stubs_.Call<Product>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncGetProduct(context, request, cq);
-  });
+  stubs_.Call<Product>(kGetProduct, options, std::move(done),
+                       [&](auto& stub, auto* context, auto* cq) {
+                         return stub.PrepareAsyncGetProduct(context, request, cq);
+                       });
 }
 
 void RemoteInventoryClient::ReserveStock(::inventory::v1::ReserveStockRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<Reservation> done) {
-  stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncReserveStock(context, request, cq);
-  });
+  stubs_.Call<Reservation>(kReserveStock, options, std::move(done),
+                           [&](auto& stub, auto* context, auto* cq) {
+                             return stub.PrepareAsyncReserveStock(context, request, cq);
+                           });
 }
 
 void RemoteInventoryClient::CommitReservation(::inventory::v1::CommitReservationRequest request,
                                               const clients::CallOptions& options,
                                               clients::Done<Reservation> done) {
-  stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncCommitReservation(context, request, cq);
-  });
+  stubs_.Call<Reservation>(kCommitReservation, options, std::move(done),
+                           [&](auto& stub, auto* context, auto* cq) {
+                             return stub.PrepareAsyncCommitReservation(context, request, cq);
+                           });
 }
 
 void RemoteInventoryClient::ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                                                const clients::CallOptions& options,
                                                clients::Done<Reservation> done) {
-  stubs_.Call<Reservation>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncReleaseReservation(context, request, cq);
-  });
+  stubs_.Call<Reservation>(kReleaseReservation, options, std::move(done),
+                           [&](auto& stub, auto* context, auto* cq) {
+                             return stub.PrepareAsyncReleaseReservation(context, request, cq);
+                           });
 }
 
 void RemoteInventoryClient::AdjustStock(::inventory::v1::AdjustStockRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<Product> done) {
-  stubs_.Call<Product>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncAdjustStock(context, request, cq);
-  });
+  stubs_.Call<Product>(kAdjustStock, options, std::move(done),
+                       [&](auto& stub, auto* context, auto* cq) {
+                         return stub.PrepareAsyncAdjustStock(context, request, cq);
+                       });
 }
 
 }  // namespace percore::remote

@@ -22,7 +22,9 @@ class RemoteInventoryClient final : public clients::InventoryClient {
  public:
   static PeerOptions Options(std::vector<std::string> addresses);
 
-  explicit RemoteInventoryClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
+  explicit RemoteInventoryClient(std::shared_ptr<RemotePeer> peer)
+      : stubs_(std::move(peer), {"GetProduct", "ReserveStock", "CommitReservation",
+                                 "ReleaseReservation", "AdjustStock"}) {}
 
   void GetProduct(::inventory::v1::GetProductRequest request, const clients::CallOptions& options,
                   clients::Done<::inventory::v1::Product> done) override;
@@ -41,6 +43,14 @@ class RemoteInventoryClient final : public clients::InventoryClient {
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
+  // Indexes the names given to stubs_.
+  enum Method : size_t {
+    kGetProduct,
+    kReserveStock,
+    kCommitReservation,
+    kReleaseReservation,
+    kAdjustStock
+  };
   PeerStubs<::inventory::v1::InventoryService> stubs_;
 };
 

@@ -30,7 +30,7 @@ using Answer = std::pair<Status, PaymentResult>;
 // Sends one call to every replica and, once all have answered, `done` gets what fold(answers)
 // picks. Every answer comes back on the calling shard's thread, so the tally needs no lock.
 template <class Replicas, class Prepare, class Fold>
-void CallEveryReplica(Replicas& replicas, const clients::CallOptions& options,
+void CallEveryReplica(Replicas& replicas, size_t method, const clients::CallOptions& options,
                       clients::Done<PaymentResult> done, Prepare& prepare, Fold fold) {
   struct Tally {
     std::vector<Answer> answers;
@@ -42,7 +42,7 @@ void CallEveryReplica(Replicas& replicas, const clients::CallOptions& options,
       std::make_shared<Tally>(Tally{{}, replicas.size(), std::move(done), std::move(fold)});
   for (auto& replica : replicas) {
     replica->template Call<PaymentResult>(
-        options,
+        method, options,
         [tally](const Status& status, PaymentResult result) {
           tally->answers.emplace_back(status, std::move(result));
           if (--tally->waiting > 0) return;
@@ -61,7 +61,7 @@ bool IsDefiniteRefusal(StatusCode code) {
 }  // namespace
 
 RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
-    : stubs_(std::move(peer)) {
+    : stubs_(std::move(peer), {"ProcessPayment", "RefundPayment", "VoidPayment"}) {
   const std::vector<std::string>& addresses = stubs_.peer().addresses();
   if (addresses.size() < 2) return;
   for (const std::string& address : addresses) {
@@ -73,7 +73,9 @@ RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
       replicas_.clear();
       return;
     }
-    replicas_.push_back(std::make_unique<Stubs>(std::move(replica)));
+    replicas_.push_back(std::make_unique<Stubs>(
+        std::move(replica),
+        std::initializer_list<const char*>{"ProcessPayment", "RefundPayment", "VoidPayment"}));
   }
 }
 
@@ -94,9 +96,10 @@ PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
 void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<PaymentResult> done) {
-  stubs_.Call<PaymentResult>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncProcessPayment(context, request, cq);
-  });
+  stubs_.Call<PaymentResult>(kProcessPayment, options, std::move(done),
+                             [&](auto& stub, auto* context, auto* cq) {
+                               return stub.PrepareAsyncProcessPayment(context, request, cq);
+                             });
 }
 
 void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
@@ -106,14 +109,14 @@ void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest requ
     return stub.PrepareAsyncRefundPayment(context, request, cq);
   };
   if (replicas_.empty()) {
-    stubs_.Call<PaymentResult>(options, std::move(done), prepare);
+    stubs_.Call<PaymentResult>(kRefundPayment, options, std::move(done), prepare);
     return;
   }
   // Only the replica that charged knows the transaction; the others answer NOT_FOUND. So the
   // refund goes to each, and the owner's answer (a refund, or why it cannot be refunded) wins;
   // NOT_FOUND only when every replica said so. Through the balanced channel alone, a refund
   // reached the wrong replica about half the time and the charge was kept (soak, 2026-12-02).
-  CallEveryReplica(replicas_, options, std::move(done), prepare,
+  CallEveryReplica(replicas_, kRefundPayment, options, std::move(done), prepare,
                    [transaction = request.transaction_id()](std::vector<Answer> answers) {
                      Answer owner_refusal, unsure;  // unsure: a replica that may be the owner
                      for (Answer& answer : answers) {
@@ -140,20 +143,22 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
     return stub.PrepareAsyncVoidPayment(context, request, cq);
   };
   if (replicas_.empty()) {
-    stubs_.Call<PaymentResult>(options, std::move(done), prepare);
+    stubs_.Call<PaymentResult>(kVoidPayment, options, std::move(done), prepare);
     return;
   }
   // One replica unsure: all unsure (the void must be retried); else the weightiest answer.
-  CallEveryReplica(replicas_, options, std::move(done), prepare, [](std::vector<Answer> answers) {
-    Answer best;
-    for (Answer& answer : answers) {
-      if (!answer.first.ok()) return Answer(answer.first, PaymentResult());
-      if (best.second.idempotency_key().empty() || Weight(answer.second) > Weight(best.second)) {
-        best = std::move(answer);
-      }
-    }
-    return best;
-  });
+  CallEveryReplica(replicas_, kVoidPayment, options, std::move(done), prepare,
+                   [](std::vector<Answer> answers) {
+                     Answer best;
+                     for (Answer& answer : answers) {
+                       if (!answer.first.ok()) return Answer(answer.first, PaymentResult());
+                       if (best.second.idempotency_key().empty() ||
+                           Weight(answer.second) > Weight(best.second)) {
+                         best = std::move(answer);
+                       }
+                     }
+                     return best;
+                   });
 }
 
 }  // namespace percore::remote

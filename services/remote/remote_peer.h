@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/observe/grpc_client_metrics.h"
 #include "core/runtime/shard.h"
 #include "services/remote/in_flight_calls.h"
 #include "services/remote/peer_service_config.h"
@@ -65,6 +66,10 @@ class RemotePeer {
   const std::string& target() const { return target_; }
   const std::string& service_config() const { return service_config_; }
   const std::vector<std::string>& addresses() const { return options_.addresses; }
+  // grpc_client_* of the calls to this peer (core/observe): methods registered by the clients
+  // built on it, per-shard counters made by main() once the shard count is known (Start).
+  observe::GrpcClientMetrics& metrics() { return metrics_; }
+  const observe::GrpcClientMetrics& metrics() const { return metrics_; }
 
  private:
   RemotePeer(PeerOptions options, std::string target);
@@ -77,6 +82,7 @@ class RemotePeer {
   std::string service_config_;
   std::shared_ptr<grpc::Channel> shared_channel_;  // when !channel_per_shard
   PerShard<ShardState> shards_;
+  observe::GrpcClientMetrics metrics_;
 };
 
 }  // namespace percore::remote

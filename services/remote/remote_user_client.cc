@@ -13,9 +13,10 @@ PeerOptions RemoteUserClient::Options(std::vector<std::string> addresses) {
 void RemoteUserClient::GetUser(::user::v1::GetUserRequest request,
                                const clients::CallOptions& options,
                                clients::Done<::user::v1::User> done) {
-  stubs_.Call<::user::v1::User>(options, std::move(done), [&](auto& stub, auto* context, auto* cq) {
-    return stub.PrepareAsyncGetUser(context, request, cq);
-  });
+  stubs_.Call<::user::v1::User>(kGetUser, options, std::move(done),
+                                [&](auto& stub, auto* context, auto* cq) {
+                                  return stub.PrepareAsyncGetUser(context, request, cq);
+                                });
 }
 
 }  // namespace percore::remote

@@ -21,7 +21,8 @@ class RemoteUserClient final : public clients::UserClient {
   // The options RemotePeer::Create needs for UserService at `addresses`.
   static PeerOptions Options(std::vector<std::string> addresses);
 
-  explicit RemoteUserClient(std::shared_ptr<RemotePeer> peer) : stubs_(std::move(peer)) {}
+  explicit RemoteUserClient(std::shared_ptr<RemotePeer> peer)
+      : stubs_(std::move(peer), {"GetUser"}) {}
 
   void GetUser(::user::v1::GetUserRequest request, const clients::CallOptions& options,
                clients::Done<::user::v1::User> done) override;
@@ -29,6 +30,7 @@ class RemoteUserClient final : public clients::UserClient {
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
+  enum Method : size_t { kGetUser };  // indexes the names given to stubs_
   PeerStubs<::user::v1::UserService> stubs_;
 };
 

@@ -36,6 +36,9 @@ http::Response AdminEndpoint::Metrics() const {
         .mailbox_depth = shard.mailbox_depth(),
         .events = shard.events_handled(),
         .calls_in_flight = shard.live_calls(),
+        .busy_nanos = shard.busy_nanos(),
+        .wait_nanos = shard.wait_nanos(),
+        .cpu_seconds = shard.cpu_seconds(),
     };
     if (host != nullptr && i < host->grpc_metrics().size() && host->grpc_metrics()[i]) {
       sample.calls_refused = host->grpc_metrics()[i]->refused.value();
@@ -43,6 +46,10 @@ http::Response AdminEndpoint::Metrics() const {
     shards.push_back(sample);
   }
   if (host != nullptr) observe::AppendGrpcServerFamilies(host->grpc_metrics(), &families);
+  observe::AppendGrpcClientFamilies(client_metrics_, &families);
+  if (tracer_ != nullptr) {
+    observe::AppendTraceFamilies(tracer_->written(), tracer_->dropped(), &families);
+  }
   observe::AppendShardFamilies(shards, &families);
   observe::AppendProcessFamilies(&families);
   return http::Response{.content_type = observe::kTextContentType,

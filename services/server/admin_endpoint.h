@@ -5,14 +5,18 @@
 // lock any call path takes. The Runtime, and the ServerHost once set, must outlive Stop().
 //
 // percore-server's admin listener (--admin HOST:PORT): /metrics (Prometheus text format 0.0.4:
-// grpc_server_*, percore_shard_*, process_*), /healthz (200 while the process runs), /readyz
-// (200 once the server serves; 503 before, during recovery, and from the start of draining).
+// grpc_server_*, grpc_client_*, percore_shard_*, process_*), /healthz (200 while the process runs),
+// /readyz (200 once the server serves; 503 before, during recovery, and from the start of
+// draining).
 
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/http/http_server.h"
+#include "core/observe/grpc_client_metrics.h"
+#include "core/observe/tracer.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 
@@ -28,6 +32,12 @@ class AdminEndpoint {
   int port() const { return server_ ? server_->port() : 0; }
   // The server whose calls /metrics reports, once it has started.
   void SetHost(const rpc::ServerHost* host) { host_.store(host, std::memory_order_release); }
+  // The calls to peers /metrics reports (grpc_client_*): before Start(), or never.
+  void SetClientMetrics(std::vector<const observe::GrpcClientMetrics*> peers) {
+    client_metrics_ = std::move(peers);
+  }
+  // --trace-log's tracer, whose span counts /metrics reports: before Start(), or never.
+  void SetTracer(const observe::Tracer* tracer) { tracer_ = tracer; }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
   void Stop() {
     if (server_) server_->Stop();
@@ -38,6 +48,8 @@ class AdminEndpoint {
 
   runtime::Runtime& runtime_;
   std::atomic<const rpc::ServerHost*> host_{nullptr};
+  std::vector<const observe::GrpcClientMetrics*> client_metrics_;  // fixed before Start()
+  const observe::Tracer* tracer_ = nullptr;                        // fixed before Start()
   std::atomic<bool> ready_{false};
   std::unique_ptr<http::Server> server_;
 };

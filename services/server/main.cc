@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "core/durability/data_dir_lock.h"
+#include "core/observe/tracer.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
 #include "core/rpc/health_listener_interceptor.h"
@@ -179,13 +180,43 @@ int main(int argc, char** argv) {
   // OpenSSL's socket BIO (TLS on the native transport) writes without MSG_NOSIGNAL.
   signal(SIGPIPE, SIG_IGN);
 
+  // --trace-log: made once the shard count is known, but declared before the runtime so that it
+  // outlives the shard threads (each holds a pointer to its ShardTracer).
+  std::unique_ptr<observe::Tracer> tracer;
   // The native transport runs each shard in epoll (its sockets); libgrpc's, in the queue.
   const bool native = flags->server.transport == rpc::Transport::kNative;
   runtime::Runtime runtime(runtime::RuntimeOptions{
       .shards = flags->shards,
-      .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue});
+      .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue,
+      // Each shard finds its tracer through a thread_local, set before it serves anything.
+      .on_thread_start = [&tracer](runtime::Shard& shard) {
+        if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
+      }});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
   server::AdminEndpoint admin(runtime);
+  // grpc_client_*: each peer's per-shard counters, now that the shard count is known.
+  std::vector<const observe::GrpcClientMetrics*> client_metrics;
+  for (auto& peer : built->peers) {
+    peer->metrics().Start(runtime.size());
+    client_metrics.push_back(&peer->metrics());
+  }
+  admin.SetClientMetrics(std::move(client_metrics));
+  if (!flags->trace_log.empty()) {
+    std::string process;
+    for (const std::string& name : flags->services) process += (process.empty() ? "" : ",") + name;
+    tracer = std::make_unique<observe::Tracer>(
+        observe::TracerOptions{.path = flags->trace_log,
+                               .sample_ratio = flags->trace_sample_ratio,
+                               .process = process.empty() ? "all" : process},
+        runtime.size());
+    if (!tracer->Start(&error)) {
+      std::fprintf(stderr, "percore-server: --trace-log: %s\n", error.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "percore-server: tracing to %s, sample ratio %g\n",
+                 flags->trace_log.c_str(), flags->trace_sample_ratio);
+    admin.SetTracer(tracer.get());
+  }
   if (!flags->admin.empty()) {
     if (!admin.Start(flags->admin, &error)) {
       std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
@@ -358,6 +389,8 @@ int main(int argc, char** argv) {
   }
   stopped_changed.notify_all();
   if (peer_closer.joinable()) peer_closer.join();
+  // Spans name their methods by the bindings' and peers' strings: written before those go.
+  if (tracer) tracer->Stop();
   admin.Stop();  // before host: /metrics reads its counters
   std::fprintf(stderr, "percore-server: stopped\n");
   return 0;

@@ -139,6 +139,12 @@ std::string ServerUsage() {
                               web page at /; port 0 picks one (default off)
   --http-max-body-bytes N     largest HTTP request body; more is 413 (default 1048576)
   --no-reflection             do not serve grpc.reflection.* (default: served, both versions)
+  --trace-log PATH            trace calls (W3C traceparent read from callers, a span per
+                              call served and per call to a --peer, the context sent on to
+                              peers and back in the response metadata): one JSON line per
+                              span appended to PATH ("-": stderr) (default off)
+  --trace-sample-ratio R      with --trace-log: share of new traces recorded, 0 to 1; a
+                              caller's sampled flag is followed (default 1)
 )" + cluster::ClusterUsage() +
          AuthUsage() + TlsUsage() +
          R"(  --help                      this text
@@ -210,6 +216,22 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.http_max_body_bytes = number;
+    } else if (arg == "--trace-log") {
+      if (!need_value()) return std::nullopt;
+      if (value.empty()) {
+        *error = "--trace-log wants a file path (or - for stderr)";
+        return std::nullopt;
+      }
+      flags.trace_log = value;
+    } else if (arg == "--trace-sample-ratio") {
+      if (!need_value()) return std::nullopt;
+      char* end = nullptr;
+      double ratio = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !(ratio >= 0 && ratio <= 1)) {
+        *error = "--trace-sample-ratio wants a number from 0 to 1, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.trace_sample_ratio = ratio;
     } else if (arg == "--shards") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1024, &number)) {

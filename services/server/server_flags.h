@@ -39,6 +39,10 @@ struct ServerFlags {
   std::string http;
   // --http-max-body-bytes N: largest request body (413 past it).
   long long http_max_body_bytes = 1024 * 1024;
+  // Observability (issue 12): --trace-log PATH ("-": stderr; empty: tracing off) and
+  // --trace-sample-ratio (of new traces; a caller's sampled flag is followed).
+  std::string trace_log;
+  double trace_sample_ratio = 1.0;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.
