@@ -135,7 +135,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
   ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }
 
-void OrderSaga::Reserve() {
+inv::ReserveStockRequest OrderSaga::ReserveRequest() const {
   inv::ReserveStockRequest request;
   request.set_reservation_key(order_.id());
   for (const OrderLine& line : input_.lines) {
@@ -144,6 +144,11 @@ void OrderSaga::Reserve() {
     stock->set_quantity(line.quantity);
   }
   request.mutable_ttl()->set_seconds(env_->options.reservation_ttl.count());
+  return request;
+}
+
+void OrderSaga::Reserve() {
+  inv::ReserveStockRequest request = ReserveRequest();
   auto self = shared_from_this();
   CallWithDeadline<inv::Reservation>(
       *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (ReserveStock)",

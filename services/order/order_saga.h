@@ -100,6 +100,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   void CheckUser();
   void OnUserChecked(const Status& status);
   void Reserve();
+  // The order's ReserveStock: its lines under the order id as key (so asking again, as recovery
+  // does, finds the same reservation).
+  ::inventory::v1::ReserveStockRequest ReserveRequest() const;
   void OnReserved(const Status& status, const ::inventory::v1::Reservation& reservation);
   void Pay();
   void OnPaid(const Status& status, const ::payment::v1::PaymentResult& result);
@@ -131,6 +134,10 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // the order's idempotency key until the payment service confirms no charge stands, then
   // carry on as OnPaid would with `unknown`.
   void SettlePayment(int attempt, Status unknown);
+  // One VoidPayment of the order's idempotency key within the compensation deadline (the
+  // callers retry and read the result their own way).
+  void VoidPaymentByKey(
+      std::function<void(const Status&, const ::payment::v1::PaymentResult&)> then);
 
   // The cancel of a confirmed order.
   void CancelConfirmed();

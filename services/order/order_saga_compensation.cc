@@ -160,42 +160,49 @@ void OrderSaga::RefundLatePayment(const std::string& transaction_id) {
   Refund(1, [](bool, bool, std::string) {});
 }
 
-void OrderSaga::SettlePayment(int attempt, Status unknown) {
+void OrderSaga::VoidPaymentByKey(
+    std::function<void(const Status&, const pay::PaymentResult&)> then) {
   pay::VoidPaymentRequest request;
-  request.set_idempotency_key(order_.id());  // the key Pay() charged with
-  auto self = shared_from_this();
+  request.set_idempotency_key(order_.id());  // the key Pay() charges with
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
       [payments = env_->clients.payments, request](const clients::CallOptions& options,
                                                    clients::Done<pay::PaymentResult> done) {
         payments->VoidPayment(request, options, std::move(done));
       },
-      [self, attempt, unknown](const Status& status, pay::PaymentResult result) {
-        if (!status.ok() && attempt < self->env_->options.settle_attempts &&
-            status.code() != StatusCode::kInvalidArgument) {
-          self->RetryLater(attempt,
-                           [self, attempt, unknown] { self->SettlePayment(attempt + 1, unknown); });
-          return;
-        }
-        self->payment_settled_ = true;
-        if (!status.ok()) {
-          self->compensation_problems_.push_back(
-              "the payment's outcome is unknown: VoidPayment of idempotency key " +
-              self->order_.id() + " failed (payment " + DescribeCallStatus(status) +
-              "); settle it by hand");
-        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
-          self->order_.set_transaction_id(result.transaction_id());
-          self->settlement_note_ = "the charge " + result.transaction_id() +
-                                   " that the processor approved late was refunded";
-        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
-          self->settlement_note_ =
-              "the payment was voided: anything the processor approves later is refunded";
-        } else {
-          self->settlement_note_ = "the payment was settled as " +
-                                   pay::PaymentResult::PaymentStatus_Name(result.status());
-        }
-        self->OnPaid(unknown, pay::PaymentResult());
+      [then = std::move(then)](const Status& status, pay::PaymentResult result) {
+        then(status, result);
       });
+}
+
+void OrderSaga::SettlePayment(int attempt, Status unknown) {
+  auto self = shared_from_this();
+  VoidPaymentByKey([self, attempt, unknown](const Status& status,
+                                            const pay::PaymentResult& result) {
+    if (!status.ok() && attempt < self->env_->options.settle_attempts &&
+        status.code() != StatusCode::kInvalidArgument) {
+      self->RetryLater(attempt,
+                       [self, attempt, unknown] { self->SettlePayment(attempt + 1, unknown); });
+      return;
+    }
+    self->payment_settled_ = true;
+    if (!status.ok()) {
+      self->compensation_problems_.push_back(
+          "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order_.id() +
+          " failed (payment " + DescribeCallStatus(status) + "); settle it by hand");
+    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+      self->order_.set_transaction_id(result.transaction_id());
+      self->settlement_note_ = "the charge " + result.transaction_id() +
+                               " that the processor approved late was refunded";
+    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
+      self->settlement_note_ =
+          "the payment was voided: anything the processor approves later is refunded";
+    } else {
+      self->settlement_note_ =
+          "the payment was settled as " + pay::PaymentResult::PaymentStatus_Name(result.status());
+    }
+    self->OnPaid(unknown, pay::PaymentResult());
+  });
 }
 
 // ---- The cancel of a confirmed order ----

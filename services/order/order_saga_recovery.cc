@@ -113,14 +113,7 @@ void OrderSaga::LocateReservation(int attempt, Next next) {
   // A reservation made before the crash but not yet logged: ReserveStock is idempotent by its
   // key (the order id), so asking again returns it; if there was none, the hold made now is
   // released with the rest.
-  inv::ReserveStockRequest request;
-  request.set_reservation_key(order_.id());
-  for (const OrderLine& line : input_.lines) {
-    inv::StockLine* stock = request.add_lines();
-    stock->set_sku(line.sku);
-    stock->set_quantity(line.quantity);
-  }
-  request.mutable_ttl()->set_seconds(env_->options.reservation_ttl.count());
+  inv::ReserveStockRequest request = ReserveRequest();
   auto self = shared_from_this();
   CallWithDeadline<inv::Reservation>(
       *env_->shard, CompensationDeadline(), "inventory (ReserveStock by key)",
@@ -165,33 +158,24 @@ void OrderSaga::VoidByKey(int attempt, Next next) {
     next();
     return;
   }
-  pay::VoidPaymentRequest request;
-  request.set_idempotency_key(order_.id());  // the key Pay() charges with
   auto self = shared_from_this();
-  CallWithDeadline<pay::PaymentResult>(
-      *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
-      [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) {
-        payments->VoidPayment(request, options, std::move(done));
-      },
-      [self, attempt, next](const Status& status, pay::PaymentResult result) {
-        if (!status.ok() && status.code() != StatusCode::kInvalidArgument &&
-            attempt < self->env_->options.settle_attempts) {
-          self->RetryLater(attempt, [self, attempt, next] { self->VoidByKey(attempt + 1, next); });
-          return;
-        }
-        if (!status.ok()) {
-          self->compensation_problems_.push_back(
-              "the payment's outcome is unknown: VoidPayment of idempotency key " +
-              self->order_.id() + " failed (payment " + DescribeCallStatus(status) +
-              "); settle it by hand");
-        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
-          self->order_.set_transaction_id(result.transaction_id());
-          self->settlement_note_ =
-              "the charge " + result.transaction_id() + " approved before the restart was refunded";
-        }
-        next();
-      });
+  VoidPaymentByKey([self, attempt, next](const Status& status, const pay::PaymentResult& result) {
+    if (!status.ok() && status.code() != StatusCode::kInvalidArgument &&
+        attempt < self->env_->options.settle_attempts) {
+      self->RetryLater(attempt, [self, attempt, next] { self->VoidByKey(attempt + 1, next); });
+      return;
+    }
+    if (!status.ok()) {
+      self->compensation_problems_.push_back(
+          "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order_.id() +
+          " failed (payment " + DescribeCallStatus(status) + "); settle it by hand");
+    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+      self->order_.set_transaction_id(result.transaction_id());
+      self->settlement_note_ =
+          "the charge " + result.transaction_id() + " approved before the restart was refunded";
+    }
+    next();
+  });
 }
 
 }  // namespace percore::order
