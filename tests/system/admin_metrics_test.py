@@ -25,7 +25,7 @@ import urllib.request
 
 import grpc
 
-from percore_py.server import Server
+from percore_py import admin
 from percore_py.stubs import stub_modules
 
 SERVER = None
@@ -56,15 +56,7 @@ def key(name, **labels):
 
 def start_server(*flags):
     """percore-server with --admin on a free port; returns (server, admin port)."""
-    server = Server(SERVER, "--admin", "127.0.0.1:0", *flags)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        match = re.search(r"admin listening on \S+ \(port (\d+)\)", server.stderr_text())
-        if match:
-            return server, int(match.group(1))
-        time.sleep(0.02)
-    server.kill()
-    raise RuntimeError("no admin port: " + server.stderr_text())
+    return admin.start_with_admin(SERVER, *flags)
 
 
 def get(port, path, method="GET"):

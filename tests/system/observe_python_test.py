@@ -5,7 +5,6 @@ Usage: observe_python_test.py PATH/TO/percore-server"""
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import uuid
 
 import grpc
 
+from percore_py import admin
 from percore_py.server import Server
 from percore_py.stubs import stub_module
 
@@ -27,16 +27,7 @@ ORDER_TIMEOUT = 30
 
 
 def start_with_admin(*flags):
-    """percore-server with --admin on a free port; returns (server, admin port)."""
-    server = Server(SERVER, "--admin", "127.0.0.1:0", *flags)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        match = re.search(r"admin listening on \S+ \(port (\d+)\)", server.stderr_text())
-        if match:
-            return server, int(match.group(1))
-        time.sleep(0.02)
-    server.stop()
-    raise RuntimeError("no admin port: " + server.stderr_text())
+    return admin.start_with_admin(SERVER, *flags)
 
 
 class Cluster:

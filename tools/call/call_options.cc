@@ -30,12 +30,7 @@ void AddFlags(grpcdyn::FlagParser& flags, CallOptions& o, std::string& data,
               std::string& import_paths) {
   flags.AddBool({"--plaintext"}, "plaintext connection (the default without --cacert)",
                 &o.plaintext);
-  flags.AddString({"--cacert"}, "FILE",
-                  "TLS: trust these PEM CA certificates for the server's certificate\n"
-                  "(default: plaintext)",
-                  &o.tls.cacert);
-  flags.AddString({"--cert"}, "FILE", "TLS: client certificate (PEM), for mutual TLS", &o.tls.cert);
-  flags.AddString({"--key"}, "FILE", "TLS: the client certificate's private key (PEM)", &o.tls.key);
+  grpcdyn::AddTlsFlags(flags, o.tls);
   flags.AddString({"--proto"}, "FILE", "the .proto file to take types from (default: reflection)",
                   &o.proto);
   flags.AddString({"-i", "--import-path", "--import-paths"}, "A,B",

@@ -50,6 +50,17 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int conne
       address, credentials ? std::move(credentials) : grpc::InsecureChannelCredentials(), args);
 }
 
+void AddTlsFlags(FlagParser& parser, TlsFlags& flags) {
+  parser.AddString({"--cacert"}, "FILE",
+                   "TLS: trust these PEM CA certificates for the server's certificate\n"
+                   "(default: plaintext)",
+                   &flags.cacert);
+  parser.AddString({"--cert"}, "FILE", "TLS: client certificate (PEM), for mutual TLS",
+                   &flags.cert);
+  parser.AddString({"--key"}, "FILE", "TLS: the client certificate's private key (PEM)",
+                   &flags.key);
+}
+
 Result<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFrom(const TlsFlags& flags) {
   if (flags.cacert.empty()) {
     if (!flags.cert.empty() || !flags.key.empty()) {

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "tools/grpcdyn/flag_parser.h"
 #include "tools/grpcdyn/result.h"
 
 namespace percore::grpcdyn {
@@ -31,6 +32,8 @@ struct TlsFlags {
   std::string cert;
   std::string key;
 };
+// Registers --cacert, --cert and --key on `parser`, into `flags` (both tools, one wording).
+void AddTlsFlags(FlagParser& parser, TlsFlags& flags);
 // TLS credentials from the files, or nullptr without --cacert; an error names the flag.
 Result<std::shared_ptr<grpc::ChannelCredentials>> ChannelCredentialsFrom(const TlsFlags& flags);
 

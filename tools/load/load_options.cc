@@ -43,12 +43,7 @@ void AddFlags(FlagParser& flags, LoadOptions& o, std::string& data, std::string&
                   "directory and /usr/include are added)",
                   &import_paths);
   flags.AddBool({"--insecure"}, "plaintext connection (the default without --cacert)", &o.insecure);
-  flags.AddString({"--cacert"}, "FILE",
-                  "TLS: trust these PEM CA certificates for the server's certificate\n"
-                  "(default: plaintext)",
-                  &o.tls.cacert);
-  flags.AddString({"--cert"}, "FILE", "TLS: client certificate (PEM), for mutual TLS", &o.tls.cert);
-  flags.AddString({"--key"}, "FILE", "TLS: the client certificate's private key (PEM)", &o.tls.key);
+  grpcdyn::AddTlsFlags(flags, o.tls);
   flags.AddUint({"-c", "--concurrency"}, "N", "calls in flight at once (default 50)",
                 &o.concurrency);
   flags.AddUint({"--connections"}, "N", "TCP connections the calls are spread over (default 1)",
