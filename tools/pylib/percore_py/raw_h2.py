@@ -8,7 +8,7 @@ import time
 
 import hpack
 from hyperframe.frame import (DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame,
-                              SettingsFrame, WindowUpdateFrame)
+                              RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
@@ -20,6 +20,7 @@ def grpc_frame(message_bytes):
 class RawClient:
     """One connection to 127.0.0.1:port. goaways: (last_stream_id, error_code, debug data) in
     arrival order; status: stream id -> grpc-status; data: stream id -> bytes received;
+    resets: stream id -> RST_STREAM error code; pings_acked: payloads of PING ACKs;
     closed: the server closed the socket."""
 
     def __init__(self, port):
@@ -29,6 +30,8 @@ class RawClient:
         self.goaways = []
         self.status = {}
         self.data = {}
+        self.resets = {}
+        self.pings_acked = []
         self.closed = False
         self.buffer = b""
         self.sock.sendall(PREFACE + SettingsFrame(0).serialize())
@@ -76,6 +79,10 @@ class RawClient:
             self.write(SettingsFrame(0, flags=["ACK"]).serialize())
         elif isinstance(frame, PingFrame) and "ACK" not in frame.flags:
             self.write(PingFrame(0, frame.opaque_data, flags=["ACK"]).serialize())
+        elif isinstance(frame, PingFrame):
+            self.pings_acked.append(bytes(frame.opaque_data))
+        elif isinstance(frame, RstStreamFrame):
+            self.resets[frame.stream_id] = frame.error_code
         elif isinstance(frame, GoAwayFrame):
             self.goaways.append((frame.last_stream_id, frame.error_code,
                                  bytes(frame.additional_data)))
