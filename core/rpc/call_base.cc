@@ -95,10 +95,11 @@ void CallBase::EndIdle(std::chrono::milliseconds timeout) {
   Unref();
 }
 
-bool CallBase::RejectOversized(const grpc::ByteBuffer& message) {
+bool CallBase::RejectOversized(const grpc::ByteBuffer& message, bool tell_handler) {
   size_t limit = slot_.limits().max_message_bytes;
   if (message.Length() <= limit) return false;
   NoteStatus(StatusCode::kResourceExhausted);
+  if (tell_handler) ended_by_server_ = true;
   FinishWithStatus(
       Status(StatusCode::kResourceExhausted, "message of " + std::to_string(message.Length()) +
                                                  " bytes exceeds the server's limit of " +

@@ -52,8 +52,18 @@ class CallBase : public CallCore, public IdleEndable {
   std::string method_name() const override { return slot_.method_name(); }
   bool via_health_listener() const override;
 
-  // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended).
-  bool RejectOversized(const grpc::ByteBuffer& message);
+  // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended). With
+  // `tell_handler` (a message on a stream, the handler already running), the handler hears
+  // OnCancel at the call's end, as after RefuseMessage.
+  bool RejectOversized(const grpc::ByteBuffer& message, bool tell_handler = false);
+  // A client message on a stream that does not parse: the call is answered `status`, and at its
+  // end the handler hears OnCancel (it waits for messages or a half-close that will not come;
+  // without it, a handler that keeps its stream until then would keep it for ever). The native
+  // transport's ByteCallBase::RefuseMessage does the same.
+  void RefuseMessage(const Status& status) {
+    ended_by_server_ = true;
+    FinishWithStatus(status);
+  }
 
   // Idle-stream watch (idle_streams.h) for calls that wait for the client's messages: the
   // reader watches when reading starts and unwatches when the client half-closes; every message
@@ -92,7 +102,7 @@ class CallBase : public CallCore, public IdleEndable {
   void OnDone(bool ok);
 
   bool started_ = false;
-  bool ended_by_server_ = false;         // EndIdle: the handler is told as for a cancel
+  bool ended_by_server_ = false;  // EndIdle, RefuseMessage: the handler is told as for a cancel
   ShardAdmission* admission_ = nullptr;  // set once admitted: the peer's count is released
   std::string peer_;
   IdleLink idle_link_;

@@ -5,7 +5,8 @@
 // Each message is parsed and handed to the handler's OnRead callback; the next Read starts when
 // the callback returns, unless the handler paused reading (its own backpressure, for example
 // while its write queue is full). A failed Read means the client half-closed (or the call
-// ended): OnReadsDone runs once. Reading stops once the call is finishing.
+// ended): OnReadsDone runs once. Reading stops once the call is finishing. A message that is
+// oversized or does not parse ends the call, and the handler hears OnCancel at its end.
 
 #include <grpcpp/support/byte_buffer.h>
 
@@ -74,11 +75,11 @@ class StreamReader {
     } else {
       call_.TouchIdle();
       Req message;
-      if (call_.RejectOversized(bytes_)) {
+      if (call_.RejectOversized(bytes_, /*tell_handler=*/true)) {
         // ended with RESOURCE_EXHAUSTED; no more reads
       } else if (!Codec<Req>::Parse(&bytes_, &message)) {
-        call_.FinishWithStatus(Status(StatusCode::kInvalidArgument,
-                                      "message is not a valid " + Codec<Req>::TypeName()));
+        call_.RefuseMessage(Status(StatusCode::kInvalidArgument,
+                                   "message is not a valid " + Codec<Req>::TypeName()));
       } else {
         if (on_read_) on_read_(std::move(message));
         ReadNext();

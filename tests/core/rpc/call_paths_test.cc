@@ -6,11 +6,16 @@
 // Paths: request tag !ok (shutdown frees the posted requests), read !ok (half-close, and a
 // client cancel while a read is in flight), write !ok (the client cancels a stream whose writes
 // are queued), finish after the done tag (gRPC issue 36065: done may come first), and the last
-// handle dropped without an answer (the call answers INTERNAL itself). Also the transport-neutral
+// handle dropped without an answer (the call answers INTERNAL itself), and a stream message that
+// does not parse (the call ends INVALID_ARGUMENT and the handler hears OnCancel: it was waiting
+// for messages or a half-close that will not come). Also the transport-neutral
 // accessors of the handle (metadata, deadline, peer, initial and trailing metadata) and
 // FinishRaw/WriteRaw with a SerializedMessage.
 
 #include <grpcpp/client_context.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/slice.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -23,6 +28,7 @@
 #include "core/rpc/serialized_message.h"
 #include "core/rpc/service_def.h"
 #include "grpc/testing/test.grpc.pb.h"
+#include "tests/testing/client_queue.h"
 #include "tests/testing/server_fixture.h"
 
 namespace percore {
@@ -244,6 +250,33 @@ TEST_F(CallPathsTest, CancelWithWritesQueuedFailsTheWriteAndDropsTheQueue) {
   EXPECT_TRUE(testing::WaitFor([] { return seen->cancels.load() == 1; }, 10s));
   // The write in flight came back !ok and dropped the queue: TearDown sees the call freed
   // (a reference kept by the failed write would keep it alive forever).
+}
+
+TEST_F(CallPathsTest, UnparsableStreamMessageEndsTheCallAndRunsOnCancel) {
+  grpc::GenericStub generic(server_->channel());
+  const std::string garbage("\xff\xff\xff\xff\xff\xff", 6);  // wire type 7 does not exist
+  grpc::Slice slice(garbage);
+  grpc::ByteBuffer message(&slice, 1);
+  grpc::ByteBuffer response;
+  grpc::Status status;
+  grpc::ClientContext context;
+  SetDeadline(context);
+  testing::ClientQueue queue;
+  queue.CancelBeforeDrain(&context);
+  auto call =
+      generic.PrepareCall(&context, "/grpc.testing.TestService/StreamingInputCall", queue.cq());
+  call->StartCall(testing::Tag(1));
+  ASSERT_TRUE(queue.Expect(testing::Tag(1), true).Verify());
+  call->Write(message, testing::Tag(2));
+  ASSERT_TRUE(queue.Next(20s).has_value());  // the write may complete before or after the end
+  call->Finish(&status, testing::Tag(3));
+  ASSERT_TRUE(queue.Expect(testing::Tag(3), true).Verify());
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  // The handler was told: without it, one that keeps its stream until the half-close (a chat
+  // session) would keep it for ever.
+  EXPECT_TRUE(testing::WaitFor([] { return seen->cancels.load() == 1; }, 10s));
+  EXPECT_EQ(seen->reads.load(), 0);
+  EXPECT_EQ(seen->reads_done.load(), 0);
 }
 
 }  // namespace
