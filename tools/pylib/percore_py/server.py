@@ -98,3 +98,11 @@ class Server:
         self.proc.wait()
         _LIVE.discard(self.proc)
         self._close_channel()
+
+    def __del__(self):
+        # stderr_text() is read after stop() and kill(), so the files stay open until the object
+        # goes; closed here, they raise no ResourceWarning.
+        proc = getattr(self, "proc", None)
+        for f in (getattr(self, "_stderr", None), proc.stdout if proc else None):
+            if f is not None:
+                f.close()
