@@ -4,11 +4,13 @@
 // What main() does for a cluster member, in one place: the placement installed (ids land on
 // this partition), one page-token key for the whole cluster (derived from the membership, so a
 // token from one member is taken by every other; it recognizes tokens, it is no secret), the
-// router with its member links, and the user service's cross-partition list and watch.
+// router with its member links, the user service's cross-partition list and watch, and the
+// cluster-wide inventory and payment clients of the order saga.
 
 #include <memory>
 
 #include "core/cluster/cluster_placement.h"
+#include "services/clients/service_clients.h"
 #include "services/cluster/forwarding_router.h"
 #include "services/user/user_service.h"
 
@@ -19,5 +21,15 @@ std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement)
 // Gives a hosted user service the other partitions for ListUsers and WatchUserUpdates.
 void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& placement,
                        user::UserService& users);
+// Gives the router the hosted inventory, over which a client's reservation spanning partitions
+// is held part by part (cluster_inventory_client.h).
+void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& placement,
+                            std::shared_ptr<clients::InventoryClient> inventory);
+// The order saga's inventory and payment calls sent to the partition owning each key (SKU,
+// reservation id, idempotency key, transaction id) instead of this process's services, so stock
+// and money live with their owners whichever member ran the saga. Its user calls stay local:
+// an order runs on its user's partition.
+void UseClusterClients(const ForwardingRouter& router, const ClusterPlacement& placement,
+                       clients::ServiceClients& clients);
 
 }  // namespace percore::cluster
