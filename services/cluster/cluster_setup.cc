@@ -7,6 +7,7 @@
 #include "core/base/page_token.h"
 #include "services/cluster/cluster_inventory_client.h"
 #include "services/cluster/cluster_payment_client.h"
+#include "services/cluster/product_partition_scanner.h"
 #include "services/cluster/route_keys.h"
 #include "services/cluster/user_partition_scanner.h"
 #include "services/cluster/user_watch_relay.h"
@@ -35,7 +36,8 @@ void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& p
 }
 
 void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& placement,
-                            std::shared_ptr<clients::InventoryClient> inventory) {
+                            std::shared_ptr<inventory::InventoryService> inventory) {
+  inventory->SetPartitionScanner(MakeProductPartitionScanner(placement, router.shared_links()));
   router.SetInventory(std::make_shared<ClusterInventoryClient>(placement, router.shared_links(),
                                                                std::move(inventory)));
 }

@@ -12,6 +12,7 @@
 #include "core/cluster/cluster_placement.h"
 #include "services/clients/service_clients.h"
 #include "services/cluster/forwarding_router.h"
+#include "services/inventory/inventory_service.h"
 #include "services/user/user_service.h"
 
 namespace percore::cluster {
@@ -22,9 +23,10 @@ std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement)
 void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& placement,
                        user::UserService& users);
 // Gives the router the hosted inventory, over which a client's reservation spanning partitions
-// is held part by part (cluster_inventory_client.h).
+// is held part by part (cluster_inventory_client.h), and the inventory the other partitions for
+// ListProducts' merge (product_partition_scanner.h).
 void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& placement,
-                            std::shared_ptr<clients::InventoryClient> inventory);
+                            std::shared_ptr<inventory::InventoryService> inventory);
 // The order saga's inventory and payment calls sent to the partition owning each key (SKU,
 // reservation id, idempotency key, transaction id) instead of this process's services, so stock
 // and money live with their owners whichever member ran the saga. Its user calls stay local:

@@ -21,6 +21,7 @@
 #include "core/runtime/runtime.h"
 #include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
+#include "services/inventory/inventory_service.h"
 #include "services/remote/remote_peer.h"
 #include "services/user/user_service.h"
 
@@ -54,7 +55,7 @@ struct BuiltServices {
   std::shared_ptr<user::UserService> user;
   // The inventory service when hosted (services/cluster holds reservations spanning partitions
   // over it).
-  std::shared_ptr<clients::InventoryClient> inventory;
+  std::shared_ptr<inventory::InventoryService> inventory;
   // With a data directory: what main() runs once the server serves (control thread), work a
   // durable service must finish before the server reports SERVING (the orders a crash left
   // mid-saga). Each calls `done` once, on any thread. Health starts NOT_SERVING when there is any.

@@ -257,6 +257,34 @@ class ClusterCommerce(unittest.TestCase):
         self.assertIn(skus[2], e.exception.details())
         self.assert_stock(skus[0], 3)
 
+    def list_products(self, member, page_size, token="", metadata=()):
+        call = self.inventory[member].ListProducts(
+            self.inv_pb.ListProductsRequest(page_size=page_size, page_token=token),
+            timeout=TIMEOUT, metadata=list(metadata))
+        products = list(call)
+        return products, dict(call.trailing_metadata() or ()).get("next-page-token") or ""
+
+    def test_list_products_merges_every_partition_in_sku_order(self):
+        made = {self.new_product(1, i % P) for i in range(12)}
+        for page_size, members in ((5, [0, 1, 2]), (1000, [2]), (3, [1, 0])):
+            skus, token, pages = [], "", 0
+            while True:
+                page, token = self.list_products(members[pages % len(members)], page_size, token)
+                self.assertLessEqual(len(page), page_size)
+                skus.extend(p.sku for p in page)
+                pages += 1
+                if not token:
+                    break
+            self.assertEqual(skus, sorted(set(skus)), "every SKU once, in order")
+            self.assertLessEqual(made, set(skus))
+        # A member's (marked) list is its own partition's products; together: all, once.
+        union = []
+        for member in range(P):
+            page, token = self.list_products(member, 1000, metadata=MARK)
+            self.assertEqual(token, "")
+            union.extend(p.sku for p in page)
+        self.assertEqual(sorted(union), [p.sku for p in self.list_products(0, 1000)[0]])
+
     def test_z_killed_partition_fails_its_skus_orders_without_leaking(self):
         # Last case: partition 2 stays down.
         live = self.new_product(5, 0)
@@ -287,6 +315,10 @@ class ClusterCommerce(unittest.TestCase):
         self.assert_stock(live, 7)
         with self.assertRaises(grpc.RpcError) as e:
             self.product(doomed, 0)
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
+        self.assertIn("partition 2", e.exception.details())
+        with self.assertRaises(grpc.RpcError) as e:
+            self.list_products(0, 10)
         self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
         self.assertIn("partition 2", e.exception.details())
 
