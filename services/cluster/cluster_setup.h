@@ -13,6 +13,7 @@
 #include "services/clients/service_clients.h"
 #include "services/cluster/forwarding_router.h"
 #include "services/inventory/inventory_service.h"
+#include "services/order/order_options.h"
 #include "services/user/user_service.h"
 
 namespace percore::cluster {
@@ -31,7 +32,9 @@ void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& pl
 // reservation id, idempotency key, transaction id) instead of this process's services, so stock
 // and money live with their owners whichever member ran the saga. Its user calls stay local:
 // an order runs on its user's partition.
+// Its ListOrders and WatchOrderUpdates of another partition's user relayed from there
+// (order_stream_relays.h).
 void UseClusterClients(const ForwardingRouter& router, const ClusterPlacement& placement,
-                       clients::ServiceClients& clients);
+                       clients::ServiceClients& clients, order::OrderServiceOptions& options);
 
 }  // namespace percore::cluster

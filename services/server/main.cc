@@ -152,8 +152,10 @@ int main(int argc, char** argv) {
   durability::DataDirLock data_dir_lock;
   server::ClientsDecorator cluster_clients;
   if (router) {
-    cluster_clients = [&router, &placement = flags->placement](clients::ServiceClients& clients) {
-      cluster::UseClusterClients(*router, placement, clients);
+    cluster_clients = [&router, &placement = flags->placement](
+                          clients::ServiceClients& clients,
+                          percore::order::OrderServiceOptions& options) {
+      cluster::UseClusterClients(*router, placement, clients, options);
     };
   }
   std::optional<server::BuiltServices> built = server::BuildServices(

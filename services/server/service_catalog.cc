@@ -193,10 +193,11 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     std::optional<clients::ServiceClients> clients =
         ClientsFor("order", hosted, peers, &built, error);
     if (!clients) return std::nullopt;
-    if (decorate) decorate(*clients);
+    order::OrderServiceOptions order_options;
+    if (decorate) decorate(*clients, order_options);
     std::shared_ptr<order::OrderJournals> journals;
     if (durability.enabled()) journals = std::make_shared<order::OrderJournals>(durability);
-    auto def = order::MakeOrderService(std::move(*clients), {}, journals);
+    auto def = order::MakeOrderService(std::move(*clients), std::move(order_options), journals);
     built.registrations.push_back(def);
     if (journals) {
       built.recoveries.push_back([journals](size_t shards, std::string* report) {

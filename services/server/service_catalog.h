@@ -22,6 +22,7 @@
 #include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
 #include "services/inventory/inventory_service.h"
+#include "services/order/order_options.h"
 #include "services/remote/remote_peer.h"
 #include "services/user/user_service.h"
 
@@ -77,10 +78,12 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
                                            const durability::DurabilityConfig& durability,
                                            std::string* error);
 
-// What a cluster member does to the clients a hosted service calls others with (their calls go to
-// the partition owning each key: services/cluster/cluster_setup.h); empty outside a cluster.
-using ClientsDecorator = std::function<void(clients::ServiceClients& clients)>;
-// The same, with the order service's clients passed through `decorate` (when set).
+// What a cluster member does to the order service it hosts: the clients it calls others with
+// (their calls go to the partition owning each key) and its options (streams relayed from the
+// user's partition): services/cluster/cluster_setup.h. Empty outside a cluster.
+using ClientsDecorator =
+    std::function<void(clients::ServiceClients& clients, order::OrderServiceOptions& options)>;
+// The same, with the order service's clients and options passed through `decorate` (when set).
 std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
                                            const PeerAddresses& peers,
                                            const durability::DurabilityConfig& durability,

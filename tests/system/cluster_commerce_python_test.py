@@ -285,6 +285,49 @@ class ClusterCommerce(unittest.TestCase):
             union.extend(p.sku for p in page)
         self.assertEqual(sorted(union), [p.sku for p in self.list_products(0, 1000)[0]])
 
+    def test_list_and_watch_a_users_orders_through_any_member(self):
+        o = self.order_pb
+        buyer = self.new_user(0, partition=1)
+        sku = self.new_product(10, 0)
+        watch = self.orders[0].WatchOrderUpdates(o.WatchOrderUpdatesRequest(user_id=buyer),
+                                                 timeout=TIMEOUT)
+        try:
+            watch.initial_metadata()  # registered on partition 1, relayed by member 0
+            placed = [self.create_order(m, buyer, [(sku, 1)]) for m in (2, 0, 1)]
+            confirmed = set()
+            for update in watch:
+                if update.status == o.ORDER_STATUS_CONFIRMED:
+                    confirmed.add(update.order_id)
+                if len(confirmed) == len(placed):
+                    break
+        finally:
+            watch.cancel()
+        self.assertEqual(confirmed, {p.id for p in placed})
+        # One order's watch, through a member that does not hold it: sees the cancel (through
+        # another member) and ends OK, the order being final.
+        watch = self.orders[2].WatchOrderUpdates(
+            o.WatchOrderUpdatesRequest(order_id=placed[0].id), timeout=TIMEOUT)
+        watch.initial_metadata()
+        self.orders[0].CancelOrder(o.CancelOrderRequest(id=placed[0].id), timeout=TIMEOUT)
+        ended = list(watch)
+        self.assertTrue(all(u.order_id == placed[0].id for u in ended))
+        self.assertEqual(ended[-1].status, o.ORDER_STATUS_CANCELLED)
+        # Pages of 2, each asked of the next member, the token taken by any.
+        ids, token, pages = [], "", 0
+        while True:
+            call = self.orders[pages % P].ListOrders(
+                o.ListOrdersRequest(user_id=buyer, page_size=2, page_token=token),
+                timeout=TIMEOUT)
+            page = list(call)
+            token = dict(call.trailing_metadata() or ()).get("next-page-token") or ""
+            self.assertLessEqual(len(page), 2)
+            ids.extend(x.id for x in page)
+            pages += 1
+            if not token:
+                break
+        self.assertEqual(sorted(ids), sorted(p.id for p in placed))
+        self.assertGreaterEqual(pages, 2)
+
     def test_z_killed_partition_fails_its_skus_orders_without_leaking(self):
         # Last case: partition 2 stays down.
         live = self.new_product(5, 0)
