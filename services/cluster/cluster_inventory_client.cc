@@ -1,6 +1,7 @@
 #include "services/cluster/cluster_inventory_client.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <string>
@@ -45,6 +46,18 @@ bool Earlier(const google::protobuf::Timestamp& a, const google::protobuf::Times
 }
 
 std::string Path(const char* method) { return std::string(kInventory) + method; }
+
+// A part's call that may have been held on its partition all the same (it timed out, the
+// connection broke after sending): not a refusal.
+bool OutcomeUnknown(const Status& status) {
+  return status.code() == StatusCode::kDeadlineExceeded ||
+         status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCancelled ||
+         status.code() == StatusCode::kInternal || status.code() == StatusCode::kUnknown;
+}
+
+// How long the settling of a part whose outcome is unknown may take (its own budget: the
+// caller's deadline may be what ran out).
+constexpr std::chrono::seconds kSettleBudget{2};
 
 }  // namespace
 
@@ -203,9 +216,24 @@ void ClusterInventoryClient::ReserveNext(std::shared_ptr<Parts> parts, size_t ne
   }
   ReservePart(parts->partitions[next], parts->requests[next], parts->options,
               [this, parts, next](const Status& status, inv::Reservation reservation) {
-                if (!status.ok()) return ReleaseAll(parts, next, status);
+                if (!status.ok()) {
+                  if (OutcomeUnknown(status)) ReleaseUnknownPart(parts, next);
+                  return ReleaseAll(parts, next, status);
+                }
                 parts->held.push_back(std::move(reservation));
                 ReserveNext(parts, next + 1);
+              });
+}
+
+void ClusterInventoryClient::ReleaseUnknownPart(const std::shared_ptr<Parts>& parts, size_t index) {
+  // Looked up by its key (ReserveStock is idempotent by key: the hold if it was made, else one
+  // made now) and released either way, without holding up the answer.
+  clients::CallOptions settle;
+  settle.deadline = std::chrono::system_clock::now() + kSettleBudget;
+  ReservePart(parts->partitions[index], parts->requests[index], settle,
+              [this, settle](const Status& status, inv::Reservation reservation) {
+                if (!status.ok()) return;  // not reachable, or nothing to hold: the ttl ends it
+                ReleasePart(reservation.id(), settle, [](const Status&, inv::Reservation) {});
               });
 }
 
@@ -218,9 +246,13 @@ void ClusterInventoryClient::ReleaseAll(std::shared_ptr<Parts> parts, size_t cou
     return;
   }
   parts->pending = count;
+  // Their own budget: the caller's deadline may be what ran out, and held stock must not wait
+  // for its ttl because of it.
+  clients::CallOptions release;
+  release.deadline = std::chrono::system_clock::now() + kSettleBudget;
   for (size_t i = 0; i < count; ++i) {
     const std::string id = parts->held[i].id();
-    ReleasePart(id, parts->options, [parts, id](const Status& status, inv::Reservation) {
+    ReleasePart(id, release, [parts, id](const Status& status, inv::Reservation) {
       if (!status.ok()) {
         parts->unreleased += "; the hold " + id + " already taken could not be released (" +
                              status.message() + "): it expires at its ttl";

@@ -13,7 +13,9 @@
 //     the saga's lookup by key after a restart, finds the same parts: ReserveStock is idempotent
 //     by key on each partition);
 //   - a part refused (short stock, unknown SKU, a partition down) releases the parts held before
-//     it, and the whole answers with that part's status;
+//     it, and the whole answers with that part's status; a part whose outcome is unknown (timed
+//     out, connection lost) is also looked up by its key and released, on its own short budget
+//     (a partition that stays unreachable: its ttl ends the hold);
 //   - the reservation's id lists the parts' ids in ascending partition order, joined by '.'
 //     (`rsv_…​.rsv_…`): each part's id names its partition, so Commit and Release reach every
 //     part without a directory. Commit goes part by part in ascending order and stops at the first
@@ -72,6 +74,7 @@ class ClusterInventoryClient final : public clients::InventoryClient {
   void ReserveNext(std::shared_ptr<Parts> parts, size_t next);
   void CommitNext(std::shared_ptr<Parts> parts, size_t next);
   void ReleaseAll(std::shared_ptr<Parts> parts, size_t count, Status outcome);
+  void ReleaseUnknownPart(const std::shared_ptr<Parts>& parts, size_t index);
 
   ClusterPlacement placement_;
   std::shared_ptr<MemberLinks> links_;

@@ -11,6 +11,8 @@ One cluster serves every case (the kill is the last case).
 Usage: cluster_commerce_python_test.py PATH/TO/percore-server"""
 
 import concurrent.futures
+import os
+import signal
 import sys
 import time
 import unittest
@@ -327,6 +329,38 @@ class ClusterCommerce(unittest.TestCase):
                 break
         self.assertEqual(sorted(ids), sorted(p.id for p in placed))
         self.assertGreaterEqual(pages, 2)
+
+    def test_y_stalled_partition_times_out_and_releases_the_parts_held_before_it(self):
+        first, stalled = self.new_product(4, 0), self.new_product(4, 2)
+        pid = self.cluster.members[2].proc.pid
+        key = "rk-" + uuid.uuid4().hex
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            with self.assertRaises(grpc.RpcError) as e:  # asked of member 1: both parts remote
+                self.inventory[1].ReserveStock(self.inv_pb.ReserveStockRequest(
+                    reservation_key=key,
+                    lines=[self.inv_pb.StockLine(sku=stalled, quantity=1),
+                           self.inv_pb.StockLine(sku=first, quantity=1)]), timeout=1)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
+            # Past member 1's own deadline for the part (a little after the client's).
+            time.sleep(0.5)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        # The part held on partition 0 is released on a budget of its own, not at its ttl; the
+        # stalled partition, resumed, serves the request it had queued (gRPC deadlines are
+        # relative: it still has time) and the part's lookup by key, which releases it.
+        for _ in range(100):
+            if self.product(first, 0).reserved == 0 and self.product(stalled, 0).reserved == 0:
+                break
+            time.sleep(0.05)
+        self.assert_stock(first, 4)
+        self.assert_stock(stalled, 4)
+        # The stalled partition's part (key KEY#p2) was held, then found by its key and released.
+        part = self.inventory[2].ReserveStock(self.inv_pb.ReserveStockRequest(
+            reservation_key=key + "#p2", lines=[self.inv_pb.StockLine(sku=stalled, quantity=1)]),
+            timeout=TIMEOUT, metadata=MARK)
+        self.assertEqual(self.inv_pb.Reservation.ReservationState.Name(part.state),
+                         "RESERVATION_STATE_RELEASED")
 
     def test_z_killed_partition_fails_its_skus_orders_without_leaking(self):
         # Last case: partition 2 stays down.
