@@ -5,7 +5,10 @@ inventory and payment through the cluster. Orders placed at every member never o
 product (sold + remaining = initial); a cancel or refund through any member reaches the
 payment's owner (one ledger holds each payment, and it says REFUNDED); a reservation whose SKUs
 span partitions is all or nothing (one SKU short: no stock held anywhere; Release through any
-member frees every part); a killed partition's SKU makes the orders that need it fail at once,
+member frees every part); ListProducts merges every partition in SKU order with tokens valid at
+every member; ListOrders and WatchOrderUpdates of a user are relayed from the user's partition;
+a stalled partition times a spanning reservation out and both parts end released (the stalled
+one found by its key); a killed partition's SKU makes the orders that need it fail at once,
 without stock or money left held on the live partitions.
 One cluster serves every case (the kill is the last case).
 Usage: cluster_commerce_python_test.py PATH/TO/percore-server"""
