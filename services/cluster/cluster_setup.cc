@@ -5,6 +5,10 @@
 #include <utility>
 
 #include "core/base/page_token.h"
+#include "services/cluster/cluster_inventory_client.h"
+#include "services/cluster/cluster_payment_client.h"
+#include "services/cluster/order_stream_relays.h"
+#include "services/cluster/product_partition_scanner.h"
 #include "services/cluster/route_keys.h"
 #include "services/cluster/user_partition_scanner.h"
 #include "services/cluster/user_watch_relay.h"
@@ -30,6 +34,22 @@ void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& p
                        user::UserService& users) {
   users.SetPartitionScanner(MakeUserPartitionScanner(placement, router.shared_links()));
   users.SetClusterWatch(MakeUserWatchRelay(placement, router.shared_links()));
+}
+
+void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& placement,
+                            std::shared_ptr<inventory::InventoryService> inventory) {
+  inventory->SetPartitionScanner(MakeProductPartitionScanner(placement, router.shared_links()));
+  router.SetInventory(std::make_shared<ClusterInventoryClient>(placement, router.shared_links(),
+                                                               std::move(inventory)));
+}
+
+void UseClusterClients(const ForwardingRouter& router, const ClusterPlacement& placement,
+                       clients::ServiceClients& clients, order::OrderServiceOptions& options) {
+  InstallOrderStreamRelays(placement, router.shared_links(), options);
+  clients.inventory = std::make_shared<ClusterInventoryClient>(placement, router.shared_links(),
+                                                               std::move(clients.inventory));
+  clients.payments = std::make_shared<ClusterPaymentClient>(placement, router.shared_links(),
+                                                            std::move(clients.payments));
 }
 
 }  // namespace percore::cluster

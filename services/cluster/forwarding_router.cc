@@ -28,6 +28,13 @@ ForwardingRouter::ForwardingRouter(ClusterPlacement placement, RouteTable routes
 bool ForwardingRouter::Route(const rpc::InterceptedCall& call,
                              const std::function<rpc::RoutedAnswer()>& take) const {
   if (call.request == nullptr || !placement_.clustered()) return false;
+  if (inventory_ && !call.call.metadata(kForwardedFromKey) &&
+      inventory_->Spans(call.method.path(), *call.request)) {
+    clients::CallOptions options;
+    options.deadline = call.call.deadline();
+    inventory_->Coordinate(call.method.path(), *call.request, options, take());
+    return true;
+  }
   std::optional<std::string> key = routes_.KeyOf(call.method.path(), *call.request);
   if (!key) return false;
   const PartitionId owner = placement_.OwnerOf(*key);

@@ -12,10 +12,12 @@
 // timeout; calls for every other partition go on as before.
 
 #include <memory>
+#include <utility>
 
 #include "core/cluster/cluster_placement.h"
 #include "core/cluster/route_table.h"
 #include "core/rpc/call_router.h"
+#include "services/cluster/cluster_inventory_client.h"
 #include "services/cluster/member_links.h"
 
 namespace percore::cluster {
@@ -28,6 +30,12 @@ class ForwardingRouter final : public rpc::CallRouter {
   bool Route(const rpc::InterceptedCall& call,
              const std::function<rpc::RoutedAnswer()>& take) const override;
 
+  // A client's reservation spanning partitions is held here, part by part, by `inventory`
+  // (cluster_inventory_client.h) instead of being forwarded whole. Set before the server starts.
+  void SetInventory(std::shared_ptr<ClusterInventoryClient> inventory) {
+    inventory_ = std::move(inventory);
+  }
+
   MemberLinks& links() const { return *links_; }
   const std::shared_ptr<MemberLinks>& shared_links() const { return links_; }
 
@@ -35,6 +43,7 @@ class ForwardingRouter final : public rpc::CallRouter {
   ClusterPlacement placement_;
   RouteTable routes_;
   std::shared_ptr<MemberLinks> links_;
+  std::shared_ptr<ClusterInventoryClient> inventory_;
 };
 
 }  // namespace percore::cluster

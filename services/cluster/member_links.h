@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/runtime/shard.h"
@@ -54,9 +55,16 @@ class MemberLinks {
   const std::string& member(size_t index) const { return members_[index]; }
   size_t size() const { return members_.size(); }
 
+  // The `authorization` value this process's own calls to members present (the calls its
+  // services make: the saga's inventory and payment steps); forwarded calls carry the caller's.
+  // Set on the control thread before the shards start (--peer-token-file).
+  void SetAuthorization(std::string value) { authorization_ = std::move(value); }
+  const std::string& authorization() const { return authorization_; }
+
  private:
   std::vector<std::string> members_;
   MemberLinkOptions options_;
+  std::string authorization_;
   remote::PerShard<ShardLinks> shards_;
 };
 

@@ -4,6 +4,9 @@
 #include <string>
 
 #include "core/base/uuid.h"
+#include "inventory/v1/inventory.pb.h"
+#include "order/v1/order.pb.h"
+#include "payment/v1/payment.pb.h"
 #include "services/user/user_validation.h"
 #include "user/v1/user.pb.h"
 
@@ -25,6 +28,83 @@ KeyOf ByUserId() {
   };
 }
 
+// A key used as it is (a SKU, an idempotency key, a drawn id's text); none when empty (the
+// handler names the field).
+std::optional<std::string> TextKey(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  return text;
+}
+
+template <class Request, const std::string& (Request::*field)() const>
+KeyOf ByText() {
+  return [](const google::protobuf::Message& message) {
+    return TextKey((static_cast<const Request&>(message).*field)());
+  };
+}
+
+template <class Request, const std::string& (Request::*field)() const>
+KeyOf ByUuid() {
+  return [](const google::protobuf::Message& message) {
+    return UserIdKey((static_cast<const Request&>(message).*field)());
+  };
+}
+
+void AddInventoryRoutes(RouteTable& routes) {
+  namespace inv = ::inventory::v1;
+  const std::string inventory = "/inventory.v1.InventoryService/";
+  routes.Add(inventory + "CreateProduct",
+             ByText<inv::CreateProductRequest, &inv::CreateProductRequest::sku>());
+  routes.Add(inventory + "GetProduct",
+             ByText<inv::GetProductRequest, &inv::GetProductRequest::sku>());
+  routes.Add(inventory + "AdjustStock",
+             ByText<inv::AdjustStockRequest, &inv::AdjustStockRequest::sku>());
+  // One partition's lines (a spanning reservation is held by the member asked:
+  // cluster_inventory_client.h): any line's SKU names the partition.
+  routes.Add(inventory + "ReserveStock",
+             [](const google::protobuf::Message& message) -> std::optional<std::string> {
+               const auto& request = static_cast<const inv::ReserveStockRequest&>(message);
+               if (request.lines_size() == 0) return std::nullopt;
+               return TextKey(request.lines(0).sku());
+             });
+  // A plain id (drawn on its partition); a spanning one is split by the member asked.
+  routes.Add(
+      inventory + "CommitReservation",
+      ByText<inv::CommitReservationRequest, &inv::CommitReservationRequest::reservation_id>());
+  routes.Add(
+      inventory + "ReleaseReservation",
+      ByText<inv::ReleaseReservationRequest, &inv::ReleaseReservationRequest::reservation_id>());
+}
+
+void AddPaymentRoutes(RouteTable& routes) {
+  namespace pay = ::payment::v1;
+  const std::string payment = "/payment.v1.PaymentService/";
+  routes.Add(payment + "ProcessPayment",
+             ByText<pay::ProcessPaymentRequest, &pay::ProcessPaymentRequest::idempotency_key>());
+  routes.Add(payment + "VoidPayment",
+             ByText<pay::VoidPaymentRequest, &pay::VoidPaymentRequest::idempotency_key>());
+  routes.Add(payment + "RefundPayment",
+             ByText<pay::RefundPaymentRequest, &pay::RefundPaymentRequest::transaction_id>());
+  // By the transaction id when given (it names its partition), else by the idempotency key.
+  routes.Add(payment + "GetPayment",
+             [](const google::protobuf::Message& message) -> std::optional<std::string> {
+               const auto& request = static_cast<const pay::GetPaymentRequest&>(message);
+               if (!request.transaction_id().empty()) return request.transaction_id();
+               return TextKey(request.idempotency_key());
+             });
+}
+
+void AddOrderRoutes(RouteTable& routes) {
+  namespace ord = ::order::v1;
+  const std::string order = "/order.v1.OrderService/";
+  // A user's orders live in the user's partition (and on the user's shard there).
+  routes.Add(order + "CreateOrder",
+             ByUuid<ord::CreateOrderRequest, &ord::CreateOrderRequest::user_id>());
+  // An order id is drawn on its order's partition.
+  routes.Add(order + "GetOrder", ByUuid<ord::GetOrderRequest, &ord::GetOrderRequest::id>());
+  routes.Add(order + "CancelOrder",
+             ByUuid<ord::CancelOrderRequest, &ord::CancelOrderRequest::id>());
+}
+
 }  // namespace
 
 RouteTable PercoreRoutes() {
@@ -40,6 +120,9 @@ RouteTable PercoreRoutes() {
                if (!user::ValidateEmail(request.email(), &email).ok()) return std::nullopt;
                return user::EmailKey(email);
              });
+  AddInventoryRoutes(routes);
+  AddPaymentRoutes(routes);
+  AddOrderRoutes(routes);
   return routes;
 }
 

@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "core/cluster/forwarded_mark.h"
 #include "core/rpc/page_writer.h"
 #include "services/inventory/sku_page_token.h"
 
@@ -55,8 +56,9 @@ void InventoryHandler::ListProducts(rpc::ServerStream<v1::ListProductsRequest, v
     call.Finish(page.status());
     return;
   }
-  // The page is merged from every shard, then streamed with backpressure (rpc::WritePage).
-  service_->ListProducts(*page, [call](Result<ProductRun> run) mutable {
+  // The page is merged from every shard (in a cluster, unless the call is a member's: every
+  // partition), then streamed with backpressure (rpc::WritePage).
+  auto write = [call](Result<ProductRun> run) mutable {
     if (!run.ok()) {
       call.Finish(run.status());
       return;
@@ -66,7 +68,13 @@ void InventoryHandler::ListProducts(rpc::ServerStream<v1::ListProductsRequest, v
     }
     rpc::WritePage(call, std::move(run->items),
                    [](const auto& item) -> const v1::Product& { return item.second; });
-  });
+  };
+  if (service_->partition_scanner().sources > 0 &&
+      !call.metadata(cluster::kForwardedFromKey).has_value()) {
+    service_->ListClusterProducts(*page, call.deadline(), std::move(write));
+    return;
+  }
+  service_->ListProducts(*page, std::move(write));
 }
 
 std::shared_ptr<InventoryHandler::Def> MakeInventoryGrpcService(

@@ -164,6 +164,71 @@ void InventoryService::ListProducts(const ProductPage& page, Done<ProductRun> do
       });
 }
 
+void InventoryService::ListClusterProducts(const ProductPage& page,
+                                           std::chrono::system_clock::time_point deadline,
+                                           Done<ProductRun> done) {
+  using Run = std::vector<std::pair<std::string, v1::Product>>;
+  const size_t size = page.size;
+  // This partition's shards first (one more than a page each, as above), then each other
+  // partition as one more run, asked at once; the page is merged when the last has answered.
+  shards_.MapReduce(
+      [after = page.after, size](InventoryShard& owner) {
+        return owner.stock.ScanAfter(after ? &*after : nullptr, size + 1);
+      },
+      std::vector<Run>(), [](std::vector<Run>& runs, Run run) { runs.push_back(std::move(run)); },
+      [this, after = page.after, size, deadline, done = std::move(done)](std::vector<Run> local) {
+        struct Gather {
+          std::vector<Run> runs;
+          size_t pending = 0;
+          Status failed;
+          Done<ProductRun> done;
+        };
+        auto gather = std::make_shared<Gather>();
+        gather->runs = std::move(local);
+        gather->done = std::move(done);
+        const ProductPartitionScanner& scanner = partition_scanner_;
+        gather->pending = scanner.sources;
+        const size_t limit = std::min(size + 1, scanner.limit_cap);
+        // A source capped below size + 1 that answered in full may have more after its last.
+        const bool capped = limit < size + 1;
+        for (size_t source = 0; source < scanner.sources; ++source) {
+          scanner.scan(source, after, limit, deadline,
+                       [gather, size, limit, capped](Result<ProductPartitionScanner::Rows> rows) {
+                         if (!rows.ok() && gather->failed.ok()) gather->failed = rows.status();
+                         if (rows.ok()) gather->runs.push_back(std::move(*rows));
+                         if (--gather->pending > 0) return;
+                         if (!gather->failed.ok()) return gather->done(gather->failed);
+                         bool maybe_more = false;
+                         std::string capped_last;
+                         for (const Run& run : gather->runs) {
+                           if (capped && run.size() == limit &&
+                               (capped_last.empty() || run.back().first < capped_last)) {
+                             capped_last = run.back().first;
+                             maybe_more = true;
+                           }
+                         }
+                         storage::MergedPage<std::pair<std::string, v1::Product>> merged =
+                             storage::MergeSortedRuns(
+                                 std::move(gather->runs), size,
+                                 [](const auto& item) -> const std::string& { return item.first; });
+                         bool more = merged.more;
+                         if (maybe_more && !merged.items.empty() &&
+                             capped_last <= merged.items.back().first) {
+                           more = true;
+                         }
+                         gather->done(ProductRun{std::move(merged.items), more});
+                       });
+        }
+        if (scanner.sources == 0) {
+          storage::MergedPage<std::pair<std::string, v1::Product>> merged =
+              storage::MergeSortedRuns(
+                  std::move(gather->runs), size,
+                  [](const auto& item) -> const std::string& { return item.first; });
+          gather->done(ProductRun{std::move(merged.items), merged.more});
+        }
+      });
+}
+
 void InventoryService::GetProduct(v1::GetProductRequest request,
                                   const clients::CallOptions& /*options*/,
                                   clients::Done<v1::Product> done) {

@@ -89,6 +89,22 @@ struct ProductRun {
   bool more = false;
 };
 
+// In a cluster, the products of the other partitions, for a ListProducts over the whole cluster
+// (services/cluster sets it before the shards start; none outside a cluster). Each of `sources`
+// answers up to `limit` products after `after` in SKU order, `done` run on the calling shard (an
+// error, e.g. UNAVAILABLE for a partition that is down, ends the page: a page silently missing a
+// partition would look complete). `limit_cap`: the most one source answers (a source that
+// answers that many may have more).
+struct ProductPartitionScanner {
+  using Rows = std::vector<std::pair<std::string, v1::Product>>;
+  size_t sources = 0;
+  size_t limit_cap = 1000;
+  std::function<void(size_t source, const std::optional<std::string>& after, size_t limit,
+                     std::chrono::system_clock::time_point deadline,
+                     std::function<void(Result<Rows>)> done)>
+      scan;
+};
+
 class InventoryService final : public clients::InventoryClient {
  public:
   explicit InventoryService(InventoryServiceOptions options = {}) : options_(options) {}
@@ -108,6 +124,14 @@ class InventoryService final : public clients::InventoryClient {
   void AdjustStock(const v1::AdjustStockRequest& request, Done<v1::Product> done);
   // One page of every shard's products, merged (`page` from ValidateListProducts).
   void ListProducts(const ProductPage& page, Done<ProductRun> done);
+  // The same page over the whole cluster: this partition's shards and every other partition
+  // (the partition scanner's sources) merged as one more run each. On a shard thread.
+  void ListClusterProducts(const ProductPage& page, std::chrono::system_clock::time_point deadline,
+                           Done<ProductRun> done);
+  void SetPartitionScanner(ProductPartitionScanner scanner) {
+    partition_scanner_ = std::move(scanner);
+  }
+  const ProductPartitionScanner& partition_scanner() const { return partition_scanner_; }
   void ReserveStock(const v1::ReserveStockRequest& request, Done<v1::Reservation> done);
   void CommitReservation(const v1::CommitReservationRequest& request, Done<v1::Reservation> done);
   void ReleaseReservation(const v1::ReleaseReservationRequest& request, Done<v1::Reservation> done);
@@ -161,6 +185,7 @@ class InventoryService final : public clients::InventoryClient {
   void OnEach(const std::vector<runtime::ShardId>& shards, Fn fn, std::function<void()> then);
 
   InventoryServiceOptions options_;
+  ProductPartitionScanner partition_scanner_;
   runtime::Sharded<InventoryShard> shards_;
   std::vector<InventoryRestore> restore_;  // by shard, from Recover(); each taken by StartShard
 };

@@ -241,6 +241,7 @@ void OrderHandler::ListOrders(rpc::ServerStream<v1::ListOrdersRequest, v1::Order
     return;
   }
   Uuid user = page->user;
+  if (options_.cluster_list && options_.cluster_list(call, user.view())) return;
   std::optional<Uuid> after = page->after;
   size_t size = page->size;
   runtime_.Hop(
@@ -343,6 +344,7 @@ void OrderHandler::WatchOrderUpdates(
     call.Finish(NotTheirs("WatchOrderUpdates"));
     return;
   }
+  if (options_.cluster_watch && options_.cluster_watch(call, target->id.view())) return;
   FeedKey key{target->whole_user ? FeedKey::kUser : FeedKey::kOrder, target->id};
   uint64_t watch_id = next_watch_id_++;
   watches_.emplace(watch_id, std::make_shared<OrderWatch>(call, key.kind == FeedKey::kOrder,

@@ -7,6 +7,11 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
+#include <string_view>
+
+#include "core/rpc/server_stream_call.h"
+#include "order/v1/order.pb.h"
 
 namespace percore::order {
 
@@ -33,6 +38,18 @@ struct OrderServiceOptions {
   size_t watch_backlog_limit = 1024;
   // ChatMessages of one session being answered at once; reading pauses past it.
   size_t chat_in_flight_limit = 32;
+
+  // In a cluster (services/cluster sets them; unset outside one): a client's ListOrders or
+  // WatchOrderUpdates whose orders live on another partition (`key`: the user's or the order's
+  // id bytes) is taken and relayed from there (true), or served here (false). Called on the
+  // call's shard once the request is valid and the caller may see it.
+  std::function<bool(const rpc::ServerStream<::order::v1::ListOrdersRequest, ::order::v1::Order>&,
+                     std::string_view key)>
+      cluster_list;
+  std::function<bool(
+      const rpc::ServerStream<::order::v1::WatchOrderUpdatesRequest, ::order::v1::OrderUpdate>&,
+      std::string_view key)>
+      cluster_watch;
 };
 
 }  // namespace percore::order

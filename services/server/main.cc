@@ -150,14 +150,25 @@ int main(int argc, char** argv) {
   // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
   std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
   durability::DataDirLock data_dir_lock;
-  std::optional<server::BuiltServices> built =
-      server::BuildServices(flags->services, flags->peers, flags->durability, &error);
+  server::ClientsDecorator cluster_clients;
+  if (router) {
+    cluster_clients = [&router, &placement = flags->placement](
+                          clients::ServiceClients& clients,
+                          percore::order::OrderServiceOptions& options) {
+      cluster::UseClusterClients(*router, placement, clients, options);
+    };
+  }
+  std::optional<server::BuiltServices> built = server::BuildServices(
+      flags->services, flags->peers, flags->durability, cluster_clients, &error);
   if (!built) {
     std::fprintf(stderr, "percore-server: %s\n", error.c_str());
     return 2;
   }
 
   if (router && built->user) cluster::AttachUserService(*router, flags->placement, *built->user);
+  if (router && built->inventory) {
+    cluster::AttachInventoryService(*router, flags->placement, built->inventory);
+  }
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
@@ -252,6 +263,8 @@ int main(int argc, char** argv) {
   }
   const rpc::AuthInterceptor* auth = nullptr;  // for the SIGHUP reload of the JWT keys
   if (!ConfigureAuth(*flags, runtime.size(), *built, router, &auth)) return 2;
+  // The saga's calls to other members present the peer token, as calls to --peer do.
+  if (router) router->links().SetAuthorization(*server::PeerAuthorization(flags->auth));
   if (!ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);

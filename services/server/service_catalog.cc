@@ -118,6 +118,13 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
                                            const PeerAddresses& peers,
                                            const durability::DurabilityConfig& durability,
                                            std::string* error) {
+  return BuildServices(names, peers, durability, ClientsDecorator(), error);
+}
+
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers,
+                                           const durability::DurabilityConfig& durability,
+                                           const ClientsDecorator& decorate, std::string* error) {
   std::set<std::string> chosen;
   for (const std::string& name : names) {
     bool found = false;
@@ -162,6 +169,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     hosted.inventory = std::make_shared<inventory::InventoryService>(
         inventory::InventoryServiceOptions{.durability = durability});
     built.registrations.push_back(inventory::MakeInventoryGrpcService(hosted.inventory));
+    built.inventory = hosted.inventory;
     if (durability.enabled()) {
       built.recoveries.push_back(
           [inventory = hosted.inventory](size_t shards, std::string* report) {
@@ -185,9 +193,11 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     std::optional<clients::ServiceClients> clients =
         ClientsFor("order", hosted, peers, &built, error);
     if (!clients) return std::nullopt;
+    order::OrderServiceOptions order_options;
+    if (decorate) decorate(*clients, order_options);
     std::shared_ptr<order::OrderJournals> journals;
     if (durability.enabled()) journals = std::make_shared<order::OrderJournals>(durability);
-    auto def = order::MakeOrderService(std::move(*clients), {}, journals);
+    auto def = order::MakeOrderService(std::move(*clients), std::move(order_options), journals);
     built.registrations.push_back(def);
     if (journals) {
       built.recoveries.push_back([journals](size_t shards, std::string* report) {

@@ -19,7 +19,10 @@
 #include "core/durability/durability_config.h"
 #include "core/rpc/service_def.h"
 #include "core/runtime/runtime.h"
+#include "services/clients/service_clients.h"
 #include "services/health/health_handler.h"
+#include "services/inventory/inventory_service.h"
+#include "services/order/order_options.h"
 #include "services/remote/remote_peer.h"
 #include "services/user/user_service.h"
 
@@ -51,6 +54,9 @@ struct BuiltServices {
   std::vector<std::function<void()>> closers;
   // The user service when hosted (services/cluster gives it the other partitions to list).
   std::shared_ptr<user::UserService> user;
+  // The inventory service when hosted (services/cluster holds reservations spanning partitions
+  // over it).
+  std::shared_ptr<inventory::InventoryService> inventory;
   // With a data directory: what main() runs once the server serves (control thread), work a
   // durable service must finish before the server reports SERVING (the orders a crash left
   // mid-saga). Each calls `done` once, on any thread. Health starts NOT_SERVING when there is any.
@@ -71,6 +77,17 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
                                            const PeerAddresses& peers,
                                            const durability::DurabilityConfig& durability,
                                            std::string* error);
+
+// What a cluster member does to the order service it hosts: the clients it calls others with
+// (their calls go to the partition owning each key) and its options (streams relayed from the
+// user's partition): services/cluster/cluster_setup.h. Empty outside a cluster.
+using ClientsDecorator =
+    std::function<void(clients::ServiceClients& clients, order::OrderServiceOptions& options)>;
+// The same, with the order service's clients and options passed through `decorate` (when set).
+std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names,
+                                           const PeerAddresses& peers,
+                                           const durability::DurabilityConfig& durability,
+                                           const ClientsDecorator& decorate, std::string* error);
 
 // BuildServices' registrations; on an error, an empty list and `error`.
 std::vector<std::shared_ptr<rpc::ServiceRegistration>> MakeServices(

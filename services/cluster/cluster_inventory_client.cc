@@ -1,0 +1,384 @@
+#include "services/cluster/cluster_inventory_client.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/rpc/serialized_message.h"
+#include "services/cluster/member_call.h"
+
+namespace percore::cluster {
+namespace {
+
+namespace inv = ::inventory::v1;
+
+constexpr char kInventory[] = "/inventory.v1.InventoryService/";
+constexpr char kPartSeparator = '.';
+constexpr std::string_view kPartKeyMark = "#p";
+
+std::string PartKey(const std::string& key, PartitionId partition) {
+  return key + std::string(kPartKeyMark) + std::to_string(partition);
+}
+
+// The caller's key back from a part's key.
+std::string CallerKey(const std::string& part_key) {
+  size_t mark = part_key.rfind(kPartKeyMark);
+  return mark == std::string::npos ? part_key : part_key.substr(0, mark);
+}
+
+std::vector<std::string> SplitParts(const std::string& id) {
+  std::vector<std::string> parts;
+  size_t begin = 0;
+  while (true) {
+    size_t end = id.find(kPartSeparator, begin);
+    parts.push_back(id.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
+    if (end == std::string::npos) return parts;
+    begin = end + 1;
+  }
+}
+
+bool Earlier(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
+  return a.seconds() < b.seconds() || (a.seconds() == b.seconds() && a.nanos() < b.nanos());
+}
+
+std::string Path(const char* method) { return std::string(kInventory) + method; }
+
+// A part's call that may have been held on its partition all the same (it timed out, the
+// connection broke after sending): not a refusal.
+bool OutcomeUnknown(const Status& status) {
+  return status.code() == StatusCode::kDeadlineExceeded ||
+         status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCancelled ||
+         status.code() == StatusCode::kInternal || status.code() == StatusCode::kUnknown;
+}
+
+// How long the settling of a part whose outcome is unknown may take (its own budget: the
+// caller's deadline may be what ran out).
+constexpr std::chrono::seconds kSettleBudget{2};
+
+}  // namespace
+
+struct ClusterInventoryClient::Parts {
+  std::string key;                      // the caller's reservation key
+  std::vector<std::string> asked;       // the SKUs in the order asked (ReserveStock)
+  std::vector<PartitionId> partitions;  // ascending (ReserveStock)
+  std::vector<inv::ReserveStockRequest> requests;
+  std::vector<std::string> ids;        // each part's id, ascending by partition
+  std::vector<inv::Reservation> held;  // the parts' answers so far
+  clients::CallOptions options;
+  clients::Done<inv::Reservation> done;
+  size_t pending = 0;
+  Status first_error;
+  std::string unreleased;  // releases that failed while undoing a refused reservation
+
+  // The parts as one reservation (the class comment says how).
+  inv::Reservation Merged() const {
+    inv::Reservation merged;
+    std::string id;
+    for (const inv::Reservation& part : held) {
+      if (!id.empty()) id += kPartSeparator;
+      id += part.id();
+    }
+    merged.set_id(id);
+    merged.set_reservation_key(key.empty() && !held.empty() ? CallerKey(held[0].reservation_key())
+                                                            : key);
+    std::map<std::string, const inv::StockLine*, std::less<>> by_sku;
+    for (const inv::Reservation& part : held) {
+      for (const inv::StockLine& line : part.lines()) by_sku.emplace(line.sku(), &line);
+    }
+    if (!asked.empty()) {
+      for (const std::string& sku : asked) {
+        if (auto it = by_sku.find(sku); it != by_sku.end()) *merged.add_lines() = *it->second;
+      }
+    } else {
+      for (const inv::Reservation& part : held) {
+        for (const inv::StockLine& line : part.lines()) *merged.add_lines() = line;
+      }
+    }
+    merged.set_state(inv::Reservation::RESERVATION_STATE_HELD);
+    for (size_t i = 0; i < held.size(); ++i) {
+      const inv::Reservation& part = held[i];
+      if (merged.state() == inv::Reservation::RESERVATION_STATE_HELD) {
+        merged.set_state(part.state());
+      }
+      if (i == 0 || Earlier(part.expires_at(), merged.expires_at())) {
+        *merged.mutable_expires_at() = part.expires_at();
+      }
+      if (i == 0 || Earlier(part.created_at(), merged.created_at())) {
+        *merged.mutable_created_at() = part.created_at();
+      }
+      if (i == 0 || Earlier(merged.updated_at(), part.updated_at())) {
+        *merged.mutable_updated_at() = part.updated_at();
+      }
+    }
+    return merged;
+  }
+};
+
+ClusterInventoryClient::ClusterInventoryClient(ClusterPlacement placement,
+                                               std::shared_ptr<MemberLinks> links,
+                                               std::shared_ptr<clients::InventoryClient> local)
+    : placement_(std::move(placement)), links_(std::move(links)), local_(std::move(local)) {}
+
+void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
+                                        const clients::CallOptions& options,
+                                        clients::Done<inv::Product> done) {
+  const PartitionId owner = placement_.OwnerOf(request.sku());
+  if (owner == placement_.self) {
+    return local_->GetProduct(std::move(request), options, std::move(done));
+  }
+  CallMember<inv::Product>(*links_, placement_.self, owner, Path("GetProduct"), request, options,
+                           std::move(done));
+}
+
+void ClusterInventoryClient::AdjustStock(inv::AdjustStockRequest request,
+                                         const clients::CallOptions& options,
+                                         clients::Done<inv::Product> done) {
+  const PartitionId owner = placement_.OwnerOf(request.sku());
+  if (owner == placement_.self) {
+    return local_->AdjustStock(std::move(request), options, std::move(done));
+  }
+  CallMember<inv::Product>(*links_, placement_.self, owner, Path("AdjustStock"), request, options,
+                           std::move(done));
+}
+
+void ClusterInventoryClient::ReservePart(PartitionId partition, inv::ReserveStockRequest request,
+                                         const clients::CallOptions& options,
+                                         clients::Done<inv::Reservation> done) {
+  if (partition == placement_.self) {
+    return local_->ReserveStock(std::move(request), options, std::move(done));
+  }
+  CallMember<inv::Reservation>(*links_, placement_.self, partition, Path("ReserveStock"), request,
+                               options, std::move(done));
+}
+
+void ClusterInventoryClient::CommitPart(const std::string& id, const clients::CallOptions& options,
+                                        clients::Done<inv::Reservation> done) {
+  inv::CommitReservationRequest request;
+  request.set_reservation_id(id);
+  const PartitionId owner = placement_.OwnerOf(id);
+  if (owner == placement_.self) {
+    return local_->CommitReservation(std::move(request), options, std::move(done));
+  }
+  CallMember<inv::Reservation>(*links_, placement_.self, owner, Path("CommitReservation"), request,
+                               options, std::move(done));
+}
+
+void ClusterInventoryClient::ReleasePart(const std::string& id, const clients::CallOptions& options,
+                                         clients::Done<inv::Reservation> done) {
+  inv::ReleaseReservationRequest request;
+  request.set_reservation_id(id);
+  const PartitionId owner = placement_.OwnerOf(id);
+  if (owner == placement_.self) {
+    return local_->ReleaseReservation(std::move(request), options, std::move(done));
+  }
+  CallMember<inv::Reservation>(*links_, placement_.self, owner, Path("ReleaseReservation"), request,
+                               options, std::move(done));
+}
+
+void ClusterInventoryClient::ReserveStock(inv::ReserveStockRequest request,
+                                          const clients::CallOptions& options,
+                                          clients::Done<inv::Reservation> done) {
+  std::map<PartitionId, std::vector<int>> lines_by_partition;  // ascending partitions
+  for (int i = 0; i < request.lines_size(); ++i) {
+    lines_by_partition[placement_.OwnerOf(request.lines(i).sku())].push_back(i);
+  }
+  // No key or no line: the local handler names the field. One partition: its own reservation.
+  if (request.reservation_key().empty() || lines_by_partition.size() <= 1) {
+    const PartitionId owner =
+        lines_by_partition.empty() ? placement_.self : lines_by_partition.begin()->first;
+    return ReservePart(owner, std::move(request), options, std::move(done));
+  }
+  auto parts = std::make_shared<Parts>();
+  parts->key = request.reservation_key();
+  parts->options = options;
+  parts->done = std::move(done);
+  for (const inv::StockLine& line : request.lines()) parts->asked.push_back(line.sku());
+  for (const auto& [partition, lines] : lines_by_partition) {
+    inv::ReserveStockRequest part;
+    part.set_reservation_key(PartKey(request.reservation_key(), partition));
+    if (request.has_ttl()) *part.mutable_ttl() = request.ttl();
+    for (int i : lines) *part.add_lines() = request.lines(i);
+    parts->partitions.push_back(partition);
+    parts->requests.push_back(std::move(part));
+  }
+  ReserveNext(std::move(parts), 0);
+}
+
+void ClusterInventoryClient::ReserveNext(std::shared_ptr<Parts> parts, size_t next) {
+  if (next == parts->partitions.size()) {
+    clients::Done<inv::Reservation> done = std::move(parts->done);
+    done(Status(), parts->Merged());
+    return;
+  }
+  ReservePart(parts->partitions[next], parts->requests[next], parts->options,
+              [this, parts, next](const Status& status, inv::Reservation reservation) {
+                if (!status.ok()) {
+                  if (OutcomeUnknown(status)) ReleaseUnknownPart(parts, next);
+                  return ReleaseAll(parts, next, status);
+                }
+                parts->held.push_back(std::move(reservation));
+                ReserveNext(parts, next + 1);
+              });
+}
+
+void ClusterInventoryClient::ReleaseUnknownPart(const std::shared_ptr<Parts>& parts, size_t index) {
+  // Looked up by its key (ReserveStock is idempotent by key: the hold if it was made, else one
+  // made now) and released either way, without holding up the answer.
+  clients::CallOptions settle;
+  settle.deadline = std::chrono::system_clock::now() + kSettleBudget;
+  ReservePart(parts->partitions[index], parts->requests[index], settle,
+              [this, settle](const Status& status, inv::Reservation reservation) {
+                if (!status.ok()) return;  // not reachable, or nothing to hold: the ttl ends it
+                ReleasePart(reservation.id(), settle, [](const Status&, inv::Reservation) {});
+              });
+}
+
+void ClusterInventoryClient::ReleaseAll(std::shared_ptr<Parts> parts, size_t count,
+                                        Status outcome) {
+  parts->first_error = std::move(outcome);
+  if (count == 0) {
+    clients::Done<inv::Reservation> done = std::move(parts->done);
+    done(parts->first_error, inv::Reservation());
+    return;
+  }
+  parts->pending = count;
+  // Their own budget: the caller's deadline may be what ran out, and held stock must not wait
+  // for its ttl because of it.
+  clients::CallOptions release;
+  release.deadline = std::chrono::system_clock::now() + kSettleBudget;
+  for (size_t i = 0; i < count; ++i) {
+    const std::string id = parts->held[i].id();
+    ReleasePart(id, release, [parts, id](const Status& status, inv::Reservation) {
+      if (!status.ok()) {
+        parts->unreleased += "; the hold " + id + " already taken could not be released (" +
+                             status.message() + "): it expires at its ttl";
+      }
+      if (--parts->pending > 0) return;
+      clients::Done<inv::Reservation> done = std::move(parts->done);
+      done(Status(parts->first_error.code(), parts->first_error.message() + parts->unreleased),
+           inv::Reservation());
+    });
+  }
+}
+
+void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest request,
+                                               const clients::CallOptions& options,
+                                               clients::Done<inv::Reservation> done) {
+  std::vector<std::string> ids = SplitParts(request.reservation_id());
+  if (ids.size() == 1) return CommitPart(ids[0], options, std::move(done));
+  if (ids.size() > placement_.partitions) {
+    done(Status(StatusCode::kInvalidArgument,
+                "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
+                    std::to_string(placement_.partitions) + " partitions of this cluster"),
+         inv::Reservation());
+    return;
+  }
+  auto parts = std::make_shared<Parts>();
+  parts->ids = std::move(ids);
+  parts->options = options;
+  parts->done = std::move(done);
+  CommitNext(std::move(parts), 0);
+}
+
+void ClusterInventoryClient::CommitNext(std::shared_ptr<Parts> parts, size_t next) {
+  if (next == parts->ids.size()) {
+    clients::Done<inv::Reservation> done = std::move(parts->done);
+    done(Status(), parts->Merged());
+    return;
+  }
+  CommitPart(parts->ids[next], parts->options,
+             [this, parts, next](const Status& status, inv::Reservation reservation) {
+               if (!status.ok()) {
+                 clients::Done<inv::Reservation> done = std::move(parts->done);
+                 done(status, inv::Reservation());
+                 return;
+               }
+               parts->held.push_back(std::move(reservation));
+               CommitNext(parts, next + 1);
+             });
+}
+
+void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest request,
+                                                const clients::CallOptions& options,
+                                                clients::Done<inv::Reservation> done) {
+  std::vector<std::string> ids = SplitParts(request.reservation_id());
+  if (ids.size() == 1) return ReleasePart(ids[0], options, std::move(done));
+  if (ids.size() > placement_.partitions) {
+    done(Status(StatusCode::kInvalidArgument,
+                "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
+                    std::to_string(placement_.partitions) + " partitions of this cluster"),
+         inv::Reservation());
+    return;
+  }
+  // Every part is released, whatever another part answers; the first refusal is the answer.
+  auto parts = std::make_shared<Parts>();
+  parts->ids = std::move(ids);
+  parts->held.resize(parts->ids.size());
+  parts->done = std::move(done);
+  parts->pending = parts->ids.size();
+  for (size_t i = 0; i < parts->ids.size(); ++i) {
+    ReleasePart(parts->ids[i], options,
+                [parts, i](const Status& status, inv::Reservation reservation) {
+                  if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
+                  parts->held[i] = std::move(reservation);
+                  if (--parts->pending > 0) return;
+                  clients::Done<inv::Reservation> done = std::move(parts->done);
+                  if (!parts->first_error.ok()) {
+                    done(parts->first_error, inv::Reservation());
+                    return;
+                  }
+                  done(Status(), parts->Merged());
+                });
+  }
+}
+
+bool ClusterInventoryClient::Spans(std::string_view path,
+                                   const google::protobuf::Message& request) const {
+  const std::string_view method = path.substr(std::min(path.size(), std::strlen(kInventory)));
+  if (path.substr(0, std::strlen(kInventory)) != kInventory) return false;
+  if (method == "ReserveStock") {
+    const auto& reserve = static_cast<const inv::ReserveStockRequest&>(request);
+    if (reserve.reservation_key().empty()) return false;
+    for (const inv::StockLine& line : reserve.lines()) {
+      if (placement_.OwnerOf(line.sku()) != placement_.OwnerOf(reserve.lines(0).sku())) {
+        return true;
+      }
+    }
+    return false;
+  }
+  if (method == "CommitReservation") {
+    return static_cast<const inv::CommitReservationRequest&>(request).reservation_id().find(
+               kPartSeparator) != std::string::npos;
+  }
+  if (method == "ReleaseReservation") {
+    return static_cast<const inv::ReleaseReservationRequest&>(request).reservation_id().find(
+               kPartSeparator) != std::string::npos;
+  }
+  return false;
+}
+
+void ClusterInventoryClient::Coordinate(std::string_view path,
+                                        const google::protobuf::Message& request,
+                                        const clients::CallOptions& options,
+                                        rpc::RoutedAnswer answer) {
+  auto reply = [answer = std::move(answer)](const Status& status, inv::Reservation reservation) {
+    if (!status.ok()) return answer(status, rpc::SerializedMessage());
+    answer(status, rpc::SerializedMessage::Copy(reservation.SerializeAsString()));
+  };
+  const std::string_view method = path.substr(std::strlen(kInventory));
+  if (method == "ReserveStock") {
+    ReserveStock(static_cast<const inv::ReserveStockRequest&>(request), options, std::move(reply));
+  } else if (method == "CommitReservation") {
+    CommitReservation(static_cast<const inv::CommitReservationRequest&>(request), options,
+                      std::move(reply));
+  } else {
+    ReleaseReservation(static_cast<const inv::ReleaseReservationRequest&>(request), options,
+                       std::move(reply));
+  }
+}
+
+}  // namespace percore::cluster
