@@ -262,7 +262,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   admin.SetHost(&host);
-  // --etcd: register this member and learn the others before serving the first line (issue 14).
+  // --etcd: register this member and learn the others before the "listening" line (issue 14).
   std::unique_ptr<cluster::EtcdMembership> etcd_membership;
   if (router && flags->cluster.live_membership()) {
     etcd_membership =
