@@ -3,7 +3,10 @@
 //
 // --partitions P, --partition I, --members HOST:PORT,HOST:PORT,...: the static membership of a
 // cluster (index in --members = partition). Without --partitions (or with 1) the process is the
-// whole cluster and nothing is routed.
+// whole cluster and nothing is routed. Or live membership: --etcd URL,... with --advertise,
+// --etcd-prefix, --etcd-lease-ttl-seconds, --etcd-connect-timeout-seconds
+// (services/cluster/etcd_membership.h). --partition-from-hostname takes I from the host name's
+// trailing ordinal (a Kubernetes StatefulSet pod: percore-2 serves partition 2).
 
 #include <functional>
 #include <optional>
@@ -19,7 +22,19 @@ struct ClusterFlags {
   int partitions = 1;
   int partition = -1;                // -1: not given
   std::vector<std::string> members;  // HOST:PORT (or DNS name:PORT) by partition
+  bool partition_from_hostname = false;
+  // Live membership through etcd (empty: static --members).
+  std::vector<std::string> etcd;  // HOST:PORT of each endpoint (given as http://HOST:PORT)
+  std::string etcd_prefix = "/percore";
+  std::string advertise;  // HOST:PORT other members dial; empty: the --listen address
+  int etcd_lease_ttl_seconds = 10;
+  int etcd_connect_timeout_seconds = 10;
+
+  bool live_membership() const { return !etcd.empty(); }
 };
+
+// The ordinal a StatefulSet pod's host name ends in ("percore-2" -> 2), or nullopt.
+std::optional<int> OrdinalOfHostname(std::string_view hostname);
 
 // Parses `arg` if it is a cluster flag: nullopt when it is not one, false (with `error` naming
 // the flag) when its value is bad, true when taken. `take_value` fetches the flag's value.

@@ -5,24 +5,40 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include <cassert>
 #include <utility>
 
 namespace percore::cluster {
+namespace {
+
+// Where a partition with no live member is "dialled": a socket path that cannot exist, so the
+// call fails UNAVAILABLE at once (wait_for_ready is off) instead of waiting for an address.
+constexpr char kNowhere[] = "unix:/nonexistent/percore-partition-without-a-live-member";
+
+}  // namespace
+
+const std::string MemberLinks::kNoLiveMember = "no live member registered";
 
 MemberLinks::MemberLinks(std::vector<std::string> members, MemberLinkOptions options)
-    : members_(std::move(members)), options_(options) {}
+    : size_(members.size()),
+      initial_(std::make_shared<const std::vector<std::string>>(std::move(members))),
+      options_(options) {}
 
 MemberLinks::ShardLinks& MemberLinks::ForShard(runtime::Shard& shard) {
   return shards_.Get(shard, [this] {
     auto links = std::make_unique<ShardLinks>();
-    links->by_member.resize(members_.size());
+    links->members = initial_;
+    links->by_member.resize(size_);
     return links;
   });
 }
 
 grpc::GenericStub& MemberLinks::StubFor(ShardLinks& links, size_t member) {
   Link& link = links.by_member[member];
-  if (!link.stub) {
+  const std::string& address = (*links.members)[member];
+  if (!link.stub || link.address != address) {
+    // A replaced channel's calls in flight keep what they need (gRPC counts their references);
+    // they finish or are cancelled as before.
     grpc::ChannelArguments args;
     // Each shard's channel gets its own connections instead of gRPC's process-wide pool.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
@@ -31,7 +47,8 @@ grpc::GenericStub& MemberLinks::StubFor(ShardLinks& links, size_t member) {
     args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, options_.connect_timeout_ms);
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
-    link.channel = grpc::CreateCustomChannel("dns:///" + members_[member],
+    link.address = address;
+    link.channel = grpc::CreateCustomChannel(address.empty() ? kNowhere : "dns:///" + address,
                                              grpc::InsecureChannelCredentials(), args);
     link.stub = std::make_unique<grpc::GenericStub>(link.channel);
   }
@@ -42,6 +59,19 @@ void MemberLinks::Close(runtime::Shard& shard) {
   ShardLinks& links = ForShard(shard);
   links.closed = true;
   links.calls.CancelAll();
+}
+
+void MemberLinks::UpdateMembers(runtime::Runtime& runtime, std::vector<std::string> members) {
+  assert(members.size() == size_);
+  if (members.size() != size_) return;
+  MemberList list = std::make_shared<const std::vector<std::string>>(std::move(members));
+  runtime.RunOnAll([this, list](runtime::Shard& shard) { ForShard(shard).members = list; });
+}
+
+const std::string& MemberLinks::member(size_t index) {
+  runtime::Shard* shard = runtime::Shard::Current();
+  const std::string& address = shard ? (*ForShard(*shard).members)[index] : (*initial_)[index];
+  return address.empty() ? kNoLiveMember : address;
 }
 
 }  // namespace percore::cluster

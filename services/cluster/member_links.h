@@ -1,8 +1,9 @@
 #pragma once
-// Threading contract: made on the control thread before the runtime runs; ForShard() and Close()
-// on a shard thread of one Runtime, each touching only that shard's state (no lock on the
-// request path); destroyed after the runtime has stopped (its queues drained, so no forwarded
-// call is still pending).
+// Threading contract: made on the control thread before the runtime runs; ForShard(), StubFor(),
+// member() and Close() on a shard thread of one Runtime, each touching only that shard's state
+// (no lock on the request path); UpdateMembers() from any thread (the etcd watcher's): the new
+// list reaches each shard as a task in its mailbox, so a shard swaps its own copy between calls.
+// Destroyed after the runtime has stopped (its queues drained, so no forwarded call is pending).
 //
 // The connections from this process to the other members of its cluster: per member and per
 // shard a channel and its generic stub (shards share no connection, as with remote::RemotePeer),
@@ -11,6 +12,11 @@
 // Kubernetes pod's does). Connecting is bounded short (connect_timeout_ms): a member that is down
 // turns its calls into UNAVAILABLE within about that long, and one that comes back is retried
 // every max_reconnect_backoff_ms at most.
+//
+// Membership is static (--members) or live (--etcd: services/cluster/etcd_membership.h feeds
+// UpdateMembers()). Each shard holds its own immutable member list; a member whose address
+// changed gets a new channel on its next call, one with no live member (its lease expired) is
+// answered UNAVAILABLE at once through a channel that cannot connect.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -36,12 +42,17 @@ class MemberLinks {
   // `members`: HOST:PORT by partition (this process's own entry is never dialled).
   MemberLinks(std::vector<std::string> members, MemberLinkOptions options = {});
 
+  // Addresses by partition; "" for a partition with no live member.
+  using MemberList = std::shared_ptr<const std::vector<std::string>>;
+
   struct Link {
+    std::string address;  // what the channel dials
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<grpc::GenericStub> stub;
   };
   struct ShardLinks {
-    std::vector<Link> by_member;  // made on first use
+    MemberList members;
+    std::vector<Link> by_member;  // made on first use, remade when the address changes
     remote::InFlightCalls calls;
     bool closed = false;  // after Close(): new calls fail at once
   };
@@ -52,8 +63,16 @@ class MemberLinks {
   // Cancels this shard's forwarded calls and fails later ones at once (shutdown, after grace).
   void Close(runtime::Shard& shard);
 
-  const std::string& member(size_t index) const { return members_[index]; }
-  size_t size() const { return members_.size(); }
+  // Any thread: every shard of `runtime` takes `members` (by partition, "" for none) through its
+  // mailbox. A list of another length is a bug (partitions are fixed at deploy).
+  void UpdateMembers(runtime::Runtime& runtime, std::vector<std::string> members);
+
+  // Partition `index`'s address as the calling shard sees it (off a shard: the first list), or
+  // kNoLiveMember; for messages naming a member.
+  const std::string& member(size_t index);
+  size_t size() const { return size_; }
+
+  static const std::string kNoLiveMember;
 
   // The `authorization` value this process's own calls to members present (the calls its
   // services make: the saga's inventory and payment steps); forwarded calls carry the caller's.
@@ -62,7 +81,8 @@ class MemberLinks {
   const std::string& authorization() const { return authorization_; }
 
  private:
-  std::vector<std::string> members_;
+  size_t size_;
+  MemberList initial_;
   MemberLinkOptions options_;
   std::string authorization_;
   remote::PerShard<ShardLinks> shards_;

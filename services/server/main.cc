@@ -26,6 +26,7 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/cluster/cluster_setup.h"
+#include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
 #include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
@@ -274,6 +275,18 @@ int main(int argc, char** argv) {
     return 1;
   }
   admin.SetHost(&host);
+  // --etcd: register this member and learn the others before the "listening" line (issue 14).
+  std::unique_ptr<cluster::EtcdMembership> etcd_membership;
+  if (router && flags->cluster.live_membership()) {
+    etcd_membership =
+        cluster::StartEtcdMembership(flags->cluster, flags->placement, flags->server.listen,
+                                     host.port(), runtime, router->links(), &error);
+    if (!etcd_membership) {
+      std::fprintf(stderr, "percore-server: %s\n", error.c_str());
+      host.Shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+  }
   // --http: the gateway calls the hosted handlers in process (services/gateway).
   std::unique_ptr<gateway::Gateway> http_gateway;
   if (!flags->http.empty()) {
@@ -362,6 +375,8 @@ int main(int argc, char** argv) {
     if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
   }
   admin.SetReady(false);
+  // Leave the cluster first: the others drop this member now, not when its lease expires.
+  if (etcd_membership) etcd_membership->Stop();
   std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =

@@ -1,6 +1,8 @@
 """tools/cluster: starts a 3-partition cluster (members listed, then "cluster ready"), every
 member answers; SIGTERM stops exactly the processes it started (all exit 0, their pids gone);
-started again on the same --data-dir, the users created before are back.
+started again on the same --data-dir, the users created before are back. With --etcd it starts
+an etcd too, the members register there (etcdctl sees them) and answer for each other, and the
+stop ends etcd as well.
 Usage: cluster_tool_test.py PATH/TO/percore-server"""
 
 import os
@@ -21,19 +23,23 @@ TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "too
 
 
 class ClusterTool(unittest.TestCase):
-    def start(self, data_dir):
+    def start(self, data_dir, *flags):
         proc = subprocess.Popen(
             [TOOL, "--partitions", "3", "--base-port", "0", "--binary", SERVER, "--data-dir",
-             data_dir, "--", "--services", "user"],
+             data_dir, *flags, "--", "--services", "user"],
             stdout=subprocess.PIPE, text=True)
         pids, addresses = [], []
+        self.etcd_url = None
         for line in proc.stdout:
+            if line.startswith("etcd: "):
+                self.etcd_url = line.split()[1]
+                pids.append(int(line.rsplit("pid ", 1)[1].rstrip(")\n")))
             if line.startswith("partition "):
                 pids.append(int(line.rsplit("pid ", 1)[1].rstrip(")\n")))
             if line.startswith("cluster ready: "):
                 addresses = line.split(": ", 1)[1].strip().split(",")
                 break
-        self.assertEqual(len(pids), 3)
+        self.assertEqual(len(pids), 4 if self.etcd_url else 3)
         self.assertEqual(len(addresses), 3)
         return proc, pids, addresses
 
@@ -73,6 +79,31 @@ class ClusterTool(unittest.TestCase):
                                                           timeout=10), user)
             finally:
                 self.stop(proc, pids)
+
+    def test_etcd_started_members_registered_there_all_stopped(self):
+        pb, pb_grpc = stub_modules("user.v1.user")
+        with tempfile.TemporaryDirectory(prefix="percore-cluster-tool-etcd-") as data_dir:
+            proc, pids, addresses = self.start(data_dir, "--etcd", "--lease-ttl", "3")
+            try:
+                self.assertTrue(self.etcd_url.startswith("http://127.0.0.1:"), self.etcd_url)
+                listed = subprocess.run(
+                    ["etcdctl", "--endpoints", self.etcd_url, "get", "--prefix",
+                     "/percore/members/"], capture_output=True, text=True, check=True,
+                    env={**os.environ, "ETCDCTL_API": "3"}).stdout.splitlines()
+                self.assertEqual(dict(zip(listed[0::2], listed[1::2])),
+                                 {"/percore/members/%d" % i: a for i, a in enumerate(addresses)})
+                with grpc.insecure_channel(addresses[1]) as channel:
+                    stub = pb_grpc.UserServiceStub(channel)
+                    for i in range(6):
+                        user = stub.CreateUser(pb.CreateUserRequest(
+                            name="E%d" % i, email="e%d-%s@example.com" % (i, uuid.uuid4().hex[:8])),
+                            timeout=10)
+                        for address in addresses:
+                            with grpc.insecure_channel(address) as other:
+                                self.assertEqual(pb_grpc.UserServiceStub(other).GetUser(
+                                    pb.GetUserRequest(id=user.id), timeout=10), user)
+            finally:
+                self.stop(proc, pids)  # the members and etcd: every pid gone
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """percore_py: the Python helpers that the system tests, the tools tests, bench/run and the
 baseline check share, kept in one place: generated grpcio stubs (stubs), a percore-server (or
 percore-baseline) process on a free loopback port (server), and what /proc says about a process
-(procfs).
+(procfs); a P-partition cluster of servers (cluster) and a loopback etcd for its membership
+(etcd).
 
 Import it with tools/pylib on PYTHONPATH. The meson tests set it (`env` of each Python test),
 and so do bench/run and tools/soak; by hand:

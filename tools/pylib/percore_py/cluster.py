@@ -1,9 +1,12 @@
 """A P-partition percore cluster on loopback (static membership): P percore-server processes,
 member i serving partition i on its own port, each started with `--partitions P --partition i
 --members A0,A1,...` so any member answers any call (services/cluster). Ports are chosen free
-before the start (every member must know every address up front). A member can be killed (as a
-crash) and started again on its port; stop() stops exactly the processes started here, also when
-start() failed half-way. Used by tests/system/cluster_python_test.py and tools/cluster."""
+before the start (every member must know every address up front). With `etcd` (an etcd client
+URL, e.g. percore_py.etcd.Etcd().url) the members find each other there instead (`--etcd URL`,
+live membership, no --members): each registers its own address, so a member can also come back
+on a new port. A member can be killed (as a crash) and started again; stop() stops exactly the
+processes started here, also when start() failed half-way. Used by
+tests/system/cluster_python_test.py, cluster_etcd_python_test.py and tools/cluster."""
 
 import os
 import socket
@@ -31,8 +34,11 @@ class Cluster:
     """`partitions` members of `binary`; `flags` go to every member, `member_flags(i)` (optional)
     returns extra flags for member i (e.g. its own --data-dir)."""
 
-    def __init__(self, binary, partitions=3, shards=2, flags=(), member_flags=None, ports=None):
+    def __init__(self, binary, partitions=3, shards=2, flags=(), member_flags=None, ports=None,
+                 etcd=None, lease_ttl_seconds=None):
         self.binary = binary
+        self.etcd = etcd
+        self.lease_ttl_seconds = lease_ttl_seconds
         self.partitions = partitions
         self.shards = shards
         self.flags = list(flags)
@@ -50,15 +56,28 @@ class Cluster:
             raise
         return self
 
-    def start_member(self, i, attempts=50):
-        """Starts member i on its port (retried while the port is still held by a killed one)."""
+    def membership_flags(self):
+        if not self.etcd:
+            return ["--members", ",".join(self.addresses)]
+        flags = ["--etcd", self.etcd]
+        if self.lease_ttl_seconds:
+            flags += ["--etcd-lease-ttl-seconds", str(self.lease_ttl_seconds)]
+        return flags
+
+    def start_member(self, i, attempts=50, new_port=False):
+        """Starts member i on its port (retried while the port is still held by a killed one),
+        or on a new free port (etcd membership only: the others learn it from etcd)."""
+        if new_port:
+            assert self.etcd, "with --members every member knows the old port"
+            self.ports[i] = free_ports(1)[0]
+            self.addresses[i] = "127.0.0.1:%d" % self.ports[i]
         last = None
         for _ in range(attempts):
             try:
                 self.members[i] = Server(
                     self.binary, "--listen", self.addresses[i], "--shards", str(self.shards),
                     "--shutdown-grace", "2", "--partitions", str(self.partitions),
-                    "--partition", str(i), "--members", ",".join(self.addresses),
+                    "--partition", str(i), *self.membership_flags(),
                     *self.flags, *self.member_flags(i))
                 return self.members[i]
             except RuntimeError as e:
