@@ -4,9 +4,11 @@
 // How a service keeps its state: off (in memory only, the default: benchmarks and tests) or in
 // `data_dir` with a log policy (the server's --data-dir, --fsync, --recover-skip-corrupt).
 
+#include <cstdint>
 #include <string>
 
 #include "core/durability/fsync_policy.h"
+#include "core/durability/snapshot_policy.h"
 
 namespace percore::durability {
 
@@ -14,6 +16,8 @@ struct DurabilityConfig {
   std::string data_dir;  // empty: in memory only
   FsyncPolicy fsync = FsyncPolicy::kEverySec;
   bool skip_corrupt = false;
+  // --snapshot-every: per shard, while serving (shard_snapshotter.h).
+  SnapshotPolicy snapshot{.every_bytes = uint64_t{64} << 20};
   bool enabled() const { return !data_dir.empty(); }
 };
 

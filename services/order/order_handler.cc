@@ -52,6 +52,7 @@ OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClie
   moved_ = journals->moved();
   Restore(journals->TakeShard(shard));
   env_.journal = journals->journal(shard.id());
+  if (env_.journal) env_.journal->EnableSnapshots(&snapshot_source_, journals->snapshot_policy());
 }
 
 void OrderHandler::Restore(OrderRestore restore) {

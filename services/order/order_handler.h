@@ -28,6 +28,7 @@
 #include "services/order/order_journal.h"
 #include "services/order/order_options.h"
 #include "services/order/order_saga.h"
+#include "services/order/order_snapshot_source.h"
 #include "services/order/order_store.h"
 #include "services/order/order_validation.h"
 #include "services/order/order_watch.h"
@@ -94,6 +95,7 @@ class OrderHandler {
   Def* def_;
   OrderServiceOptions options_;
   OrderStore store_;
+  OrderSnapshotSource snapshot_source_{store_};  // what the journal's snapshots read
   OrderSaga::Env env_;
   std::shared_ptr<const std::map<Uuid, runtime::ShardId>> moved_;
   std::vector<std::shared_ptr<OrderSaga>> recovered_;  // mid-saga at the crash, until resumed

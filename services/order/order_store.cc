@@ -60,6 +60,12 @@ std::vector<std::pair<Uuid, v1::Order>> OrderStore::ListAfter(const Uuid& user_i
   return out;
 }
 
+std::string OrderStore::FingerprintOf(const Uuid& user_id, const std::string& key) const {
+  if (key.empty()) return "";
+  auto it = idempotency_.find(std::pair{user_id, key});
+  return it == idempotency_.end() ? "" : it->second.fingerprint;
+}
+
 OrderStore::IdempotencyEntry* OrderStore::FindKey(const Uuid& user_id, const std::string& key) {
   auto it = idempotency_.find({user_id, key});
   return it == idempotency_.end() ? nullptr : &it->second;

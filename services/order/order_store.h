@@ -83,6 +83,16 @@ class OrderStore {
 
   Feed& feed() { return feed_; }
   size_t size() const { return orders_.size(); }
+  // fn(order_id, record) for up to `limit` orders with ids after `after` (from the first when
+  // nullptr), in id order; what a snapshot pass walks.
+  template <class Fn>
+  size_t ScanOrders(const Uuid* after, size_t limit, Fn&& fn) const {
+    auto visit = [&](const Uuid& id, const std::unique_ptr<Record>& record) { fn(id, *record); };
+    return after == nullptr ? orders_.ScanAfter(nullptr, limit, visit)
+                            : orders_.ScanAfter(after, limit, visit);
+  }
+  // The fingerprint stored under (user, key), or "" when none.
+  std::string FingerprintOf(const Uuid& user_id, const std::string& key) const;
 
  private:
   storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;

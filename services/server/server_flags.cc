@@ -130,6 +130,10 @@ std::string ServerUsage() {
   --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
                               instead of refusing to start (default: refuse, naming the file
                               and offset)
+  --snapshot-every N          with --data-dir: each shard snapshots its users and orders while
+                              serving once its log has grown N bytes (64MiB, 512KiB, 4096) or
+                              N time has passed with writes (30s, 500ms), then drops the log
+                              before the snapshot's cut; 0: only at start (default 64MiB)
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
@@ -154,6 +158,7 @@ std::string ServerUsage() {
 std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* error) {
   ServerFlags flags;
   bool fsync_given = false;
+  bool snapshot_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -365,6 +370,15 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       fsync_given = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.durability.skip_corrupt = true;
+    } else if (arg == "--snapshot-every") {
+      if (!need_value()) return std::nullopt;
+      Result<durability::SnapshotPolicy> policy = durability::ParseSnapshotEvery(value);
+      if (!policy.ok()) {
+        *error = policy.message();
+        return std::nullopt;
+      }
+      flags.durability.snapshot = *policy;
+      snapshot_given = true;
     } else if (auto parsed = cluster::ParseClusterFlag(
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.cluster, error)) {
@@ -397,8 +411,11 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     return std::nullopt;
   }
   flags.server.health_listen = flags.tls.health_listen;
-  if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
-    *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
+  if (!flags.durability.enabled() &&
+      (fsync_given || flags.durability.skip_corrupt || snapshot_given)) {
+    *error = std::string(fsync_given      ? "--fsync"
+                         : snapshot_given ? "--snapshot-every"
+                                          : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";
     return std::nullopt;
   }
