@@ -91,6 +91,13 @@ class OrderStore {
     return after == nullptr ? orders_.ScanAfter(nullptr, limit, visit)
                             : orders_.ScanAfter(after, limit, visit);
   }
+  // Releases up to `budget` keys' worth of the idempotency table, from the key after `cursor`
+  // (from the first when nullopt): each key whose order is settled (no saga, CONFIRMED, FAILED or
+  // CANCELLED) and last changed before `cutoff_nanos` (Unix time). Moves `cursor` on; false once
+  // the walk has reached the end (the cursor is then reset). Returns via `released` the count.
+  bool ExpireKeys(int64_t cutoff_nanos, size_t budget,
+                  std::optional<std::pair<Uuid, std::string>>& cursor, size_t* released);
+  size_t key_count() const { return idempotency_.size(); }
   // The fingerprint stored under (user, key), or "" when none.
   std::string FingerprintOf(const Uuid& user_id, const std::string& key) const;
 

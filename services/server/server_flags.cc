@@ -1,6 +1,9 @@
 #include "services/server/server_flags.h"
 
 #include <charconv>
+#include <chrono>
+#include <optional>
+#include <string>
 #include <sstream>
 
 #include "services/remote/peer_target.h"
@@ -61,6 +64,27 @@ bool ParsePeer(const std::string& value, ServerFlags* flags, std::string* error)
   auto& known = flags->peers[entry->short_name];
   known.insert(known.end(), addresses.begin(), addresses.end());
   return true;
+}
+
+// "90s", "30m", "24h", "7d", "0".
+std::optional<std::chrono::seconds> ParseRetention(const std::string& text) {
+  if (text == "0") return std::chrono::seconds(0);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9 || digits + 1 != text.size()) return std::nullopt;
+  const int64_t value = std::stoll(text.substr(0, digits));
+  switch (text.back()) {
+    case 's':
+      return std::chrono::seconds(value);
+    case 'm':
+      return std::chrono::minutes(value);
+    case 'h':
+      return std::chrono::hours(value);
+    case 'd':
+      return std::chrono::hours(24 * value);
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -134,6 +158,10 @@ std::string ServerUsage() {
                               serving once its log has grown N bytes (64MiB, 512KiB, 4096) or
                               N time has passed with writes (30s, 500ms), then drops the log
                               before the snapshot's cut; 0: only at start (default 64MiB)
+  --idempotency-retention T   how long a settled order's idempotency key is kept after its
+                              last change (a repeat within it returns the order; after it
+                              the key names a new order): 90s, 30m, 24h, 7d; 0: forever
+                              (default 24h)
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
@@ -379,6 +407,15 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       }
       flags.durability.snapshot = *policy;
       snapshot_given = true;
+    } else if (arg == "--idempotency-retention") {
+      if (!need_value()) return std::nullopt;
+      std::optional<std::chrono::seconds> retention = ParseRetention(value);
+      if (!retention) {
+        *error = "--idempotency-retention wants a time like 90s, 30m, 24h or 7d, or 0; got \"" +
+                 value + "\"";
+        return std::nullopt;
+      }
+      flags.durability.idempotency_retention = *retention;
     } else if (auto parsed = cluster::ParseClusterFlag(
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.cluster, error)) {

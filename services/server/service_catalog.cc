@@ -187,7 +187,10 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     if (!clients) return std::nullopt;
     std::shared_ptr<order::OrderJournals> journals;
     if (durability.enabled()) journals = std::make_shared<order::OrderJournals>(durability);
-    auto def = order::MakeOrderService(std::move(*clients), {}, journals);
+    auto def = order::MakeOrderService(
+        std::move(*clients),
+        order::OrderServiceOptions{.idempotency_retention = durability.idempotency_retention},
+        journals);
     built.registrations.push_back(def);
     if (journals) {
       built.recoveries.push_back([journals](size_t shards, std::string* report) {

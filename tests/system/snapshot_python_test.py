@@ -8,6 +8,8 @@ by Python grpcio (issue 10):
 - orders with snapshots every 2 KiB: order_durability_python_test's kill -9 checks (acknowledged
   orders survive and replay by key; mid-load kill leaves every order final, books balanced) pass
   with snapshots taken all along;
+- --idempotency-retention: a settled order's key is freed after the retention (a repeat makes a
+  new order) and stays freed across kill -9; the orders themselves stay;
 - a full disk: the server runs with a file size limit (RLIMIT_FSIZE set in the child before exec,
   raised later with prlimit: unprivileged, like a small tmpfs filling up). Writes are refused
   UNAVAILABLE naming the data directory, never acknowledged (none of them is there later), reads
@@ -237,12 +239,50 @@ class OrderSnapshots(orders_test.OrderDurability):
                                                timeout=orders_test.TIMEOUT), order)
 
 
+class IdempotencyRetention(orders_test.OrderDurability):
+    """--idempotency-retention: a settled order's key is kept for the retention, then freed (a
+    repeat makes a new order), and stays freed after a kill -9 and restart; the orders stay."""
+
+    def test_keys_of_settled_orders_expire_and_stay_expired_after_a_restart(self):
+        flags = ("--shards", "2", "--fsync", "always", "--idempotency-retention", "1s")
+        server = self.start("all", *flags)
+        s = orders_test.Stubs(server.channel)
+        user = self.new_user(s)
+        sku = self.new_product(s)
+
+        def create(key):
+            return s.orders.CreateOrder(self.order_request(s, user, [(sku, 1)], "tok_approve",
+                                                           key=key), timeout=orders_test.TIMEOUT)
+
+        first = create("kept-then-freed")
+        self.assertEqual(create("kept-then-freed").id, first.id, "a repeat within the retention")
+        time.sleep(2.5)  # 1 s retention, swept every 250 ms
+        second = create("kept-then-freed")
+        self.assertNotEqual(second.id, first.id, "the key outlived its retention")
+        old = create("old")
+        time.sleep(2.5)
+        self.kill(server)
+        server = self.start("all", *flags)
+        s = orders_test.Stubs(server.channel)
+        self.wait_serving(s)
+        third = create("old")
+        self.assertNotIn(third.id, (old.id, first.id, second.id),
+                         "an expired key came back with the restart")
+        for order in (first, second, old):  # the orders themselves are kept
+            self.assertEqual(s.orders.GetOrder(s.order_pb.GetOrderRequest(id=order.id),
+                                               timeout=orders_test.TIMEOUT).id, order.id)
+        with self.assertRaises(RuntimeError) as bad:
+            Server(SERVER, "--idempotency-retention", "5 weeks")
+        self.assertIn("--idempotency-retention", str(bad.exception))
+
+
 # Only these of the order suite run here (the rest do not depend on the log's length).
 for name in list(vars(orders_test.OrderDurability)):
-    if name.startswith("test_") and name not in (
-            "test_acknowledged_orders_survive_kill_9_and_replays_return_them",
-            "test_kill_9_mid_load_leaves_every_order_final_and_the_books_balanced"):
-        setattr(OrderSnapshots, name, None)
+    if name.startswith("test_"):
+        setattr(IdempotencyRetention, name, None)
+        if name not in ("test_acknowledged_orders_survive_kill_9_and_replays_return_them",
+                        "test_kill_9_mid_load_leaves_every_order_final_and_the_books_balanced"):
+            setattr(OrderSnapshots, name, None)
 
 
 if __name__ == "__main__":

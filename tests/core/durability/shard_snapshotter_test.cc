@@ -159,9 +159,12 @@ class ShardSnapshotterTest : public ::testing::Test {
   Status SnapshotWhileWriting(int write_tasks, std::mt19937& rng) {
     std::promise<Status> done;
     auto finished = done.get_future();
-    int left = write_tasks;
-    chain_ = [this, &rng, &left] {
-      if (!log_ || left-- <= 0) return;
+    RunOnShard(runtime_, 0, [&] {
+      chain_left_ = write_tasks;
+      return 0;
+    });
+    chain_ = [this, &rng] {
+      if (chain_left_-- <= 0 || !log_) return;
       for (int i = 0; i < 5; ++i) {
         uint32_t key = rng() % 3000;
         if (rng() % 4 == 0) {
@@ -179,14 +182,10 @@ class ShardSnapshotterTest : public ::testing::Test {
       return 0;
     });
     Status status = finished.get();
-    // The chain may still run: let it finish before `left` goes.
-    while (RunOnShard(runtime_, 0, [&] { return left > 0; })) {
+    // The chain may still run: let it end (its last task finds nothing left) before `rng` goes.
+    while (RunOnShard(runtime_, 0, [&] { return chain_left_ >= 0; })) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    RunOnShard(runtime_, 0, [&] {
-      left = 0;
-      return 0;
-    });
     return status;
   }
   std::vector<std::string> Segments() {
@@ -207,6 +206,7 @@ class ShardSnapshotterTest : public ::testing::Test {
   std::string gen_ = dir_.file("gen-00000000");
   ToyStore store_;
   std::function<void()> chain_;
+  int chain_left_ = 0;  // shard thread
   std::shared_ptr<ShardLog> log_;
   std::shared_ptr<ShardSnapshotter> snapshotter_;
 };
@@ -264,13 +264,24 @@ TEST_F(ShardSnapshotterTest, SnapshotCutShortLeavesThePreviousOneValid) {
   ASSERT_TRUE(SnapshotWhileWriting(20, rng).ok());
   const Lsn first_cut = SnapshotCut(gen_ + "/shard-0.snap");
   Write(1000, 1000, rng);
+  // In one task: the cut, two chunks, more writes, and the log closes before the finish (as a
+  // kill -9 would leave it, minus the temporary file, which is put back below).
+  std::map<uint32_t, std::string> live;
   RunOnShard(runtime_, 0, [&] {
     EXPECT_TRUE(snapshotter_->SnapshotNow().ok());
+    for (int chunk = 0; chunk < 2; ++chunk) {
+      std::string out;
+      uint64_t records = 0;
+      store_.Next(out, records, 4096);
+      log_->SnapshotChunk(std::move(out), records);
+    }
+    for (int i = 0; i < 300; ++i) store_.Put(*log_, rng() % 1000, "after the cut");
+    live = store_.rows_;
+    snapshotter_.reset();
+    log_->Close();
+    log_.reset();
     return 0;
   });
-  Write(300, 1000, rng);  // behind the snapshot's first chunks
-  const auto live = Live();
-  Close();  // the finish never comes: as a kill -9 would leave it, minus the temporary file
   std::ofstream(gen_ + "/shard-0.snap.tmp") << "half a snapshot";
   EXPECT_EQ(SnapshotCut(gen_ + "/shard-0.snap"), first_cut);
   EXPECT_EQ(Segments().size(), 2u);
