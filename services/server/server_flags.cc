@@ -3,8 +3,8 @@
 #include <charconv>
 #include <chrono>
 #include <optional>
-#include <string>
 #include <sstream>
+#include <string>
 
 #include "services/remote/peer_target.h"
 #include "services/server/service_catalog.h"
