@@ -353,7 +353,9 @@ TEST(SnapshotPolicyTest, ParsesSizesAndTimes) {
   for (const char* bad : {"", "MiB", "64MB", "-1", "1.5s", "30 s", "99999999999999s"}) {
     Result<SnapshotPolicy> parsed = ParseSnapshotEvery(bad);
     EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidArgument) << bad;
-    if (!parsed.ok()) EXPECT_NE(parsed.message().find("--snapshot-every"), std::string::npos);
+    if (!parsed.ok()) {
+      EXPECT_NE(parsed.message().find("--snapshot-every"), std::string::npos);
+    }
   }
 }
 
