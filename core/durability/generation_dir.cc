@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <utility>
 
 #include "core/durability/log_file.h"
 
@@ -48,6 +50,34 @@ std::optional<uint32_t> ShardOfFile(const std::string& name, const std::string& 
   return value;
 }
 
+// "shard-<i>.log" -> (i, 0); "shard-<i>.<lsn>.log" -> (i, lsn)
+std::optional<std::pair<uint32_t, uint64_t>> SegmentOfFile(const std::string& name) {
+  if (std::optional<uint32_t> first = ShardOfFile(name, ".log"))
+    return std::pair{*first, uint64_t{0}};
+  const std::string suffix = ".log";
+  if (name.rfind("shard-", 0) != 0 || name.size() <= 6 + suffix.size() ||
+      name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
+  }
+  std::string middle = name.substr(6, name.size() - 6 - suffix.size());  // "<i>.<lsn>"
+  size_t dot = middle.find('.');
+  if (dot == std::string::npos || dot == 0 || dot > 6 || dot + 1 >= middle.size() ||
+      middle.size() - dot - 1 > 20) {
+    return std::nullopt;
+  }
+  uint32_t shard = 0;
+  uint64_t lsn = 0;
+  for (char c : middle.substr(0, dot)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    shard = shard * 10 + static_cast<uint32_t>(c - '0');
+  }
+  for (char c : middle.substr(dot + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    lsn = lsn * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return std::pair{shard, lsn};
+}
+
 Status IoError(const std::string& what, const std::error_code& error) {
   return Status(StatusCode::kUnavailable, what + ": " + error.message());
 }
@@ -84,17 +114,30 @@ std::string GenerationDir::LogName(uint32_t shard) {
   return "shard-" + std::to_string(shard) + ".log";
 }
 
+std::string GenerationDir::SegmentName(uint32_t shard, uint64_t first_lsn) {
+  if (first_lsn == 0) return LogName(shard);
+  return "shard-" + std::to_string(shard) + "." + std::to_string(first_lsn) + ".log";
+}
+
 std::vector<GenerationDir::ShardFiles> GenerationDir::FilesOf(uint64_t generation) const {
   std::vector<ShardFiles> files;
   std::error_code error;
+  auto slot = [&](uint32_t shard) -> ShardFiles& {
+    if (files.size() <= shard) files.resize(shard + 1);
+    return files[shard];
+  };
   for (const fs::directory_entry& entry : fs::directory_iterator(DirOf(generation), error)) {
     const std::string name = entry.path().filename().string();
-    std::optional<uint32_t> snap = ShardOfFile(name, ".snap");
-    std::optional<uint32_t> log = ShardOfFile(name, ".log");
-    std::optional<uint32_t> shard = snap ? snap : log;
-    if (!shard) continue;  // temporaries of an unfinished snapshot, strays
-    if (files.size() <= *shard) files.resize(*shard + 1);
-    (snap ? files[*shard].snapshot : files[*shard].log) = entry.path().string();
+    if (std::optional<uint32_t> snap = ShardOfFile(name, ".snap")) {
+      slot(*snap).snapshot = entry.path().string();
+    } else if (std::optional<std::pair<uint32_t, uint64_t>> segment = SegmentOfFile(name)) {
+      slot(segment->first).logs.push_back({segment->second, entry.path().string()});
+    }
+    // Anything else: temporaries of an unfinished snapshot, strays.
+  }
+  for (ShardFiles& shard : files) {
+    std::sort(shard.logs.begin(), shard.logs.end(),
+              [](const Segment& a, const Segment& b) { return a.first_lsn < b.first_lsn; });
   }
   return files;
 }

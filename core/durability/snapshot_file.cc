@@ -51,6 +51,11 @@ Status SnapshotWriter::Add(uint32_t type, std::string_view payload) {
   return buffer_.size() >= kChunkBytes ? Flush() : Status();
 }
 
+Status SnapshotWriter::AddFramed(std::string_view records) {
+  buffer_.append(records);
+  return buffer_.size() >= kChunkBytes ? Flush() : Status();
+}
+
 Status SnapshotWriter::Flush() {
   if (buffer_.empty()) return Status();
   struct iovec chunk {

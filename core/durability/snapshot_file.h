@@ -29,6 +29,10 @@ class SnapshotWriter {
   static Result<SnapshotWriter> Create(const std::string& dir, const std::string& name,
                                        FileHeader header);
   Status Add(uint32_t type, std::string_view payload);
+  // Records already framed (log_format.h AppendRecord), e.g. a chunk a shard serialized.
+  Status AddFramed(std::string_view records);
+  // Bytes written to the file so far (all of them after Finish).
+  uint64_t bytes() const { return file_.size(); }
   // Writes the rest, fsyncs, renames over `dir`/`name` and fsyncs the directory.
   Status Finish();
   uint64_t records() const { return records_; }

@@ -1,12 +1,19 @@
 #include "core/durability/store_journal.h"
 
+#include <algorithm>
+
 #include "core/durability/log_reader.h"
 #include "core/durability/snapshot_file.h"
 
 namespace percore::durability {
 
 void StoreJournal::Start(runtime::Shard& shard, LogFile file, FsyncPolicy policy) {
-  log_ = ShardLog::Start(shard, std::move(file), 0, {.policy = policy});
+  log_ = ShardLog::Start(shard, std::move(file), 0, {.policy = policy, .shard = shard.id()});
+}
+
+void StoreJournal::EnableSnapshots(SnapshotSource* source, SnapshotPolicy policy) {
+  if (!log_) return;
+  snapshotter_ = ShardSnapshotter::Start(*log_->shard(), log_, source, policy);
 }
 
 Status StoreJournal::CheckWritable() const {
@@ -39,7 +46,45 @@ void StoreJournal::AfterAllDurable(ShardLog::DurableFn fn) {
 }
 
 void StoreJournal::Close() {
+  snapshotter_.reset();
   if (log_) log_->Close();
+}
+
+Result<uint64_t> ReplayShardFiles(const GenerationDir::ShardFiles& files, bool skip_corrupt,
+                                  const ShardRecordFn& fn, std::string* report) {
+  uint64_t records = 0;
+  Lsn cut = 0;  // the snapshot holds every change below it; the log goes on from there
+  std::vector<std::pair<std::string, std::string_view>> files_in_order;
+  if (!files.snapshot.empty()) files_in_order.emplace_back(files.snapshot, kSnapshotMagic);
+  for (const auto& segment : files.logs) files_in_order.emplace_back(segment.path, kLogMagic);
+  for (const auto& [path, magic] : files_in_order) {
+    if (magic == kLogMagic) {
+      const auto& segment = *std::find_if(files.logs.begin(), files.logs.end(),
+                                          [&](const auto& s) { return s.path == path; });
+      // Older than the snapshot's cut: a crash came between the rename and the delete.
+      if (segment.first_lsn < cut) continue;
+    }
+    Status applied;
+    Result<LogScan> scan =
+        ScanLogFile(path, magic, skip_corrupt, [&](Lsn, uint32_t type, std::string_view payload) {
+          if (!applied.ok()) return;
+          applied = fn(type, payload);
+          ++records;
+        });
+    if (!scan.ok()) return scan.status();
+    if (!applied.ok()) return Status(StatusCode::kDataLoss, path + ": " + applied.message());
+    if (magic == kSnapshotMagic && scan->has_header) cut = scan->header.first_lsn;
+    if (scan->torn_bytes > 0) {
+      *report += path + ": torn tail of " + std::to_string(scan->torn_bytes) +
+                 " bytes after offset " + std::to_string(scan->valid_bytes) +
+                 " dropped (a write the crash interrupted; it was never acknowledged)\n";
+    }
+    for (uint64_t offset : scan->skipped) {
+      *report += path + ": damaged record at offset " + std::to_string(offset) +
+                 " skipped (--recover-skip-corrupt)\n";
+    }
+  }
+  return records;
 }
 
 Result<GenerationDir> ReplayStore(const DurabilityConfig& config, const std::string& store,
@@ -49,28 +94,11 @@ Result<GenerationDir> ReplayStore(const DurabilityConfig& config, const std::str
   if (!dir->live()) return dir;
   std::vector<GenerationDir::ShardFiles> shards = dir->FilesOf(*dir->live());
   for (uint32_t shard = 0; shard < shards.size(); ++shard) {
-    for (const auto& [path, magic] : {std::pair{shards[shard].snapshot, kSnapshotMagic},
-                                      std::pair{shards[shard].log, kLogMagic}}) {
-      if (path.empty()) continue;
-      Status applied;
-      Result<LogScan> scan = ScanLogFile(path, magic, config.skip_corrupt,
-                                         [&](Lsn, uint32_t type, std::string_view payload) {
-                                           if (!applied.ok()) return;
-                                           applied = fn(shard, type, payload);
-                                           ++stats->records;
-                                         });
-      if (!scan.ok()) return scan.status();
-      if (!applied.ok()) return Status(StatusCode::kDataLoss, path + ": " + applied.message());
-      if (scan->torn_bytes > 0) {
-        *report += path + ": torn tail of " + std::to_string(scan->torn_bytes) +
-                   " bytes after offset " + std::to_string(scan->valid_bytes) +
-                   " dropped (a write the crash interrupted; it was never acknowledged)\n";
-      }
-      for (uint64_t offset : scan->skipped) {
-        *report += path + ": damaged record at offset " + std::to_string(offset) +
-                   " skipped (--recover-skip-corrupt)\n";
-      }
-    }
+    Result<uint64_t> records = ReplayShardFiles(
+        shards[shard], config.skip_corrupt,
+        [&](uint32_t type, std::string_view payload) { return fn(shard, type, payload); }, report);
+    if (!records.ok()) return records.status();
+    stats->records += *records;
   }
   return dir;
 }

@@ -25,6 +25,7 @@
 #include "core/durability/generation_dir.h"
 #include "core/durability/log_file.h"
 #include "core/durability/shard_log.h"
+#include "core/durability/shard_snapshotter.h"
 #include "core/runtime/shard.h"
 
 namespace percore::durability {
@@ -34,6 +35,13 @@ class StoreJournal {
   // Off (no data directory) until Start.
   void Start(runtime::Shard& shard, LogFile file, FsyncPolicy policy);
   bool enabled() const { return log_ != nullptr; }
+  // After Start: snapshots `source` while serving per `policy` (shard_snapshotter.h). `source`
+  // must outlive the shard's loop.
+  void EnableSnapshots(SnapshotSource* source, SnapshotPolicy policy);
+  // The shard's snapshotter (null when off), for tests and operators.
+  ShardSnapshotter* snapshotter() { return snapshotter_.get(); }
+  // What the log has done (null when off), for metrics.
+  const LogStats* stats() const { return log_ ? &log_->stats() : nullptr; }
 
   // OK, or UNAVAILABLE while the log cannot be written: the change must not be made.
   Status CheckWritable() const;
@@ -50,12 +58,22 @@ class StoreJournal {
 
  private:
   std::shared_ptr<ShardLog> log_;
+  std::shared_ptr<ShardSnapshotter> snapshotter_;
 };
 
 // What a replay found beyond the records themselves.
 struct ReplayStats {
   uint64_t records = 0;
 };
+
+// fn(type, payload): applies one record; not OK stops the replay (DATA_LOSS naming the file).
+using ShardRecordFn = std::function<Status(uint32_t type, std::string_view payload)>;
+
+// Replays one old shard's files: its snapshot, then the log segments from the snapshot's cut on
+// (older ones are what a crash left between a snapshot's rename and their deletion). Torn tails
+// and skipped records are reported in `report`. The number of records, or the scan's error.
+Result<uint64_t> ReplayShardFiles(const GenerationDir::ShardFiles& files, bool skip_corrupt,
+                                  const ShardRecordFn& fn, std::string* report);
 
 // fn(old_shard, type, payload): applies one record; not OK stops the replay (DATA_LOSS naming the
 // file).

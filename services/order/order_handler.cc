@@ -1,5 +1,7 @@
 #include "services/order/order_handler.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <atomic>
 #include <optional>
@@ -16,6 +18,8 @@
 
 namespace percore::order {
 namespace {
+
+using google::protobuf::util::TimeUtil;
 
 constexpr char kNextPageTokenKey[] = "next-page-token";
 
@@ -38,6 +42,16 @@ Status OrderNotFound(const Uuid& id) {
   return Status(StatusCode::kNotFound, "order " + id.ToString() + " not found");
 }
 
+// Keys looked at per task of a sweep.
+constexpr size_t kSweepSlice = 1024;
+
+// A sweep every quarter of the retention (so a key lives at most 1.25 retentions), at most
+// once a minute and at least every 100 ms.
+std::chrono::nanoseconds SweepInterval(std::chrono::seconds retention) {
+  return std::clamp<std::chrono::nanoseconds>(retention / 4, std::chrono::milliseconds(100),
+                                              std::chrono::seconds(60));
+}
+
 }  // namespace
 
 OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClients clients,
@@ -48,10 +62,14 @@ OrderHandler::OrderHandler(runtime::Shard& shard, Def* def, clients::ServiceClie
       options_(options),
       env_{&shard, &store_, std::move(clients), options},
       ids_(std::random_device{}() ^ (uint64_t{shard.id()} << 32)) {
+  if (options_.idempotency_retention.count() > 0) {
+    shard_.RunAfter(SweepInterval(options_.idempotency_retention), [this] { SweepKeys(); });
+  }
   if (journals == nullptr) return;
   moved_ = journals->moved();
   Restore(journals->TakeShard(shard));
   env_.journal = journals->journal(shard.id());
+  if (env_.journal) env_.journal->EnableSnapshots(&snapshot_source_, journals->snapshot_policy());
 }
 
 void OrderHandler::Restore(OrderRestore restore) {
@@ -66,10 +84,28 @@ void OrderHandler::Restore(OrderRestore restore) {
       record.saga = saga;  // a cancel or a repeated CreateOrder waits for it
       recovered_.push_back(saga);
     }
-    if (!state.order.idempotency_key().empty()) {
+    // A key whose retention ran out before the restart stays released.
+    const bool expired =
+        !saga && options_.idempotency_retention.count() > 0 &&
+        TimeUtil::TimestampToNanoseconds(state.order.updated_at()) <
+            NowNanos() - std::chrono::nanoseconds(options_.idempotency_retention).count();
+    if (!state.order.idempotency_key().empty() && !expired) {
       store_.ClaimKey(user_id, state.order.idempotency_key(),
                       OrderStore::IdempotencyEntry{state.fingerprint, order_id, saga});
     }
+  }
+}
+
+void OrderHandler::SweepKeys() {
+  const int64_t cutoff =
+      NowNanos() - std::chrono::nanoseconds(options_.idempotency_retention).count();
+  size_t released = 0;
+  const bool more = store_.ExpireKeys(cutoff, kSweepSlice, sweep_cursor_, &released);
+  keys_expired_ += released;
+  if (more) {
+    shard_.Submit([this] { SweepKeys(); });  // the next slice, behind the requests in hand
+  } else {
+    shard_.RunAfter(SweepInterval(options_.idempotency_retention), [this] { SweepKeys(); });
   }
 }
 

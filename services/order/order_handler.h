@@ -16,7 +16,10 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/base/status.h"
@@ -28,6 +31,7 @@
 #include "services/order/order_journal.h"
 #include "services/order/order_options.h"
 #include "services/order/order_saga.h"
+#include "services/order/order_snapshot_source.h"
 #include "services/order/order_store.h"
 #include "services/order/order_validation.h"
 #include "services/order/order_watch.h"
@@ -84,6 +88,9 @@ class OrderHandler {
   runtime::ShardId OwnerOfOrder(const Uuid& id) const;
   // Loads the shard's recovered orders.
   void Restore(OrderRestore restore);
+  // Releases the idempotency keys of orders settled longer than the retention ago, a slice at a
+  // time (a task each, between requests), then sleeps until the next sweep.
+  void SweepKeys();
 
   void DeliverToWatch(uint64_t watch_id, OrderEvent event);
   void EndWatch(uint64_t watch_id, const Status& status);
@@ -94,9 +101,12 @@ class OrderHandler {
   Def* def_;
   OrderServiceOptions options_;
   OrderStore store_;
+  OrderSnapshotSource snapshot_source_{store_};  // what the journal's snapshots read
   OrderSaga::Env env_;
   std::shared_ptr<const std::map<Uuid, runtime::ShardId>> moved_;
   std::vector<std::shared_ptr<OrderSaga>> recovered_;  // mid-saga at the crash, until resumed
+  std::optional<std::pair<Uuid, std::string>> sweep_cursor_;  // SweepKeys' place in the keys
+  uint64_t keys_expired_ = 0;
   OrderIdGenerator ids_;
   uint64_t next_park_id_ = 1;
   std::unordered_map<uint64_t, Finisher> parked_;

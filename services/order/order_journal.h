@@ -102,6 +102,7 @@ class OrderJournals {
   // Read-only once the shards start.
   std::shared_ptr<const std::map<Uuid, runtime::ShardId>> moved() const { return moved_; }
   size_t unfinished() const { return unfinished_; }
+  durability::SnapshotPolicy snapshot_policy() const { return config_.snapshot; }
   void Close();
 
  private:

@@ -34,6 +34,11 @@ struct OrderServiceOptions {
   // How long inventory holds the stock of an order whose flow never comes back (a crash):
   // longer than the whole flow takes.
   std::chrono::seconds reservation_ttl{60};
+  // How long the idempotency key of a settled order (CONFIRMED, FAILED or CANCELLED, no saga
+  // running) is kept after the order's last change: a CreateOrder repeated with the key within
+  // it returns the order; after it the key is free and names a new order. Bounds the keys' memory
+  // by the rate of orders, not their history (--idempotency-retention). 0: kept forever.
+  std::chrono::seconds idempotency_retention{std::chrono::hours(24)};
   // Events a watcher may fall behind before its stream ends with RESOURCE_EXHAUSTED.
   size_t watch_backlog_limit = 1024;
   // ChatMessages of one session being answered at once; reading pauses past it.

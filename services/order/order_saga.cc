@@ -414,7 +414,8 @@ void OrderSaga::LogState() {
   state.lines_returned = lines_returned_;
   state.failure_code = pending_code_;
   state.failure_reason = pending_reason_;
-  last_lsn_ = journal->Log(kOrderState, EncodeOrderState(state));
+  last_logged_ = EncodeOrderState(state);
+  last_lsn_ = journal->Log(kOrderState, last_logged_);
 }
 
 void OrderSaga::ThenDurable(Next next) {

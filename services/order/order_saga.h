@@ -86,6 +86,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // The recovered saga's next step (see the top of this file).
   void Resume();
   void AddWaiter(Reply reply) { waiters_.push_back(std::move(reply)); }
+  // The payload of the last kOrderState this saga logged ("" if none yet): what a snapshot
+  // holds for an order a saga drives (never a state the log has not seen).
+  const std::string& last_logged_state() const { return last_logged_; }
   // Takes effect at the next step boundary.
   void RequestCancel() { cancel_requested_ = true; }
 
@@ -157,6 +160,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   SagaPhase phase_ = SagaPhase::kForward;
   std::string fingerprint_;                  // of the request, when it has an idempotency key
   std::optional<durability::Lsn> last_lsn_;  // of the last state logged
+  std::string last_logged_;                  // its payload
   // kFailing after a restart: the failure the order ends with once compensated.
   v1::FailureCode pending_code_ = v1::FAILURE_CODE_UNSPECIFIED;
   std::string pending_reason_;

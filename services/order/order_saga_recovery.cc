@@ -41,6 +41,7 @@ std::shared_ptr<OrderSaga> OrderSaga::ForRecovery(Env* env, const Uuid& order_id
   saga->pending_code_ = state.failure_code;
   saga->pending_reason_ = state.failure_reason;
   saga->recovering_ = true;
+  saga->last_logged_ = EncodeOrderState(state);
   return saga;
 }
 

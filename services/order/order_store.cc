@@ -60,6 +60,38 @@ std::vector<std::pair<Uuid, v1::Order>> OrderStore::ListAfter(const Uuid& user_i
   return out;
 }
 
+bool OrderStore::ExpireKeys(int64_t cutoff_nanos, size_t budget,
+                            std::optional<std::pair<Uuid, std::string>>& cursor, size_t* released) {
+  using google::protobuf::util::TimeUtil;
+  auto it = cursor ? idempotency_.upper_bound(*cursor) : idempotency_.begin();
+  for (size_t seen = 0; it != idempotency_.end() && seen < budget; ++seen) {
+    const IdempotencyEntry& entry = it->second;
+    const Record* record = entry.saga ? nullptr : Find(entry.order_id);
+    const bool settled = record != nullptr && record->saga == nullptr &&
+                         (IsTerminal(record->order.status()) ||
+                          record->order.status() == v1::ORDER_STATUS_CONFIRMED);
+    if (settled && TimeUtil::TimestampToNanoseconds(record->order.updated_at()) < cutoff_nanos) {
+      cursor = it->first;
+      it = idempotency_.erase(it);
+      ++*released;
+    } else {
+      cursor = it->first;
+      ++it;
+    }
+  }
+  if (it == idempotency_.end()) {
+    cursor.reset();
+    return false;
+  }
+  return true;
+}
+
+std::string OrderStore::FingerprintOf(const Uuid& user_id, const std::string& key) const {
+  if (key.empty()) return "";
+  auto it = idempotency_.find(std::pair{user_id, key});
+  return it == idempotency_.end() ? "" : it->second.fingerprint;
+}
+
 OrderStore::IdempotencyEntry* OrderStore::FindKey(const Uuid& user_id, const std::string& key) {
   auto it = idempotency_.find({user_id, key});
   return it == idempotency_.end() ? nullptr : &it->second;

@@ -83,6 +83,23 @@ class OrderStore {
 
   Feed& feed() { return feed_; }
   size_t size() const { return orders_.size(); }
+  // fn(order_id, record) for up to `limit` orders with ids after `after` (from the first when
+  // nullptr), in id order; what a snapshot pass walks.
+  template <class Fn>
+  size_t ScanOrders(const Uuid* after, size_t limit, Fn&& fn) const {
+    auto visit = [&](const Uuid& id, const std::unique_ptr<Record>& record) { fn(id, *record); };
+    return after == nullptr ? orders_.ScanAfter(nullptr, limit, visit)
+                            : orders_.ScanAfter(after, limit, visit);
+  }
+  // Releases up to `budget` keys' worth of the idempotency table, from the key after `cursor`
+  // (from the first when nullopt): each key whose order is settled (no saga, CONFIRMED, FAILED or
+  // CANCELLED) and last changed before `cutoff_nanos` (Unix time). Moves `cursor` on; false once
+  // the walk has reached the end (the cursor is then reset). Returns via `released` the count.
+  bool ExpireKeys(int64_t cutoff_nanos, size_t budget,
+                  std::optional<std::pair<Uuid, std::string>>& cursor, size_t* released);
+  size_t key_count() const { return idempotency_.size(); }
+  // The fingerprint stored under (user, key), or "" when none.
+  std::string FingerprintOf(const Uuid& user_id, const std::string& key) const;
 
  private:
   storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;

@@ -191,6 +191,9 @@ int main(int argc, char** argv) {
   // A write to a connection the client has closed must fail with EPIPE, not kill the process:
   // OpenSSL's socket BIO (TLS on the native transport) writes without MSG_NOSIGNAL.
   signal(SIGPIPE, SIG_IGN);
+  // A log write past a file size limit (RLIMIT_FSIZE) must fail with EFBIG and be refused like a
+  // full disk (UNAVAILABLE), not kill the process.
+  signal(SIGXFSZ, SIG_IGN);
 
   // --trace-log: made once the shard count is known, but declared before the runtime so that it
   // outlives the shard threads (each holds a pointer to its ShardTracer).

@@ -1,7 +1,10 @@
 #include "services/server/server_flags.h"
 
 #include <charconv>
+#include <chrono>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "services/remote/peer_target.h"
 #include "services/server/service_catalog.h"
@@ -61,6 +64,27 @@ bool ParsePeer(const std::string& value, ServerFlags* flags, std::string* error)
   auto& known = flags->peers[entry->short_name];
   known.insert(known.end(), addresses.begin(), addresses.end());
   return true;
+}
+
+// "90s", "30m", "24h", "7d", "0".
+std::optional<std::chrono::seconds> ParseRetention(const std::string& text) {
+  if (text == "0") return std::chrono::seconds(0);
+  size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 9 || digits + 1 != text.size()) return std::nullopt;
+  const int64_t value = std::stoll(text.substr(0, digits));
+  switch (text.back()) {
+    case 's':
+      return std::chrono::seconds(value);
+    case 'm':
+      return std::chrono::minutes(value);
+    case 'h':
+      return std::chrono::hours(value);
+    case 'd':
+      return std::chrono::hours(24 * value);
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -130,6 +154,14 @@ std::string ServerUsage() {
   --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
                               instead of refusing to start (default: refuse, naming the file
                               and offset)
+  --snapshot-every N          with --data-dir: each shard snapshots its users and orders while
+                              serving once its log has grown N bytes (64MiB, 512KiB, 4096) or
+                              N time has passed with writes (30s, 500ms), then drops the log
+                              before the snapshot's cut; 0: only at start (default 64MiB)
+  --idempotency-retention T   how long a settled order's idempotency key is kept after its
+                              last change (a repeat within it returns the order; after it
+                              the key names a new order): 90s, 30m, 24h, 7d; 0: forever
+                              (default 24h)
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
@@ -154,6 +186,7 @@ std::string ServerUsage() {
 std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* error) {
   ServerFlags flags;
   bool fsync_given = false;
+  bool snapshot_given = false;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     std::string value;
@@ -365,6 +398,24 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
       fsync_given = true;
     } else if (arg == "--recover-skip-corrupt") {
       flags.durability.skip_corrupt = true;
+    } else if (arg == "--snapshot-every") {
+      if (!need_value()) return std::nullopt;
+      Result<durability::SnapshotPolicy> policy = durability::ParseSnapshotEvery(value);
+      if (!policy.ok()) {
+        *error = policy.message();
+        return std::nullopt;
+      }
+      flags.durability.snapshot = *policy;
+      snapshot_given = true;
+    } else if (arg == "--idempotency-retention") {
+      if (!need_value()) return std::nullopt;
+      std::optional<std::chrono::seconds> retention = ParseRetention(value);
+      if (!retention) {
+        *error = "--idempotency-retention wants a time like 90s, 30m, 24h or 7d, or 0; got \"" +
+                 value + "\"";
+        return std::nullopt;
+      }
+      flags.durability.idempotency_retention = *retention;
     } else if (auto parsed = cluster::ParseClusterFlag(
                    arg, [&] { return need_value() ? std::optional(value) : std::nullopt; },
                    &flags.cluster, error)) {
@@ -397,8 +448,11 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
     return std::nullopt;
   }
   flags.server.health_listen = flags.tls.health_listen;
-  if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
-    *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +
+  if (!flags.durability.enabled() &&
+      (fsync_given || flags.durability.skip_corrupt || snapshot_given)) {
+    *error = std::string(fsync_given      ? "--fsync"
+                         : snapshot_given ? "--snapshot-every"
+                                          : "--recover-skip-corrupt") +
              " needs --data-dir (without it nothing is written to disk)";
     return std::nullopt;
   }

@@ -197,6 +197,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     if (decorate) decorate(*clients, order_options);
     std::shared_ptr<order::OrderJournals> journals;
     if (durability.enabled()) journals = std::make_shared<order::OrderJournals>(durability);
+    order_options.idempotency_retention = durability.idempotency_retention;
     auto def = order::MakeOrderService(std::move(*clients), std::move(order_options), journals);
     built.registrations.push_back(def);
     if (journals) {

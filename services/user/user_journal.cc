@@ -5,14 +5,13 @@
 #include "core/durability/generation_dir.h"
 #include "core/durability/log_reader.h"
 #include "core/durability/snapshot_file.h"
+#include "core/durability/store_journal.h"
 #include "core/runtime/shard_for.h"
 #include "services/user/user_validation.h"
 #include "user/v1/user.pb.h"
 
 namespace percore::user {
-namespace {
-
-std::string PutPayload(const UserId& id, std::string_view user_bytes) {
+std::string UserPutPayload(const UserId& id, std::string_view user_bytes) {
   std::string payload;
   payload.reserve(16 + user_bytes.size());
   payload.append(id.view());
@@ -20,11 +19,16 @@ std::string PutPayload(const UserId& id, std::string_view user_bytes) {
   return payload;
 }
 
-}  // namespace
-
 void UserJournal::Start(runtime::Shard& shard, durability::LogFile file,
                         durability::FsyncPolicy policy) {
-  log_ = durability::ShardLog::Start(shard, std::move(file), 0, {.policy = policy});
+  log_ = durability::ShardLog::Start(shard, std::move(file), 0,
+                                     {.policy = policy, .shard = shard.id()});
+}
+
+void UserJournal::EnableSnapshots(durability::SnapshotSource* source,
+                                  durability::SnapshotPolicy policy) {
+  if (!log_) return;
+  snapshotter_ = durability::ShardSnapshotter::Start(*log_->shard(), log_, source, policy);
 }
 
 Status UserJournal::CheckWritable() const {
@@ -35,7 +39,7 @@ Status UserJournal::CheckWritable() const {
 
 std::optional<UserJournal::Lsn> UserJournal::LogPut(const UserId& id, std::string_view user_bytes) {
   if (!log_) return std::nullopt;
-  Result<Lsn> lsn = log_->Append(kUserPut, PutPayload(id, user_bytes));
+  Result<Lsn> lsn = log_->Append(kUserPut, UserPutPayload(id, user_bytes));
   if (!lsn.ok()) return std::nullopt;  // cannot fail after CheckWritable on the same task
   return *lsn;
 }
@@ -56,6 +60,7 @@ void UserJournal::AfterDurable(std::optional<Lsn> lsn, std::function<void(const 
 }
 
 void UserJournal::Close() {
+  snapshotter_.reset();
   if (log_) log_->Close();
 }
 
@@ -68,44 +73,26 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
   // Replay: each shard's snapshot then its log. A user's whole history is in one shard's files
   // (rows are placed by id), so the order between shards does not matter.
   std::map<UserId, std::string> users;
-  Status damaged;
   uint64_t records = 0;
-  auto apply = [&](const std::string& file) {
-    return [&, file](durability::Lsn, uint32_t type, std::string_view payload) {
-      if (!damaged.ok()) return;
-      if (payload.size() < 16 || (type != kUserPut && type != kUserDelete)) {
-        damaged = Status(StatusCode::kDataLoss, file + ": a record percore does not know (type " +
-                                                    std::to_string(type) + ")");
-        return;
-      }
-      ++records;
-      UserId id = UserId::FromBytes(payload.substr(0, 16));
-      if (type == kUserPut) {
-        users[id] = std::string(payload.substr(16));
-      } else {
-        users.erase(id);
-      }
-    };
+  auto apply = [&](uint32_t type, std::string_view payload) -> Status {
+    if (payload.size() < 16 || (type != kUserPut && type != kUserDelete)) {
+      return Status(StatusCode::kDataLoss,
+                    "a record percore does not know (type " + std::to_string(type) + ")");
+    }
+    UserId id = UserId::FromBytes(payload.substr(0, 16));
+    if (type == kUserPut) {
+      users[id] = std::string(payload.substr(16));
+    } else {
+      users.erase(id);
+    }
+    return Status();
   };
   if (dir->live()) {
     for (const GenerationDir::ShardFiles& files : dir->FilesOf(*dir->live())) {
-      for (const auto& [path, magic] : {std::pair{files.snapshot, durability::kSnapshotMagic},
-                                        std::pair{files.log, durability::kLogMagic}}) {
-        if (path.empty()) continue;
-        Result<durability::LogScan> scan =
-            durability::ScanLogFile(path, magic, config.skip_corrupt, apply(path));
-        if (!scan.ok()) return scan.status();
-        if (!damaged.ok()) return damaged;
-        if (scan->torn_bytes > 0) {
-          *report += path + ": torn tail of " + std::to_string(scan->torn_bytes) +
-                     " bytes after offset " + std::to_string(scan->valid_bytes) +
-                     " dropped (a write the crash interrupted; it was never acknowledged)\n";
-        }
-        for (uint64_t offset : scan->skipped) {
-          *report += path + ": damaged record at offset " + std::to_string(offset) +
-                     " skipped (--recover-skip-corrupt)\n";
-        }
-      }
+      Result<uint64_t> replayed =
+          durability::ReplayShardFiles(files, config.skip_corrupt, apply, report);
+      if (!replayed.ok()) return replayed.status();
+      records += *replayed;
     }
   }
 
@@ -131,7 +118,7 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
         next_dir, GenerationDir::SnapshotName(shard), {{}, shard, 0});
     if (!snapshot.ok()) return snapshot.status();
     for (const auto& [id, bytes] : restore[shard].rows) {
-      if (Status added = snapshot->Add(kUserPut, PutPayload(id, bytes)); !added.ok()) {
+      if (Status added = snapshot->Add(kUserPut, UserPutPayload(id, bytes)); !added.ok()) {
         return added;
       }
     }

@@ -8,7 +8,8 @@
 // --fsync says. The email index is not logged: it is derived from the rows and rebuilt at
 // recovery. Recovery replays the live generation (snapshots, then logs), re-places every row for
 // today's shard count and writes the next generation (one snapshot per shard, empty logs).
-// Until snapshots are taken while serving, a shard's log grows until the next restart.
+// While serving, each shard snapshots its rows per --snapshot-every (user_snapshot_source.h) and
+// its log is truncated at the snapshot's cut.
 
 #include <cstdint>
 #include <functional>
@@ -23,6 +24,7 @@
 #include "core/durability/durability_config.h"
 #include "core/durability/log_file.h"
 #include "core/durability/shard_log.h"
+#include "core/durability/shard_snapshotter.h"
 #include "core/runtime/shard.h"
 #include "services/user/user_id.h"
 
@@ -33,6 +35,9 @@ enum UserRecordType : uint32_t {
   kUserDelete = 2,  // 16-byte id
 };
 
+// The payload of a kUserPut record.
+std::string UserPutPayload(const UserId& id, std::string_view user_bytes);
+
 class UserJournal {
  public:
   using Lsn = durability::Lsn;
@@ -40,6 +45,11 @@ class UserJournal {
   // Off (no data directory) until Start.
   void Start(runtime::Shard& shard, durability::LogFile file, durability::FsyncPolicy policy);
   bool enabled() const { return log_ != nullptr; }
+  // After Start: snapshots `source` while serving per `policy` (shard_snapshotter.h).
+  void EnableSnapshots(durability::SnapshotSource* source, durability::SnapshotPolicy policy);
+  durability::ShardSnapshotter* snapshotter() { return snapshotter_.get(); }
+  // What the log has done (null when off), for metrics.
+  const durability::LogStats* stats() const { return log_ ? &log_->stats() : nullptr; }
 
   // OK, or UNAVAILABLE while the log cannot be written: the change must not be made.
   Status CheckWritable() const;
@@ -53,6 +63,7 @@ class UserJournal {
 
  private:
   std::shared_ptr<durability::ShardLog> log_;
+  std::shared_ptr<durability::ShardSnapshotter> snapshotter_;
 };
 
 // What recovery hands each shard.

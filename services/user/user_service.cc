@@ -43,7 +43,10 @@ void UserService::StartShard(runtime::Shard& shard) {
     for (const auto& [key, id] : restore.email_keys) {
       [[maybe_unused]] auto claimed = mine.partition.emails().Claim(key, id);
     }
-    if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+    if (restore.log) {
+      mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+      mine.journal.EnableSnapshots(&mine.snapshot_source, options_.durability.snapshot);
+    }
     restore = UserRestore();  // the rows now live in the partition
   }
   // Runs on this (owner) shard right after a write: one task per watching shard, delivered there

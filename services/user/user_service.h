@@ -35,6 +35,7 @@
 #include "services/user/user_id.h"
 #include "services/user/user_journal.h"
 #include "services/user/user_partition.h"
+#include "services/user/user_snapshot_source.h"
 #include "user/v1/user.pb.h"
 
 namespace percore::user {
@@ -52,7 +53,8 @@ struct UserShard {
   explicit UserShard(runtime::ShardId shard);
   UserPartition partition;
   UserIdGenerator ids;
-  UserJournal journal;  // off without a data directory
+  UserJournal journal;                            // off without a data directory
+  UserSnapshotSource snapshot_source{partition};  // what the journal's snapshots read
   std::function<void(const std::vector<uint64_t>& watch_ids, const SharedUserEvent& event)> deliver;
 };
 
