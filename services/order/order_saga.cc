@@ -392,6 +392,7 @@ void OrderSaga::Transition(v1::OrderStatus status) {
   order_.set_status(status);
   *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
   OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  env_->store->CountTransition(order_);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
   LogState();

@@ -201,6 +201,7 @@ int main(int argc, char** argv) {
     client_metrics.push_back(&peer->metrics());
   }
   admin.SetClientMetrics(std::move(client_metrics));
+  admin.SetStateReaders(built->state_readers);
   if (!flags->trace_log.empty()) {
     std::string process;
     for (const std::string& name : flags->services) process += (process.empty() ? "" : ",") + name;
