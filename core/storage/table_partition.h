@@ -23,6 +23,8 @@
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace percore::storage {
@@ -75,8 +77,8 @@ class TablePartition {
   }
 
   size_t size() const { return rows_.size(); }
-  // The rows' stored bytes (their values' size(), for tables of serialized rows such as
-  // CompactBlob or std::string; 0 for other value types): kept by Put and Erase with one plain
+  // The rows' stored bytes (their values' size(), for tables of byte strings: std::string or
+  // CompactBlob; 0 for other value types): kept by Put and Erase with one plain
   // add each, so /metrics reads it without walking the rows.
   size_t bytes() const { return bytes_; }
   bool empty() const { return rows_.empty(); }
@@ -101,7 +103,10 @@ class TablePartition {
 
  private:
   using Map = std::map<Key, Value, Compare>;
-  static constexpr bool kCountsBytes = requires(const Value& v) {
+  // Byte strings only (std::string, CompactBlob's view()): a vector's size() is no byte count.
+  static constexpr bool kCountsBytes =
+      std::same_as<Value, std::string> || requires(const Value& v) {
+    { v.view() } -> std::convertible_to<std::string_view>;
     { v.size() } -> std::convertible_to<size_t>;
   };
 

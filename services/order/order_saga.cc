@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/base/status.h"
+#include "core/observe/log.h"
 #include "services/order/step_call.h"
 
 namespace percore::order {
@@ -372,12 +373,12 @@ void OrderSaga::EndCancelled() {
 
 void OrderSaga::Cancel() {
   if (!settlement_note_.empty()) {
-    std::fprintf(stderr, "percore: order %s cancelled; %s\n", order_.id().c_str(),
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled; %s\n", order_.id().c_str(),
                  settlement_note_.c_str());
   }
   for (const std::string& problem : compensation_problems_) {
-    std::fprintf(stderr, "percore: order %s cancelled, but %s\n", order_.id().c_str(),
-                 problem.c_str());
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
+                 order_.id().c_str(), problem.c_str());
   }
   Transition(v1::ORDER_STATUS_CANCELLED);
   Finish(Status());

@@ -58,6 +58,13 @@ http::Response AdminEndpoint::Metrics() const {
     observe::AppendStateFamilies(ReadState(), &families);
   }
   observe::AppendProcessFamilies(&families);
+  // /readyz as a series, so an alert can say which instance is not ready (deploy/prometheus).
+  prometheus::MetricFamily ready{
+      .name = "percore_ready",
+      .help = "1 while the server serves (/readyz 200); 0 before, during recovery and draining.",
+      .type = prometheus::MetricType::Gauge};
+  ready.metric.emplace_back().gauge.value = ready_.load(std::memory_order_acquire) ? 1 : 0;
+  families.push_back(std::move(ready));
   return http::Response{.content_type = observe::kTextContentType,
                         .body = observe::SerializeText(families)};
 }
