@@ -31,6 +31,8 @@ from percore_py.stubs import stub_modules
 
 SERVER = None
 TIMEOUT = 10
+DEPLOY_PROMETHEUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                                 "prometheus")
 CODES = ["OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
          "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
          "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"]
@@ -216,12 +218,22 @@ class AdminMetrics(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
     def test_prometheus_scrapes_and_queries(self):
+        """A real Prometheus with deploy/prometheus's configuration and rules (its target and
+        intervals made fit for a test) scrapes the server: the exact counts, by code, and a
+        recording rule evaluated on percore's series."""
         work = tempfile.mkdtemp(prefix="percore-prometheus-")
         self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        for name in os.listdir(DEPLOY_PROMETHEUS):
+            shutil.copy(os.path.join(DEPLOY_PROMETHEUS, name), work)
+        with open(os.path.join(work, "prometheus.yml")) as f:
+            config = f.read()
+        for old, new in (("127.0.0.1:9464", "127.0.0.1:%d" % self.admin),
+                         ("scrape_interval: 15s", "scrape_interval: 1s\n  scrape_timeout: 1s"),
+                         ("evaluation_interval: 15s", "evaluation_interval: 1s")):
+            self.assertIn(old, config)
+            config = config.replace(old, new)
         with open(os.path.join(work, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: percore\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % self.admin)
+            f.write(config)
         port = free_port()
         log = open(os.path.join(work, "log"), "w")
         self.addCleanup(log.close)
@@ -253,6 +265,18 @@ class AdminMetrics(unittest.TestCase):
             self.assertEqual(by_code.get("InvalidArgument"), 2)
             self.assertEqual(by_code.get("Unauthenticated"), 0)  # pre-initialized series
             self.assertEqual(len(by_code), len(CODES))
+            # The deploy rules loaded and evaluate on percore's series.
+            for rule, labels in (("job_method_code:grpc_server_handled:rate1m",
+                                  '{grpc_method="GetUser",grpc_code="OK"}'),
+                                 ("instance_shard:percore_shard_cpu:rate1m", '{shard="1"}')):
+                url = "http://127.0.0.1:%d/api/v1/query?%s" % (
+                    port, urllib.parse.urlencode({"query": rule + labels}))
+                result, deadline = [], time.monotonic() + 20
+                while not result and time.monotonic() < deadline:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        result = json.load(r)["data"]["result"]
+                    time.sleep(0.5)
+                self.assertEqual(len(result), 1, (rule, result))
         finally:
             prometheus.terminate()
             try:
