@@ -97,15 +97,28 @@ std::string FormatLogLine(LogLevel level, std::string_view message) {
 
 void Log(LogLevel level, const char* format, ...) {
   if (level < log_level.load(std::memory_order_relaxed)) return;
-  char message[kMaxMessage];
+  char message[kStackMessage];
   va_list args;
   va_start(args, format);
+  va_list again;
+  va_copy(again, args);
   int n = std::vsnprintf(message, sizeof message, format, args);
   va_end(args);
-  if (n < 0) return;
-  size_t length =
-      static_cast<size_t>(n) < sizeof message ? static_cast<size_t>(n) : sizeof message - 1;  // cut
-  WriteAll(FormatLogLine(level, std::string_view(message, length)));
+  if (n < 0) {
+    va_end(again);
+    return;
+  }
+  if (static_cast<size_t>(n) < sizeof message) {
+    va_end(again);
+    WriteAll(FormatLogLine(level, std::string_view(message, static_cast<size_t>(n))));
+    return;
+  }
+  // A long message (a recovery report): formatted again at its size.
+  std::string long_message(static_cast<size_t>(n) + 1, '\0');
+  std::vsnprintf(long_message.data(), long_message.size(), format, again);
+  va_end(again);
+  long_message.resize(static_cast<size_t>(n));
+  WriteAll(FormatLogLine(level, long_message));
 }
 
 }  // namespace percore::observe

@@ -1,8 +1,8 @@
 #pragma once
 // Threading contract: Log() from any thread, shards included: it takes no lock (stdio's stream
 // lock included) and writes each line with one write(2) to stderr, so lines from different
-// threads never interleave (a pipe or file write of one line up to PIPE_BUF is atomic; longer
-// messages are cut at kMaxMessage). SetLogFormat()/SetLogLevel() once in main() before any
+// threads never interleave (a pipe write of up to PIPE_BUF bytes, 4 KiB, is atomic, as is a
+// write to a file opened for appending). SetLogFormat()/SetLogLevel() once in main() before any
 // thread logs; SetLogShard() on each shard thread when it starts.
 //
 // percore's log lines. `--log-format text` (the default) writes the message as it always was;
@@ -29,7 +29,8 @@ void SetLogLevel(LogLevel level);
 // The shard this thread is (its log lines say so); -1: not a shard.
 void SetLogShard(int shard);
 
-inline constexpr size_t kMaxMessage = 2048;
+// Messages up to this size are formatted on the stack; longer ones in a string.
+inline constexpr size_t kStackMessage = 2048;
 
 // One log line of printf-style `format` (no trailing newline needed: one is added).
 void Log(LogLevel level, const char* format, ...) __attribute__((format(printf, 2, 3)));
