@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "core/net/connection.h"
+#include "core/observe/log.h"
 
 namespace percore::net {
 namespace {
@@ -67,8 +68,8 @@ void ShardServer::SetTls(SSL_CTX* ctx) {
 void ShardServer::Start() {
   spare_.emplace();
   if (!poller().Add(listen_fd_, runtime::Poller::kReadable, this)) {
-    std::fprintf(stderr, "percore: shard %u cannot watch its listener: %s\n", shard_.id(),
-                 std::strerror(errno));
+    observe::Log(observe::LogLevel::kError, "percore: shard %u cannot watch its listener: %s\n",
+                 shard_.id(), std::strerror(errno));
   }
 }
 
@@ -186,8 +187,8 @@ void ShardServer::OutOfDescriptors() {
   auto now = runtime::Clock::now();
   if (now - last_log_ > std::chrono::seconds(1)) {
     last_log_ = now;
-    std::fprintf(stderr, "percore: shard %u out of file descriptors: refusing connections\n",
-                 shard_.id());
+    observe::Log(observe::LogLevel::kWarn,
+                 "percore: shard %u out of file descriptors: refusing connections\n", shard_.id());
   }
 }
 

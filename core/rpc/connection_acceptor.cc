@@ -20,6 +20,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/observe/log.h"
+
 struct grpc_pollset;
 
 namespace percore::rpc {
@@ -222,7 +224,8 @@ void ConnectionAcceptor::Run() {
     int ready = poll(fds.data(), fds.size(), -1);
     if (ready < 0) {
       if (errno == EINTR) continue;
-      std::fprintf(stderr, "percore: accept loop: poll: %s\n", std::strerror(errno));
+      observe::Log(observe::LogLevel::kError, "percore: accept loop: poll: %s\n",
+                   std::strerror(errno));
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
       continue;
     }
@@ -250,14 +253,14 @@ void ConnectionAcceptor::AcceptReady(int listen_fd) {
           }
           if (int64_t now = NowNanos(); now - last_log_ns_ > 1'000'000'000) {
             last_log_ns_ = now;
-            std::fprintf(stderr,
+            observe::Log(observe::LogLevel::kWarn,
                          "percore: out of file descriptors: closing new connections "
                          "(%lld refused so far)\n",
                          static_cast<long long>(refused()));
           }
           continue;
         case AcceptError::kBackOff:  // ENOBUFS, ENOMEM: back off briefly and keep accepting
-          std::fprintf(stderr, "percore: accept: %s\n", std::strerror(errno));
+          observe::Log(observe::LogLevel::kError, "percore: accept: %s\n", std::strerror(errno));
           std::this_thread::sleep_for(std::chrono::milliseconds(10));
           return;
       }
@@ -268,7 +271,7 @@ void ConnectionAcceptor::AcceptReady(int listen_fd) {
       close(fd);
       if (int64_t now = NowNanos(); now - last_log_ns_ > 1'000'000'000) {
         last_log_ns_ = now;
-        std::fprintf(stderr,
+        observe::Log(observe::LogLevel::kWarn,
                      "percore: %lld connections open, the cap (--max-connections %d): closing "
                      "new ones (%lld refused so far)\n",
                      static_cast<long long>(estimated_connections_), max_connections_,

@@ -23,6 +23,7 @@
 #include <utility>
 
 #include "core/base/status.h"
+#include "core/observe/log.h"
 #include "core/rpc/call_core.h"
 #include "core/rpc/call_interceptor.h"
 #include "core/rpc/call_limits.h"
@@ -48,9 +49,11 @@ void RunHandler(CallCore& call, const std::string& path, Fn&& fn) {
     fn();
     return;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "percore: handler of %s threw: %s\n", path.c_str(), e.what());
+    observe::Log(observe::LogLevel::kError, "percore: handler of %s threw: %s\n", path.c_str(),
+                 e.what());
   } catch (...) {
-    std::fprintf(stderr, "percore: handler of %s threw: unknown exception\n", path.c_str());
+    observe::Log(observe::LogLevel::kError, "percore: handler of %s threw: unknown exception\n",
+                 path.c_str());
   }
   call.NoteStatus(StatusCode::kInternal);
   call.FinishWithStatus(Status(StatusCode::kInternal, "internal error"));

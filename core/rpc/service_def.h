@@ -211,6 +211,11 @@ class ServiceDef final : public ServiceRegistration {
 
   // The handler object of `shard` (for in-process calls between services). Shard thread only.
   Handler& local(runtime::Shard& shard) { return *handlers_.at(shard.id()); }
+  // The same, or nullptr before this service is instantiated on `shard` (a /metrics scrape
+  // during start-up). Shard thread only.
+  Handler* local_if_any(runtime::Shard& shard) const {
+    return shard.id() < handlers_.size() ? handlers_[shard.id()] : nullptr;
+  }
 
   RawService& raw() override { return raw_; }
   void SetShardCount(size_t shards) override { handlers_.assign(shards, nullptr); }

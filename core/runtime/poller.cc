@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/observe/log.h"
+
 namespace percore::runtime {
 namespace {
 uint32_t EpollEvents(uint32_t interest) {
@@ -20,7 +22,7 @@ uint32_t EpollEvents(uint32_t interest) {
 
 Poller::Poller() : epoll_fd_(epoll_create1(EPOLL_CLOEXEC)) {
   if (epoll_fd_ < 0) {
-    std::fprintf(stderr, "percore: epoll_create1: %s\n", std::strerror(errno));
+    observe::Log(observe::LogLevel::kError, "percore: epoll_create1: %s\n", std::strerror(errno));
     std::abort();
   }
 }
@@ -67,7 +69,8 @@ void Poller::Wait(int timeout_ms) {
   epoll_event events[64];
   int ready = epoll_wait(epoll_fd_, events, 64, timeout_ms);
   if (ready < 0) {
-    if (errno != EINTR) std::fprintf(stderr, "percore: epoll_wait: %s\n", std::strerror(errno));
+    if (errno != EINTR)
+      observe::Log(observe::LogLevel::kError, "percore: epoll_wait: %s\n", std::strerror(errno));
     return;
   }
   for (int i = 0; i < ready; ++i) {

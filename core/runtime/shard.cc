@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <optional>
 
+#include "core/observe/log.h"
 #include "core/runtime/completion_tag.h"
 #include "core/runtime/runtime.h"
 
@@ -179,6 +180,7 @@ void Shard::StartThread(int cpu) {
     char name[16];
     std::snprintf(name, sizeof(name), "shard-%u", id_);
     pthread_setname_np(pthread_self(), name);
+    observe::SetLogShard(static_cast<int>(id_));  // its log lines say which shard
     clockid_t clock;
     if (pthread_getcpuclockid(pthread_self(), &clock) == 0) {
       cpu_clock_.store(static_cast<int64_t>(clock), std::memory_order_release);

@@ -19,9 +19,12 @@
 // interface is the next step if the budget tightens (~30 B/entry instead of ~64).
 #pragma once
 
+#include <concepts>
 #include <cstddef>
 #include <functional>
 #include <map>
+#include <string>
+#include <string_view>
 #include <utility>
 
 namespace percore::storage {
@@ -54,8 +57,12 @@ class TablePartition {
   // Stores `value` under `key`, replacing any previous value. Returns true if the key was new,
   // false if an existing value was replaced.
   bool Put(Key key, Value value) {
+    if constexpr (kCountsBytes) bytes_ += value.size();
     auto [it, inserted] = rows_.try_emplace(std::move(key), std::move(value));
-    if (!inserted) it->second = std::move(value);
+    if (!inserted) {
+      if constexpr (kCountsBytes) bytes_ -= it->second.size();
+      it->second = std::move(value);
+    }
     return inserted;
   }
 
@@ -64,11 +71,16 @@ class TablePartition {
   bool Erase(const K& key) {
     auto it = rows_.find(key);
     if (it == rows_.end()) return false;
+    if constexpr (kCountsBytes) bytes_ -= it->second.size();
     rows_.erase(it);
     return true;
   }
 
   size_t size() const { return rows_.size(); }
+  // The rows' stored bytes (their values' size(), for tables of byte strings: std::string or
+  // CompactBlob; 0 for other value types): kept by Put and Erase with one plain
+  // add each, so /metrics reads it without walking the rows.
+  size_t bytes() const { return bytes_; }
   bool empty() const { return rows_.empty(); }
 
   // Calls fn(const Key&, const Value&) for up to `limit` rows whose key is strictly greater
@@ -91,6 +103,12 @@ class TablePartition {
 
  private:
   using Map = std::map<Key, Value, Compare>;
+  // Byte strings only (std::string, CompactBlob's view()): a vector's size() is no byte count.
+  static constexpr bool kCountsBytes =
+      std::same_as<Value, std::string> || requires(const Value& v) {
+    { v.view() } -> std::convertible_to<std::string_view>;
+    { v.size() } -> std::convertible_to<size_t>;
+  };
 
   template <class Fn>
   size_t ScanFrom(typename Map::const_iterator it, size_t limit, Fn& fn) const {
@@ -102,6 +120,7 @@ class TablePartition {
   }
 
   Map rows_;
+  size_t bytes_ = 0;  // see bytes()
 };
 
 }  // namespace percore::storage

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/base/page_token.h"
+#include "core/observe/log.h"
 #include "services/cluster/cluster_inventory_client.h"
 #include "services/cluster/cluster_payment_client.h"
 #include "services/cluster/order_stream_relays.h"
@@ -24,8 +25,8 @@ std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement)
     members += member;
   }
   SetPageTokenKey("percore-cluster/" + std::to_string(placement.partitions) + "/" + members);
-  std::fprintf(stderr, "percore-server: partition %u of %zu; members %s\n", placement.self,
-               placement.partitions, members.c_str());
+  observe::Log(observe::LogLevel::kInfo, "percore-server: partition %u of %zu; members %s\n",
+               placement.self, placement.partitions, members.c_str());
   return std::make_shared<ForwardingRouter>(placement, PercoreRoutes(),
                                             std::make_shared<MemberLinks>(placement.members));
 }

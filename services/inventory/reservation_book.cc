@@ -65,6 +65,7 @@ ReservationRecord& ReservationBook::Restore(const v1::Reservation& reservation) 
       AddPending(reservation.id(), reservation.reservation_key(), SortedLines(std::move(lines)));
   record.reservation = reservation;
   record.pending = false;
+  if (reservation.state() == v1::Reservation::RESERVATION_STATE_HELD) ++held_;
   return record;
 }
 
@@ -114,6 +115,7 @@ std::vector<ReserveWaiter> ReservationBook::Activate(const std::string& id, cons
   *reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
   *reservation.mutable_expires_at() = TimeUtil::NanosecondsToTimestamp(now + plan.ttl.count());
   record.pending = false;
+  ++held_;
   return std::exchange(record.waiters, {});
 }
 
@@ -141,6 +143,7 @@ Result<Settlement> ReservationBook::Settle(const std::string& id, SettleHow how,
             "reservation " + id + " was " + StateWord(reservation.state()) +
                 "; it can no longer be " + (how == SettleHow::kCommit ? "committed" : "released")};
   }
+  --held_;
   return EndHeld(*record, target, now);
 }
 
@@ -154,6 +157,7 @@ std::optional<Settlement> ReservationBook::Expire(const std::string& id, int64_t
   if (!force && now < TimeUtil::TimestampToNanoseconds(record->reservation.expires_at())) {
     return std::nullopt;
   }
+  --held_;
   return EndHeld(*record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
 }
 

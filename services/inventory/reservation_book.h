@@ -67,6 +67,8 @@ class ReservationBook {
   // Forgets a record and its key (a reservation that failed: the key may be used again).
   void Erase(const std::string& id);
   size_t size() const { return records_.size(); }
+  // Records in state HELD (kept by Activate, Restore, Settle and Expire), for /metrics.
+  size_t held() const { return held_; }
   // Recovery: a reservation no longer pending (HELD or ended), findable by id and by key.
   ReservationRecord& Restore(const v1::Reservation& reservation);
   // Every record (recovery's scan of HELD ones for their expiry timers).
@@ -94,6 +96,7 @@ class ReservationBook {
  private:
   std::unordered_map<std::string, ReservationRecord> records_;  // by id
   std::unordered_map<std::string, std::string> ids_by_key_;
+  size_t held_ = 0;
 };
 
 }  // namespace percore::inventory

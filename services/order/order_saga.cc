@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/base/status.h"
+#include "core/observe/log.h"
 #include "services/order/step_call.h"
 
 namespace percore::order {
@@ -372,12 +373,12 @@ void OrderSaga::EndCancelled() {
 
 void OrderSaga::Cancel() {
   if (!settlement_note_.empty()) {
-    std::fprintf(stderr, "percore: order %s cancelled; %s\n", order_.id().c_str(),
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled; %s\n", order_.id().c_str(),
                  settlement_note_.c_str());
   }
   for (const std::string& problem : compensation_problems_) {
-    std::fprintf(stderr, "percore: order %s cancelled, but %s\n", order_.id().c_str(),
-                 problem.c_str());
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
+                 order_.id().c_str(), problem.c_str());
   }
   Transition(v1::ORDER_STATUS_CANCELLED);
   Finish(Status());
@@ -392,6 +393,7 @@ void OrderSaga::Transition(v1::OrderStatus status) {
   order_.set_status(status);
   *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
   OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  env_->store->CountTransition(order_);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
   LogState();

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "core/base/status.h"
+#include "core/observe/log.h"
 #include "services/order/order_saga.h"
 #include "services/order/step_call.h"
 
@@ -212,8 +213,8 @@ void OrderSaga::CancelConfirmed() {
   auto return_stock = [self] {
     self->ReturnStock([self] {
       for (const std::string& problem : self->compensation_problems_) {
-        std::fprintf(stderr, "percore: order %s cancelled, but %s\n", self->order_.id().c_str(),
-                     problem.c_str());
+        observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
+                     self->order_.id().c_str(), problem.c_str());
       }
       self->Transition(v1::ORDER_STATUS_CANCELLED);
       self->Finish(Status());

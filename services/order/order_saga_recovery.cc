@@ -4,6 +4,7 @@
 #include <string>
 
 #include "core/base/status.h"
+#include "core/observe/log.h"
 #include "services/order/order_saga.h"
 #include "services/order/step_call.h"
 
@@ -53,7 +54,7 @@ void OrderSaga::Resume() {
     compensation_problems_.push_back(
         "the return of " + std::to_string(line.quantity) + " units of sku \"" + line.sku +
         "\" was under way when the server stopped and may not have been made: check the stock");
-    std::fprintf(stderr, "percore: order %s: %s\n", order_.id().c_str(),
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s: %s\n", order_.id().c_str(),
                  compensation_problems_.back().c_str());
   }
   switch (phase_) {

@@ -10,6 +10,7 @@
 //   - the change feed: every committed status change of an order is published under the order
 //     and under its user, in commit order, so watchers of either see it.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -101,12 +102,24 @@ class OrderStore {
   // The fingerprint stored under (user, key), or "" when none.
   std::string FingerprintOf(const Uuid& user_id, const std::string& key) const;
 
+  // Orders of this shard that reached `order.status()` (a saga's transition; recovery's loading
+  // is not counted), by status and failure code, for /metrics: plain counts, read on this shard.
+  void CountTransition(const v1::Order& order) {
+    ++transitions_[order.status()]
+                  [order.status() == v1::ORDER_STATUS_FAILED ? order.failure_code() : 0];
+  }
+  uint64_t transitions(v1::OrderStatus status, v1::FailureCode code) const {
+    return transitions_[status][code];
+  }
+
  private:
   storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;
   // (user, order) -> nothing: a user's orders in id order.
   storage::TablePartition<std::pair<Uuid, Uuid>, bool> by_user_;
   std::map<std::pair<Uuid, std::string>, IdempotencyEntry> idempotency_;
   Feed feed_;
+  std::array<std::array<uint64_t, v1::FailureCode_ARRAYSIZE>, v1::OrderStatus_ARRAYSIZE>
+      transitions_{};
 };
 
 }  // namespace percore::order

@@ -1,5 +1,8 @@
 #include "services/server/admin_endpoint.h"
 
+#include <condition_variable>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/observe/exposition.h"
@@ -51,9 +54,50 @@ http::Response AdminEndpoint::Metrics() const {
     observe::AppendTraceFamilies(tracer_->written(), tracer_->dropped(), &families);
   }
   observe::AppendShardFamilies(shards, &families);
+  if (host != nullptr && state_readers_ && !state_readers_->empty()) {
+    observe::AppendStateFamilies(ReadState(), &families);
+  }
   observe::AppendProcessFamilies(&families);
+  // /readyz as a series, so an alert can say which instance is not ready (deploy/prometheus).
+  prometheus::MetricFamily ready{
+      .name = "percore_ready",
+      .help = "1 while the server serves (/readyz 200); 0 before, during recovery and draining.",
+      .type = prometheus::MetricType::Gauge};
+  ready.metric.emplace_back().gauge.value = ready_.load(std::memory_order_acquire) ? 1 : 0;
+  families.push_back(std::move(ready));
   return http::Response{.content_type = observe::kTextContentType,
                         .body = observe::SerializeText(families)};
+}
+
+std::vector<std::vector<observe::StateSample>> AdminEndpoint::ReadState() const {
+  // Shared with the shard tasks, which may finish after a scrape that stopped waiting.
+  struct Gather {
+    std::mutex mutex;
+    std::condition_variable answered;
+    size_t left = 0;
+    std::vector<std::vector<observe::StateSample>> per_shard;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->per_shard.resize(runtime_.size());
+  gather->left = runtime_.size();
+  for (size_t i = 0; i < runtime_.size(); ++i) {
+    auto shard_id = static_cast<runtime::ShardId>(i);
+    bool queued = runtime_.SubmitTo(shard_id, [readers = state_readers_, gather, shard_id] {
+      std::vector<observe::StateSample> samples;
+      runtime::Shard& shard = *runtime::Shard::Current();
+      for (const StateReader& read : *readers) read(shard, &samples);
+      std::lock_guard lock(gather->mutex);
+      gather->per_shard[shard_id] = std::move(samples);
+      if (--gather->left == 0) gather->answered.notify_one();
+    });
+    if (!queued) {
+      std::lock_guard lock(gather->mutex);
+      --gather->left;
+    }
+  }
+  std::unique_lock lock(gather->mutex);
+  gather->answered.wait_for(lock, kStateWait, [&] { return gather->left == 0; });
+  return gather->per_shard;  // a copy: a late shard may still write its slot
 }
 
 }  // namespace percore::server

@@ -2,28 +2,39 @@
 // Threading contract: construct, Start(), SetHost(), SetReady() and Stop() from main's control
 // thread; the requests are served on the HTTP server's own thread (core/http), which reads the
 // shards' metrics as relaxed atomics that only their shards write (core/observe) and takes no
-// lock any call path takes. The Runtime, and the ServerHost once set, must outlive Stop().
+// lock any call path takes. The state series (StateReader) are read on each shard's own thread:
+// a scrape posts one task per shard and waits for them (at most kStateWait; a shard that does not
+// answer in time is left out of that scrape); the tasks hand their samples over under a mutex
+// only they and the scrape take. The Runtime, and the ServerHost once set, must outlive Stop().
 //
 // percore-server's admin listener (--admin HOST:PORT): /metrics (Prometheus text format 0.0.4:
-// grpc_server_*, grpc_client_*, percore_shard_*, process_*), /healthz (200 while the process runs),
+// grpc_server_*, grpc_client_*, percore_shard_*, the state series of core/observe/state_metrics.h,
+// process_*), /healthz (200 while the process runs),
 // /readyz (200 once the server serves; 503 before, during recovery, and from the start of
 // draining).
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/http/http_server.h"
 #include "core/observe/grpc_client_metrics.h"
+#include "core/observe/state_metrics.h"
 #include "core/observe/tracer.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "services/server/state_reader.h"
 
 namespace percore::server {
 
 class AdminEndpoint {
  public:
+  // How long a scrape waits for the shards' state samples.
+  static constexpr std::chrono::milliseconds kStateWait{500};
+
   explicit AdminEndpoint(runtime::Runtime& runtime) : runtime_(runtime) {}
   ~AdminEndpoint() { Stop(); }
 
@@ -38,6 +49,11 @@ class AdminEndpoint {
   }
   // --trace-log's tracer, whose span counts /metrics reports: before Start(), or never.
   void SetTracer(const observe::Tracer* tracer) { tracer_ = tracer; }
+  // The hosted services' state readers (services/server/service_catalog.h), run once SetHost()
+  // has been called: before Start(), or never.
+  void SetStateReaders(std::vector<StateReader> readers) {
+    state_readers_ = std::make_shared<const std::vector<StateReader>>(std::move(readers));
+  }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
   void Stop() {
     if (server_) server_->Stop();
@@ -45,11 +61,15 @@ class AdminEndpoint {
 
  private:
   http::Response Metrics() const;
+  // Each shard's samples from state_readers_ (an empty list for a shard that did not answer).
+  std::vector<std::vector<observe::StateSample>> ReadState() const;
 
   runtime::Runtime& runtime_;
   std::atomic<const rpc::ServerHost*> host_{nullptr};
   std::vector<const observe::GrpcClientMetrics*> client_metrics_;  // fixed before Start()
   const observe::Tracer* tracer_ = nullptr;                        // fixed before Start()
+  // Fixed before Start(); shared with the shard tasks of a scrape, which may outlive it.
+  std::shared_ptr<const std::vector<StateReader>> state_readers_;
   std::atomic<bool> ready_{false};
   std::unique_ptr<http::Server> server_;
 };

@@ -5,6 +5,7 @@
 // line and the old one stays); without TLS it is ignored with a log line (its default action
 // would kill the process without draining).
 
+#include <grpc/support/log.h>
 #include <grpcpp/security/credentials.h>
 #include <pthread.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 #include <thread>
 
 #include "core/durability/data_dir_lock.h"
+#include "core/observe/log.h"
 #include "core/observe/tracer.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
@@ -36,6 +38,15 @@
 
 namespace {
 
+// gRPC's own log lines (gpr_log) as percore's, so that --log-format json holds for every line.
+void GrpcLogLine(gpr_log_func_args* args) {
+  using percore::observe::LogLevel;
+  LogLevel level = args->severity == GPR_LOG_SEVERITY_ERROR  ? LogLevel::kError
+                   : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
+                                                             : LogLevel::kDebug;
+  percore::observe::Log(level, "grpc %s:%d] %s", args->file, args->line, args->message);
+}
+
 // --jwt-* and --peer-token-file: the authentication interceptor in front of every handler, and
 // the token presented to peers; --partitions: the router that forwards calls for other
 // partitions' keys, after the interceptors. False (after a message) when a key or token file is
@@ -49,7 +60,7 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
   Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
   for (const Status& status : {verifier.status(), peer_authorization.status()}) {
     if (!status.ok()) {
-      std::fprintf(stderr, "percore-server: %s\n", status.message().c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: %s\n", status.message().c_str());
       return false;
     }
   }
@@ -65,7 +76,7 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
         std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
     *auth_out = auth.get();  // lives in the chain, which the server options keep
     chain->Add(std::move(auth));
-    std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
+    observe::Log(observe::LogLevel::kInfo, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
@@ -82,7 +93,7 @@ void ReloadJwtKeys(const percore::server::AuthFlags& flags,
   using namespace percore;
   auto verifier = server::BuildJwtVerifier(flags);
   if (!verifier.ok()) {
-    std::fprintf(stderr,
+    observe::Log(observe::LogLevel::kError,
                  "percore-server: SIGHUP: JWT key reload refused, keeping the current keys: %s\n",
                  verifier.message().c_str());
     return;
@@ -97,7 +108,7 @@ void ReloadJwtKeys(const percore::server::AuthFlags& flags,
     if (!queued) done.count_down();
   }
   done.wait();
-  std::fprintf(stderr, "percore-server: SIGHUP: JWT keys reloaded (%zu key%s)\n",
+  observe::Log(observe::LogLevel::kInfo, "percore-server: SIGHUP: JWT keys reloaded (%zu key%s)\n",
                (*verifier)->options().keys.size(),
                (*verifier)->options().keys.size() == 1 ? "" : "s");
 }
@@ -108,12 +119,12 @@ bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltSer
   using namespace percore;
   auto material = server::LoadServerTls(flags.tls);
   if (!material.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", material.message().c_str());
     return false;
   }
   flags.server.tls = *std::move(material);
   if (flags.server.tls) {
-    std::fprintf(stderr, "percore-server: TLS on (%s)%s\n",
+    observe::Log(observe::LogLevel::kInfo, "percore-server: TLS on (%s)%s\n",
                  tls::DescribeLeaf(flags.server.tls->cert_chain).c_str(),
                  flags.server.tls->ca_certs.empty()
                      ? ""
@@ -122,7 +133,7 @@ bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltSer
   if (!flags.tls.peer_enabled()) return true;
   auto peer = tls::LoadTlsMaterial(flags.tls.peer_files());
   if (!peer.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", peer.message().c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", peer.message().c_str());
     return false;
   }
   grpc::SslCredentialsOptions options;
@@ -141,13 +152,18 @@ int main(int argc, char** argv) {
   std::string error;
   std::optional<server::ServerFlags> flags = server::ParseServerFlags(argc, argv, &error);
   if (!flags) {
-    std::fprintf(stderr, "percore-server: %s\n", error.c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", error.c_str());
     return 2;
   }
   if (flags->help) {
     std::fputs(server::ServerUsage().c_str(), stdout);
     return 0;
   }
+  // Before any thread starts (core/observe/log.h). In JSON, gRPC's own lines go through it too
+  // (in text they keep gRPC's format, as before).
+  observe::SetLogFormat(flags->log_format);
+  observe::SetLogLevel(flags->log_level);
+  if (flags->log_format == observe::LogFormat::kJson) gpr_set_log_function(GrpcLogLine);
   // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
   std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
   durability::DataDirLock data_dir_lock;
@@ -162,7 +178,7 @@ int main(int argc, char** argv) {
   std::optional<server::BuiltServices> built = server::BuildServices(
       flags->services, flags->peers, flags->durability, cluster_clients, &error);
   if (!built) {
-    std::fprintf(stderr, "percore-server: %s\n", error.c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", error.c_str());
     return 2;
   }
 
@@ -176,7 +192,8 @@ int main(int argc, char** argv) {
   // 1024), and cap connections below it (--max-connections).
   int64_t fd_limit_before = 0;
   int64_t fd_limit = rpc::RaiseFileLimit(&fd_limit_before);
-  std::fprintf(stderr, "percore-server: file descriptor limit %lld (soft limit was %lld)\n",
+  observe::Log(observe::LogLevel::kInfo,
+               "percore-server: file descriptor limit %lld (soft limit was %lld)\n",
                static_cast<long long>(fd_limit), static_cast<long long>(fd_limit_before));
 
   // Block the shutdown signals before any thread starts, so every thread inherits the mask
@@ -216,6 +233,7 @@ int main(int argc, char** argv) {
     client_metrics.push_back(&peer->metrics());
   }
   admin.SetClientMetrics(std::move(client_metrics));
+  admin.SetStateReaders(built->state_readers);
   if (!flags->trace_log.empty()) {
     std::string process;
     for (const std::string& name : flags->services) process += (process.empty() ? "" : ",") + name;
@@ -225,20 +243,20 @@ int main(int argc, char** argv) {
                                .process = process.empty() ? "all" : process},
         runtime.size());
     if (!tracer->Start(&error)) {
-      std::fprintf(stderr, "percore-server: --trace-log: %s\n", error.c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: --trace-log: %s\n", error.c_str());
       return 1;
     }
-    std::fprintf(stderr, "percore-server: tracing to %s, sample ratio %g\n",
+    observe::Log(observe::LogLevel::kInfo, "percore-server: tracing to %s, sample ratio %g\n",
                  flags->trace_log.c_str(), flags->trace_sample_ratio);
     admin.SetTracer(tracer.get());
   }
   if (!flags->admin.empty()) {
     if (!admin.Start(flags->admin, &error)) {
-      std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: --admin: %s\n", error.c_str());
       return 1;
     }
-    std::fprintf(stderr, "percore-server: admin listening on %s (port %d)\n", flags->admin.c_str(),
-                 admin.port());
+    observe::Log(observe::LogLevel::kInfo, "percore-server: admin listening on %s (port %d)\n",
+                 flags->admin.c_str(), admin.port());
   }
   // Durable state: hold the data directory for the life of the process (data_dir_lock is
   // declared before the services, so it is released after their logs are closed), then recover
@@ -247,21 +265,21 @@ int main(int argc, char** argv) {
     Result<durability::DataDirLock> lock =
         durability::DataDirLock::Acquire(flags->durability.data_dir);
     if (!lock.ok()) {
-      std::fprintf(stderr, "percore-server: %s\n", lock.message().c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: %s\n", lock.message().c_str());
       return 1;
     }
     data_dir_lock = std::move(*lock);
     for (auto& recover : built->recoveries) {
       std::string report;
       Status recovered = recover(runtime.size(), &report);
-      std::fputs(report.c_str(), stderr);
+      if (!report.empty()) observe::Log(observe::LogLevel::kInfo, "%s", report.c_str());
       if (!recovered.ok()) {
-        std::fprintf(stderr, "percore-server: recovery of %s failed: %s\n",
+        observe::Log(observe::LogLevel::kError, "percore-server: recovery of %s failed: %s\n",
                      flags->durability.data_dir.c_str(), recovered.message().c_str());
         return 1;
       }
     }
-    std::fprintf(stderr, "percore-server: state in %s, --fsync %s\n",
+    observe::Log(observe::LogLevel::kInfo, "percore-server: state in %s, --fsync %s\n",
                  flags->durability.data_dir.c_str(),
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
@@ -274,7 +292,8 @@ int main(int argc, char** argv) {
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
   if (!started.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", started.error_message().c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n",
+                 started.error_message().c_str());
     return 1;
   }
   admin.SetHost(&host);
@@ -301,12 +320,13 @@ int main(int argc, char** argv) {
                                 .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
                                 .web_root = PERCORE_WEB_ROOT});
     if (!http_gateway->Start(&error)) {
-      std::fprintf(stderr, "percore-server: --http: %s\n", error.c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: --http: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
       return 1;
     }
-    std::fprintf(stderr, "percore-server: HTTP gateway listening on %s (port %d)\n",
-                 flags->http.c_str(), http_gateway->port());
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: HTTP gateway listening on %s (port %d)\n", flags->http.c_str(),
+                 http_gateway->port());
   }
   // Work recovery left to finish while serving (orders a crash left mid-saga): health says
   // NOT_SERVING and /readyz 503 until it is done, then the main thread hears SIGUSR1.
@@ -314,7 +334,8 @@ int main(int argc, char** argv) {
   if (built->resumers.empty()) {
     admin.SetReady(true);
   } else {
-    std::fprintf(stderr, "percore-server: finishing recovery (NOT_SERVING until done)\n");
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: finishing recovery (NOT_SERVING until done)\n");
     pthread_t main_thread = pthread_self();
     for (auto& resume : built->resumers) {
       resume(runtime, [resumers_left, main_thread] {
@@ -324,7 +345,8 @@ int main(int argc, char** argv) {
   }
   // Before the line on stdout, so whoever reads that line finds this one (tests do).
   if (!flags->server.health_listen.empty()) {
-    std::fprintf(stderr, "percore-server: health listening on %s (port %d, plaintext)\n",
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: health listening on %s (port %d, plaintext)\n",
                  flags->server.health_listen.c_str(), host.health_port());
   }
   std::string listen = flags->server.listen;
@@ -335,15 +357,17 @@ int main(int argc, char** argv) {
   std::printf("\n");
   std::fflush(stdout);
   if (native) {
-    std::fprintf(stderr, "percore-server: native transport, up to %d connections\n",
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: native transport, up to %d connections\n",
                  host.max_connections());
   } else if (flags->server.tls) {
     // gRPC's own listener accepts TLS connections: no cap of percore's (README).
-    std::fprintf(stderr,
+    observe::Log(observe::LogLevel::kInfo,
                  "percore-server: TLS, connections not capped, gRPC memory limit %lld bytes\n",
                  static_cast<long long>(host.grpc_memory_limit_bytes()));
   } else {
-    std::fprintf(stderr, "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: up to %d connections, gRPC memory limit %lld bytes\n",
                  host.max_connections(), static_cast<long long>(host.grpc_memory_limit_bytes()));
   }
 
@@ -356,20 +380,21 @@ int main(int argc, char** argv) {
         runtime.RunOnAll([health = built->health](runtime::Shard& shard) {
           health->local(shard).SetServing(true);
         });
-        std::fprintf(stderr, "percore-server: recovery finished; SERVING\n");
+        observe::Log(observe::LogLevel::kInfo, "percore-server: recovery finished; SERVING\n");
         built->resumers.clear();
       }
       continue;
     }
     if (signal_number != SIGHUP) break;
     if (!flags->server.tls && auth == nullptr) {
-      std::fprintf(stderr, "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
+      observe::Log(observe::LogLevel::kInfo,
+                   "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
       continue;
     }
     if (flags->server.tls) {
       auto material = server::LoadServerTls(flags->tls);
       Status reloaded = material.ok() ? host.ReloadTls(**material) : material.status();
-      std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+      observe::Log(observe::LogLevel::kWarn, "percore-server: SIGHUP: %s\n",
                    reloaded.ok() ? "TLS certificate reloaded for new connections"
                                  : ("TLS reload refused, keeping the current certificate: " +
                                     reloaded.message())
@@ -380,7 +405,7 @@ int main(int argc, char** argv) {
   admin.SetReady(false);
   // Leave the cluster first: the others drop this member now, not when its lease expires.
   if (etcd_membership) etcd_membership->Stop();
-  std::fprintf(stderr, "percore-server: %s, draining (grace %.1fs)\n",
+  observe::Log(observe::LogLevel::kInfo, "percore-server: %s, draining (grace %.1fs)\n",
                signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
   auto grace =
       std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
@@ -409,7 +434,8 @@ int main(int argc, char** argv) {
   host.Shutdown(grace);
   if (native) {
     // Every call object of the native transport is freed by now (tests read this line).
-    std::fprintf(stderr, "percore-server: native transport stopped, %lld call objects alive\n",
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: native transport stopped, %lld call objects alive\n",
                  static_cast<long long>(host.live_call_objects()));
   }
   if (http_gateway) http_gateway->Stop();  // after the shards: nothing posts to it any more
@@ -423,6 +449,6 @@ int main(int argc, char** argv) {
   // Spans name their methods by the bindings' and peers' strings: written before those go.
   if (tracer) tracer->Stop();
   admin.Stop();  // before host: /metrics reads its counters
-  std::fprintf(stderr, "percore-server: stopped\n");
+  observe::Log(observe::LogLevel::kInfo, "percore-server: stopped\n");
   return 0;
 }

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 
+#include "core/observe/log.h"
+
 namespace percore::server {
 namespace {
 
@@ -40,7 +42,8 @@ void RateLimitedLog(google::protobuf::LogLevel level, const char* filename, int 
   if (now != window && window_second.compare_exchange_strong(window, now)) {
     lines_in_window.store(0, std::memory_order_relaxed);
     if (int64_t n = dropped.exchange(0); n > 0) {
-      std::fprintf(stderr, "percore: protobuf: %lld more log lines dropped (rate limit %d/s)\n",
+      observe::Log(observe::LogLevel::kWarn,
+                   "percore: protobuf: %lld more log lines dropped (rate limit %d/s)\n",
                    static_cast<long long>(n), max_per_second.load(std::memory_order_relaxed));
     }
   }
@@ -50,7 +53,11 @@ void RateLimitedLog(google::protobuf::LogLevel level, const char* filename, int 
     dropped.fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  std::fprintf(stderr, "percore: protobuf %s %s:%d] %s\n", LevelName(level), filename, line,
+  observe::LogLevel ours = level == google::protobuf::LOGLEVEL_INFO ? observe::LogLevel::kInfo
+                           : level == google::protobuf::LOGLEVEL_WARNING
+                               ? observe::LogLevel::kWarn
+                               : observe::LogLevel::kError;
+  observe::Log(ours, "percore: protobuf %s %s:%d] %s\n", LevelName(level), filename, line,
                message.c_str());
 }
 

@@ -177,6 +177,11 @@ std::string ServerUsage() {
                               span appended to PATH ("-": stderr) (default off)
   --trace-sample-ratio R      with --trace-log: share of new traces recorded, 0 to 1; a
                               caller's sampled flag is followed (default 1)
+  --log-format text|json      stderr log lines as plain text, or one JSON object per line
+                              (ts, level, shard, msg, trace_id/span_id under a call's trace)
+                              (default text)
+  --log-level LEVEL           debug, info, warn or error: lines below it are not written
+                              (default info)
 )" + cluster::ClusterUsage() +
          AuthUsage() + TlsUsage() +
          R"(  --help                      this text
@@ -265,6 +270,22 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.trace_sample_ratio = ratio;
+    } else if (arg == "--log-format") {
+      if (!need_value()) return std::nullopt;
+      std::optional<observe::LogFormat> format = observe::ParseLogFormat(value);
+      if (!format) {
+        *error = "--log-format wants text or json, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.log_format = *format;
+    } else if (arg == "--log-level") {
+      if (!need_value()) return std::nullopt;
+      std::optional<observe::LogLevel> level = observe::ParseLogLevel(value);
+      if (!level) {
+        *error = "--log-level wants debug, info, warn or error, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.log_level = *level;
     } else if (arg == "--shards") {
       if (!need_value()) return std::nullopt;
       if (!ParseInt(value, 1, 1024, &number)) {

@@ -10,6 +10,7 @@
 
 #include "core/cluster/cluster_placement.h"
 #include "core/durability/durability_config.h"
+#include "core/observe/log.h"
 #include "core/rpc/server_host.h"
 #include "services/cluster/cluster_flags.h"
 #include "services/server/auth_flags.h"
@@ -43,6 +44,9 @@ struct ServerFlags {
   // --trace-sample-ratio (of new traces; a caller's sampled flag is followed).
   std::string trace_log;
   double trace_sample_ratio = 1.0;
+  // --log-format text|json and --log-level debug|info|warn|error (core/observe/log.h).
+  observe::LogFormat log_format = observe::LogFormat::kText;
+  observe::LogLevel log_level = observe::LogLevel::kInfo;
 };
 
 // Parses argv; on a bad flag returns nullopt and sets `error` to a message naming it.

@@ -12,6 +12,7 @@
 #include "services/remote/remote_inventory_client.h"
 #include "services/remote/remote_payment_client.h"
 #include "services/remote/remote_user_client.h"
+#include "services/server/state_readers.h"
 #include "services/user/user_handler.h"
 
 namespace percore::server {
@@ -156,7 +157,9 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
   if (chosen.contains("user")) {
     hosted.user =
         std::make_shared<user::UserService>(user::UserServiceOptions{.durability = durability});
-    built.registrations.push_back(user::MakeUserGrpcService(hosted.user));
+    auto def = user::MakeUserGrpcService(hosted.user);
+    built.registrations.push_back(def);
+    built.state_readers.push_back(UserStateReader(hosted.user, def));
     built.user = hosted.user;
     if (durability.enabled()) {
       built.recoveries.push_back([user = hosted.user](size_t shards, std::string* report) {
@@ -170,6 +173,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
         inventory::InventoryServiceOptions{.durability = durability});
     built.registrations.push_back(inventory::MakeInventoryGrpcService(hosted.inventory));
     built.inventory = hosted.inventory;
+    built.state_readers.push_back(InventoryStateReader(hosted.inventory));
     if (durability.enabled()) {
       built.recoveries.push_back(
           [inventory = hosted.inventory](size_t shards, std::string* report) {
@@ -182,6 +186,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     hosted.payment = std::make_shared<payment::PaymentService>(
         payment::PaymentServiceOptions{.durability = durability});
     built.registrations.push_back(payment::MakePaymentGrpcService(hosted.payment));
+    built.state_readers.push_back(PaymentStateReader(hosted.payment));
     if (durability.enabled()) {
       built.recoveries.push_back([payment = hosted.payment](size_t shards, std::string* report) {
         return payment->Recover(shards, report);
@@ -200,6 +205,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     order_options.idempotency_retention = durability.idempotency_retention;
     auto def = order::MakeOrderService(std::move(*clients), std::move(order_options), journals);
     built.registrations.push_back(def);
+    built.state_readers.push_back(OrderStateReader(def));
     if (journals) {
       built.recoveries.push_back([journals](size_t shards, std::string* report) {
         return journals->Recover(shards, report);

@@ -24,6 +24,7 @@
 #include "services/inventory/inventory_service.h"
 #include "services/order/order_options.h"
 #include "services/remote/remote_peer.h"
+#include "services/server/state_reader.h"
 #include "services/user/user_service.h"
 
 namespace percore::server {
@@ -61,6 +62,8 @@ struct BuiltServices {
   // durable service must finish before the server reports SERVING (the orders a crash left
   // mid-saga). Each calls `done` once, on any thread. Health starts NOT_SERVING when there is any.
   std::vector<std::function<void(runtime::Runtime& runtime, std::function<void()> done)>> resumers;
+  // What /metrics reads of each hosted service's state, on each shard (state_readers.h).
+  std::vector<StateReader> state_readers;
   // grpc.health.v1.Health, for SetServing once the resumers are done.
   std::shared_ptr<rpc::ServiceDef<health::HealthHandler>> health;
 };

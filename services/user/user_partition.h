@@ -91,6 +91,8 @@ class UserPartition {
   std::vector<std::pair<UserId, rpc::SerializedMessage>> ScanAfter(const UserId* after,
                                                                    size_t limit) const;
   size_t size() const { return rows_.size(); }
+  // The stored rows' bytes (serialized user.v1.User), for /metrics.
+  size_t bytes() const { return rows_.bytes(); }
 
   // The ops of a multi-shard update, each one hop on this (the user's owner) shard:
   // The email key the user has now, after marking the user as changing it to `new_key` (when

@@ -1,6 +1,7 @@
 """The admin listener of the real percore-server (--admin, issue 12): /metrics counts calls of
 known outcome exactly (go-grpc-prometheus names: started, handled by Go code name, messages,
-the handling-time histogram), every hosted method x code exists at zero from the start,
+the handling-time histogram), every hosted method x code exists at zero from the start, the
+state series (rows and bytes per table, orders by final status, reservations held, watchers),
 `promtool check metrics` accepts the page, a real Prometheus server scrapes it and answers
 queries on it; /healthz, /readyz (503 while draining), 404, 405, 413, keep-alive.
 Usage: admin_metrics_test.py PATH/TO/percore-server"""
@@ -30,6 +31,8 @@ from percore_py.stubs import stub_modules
 
 SERVER = None
 TIMEOUT = 10
+DEPLOY_PROMETHEUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "deploy",
+                                 "prometheus")
 CODES = ["OK", "Canceled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound",
          "AlreadyExists", "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted",
          "OutOfRange", "Unimplemented", "Internal", "Unavailable", "DataLoss", "Unauthenticated"]
@@ -215,12 +218,22 @@ class AdminMetrics(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
 
     def test_prometheus_scrapes_and_queries(self):
+        """A real Prometheus with deploy/prometheus's configuration and rules (its target and
+        intervals made fit for a test) scrapes the server: the exact counts, by code, and a
+        recording rule evaluated on percore's series."""
         work = tempfile.mkdtemp(prefix="percore-prometheus-")
         self.addCleanup(shutil.rmtree, work, ignore_errors=True)
+        for name in os.listdir(DEPLOY_PROMETHEUS):
+            shutil.copy(os.path.join(DEPLOY_PROMETHEUS, name), work)
+        with open(os.path.join(work, "prometheus.yml")) as f:
+            config = f.read()
+        for old, new in (("127.0.0.1:9464", "127.0.0.1:%d" % self.admin),
+                         ("scrape_interval: 15s", "scrape_interval: 1s\n  scrape_timeout: 1s"),
+                         ("evaluation_interval: 15s", "evaluation_interval: 1s")):
+            self.assertIn(old, config)
+            config = config.replace(old, new)
         with open(os.path.join(work, "prometheus.yml"), "w") as f:
-            f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-                    "scrape_configs:\n  - job_name: percore\n    static_configs:\n"
-                    "      - targets: ['127.0.0.1:%d']\n" % self.admin)
+            f.write(config)
         port = free_port()
         log = open(os.path.join(work, "log"), "w")
         self.addCleanup(log.close)
@@ -252,6 +265,18 @@ class AdminMetrics(unittest.TestCase):
             self.assertEqual(by_code.get("InvalidArgument"), 2)
             self.assertEqual(by_code.get("Unauthenticated"), 0)  # pre-initialized series
             self.assertEqual(len(by_code), len(CODES))
+            # The deploy rules loaded and evaluate on percore's series.
+            for rule, labels in (("job_method_code:grpc_server_handled:rate1m",
+                                  '{grpc_method="GetUser",grpc_code="OK"}'),
+                                 ("instance_shard:percore_shard_cpu:rate1m", '{shard="1"}')):
+                url = "http://127.0.0.1:%d/api/v1/query?%s" % (
+                    port, urllib.parse.urlencode({"query": rule + labels}))
+                result, deadline = [], time.monotonic() + 20
+                while not result and time.monotonic() < deadline:
+                    with urllib.request.urlopen(url, timeout=5) as r:
+                        result = json.load(r)["data"]["result"]
+                    time.sleep(0.5)
+                self.assertEqual(len(result), 1, (rule, result))
         finally:
             prometheus.terminate()
             try:
@@ -292,6 +317,136 @@ class AdminMetrics(unittest.TestCase):
                     break
                 reply += chunk
         self.assertTrue(reply.startswith(b"HTTP/1.1 413"), reply[:100])
+
+
+class AdminStateSeries(unittest.TestCase):
+    """percore's state series (core/observe/state_metrics.h) after a known sequence of calls on
+    one server hosting every service: rows and bytes per table, orders by final status and
+    failure code, reservations held while an order waits for its payment, open watchers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.user_pb, cls.user_grpc = stub_modules("user.v1.user")
+        cls.inv_pb, inv_grpc = stub_modules("inventory.v1.inventory")
+        cls.order_pb, order_grpc = stub_modules("order.v1.order")
+        cls.pay_pb, _ = stub_modules("payment.v1.payment")
+        cls.money_pb, _ = stub_modules("commerce.v1.money")
+        cls.server, cls.admin = start_server("--shards", "2")
+        cls.users = cls.user_grpc.UserServiceStub(cls.server.channel)
+        cls.inventory = inv_grpc.InventoryServiceStub(cls.server.channel)
+        cls.orders = order_grpc.OrderServiceStub(cls.server.channel)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def totals(self, name, **labels):
+        """The sum over the shards of `name`'s series with `labels` (None: none exists)."""
+        values = [v for (n, l), v in parse(get(self.admin, "/metrics")[2]).items()
+                  if n == name and set(labels.items()) <= l]
+        return sum(values) if values else None
+
+    def wait_for(self, name, value, **labels):
+        deadline = time.monotonic() + TIMEOUT
+        while self.totals(name, **labels) != value and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertEqual(self.totals(name, **labels), value, (name, labels))
+
+    def product(self, sku, stock):
+        self.inventory.CreateProduct(self.inv_pb.CreateProductRequest(
+            sku=sku, name="Widget " + sku,
+            price=self.money_pb.Money(amount_minor=1250, currency="USD"), initial_stock=stock),
+            timeout=TIMEOUT)
+
+    def order(self, user_id, sku, quantity, token):
+        return self.orders.CreateOrder(self.order_pb.CreateOrderRequest(
+            user_id=user_id, items=[self.order_pb.LineItem(sku=sku, quantity=quantity)],
+            payment_method=self.pay_pb.PaymentMethod(token=token)), timeout=60)
+
+    def test_state_series_after_a_known_sequence(self):
+        # Users: 4 created, 1 deleted. Bytes: the stored rows, serialized without their id.
+        made = [self.users.CreateUser(self.user_pb.CreateUserRequest(
+            name="State %d" % i, email="state%d@example.com" % i), timeout=TIMEOUT)
+            for i in range(4)]
+        self.users.DeleteUser(self.user_pb.DeleteUserRequest(id=made[3].id), timeout=TIMEOUT)
+        stored = 0
+        for user in made[:3]:
+            row = self.user_pb.User()
+            row.CopyFrom(self.users.GetUser(self.user_pb.GetUserRequest(id=user.id),
+                                            timeout=TIMEOUT))
+            row.ClearField("id")
+            stored += row.ByteSize()
+        self.wait_for("percore_storage_rows", 3, table="users")
+        self.assertEqual(self.totals("percore_storage_bytes", table="users"), stored)
+
+        # Every final status and failure code exists at zero before any order.
+        for status, code in (("CONFIRMED", "NONE"), ("CANCELLED", "NONE"),
+                             ("FAILED", "OUT_OF_STOCK"), ("FAILED", "MIXED_CURRENCIES")):
+            self.assertEqual(self.totals("percore_orders_finished_total", status=status,
+                                         failure_code=code), 0)
+        self.assertEqual(self.totals("percore_reservations_held"), 0)
+
+        # A mixed run: confirmed then cancelled, declined, out of stock.
+        buyer = made[0].id
+        self.product("state-a", 10)
+        self.product("state-b", 1)
+        confirmed = self.order(buyer, "state-a", 1, "tok_approve")
+        self.assertEqual(self.order_pb.OrderStatus.Name(confirmed.status), "ORDER_STATUS_CONFIRMED")
+        self.orders.CancelOrder(self.order_pb.CancelOrderRequest(id=confirmed.id), timeout=60)
+        declined = self.order(buyer, "state-a", 1, "tok_decline")
+        self.assertEqual(self.order_pb.FailureCode.Name(declined.failure_code),
+                         "FAILURE_CODE_PAYMENT_DECLINED")
+        short = self.order(buyer, "state-b", 5, "tok_approve")
+        self.assertEqual(self.order_pb.FailureCode.Name(short.failure_code),
+                         "FAILURE_CODE_OUT_OF_STOCK")
+        self.assertEqual(self.totals("percore_reservations_held"), 0)
+
+        # An order whose payment never answers holds its reservation until the saga's payment
+        # deadline (2 s), then fails PAYMENT_TIMEOUT and releases it.
+        outcome = {}
+        slow = threading.Thread(
+            target=lambda: outcome.update(order=self.order(buyer, "state-a", 2, "tok_timeout")))
+        slow.start()
+        try:
+            self.wait_for("percore_reservations_held", 1)
+        finally:
+            slow.join(60)
+        self.assertEqual(self.order_pb.FailureCode.Name(outcome["order"].failure_code),
+                         "FAILURE_CODE_PAYMENT_TIMEOUT")
+        self.wait_for("percore_reservations_held", 0)
+
+        expected = {("CONFIRMED", "NONE"): 1, ("CANCELLED", "NONE"): 1,
+                    ("FAILED", "PAYMENT_DECLINED"): 1, ("FAILED", "OUT_OF_STOCK"): 1,
+                    ("FAILED", "PAYMENT_TIMEOUT"): 1, ("FAILED", "UNKNOWN_PRODUCT"): 0,
+                    ("FAILED", "SERVICE_UNAVAILABLE"): 0, ("FAILED", "INTERNAL"): 0,
+                    ("FAILED", "MIXED_CURRENCIES"): 0}
+        for (status, code), count in expected.items():
+            with self.subTest(status=status, failure_code=code):
+                self.assertEqual(self.totals("percore_orders_finished_total", status=status,
+                                             failure_code=code), count)
+        self.assertEqual(self.totals("percore_storage_rows", table="orders"), 4)
+        self.assertEqual(self.totals("percore_storage_rows", table="products"), 2)
+        # Reservations kept: committed-then-released, released (declined), released (timeout);
+        # the out-of-stock one never got past pending and is forgotten.
+        self.assertEqual(self.totals("percore_storage_rows", table="reservations"), 3)
+
+    def test_watchers_open_then_closed(self):
+        user = self.users.CreateUser(self.user_pb.CreateUserRequest(
+            name="Watched", email="watched@example.com"), timeout=TIMEOUT)
+        user_watches = [self.users.WatchUserUpdates(
+            self.user_pb.WatchUserRequest(user_id=user.id), timeout=60) for _ in range(3)]
+        order_watches = [self.orders.WatchOrderUpdates(
+            self.order_pb.WatchOrderUpdatesRequest(user_id=user.id), timeout=60)
+            for _ in range(2)]
+        try:
+            self.wait_for("percore_streams_open", 3, grpc_method="WatchUserUpdates")
+            self.wait_for("percore_streams_open", 2, grpc_method="WatchOrderUpdates")
+            self.assertEqual(self.totals("percore_streams_open", grpc_method="ChatSession"), 0)
+        finally:
+            for call in user_watches + order_watches:
+                call.cancel()
+        self.wait_for("percore_streams_open", 0, grpc_method="WatchUserUpdates")
+        self.wait_for("percore_streams_open", 0, grpc_method="WatchOrderUpdates")
 
 
 class AdminDraining(unittest.TestCase):

@@ -191,6 +191,25 @@ TEST(TablePartitionTest, StoresCompactBlobRows) {
   EXPECT_EQ(copy.view(), "serialized user 1");
 }
 
+TEST(TablePartitionTest, BytesFollowPutReplaceAndErase) {
+  TablePartition<std::string, CompactBlob> blobs;
+  blobs.Put("a", CompactBlob::CopyOf("12345"));
+  blobs.Put("b", CompactBlob::CopyOf("123"));
+  EXPECT_EQ(blobs.bytes(), 8u);
+  blobs.Put("a", CompactBlob::CopyOf("1"));  // replaced: the old row's bytes leave
+  EXPECT_EQ(blobs.bytes(), 4u);
+  EXPECT_TRUE(blobs.Erase("b"));
+  EXPECT_FALSE(blobs.Erase("b"));
+  EXPECT_EQ(blobs.bytes(), 1u);
+  StringTable strings;
+  strings.Put("k", "four");
+  EXPECT_EQ(strings.bytes(), 4u);
+  // Not byte strings: no byte count.
+  TablePartition<int, std::vector<int>> vectors;
+  vectors.Put(1, std::vector<int>{1, 2, 3});
+  EXPECT_EQ(vectors.bytes(), 0u);
+}
+
 TEST(TablePartitionTest, OrderFollowsTheComparator) {
   TablePartition<int, int, std::greater<>> table;
   for (int k : {1, 3, 2}) table.Put(k, k * 10);

@@ -9,6 +9,7 @@ both transports (tests/system/meson.build registers the _native copies); baselin
 alone. native() says which one a test is running against."""
 
 import atexit
+import fcntl
 import functools
 import os
 import re
@@ -47,7 +48,12 @@ class Server:
     (stderr_text()), so a chatty server never blocks on a full pipe."""
 
     def __init__(self, binary, *flags, wrapper=(), preexec_fn=None):
+        # O_APPEND: the child's writes always land at the end, even while
+        # stderr_text() seeks the shared file offset back to 0 to read (a line written then
+        # would otherwise overwrite the start of the file).
         self._stderr = tempfile.TemporaryFile(mode="w+", prefix="percore-server-stderr-")
+        fd_flags = fcntl.fcntl(self._stderr.fileno(), fcntl.F_GETFL)
+        fcntl.fcntl(self._stderr.fileno(), fcntl.F_SETFL, fd_flags | os.O_APPEND)
         self.proc = subprocess.Popen(
             [*wrapper, binary, "--listen", "127.0.0.1:0", *transport_flags(binary), *flags],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, preexec_fn=preexec_fn)

@@ -1,0 +1,85 @@
+#include "services/server/state_readers.h"
+
+#include <string>
+
+namespace percore::server {
+namespace {
+
+using observe::StateFamily;
+using observe::StateSample;
+
+void Rows(std::vector<StateSample>* out, const char* table, size_t rows) {
+  out->push_back({StateFamily::kStorageRows, {{"table", table}}, static_cast<double>(rows)});
+}
+
+void Streams(std::vector<StateSample>* out, const char* service, const char* method, size_t open) {
+  out->push_back({StateFamily::kStreamsOpen,
+                  {{"grpc_method", method}, {"grpc_service", service}},
+                  static_cast<double>(open)});
+}
+
+}  // namespace
+
+StateReader UserStateReader(std::shared_ptr<user::UserService> service,
+                            std::shared_ptr<user::UserHandler::Def> def) {
+  return [service, def](runtime::Shard& shard, std::vector<StateSample>* out) {
+    if (service->shards().has(shard)) {
+      const user::UserPartition& users = service->shards().on(shard).partition;
+      Rows(out, "users", users.size());
+      out->push_back(
+          {StateFamily::kStorageBytes, {{"table", "users"}}, static_cast<double>(users.bytes())});
+    }
+    if (const user::UserHandler* handler = def->local_if_any(shard)) {
+      Streams(out, "user.v1.UserService", "WatchUserUpdates", handler->watch_count());
+    }
+  };
+}
+
+StateReader InventoryStateReader(std::shared_ptr<inventory::InventoryService> service) {
+  return [service](runtime::Shard& shard, std::vector<StateSample>* out) {
+    if (!service->shards().has(shard)) return;
+    const inventory::InventoryShard& mine = service->shards().on(shard);
+    Rows(out, "products", mine.stock.size());
+    Rows(out, "reservations", mine.reservations.size());
+    out->push_back(
+        {StateFamily::kReservationsHeld, {}, static_cast<double>(mine.reservations.held())});
+  };
+}
+
+StateReader PaymentStateReader(std::shared_ptr<payment::PaymentService> service) {
+  return [service](runtime::Shard& shard, std::vector<StateSample>* out) {
+    if (!service->shards().has(shard)) return;
+    Rows(out, "payments", service->shards().on(shard).ledger.size());
+  };
+}
+
+StateReader OrderStateReader(std::shared_ptr<order::OrderHandler::Def> def) {
+  return [def](runtime::Shard& shard, std::vector<StateSample>* out) {
+    order::OrderHandler* handler = def->local_if_any(shard);
+    if (handler == nullptr) return;
+    const order::OrderStore& store = handler->store();
+    Rows(out, "orders", store.size());
+    Streams(out, "order.v1.OrderService", "WatchOrderUpdates", handler->watch_count());
+    Streams(out, "order.v1.OrderService", "ChatSession", handler->chat_count());
+    // Every final status and failure code, zero included, so rate() sees the first one.
+    auto finished = [&](order::v1::OrderStatus status, order::v1::FailureCode code) {
+      std::string code_name =
+          code == order::v1::FAILURE_CODE_UNSPECIFIED
+              ? "NONE"
+              : order::v1::FailureCode_Name(code).substr(sizeof("FAILURE_CODE_") - 1);
+      out->push_back(
+          {StateFamily::kOrdersFinished,
+           {{"failure_code", code_name},
+            {"status", order::v1::OrderStatus_Name(status).substr(sizeof("ORDER_STATUS_") - 1)}},
+           static_cast<double>(store.transitions(status, code))});
+    };
+    finished(order::v1::ORDER_STATUS_CONFIRMED, order::v1::FAILURE_CODE_UNSPECIFIED);
+    finished(order::v1::ORDER_STATUS_CANCELLED, order::v1::FAILURE_CODE_UNSPECIFIED);
+    for (int code = 1; code < order::v1::FailureCode_ARRAYSIZE; ++code) {
+      if (!order::v1::FailureCode_IsValid(code)) continue;
+      finished(order::v1::ORDER_STATUS_FAILED, static_cast<order::v1::FailureCode>(code));
+    }
+  };
+}
+
+}  // namespace percore::server
