@@ -7,6 +7,7 @@
 
 #include "core/base/uuid.h"
 #include "core/runtime/shard_for.h"
+#include "services/gateway/peer_call.h"
 #include "services/gateway/status_mapping.h"
 
 namespace percore::gateway {
@@ -133,11 +134,27 @@ void Gateway::Stop() {
   if (server_) server_->Stop();
 }
 
-bool Gateway::Hosted(std::string_view method_path) const {
-  // "/pkg.Service/Method"
+namespace {
+
+// "pkg.Service" of "/pkg.Service/Method" ("" when it is not that shape).
+std::string ServiceOf(std::string_view method_path) {
   size_t slash = method_path.find('/', 1);
-  if (slash == std::string_view::npos) return false;
-  return hosted_.count(std::string(method_path.substr(1, slash - 1))) > 0;
+  if (slash == std::string_view::npos) return std::string();
+  return std::string(method_path.substr(1, slash - 1));
+}
+
+}  // namespace
+
+bool Gateway::Reachable(std::string_view method_path) const {
+  std::string service = ServiceOf(method_path);
+  return hosted_.count(service) > 0 || options_.peers.count(service) > 0;
+}
+
+const std::shared_ptr<remote::RemotePeer>* Gateway::PeerOf(std::string_view method_path) const {
+  std::string service = ServiceOf(method_path);
+  if (hosted_.count(service) > 0) return nullptr;
+  auto it = options_.peers.find(service);
+  return it == options_.peers.end() ? nullptr : &it->second;
 }
 
 runtime::ShardId Gateway::PickShard(ShardKey key, std::string_view value) {
@@ -167,13 +184,20 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
   http::Server* server = server_.get();
   http::ExchangeId exchange = spec.exchange;
   bool websocket = spec.mode == Mode::kWebSocket;
+  const std::shared_ptr<remote::RemotePeer>* peer = PeerOf(method);
   bool queued =
       runtime_.shard(shard).Submit([this, method = std::move(method), spec = std::move(spec),
-                                    body = std::move(body), one_request]() mutable {
+                                    body = std::move(body), one_request, peer]() mutable {
         runtime::Shard& here = *runtime::Shard::Current();
         auto* call = new GatewayCall(here, std::move(spec));
-        const rpc::MethodEntry* entry = host_.methods(here.id()).Find(method);
-        if (entry == nullptr) {
+        const rpc::MethodEntry* entry = peer ? nullptr : host_.methods(here.id()).Find(method);
+        const pb::MethodDescriptor* type = nullptr;
+        if (peer != nullptr) {
+          std::string full = method.substr(1);
+          full[full.find('/')] = '.';
+          type = pb::DescriptorPool::generated_pool()->FindMethodByName(full);
+        }
+        if (entry == nullptr && type == nullptr) {
           call->Finish(StatusCode::kUnimplemented, "no hosted method " + method);
           return;
         }
@@ -182,7 +206,11 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
           here.Local<GatewayCalls>().by_exchange[call->exchange()] = call;
         }
         call->Ref();  // while starting: the call may be over before this returns
-        entry->StartBytes(*call, limits_);
+        if (entry != nullptr) {
+          entry->StartBytes(*call, limits_);
+        } else {  // a --peer's: forwarded over its channel of this shard
+          PeerCall::Start(*call, *peer, method, *type, call->metadata_list());
+        }
         if (one_request) {
           call->Deliver(body);
           call->HalfClose();
@@ -251,11 +279,10 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
     }
     method = std::string(path);
   }
-  if (!Hosted(method)) {
+  if (!Reachable(method)) {
     return server.Respond(
         id, ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
-                              " is not hosted by this process (it is a --peer); the gateway "
-                              "calls hosted services only"));
+                              " is not hosted by this process and is not a --peer of it"));
   }
   bool takes_body = route == nullptr || route->body;
   if (!request.body.empty()) {
@@ -327,9 +354,9 @@ void Gateway::OnOpen(http::Server& server, http::ExchangeId id, http::Request&& 
   }
   spec.announce_ready = request.query().find("ready=") != std::string_view::npos;
   spec.reads_client = reads_client;
-  if (!Hosted(method)) {
+  if (!Reachable(method)) {
     return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kUnavailable),
-                                 "service not hosted by this process");
+                                 "service not hosted by this process and not a --peer of it");
   }
   std::string_view key_value;
   for (const auto& [name, value] : spec.params) {

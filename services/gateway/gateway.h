@@ -21,6 +21,7 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/gateway/gateway_call.h"
+#include "services/remote/remote_peer.h"
 
 namespace percore::gateway {
 
@@ -36,6 +37,9 @@ struct GatewayOptions {
   size_t max_websocket_message_bytes = 64 * 1024;
   // Directory of the web page's static files (index.html, ...); "" serves none.
   std::string web_root;
+  // The services that are --peers (not hosted), by full name: their calls are forwarded over
+  // the peer's channels (peer_call.h). A service neither hosted nor here answers 503.
+  std::unordered_map<std::string, std::shared_ptr<remote::RemotePeer>> peers;
 };
 
 class Gateway final : public http::WebSocketHandler {
@@ -75,8 +79,10 @@ class Gateway final : public http::WebSocketHandler {
   // Fills the call's metadata, peer, deadline from the request.
   void FillSpec(const http::Request& request, CallSpec& spec) const;
   runtime::ShardId PickShard(ShardKey key, std::string_view value);
-  // The service of "/pkg.Service/Method" is hosted here.
-  bool Hosted(std::string_view method_path) const;
+  // The service of "/pkg.Service/Method" is hosted here, or is a --peer.
+  bool Reachable(std::string_view method_path) const;
+  // The peer serving the service of `method_path`, or nullptr (hosted, or unknown).
+  const std::shared_ptr<remote::RemotePeer>* PeerOf(std::string_view method_path) const;
   void LoadStaticFiles();
 
   runtime::Runtime& runtime_;

@@ -109,6 +109,10 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   void EndForDrain();
   bool over() const { return done_; }
   Mode spec_mode() const { return spec_.mode; }
+  // The metadata that crosses to a --peer (lower-case keys).
+  const std::vector<std::pair<std::string, std::string>>& metadata_list() const {
+    return spec_.metadata;
+  }
   http::ExchangeId exchange() const { return spec_.exchange; }
 
  private:

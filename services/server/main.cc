@@ -158,6 +158,22 @@ int main(int argc, char** argv) {
   }
 
   if (router && built->user) cluster::AttachUserService(*router, flags->placement, *built->user);
+  // --http: the gateway's own channels to every --peer service (it calls them for its routes,
+  // services/gateway/peer_call.h), in built->peers so TLS, metrics and shutdown apply to them.
+  std::unordered_map<std::string, std::shared_ptr<remote::RemotePeer>> gateway_peers;
+  if (!flags->http.empty()) {
+    for (const auto& [name, addresses] : flags->peers) {
+      const server::CatalogEntry* entry = server::FindPeerService(name);
+      auto peer = remote::RemotePeer::Create(
+          remote::PeerOptions{.service = entry->full_name, .addresses = addresses}, &error);
+      if (!peer) {
+        std::fprintf(stderr, "percore-server: --peer %s: %s\n", name.c_str(), error.c_str());
+        return 2;
+      }
+      built->peers.push_back(peer);
+      gateway_peers[entry->full_name] = std::move(peer);
+    }
+  }
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
@@ -270,7 +286,8 @@ int main(int argc, char** argv) {
         runtime, host, limits,
         gateway::GatewayOptions{.listen = flags->http,
                                 .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
-                                .web_root = PERCORE_WEB_ROOT});
+                                .web_root = PERCORE_WEB_ROOT,
+                                .peers = std::move(gateway_peers)});
     if (!http_gateway->Start(&error)) {
       std::fprintf(stderr, "percore-server: --http: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
