@@ -277,6 +277,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   void Respond(Response response) override {
     if (!awaiting_ || closed_) return;
     awaiting_ = false;
+    if (server_.options.on_response) {
+      server_.options.on_response(response.label, method_, response.status,
+                                  std::chrono::steady_clock::now() - started_);
+    }
     Write(response, keep_alive_ && !server_.draining);
   }
 
@@ -296,6 +300,14 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
  private:
   void OnRead(beast::error_code ec) {
     if (closed_) return;
+    started_ = std::chrono::steady_clock::now();
+    method_ = {};
+    if (parser_ && parser_->is_header_done()) {
+      bhttp::verb verb = parser_->get().method();
+      beast::string_view name = bhttp::to_string(verb);  // static text for a known verb
+      method_ = verb == bhttp::verb::unknown ? std::string_view("OTHER")
+                                             : std::string_view(name.data(), name.size());
+    }
     if (ec == bhttp::error::header_limit) {
       return Refuse(server_.header_status, "request header fields too large (limit " +
                                                std::to_string(server_.options.max_header_bytes) +
@@ -383,6 +395,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   unsigned version_ = 11;
+  // The request being answered: its method (Beast's static verb strings; "OTHER" for a verb
+  // Beast does not know) and when it was read, for on_response.
+  std::string_view method_;
+  std::chrono::steady_clock::time_point started_;
   bool keep_alive_ = true;
   bool awaiting_ = false;  // the handler owes an answer
   bool waiting_ = false;   // reading the next request's header

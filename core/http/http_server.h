@@ -59,6 +59,9 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones (Allow, Location, ...)
+  // What the request was, for ServerOptions::on_response (the gateway's route index); -1:
+  // unrouted (the server's own answers: 400, 413, 431, 503 while draining, ...).
+  int label = -1;
 };
 
 // One request waiting for its answer, or one WebSocket; never reused.
@@ -109,6 +112,13 @@ struct ServerOptions {
   std::string flag = "--admin";
   // Bodies of the answers the server gives itself (400, 404 to an upgrade, 413, 431, 503).
   std::function<Response(int status, std::string_view message)> error_response = nullptr;
+  // Called on the server's thread for every answer given to an HTTP request (not for the
+  // answers of a client that has left): the response's label, the request's method ("" when
+  // the request could not be parsed), the status, and the time since the request was read.
+  // For metrics: the server's thread is its one writer, so it counts without atomic RMW.
+  std::function<void(int label, std::string_view method, int status,
+                     std::chrono::nanoseconds elapsed)>
+      on_response = nullptr;
 };
 
 class Server {

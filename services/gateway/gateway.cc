@@ -51,6 +51,11 @@ bool ParseQuery(std::string_view query, Params& params, std::string* error,
   return true;
 }
 
+void Answer(http::Server& server, http::ExchangeId id, int label, http::Response response) {
+  response.label = label;
+  server.Respond(id, std::move(response));
+}
+
 bool IsJson(std::optional<std::string_view> content_type) {
   if (!content_type) return false;
   std::string_view type = content_type->substr(0, content_type->find(';'));
@@ -101,6 +106,12 @@ bool Gateway::Start(std::string* error) {
   http.error_response = [](int status, std::string_view message) {
     return ErrorFor(status, message);
   };
+  if (HttpMetrics* metrics = options_.metrics) {
+    http.on_response = [metrics](int label, std::string_view method, int status,
+                                 std::chrono::nanoseconds elapsed) {
+      metrics->Count(label, method, status, elapsed);
+    };
+  }
   server_ = std::make_unique<http::Server>(
       std::move(http),
       [this](http::Server& server, http::ExchangeId id, http::Request&& request) {
@@ -184,6 +195,7 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
   http::Server* server = server_.get();
   http::ExchangeId exchange = spec.exchange;
   bool websocket = spec.mode == Mode::kWebSocket;
+  int label = spec.label;
   const std::shared_ptr<remote::RemotePeer>* peer = PeerOf(method);
   bool queued =
       runtime_.shard(shard).Submit([this, method = std::move(method), spec = std::move(spec),
@@ -218,12 +230,12 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
         call->Unref();
       });
   if (!queued) {
-    server->Post([server, exchange, websocket] {
+    server->Post([server, exchange, websocket, label] {
       if (websocket) {
         server->CloseWebSocket(exchange, CloseCodeOf(StatusCode::kUnavailable),
                                "server is shutting down");
       } else {
-        server->Respond(exchange, ErrorFor(503, "server is shutting down"));
+        Answer(*server, exchange, label, ErrorFor(503, "server is shutting down"));
       }
     });
   }
@@ -236,12 +248,15 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
     if (auto it = files_.find(std::string(path)); it != files_.end()) {
       http::Response response{200, it->second.content_type, it->second.body, {}};
       response.headers.emplace_back("Cache-Control", "no-cache");
+      if (options_.metrics) response.label = options_.metrics->static_label(request.method);
       return server.Respond(id, std::move(response));
     }
   }
   RouteMatch match = Match(request.method, path);
   const Route* route = match.route;
   std::string method;
+  // The answer's metrics series (http_metrics.h): the route's, the generic route's, or none.
+  int label = route != nullptr ? HttpMetrics::RouteLabel(*route) : -1;
   if (route != nullptr) {
     method = std::string(route->method);
   } else if (!match.allow.empty()) {
@@ -249,7 +264,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
         ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path) +
                           "; allowed: " + std::string(match.allow));
     response.headers.emplace_back("Allow", std::string(match.allow));
-    return server.Respond(id, std::move(response));
+    return Answer(server, id, label, std::move(response));
   } else {
     // POST /{package.Service}/{Method}: any hosted unary method.
     size_t slash = path.find('/', 1);
@@ -262,38 +277,42 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
       full[slash - 1] = '.';
       descriptor = pb::DescriptorPool::generated_pool()->FindMethodByName(full);
     }
+    if (descriptor != nullptr && options_.metrics) label = options_.metrics->generic_label();
     if (descriptor == nullptr) {
-      return server.Respond(
-          id, ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
+      return Answer(server, id, label,
+                    ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
     }
     if (request.method != "POST") {
       http::Response response =
           ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path));
       response.headers.emplace_back("Allow", "POST");
-      return server.Respond(id, std::move(response));
+      return Answer(server, id, label, std::move(response));
     }
     if (descriptor->client_streaming() || descriptor->server_streaming()) {
-      return server.Respond(id, ErrorFor(501, std::string(path.substr(1)) +
-                                                  " streams; over HTTP only unary methods are "
-                                                  "mapped (streams: the WebSocket routes)"));
+      return Answer(
+          server, id, label,
+          ErrorFor(501, std::string(path.substr(1)) + " streams; over HTTP only unary methods are "
+                                                      "mapped (streams: the WebSocket routes)"));
     }
     method = std::string(path);
   }
   if (!Reachable(method)) {
-    return server.Respond(
-        id, ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
-                              " is not hosted by this process and is not a --peer of it"));
+    return Answer(server, id, label,
+                  ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
+                                    " is not hosted by this process and is not a --peer of it"));
   }
   bool takes_body = route == nullptr || route->body;
   if (!request.body.empty()) {
     if (!takes_body) {
-      return server.Respond(
-          id, ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
+      return Answer(
+          server, id, label,
+          ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
     }
     if (!IsJson(request.header("content-type"))) {
-      return server.Respond(
-          id, ErrorFor(415, "the request body must be application/json, not \"" +
-                                std::string(request.header("content-type").value_or("")) + "\""));
+      return Answer(
+          server, id, label,
+          ErrorFor(415, "the request body must be application/json, not \"" +
+                            std::string(request.header("content-type").value_or("")) + "\""));
     }
   }
   CallSpec spec;
@@ -301,6 +320,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
   spec.exchange = id;
   spec.mode = route != nullptr && route->reply == ReplyShape::kList ? Mode::kList : Mode::kUnary;
   spec.deadline = request.received + options_.call_timeout;
+  spec.label = label;
   FillSpec(request, spec);
   std::string_view shard_key_value;
   if (route != nullptr) {
@@ -318,7 +338,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
   }
   std::string error;
   if (!ParseQuery(request.query(), spec.params, &error)) {
-    return server.Respond(id, ErrorFor(400, error));
+    return Answer(server, id, label, ErrorFor(400, error));
   }
   runtime::ShardId shard =
       PickShard(route != nullptr ? route->shard_key : ShardKey::kAny, shard_key_value);
@@ -363,6 +383,10 @@ void Gateway::OnOpen(http::Server& server, http::ExchangeId id, http::Request&& 
     if (name == "user_id" || name == "order_id" || name == "userId" || name == "orderId") {
       key_value = value;
     }
+  }
+  if (options_.metrics) {  // the upgrade, 101 (not timed: a socket's life is no latency)
+    options_.metrics->Count(options_.metrics->WebSocketLabel(path), "GET", 101,
+                            std::chrono::nanoseconds(-1));
   }
   runtime::ShardId shard = PickShard(key, key_value);
   sockets_[id] = Socket{shard, reads_client};

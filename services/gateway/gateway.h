@@ -21,6 +21,7 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/gateway/gateway_call.h"
+#include "services/gateway/http_metrics.h"
 #include "services/remote/remote_peer.h"
 
 namespace percore::gateway {
@@ -40,6 +41,9 @@ struct GatewayOptions {
   // The services that are --peers (not hosted), by full name: their calls are forwarded over
   // the peer's channels (peer_call.h). A service neither hosted nor here answers 503.
   std::unordered_map<std::string, std::shared_ptr<remote::RemotePeer>> peers;
+  // Where the answers are counted (the admin /metrics reads it); nullptr: not counted. Outlives
+  // the gateway.
+  HttpMetrics* metrics = nullptr;
 };
 
 class Gateway final : public http::WebSocketHandler {

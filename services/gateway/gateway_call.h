@@ -58,6 +58,7 @@ struct CallSpec {
   bool idempotent_create = false;  // an Idempotency-Key came: a replay answers 200
   bool announce_ready = false;     // WebSocket: a {"ready":true} frame at initial metadata
   bool reads_client = false;       // WebSocket: client frames are the call's messages (bidi)
+  int label = -1;                  // the answer's http::Response::label (HttpMetrics)
 };
 
 class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {

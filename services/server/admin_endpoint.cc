@@ -50,6 +50,7 @@ http::Response AdminEndpoint::Metrics() const {
   if (tracer_ != nullptr) {
     observe::AppendTraceFamilies(tracer_->written(), tracer_->dropped(), &families);
   }
+  for (const FamilySource& source : sources_) source(&families);
   observe::AppendShardFamilies(shards, &families);
   observe::AppendProcessFamilies(&families);
   return http::Response{.content_type = observe::kTextContentType,

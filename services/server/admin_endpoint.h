@@ -9,7 +9,10 @@
 // /readyz (200 once the server serves; 503 before, during recovery, and from the start of
 // draining).
 
+#include <prometheus/metric_family.h>
+
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -38,6 +41,10 @@ class AdminEndpoint {
   }
   // --trace-log's tracer, whose span counts /metrics reports: before Start(), or never.
   void SetTracer(const observe::Tracer* tracer) { tracer_ = tracer; }
+  // More families for /metrics (the HTTP gateway's, services/gateway/http_metrics.h), called on
+  // the admin thread at each scrape: before Start(), or never.
+  using FamilySource = std::function<void(std::vector<prometheus::MetricFamily>*)>;
+  void AddFamilies(FamilySource source) { sources_.push_back(std::move(source)); }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
   void Stop() {
     if (server_) server_->Stop();
@@ -50,6 +57,7 @@ class AdminEndpoint {
   std::atomic<const rpc::ServerHost*> host_{nullptr};
   std::vector<const observe::GrpcClientMetrics*> client_metrics_;  // fixed before Start()
   const observe::Tracer* tracer_ = nullptr;                        // fixed before Start()
+  std::vector<FamilySource> sources_;                              // fixed before Start()
   std::atomic<bool> ready_{false};
   std::unique_ptr<http::Server> server_;
 };

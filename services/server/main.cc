@@ -164,8 +164,10 @@ int main(int argc, char** argv) {
   if (!flags->http.empty()) {
     for (const auto& [name, addresses] : flags->peers) {
       const server::CatalogEntry* entry = server::FindPeerService(name);
-      auto peer = remote::RemotePeer::Create(
-          remote::PeerOptions{.service = entry->full_name, .addresses = addresses}, &error);
+      remote::PeerOptions options;
+      options.service = entry->full_name;
+      options.addresses = addresses;
+      auto peer = remote::RemotePeer::Create(std::move(options), &error);
       if (!peer) {
         std::fprintf(stderr, "percore-server: --peer %s: %s\n", name.c_str(), error.c_str());
         return 2;
@@ -209,7 +211,15 @@ int main(int argc, char** argv) {
         if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
       }});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
+  // The gateway's HTTP series (--http): declared before the admin listener that reads them.
+  std::unique_ptr<gateway::HttpMetrics> http_metrics;
   server::AdminEndpoint admin(runtime);
+  // --http: its requests on /metrics (counted on the gateway's io thread).
+  if (!flags->http.empty()) {
+    http_metrics = std::make_unique<gateway::HttpMetrics>();
+    admin.AddFamilies(
+        [metrics = http_metrics.get()](auto* families) { metrics->AppendFamilies(families); });
+  }
   // grpc_client_*: each peer's per-shard counters, now that the shard count is known.
   std::vector<const observe::GrpcClientMetrics*> client_metrics;
   for (auto& peer : built->peers) {
@@ -287,7 +297,8 @@ int main(int argc, char** argv) {
         gateway::GatewayOptions{.listen = flags->http,
                                 .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
                                 .web_root = PERCORE_WEB_ROOT,
-                                .peers = std::move(gateway_peers)});
+                                .peers = std::move(gateway_peers),
+                                .metrics = http_metrics.get()});
     if (!http_gateway->Start(&error)) {
       std::fprintf(stderr, "percore-server: --http: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
