@@ -302,6 +302,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     if (closed_) return;
     started_ = std::chrono::steady_clock::now();
     method_ = {};
+    head_ = false;
     if (parser_ && parser_->is_header_done()) {
       bhttp::verb verb = parser_->get().method();
       beast::string_view name = bhttp::to_string(verb);  // static text for a known verb
@@ -326,6 +327,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     bhttp::request<bhttp::string_body> req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == bhttp::verb::head;
     Request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -380,6 +382,8 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
+    // HEAD: the GET's headers (Content-Length included), no body (RFC 9110 9.3.2).
+    if (head_) res->body().clear();
     stream_.expires_after(server_.options.read_timeout);  // a client that does not read
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, size_t) {
@@ -400,6 +404,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   std::string_view method_;
   std::chrono::steady_clock::time_point started_;
   bool keep_alive_ = true;
+  bool head_ = false;      // the request is a HEAD: its answer has no body
   bool awaiting_ = false;  // the handler owes an answer
   bool waiting_ = false;   // reading the next request's header
   bool first_ = true;

@@ -2,10 +2,13 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "core/base/uuid.h"
+#include "core/net/grpc_wire.h"
 #include "core/runtime/shard_for.h"
 #include "services/gateway/peer_call.h"
 #include "services/gateway/status_mapping.h"
@@ -47,6 +50,34 @@ bool ParseQuery(std::string_view query, Params& params, std::string* error,
     }
     if (!skip.empty() && name == skip) continue;
     params.emplace_back(std::move(name), std::move(value));
+  }
+  return true;
+}
+
+// How long a REST call may take: `Grpc-Timeout` (gRPC's form, "500m", "2S") or
+// `X-Request-Timeout` (seconds, "2.5"), at most `cap`; `cap` without either. False with `error`
+// naming the header when its value is malformed.
+bool RequestTimeout(const http::Request& request, std::chrono::nanoseconds cap,
+                    std::chrono::nanoseconds* timeout, std::string* error) {
+  *timeout = cap;
+  if (auto value = request.header("grpc-timeout")) {
+    std::optional<std::chrono::nanoseconds> parsed = net::ParseGrpcTimeout(*value);
+    if (!parsed) {
+      *error = "bad Grpc-Timeout \"" + std::string(*value) +
+               "\": expected 1 to 8 digits and a unit (H, M, S, m, u, n)";
+      return false;
+    }
+    *timeout = std::min(*parsed, cap);
+  }
+  if (auto value = request.header("x-request-timeout")) {
+    std::string text(*value);
+    char* end = nullptr;
+    double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= 0) || seconds > 1e9) {
+      *error = "bad X-Request-Timeout \"" + text + "\": expected seconds (e.g. 2.5)";
+      return false;
+    }
+    *timeout = std::min(*timeout, std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
   }
   return true;
 }
@@ -319,7 +350,13 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
   spec.route = route;
   spec.exchange = id;
   spec.mode = route != nullptr && route->reply == ReplyShape::kList ? Mode::kList : Mode::kUnary;
-  spec.deadline = request.received + options_.call_timeout;
+  std::chrono::nanoseconds timeout;
+  std::string error;
+  if (!RequestTimeout(request, options_.call_timeout, &timeout, &error)) {
+    return Answer(server, id, label, ErrorFor(400, error));
+  }
+  spec.deadline =
+      request.received + std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
   spec.label = label;
   FillSpec(request, spec);
   std::string_view shard_key_value;
@@ -336,7 +373,6 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
       }
     }
   }
-  std::string error;
   if (!ParseQuery(request.query(), spec.params, &error)) {
     return Answer(server, id, label, ErrorFor(400, error));
   }

@@ -33,7 +33,8 @@ struct GatewayOptions {
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   size_t max_connections = 10'000;
-  // The deadline a REST call gets (a `grpc-timeout`-like header is not read).
+  // The deadline a REST call gets, and the most a `Grpc-Timeout` or `X-Request-Timeout`
+  // header may ask for.
   std::chrono::milliseconds call_timeout{30'000};
   size_t max_websocket_message_bytes = 64 * 1024;
   // Directory of the web page's static files (index.html, ...); "" serves none.

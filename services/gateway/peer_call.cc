@@ -28,6 +28,12 @@ void PeerCall::Start(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> pe
                 peer->service() + " is not reachable: this server is shutting down");
     return;
   }
+  // As admission answers for a hosted method (core/rpc/admission.cc): gRPC would start a call
+  // whose deadline has passed, and a fast peer could even answer it.
+  if (call.deadline() <= std::chrono::system_clock::now()) {
+    call.Finish(StatusCode::kDeadlineExceeded, "deadline passed before the call could start");
+    return;
+  }
   auto* self = new PeerCall(call, peer, state.calls, type);
   call.Ref();  // until OnDone
   call.SetSink(self);

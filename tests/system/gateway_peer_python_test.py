@@ -174,6 +174,13 @@ class GatewayPeerTest(unittest.TestCase):
         self.assert_error(self.post("/v1/orders", {"userId": 5}), 400, 3)
         # The generic route reaches a peer's method too.
         product = self.create_product()
+        # The request's deadline crosses: one already past is the peer call's DEADLINE_EXCEEDED.
+        r = self.http.get(self.base + "/v1/products/" + product["sku"],
+                          headers={"Grpc-Timeout": "1n"}, timeout=TIMEOUT)
+        self.assert_error(r, 504, 4)
+        r = self.http.get(self.base + "/v1/products/" + product["sku"],
+                          headers={"X-Request-Timeout": "5"}, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
         r = self.post("/inventory.v1.InventoryService/GetProduct", {"sku": product["sku"]})
         self.assertEqual(r.status_code, 200, r.text)
         self.assertEqual(r.json()["sku"], product["sku"])

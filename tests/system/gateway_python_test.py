@@ -440,6 +440,32 @@ class GatewayTest(unittest.TestCase):
             ws.close()
 
 
+    def test_request_timeout_headers(self):
+        user = self.create_user()
+        path = "/v1/users/" + user["id"]
+        for headers in [{"Grpc-Timeout": "5S"}, {"X-Request-Timeout": "2.5"},
+                        {"Grpc-Timeout": "99999999H"}]:  # capped at 30 s, still served
+            r = self.http.get(self.base + path, headers=headers, timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 200, (headers, r.text))
+        for headers in [{"Grpc-Timeout": "1n"}, {"X-Request-Timeout": "0"}]:  # already past
+            self.assert_error(self.http.get(self.base + path, headers=headers, timeout=TIMEOUT),
+                              504, 4)
+        for name, value in [("Grpc-Timeout", "5 seconds"), ("Grpc-Timeout", "123456789S"),
+                            ("X-Request-Timeout", "soon"), ("X-Request-Timeout", "-1")]:
+            r = self.http.get(self.base + path, headers={name: value}, timeout=TIMEOUT)
+            self.assert_error(r, 400, 3, name)
+
+    def test_head_has_the_gets_headers_and_no_body(self):
+        page = self.get("/").content
+        reply = raw_exchange(self.port, b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n"
+                                        b"GET /no/such HTTP/1.1\r\nHost: t\r\nConnection: close"
+                                        b"\r\n\r\n")
+        head, rest = reply.split(b"\r\n\r\n", 1)
+        self.assertTrue(head.startswith(b"HTTP/1.1 200"), head)
+        self.assertIn(b"Content-Length: %d" % len(page), head)
+        # No body: the next bytes on the connection are the second request's answer.
+        self.assertTrue(rest.startswith(b"HTTP/1.1 404"), rest[:80])
+
     # --- metrics (issue 12: the gateway's series on the admin /metrics) ---
     def http_metrics(self):
         """{(route, method, code): requests} and {(route, method): timed answers} of /metrics."""
