@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+typedef struct ssl_ctx_st SSL_CTX;  // OpenSSL's, as <openssl/types.h> declares it
+
 namespace percore::http {
 
 struct Request {
@@ -132,6 +134,14 @@ class Server {
   // Binds and listens; false with `error` naming the address when it cannot.
   bool Listen(std::string* error);
   int port() const;
+  // TLS: connections accepted from now on do a TLS handshake with `ctx` (OpenSSL's; this
+  // server takes its own reference) before their first request; nullptr: plaintext. Before
+  // Start() (control thread), or after it from any thread (a reload, SIGHUP: the swap is
+  // posted to the server's thread; connections already open keep their session). False once
+  // stopped.
+  bool SetTlsContext(SSL_CTX* ctx);
+  // Whether connections are served over TLS (control thread, after SetTlsContext before Start).
+  bool tls() const;
   // Starts serving on the server's own thread.
   void Start();
   // Stops accepting; requests from now on are answered 503 with `Connection: close`, idle

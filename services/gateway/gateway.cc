@@ -153,6 +153,7 @@ bool Gateway::Start(std::string* error) {
     server_.reset();
     return false;
   }
+  if (options_.tls != nullptr) server_->SetTlsContext(options_.tls);
   server_->Start();
   return true;
 }

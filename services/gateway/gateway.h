@@ -45,6 +45,9 @@ struct GatewayOptions {
   // Where the answers are counted (the admin /metrics reads it); nullptr: not counted. Outlives
   // the gateway.
   HttpMetrics* metrics = nullptr;
+  // HTTPS (--tls-*): OpenSSL's context for the connections (the server takes its own
+  // reference); nullptr: plaintext.
+  SSL_CTX* tls = nullptr;
 };
 
 class Gateway final : public http::WebSocketHandler {
@@ -59,6 +62,10 @@ class Gateway final : public http::WebSocketHandler {
   // New requests get 503; WebSocket calls are ended (4014, "server is shutting down").
   void BeginDrain();
   void Stop();
+  // SIGHUP: new connections use `tls` (open ones keep theirs). Only when started with TLS.
+  void ReloadTls(SSL_CTX* tls) {
+    if (server_ && server_->tls()) server_->SetTlsContext(tls);
+  }
 
   // http::WebSocketHandler (io thread).
   bool Accepts(std::string_view path) const override;

@@ -6,7 +6,7 @@
 
 namespace percore::server {
 
-bool AdminEndpoint::Start(const std::string& listen, std::string* error) {
+bool AdminEndpoint::Start(const std::string& listen, std::string* error, SSL_CTX* tls) {
   http::Router router;
   router.Get("/metrics", [this](const http::Request&) { return Metrics(); });
   router.Get("/healthz", [](const http::Request&) { return http::Response{.body = "ok\n"}; });
@@ -20,6 +20,7 @@ bool AdminEndpoint::Start(const std::string& listen, std::string* error) {
     server_.reset();
     return false;
   }
+  if (tls != nullptr) server_->SetTlsContext(tls);
   server_->Start();
   return true;
 }

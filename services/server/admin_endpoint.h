@@ -30,8 +30,13 @@ class AdminEndpoint {
   explicit AdminEndpoint(runtime::Runtime& runtime) : runtime_(runtime) {}
   ~AdminEndpoint() { Stop(); }
 
-  // Listens on `listen` and serves; false with `error` when it cannot listen.
-  bool Start(const std::string& listen, std::string* error);
+  // Listens on `listen` and serves (over TLS with `tls`, OpenSSL's context: --tls-*); false
+  // with `error` when it cannot listen.
+  bool Start(const std::string& listen, std::string* error, SSL_CTX* tls = nullptr);
+  // SIGHUP: new connections use `tls` (connections open keep theirs). Control thread.
+  void ReloadTls(SSL_CTX* tls) {
+    if (server_ && server_->tls()) server_->SetTlsContext(tls);
+  }
   int port() const { return server_ ? server_->port() : 0; }
   // The server whose calls /metrics reports, once it has started.
   void SetHost(const rpc::ServerHost* host) { host_.store(host, std::memory_order_release); }

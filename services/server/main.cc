@@ -25,6 +25,7 @@
 #include "core/rpc/health_listener_interceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "core/tls/server_tls_context.h"
 #include "services/cluster/cluster_setup.h"
 #include "services/gateway/gateway.h"
 #include "services/server/access_table.h"
@@ -130,6 +131,25 @@ bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltSer
   options.pem_cert_chain = peer->cert_chain;
   auto channel_credentials = grpc::SslCredentials(options);
   for (auto& remote : built.peers) remote->SetChannelCredentials(channel_credentials);
+  return true;
+}
+
+// --tls-* for the HTTP listeners (admin, gateway): an OpenSSL context offering HTTP/1.1 in
+// ALPN, into `out` (left empty without --tls-cert). False (after a message) on a bad file.
+bool MakeHttpTls(const percore::server::TlsFlags& flags, percore::tls::SslCtxPtr* out) {
+  using namespace percore;
+  auto material = server::LoadServerTls(flags);
+  if (!material.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
+    return false;
+  }
+  if (!*material) return true;
+  auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
+  if (!context.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", context.message().c_str());
+    return false;
+  }
+  *out = std::move(*context);
   return true;
 }
 
@@ -243,8 +263,12 @@ int main(int argc, char** argv) {
                  flags->trace_log.c_str(), flags->trace_sample_ratio);
     admin.SetTracer(tracer.get());
   }
+  // --tls-*: the admin listener and the gateway serve HTTPS with the gRPC side's certificate
+  // (and client CA); reloaded with it on SIGHUP.
+  tls::SslCtxPtr http_tls;
+  if (!MakeHttpTls(flags->tls, &http_tls)) return 2;
   if (!flags->admin.empty()) {
-    if (!admin.Start(flags->admin, &error)) {
+    if (!admin.Start(flags->admin, &error, http_tls.get())) {
       std::fprintf(stderr, "percore-server: --admin: %s\n", error.c_str());
       return 1;
     }
@@ -298,7 +322,8 @@ int main(int argc, char** argv) {
                                 .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
                                 .web_root = PERCORE_WEB_ROOT,
                                 .peers = std::move(gateway_peers),
-                                .metrics = http_metrics.get()});
+                                .metrics = http_metrics.get(),
+                                .tls = http_tls.get()});
     if (!http_gateway->Start(&error)) {
       std::fprintf(stderr, "percore-server: --http: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
@@ -373,6 +398,17 @@ int main(int argc, char** argv) {
                                  : ("TLS reload refused, keeping the current certificate: " +
                                     reloaded.message())
                                        .c_str());
+      // The HTTPS listeners take the same material once gRPC has taken it.
+      if (reloaded.ok() && (http_gateway || !flags->admin.empty())) {
+        auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
+        if (context.ok()) {
+          admin.ReloadTls(context->get());
+          if (http_gateway) http_gateway->ReloadTls(context->get());
+        }
+        std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+                     context.ok() ? "HTTPS certificate reloaded for new connections"
+                                  : ("HTTPS reload refused: " + context.message()).c_str());
+      }
     }
     if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
   }
