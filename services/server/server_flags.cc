@@ -394,10 +394,6 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
   }
   // TLS (tls_flags.h): the native transport has no second (health) listener yet.
   if (!CheckTlsFlags(flags.tls, error)) return std::nullopt;
-  if (flags.server.transport == rpc::Transport::kNative && !flags.tls.health_listen.empty()) {
-    *error = "--health-listen is not supported with --transport native yet; use --transport grpc";
-    return std::nullopt;
-  }
   flags.server.health_listen = flags.tls.health_listen;
   if (!flags.durability.enabled() && (fsync_given || flags.durability.skip_corrupt)) {
     *error = std::string(fsync_given ? "--fsync" : "--recover-skip-corrupt") +

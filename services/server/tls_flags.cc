@@ -63,9 +63,9 @@ bool CheckTlsFlags(const TlsFlags& flags, std::string* error) {
 
 std::string TlsUsage() {
   return R"(  --tls-cert FILE             serve gRPC over TLS with this PEM certificate chain
-                              (leaf first); needs --tls-key. Reloaded on SIGHUP: new
-                              connections get the new certificate, open ones keep theirs
-                              (default: plaintext)
+                              (leaf first), and --http and --admin over HTTPS; needs
+                              --tls-key. Reloaded on SIGHUP: new connections get the new
+                              certificate, open ones keep theirs (default: plaintext)
   --tls-key FILE              the PEM private key of --tls-cert
   --tls-client-ca FILE        mutual TLS: clients must present a certificate signed by one
                               of these PEM CAs (reloaded on SIGHUP too)
