@@ -64,10 +64,17 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
     auto auth =
         std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
     *auth_out = auth.get();  // lives in the chain, which the server options keep
+    auth->TrustServiceIdentities(flags.tls.service_identities);
     chain->Add(std::move(auth));
     std::fprintf(stderr, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
+  }
+  if (!*verifier && !flags.tls.service_identities.empty()) {
+    std::fprintf(stderr,
+                 "percore-server: --tls-service-identity needs authentication on (--jwt-*): "
+                 "without it every call is served anyway\n");
+    return false;
   }
   if (!chain->empty() || chain->router() != nullptr) flags.server.interceptors = std::move(chain);
   return true;

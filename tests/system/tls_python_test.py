@@ -56,6 +56,7 @@ class Pki:
                    server=True, days=1)
         self.issue("client", self.ca, "order-service", now)
         self.issue("client-other", self.other_ca, "stranger", now)
+        self.issue("client-user", self.ca, "someone", now)
         self.issue("client-expired", self.ca, "late", now - datetime.timedelta(days=30), days=1)
 
     def path(self, name):
@@ -317,6 +318,36 @@ class MutualTls(TlsCase):
         with secure_channel(server.address, self.pki, client="client") as channel:
             self.create_user(channel)
 
+    def test_a_client_certificate_name_is_the_service_role(self):
+        import jwt
+        secret = b"percore-test-secret-of-at-least-32-bytes"
+        with open(self.pki.path("jwt-secret"), "wb") as f:
+            f.write(secret)
+        server = self.start("--services", "payment", "--tls-client-ca", self.pki.path("ca.pem"),
+                            "--jwt-secret-file", self.pki.path("jwt-secret"),
+                            "--tls-service-identity", "order-service")
+        pay_pb, pay_grpc = stub_modules("payment.v1.payment")
+        request = pay_pb.GetPaymentRequest(idempotency_key="no-such-key")
+
+        def code(client, token=None):
+            metadata = [("authorization", "Bearer " + token)] if token else None
+            with secure_channel(server.address, self.pki, client=client) as channel:
+                try:
+                    pay_grpc.PaymentServiceStub(channel).GetPayment(request, timeout=TIMEOUT,
+                                                                    metadata=metadata)
+                    return grpc.StatusCode.OK
+                except grpc.RpcError as e:
+                    return e.code()
+
+        # CN=order-service, no token: the service role, so GetPayment runs (and finds nothing).
+        self.assertEqual(code("client"), grpc.StatusCode.NOT_FOUND)
+        # A certificate of the same CA with a name not listed: no identity, no token.
+        self.assertEqual(code("client-user"), grpc.StatusCode.UNAUTHENTICATED)
+        # A token, when there is one, decides: a user's is refused the service method.
+        user = jwt.encode({"sub": "u1", "roles": ["user"], "exp": int(time.time()) + 600}, secret,
+                          algorithm="HS256")
+        self.assertEqual(code("client", user), grpc.StatusCode.PERMISSION_DENIED)
+
     def test_order_across_processes_over_mutual_tls(self):
         mtls = ("--tls-client-ca", self.pki.path("ca.pem"))
         back = self.start("--services", "user,inventory,payment", *mtls)
@@ -520,6 +551,9 @@ class Flags(TlsCase):
                       self.refused("--peer-tls-cert", p("client.pem"), "--peer-tls-key",
                                    p("client.key")))
         self.assertIn("--health-listen wants HOST:PORT", self.refused("--health-listen", "nope"))
+        self.assertIn("--tls-service-identity needs --tls-client-ca",
+                      self.refused("--tls-cert", p("server-a.pem"), "--tls-key", p("server-a.key"),
+                                   "--tls-service-identity", "order-service"))
 
 
 if __name__ == "__main__":
