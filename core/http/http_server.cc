@@ -8,8 +8,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/version.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <cctype>
 #include <deque>
 #include <optional>
@@ -25,7 +27,9 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
+namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 namespace {
 
@@ -87,6 +91,9 @@ struct Server::Impl {
   // The io thread only. Sessions live here (and in their pending handlers) until closed.
   std::unordered_map<ExchangeId, std::shared_ptr<Connection>> live;
   ExchangeId next_id = 1;
+  // TLS (SetTlsContext): the context new connections take; each keeps its own reference, so
+  // a reload changes only the handshakes after it. nullptr: plaintext. The io thread only.
+  std::shared_ptr<ssl::context> tls;
   bool stopped = false;
   bool draining = false;
   asio::io_context io{1};
@@ -106,10 +113,12 @@ namespace {
 
 // One WebSocket: reads one message at a time as the handler asks, writes one frame at a time
 // from a bounded queue, closes after the queue with the handler's code.
+// Stream: beast::tcp_stream (plaintext) or TlsStream (after the TLS handshake).
+template <class Stream>
 class WebSocketSession final : public Connection,
-                               public std::enable_shared_from_this<WebSocketSession> {
+                               public std::enable_shared_from_this<WebSocketSession<Stream>> {
  public:
-  WebSocketSession(Server::Impl& server, ExchangeId id, beast::tcp_stream&& stream)
+  WebSocketSession(Server::Impl& server, ExchangeId id, Stream&& stream)
       : server_(server), id_(id), ws_(std::move(stream)) {}
 
   void Accept(bhttp::request<bhttp::string_body>&& upgrade, Request&& request) {
@@ -128,7 +137,7 @@ class WebSocketSession final : public Connection,
                                                        ignored);
     }
     auto req = std::make_shared<bhttp::request<bhttp::string_body>>(std::move(upgrade));
-    ws_.async_accept(*req, [self = shared_from_this(), req,
+    ws_.async_accept(*req, [self = this->shared_from_this(), req,
                             request = std::move(request)](beast::error_code ec) mutable {
       if (ec) return self->Closed(/*opened=*/false);  // beast answered 400 to a bad handshake
       self->open_ = true;
@@ -176,7 +185,7 @@ class WebSocketSession final : public Connection,
     if (reading_ || credits_ == 0 || closed_) return;
     reading_ = true;
     --credits_;
-    ws_.async_read(in_, [self = shared_from_this()](beast::error_code ec, size_t) {
+    ws_.async_read(in_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
       self->reading_ = false;
       if (ec) {
         if (ec == websocket::error::message_too_big) {
@@ -201,7 +210,7 @@ class WebSocketSession final : public Connection,
       writing_ = true;
       ws_.text(true);
       ws_.async_write(asio::buffer(out_.front()),
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->writing_ = false;
                         if (ec) return self->Close();
                         self->out_.pop_front();
@@ -217,7 +226,7 @@ class WebSocketSession final : public Connection,
     if (closing_ && !close_sent_) {
       close_sent_ = true;
       writing_ = true;
-      ws_.async_close(close_reason_, [self = shared_from_this()](beast::error_code) {
+      ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {
         self->writing_ = false;
         self->Close();
       });
@@ -228,14 +237,14 @@ class WebSocketSession final : public Connection,
   void Closed(bool opened) {
     if (closed_) return;
     closed_ = true;
-    auto keep = shared_from_this();
+    auto keep = this->shared_from_this();
     if (opened) server_.websockets->OnClosed(*server_.self, id_);
     server_.Forget(id_);
   }
 
   Server::Impl& server_;
   const ExchangeId id_;
-  websocket::stream<beast::tcp_stream> ws_;
+  websocket::stream<Stream> ws_;
   beast::flat_buffer in_;
   std::deque<std::string> out_;
   websocket::close_reason close_reason_;
@@ -251,10 +260,35 @@ class WebSocketSession final : public Connection,
 
 // One HTTP connection: read a request (capped, timed), hand it to the handler, write its
 // answer, again while keep-alive. One request at a time (pipelined ones wait in the buffer).
-class HttpSession final : public Connection, public std::enable_shared_from_this<HttpSession> {
+template <class Stream>
+class HttpSession final : public Connection,
+                          public std::enable_shared_from_this<HttpSession<Stream>> {
  public:
-  HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket)
-      : server_(server), id_(id), stream_(std::move(socket)), peer_(PeerName(stream_.socket())) {}
+  static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
+
+  HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket) requires(!kTls)
+      : server_(server), id_(id), stream_(std::move(socket)), peer_(PeerName(tcp_socket())) {}
+  HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket,
+              std::shared_ptr<ssl::context> tls) requires(kTls)
+      : server_(server),
+        id_(id),
+        tls_(std::move(tls)),
+        stream_(beast::tcp_stream(std::move(socket)), *tls_),
+        peer_(PeerName(tcp_socket())) {}
+
+  // The TLS handshake (bounded by the read timeout), then the first request.
+  void Begin() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
+      stream_.async_handshake(ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (ec) return self->Close();  // not TLS, wrong CA, expired...
+                                self->Read();
+                              });
+    } else {
+      Read();
+    }
+  }
 
   void Read() {
     if (server_.stopped || closed_) return;
@@ -262,13 +296,15 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     parser_->header_limit(static_cast<uint32_t>(server_.options.max_header_bytes));
     parser_->body_limit(server_.options.max_body_bytes);
     waiting_ = true;
-    stream_.expires_after(first_ ? server_.options.read_timeout : server_.options.idle_timeout);
+    beast::get_lowest_layer(stream_).expires_after(first_ ? server_.options.read_timeout
+                                                          : server_.options.idle_timeout);
     first_ = false;
     bhttp::async_read_header(
-        stream_, buffer_, *parser_, [self = shared_from_this()](beast::error_code ec, size_t) {
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) {
           self->waiting_ = false;
           if (ec) return self->OnRead(ec);
-          self->stream_.expires_after(self->server_.options.read_timeout);
+          beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.read_timeout);
           bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                             [self](beast::error_code ec2, size_t) { self->OnRead(ec2); });
         });
@@ -277,6 +313,10 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
   void Respond(Response response) override {
     if (!awaiting_ || closed_) return;
     awaiting_ = false;
+    if (server_.options.on_response) {
+      server_.options.on_response(response.label, method_, response.status,
+                                  std::chrono::steady_clock::now() - started_);
+    }
     Write(response, keep_alive_ && !server_.draining);
   }
 
@@ -288,14 +328,23 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     if (closed_) return;
     closed_ = true;
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    tcp_socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream_).close();
     server_.Forget(id_);  // may free this: last
   }
 
  private:
   void OnRead(beast::error_code ec) {
     if (closed_) return;
+    started_ = std::chrono::steady_clock::now();
+    method_ = {};
+    head_ = false;
+    if (parser_ && parser_->is_header_done()) {
+      bhttp::verb verb = parser_->get().method();
+      beast::string_view name = bhttp::to_string(verb);  // static text for a known verb
+      method_ = verb == bhttp::verb::unknown ? std::string_view("OTHER")
+                                             : std::string_view(name.data(), name.size());
+    }
     if (ec == bhttp::error::header_limit) {
       return Refuse(server_.header_status, "request header fields too large (limit " +
                                                std::to_string(server_.options.max_header_bytes) +
@@ -314,6 +363,7 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     bhttp::request<bhttp::string_body> req = parser_->release();
     keep_alive_ = req.keep_alive();
     version_ = req.version();
+    head_ = req.method() == bhttp::verb::head;
     Request request;
     request.method = std::string(req.method_string());
     request.target = std::string(req.target());
@@ -339,17 +389,17 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
       }
       // The socket becomes a WebSocket under a new id; this session ends without closing it.
       ExchangeId ws_id = server_.next_id++;
-      auto ws = std::make_shared<WebSocketSession>(server_, ws_id, std::move(stream_));
+      auto ws = std::make_shared<WebSocketSession<Stream>>(server_, ws_id, std::move(stream_));
       server_.live.emplace(ws_id, ws);
       closed_ = true;
-      auto keep = shared_from_this();
+      auto keep = this->shared_from_this();
       server_.Forget(id_);
       ws->Accept(std::move(req), std::move(request));
       return;
     }
     request.body = std::move(req.body());
     awaiting_ = true;
-    auto keep = shared_from_this();  // the handler may answer (and close) at once
+    auto keep = this->shared_from_this();  // the handler may answer (and close) at once
     server_.handler(*server_.self, id_, std::move(request));
   }
 
@@ -368,22 +418,33 @@ class HttpSession final : public Connection, public std::enable_shared_from_this
     res->body() = r.body;
     res->keep_alive(keep_alive);
     res->prepare_payload();
-    stream_.expires_after(server_.options.read_timeout);  // a client that does not read
+    // HEAD: the GET's headers (Content-Length included), no body (RFC 9110 9.3.2).
+    if (head_) res->body().clear();
+    beast::get_lowest_layer(stream_).expires_after(
+        server_.options.read_timeout);  // a client that does not read
     bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
                          if (ec || !res->keep_alive()) return self->Close();
                          self->Read();
                        });
   }
 
+  tcp::socket& tcp_socket() { return beast::get_lowest_layer(stream_).socket(); }
+
   Server::Impl& server_;
   const ExchangeId id_;
-  beast::tcp_stream stream_;
+  std::shared_ptr<ssl::context> tls_;  // TLS: the context this connection was made with
+  Stream stream_;
   const std::string peer_;  // once per connection
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   unsigned version_ = 11;
+  // The request being answered: its method (Beast's static verb strings; "OTHER" for a verb
+  // Beast does not know) and when it was read, for on_response.
+  std::string_view method_;
+  std::chrono::steady_clock::time_point started_;
   bool keep_alive_ = true;
+  bool head_ = false;      // the request is a HEAD: its answer has no body
   bool awaiting_ = false;  // the handler owes an answer
   bool waiting_ = false;   // reading the next request's header
   bool first_ = true;
@@ -397,9 +458,16 @@ void Server::Impl::Accept() {
     if (stopped || !acceptor.is_open()) return;
     if (!ec && !draining && live.size() < options.max_connections) {
       ExchangeId id = next_id++;
-      auto session = std::make_shared<HttpSession>(*this, id, std::move(socket));
-      live.emplace(id, session);
-      session->Read();
+      if (tls) {
+        auto session = std::make_shared<HttpSession<TlsStream>>(*this, id, std::move(socket), tls);
+        live.emplace(id, session);
+        session->Begin();
+      } else {
+        auto session =
+            std::make_shared<HttpSession<beast::tcp_stream>>(*this, id, std::move(socket));
+        live.emplace(id, session);
+        session->Begin();
+      }
     }  // else: the socket closes here
     if (!draining) Accept();
   });
@@ -475,6 +543,23 @@ int Server::port() const {
   beast::error_code ec;
   return impl_->acceptor.local_endpoint(ec).port();
 }
+
+bool Server::SetTlsContext(SSL_CTX* ctx) {
+  std::shared_ptr<ssl::context> context;
+  if (ctx != nullptr) {
+    SSL_CTX_up_ref(ctx);  // asio's context owns one reference
+    context = std::make_shared<ssl::context>(ctx);
+  }
+  if (!impl_->thread.joinable()) {
+    impl_->tls = std::move(context);
+    return true;
+  }
+  return Post([impl = impl_.get(), context = std::move(context)]() mutable {
+    impl->tls = std::move(context);
+  });
+}
+
+bool Server::tls() const { return impl_->tls != nullptr; }
 
 void Server::Start() {
   impl_->Accept();

@@ -26,6 +26,8 @@
 #include <utility>
 #include <vector>
 
+typedef struct ssl_ctx_st SSL_CTX;  // OpenSSL's, as <openssl/types.h> declares it
+
 namespace percore::http {
 
 struct Request {
@@ -59,6 +61,9 @@ struct Response {
   std::string content_type = "text/plain; charset=utf-8";
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;  // extra ones (Allow, Location, ...)
+  // What the request was, for ServerOptions::on_response (the gateway's route index); -1:
+  // unrouted (the server's own answers: 400, 413, 431, 503 while draining, ...).
+  int label = -1;
 };
 
 // One request waiting for its answer, or one WebSocket; never reused.
@@ -109,6 +114,13 @@ struct ServerOptions {
   std::string flag = "--admin";
   // Bodies of the answers the server gives itself (400, 404 to an upgrade, 413, 431, 503).
   std::function<Response(int status, std::string_view message)> error_response = nullptr;
+  // Called on the server's thread for every answer given to an HTTP request (not for the
+  // answers of a client that has left): the response's label, the request's method ("" when
+  // the request could not be parsed), the status, and the time since the request was read.
+  // For metrics: the server's thread is its one writer, so it counts without atomic RMW.
+  std::function<void(int label, std::string_view method, int status,
+                     std::chrono::nanoseconds elapsed)>
+      on_response = nullptr;
 };
 
 class Server {
@@ -122,6 +134,14 @@ class Server {
   // Binds and listens; false with `error` naming the address when it cannot.
   bool Listen(std::string* error);
   int port() const;
+  // TLS: connections accepted from now on do a TLS handshake with `ctx` (OpenSSL's; this
+  // server takes its own reference) before their first request; nullptr: plaintext. Before
+  // Start() (control thread), or after it from any thread (a reload, SIGHUP: the swap is
+  // posted to the server's thread; connections already open keep their session). False once
+  // stopped.
+  bool SetTlsContext(SSL_CTX* ctx);
+  // Whether connections are served over TLS (control thread, after SetTlsContext before Start).
+  bool tls() const;
   // Starts serving on the server's own thread.
   void Start();
   // Stops accepting; requests from now on are answered 503 with `Connection: close`, idle

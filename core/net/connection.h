@@ -24,6 +24,7 @@
 #include <openssl/ssl.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   WireStats& stats() const { return *stats_; }
   ShardServer* server() const { return server_; }
   const std::string& peer() const { return peer_; }
+  // TLS with a verified client certificate (--tls-client-ca): its subject's common name; ""
+  // otherwise. Read once, on first use, then kept.
+  std::string_view peer_certificate_name();
   void ScheduleFlush();
   void QueueWritable(Stream* stream) { writable_.push_back(stream); }
   // What the streams hold of received bytes (partial messages, paused input) changed by
@@ -123,6 +127,7 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   bool reading_ = true;   // EPOLLIN wanted
   bool writing_ = false;  // EPOLLOUT wanted
   SSL* ssl_ = nullptr;    // TLS: this connection's session; nullptr in plaintext
+  std::optional<std::string> peer_certificate_name_;  // read on first use
   bool handshaking_ = false;
   bool tls_wants_write_ = false;  // OpenSSL waits for the socket to take bytes
   std::string wbuf_;

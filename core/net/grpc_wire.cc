@@ -22,23 +22,34 @@ std::optional<std::chrono::nanoseconds> ParseGrpcTimeout(std::string_view value)
     if (c < '0' || c > '9') return std::nullopt;
     amount = amount * 10 + (c - '0');
   }
-  using namespace std::chrono;
+  int64_t unit_nanos = 0;
   switch (value.back()) {
     case 'H':
-      return duration_cast<nanoseconds>(hours(amount));
+      unit_nanos = 3'600'000'000'000;
+      break;
     case 'M':
-      return duration_cast<nanoseconds>(minutes(amount));
+      unit_nanos = 60'000'000'000;
+      break;
     case 'S':
-      return duration_cast<nanoseconds>(seconds(amount));
+      unit_nanos = 1'000'000'000;
+      break;
     case 'm':
-      return duration_cast<nanoseconds>(milliseconds(amount));
+      unit_nanos = 1'000'000;
+      break;
     case 'u':
-      return duration_cast<nanoseconds>(microseconds(amount));
+      unit_nanos = 1'000;
+      break;
     case 'n':
-      return nanoseconds(amount);
+      unit_nanos = 1;
+      break;
     default:
       return std::nullopt;
   }
+  // 99999999H is 3.6e20 ns, past int64: saturated at ten years (still "no deadline" in
+  // practice, and now + it cannot overflow a time_point), rather than wrapping negative.
+  constexpr int64_t kMaxNanos = int64_t{10} * 365 * 24 * 3'600'000'000'000;
+  if (amount > kMaxNanos / unit_nanos) return std::chrono::nanoseconds(kMaxNanos);
+  return std::chrono::nanoseconds(amount * unit_nanos);
 }
 
 bool NeedsPercentEncoding(std::string_view in) {

@@ -40,6 +40,9 @@ Stream::~Stream() {
 }
 
 std::string_view Stream::peer() const { return connection_->peer(); }
+std::string_view Stream::peer_certificate_name() const {
+  return connection_->peer_certificate_name();
+}
 
 std::optional<std::string_view> Stream::metadata(std::string_view key) const {
   for (size_t i = 0; i < entries_.size(); ++i) {

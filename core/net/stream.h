@@ -57,6 +57,8 @@ class Stream {
   runtime::Clock::time_point deadline() const { return deadline_; }
   // "ipv4:127.0.0.1:port" or "ipv6:[::1]:port".
   std::string_view peer() const;
+  // The connection's verified client certificate's common name, or "" (Connection's).
+  std::string_view peer_certificate_name() const;
   int32_t id() const { return id_; }
 
   // State.

@@ -12,7 +12,9 @@
 // a bad one: UNAUTHENTICATED "Invalid authentication token: <rule>"; a wrong role:
 // PERMISSION_DENIED "permission denied for <Service>/<Method>" (the method, not the rule).
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/auth/jwt_verifier.h"
@@ -31,6 +33,12 @@ class AuthInterceptor final : public CallInterceptor {
   // On shard `shard`'s thread only: verify with `verifier` from the next call on.
   void ReplaceVerifier(size_t shard, std::shared_ptr<const auth::JwtVerifier> verifier) const;
 
+  // Mutual TLS as authentication (--tls-service-identity): a call that carries no
+  // `authorization` but came over a connection whose verified client certificate's common name
+  // is one of `names` is the principal {sub: that name, roles: [service]}. A token, when there
+  // is one, always decides. Before the server starts.
+  void TrustServiceIdentities(const std::vector<std::string>& names);
+
   // Verifications done (cache misses) on `shard`, read on that shard (tests).
   int64_t verifications(size_t shard) const { return shards_[shard].verifications; }
 
@@ -46,6 +54,8 @@ class AuthInterceptor final : public CallInterceptor {
 
   std::shared_ptr<const auth::JwtVerifier> verifier_;
   AccessPolicy policy_;
+  // By certificate name; read-only once serving (shared principals: no allocation per call).
+  std::map<std::string, std::shared_ptr<const auth::Principal>, std::less<>> service_identities_;
   mutable std::vector<PerShard> shards_;  // [shard id]; each element touched by its shard only
 };
 

@@ -76,6 +76,8 @@ class ByteCall {
   virtual bool metadata_repeated(std::string_view /*key*/) const { return false; }
   virtual std::chrono::system_clock::time_point deadline() const = 0;
   virtual std::string_view peer() const = 0;
+  // Mutual TLS: the common name of the client certificate the transport verified; "" without.
+  virtual std::string_view peer_certificate_name() const { return {}; }
 
   // Reading: messages stop (and the client's flow-control window closes) while paused.
   virtual void Pause() = 0;

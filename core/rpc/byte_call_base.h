@@ -44,6 +44,9 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
   bool metadata_repeated(std::string_view key) override { return bytes_.metadata_repeated(key); }
   std::chrono::system_clock::time_point deadline() const override { return bytes_.deadline(); }
   std::string peer() const override { return std::string(bytes_.peer()); }
+  std::string peer_certificate_name() const override {
+    return std::string(bytes_.peer_certificate_name());
+  }
   void AddInitialMetadata(const std::string& key, const std::string& value) override;
   void AddTrailingMetadata(const std::string& key, const std::string& value) override;
   void FinishWithStatus(const Status& status) override;

@@ -45,6 +45,15 @@ bool CallBase::BeginCall() {
   return true;
 }
 
+std::string CallBase::peer_certificate_name() const {
+  // gRPC's SSL security connector fills x509_common_name from the client certificate it
+  // verified (the server requires and checks one with --tls-client-ca); none in plaintext.
+  std::shared_ptr<const grpc::AuthContext> auth = context_.auth_context();
+  if (auth == nullptr || !auth->IsPeerAuthenticated()) return {};
+  std::vector<grpc::string_ref> names = auth->FindPropertyValues("x509_common_name");
+  return names.empty() ? std::string() : std::string(names[0].data(), names[0].size());
+}
+
 bool CallBase::via_health_listener() const {
   switch (slot_.limits().health_peers) {
     case CallLimits::HealthPeers::kNone:

@@ -51,6 +51,7 @@ class CallBase : public CallCore, public IdleEndable {
   }
   std::string method_name() const override { return slot_.method_name(); }
   bool via_health_listener() const override;
+  std::string peer_certificate_name() const override;
 
   // RESOURCE_EXHAUSTED for a message over the limit (true: the call is being ended). With
   // `tell_handler` (a message on a stream, the handler already running), the handler hears

@@ -89,6 +89,9 @@ class CallCore {
   // True when the call came in through the --health-listen port, which serves grpc.health.v1
   // only (health_listener_interceptor.h answers anything else UNIMPLEMENTED).
   virtual bool via_health_listener() const { return false; }
+  // Mutual TLS: the common name of the client certificate the transport verified (the server's
+  // --tls-client-ca); "" without one. For the service identities of auth_interceptor.h.
+  virtual std::string peer_certificate_name() const { return {}; }
 
   // The caller the auth interceptor verified (call_interceptor.h), or nullptr when auth is off or
   // the method is open. Services read it for owner checks.

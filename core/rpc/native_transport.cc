@@ -45,6 +45,9 @@ class NetByteCall final : public ByteCall, public net::StreamObserver {
   }
   std::chrono::system_clock::time_point deadline() const override { return deadline_; }
   std::string_view peer() const override { return stream_.peer(); }
+  std::string_view peer_certificate_name() const override {
+    return stream_.peer_certificate_name();
+  }
   void Pause() override { stream_.Pause(); }
   void Resume() override { stream_.Resume(); }
   void AddInitialMetadata(std::string_view key, std::string_view value) override {

@@ -33,4 +33,21 @@ class NativeDispatcher final : public net::Dispatcher {
   std::vector<std::unique_ptr<ShardHandler>> handlers_;  // by shard id
 };
 
+// The --health-listen port's dispatcher on the native transport: grpc.health.v1.Health only
+// (found through `inner`, so the calls are the hosted health service's own); any other path
+// is nullptr, which core/net answers UNIMPLEMENTED, as libgrpc's health port does (its gate,
+// health_listener_interceptor.h, is not needed here: nothing else is dispatched).
+class HealthOnlyDispatcher final : public net::Dispatcher {
+ public:
+  explicit HealthOnlyDispatcher(net::Dispatcher& inner) : inner_(inner) {}
+  ~HealthOnlyDispatcher() = default;
+
+  net::MethodHandler* Dispatch(std::string_view path) override {
+    return path.starts_with("/grpc.health.v1.Health/") ? inner_.Dispatch(path) : nullptr;
+  }
+
+ private:
+  net::Dispatcher& inner_;
+};
+
 }  // namespace percore::rpc

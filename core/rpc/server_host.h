@@ -46,6 +46,7 @@ class ReloadableServerCredentials;
 namespace percore::rpc {
 
 class NativeDispatcher;
+class HealthOnlyDispatcher;
 
 // Which transport carries the calls: libgrpc's (the reference) or percore's own HTTP/2 one
 // (core/net; the Runtime must then run LoopMode::kEpoll). The handlers, method tables,
@@ -164,6 +165,9 @@ class ServerHost {
   // the handler objects (which may still hold calls whose streams count in the server).
   std::unique_ptr<NativeDispatcher> native_dispatcher_;
   std::unique_ptr<net::Server> net_server_;
+  // Transport::kNative with health_listen: the plaintext health port's listeners.
+  std::unique_ptr<HealthOnlyDispatcher> health_dispatcher_;
+  std::unique_ptr<net::Server> health_server_;
   int native_max_connections_ = 0;
   std::vector<const observe::GrpcServerShardMetrics*> grpc_metrics_;  // by shard; set at Start()
   int port_ = 0;

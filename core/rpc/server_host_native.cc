@@ -81,6 +81,30 @@ grpc::Status ServerHost::StartNative() {
                         "cannot listen on " + options_.listen + ": " + error);
   }
   port_ = net_server_->port();
+  // --health-listen: a second listener on every shard, plaintext, serving health alone.
+  if (!options_.health_listen.empty()) {
+    std::string health_host;
+    int health_port = 0;
+    std::string why;
+    bool listening = SplitListen(options_.health_listen, &health_host, &health_port);
+    if (listening) {
+      health_dispatcher_ = std::make_unique<HealthOnlyDispatcher>(*native_dispatcher_);
+      health_server_ = std::make_unique<net::Server>(runtime_, *health_dispatcher_, wire);
+      listening = health_server_->Start(health_host, health_port, &why);
+    } else {
+      why = "not HOST:PORT";
+    }
+    if (!listening) {
+      health_server_.reset();
+      net_server_->Stop();
+      net_server_.reset();
+      runtime_.Stop();
+      stopped_ = true;
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "--health-listen: cannot listen on " +
+                                                             options_.health_listen + ": " + why);
+    }
+    health_port_ = health_server_->port();
+  }
   return grpc::Status::OK;
 }
 
@@ -88,9 +112,11 @@ void ServerHost::ShutdownNative(std::chrono::milliseconds grace) {
   auto deadline = std::chrono::steady_clock::now() + grace;
   BeginDrain();  // new calls UNAVAILABLE; handlers' OnDrain (health NOT_SERVING, watches end)
   net_server_->Drain();  // GOAWAY everywhere, no more accepts
+  if (health_server_) health_server_->Drain();
   WaitForIdle(deadline);
   // Closes every connection (streams still open are cancelled) on every shard, strictly before
   // the runtime stops.
+  if (health_server_) health_server_->Stop();
   net_server_->Stop();
   WaitForIdle(std::chrono::steady_clock::now() + std::chrono::seconds(5));
   runtime_.Stop();

@@ -28,6 +28,25 @@ int SelectH2(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
   return SSL_TLSEXT_ERR_ALERT_FATAL;
 }
 
+constexpr unsigned char kHttp11[] = {'h', 't', 't', 'p', '/', '1', '.', '1'};
+
+// Picks "http/1.1" when the client offers it; otherwise no protocol is agreed (and the
+// handshake goes on: HTTP/1.1 needs no ALPN), rather than an h2 this server does not speak.
+int SelectHttp11(SSL* /*ssl*/, const unsigned char** out, unsigned char* outlen,
+                 const unsigned char* in, unsigned int inlen, void* /*arg*/) {
+  for (unsigned int i = 0; i < inlen;) {
+    unsigned int length = in[i];
+    if (i + 1 + length > inlen) break;
+    if (length == sizeof(kHttp11) && std::equal(kHttp11, kHttp11 + sizeof(kHttp11), in + i + 1)) {
+      *out = in + i + 1;
+      *outlen = static_cast<unsigned char>(length);
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + length;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
 Status OpenSslError(const std::string& what) {
   char text[256] = "unknown";
   if (unsigned long code = ERR_get_error(); code != 0) ERR_error_string_n(code, text, sizeof text);
@@ -37,7 +56,7 @@ Status OpenSslError(const std::string& what) {
 
 }  // namespace
 
-Result<SslCtxPtr> MakeServerTlsContext(const TlsMaterial& material) {
+Result<SslCtxPtr> MakeServerTlsContext(const TlsMaterial& material, Alpn alpn) {
   SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
   if (!ctx) return OpenSslError("TLS context");
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
@@ -45,7 +64,8 @@ Result<SslCtxPtr> MakeServerTlsContext(const TlsMaterial& material) {
       ctx.get(), SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                                   SSL_MODE_RELEASE_BUFFERS);
-  SSL_CTX_set_alpn_select_cb(ctx.get(), SelectH2, nullptr);
+  SSL_CTX_set_alpn_select_cb(ctx.get(), alpn == Alpn::kRequireH2 ? SelectH2 : SelectHttp11,
+                             nullptr);
 
   // The chain: leaf, then any intermediates.
   BIO* chain =

@@ -22,7 +22,11 @@ struct SslCtxFree {
 };
 using SslCtxPtr = std::unique_ptr<SSL_CTX, SslCtxFree>;
 
+// What a client must offer in ALPN: "h2" (gRPC over HTTP/2: refused without it), or HTTP/1.1
+// (core/http's servers: "http/1.1" chosen when offered; a client offering no ALPN is served).
+enum class Alpn { kRequireH2, kHttp11 };
+
 // An error names what OpenSSL refused (the material was checked already, so it is rare).
-Result<SslCtxPtr> MakeServerTlsContext(const TlsMaterial& material);
+Result<SslCtxPtr> MakeServerTlsContext(const TlsMaterial& material, Alpn alpn = Alpn::kRequireH2);
 
 }  // namespace percore::tls

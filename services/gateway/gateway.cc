@@ -2,11 +2,15 @@
 
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "core/base/uuid.h"
+#include "core/net/grpc_wire.h"
 #include "core/runtime/shard_for.h"
+#include "services/gateway/peer_call.h"
 #include "services/gateway/status_mapping.h"
 
 namespace percore::gateway {
@@ -48,6 +52,39 @@ bool ParseQuery(std::string_view query, Params& params, std::string* error,
     params.emplace_back(std::move(name), std::move(value));
   }
   return true;
+}
+
+// How long a REST call may take: `Grpc-Timeout` (gRPC's form, "500m", "2S") or
+// `X-Request-Timeout` (seconds, "2.5"), at most `cap`; `cap` without either. False with `error`
+// naming the header when its value is malformed.
+bool RequestTimeout(const http::Request& request, std::chrono::nanoseconds cap,
+                    std::chrono::nanoseconds* timeout, std::string* error) {
+  *timeout = cap;
+  if (auto value = request.header("grpc-timeout")) {
+    std::optional<std::chrono::nanoseconds> parsed = net::ParseGrpcTimeout(*value);
+    if (!parsed) {
+      *error = "bad Grpc-Timeout \"" + std::string(*value) +
+               "\": expected 1 to 8 digits and a unit (H, M, S, m, u, n)";
+      return false;
+    }
+    *timeout = std::min(*parsed, cap);
+  }
+  if (auto value = request.header("x-request-timeout")) {
+    std::string text(*value);
+    char* end = nullptr;
+    double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= 0) || seconds > 1e9) {
+      *error = "bad X-Request-Timeout \"" + text + "\": expected seconds (e.g. 2.5)";
+      return false;
+    }
+    *timeout = std::min(*timeout, std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
+  }
+  return true;
+}
+
+void Answer(http::Server& server, http::ExchangeId id, int label, http::Response response) {
+  response.label = label;
+  server.Respond(id, std::move(response));
 }
 
 bool IsJson(std::optional<std::string_view> content_type) {
@@ -100,6 +137,12 @@ bool Gateway::Start(std::string* error) {
   http.error_response = [](int status, std::string_view message) {
     return ErrorFor(status, message);
   };
+  if (HttpMetrics* metrics = options_.metrics) {
+    http.on_response = [metrics](int label, std::string_view method, int status,
+                                 std::chrono::nanoseconds elapsed) {
+      metrics->Count(label, method, status, elapsed);
+    };
+  }
   server_ = std::make_unique<http::Server>(
       std::move(http),
       [this](http::Server& server, http::ExchangeId id, http::Request&& request) {
@@ -110,6 +153,7 @@ bool Gateway::Start(std::string* error) {
     server_.reset();
     return false;
   }
+  if (options_.tls != nullptr) server_->SetTlsContext(options_.tls);
   server_->Start();
   return true;
 }
@@ -133,11 +177,27 @@ void Gateway::Stop() {
   if (server_) server_->Stop();
 }
 
-bool Gateway::Hosted(std::string_view method_path) const {
-  // "/pkg.Service/Method"
+namespace {
+
+// "pkg.Service" of "/pkg.Service/Method" ("" when it is not that shape).
+std::string ServiceOf(std::string_view method_path) {
   size_t slash = method_path.find('/', 1);
-  if (slash == std::string_view::npos) return false;
-  return hosted_.count(std::string(method_path.substr(1, slash - 1))) > 0;
+  if (slash == std::string_view::npos) return std::string();
+  return std::string(method_path.substr(1, slash - 1));
+}
+
+}  // namespace
+
+bool Gateway::Reachable(std::string_view method_path) const {
+  std::string service = ServiceOf(method_path);
+  return hosted_.count(service) > 0 || options_.peers.count(service) > 0;
+}
+
+const std::shared_ptr<remote::RemotePeer>* Gateway::PeerOf(std::string_view method_path) const {
+  std::string service = ServiceOf(method_path);
+  if (hosted_.count(service) > 0) return nullptr;
+  auto it = options_.peers.find(service);
+  return it == options_.peers.end() ? nullptr : &it->second;
 }
 
 runtime::ShardId Gateway::PickShard(ShardKey key, std::string_view value) {
@@ -167,13 +227,21 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
   http::Server* server = server_.get();
   http::ExchangeId exchange = spec.exchange;
   bool websocket = spec.mode == Mode::kWebSocket;
+  int label = spec.label;
+  const std::shared_ptr<remote::RemotePeer>* peer = PeerOf(method);
   bool queued =
       runtime_.shard(shard).Submit([this, method = std::move(method), spec = std::move(spec),
-                                    body = std::move(body), one_request]() mutable {
+                                    body = std::move(body), one_request, peer]() mutable {
         runtime::Shard& here = *runtime::Shard::Current();
         auto* call = new GatewayCall(here, std::move(spec));
-        const rpc::MethodEntry* entry = host_.methods(here.id()).Find(method);
-        if (entry == nullptr) {
+        const rpc::MethodEntry* entry = peer ? nullptr : host_.methods(here.id()).Find(method);
+        const pb::MethodDescriptor* type = nullptr;
+        if (peer != nullptr) {
+          std::string full = method.substr(1);
+          full[full.find('/')] = '.';
+          type = pb::DescriptorPool::generated_pool()->FindMethodByName(full);
+        }
+        if (entry == nullptr && type == nullptr) {
           call->Finish(StatusCode::kUnimplemented, "no hosted method " + method);
           return;
         }
@@ -182,7 +250,11 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
           here.Local<GatewayCalls>().by_exchange[call->exchange()] = call;
         }
         call->Ref();  // while starting: the call may be over before this returns
-        entry->StartBytes(*call, limits_);
+        if (entry != nullptr) {
+          entry->StartBytes(*call, limits_);
+        } else {  // a --peer's: forwarded over its channel of this shard
+          PeerCall::Start(*call, *peer, method, *type, call->metadata_list());
+        }
         if (one_request) {
           call->Deliver(body);
           call->HalfClose();
@@ -190,12 +262,12 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
         call->Unref();
       });
   if (!queued) {
-    server->Post([server, exchange, websocket] {
+    server->Post([server, exchange, websocket, label] {
       if (websocket) {
         server->CloseWebSocket(exchange, CloseCodeOf(StatusCode::kUnavailable),
                                "server is shutting down");
       } else {
-        server->Respond(exchange, ErrorFor(503, "server is shutting down"));
+        Answer(*server, exchange, label, ErrorFor(503, "server is shutting down"));
       }
     });
   }
@@ -208,12 +280,15 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
     if (auto it = files_.find(std::string(path)); it != files_.end()) {
       http::Response response{200, it->second.content_type, it->second.body, {}};
       response.headers.emplace_back("Cache-Control", "no-cache");
+      if (options_.metrics) response.label = options_.metrics->static_label(request.method);
       return server.Respond(id, std::move(response));
     }
   }
   RouteMatch match = Match(request.method, path);
   const Route* route = match.route;
   std::string method;
+  // The answer's metrics series (http_metrics.h): the route's, the generic route's, or none.
+  int label = route != nullptr ? HttpMetrics::RouteLabel(*route) : -1;
   if (route != nullptr) {
     method = std::string(route->method);
   } else if (!match.allow.empty()) {
@@ -221,7 +296,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
         ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path) +
                           "; allowed: " + std::string(match.allow));
     response.headers.emplace_back("Allow", std::string(match.allow));
-    return server.Respond(id, std::move(response));
+    return Answer(server, id, label, std::move(response));
   } else {
     // POST /{package.Service}/{Method}: any hosted unary method.
     size_t slash = path.find('/', 1);
@@ -234,46 +309,56 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
       full[slash - 1] = '.';
       descriptor = pb::DescriptorPool::generated_pool()->FindMethodByName(full);
     }
+    if (descriptor != nullptr && options_.metrics) label = options_.metrics->generic_label();
     if (descriptor == nullptr) {
-      return server.Respond(
-          id, ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
+      return Answer(server, id, label,
+                    ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
     }
     if (request.method != "POST") {
       http::Response response =
           ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path));
       response.headers.emplace_back("Allow", "POST");
-      return server.Respond(id, std::move(response));
+      return Answer(server, id, label, std::move(response));
     }
     if (descriptor->client_streaming() || descriptor->server_streaming()) {
-      return server.Respond(id, ErrorFor(501, std::string(path.substr(1)) +
-                                                  " streams; over HTTP only unary methods are "
-                                                  "mapped (streams: the WebSocket routes)"));
+      return Answer(
+          server, id, label,
+          ErrorFor(501, std::string(path.substr(1)) + " streams; over HTTP only unary methods are "
+                                                      "mapped (streams: the WebSocket routes)"));
     }
     method = std::string(path);
   }
-  if (!Hosted(method)) {
-    return server.Respond(
-        id, ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
-                              " is not hosted by this process (it is a --peer); the gateway "
-                              "calls hosted services only"));
+  if (!Reachable(method)) {
+    return Answer(server, id, label,
+                  ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
+                                    " is not hosted by this process and is not a --peer of it"));
   }
   bool takes_body = route == nullptr || route->body;
   if (!request.body.empty()) {
     if (!takes_body) {
-      return server.Respond(
-          id, ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
+      return Answer(
+          server, id, label,
+          ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
     }
     if (!IsJson(request.header("content-type"))) {
-      return server.Respond(
-          id, ErrorFor(415, "the request body must be application/json, not \"" +
-                                std::string(request.header("content-type").value_or("")) + "\""));
+      return Answer(
+          server, id, label,
+          ErrorFor(415, "the request body must be application/json, not \"" +
+                            std::string(request.header("content-type").value_or("")) + "\""));
     }
   }
   CallSpec spec;
   spec.route = route;
   spec.exchange = id;
   spec.mode = route != nullptr && route->reply == ReplyShape::kList ? Mode::kList : Mode::kUnary;
-  spec.deadline = request.received + options_.call_timeout;
+  std::chrono::nanoseconds timeout;
+  std::string error;
+  if (!RequestTimeout(request, options_.call_timeout, &timeout, &error)) {
+    return Answer(server, id, label, ErrorFor(400, error));
+  }
+  spec.deadline =
+      request.received + std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
+  spec.label = label;
   FillSpec(request, spec);
   std::string_view shard_key_value;
   if (route != nullptr) {
@@ -289,9 +374,8 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
       }
     }
   }
-  std::string error;
   if (!ParseQuery(request.query(), spec.params, &error)) {
-    return server.Respond(id, ErrorFor(400, error));
+    return Answer(server, id, label, ErrorFor(400, error));
   }
   runtime::ShardId shard =
       PickShard(route != nullptr ? route->shard_key : ShardKey::kAny, shard_key_value);
@@ -327,15 +411,19 @@ void Gateway::OnOpen(http::Server& server, http::ExchangeId id, http::Request&& 
   }
   spec.announce_ready = request.query().find("ready=") != std::string_view::npos;
   spec.reads_client = reads_client;
-  if (!Hosted(method)) {
+  if (!Reachable(method)) {
     return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kUnavailable),
-                                 "service not hosted by this process");
+                                 "service not hosted by this process and not a --peer of it");
   }
   std::string_view key_value;
   for (const auto& [name, value] : spec.params) {
     if (name == "user_id" || name == "order_id" || name == "userId" || name == "orderId") {
       key_value = value;
     }
+  }
+  if (options_.metrics) {  // the upgrade, 101 (not timed: a socket's life is no latency)
+    options_.metrics->Count(options_.metrics->WebSocketLabel(path), "GET", 101,
+                            std::chrono::nanoseconds(-1));
   }
   runtime::ShardId shard = PickShard(key, key_value);
   sockets_[id] = Socket{shard, reads_client};

@@ -21,6 +21,8 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "services/gateway/gateway_call.h"
+#include "services/gateway/http_metrics.h"
+#include "services/remote/remote_peer.h"
 
 namespace percore::gateway {
 
@@ -31,11 +33,21 @@ struct GatewayOptions {
   std::chrono::milliseconds read_timeout{10'000};
   std::chrono::milliseconds idle_timeout{60'000};
   size_t max_connections = 10'000;
-  // The deadline a REST call gets (a `grpc-timeout`-like header is not read).
+  // The deadline a REST call gets, and the most a `Grpc-Timeout` or `X-Request-Timeout`
+  // header may ask for.
   std::chrono::milliseconds call_timeout{30'000};
   size_t max_websocket_message_bytes = 64 * 1024;
   // Directory of the web page's static files (index.html, ...); "" serves none.
   std::string web_root;
+  // The services that are --peers (not hosted), by full name: their calls are forwarded over
+  // the peer's channels (peer_call.h). A service neither hosted nor here answers 503.
+  std::unordered_map<std::string, std::shared_ptr<remote::RemotePeer>> peers;
+  // Where the answers are counted (the admin /metrics reads it); nullptr: not counted. Outlives
+  // the gateway.
+  HttpMetrics* metrics = nullptr;
+  // HTTPS (--tls-*): OpenSSL's context for the connections (the server takes its own
+  // reference); nullptr: plaintext.
+  SSL_CTX* tls = nullptr;
 };
 
 class Gateway final : public http::WebSocketHandler {
@@ -50,6 +62,10 @@ class Gateway final : public http::WebSocketHandler {
   // New requests get 503; WebSocket calls are ended (4014, "server is shutting down").
   void BeginDrain();
   void Stop();
+  // SIGHUP: new connections use `tls` (open ones keep theirs). Only when started with TLS.
+  void ReloadTls(SSL_CTX* tls) {
+    if (server_ && server_->tls()) server_->SetTlsContext(tls);
+  }
 
   // http::WebSocketHandler (io thread).
   bool Accepts(std::string_view path) const override;
@@ -75,8 +91,10 @@ class Gateway final : public http::WebSocketHandler {
   // Fills the call's metadata, peer, deadline from the request.
   void FillSpec(const http::Request& request, CallSpec& spec) const;
   runtime::ShardId PickShard(ShardKey key, std::string_view value);
-  // The service of "/pkg.Service/Method" is hosted here.
-  bool Hosted(std::string_view method_path) const;
+  // The service of "/pkg.Service/Method" is hosted here, or is a --peer.
+  bool Reachable(std::string_view method_path) const;
+  // The peer serving the service of `method_path`, or nullptr (hosted, or unknown).
+  const std::shared_ptr<remote::RemotePeer>* PeerOf(std::string_view method_path) const;
   void LoadStaticFiles();
 
   runtime::Runtime& runtime_;

@@ -118,6 +118,7 @@ void GatewayCall::Finish(StatusCode code, std::string_view message) {
   } else {
     http::Response response;
     response.content_type = "application/json";
+    response.label = spec_.label;
     if (code != StatusCode::kOk) {
       response.status = HttpStatusOf(code);
       response.body = ErrorBody(code, message);

@@ -58,6 +58,7 @@ struct CallSpec {
   bool idempotent_create = false;  // an Idempotency-Key came: a replay answers 200
   bool announce_ready = false;     // WebSocket: a {"ready":true} frame at initial metadata
   bool reads_client = false;       // WebSocket: client frames are the call's messages (bidi)
+  int label = -1;                  // the answer's http::Response::label (HttpMetrics)
 };
 
 class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
@@ -109,6 +110,10 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   void EndForDrain();
   bool over() const { return done_; }
   Mode spec_mode() const { return spec_.mode; }
+  // The metadata that crosses to a --peer (lower-case keys).
+  const std::vector<std::pair<std::string, std::string>>& metadata_list() const {
+    return spec_.metadata;
+  }
   http::ExchangeId exchange() const { return spec_.exchange; }
 
  private:

@@ -9,7 +9,7 @@
 
 namespace percore::server {
 
-bool AdminEndpoint::Start(const std::string& listen, std::string* error) {
+bool AdminEndpoint::Start(const std::string& listen, std::string* error, SSL_CTX* tls) {
   http::Router router;
   router.Get("/metrics", [this](const http::Request&) { return Metrics(); });
   router.Get("/healthz", [](const http::Request&) { return http::Response{.body = "ok\n"}; });
@@ -23,6 +23,7 @@ bool AdminEndpoint::Start(const std::string& listen, std::string* error) {
     server_.reset();
     return false;
   }
+  if (tls != nullptr) server_->SetTlsContext(tls);
   server_->Start();
   return true;
 }
@@ -53,6 +54,7 @@ http::Response AdminEndpoint::Metrics() const {
   if (tracer_ != nullptr) {
     observe::AppendTraceFamilies(tracer_->written(), tracer_->dropped(), &families);
   }
+  for (const FamilySource& source : sources_) source(&families);
   observe::AppendShardFamilies(shards, &families);
   if (host != nullptr && state_readers_ && !state_readers_->empty()) {
     observe::AppendStateFamilies(ReadState(), &families);

@@ -13,6 +13,8 @@
 // /readyz (200 once the server serves; 503 before, during recovery, and from the start of
 // draining).
 
+#include <prometheus/metric_family.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -38,8 +40,13 @@ class AdminEndpoint {
   explicit AdminEndpoint(runtime::Runtime& runtime) : runtime_(runtime) {}
   ~AdminEndpoint() { Stop(); }
 
-  // Listens on `listen` and serves; false with `error` when it cannot listen.
-  bool Start(const std::string& listen, std::string* error);
+  // Listens on `listen` and serves (over TLS with `tls`, OpenSSL's context: --tls-*); false
+  // with `error` when it cannot listen.
+  bool Start(const std::string& listen, std::string* error, SSL_CTX* tls = nullptr);
+  // SIGHUP: new connections use `tls` (connections open keep theirs). Control thread.
+  void ReloadTls(SSL_CTX* tls) {
+    if (server_ && server_->tls()) server_->SetTlsContext(tls);
+  }
   int port() const { return server_ ? server_->port() : 0; }
   // The server whose calls /metrics reports, once it has started.
   void SetHost(const rpc::ServerHost* host) { host_.store(host, std::memory_order_release); }
@@ -54,6 +61,10 @@ class AdminEndpoint {
   void SetStateReaders(std::vector<StateReader> readers) {
     state_readers_ = std::make_shared<const std::vector<StateReader>>(std::move(readers));
   }
+  // More families for /metrics (the HTTP gateway's, services/gateway/http_metrics.h), called on
+  // the admin thread at each scrape: before Start(), or never.
+  using FamilySource = std::function<void(std::vector<prometheus::MetricFamily>*)>;
+  void AddFamilies(FamilySource source) { sources_.push_back(std::move(source)); }
   void SetReady(bool ready) { ready_.store(ready, std::memory_order_release); }
   void Stop() {
     if (server_) server_->Stop();
@@ -70,6 +81,7 @@ class AdminEndpoint {
   const observe::Tracer* tracer_ = nullptr;                        // fixed before Start()
   // Fixed before Start(); shared with the shard tasks of a scrape, which may outlive it.
   std::shared_ptr<const std::vector<StateReader>> state_readers_;
+  std::vector<FamilySource> sources_;  // fixed before Start()
   std::atomic<bool> ready_{false};
   std::unique_ptr<http::Server> server_;
 };

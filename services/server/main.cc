@@ -27,6 +27,7 @@
 #include "core/rpc/health_listener_interceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "core/tls/server_tls_context.h"
 #include "services/cluster/cluster_setup.h"
 #include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
@@ -75,10 +76,17 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
     auto auth =
         std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
     *auth_out = auth.get();  // lives in the chain, which the server options keep
+    auth->TrustServiceIdentities(flags.tls.service_identities);
     chain->Add(std::move(auth));
     observe::Log(observe::LogLevel::kInfo, "percore-server: JWT authentication on (%zu key%s)\n",
                  (*verifier)->options().keys.size(),
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
+  }
+  if (!*verifier && !flags.tls.service_identities.empty()) {
+    std::fprintf(stderr,
+                 "percore-server: --tls-service-identity needs authentication on (--jwt-*): "
+                 "without it every call is served anyway\n");
+    return false;
   }
   if (!chain->empty() || chain->router() != nullptr) flags.server.interceptors = std::move(chain);
   return true;
@@ -145,6 +153,25 @@ bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltSer
   return true;
 }
 
+// --tls-* for the HTTP listeners (admin, gateway): an OpenSSL context offering HTTP/1.1 in
+// ALPN, into `out` (left empty without --tls-cert). False (after a message) on a bad file.
+bool MakeHttpTls(const percore::server::TlsFlags& flags, percore::tls::SslCtxPtr* out) {
+  using namespace percore;
+  auto material = server::LoadServerTls(flags);
+  if (!material.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
+    return false;
+  }
+  if (!*material) return true;
+  auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
+  if (!context.ok()) {
+    std::fprintf(stderr, "percore-server: %s\n", context.message().c_str());
+    return false;
+  }
+  *out = std::move(*context);
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -186,6 +213,25 @@ int main(int argc, char** argv) {
   if (router && built->inventory) {
     cluster::AttachInventoryService(*router, flags->placement, built->inventory);
   }
+  // --http: the gateway's own channels to every --peer service (it calls them for its routes,
+  // services/gateway/peer_call.h), in built->peers so TLS, metrics and shutdown apply to them.
+  std::unordered_map<std::string, std::shared_ptr<remote::RemotePeer>> gateway_peers;
+  if (!flags->http.empty()) {
+    for (const auto& [name, addresses] : flags->peers) {
+      const server::CatalogEntry* entry = server::FindPeerService(name);
+      remote::PeerOptions options;
+      options.service = entry->full_name;
+      options.addresses = addresses;
+      auto peer = remote::RemotePeer::Create(std::move(options), &error);
+      if (!peer) {
+        observe::Log(observe::LogLevel::kError, "percore-server: --peer %s: %s\n", name.c_str(),
+                     error.c_str());
+        return 2;
+      }
+      built->peers.push_back(peer);
+      gateway_peers[entry->full_name] = std::move(peer);
+    }
+  }
 
   server::InstallProtobufLogHandler();
   // Every connection costs a descriptor: take all the kernel allows (the soft limit is often
@@ -225,7 +271,15 @@ int main(int argc, char** argv) {
         if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
       }});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
+  // The gateway's HTTP series (--http): declared before the admin listener that reads them.
+  std::unique_ptr<gateway::HttpMetrics> http_metrics;
   server::AdminEndpoint admin(runtime);
+  // --http: its requests on /metrics (counted on the gateway's io thread).
+  if (!flags->http.empty()) {
+    http_metrics = std::make_unique<gateway::HttpMetrics>();
+    admin.AddFamilies(
+        [metrics = http_metrics.get()](auto* families) { metrics->AppendFamilies(families); });
+  }
   // grpc_client_*: each peer's per-shard counters, now that the shard count is known.
   std::vector<const observe::GrpcClientMetrics*> client_metrics;
   for (auto& peer : built->peers) {
@@ -250,8 +304,12 @@ int main(int argc, char** argv) {
                  flags->trace_log.c_str(), flags->trace_sample_ratio);
     admin.SetTracer(tracer.get());
   }
+  // --tls-*: the admin listener and the gateway serve HTTPS with the gRPC side's certificate
+  // (and client CA); reloaded with it on SIGHUP.
+  tls::SslCtxPtr http_tls;
+  if (!MakeHttpTls(flags->tls, &http_tls)) return 2;
   if (!flags->admin.empty()) {
-    if (!admin.Start(flags->admin, &error)) {
+    if (!admin.Start(flags->admin, &error, http_tls.get())) {
       observe::Log(observe::LogLevel::kError, "percore-server: --admin: %s\n", error.c_str());
       return 1;
     }
@@ -318,7 +376,10 @@ int main(int argc, char** argv) {
         runtime, host, limits,
         gateway::GatewayOptions{.listen = flags->http,
                                 .max_body_bytes = static_cast<size_t>(flags->http_max_body_bytes),
-                                .web_root = PERCORE_WEB_ROOT});
+                                .web_root = PERCORE_WEB_ROOT,
+                                .peers = std::move(gateway_peers),
+                                .metrics = http_metrics.get(),
+                                .tls = http_tls.get()});
     if (!http_gateway->Start(&error)) {
       observe::Log(observe::LogLevel::kError, "percore-server: --http: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
@@ -399,6 +460,17 @@ int main(int argc, char** argv) {
                                  : ("TLS reload refused, keeping the current certificate: " +
                                     reloaded.message())
                                        .c_str());
+      // The HTTPS listeners take the same material once gRPC has taken it.
+      if (reloaded.ok() && (http_gateway || !flags->admin.empty())) {
+        auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
+        if (context.ok()) {
+          admin.ReloadTls(context->get());
+          if (http_gateway) http_gateway->ReloadTls(context->get());
+        }
+        std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+                     context.ok() ? "HTTPS certificate reloaded for new connections"
+                                  : ("HTTPS reload refused: " + context.message()).c_str());
+      }
     }
     if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
   }

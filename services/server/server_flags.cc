@@ -109,11 +109,13 @@ std::string ServerUsage() {
                               interop (grpc.testing.TestService)
                               health and reflection are always on (--no-reflection)
   --peer SERVICE=HOST:PORT[,HOST:PORT...]
-                              SERVICE (user, inventory or payment) runs in other
-                              processes at these addresses, one per replica: calls go
-                              over gRPC, round_robin across the replicas, deadlines
-                              propagated, idempotent methods retried on UNAVAILABLE.
-                              Repeatable; a service may not be both hosted and a peer
+                              SERVICE (user, inventory, payment, or order for --http)
+                              runs in other processes at these addresses, one per
+                              replica: calls go over gRPC, round_robin across the
+                              replicas, deadlines propagated, idempotent methods retried
+                              on UNAVAILABLE. Repeatable; a service may not be both
+                              hosted and a peer. --http forwards its routes of a peer
+                              service to the peer
   --max-message-bytes N       largest request or response accepted (default 4194304)
   --max-concurrent-streams N  concurrent calls per connection (default 1024)
   --max-connection-age-seconds N  connections are closed gracefully after N s, ±10%: GOAWAY,
@@ -166,9 +168,9 @@ std::string ServerUsage() {
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)
   --http HOST:PORT            serve the HTTP/1.1 + WebSocket gateway here: REST/JSON routes
-                              onto the hosted services (/v1/users, /v1/products, /v1/orders,
-                              POST /package.Service/Method), WebSocket watches and chat, the
-                              web page at /; port 0 picks one (default off)
+                              onto the hosted and --peer services (/v1/users, /v1/products,
+                              /v1/orders, POST /package.Service/Method), WebSocket watches
+                              and chat, the web page at /; port 0 picks one (default off)
   --http-max-body-bytes N     largest HTTP request body; more is 413 (default 1048576)
   --no-reflection             do not serve grpc.reflection.* (default: served, both versions)
   --trace-log PATH            trace calls (W3C traceparent read from callers, a span per
@@ -464,10 +466,6 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
   }
   // TLS (tls_flags.h): the native transport has no second (health) listener yet.
   if (!CheckTlsFlags(flags.tls, error)) return std::nullopt;
-  if (flags.server.transport == rpc::Transport::kNative && !flags.tls.health_listen.empty()) {
-    *error = "--health-listen is not supported with --transport native yet; use --transport grpc";
-    return std::nullopt;
-  }
   flags.server.health_listen = flags.tls.health_listen;
   if (!flags.durability.enabled() &&
       (fsync_given || flags.durability.skip_corrupt || snapshot_given)) {

@@ -99,6 +99,8 @@ const std::vector<CatalogEntry>& PeerServiceCatalog() {
       {"user", "user.v1.UserService"},
       {"inventory", "inventory.v1.InventoryService"},
       {"payment", "payment.v1.PaymentService"},
+      // No hosted service calls it; the HTTP gateway does (--http with --peer order=...).
+      {"order", "order.v1.OrderService"},
   };
   return catalog;
 }

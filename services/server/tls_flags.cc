@@ -13,6 +13,16 @@ std::optional<bool> ParseTlsFlag(std::string_view arg,
   if (arg == "--peer-tls-ca") target = &flags->peer_ca_file;
   if (arg == "--peer-tls-cert") target = &flags->peer_cert_file;
   if (arg == "--peer-tls-key") target = &flags->peer_key_file;
+  if (arg == "--tls-service-identity") {
+    std::optional<std::string> value = take_value();
+    if (!value) return false;
+    if (value->empty()) {
+      *error = "--tls-service-identity wants a certificate common name";
+      return false;
+    }
+    flags->service_identities.push_back(*value);
+    return true;
+  }
   if (target == nullptr) return std::nullopt;
   std::optional<std::string> value = take_value();
   if (!value) return false;
@@ -49,6 +59,12 @@ bool CheckTlsFlags(const TlsFlags& flags, std::string* error) {
     *error = "--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)";
     return false;
   }
+  if (!flags.service_identities.empty() && flags.client_ca_file.empty()) {
+    *error =
+        "--tls-service-identity needs --tls-client-ca (only a verified client certificate "
+        "names a service)";
+    return false;
+  }
   if (flags.peer_cert_file.empty() != flags.peer_key_file.empty()) {
     *error = "--peer-tls-cert and --peer-tls-key go together";
     return false;
@@ -63,12 +79,16 @@ bool CheckTlsFlags(const TlsFlags& flags, std::string* error) {
 
 std::string TlsUsage() {
   return R"(  --tls-cert FILE             serve gRPC over TLS with this PEM certificate chain
-                              (leaf first); needs --tls-key. Reloaded on SIGHUP: new
-                              connections get the new certificate, open ones keep theirs
-                              (default: plaintext)
+                              (leaf first), and --http and --admin over HTTPS; needs
+                              --tls-key. Reloaded on SIGHUP: new connections get the new
+                              certificate, open ones keep theirs (default: plaintext)
   --tls-key FILE              the PEM private key of --tls-cert
   --tls-client-ca FILE        mutual TLS: clients must present a certificate signed by one
                               of these PEM CAs (reloaded on SIGHUP too)
+  --tls-service-identity NAME  a call without a token over a connection whose client
+                              certificate (checked with --tls-client-ca) has this common
+                              name is authenticated with the role service (as a token
+                              with roles [service]); repeatable; needs --jwt-*
   --health-listen HOST:PORT   serve grpc.health.v1.Health alone, in plaintext, on a second
                               port (probes that cannot speak TLS); every other service
                               answers UNIMPLEMENTED there; port 0 picks one (default off)

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/base/result.h"
 #include "core/tls/tls_material.h"
@@ -27,6 +28,9 @@ struct TlsFlags {
   std::string peer_ca_file;    // --peer-tls-ca
   std::string peer_cert_file;  // --peer-tls-cert
   std::string peer_key_file;   // --peer-tls-key
+  // --tls-service-identity NAME (repeatable): client certificates with this common name are
+  // the `service` role when they carry no token.
+  std::vector<std::string> service_identities;
   bool enabled() const { return !cert_file.empty(); }
   bool peer_enabled() const { return !peer_ca_file.empty(); }
   tls::TlsFiles server_files() const {

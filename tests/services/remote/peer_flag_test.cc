@@ -34,6 +34,13 @@ TEST(PeerFlagTest, ShortAndFullNamesWithReplicasRepeatable) {
   EXPECT_EQ(flags->peers["inventory"], (std::vector<std::string>{"localhost:9"}));
 }
 
+TEST(PeerFlagTest, OrderIsAPeerForTheGateway) {
+  std::string error;
+  auto flags = Parse({"--peer", "order=127.0.0.1:5004"}, &error);
+  ASSERT_TRUE(flags) << error;
+  EXPECT_EQ(flags->peers["order"], (std::vector<std::string>{"127.0.0.1:5004"}));
+}
+
 TEST(PeerFlagTest, ErrorsNameTheFlagAndTheBadPart) {
   struct Case {
     std::vector<std::string> args;
@@ -45,7 +52,7 @@ TEST(PeerFlagTest, ErrorsNameTheFlagAndTheBadPart) {
            {{"--peer", "=127.0.0.1:1"}, "\"=127.0.0.1:1\""},
            {{"--peer", "payment="}, "\"payment=\""},
            {{"--peer", "bank=127.0.0.1:1"}, "unknown service \"bank\""},
-           {{"--peer", "order=127.0.0.1:1"}, "unknown service \"order\""},
+           {{"--peer", "interop=127.0.0.1:1"}, "unknown service \"interop\""},
            {{"--peer", "payment=127.0.0.1:1,127.0.0.1"}, "\"127.0.0.1\""},
            {{"--peer", "payment=127.0.0.1:99999"}, "\"127.0.0.1:99999\""},
        }) {

@@ -1,0 +1,203 @@
+#include "services/gateway/peer_call.h"
+
+#include <google/protobuf/message.h>
+
+#include "core/rpc/grpc_status.h"
+#include "core/runtime/shard.h"
+
+namespace percore::gateway {
+
+namespace pb = google::protobuf;
+
+PeerCall::PeerCall(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> peer,
+                   remote::InFlightCalls& calls, const pb::MethodDescriptor& type)
+    : call_(&call),
+      peer_(std::move(peer)),
+      calls_(calls),
+      request_type_(*type.input_type()),
+      response_type_(*type.output_type()) {}
+
+void PeerCall::Start(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> peer,
+                     const std::string& method, const pb::MethodDescriptor& type,
+                     const std::vector<std::pair<std::string, std::string>>& metadata) {
+  runtime::Shard* shard = runtime::Shard::Current();
+  remote::RemotePeer::ShardState& state = peer->ForShard(*shard);
+  // A closing shard may start no gRPC operation on its queue (gRPC asserts).
+  if (state.closed || !shard->cq_open()) {
+    call.Finish(StatusCode::kUnavailable,
+                peer->service() + " is not reachable: this server is shutting down");
+    return;
+  }
+  // As admission answers for a hosted method (core/rpc/admission.cc): gRPC would start a call
+  // whose deadline has passed, and a fast peer could even answer it.
+  if (call.deadline() <= std::chrono::system_clock::now()) {
+    call.Finish(StatusCode::kDeadlineExceeded, "deadline passed before the call could start");
+    return;
+  }
+  auto* self = new PeerCall(call, peer, state.calls, type);
+  call.Ref();  // until OnDone
+  call.SetSink(self);
+  if (call.deadline() != std::chrono::system_clock::time_point::max()) {
+    self->context_.set_deadline(call.deadline());
+  }
+  for (const auto& [key, value] : metadata) self->context_.AddMetadata(key, value);
+  grpc::GenericStub stub(state.channel);
+  self->stream_ = stub.PrepareCall(&self->context_, method, shard->cq());
+  self->Ref();
+  self->stream_->StartCall(&self->start_tag_);
+  state.calls.Add(self);
+}
+
+void PeerCall::OnBytes(std::string_view message) {
+  if (call_ == nullptr || finishing_) return;
+  Ref();  // Finish below may deliver OnDone at once (a closing shard)
+  std::unique_ptr<pb::Message> request(
+      pb::MessageFactory::generated_factory()->GetPrototype(&request_type_)->New());
+  Status decoded = call_->codec()->Decode(message, *request);
+  if (!decoded.ok()) {  // the same answer as a hosted method's: 400 naming the field
+    call_->Finish(decoded.code(), decoded.message());
+    context_.TryCancel();
+  } else {
+    unsent_.push_back(request->SerializeAsString());
+    // The next client message once this one is written: one write in flight, none queued.
+    if (writing_ || !started_) call_->Pause();
+    PumpWrites();
+  }
+  Unref();
+}
+
+void PeerCall::OnHalfClose() {
+  half_close_wanted_ = true;
+  PumpWrites();
+}
+
+void PeerCall::OnCancel() { context_.TryCancel(); }
+
+void PeerCall::OnWritable() {
+  if (!held_ || call_ == nullptr) return;
+  if (DeliverAnswer()) ReadNext();
+}
+
+void PeerCall::OnDone() {
+  rpc::ByteCall* call = std::exchange(call_, nullptr);
+  if (!finishing_) {
+    context_.TryCancel();
+    // Reading drives the call to its end: restart it if it waited for the client.
+    if (held_) {
+      held_ = false;
+      ReadNext();
+    }
+  }
+  call->Unref();
+  Unref();  // the sink link's
+}
+
+void PeerCall::PumpWrites() {
+  if (!started_ || writing_ || half_closed_ || finishing_) return;
+  if (!unsent_.empty()) {
+    grpc::Slice slice(std::move(unsent_.front()));
+    unsent_.pop_front();
+    out_ = grpc::ByteBuffer(&slice, 1);
+    writing_ = true;
+    Ref();
+    stream_->Write(out_, &write_tag_);
+    return;
+  }
+  if (call_ != nullptr) call_->Resume();
+  if (half_close_wanted_) {
+    half_closed_ = true;
+    Ref();
+    stream_->WritesDone(&writes_done_tag_);
+  }
+}
+
+void PeerCall::OnStarted(bool ok) {
+  started_ = true;
+  if (!ok) {  // no call: its status says why
+    StartFinish();
+  } else {
+    Ref();
+    stream_->ReadInitialMetadata(&metadata_tag_);
+    PumpWrites();
+  }
+  Unref();
+}
+
+void PeerCall::OnInitialMetadata(bool ok) {
+  metadata_read_ = true;
+  if (ok && call_ != nullptr) call_->SendInitialMetadata();
+  ReadNext();  // fails at once when the call is over
+  Unref();
+}
+
+void PeerCall::ReadNext() {
+  if (reading_ || finishing_ || held_ || !metadata_read_) return;
+  reading_ = true;
+  Ref();
+  stream_->Read(&in_, &read_tag_);
+}
+
+void PeerCall::OnRead(bool ok) {
+  reading_ = false;
+  if (!ok) {  // the peer ended the call (or it failed): its status next
+    StartFinish();
+    Unref();
+    return;
+  }
+  if (call_ != nullptr) {
+    grpc::Slice slice;
+    if (in_.TrySingleSlice(&slice).ok() || in_.DumpToSingleSlice(&slice).ok()) {
+      call_->codec()->EncodeSerialized(
+          std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()),
+          response_type_, answer_);
+    }
+    in_.Clear();
+    if (!DeliverAnswer()) {  // OnWritable (or OnDone) resumes reading
+      Unref();
+      return;
+    }
+  }
+  ReadNext();
+  Unref();
+}
+
+bool PeerCall::DeliverAnswer() {
+  if (call_->Write(answer_)) {
+    held_ = false;
+    return true;
+  }
+  held_ = true;
+  call_->RequestWritable();
+  return false;
+}
+
+void PeerCall::OnWritten(bool ok) {
+  writing_ = false;
+  if (ok) PumpWrites();  // otherwise the call is over: reading tells how
+  Unref();
+}
+
+void PeerCall::OnWritesDone(bool) { Unref(); }
+
+void PeerCall::StartFinish() {
+  if (finishing_) return;
+  finishing_ = true;
+  Ref();
+  stream_->Finish(&status_, &finish_tag_);
+}
+
+void PeerCall::OnFinished(bool) {
+  calls_.Remove(this);
+  if (call_ != nullptr) {
+    for (const auto& [key, value] : context_.GetServerTrailingMetadata()) {
+      if (key == "next-page-token") {
+        call_->AddTrailingMetadata("next-page-token", std::string_view(value.data(), value.size()));
+      }
+    }
+    Status status = rpc::FromGrpcStatus(status_);
+    call_->Finish(status.code(), status.message());
+  }
+  Unref();
+}
+
+}  // namespace percore::gateway

@@ -1,0 +1,211 @@
+"""The HTTP gateway in a process whose inventory, payment and order services are --peers (issue
+11: "when it is a --peer, it calls the remote client"). Four percore-servers: the edge (user
+hosted, --http, --peer inventory/payment/order), inventory, payment, and order (its own peers:
+user at the edge, inventory, payment). Through the edge, with python3-requests and
+websocket-client: a user (hosted), a product (peer), an order placed over REST and watched live
+over a WebSocket whose call runs on the order peer, the idempotent replay, lists with their page
+token (the peer's trailer), a payment, a cancel, the support chat (a bidi stream to the peer),
+the peer's errors mapped as grpc-gateway maps them, and JSON errors named before any peer call.
+Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
+
+import json
+import re
+import socket
+import struct
+import sys
+import time
+import unittest
+
+import requests
+import websocket
+
+from percore_py.server import Server
+
+SERVER = None
+TIMEOUT = 10
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def unique(prefix):
+    return "%s%d" % (prefix, time.time_ns())
+
+
+def recv_json(ws):
+    return json.loads(ws.recv())
+
+
+def close_of(ws):
+    while True:
+        opcode, data = ws.recv_data(control_frame=True)
+        if opcode == websocket.ABNF.OPCODE_CLOSE:
+            return struct.unpack("!H", data[:2])[0], data[2:].decode()
+
+
+class GatewayPeerTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        common = ("--shards", "2", "--shutdown-grace", "2")
+        cls.servers = []
+        try:
+            inventory = cls.spawn(*common, "--services", "inventory")
+            payment = cls.spawn(*common, "--services", "payment")
+            order_address = "127.0.0.1:%d" % free_port()
+            cls.edge = cls.spawn(*common, "--services", "user", "--http", "127.0.0.1:0",
+                                 "--peer", "inventory=" + inventory.address,
+                                 "--peer", "payment=" + payment.address,
+                                 "--peer", "order=" + order_address)
+            cls.spawn(*common, "--services", "order", "--listen", order_address,
+                      "--peer", "user=" + cls.edge.address,
+                      "--peer", "inventory=" + inventory.address,
+                      "--peer", "payment=" + payment.address)
+        except Exception:
+            cls.stop_all()
+            raise
+        port = re.search(r"HTTP gateway listening on \S+ \(port (\d+)\)",
+                         cls.edge.stderr_text()).group(1)
+        cls.base = "http://127.0.0.1:" + port
+        cls.http = requests.Session()
+
+    @classmethod
+    def spawn(cls, *flags):
+        server = Server(SERVER, *flags)
+        cls.servers.append(server)
+        return server
+
+    @classmethod
+    def stop_all(cls):
+        codes = [(s.address, s.stop()) for s in reversed(cls.servers)]
+        return codes
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        codes = cls.stop_all()
+        assert all(code == 0 for _, code in codes), codes
+
+    def post(self, path, body, **kw):
+        return self.http.post(self.base + path, json=body, timeout=TIMEOUT, **kw)
+
+    def get(self, path):
+        return self.http.get(self.base + path, timeout=TIMEOUT)
+
+    def ws(self, path):
+        return websocket.create_connection(self.base.replace("http", "ws") + path,
+                                           timeout=TIMEOUT)
+
+    def assert_error(self, r, http_status, grpc_code, fragment=""):
+        self.assertEqual(r.status_code, http_status, r.text)
+        body = r.json()
+        self.assertEqual(set(body), {"code", "message", "details"}, body)
+        self.assertEqual(body["code"], grpc_code, body)
+        self.assertIn(fragment, body["message"])
+
+    def create_user(self):
+        r = self.post("/v1/users", {"name": "Ann", "email": unique("ann") + "@example.com"})
+        self.assertEqual(r.status_code, 201, r.text)
+        return r.json()
+
+    def create_product(self):
+        r = self.post("/v1/products", {"sku": unique("SKU-"), "name": "Mug",
+                                       "initial_stock": "50",
+                                       "price": {"currency": "EUR", "amount_minor": "250"}})
+        self.assertEqual(r.status_code, 201, r.text)
+        self.assertEqual(r.headers["Location"], "/v1/products/" + r.json()["sku"])
+        return r.json()
+
+    def test_order_placed_over_rest_and_watched_over_websocket(self):
+        user = self.create_user()  # hosted at the edge
+        product = self.create_product()  # the inventory peer
+        ws = self.ws("/v1/orders/stream?ready=1&user_id=" + user["id"])  # the order peer
+        try:
+            self.assertEqual(recv_json(ws), {"ready": True})
+            body = {"userId": user["id"], "items": [{"sku": product["sku"], "quantity": "2"}],
+                    "paymentMethod": {"token": "tok_approve"}}
+            r = self.post("/v1/orders", body, headers={"Idempotency-Key": "peer-key-1"})
+            self.assertEqual(r.status_code, 201, r.text)
+            order = r.json()
+            self.assertEqual(r.headers["Location"], "/v1/orders/" + order["id"])
+            self.assertEqual(order["status"], "ORDER_STATUS_CONFIRMED")
+            statuses = [recv_json(ws)["status"] for _ in range(4)]
+            self.assertEqual(statuses, ["ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
+                                        "ORDER_STATUS_PAID", "ORDER_STATUS_CONFIRMED"])
+            again = self.post("/v1/orders", body, headers={"Idempotency-Key": "peer-key-1"})
+            self.assertEqual(again.status_code, 200, again.text)  # the replay
+            self.assertEqual(again.json()["id"], order["id"])
+            self.assertEqual(self.get("/v1/orders/" + order["id"]).json()["id"], order["id"])
+            mine = self.get("/v1/users/%s/orders" % user["id"]).json()
+            self.assertEqual(set(mine), {"orders", "nextPageToken"})
+            self.assertEqual([o["id"] for o in mine["orders"]], [order["id"]])
+            payment = self.get("/v1/payments/" + order["transactionId"]).json()
+            self.assertEqual(payment["status"], "PAYMENT_STATUS_APPROVED")
+            self.assertEqual(self.get("/v1/products/" + product["sku"]).json()["available"], "48")
+            r = self.post("/v1/orders/%s:cancel" % order["id"], None)
+            self.assertEqual(r.status_code, 200, r.text)
+            self.assertEqual(recv_json(ws)["status"], "ORDER_STATUS_CANCELLED")
+        finally:
+            ws.close()
+
+    def test_lists_page_with_the_peers_token(self):
+        made = {self.create_product()["sku"] for _ in range(3)}
+        seen, token = [], ""
+        for _ in range(100):
+            r = self.get("/v1/products?page_size=2&page_token=" + requests.utils.quote(token))
+            self.assertEqual(r.status_code, 200, r.text)
+            page = r.json()
+            self.assertLessEqual(len(page["products"]), 2)
+            seen += [p["sku"] for p in page["products"]]
+            token = page["nextPageToken"]
+            if not token:
+                break
+        self.assertTrue(made <= set(seen))
+        self.assertEqual(len(seen), len(set(seen)))
+
+    def test_peer_errors_are_mapped(self):
+        self.assert_error(self.get("/v1/products/NO-SUCH-SKU"), 404, 5)  # the peer's NOT_FOUND
+        self.assert_error(self.get("/v1/orders/not-a-uuid"), 400, 3)  # the peer's, naming the id
+        # Bad JSON is refused at the edge, naming the field, as for a hosted method.
+        self.assert_error(self.post("/v1/products", {"sku": "A", "colour": "red"}), 400, 3,
+                          "colour")
+        self.assert_error(self.post("/v1/orders", {"userId": 5}), 400, 3)
+        # The generic route reaches a peer's method too.
+        product = self.create_product()
+        # The request's deadline crosses: one already past is the peer call's DEADLINE_EXCEEDED.
+        r = self.http.get(self.base + "/v1/products/" + product["sku"],
+                          headers={"Grpc-Timeout": "1n"}, timeout=TIMEOUT)
+        self.assert_error(r, 504, 4)
+        r = self.http.get(self.base + "/v1/products/" + product["sku"],
+                          headers={"X-Request-Timeout": "5"}, timeout=TIMEOUT)
+        self.assertEqual(r.status_code, 200, r.text)
+        r = self.post("/inventory.v1.InventoryService/GetProduct", {"sku": product["sku"]})
+        self.assertEqual(r.status_code, 200, r.text)
+        self.assertEqual(r.json()["sku"], product["sku"])
+        # The peer's watch of an unknown order: upgraded, then closed NOT_FOUND.
+        ws = self.ws("/v1/orders/stream?order_id=01a23668-8864-74a9-9d46-ac2ef1d6e439")
+        try:
+            self.assertEqual(close_of(ws)[0], 4005)
+        finally:
+            ws.close()
+
+    def test_chat_with_the_peer_in_order(self):
+        ws = self.ws("/v1/support/chat")
+        try:
+            for i in range(1, 11):
+                ws.send(json.dumps({"messageId": str(i), "text": "help" if i % 2 else "hi"}))
+            replies = [recv_json(ws) for _ in range(10)]
+            self.assertEqual([r["inReplyTo"] for r in replies], [str(i) for i in range(1, 11)])
+            ws.send("{not json")
+            code, reason = close_of(ws)
+            self.assertEqual(code, 4003, reason)
+            self.assertIn("ChatMessage", reason)
+        finally:
+            ws.close()
+
+
+if __name__ == "__main__":
+    SERVER = sys.argv.pop(1)
+    unittest.main(verbosity=2)
