@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <utility>
 
+#include "core/observe/log.h"
 #include "etcd/etcd_v3.grpc.pb.h"
 
 namespace percore::cluster {
@@ -106,7 +107,8 @@ Status EtcdMembership::Register() {
   if (!status.ok()) return FromGrpc("Put", status);
   lease_.store(granted.id());
   ttl_seconds_.store(granted.ttl() > 0 ? granted.ttl() : options_.lease_ttl_seconds);
-  std::fprintf(stderr, "percore-server: etcd: registered %s = %s (lease %llx, TTL %llds)\n",
+  observe::Log(observe::LogLevel::kInfo,
+               "percore-server: etcd: registered %s = %s (lease %llx, TTL %llds)\n",
                put.key().c_str(), options_.advertise.c_str(),
                static_cast<unsigned long long>(granted.id()),
                static_cast<long long>(ttl_seconds_.load()));
@@ -149,7 +151,7 @@ void EtcdMembership::PublishIfChanged() {
     line += '=';
     line += members[i].empty() ? std::string("-") : members[i];
   }
-  std::fprintf(stderr, "percore-server: etcd members: %s\n", line.c_str());
+  observe::Log(observe::LogLevel::kInfo, "percore-server: etcd members: %s\n", line.c_str());
   publish_(published_);
 }
 
@@ -216,19 +218,20 @@ void EtcdMembership::KeepAliveLoop() {
         std::max(milliseconds(ttl_seconds_.load() * 1000 / 3), milliseconds(300));
     Status status = KeepAliveOnce();
     if (status.code() == StatusCode::kNotFound) {
-      std::fprintf(stderr, "percore-server: etcd: %s; registering again\n",
+      observe::Log(observe::LogLevel::kWarn, "percore-server: etcd: %s; registering again\n",
                    status.message().c_str());
       status = Register();
     }
     if (status.ok()) {
-      if (failing) std::fprintf(stderr, "percore-server: etcd: lease renewed again\n");
+      if (failing)
+        observe::Log(observe::LogLevel::kInfo, "percore-server: etcd: lease renewed again\n");
       failing = false;
       backoff = kFirstBackoff;
       wait = period;
       continue;
     }
     if (!failing) {
-      std::fprintf(stderr,
+      observe::Log(observe::LogLevel::kWarn,
                    "percore-server: etcd: cannot renew the lease (%s); keeping the last known "
                    "members, retrying\n",
                    status.message().c_str());
@@ -297,7 +300,7 @@ void EtcdMembership::WatchLoop() {
     Status ended = WatchUntilBroken();
     if (WaitOrStop(milliseconds(0))) return;
     if (!failing) {
-      std::fprintf(stderr,
+      observe::Log(observe::LogLevel::kWarn,
                    "percore-server: etcd: watch ended (%s); keeping the last known members, "
                    "retrying\n",
                    ended.message().c_str());
@@ -308,7 +311,7 @@ void EtcdMembership::WatchLoop() {
     backoff = std::min(backoff * 2, kMaxBackoff);
     // Catch up from a fresh listing (events may have been compacted away meanwhile).
     if (Sync().ok()) {
-      std::fprintf(stderr, "percore-server: etcd: watching again\n");
+      observe::Log(observe::LogLevel::kInfo, "percore-server: etcd: watching again\n");
       failing = false;
       backoff = kFirstBackoff;
     }

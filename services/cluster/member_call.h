@@ -27,7 +27,8 @@
 
 namespace percore::cluster {
 
-inline std::string MemberName(const MemberLinks& links, PartitionId partition) {
+// Not const: the address is the calling shard's view of the (possibly live, --etcd) membership.
+inline std::string MemberName(MemberLinks& links, PartitionId partition) {
   return "partition " + std::to_string(partition) + " (" + links.member(partition) + ")";
 }
 

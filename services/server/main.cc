@@ -83,7 +83,7 @@ bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
                  (*verifier)->options().keys.size() == 1 ? "" : "s");
   }
   if (!*verifier && !flags.tls.service_identities.empty()) {
-    std::fprintf(stderr,
+    observe::Log(observe::LogLevel::kError,
                  "percore-server: --tls-service-identity needs authentication on (--jwt-*): "
                  "without it every call is served anyway\n");
     return false;
@@ -159,13 +159,13 @@ bool MakeHttpTls(const percore::server::TlsFlags& flags, percore::tls::SslCtxPtr
   using namespace percore;
   auto material = server::LoadServerTls(flags);
   if (!material.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", material.message().c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", material.message().c_str());
     return false;
   }
   if (!*material) return true;
   auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
   if (!context.ok()) {
-    std::fprintf(stderr, "percore-server: %s\n", context.message().c_str());
+    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", context.message().c_str());
     return false;
   }
   *out = std::move(*context);
@@ -362,7 +362,7 @@ int main(int argc, char** argv) {
         cluster::StartEtcdMembership(flags->cluster, flags->placement, flags->server.listen,
                                      host.port(), runtime, router->links(), &error);
     if (!etcd_membership) {
-      std::fprintf(stderr, "percore-server: %s\n", error.c_str());
+      observe::Log(observe::LogLevel::kError, "percore-server: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
       return 1;
     }
@@ -467,7 +467,7 @@ int main(int argc, char** argv) {
           admin.ReloadTls(context->get());
           if (http_gateway) http_gateway->ReloadTls(context->get());
         }
-        std::fprintf(stderr, "percore-server: SIGHUP: %s\n",
+        observe::Log(observe::LogLevel::kInfo, "percore-server: SIGHUP: %s\n",
                      context.ok() ? "HTTPS certificate reloaded for new connections"
                                   : ("HTTPS reload refused: " + context.message()).c_str());
       }
