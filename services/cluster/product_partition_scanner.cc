@@ -1,16 +1,12 @@
 #include "services/cluster/product_partition_scanner.h"
 
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/slice.h>
-
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/cluster/forwarded_mark.h"
 #include "inventory/v1/inventory.pb.h"
-#include "services/cluster/forwarded_stream_call.h"
 #include "services/cluster/member_call.h"
+#include "services/cluster/member_list_call.h"
 #include "services/inventory/sku_page_token.h"
 
 namespace percore::cluster {
@@ -29,37 +25,18 @@ inventory::ProductPartitionScanner MakeProductPartitionScanner(const ClusterPlac
                      std::chrono::system_clock::time_point deadline,
                      std::function<void(Result<inventory::ProductPartitionScanner::Rows>)> done) {
     const PartitionId partition = others.at(source);
-    const std::string who = MemberName(*links, partition);
-    runtime::Shard* shard = runtime::Shard::Current();
-    MemberLinks::ShardLinks& shard_links = links->ForShard(*shard);
-    if (shard_links.closed || !shard->cq_open()) {
-      done(Status(StatusCode::kUnavailable,
-                  who + " is not reachable: this server is shutting down"));
-      return;
-    }
     ::inventory::v1::ListProductsRequest list;
     list.set_page_size(static_cast<int32_t>(limit));
     if (after) list.set_page_token(inventory::EncodeSkuPageToken(*after));
-    ForwardRequest request;
-    request.path = "/inventory.v1.InventoryService/ListProducts";
-    grpc::Slice slice(list.SerializeAsString());
-    request.request = grpc::ByteBuffer(&slice, 1);
-    request.deadline = deadline;
-    request.metadata.emplace_back(kForwardedFromKey, std::to_string(self));
-    if (!links->authorization().empty()) {
-      request.metadata.emplace_back("authorization", links->authorization());
-    }
-    ForwardedStreamCall::Start(
-        links->StubFor(shard_links, partition), shard_links.calls, shard->cq(), std::move(request),
-        limit,
-        [done = std::move(done), who](const Status& status, std::vector<std::string> messages) {
-          if (!status.ok()) {
-            done(Status(status.code(), who + " could not list its products: " + status.message()));
-            return;
-          }
+    ListFromMember(
+        *links, self, partition, "/inventory.v1.InventoryService/ListProducts", list, limit,
+        deadline, "products",
+        [done = std::move(done),
+         who = MemberName(*links, partition)](Result<std::vector<std::string>> messages) {
+          if (!messages.ok()) return done(messages.status());
           inventory::ProductPartitionScanner::Rows rows;
-          rows.reserve(messages.size());
-          for (const std::string& bytes : messages) {
+          rows.reserve(messages->size());
+          for (const std::string& bytes : *messages) {
             ::inventory::v1::Product product;
             if (!product.ParseFromString(bytes)) {
               done(Status(StatusCode::kInternal, who + " sent a product that does not parse"));

@@ -1,14 +1,11 @@
 #include "services/cluster/user_partition_scanner.h"
 
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/slice.h>
-
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "core/cluster/forwarded_mark.h"
-#include "services/cluster/forwarded_stream_call.h"
+#include "services/cluster/member_call.h"
+#include "services/cluster/member_list_call.h"
 #include "services/user/page_token.h"
 #include "user/v1/user.pb.h"
 
@@ -27,36 +24,18 @@ user::PartitionScanner MakeUserPartitionScanner(const ClusterPlacement& placemen
                      std::chrono::system_clock::time_point deadline,
                      std::function<void(Result<user::PartitionScanner::Rows>)> done) {
     const PartitionId partition = others.at(source);
-    const std::string who =
-        "partition " + std::to_string(partition) + " (" + links->member(partition) + ")";
-    runtime::Shard* shard = runtime::Shard::Current();
-    MemberLinks::ShardLinks& shard_links = links->ForShard(*shard);
-    if (shard_links.closed || !shard->cq_open()) {
-      done(Status(StatusCode::kUnavailable,
-                  who + " is not reachable: this server is shutting down"));
-      return;
-    }
     ::user::v1::ListUsersRequest list;
     list.set_page_size(static_cast<int32_t>(limit));
     if (after) list.set_page_token(user::EncodePageToken(*after));
-    ForwardRequest request;
-    request.path = "/user.v1.UserService/ListUsers";
-    grpc::Slice slice(list.SerializeAsString());
-    request.request = grpc::ByteBuffer(&slice, 1);
-    request.deadline = deadline;
-    request.metadata.emplace_back(kForwardedFromKey, std::to_string(self));
-    ForwardedStreamCall::Start(
-        links->StubFor(shard_links, partition), shard_links.calls, shard->cq(), std::move(request),
-        limit,
-        [done = std::move(done), who](const Status& status, std::vector<std::string> messages) {
-          if (!status.ok()) {
-            done(Status(status.code(), who + " could not list its users: " + status.message()));
-            return;
-          }
+    ListFromMember(
+        *links, self, partition, "/user.v1.UserService/ListUsers", list, limit, deadline, "users",
+        [done = std::move(done),
+         who = MemberName(*links, partition)](Result<std::vector<std::string>> messages) {
+          if (!messages.ok()) return done(messages.status());
           user::PartitionScanner::Rows rows;
-          rows.reserve(messages.size());
+          rows.reserve(messages->size());
           ::user::v1::User user;
-          for (std::string& bytes : messages) {
+          for (std::string& bytes : *messages) {
             std::optional<user::UserId> id;
             if (user.ParseFromString(bytes)) id = user::UserId::Parse(user.id());
             if (!id) {
