@@ -15,23 +15,18 @@
 // partition when it is down). A client that cancels cancels the source.
 
 #include <grpcpp/client_context.h>
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/support/byte_buffer.h>
-#include <grpcpp/support/slice.h>
 
-#include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/cluster/forwarded_mark.h"
-#include "core/rpc/grpc_status.h"
 #include "core/rpc/server_stream_call.h"
-#include "core/runtime/completion_tag.h"
 #include "services/cluster/member_call.h"
 #include "services/cluster/member_links.h"
-#include "services/remote/in_flight_calls.h"
+#include "services/cluster/member_stream_source.h"
 
 namespace percore::cluster {
 
@@ -50,8 +45,8 @@ class OwnerStreamRelay : public std::enable_shared_from_this<OwnerStreamRelay<Re
   explicit OwnerStreamRelay(Stream call) : call_(std::move(call)) {}
 
  private:
-  class Source;
-  enum class Next { kRead, kWait, kStop };
+  using Source = MemberStreamSource<OwnerStreamRelay>;
+  friend Source;
 
   void Begin(std::string path, MemberLinks& links, PartitionId self, PartitionId owner) {
     std::weak_ptr<OwnerStreamRelay> weak = this->weak_from_this();
@@ -86,12 +81,12 @@ class OwnerStreamRelay : public std::enable_shared_from_this<OwnerStreamRelay<Re
     if (!ended_) call_.SendInitialMetadata();
   }
 
-  Next Deliver(std::string bytes) {
-    if (ended_ || call_.cancelled()) return Next::kStop;
-    if (!waiting_ && call_.WriteRaw(rpc::SerializedMessage::Copy(bytes))) return Next::kRead;
+  StreamNext Deliver(Source* /*source*/, std::string bytes) {
+    if (ended_ || call_.cancelled()) return StreamNext::kStop;
+    if (!waiting_ && call_.WriteRaw(rpc::SerializedMessage::Copy(bytes))) return StreamNext::kRead;
     waiting_ = std::move(bytes);
     call_.OnWritable([self = this->shared_from_this()] { self->Drain(); });
-    return Next::kWait;
+    return StreamNext::kWait;
   }
 
   void Drain() {
@@ -105,12 +100,22 @@ class OwnerStreamRelay : public std::enable_shared_from_this<OwnerStreamRelay<Re
     source_->ReadNext();
   }
 
-  void Ended(const Status& status, const std::optional<std::string>& next_page_token) {
+  // The owner's status (UNAVAILABLE naming the partition) and next-page-token end the call.
+  void Ended(Source* source, Status status, const grpc::ClientContext& context) {
     source_ = nullptr;
     waiting_.reset();
     if (ended_) return;
     ended_ = true;
-    if (next_page_token) call_.AddTrailingMetadata("next-page-token", *next_page_token);
+    if (status.code() == StatusCode::kUnavailable) {
+      status = Status(status.code(), source->who() + " is unavailable: " + status.message());
+    }
+    if (status.ok()) {
+      const auto& trailing = context.GetServerTrailingMetadata();
+      if (auto it = trailing.find("next-page-token"); it != trailing.end()) {
+        call_.AddTrailingMetadata("next-page-token",
+                                  std::string(it->second.data(), it->second.size()));
+      }
+    }
     call_.Finish(status);
   }
 
@@ -130,102 +135,6 @@ class OwnerStreamRelay : public std::enable_shared_from_this<OwnerStreamRelay<Re
   bool ended_ = false;
   Source* source_ = nullptr;            // until it has finished
   std::optional<std::string> waiting_;  // a message waiting for the client's room
-};
-
-// The marked call to the owner. Operations one at a time: start, the request with the
-// half-close, the initial metadata, then the reads; any ok == false goes on to the finish.
-template <class Req, class Resp>
-class OwnerStreamRelay<Req, Resp>::Source final : public remote::InFlightCall {
- public:
-  Source(std::shared_ptr<OwnerStreamRelay> relay, remote::InFlightCalls& calls, std::string who)
-      : relay_(std::move(relay)), calls_(calls), who_(std::move(who)) {}
-
-  void Start(grpc::GenericStub& stub, grpc::CompletionQueue* cq, std::string path,
-             const std::string& request, std::chrono::system_clock::time_point deadline,
-             const std::vector<std::pair<std::string, std::string>>& metadata) {
-    if (deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
-      context_.set_deadline(deadline);
-    }
-    context_.set_wait_for_ready(false);
-    for (const auto& [key, value] : metadata) context_.AddMetadata(key, value);
-    grpc::Slice slice(request);
-    request_ = grpc::ByteBuffer(&slice, 1);
-    stream_ = stub.PrepareCall(&context_, path, cq);
-    stream_->StartCall(&start_tag_);
-    calls_.Add(this);
-  }
-  void Cancel() override { context_.TryCancel(); }
-  void ReadNext() { stream_->Read(&response_, &read_tag_); }
-  // For a source with no operation in flight (waiting for the client's room).
-  void Stop() {
-    context_.TryCancel();
-    Finish();
-  }
-
- private:
-  ~Source() = default;
-
-  void OnStart(bool ok) {
-    if (!ok) return Finish();
-    stream_->Write(request_, grpc::WriteOptions().set_last_message(), &write_tag_);
-  }
-  void OnWrite(bool ok) {
-    if (!ok) return Finish();
-    stream_->ReadInitialMetadata(&metadata_tag_);
-  }
-  void OnMetadata(bool ok) {
-    if (!ok) return Finish();
-    relay_->Registered();
-    ReadNext();
-  }
-  void OnRead(bool ok) {
-    if (!ok) return Finish();
-    grpc::Slice slice;
-    std::string bytes;
-    if (response_.TrySingleSlice(&slice).ok() || response_.DumpToSingleSlice(&slice).ok()) {
-      bytes.assign(reinterpret_cast<const char*>(slice.begin()), slice.size());
-    }
-    switch (relay_->Deliver(std::move(bytes))) {
-      case Next::kRead:
-        return ReadNext();
-      case Next::kWait:
-        return;  // the relay calls ReadNext() or Stop()
-      case Next::kStop:
-        return Stop();
-    }
-  }
-  void Finish() { stream_->Finish(&status_, &finish_tag_); }
-  void OnFinish(bool /*ok*/) {
-    calls_.Remove(this);
-    Status status = rpc::FromGrpcStatus(status_);
-    if (status.code() == StatusCode::kUnavailable) {
-      status = Status(status.code(), who_ + " is unavailable: " + status.message());
-    }
-    std::optional<std::string> token;
-    if (status.ok()) {
-      const auto& trailing = context_.GetServerTrailingMetadata();
-      if (auto it = trailing.find("next-page-token"); it != trailing.end()) {
-        token.emplace(it->second.data(), it->second.size());
-      }
-    }
-    std::shared_ptr<OwnerStreamRelay> relay = std::move(relay_);
-    relay->Ended(status, token);
-    delete this;
-  }
-
-  std::shared_ptr<OwnerStreamRelay> relay_;
-  remote::InFlightCalls& calls_;
-  std::string who_;
-  grpc::ClientContext context_;
-  grpc::ByteBuffer request_;
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
-  grpc::ByteBuffer response_;
-  grpc::Status status_;
-  runtime::CompletionTag start_tag_{&runtime::OnTag<Source, &Source::OnStart>, this};
-  runtime::CompletionTag write_tag_{&runtime::OnTag<Source, &Source::OnWrite>, this};
-  runtime::CompletionTag metadata_tag_{&runtime::OnTag<Source, &Source::OnMetadata>, this};
-  runtime::CompletionTag read_tag_{&runtime::OnTag<Source, &Source::OnRead>, this};
-  runtime::CompletionTag finish_tag_{&runtime::OnTag<Source, &Source::OnFinish>, this};
 };
 
 }  // namespace percore::cluster
