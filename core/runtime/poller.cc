@@ -65,13 +65,13 @@ void Poller::RunDeferred() {
   }
 }
 
-void Poller::Wait(int timeout_ms) {
+int Poller::Wait(int timeout_ms) {
   epoll_event events[64];
   int ready = epoll_wait(epoll_fd_, events, 64, timeout_ms);
   if (ready < 0) {
     if (errno != EINTR)
       observe::Log(observe::LogLevel::kError, "percore: epoll_wait: %s\n", std::strerror(errno));
-    return;
+    return 0;
   }
   for (int i = 0; i < ready; ++i) {
     int fd = events[i].data.fd;
@@ -79,6 +79,7 @@ void Poller::Wait(int timeout_ms) {
     if (handler == nullptr) continue;  // removed earlier in this batch
     handler->OnFdReady(events[i].events);
   }
+  return ready;
 }
 
 }  // namespace percore::runtime

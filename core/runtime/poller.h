@@ -67,8 +67,9 @@ class Poller {
 
   // The shard loop's side.
   int epoll_fd() const { return epoll_fd_; }
-  // Waits up to timeout_ms (-1: forever) and runs the handlers of what is ready.
-  void Wait(int timeout_ms);
+  // Waits up to timeout_ms (-1: forever) and runs the handlers of what is ready; returns how
+  // many were ready (0: the time passed).
+  int Wait(int timeout_ms);
 
  private:
   int epoll_fd_ = -1;

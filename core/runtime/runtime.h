@@ -14,6 +14,7 @@
 #include <grpcpp/completion_queue.h>
 
 #include <cassert>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -35,6 +36,11 @@ struct RuntimeOptions {
   // Run on each shard's thread when it starts, before its loop serves anything (thread-local
   // set-up such as core/observe's tracer). May be empty.
   std::function<void(Shard&)> on_thread_start = nullptr;
+  // kEpoll only: after its last event a shard polls (epoll_wait with no timeout) for this long
+  // before it sleeps, so a request that arrives within the window is served without a wake-up
+  // (a sleeping thread's wake-up costs tens of microseconds, more on a VM whose vCPU halted).
+  // Seastar's reactor does the same (--idle-poll-time-us). 0: sleep at once.
+  std::chrono::microseconds idle_poll{0};
 };
 
 class Runtime {

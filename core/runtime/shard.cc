@@ -228,6 +228,16 @@ void Shard::EpollLoop() {
                        : static_cast<int>(std::min<int64_t>(ms, 3'600'000));
     }
     Clock::time_point wait_began = BeforeWait();
+    const std::chrono::microseconds idle_poll = runtime_.options().idle_poll;
+    if (idle_poll.count() > 0 && timeout_ms != 0) {
+      // Poll before sleeping (RuntimeOptions::idle_poll), no later than the next timer.
+      Clock::time_point poll_until = wait_began + idle_poll;
+      if (next && *next < poll_until) poll_until = *next;
+      while (poller_->Wait(0) == 0 && Clock::now() < poll_until) {
+      }
+      // Something was ready (its handlers ran) or the window passed: sleep only in the latter.
+      if (Clock::now() < poll_until) timeout_ms = 0;
+    }
     poller_->Wait(timeout_ms);
     Clock::time_point now = AfterWait(wait_began);
     if (next) timers_.RunDue(now);

@@ -267,9 +267,11 @@ int main(int argc, char** argv) {
       .shards = flags->shards,
       .loop = native ? runtime::LoopMode::kEpoll : runtime::LoopMode::kCompletionQueue,
       // Each shard finds its tracer through a thread_local, set before it serves anything.
-      .on_thread_start = [&tracer](runtime::Shard& shard) {
-        if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
-      }});
+      .on_thread_start =
+          [&tracer](runtime::Shard& shard) {
+            if (tracer) observe::ShardTracer::SetCurrent(&tracer->shard(shard.id()));
+          },
+      .idle_poll = std::chrono::microseconds(flags->idle_poll_us)});
   // --admin: listening before recovery, so /readyz answers 503 until the server serves.
   // The gateway's HTTP series (--http): declared before the admin listener that reads them.
   std::unique_ptr<gateway::HttpMetrics> http_metrics;

@@ -97,9 +97,11 @@ std::string ServerUsage() {
   --transport grpc|native     what carries the calls: libgrpc's server (grpc), or percore's
                               own per-shard HTTP/2 transport (native: each shard listens
                               with SO_REUSEPORT and runs an epoll loop; same services,
-                              limits and drain; --peer channels stay libgrpc; not yet:
-                              reflection, --stream-idle-timeout, --max-connection-age-seconds,
+                              limits and drain; --peer channels stay libgrpc; not applied:
                               --grpc-memory-limit-bytes) (default grpc)
+  --idle-poll-us N            native transport: after its last event each shard polls for N
+                              microseconds before it sleeps, trading CPU for the wake-up a
+                              request arriving then would pay (0 to 10000; default 0: sleep)
   --services LIST             comma-separated services to host (default: all):
                               user (user.v1.UserService)
                               inventory (inventory.v1.InventoryService)
@@ -295,6 +297,13 @@ std::optional<ServerFlags> ParseServerFlags(int argc, char** argv, std::string* 
         return std::nullopt;
       }
       flags.shards = static_cast<int>(number);
+    } else if (arg == "--idle-poll-us") {
+      if (!need_value()) return std::nullopt;
+      if (!ParseInt(value, 0, 10000, &number)) {
+        *error = "--idle-poll-us wants microseconds from 0 to 10000, got \"" + value + "\"";
+        return std::nullopt;
+      }
+      flags.idle_poll_us = static_cast<int>(number);
     } else if (arg == "--transport") {
       if (!need_value()) return std::nullopt;
       if (value == "grpc") {

@@ -20,7 +20,8 @@ namespace percore::server {
 
 struct ServerFlags {
   rpc::ServerOptions server;
-  int shards = 0;                     // 0: the CPUs this process may use
+  int shards = 0;        // 0: the CPUs this process may use
+  int idle_poll_us = 0;  // --idle-poll-us: native shards poll this long before sleeping
   std::vector<std::string> services;  // empty: every service this binary has
   // --peer SERVICE=HOST:PORT[,HOST:PORT...]: short service name ("payment") -> its replicas.
   std::map<std::string, std::vector<std::string>> peers;
