@@ -212,6 +212,25 @@ class TransportFlag(unittest.TestCase):
                                timeout=TIMEOUT).stdout
         self.assertIn("--transport grpc|native", usage)
 
+    def test_idle_poll_serves_and_bad_value_is_refused(self):
+        proc = subprocess.run([SERVER, "--idle-poll-us", "-1"], capture_output=True, text=True,
+                              timeout=TIMEOUT)
+        self.assertEqual(proc.returncode, 2)
+        self.assertIn('--idle-poll-us wants microseconds from 0 to 10000, got "-1"', proc.stderr)
+        # A shard that polls before sleeping serves, also a call that comes after an idle second.
+        server = Server(SERVER, "--transport", "native", "--shards", "1", "--idle-poll-us", "200",
+                        "--shutdown-grace", "1")
+        try:
+            health, health_grpc = stub_modules("grpc.health.v1.health")
+            with grpc.insecure_channel(server.address) as channel:
+                stub = health_grpc.HealthStub(channel)
+                for _ in range(2):
+                    answer = stub.Check(health.HealthCheckRequest(), timeout=TIMEOUT)
+                    self.assertEqual(answer.status, health.HealthCheckResponse.SERVING)
+                    time.sleep(1)
+        finally:
+            self.assertEqual(server.stop(), 0)
+
 
 class NativeConnectionCap(unittest.TestCase):
     """--max-connections on the native transport: a connection past the cap is closed at
