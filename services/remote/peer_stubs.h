@@ -53,7 +53,12 @@ class PeerStubs {
            Resp());
       return;
     }
-    Stub& stub = stubs_.Get(*shard, [&] { return Service::NewStub(state.channel); });
+    ShardStub& shard_stub = stubs_.Get(*shard, [] { return std::make_unique<ShardStub>(); });
+    if (shard_stub.channel != state.channel) {  // first call, or credentials reloaded (SIGHUP)
+      shard_stub.stub = Service::NewStub(state.channel);
+      shard_stub.channel = state.channel;
+    }
+    Stub& stub = *shard_stub.stub;
     observe::MethodCounters* counters = peer_->metrics().counters(shard->id(), metric_ids_[method]);
     const observe::MethodLabels* labels = &peer_->metrics().labels(metric_ids_[method]);
     RemoteUnaryCall<Resp>::Start(peer_, state, shard->cq(), options, counters, labels,
@@ -67,8 +72,13 @@ class PeerStubs {
   const std::shared_ptr<RemotePeer>& shared_peer() const { return peer_; }
 
  private:
+  struct ShardStub {
+    std::shared_ptr<grpc::Channel> channel;  // the channel `stub` was made on
+    std::unique_ptr<Stub> stub;
+  };
+
   std::shared_ptr<RemotePeer> peer_;
-  PerShard<Stub> stubs_;
+  PerShard<ShardStub> stubs_;
   std::vector<size_t> metric_ids_;  // by the `method` index of Call()
 };
 

@@ -20,17 +20,18 @@ RemotePeer::RemotePeer(PeerOptions options, std::string target)
       target_(std::move(target)),
       service_config_(
           PeerServiceConfig(options_.service, options_.retryable_methods, options_.retry)) {
-  if (!options_.channel_per_shard) shared_channel_ = NewChannel();
+  if (!options_.channel_per_shard) shared_channel_ = NewChannel(credentials_);
 }
 
-std::shared_ptr<grpc::Channel> RemotePeer::NewChannel() const {
+std::shared_ptr<grpc::Channel> RemotePeer::NewChannel(
+    const std::shared_ptr<grpc::ChannelCredentials>& credentials) const {
   grpc::ChannelArguments args;
   args.SetServiceConfigJSON(service_config_);
   args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
   // Each channel gets its own subchannels (connections) instead of gRPC's process-wide pool.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
-  if (!credentials_) {
+  if (!credentials) {
     return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
   }
   std::string host;
@@ -38,18 +39,36 @@ std::shared_ptr<grpc::Channel> RemotePeer::NewChannel() const {
   if (SplitHostPort(options_.addresses.front(), &host, &port)) {
     args.SetSslTargetNameOverride(host);
   }
-  return grpc::CreateCustomChannel(target_, credentials_, args);
+  return grpc::CreateCustomChannel(target_, credentials, args);
 }
 
 void RemotePeer::SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
   credentials_ = std::move(credentials);
-  if (shared_channel_) shared_channel_ = NewChannel();  // the plaintext one was never used
+  if (shared_channel_) shared_channel_ = NewChannel(credentials_);  // plaintext one never used
+}
+
+void RemotePeer::ReloadCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                                   runtime::Runtime& runtime) {
+  // credentials_ and shared_channel_ stay as they were (shards read them without a lock); the
+  // new ones live in each shard's state. Without a per-shard channel the shards share one new
+  // channel, as they shared the old one.
+  std::shared_ptr<grpc::Channel> shared =
+      options_.channel_per_shard ? nullptr : NewChannel(credentials);
+  runtime.RunOnAll([self = shared_from_this(), credentials, shared](runtime::Shard& shard) {
+    ShardState& state = self->shards_.Get(shard, [] { return std::make_unique<ShardState>(); });
+    state.reloaded_credentials = credentials;
+    state.channel = shared;  // null: ForShard makes this shard's next channel
+  });
 }
 
 RemotePeer::ShardState& RemotePeer::ForShard(runtime::Shard& shard) {
   ShardState& state = shards_.Get(shard, [] { return std::make_unique<ShardState>(); });
   if (!state.channel && !state.closed) {
-    state.channel = shared_channel_ ? shared_channel_ : NewChannel();
+    if (state.reloaded_credentials) {
+      state.channel = NewChannel(state.reloaded_credentials);
+    } else {
+      state.channel = shared_channel_ ? shared_channel_ : NewChannel(credentials_);
+    }
   }
   return state;
 }

@@ -36,7 +36,7 @@ struct PeerOptions {
   int max_reconnect_backoff_ms = 5000;
 };
 
-class RemotePeer {
+class RemotePeer : public std::enable_shared_from_this<RemotePeer> {
  public:
   // nullptr with `error` set when an address is bad or does not resolve.
   static std::shared_ptr<RemotePeer> Create(PeerOptions options, std::string* error);
@@ -45,6 +45,8 @@ class RemotePeer {
     std::shared_ptr<grpc::Channel> channel;
     InFlightCalls calls;
     bool closed = false;  // after Close(): new calls fail at once
+    // Set on this shard by ReloadCredentials(): channels made from then on use these.
+    std::shared_ptr<grpc::ChannelCredentials> reloaded_credentials;
   };
 
   // This shard's channel and calls (the channel is made on first use, unless closed).
@@ -63,6 +65,12 @@ class RemotePeer {
   // the replicas' certificates against the host name of the first --peer address (targets are
   // numeric, peer_target.h). Before the runtime starts. Default: plaintext.
   void SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
+  // SIGHUP (--peer-tls-* files read again): from any thread once the runtime runs. Each shard,
+  // through its mailbox, swaps its channel for one made with `credentials`; calls already started
+  // finish on the old channel, which closes when the last of them does. Connections are not
+  // dropped: new calls open the new channel's connections, which present the new certificate.
+  void ReloadCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials,
+                         runtime::Runtime& runtime);
   const std::string& target() const { return target_; }
   const std::string& service_config() const { return service_config_; }
   const std::vector<std::string>& addresses() const { return options_.addresses; }
@@ -73,7 +81,8 @@ class RemotePeer {
 
  private:
   RemotePeer(PeerOptions options, std::string target);
-  std::shared_ptr<grpc::Channel> NewChannel() const;
+  std::shared_ptr<grpc::Channel> NewChannel(
+      const std::shared_ptr<grpc::ChannelCredentials>& credentials) const;
 
   PeerOptions options_;
   std::string authorization_;

@@ -2,11 +2,10 @@
 // then drains (health NOT_SERVING, new calls refused, in-flight calls finish within the grace
 // period; then calls still waiting on --peer services are cancelled) and exits 0. SIGHUP reloads
 // the --tls-* files (new connections get the new certificate; a bad file is refused with a log
-// line and the old one stays); without TLS it is ignored with a log line (its default action
-// would kill the process without draining).
+// line and the old one stays), the --peer-tls-* files and the JWT keys; with none of them it is
+// ignored with a log line (its default action would kill the process without draining).
 
 #include <grpc/support/log.h>
-#include <grpcpp/security/credentials.h>
 #include <pthread.h>
 #include <signal.h>
 
@@ -14,7 +13,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
-#include <latch>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -24,16 +22,15 @@
 #include "core/observe/tracer.h"
 #include "core/rpc/auth_interceptor.h"
 #include "core/rpc/connection_acceptor.h"
-#include "core/rpc/health_listener_interceptor.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "core/tls/server_tls_context.h"
 #include "services/cluster/cluster_setup.h"
 #include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
-#include "services/server/access_table.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
+#include "services/server/security_setup.h"
 #include "services/server/server_flags.h"
 #include "services/server/service_catalog.h"
 
@@ -46,130 +43,6 @@ void GrpcLogLine(gpr_log_func_args* args) {
                    : args->severity == GPR_LOG_SEVERITY_INFO ? LogLevel::kInfo
                                                              : LogLevel::kDebug;
   percore::observe::Log(level, "grpc %s:%d] %s", args->file, args->line, args->message);
-}
-
-// --jwt-* and --peer-token-file: the authentication interceptor in front of every handler, and
-// the token presented to peers; --partitions: the router that forwards calls for other
-// partitions' keys, after the interceptors. False (after a message) when a key or token file is
-// unusable.
-bool ConfigureAuth(percore::server::ServerFlags& flags, size_t shards,
-                   percore::server::BuiltServices& built,
-                   std::shared_ptr<const percore::rpc::CallRouter> router,
-                   const percore::rpc::AuthInterceptor** auth_out) {
-  using namespace percore;
-  Result<std::shared_ptr<const auth::JwtVerifier>> verifier = server::BuildJwtVerifier(flags.auth);
-  Result<std::string> peer_authorization = server::PeerAuthorization(flags.auth);
-  for (const Status& status : {verifier.status(), peer_authorization.status()}) {
-    if (!status.ok()) {
-      observe::Log(observe::LogLevel::kError, "percore-server: %s\n", status.message().c_str());
-      return false;
-    }
-  }
-  for (auto& peer : built.peers) peer->SetAuthorization(*peer_authorization);
-  auto chain = std::make_shared<rpc::InterceptorChain>();
-  if (router) chain->SetRouter(std::move(router));
-  // --health-listen: that port's gate goes first, so a call there is not even authenticated.
-  if (!flags.server.health_listen.empty()) {
-    chain->Add(std::make_unique<rpc::HealthListenerInterceptor>());
-  }
-  if (*verifier) {
-    auto auth =
-        std::make_unique<rpc::AuthInterceptor>(*verifier, server::PercoreAccessPolicy(), shards);
-    *auth_out = auth.get();  // lives in the chain, which the server options keep
-    auth->TrustServiceIdentities(flags.tls.service_identities);
-    chain->Add(std::move(auth));
-    observe::Log(observe::LogLevel::kInfo, "percore-server: JWT authentication on (%zu key%s)\n",
-                 (*verifier)->options().keys.size(),
-                 (*verifier)->options().keys.size() == 1 ? "" : "s");
-  }
-  if (!*verifier && !flags.tls.service_identities.empty()) {
-    observe::Log(observe::LogLevel::kError,
-                 "percore-server: --tls-service-identity needs authentication on (--jwt-*): "
-                 "without it every call is served anyway\n");
-    return false;
-  }
-  if (!chain->empty() || chain->router() != nullptr) flags.server.interceptors = std::move(chain);
-  return true;
-}
-
-// SIGHUP with --jwt-*: the key file(s) read again (a JWKS may have gained or lost keys); each
-// shard takes the new verifier on its own thread and empties its cache of verified tokens. A file
-// that does not load is refused with a log line and the current keys stay. Returns once every
-// shard has the new keys.
-void ReloadJwtKeys(const percore::server::AuthFlags& flags,
-                   const percore::rpc::AuthInterceptor& auth, percore::runtime::Runtime& runtime) {
-  using namespace percore;
-  auto verifier = server::BuildJwtVerifier(flags);
-  if (!verifier.ok()) {
-    observe::Log(observe::LogLevel::kError,
-                 "percore-server: SIGHUP: JWT key reload refused, keeping the current keys: %s\n",
-                 verifier.message().c_str());
-    return;
-  }
-  std::latch done(static_cast<std::ptrdiff_t>(runtime.size()));
-  for (size_t i = 0; i < runtime.size(); ++i) {
-    bool queued =
-        runtime.SubmitTo(static_cast<runtime::ShardId>(i), [&auth, &done, keys = *verifier, i] {
-          auth.ReplaceVerifier(i, keys);
-          done.count_down();
-        });
-    if (!queued) done.count_down();
-  }
-  done.wait();
-  observe::Log(observe::LogLevel::kInfo, "percore-server: SIGHUP: JWT keys reloaded (%zu key%s)\n",
-               (*verifier)->options().keys.size(),
-               (*verifier)->options().keys.size() == 1 ? "" : "s");
-}
-
-// --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
-// TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
-bool ConfigureTls(percore::server::ServerFlags& flags, percore::server::BuiltServices& built) {
-  using namespace percore;
-  auto material = server::LoadServerTls(flags.tls);
-  if (!material.ok()) {
-    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", material.message().c_str());
-    return false;
-  }
-  flags.server.tls = *std::move(material);
-  if (flags.server.tls) {
-    observe::Log(observe::LogLevel::kInfo, "percore-server: TLS on (%s)%s\n",
-                 tls::DescribeLeaf(flags.server.tls->cert_chain).c_str(),
-                 flags.server.tls->ca_certs.empty()
-                     ? ""
-                     : ", client certificates required (--tls-client-ca)");
-  }
-  if (!flags.tls.peer_enabled()) return true;
-  auto peer = tls::LoadTlsMaterial(flags.tls.peer_files());
-  if (!peer.ok()) {
-    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", peer.message().c_str());
-    return false;
-  }
-  grpc::SslCredentialsOptions options;
-  options.pem_root_certs = peer->ca_certs;
-  options.pem_private_key = peer->private_key;
-  options.pem_cert_chain = peer->cert_chain;
-  auto channel_credentials = grpc::SslCredentials(options);
-  for (auto& remote : built.peers) remote->SetChannelCredentials(channel_credentials);
-  return true;
-}
-
-// --tls-* for the HTTP listeners (admin, gateway): an OpenSSL context offering HTTP/1.1 in
-// ALPN, into `out` (left empty without --tls-cert). False (after a message) on a bad file.
-bool MakeHttpTls(const percore::server::TlsFlags& flags, percore::tls::SslCtxPtr* out) {
-  using namespace percore;
-  auto material = server::LoadServerTls(flags);
-  if (!material.ok()) {
-    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", material.message().c_str());
-    return false;
-  }
-  if (!*material) return true;
-  auto context = tls::MakeServerTlsContext(**material, tls::Alpn::kHttp11);
-  if (!context.ok()) {
-    observe::Log(observe::LogLevel::kError, "percore-server: %s\n", context.message().c_str());
-    return false;
-  }
-  *out = std::move(*context);
-  return true;
 }
 
 }  // namespace
@@ -309,7 +182,7 @@ int main(int argc, char** argv) {
   // --tls-*: the admin listener and the gateway serve HTTPS with the gRPC side's certificate
   // (and client CA); reloaded with it on SIGHUP.
   tls::SslCtxPtr http_tls;
-  if (!MakeHttpTls(flags->tls, &http_tls)) return 2;
+  if (!server::MakeHttpTls(flags->tls, &http_tls)) return 2;
   if (!flags->admin.empty()) {
     if (!admin.Start(flags->admin, &error, http_tls.get())) {
       observe::Log(observe::LogLevel::kError, "percore-server: --admin: %s\n", error.c_str());
@@ -344,10 +217,10 @@ int main(int argc, char** argv) {
                  std::string(durability::FsyncPolicyName(flags->durability.fsync)).c_str());
   }
   const rpc::AuthInterceptor* auth = nullptr;  // for the SIGHUP reload of the JWT keys
-  if (!ConfigureAuth(*flags, runtime.size(), *built, router, &auth)) return 2;
+  if (!server::ConfigureAuth(*flags, runtime.size(), *built, router, &auth)) return 2;
   // The saga's calls to other members present the peer token, as calls to --peer do.
   if (router) router->links().SetAuthorization(*server::PeerAuthorization(flags->auth));
-  if (!ConfigureTls(*flags, *built)) return 2;
+  if (!server::ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   grpc::Status started = host.Start();
@@ -449,7 +322,7 @@ int main(int argc, char** argv) {
       continue;
     }
     if (signal_number != SIGHUP) break;
-    if (!flags->server.tls && auth == nullptr) {
+    if (!flags->server.tls && auth == nullptr && !flags->tls.peer_enabled()) {
       observe::Log(observe::LogLevel::kInfo,
                    "percore-server: SIGHUP ignored (nothing to reload), still serving\n");
       continue;
@@ -474,7 +347,8 @@ int main(int argc, char** argv) {
                                   : ("HTTPS reload refused: " + context.message()).c_str());
       }
     }
-    if (auth != nullptr) ReloadJwtKeys(flags->auth, *auth, runtime);
+    if (auth != nullptr) server::ReloadJwtKeys(flags->auth, *auth, runtime);
+    if (flags->tls.peer_enabled()) server::ReloadPeerCredentials(flags->tls, built->peers, runtime);
   }
   admin.SetReady(false);
   // Leave the cluster first: the others drop this member now, not when its lease expires.

@@ -107,4 +107,15 @@ Result<std::optional<tls::TlsMaterial>> LoadServerTls(const TlsFlags& flags) {
   return std::optional<tls::TlsMaterial>(*std::move(material));
 }
 
+Result<std::shared_ptr<grpc::ChannelCredentials>> LoadPeerCredentials(const TlsFlags& flags) {
+  if (!flags.peer_enabled()) return std::shared_ptr<grpc::ChannelCredentials>();
+  auto peer = tls::LoadTlsMaterial(flags.peer_files());
+  if (!peer.ok()) return peer.status();
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = peer->ca_certs;
+  options.pem_private_key = peer->private_key;
+  options.pem_cert_chain = peer->cert_chain;
+  return grpc::SslCredentials(options);
+}
+
 }  // namespace percore::server

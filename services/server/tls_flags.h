@@ -8,6 +8,8 @@
 // TLS), and --peer-tls-* are what this server presents and trusts when it calls its --peers.
 // On SIGHUP the server's certificate, key and client CA are read again (ReloadServerTls).
 
+#include <grpcpp/security/credentials.h>
+
 #include <functional>
 #include <memory>
 #include <optional>
@@ -58,5 +60,8 @@ std::string TlsUsage();
 // The server's TLS material from --tls-* (files read and checked, so a bad file stops the start
 // or is refused on SIGHUP, the server keeping what it has), or nullopt without --tls-cert.
 Result<std::optional<tls::TlsMaterial>> LoadServerTls(const TlsFlags& flags);
+// The channel credentials for every --peer from --peer-tls-* (files read and checked now, at the
+// start and on SIGHUP), or nullptr without --peer-tls-ca (plaintext).
+Result<std::shared_ptr<grpc::ChannelCredentials>> LoadPeerCredentials(const TlsFlags& flags);
 
 }  // namespace percore::server

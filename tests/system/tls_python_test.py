@@ -155,6 +155,12 @@ class TlsCase(unittest.TestCase):
             self.user_pb.CreateUserRequest(name="T " + tag, email=tag + "@tls.test"),
             timeout=TIMEOUT)
 
+    def wait_for(self, server, text):
+        deadline = time.monotonic() + TIMEOUT
+        while text not in server.stderr_text():
+            self.assertLess(time.monotonic(), deadline, server.stderr_text())
+            time.sleep(0.05)
+
     def assert_unavailable(self, channel):
         with self.assertRaises(grpc.RpcError) as e:
             self.user_grpc.UserServiceStub(channel).GetUser(self.user_pb.GetUserRequest(id="x"),
@@ -301,12 +307,6 @@ class ServerTls(TlsCase):
         requests.put(None)
         self.assertEqual(list(replies), [])
 
-    def wait_for(self, server, text):
-        deadline = time.monotonic() + TIMEOUT
-        while text not in server.stderr_text():
-            self.assertLess(time.monotonic(), deadline, server.stderr_text())
-            time.sleep(0.05)
-
 
 class MutualTls(TlsCase):
     def test_client_certificates_are_required_and_checked(self):
@@ -372,6 +372,62 @@ class MutualTls(TlsCase):
                 order_pb.CreateOrderRequest(
                     user_id=user.id, items=[order_pb.LineItem(sku=sku, quantity=2)],
                     payment_method=pay_pb.PaymentMethod(token="tok_approve")), timeout=60)
+        self.assertEqual(order_pb.OrderStatus.Name(order.status), "ORDER_STATUS_CONFIRMED", order)
+
+    def test_sighup_reloads_the_peer_certificate(self):
+        # The order process presents a certificate from a CA the back end does not trust; the
+        # rotation replaces its files with one the back end trusts, then SIGHUP.
+        cert, key = self.pki.path("peer-live.pem"), self.pki.path("peer-live.key")
+
+        def install(name):
+            for src, dst in ((name + ".pem", cert), (name + ".key", key)):
+                with open(dst, "wb") as f:
+                    f.write(self.pki.read(src))
+
+        install("client-other")
+        back = self.start("--services", "user,inventory,payment", "--tls-client-ca",
+                          self.pki.path("ca.pem"))
+        front = self.start("--services", "order", "--peer", "user=" + back.address, "--peer",
+                           "inventory=" + back.address, "--peer", "payment=" + back.address,
+                           "--peer-tls-ca", self.pki.path("ca.pem"), "--peer-tls-cert", cert,
+                           "--peer-tls-key", key, cert="server-b")
+        inv_pb = stub_module("inventory.v1.inventory_pb2")
+        order_pb = stub_module("order.v1.order_pb2")
+        pay_pb = stub_module("payment.v1.payment_pb2")
+        sku = "sku-" + uuid.uuid4().hex[:12]
+        with secure_channel(back.address, self.pki, client="client") as channel:
+            user = self.create_user(channel)
+            stub_module("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(
+                channel).CreateProduct(inv_pb.CreateProductRequest(
+                    sku=sku, name="W", initial_stock=3,
+                    price=stub_module("commerce.v1.money_pb2").Money(amount_minor=100,
+                                                                   currency="USD")),
+                    timeout=TIMEOUT)
+
+        def create_order(timeout=60):
+            with secure_channel(front.address, self.pki) as channel:
+                return stub_module("order.v1.order_pb2_grpc").OrderServiceStub(
+                    channel).CreateOrder(order_pb.CreateOrderRequest(
+                        user_id=user.id, items=[order_pb.LineItem(sku=sku, quantity=1)],
+                        payment_method=pay_pb.PaymentMethod(token="tok_approve")),
+                    timeout=timeout)
+
+        with self.assertRaises(grpc.RpcError) as refused:
+            create_order(TIMEOUT)
+        self.assertIn(refused.exception.code(), (grpc.StatusCode.UNAVAILABLE,
+                                                 grpc.StatusCode.DEADLINE_EXCEEDED),
+                      refused.exception.details())
+
+        # A key that is not the certificate's is refused; the process keeps what it has.
+        with open(key, "wb") as f:
+            f.write(self.pki.read("client.key"))
+        front.proc.send_signal(signal.SIGHUP)
+        self.wait_for(front, "peer TLS reload refused")
+
+        install("client")
+        front.proc.send_signal(signal.SIGHUP)
+        self.wait_for(front, "peer TLS credentials reloaded")
+        order = create_order()
         self.assertEqual(order_pb.OrderStatus.Name(order.status), "ORDER_STATUS_CONFIRMED", order)
 
     def test_peers_without_a_client_certificate_are_refused(self):
