@@ -21,6 +21,7 @@
 #include "core/auth/base64url.h"
 #include "core/auth/jwt_key.h"
 #include "core/auth/verified_token_cache.h"
+#include "tests/testing/jwt_signing.h"
 
 namespace percore::auth {
 namespace {
@@ -36,19 +37,8 @@ int64_t Now() {
 
 std::string Sign(jwt_alg_t alg, const std::string& key, const json& claims,
                  const json& header = json::object()) {
-  jwt_t* jwt = nullptr;
-  EXPECT_EQ(jwt_new(&jwt), 0);
-  EXPECT_EQ(jwt_add_grants_json(jwt, claims.dump().c_str()), 0);
-  for (auto& [name, value] : header.items()) {
-    EXPECT_EQ(jwt_add_header(jwt, name.c_str(), value.get<std::string>().c_str()), 0);
-  }
-  EXPECT_EQ(jwt_set_alg(jwt, alg, reinterpret_cast<const unsigned char*>(key.data()),
-                        static_cast<int>(key.size())),
-            0);
-  char* text = jwt_encode_str(jwt);
-  std::string token = text ? text : "";
-  free(text);
-  jwt_free(jwt);
+  std::string token = testing::SignJwt(alg, key, claims, header);
+  EXPECT_FALSE(token.empty()) << "libjwt refused to sign";
   return token;
 }
 
@@ -60,27 +50,11 @@ std::string Unsigned(const json& header, const json& claims, const std::string& 
   return Base64UrlEncode(header.dump()) + "." + Base64UrlEncode(claims.dump()) + "." + signature;
 }
 
-struct KeyPair {
-  std::string private_pem, public_pem;
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key{nullptr, EVP_PKEY_free};
-};
+using KeyPair = testing::JwtKeyPair;
 
 KeyPair Generate(bool rsa) {
-  KeyPair pair;
-  pair.key.reset(rsa ? EVP_RSA_gen(2048) : EVP_EC_gen("P-256"));
+  KeyPair pair = testing::GenerateJwtKeyPair(rsa);
   EXPECT_NE(pair.key, nullptr);
-  for (bool is_private : {true, false}) {
-    BIO* bio = BIO_new(BIO_s_mem());
-    if (is_private) {
-      PEM_write_bio_PrivateKey(bio, pair.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
-    } else {
-      PEM_write_bio_PUBKEY(bio, pair.key.get());
-    }
-    char* data = nullptr;
-    long size = BIO_get_mem_data(bio, &data);
-    (is_private ? pair.private_pem : pair.public_pem).assign(data, static_cast<size_t>(size));
-    BIO_free(bio);
-  }
   return pair;
 }
 
