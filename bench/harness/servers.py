@@ -5,13 +5,13 @@ through Python's grpcio; and nghttpd -n 1 serving a static file, the HTTP/2 floo
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
 import time
 
 import grpc
+from percore_py import children
 from percore_py.server import Server
 from percore_py.stubs import stub_modules
 
@@ -88,10 +88,10 @@ class H2Floor:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.address = "127.0.0.1:%d" % self.port
-        self.proc = subprocess.Popen(
+        self.proc = children.track(subprocess.Popen(
             env.pin(env.SERVER_CPU, ["nghttpd", "--no-tls", "-n", "1", "-a", "127.0.0.1", "-d",
                                      self.docroot, str(self.port)]),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -104,13 +104,7 @@ class H2Floor:
                 time.sleep(0.05)
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        children.terminate(self.proc)
         shutil.rmtree(self.docroot, ignore_errors=True)
 
 

@@ -97,6 +97,9 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   void Link(Stream* stream);
   void Unlink(Stream* stream);
 
+  // The PING sent with the GOAWAY notice; its ACK (one round trip later) sends the final GOAWAY.
+  static constexpr uint8_t kDrainPingPayload[8] = {'p', 'c', '-', 'd', 'r', 'a', 'i', 'n'};
+  // The nghttp2 callbacks (connection_callbacks.cc).
   static nghttp2_session_callbacks* Callbacks();
   static int OnBeginHeaders(nghttp2_session*, const nghttp2_frame* frame, void* self);
   static int OnHeader(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name,

@@ -14,14 +14,6 @@ using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
 
-MetricFamily Family(std::string name, std::string help, MetricType type) {
-  MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
-}
-
 ClientMetric& Sample(MetricFamily& f, std::vector<ClientMetric::Label> labels) {
   f.metric.emplace_back();
   f.metric.back().label = std::move(labels);
@@ -47,6 +39,14 @@ struct MethodTotals {
 };
 
 }  // namespace
+
+MetricFamily Family(std::string name, std::string help, MetricType type) {
+  MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
 
 namespace {
 

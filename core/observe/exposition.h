@@ -53,4 +53,7 @@ void AppendProcessFamilies(std::vector<prometheus::MetricFamily>* out);
 
 std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
 
+// An empty family (no samples yet): its name, help text and type. For anyone who adds families.
+prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type);
+
 }  // namespace percore::observe

@@ -1,10 +1,10 @@
 #pragma once
 // Threading contract: see byte_call_base.h (everything on the call's shard).
 //
-// The typed halves of calls over a ByteCall, one class per call shape: each is a ByteCallBase
-// that implements its shape interface (call_ops.h) with the method's message types, parsing the
-// client's bytes and serializing the answers. ByteCallFor<Ops> names the class for a shape
-// interface, so a MethodBinding, which knows its Ops where the method is registered
+// The typed halves of calls over a ByteCall, one class template for the four call shapes: each
+// is a ByteCallBase that implements its shape interface (call_ops.h) with the method's message
+// types, parsing the client's bytes and serializing the answers. ByteCallOf<Ops> is the class for a
+// shape interface, so a MethodBinding, which knows its Ops where the method is registered
 // (service_def.h), makes the right one for a transport that knows only the path
 // (MethodEntry::StartBytes). Answers are serialized into a per-thread buffer the transport
 // copies from, so no string is allocated per message.
@@ -58,15 +58,6 @@ Status Parse(const ByteCallBase& call, std::string_view bytes, Message& message,
   }
   return Status();
 }
-
-template <class Base, class Req>
-class Request : public Base {
- public:
-  const Req& request() const override { return request_; }
-
- protected:
-  Req request_;
-};
 
 template <class Data, class Base, class Resp>
 class Responds : public Base {
@@ -138,108 +129,69 @@ void RunWithRequest(Call& call, Req& request, std::string_view bytes) {
   call.Invoke(static_cast<typename Call::Ops*>(&call));
 }
 
+// What differs between the four shapes: the stacked pieces above, whether the call answers
+// once, and whether the client streams (its messages arrive through OnReadBytes) or sends the
+// one request (OnRequest) the handler starts with.
+template <class Ops>
+struct ShapeOf;
+template <class Req, class Resp>
+struct ShapeOf<UnaryOps<Req, Resp>> {
+  static constexpr bool kSingleResponse = true, kReads = false;
+  template <class Data>
+  using Layers = Responds<Data, HoldsRequest<UnaryOps<Req, Resp>, Req>, Resp>;
+};
+template <class Req, class Resp>
+struct ShapeOf<ServerStreamOps<Req, Resp>> {
+  static constexpr bool kSingleResponse = false, kReads = false;
+  template <class Data>
+  using Layers = Writes<Data, HoldsRequest<ServerStreamOps<Req, Resp>, Req>, Resp>;
+};
+template <class Req, class Resp>
+struct ShapeOf<ClientStreamOps<Req, Resp>> {
+  static constexpr bool kSingleResponse = true, kReads = true;
+  template <class Data>
+  using Layers = Responds<Data, Reads<Data, ClientStreamOps<Req, Resp>, Req>, Resp>;
+};
+template <class Req, class Resp>
+struct ShapeOf<BidiStreamOps<Req, Resp>> {
+  static constexpr bool kSingleResponse = false, kReads = true;
+  template <class Data>
+  using Layers = Writes<Data, Reads<Data, BidiStreamOps<Req, Resp>, Req>, Resp>;
+};
+
 }  // namespace byte_internal
 
-template <class Req, class Resp>
-class ByteUnaryCall final
-    : public ByteCallBase,
-      public byte_internal::Responds<ByteUnaryCall<Req, Resp>,
-                                     byte_internal::Request<UnaryOps<Req, Resp>, Req>, Resp> {
- public:
-  using Ops = UnaryOps<Req, Resp>;
-  ByteUnaryCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
-                const CallLimits& limits)
-      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/true, /*reads=*/false) {}
-  void OnRequest(std::string_view bytes) override {
-    byte_internal::RunWithRequest(*this, this->request_, bytes);
-  }
-  void OnReadBytes(std::string_view) override {}
-};
+// The byte-level call class of one shape interface (Ops): a ByteCallBase with the shape's
+// pieces stacked on it.
+template <class OpsT>
+class ByteCallOf final : public ByteCallBase,
+                         public byte_internal::ShapeOf<OpsT>::template Layers<ByteCallOf<OpsT>> {
+  using Shape = byte_internal::ShapeOf<OpsT>;
 
-template <class Req, class Resp>
-class ByteServerStreamCall final
-    : public ByteCallBase,
-      public byte_internal::Writes<ByteServerStreamCall<Req, Resp>,
-                                   byte_internal::Request<ServerStreamOps<Req, Resp>, Req>, Resp> {
  public:
-  using Ops = ServerStreamOps<Req, Resp>;
-  ByteServerStreamCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
-                       const CallLimits& limits)
-      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/false, /*reads=*/false) {}
+  using Ops = OpsT;
+  ByteCallOf(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
+             const CallLimits& limits)
+      : ByteCallBase(shard, bytes, entry, limits, Shape::kSingleResponse, Shape::kReads) {}
   void OnRequest(std::string_view bytes) override {
-    byte_internal::RunWithRequest(*this, this->request_, bytes);
+    if constexpr (!Shape::kReads) byte_internal::RunWithRequest(*this, this->request_, bytes);
   }
-  void OnReadBytes(std::string_view) override {}
-};
-
-template <class Req, class Resp>
-class ByteClientStreamCall final
-    : public ByteCallBase,
-      public byte_internal::Responds<
-          ByteClientStreamCall<Req, Resp>,
-          byte_internal::Reads<ByteClientStreamCall<Req, Resp>, ClientStreamOps<Req, Resp>, Req>,
-          Resp> {
- public:
-  using Ops = ClientStreamOps<Req, Resp>;
-  ByteClientStreamCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
-                       const CallLimits& limits)
-      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/true, /*reads=*/true) {}
-  void OnRequest(std::string_view) override {}
-  void OnReadBytes(std::string_view bytes) override { this->Read(bytes); }
+  void OnReadBytes(std::string_view bytes) override {
+    if constexpr (Shape::kReads) this->Read(bytes);
+  }
 
  protected:
   void ClearCallbacks() override {
-    this->DropRead();
+    if constexpr (Shape::kReads) this->DropRead();
     ByteCallBase::ClearCallbacks();
   }
-};
-
-template <class Req, class Resp>
-class ByteBidiCall final
-    : public ByteCallBase,
-      public byte_internal::Writes<
-          ByteBidiCall<Req, Resp>,
-          byte_internal::Reads<ByteBidiCall<Req, Resp>, BidiStreamOps<Req, Resp>, Req>, Resp> {
- public:
-  using Ops = BidiStreamOps<Req, Resp>;
-  ByteBidiCall(runtime::Shard& shard, ByteCall& bytes, const MethodEntry& entry,
-               const CallLimits& limits)
-      : ByteCallBase(shard, bytes, entry, limits, /*single_response=*/false, /*reads=*/true) {}
-  void OnRequest(std::string_view) override {}
-  void OnReadBytes(std::string_view bytes) override { this->Read(bytes); }
-
- protected:
-  void ClearCallbacks() override {
-    this->DropRead();
-    ByteCallBase::ClearCallbacks();
-  }
-};
-
-// The byte-level call class for a shape interface.
-template <class Ops>
-struct ByteCallFor;
-template <class Req, class Resp>
-struct ByteCallFor<UnaryOps<Req, Resp>> {
-  using type = ByteUnaryCall<Req, Resp>;
-};
-template <class Req, class Resp>
-struct ByteCallFor<ServerStreamOps<Req, Resp>> {
-  using type = ByteServerStreamCall<Req, Resp>;
-};
-template <class Req, class Resp>
-struct ByteCallFor<ClientStreamOps<Req, Resp>> {
-  using type = ByteClientStreamCall<Req, Resp>;
-};
-template <class Req, class Resp>
-struct ByteCallFor<BidiStreamOps<Req, Resp>> {
-  using type = ByteBidiCall<Req, Resp>;
 };
 
 // Makes the call object on the current shard and starts it (admission, then the handler of a
 // reading shape at once; of a single-request shape at its message).
 template <class Ops>
 void StartByteCall(const MethodEntry& entry, ByteCall& bytes, const CallLimits& limits) {
-  using Call = typename ByteCallFor<Ops>::type;
+  using Call = ByteCallOf<Ops>;
   auto* call = new Call(*runtime::Shard::Current(), bytes, entry, limits);
   call->Begin(static_cast<Ops*>(call));
 }

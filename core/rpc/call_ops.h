@@ -36,6 +36,17 @@ class RequestOps : public Base {
   virtual const Req& request() const = 0;
 };
 
+// The request as a call object of a unary or server-streaming shape keeps it, whatever the
+// transport: parsed into request_ before the handler runs.
+template <class Base, class Req>
+class HoldsRequest : public Base {
+ public:
+  const Req& request() const override { return request_; }
+
+ protected:
+  Req request_;
+};
+
 template <class Base, class Resp>
 class RespondOps : public Base {
  public:

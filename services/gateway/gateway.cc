@@ -11,6 +11,7 @@
 #include "core/net/grpc_wire.h"
 #include "core/runtime/shard_for.h"
 #include "services/gateway/peer_call.h"
+#include "services/gateway/request_params.h"
 #include "services/gateway/status_mapping.h"
 
 namespace percore::gateway {
@@ -18,10 +19,6 @@ namespace percore::gateway {
 namespace pb = google::protobuf;
 
 namespace {
-
-constexpr std::string_view kOrderStream = "/v1/orders/stream";
-constexpr std::string_view kUserStream = "/v1/users/stream";
-constexpr std::string_view kChat = "/v1/support/chat";
 
 http::Response JsonError(int http_status, StatusCode code, std::string_view message) {
   return http::Response{http_status, "application/json", ErrorBody(code, message), {}};
@@ -31,68 +28,9 @@ http::Response ErrorFor(int http_status, std::string_view message) {
   return JsonError(http_status, CodeOfHttpStatus(http_status), message);
 }
 
-// "a=1&b=2" into parameters, percent-decoded. False (with `error`) on a bad escape.
-bool ParseQuery(std::string_view query, Params& params, std::string* error,
-                std::string_view skip = {}) {
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string name;
-    std::string value;
-    if (!PercentDecode(pair.substr(0, eq), name) ||
-        !PercentDecode(eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1),
-                       value)) {
-      *error = "bad percent-encoding in the query parameter \"" + std::string(pair) + "\"";
-      return false;
-    }
-    if (!skip.empty() && name == skip) continue;
-    params.emplace_back(std::move(name), std::move(value));
-  }
-  return true;
-}
-
-// How long a REST call may take: `Grpc-Timeout` (gRPC's form, "500m", "2S") or
-// `X-Request-Timeout` (seconds, "2.5"), at most `cap`; `cap` without either. False with `error`
-// naming the header when its value is malformed.
-bool RequestTimeout(const http::Request& request, std::chrono::nanoseconds cap,
-                    std::chrono::nanoseconds* timeout, std::string* error) {
-  *timeout = cap;
-  if (auto value = request.header("grpc-timeout")) {
-    std::optional<std::chrono::nanoseconds> parsed = net::ParseGrpcTimeout(*value);
-    if (!parsed) {
-      *error = "bad Grpc-Timeout \"" + std::string(*value) +
-               "\": expected 1 to 8 digits and a unit (H, M, S, m, u, n)";
-      return false;
-    }
-    *timeout = std::min(*parsed, cap);
-  }
-  if (auto value = request.header("x-request-timeout")) {
-    std::string text(*value);
-    char* end = nullptr;
-    double seconds = text.empty() ? -1 : std::strtod(text.c_str(), &end);
-    if (text.empty() || end != text.c_str() + text.size() || !(seconds >= 0) || seconds > 1e9) {
-      *error = "bad X-Request-Timeout \"" + text + "\": expected seconds (e.g. 2.5)";
-      return false;
-    }
-    *timeout = std::min(*timeout, std::chrono::nanoseconds(static_cast<int64_t>(seconds * 1e9)));
-  }
-  return true;
-}
-
 void Answer(http::Server& server, http::ExchangeId id, int label, http::Response response) {
   response.label = label;
   server.Respond(id, std::move(response));
-}
-
-bool IsJson(std::optional<std::string_view> content_type) {
-  if (!content_type) return false;
-  std::string_view type = content_type->substr(0, content_type->find(';'));
-  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
-  return type == "application/json" || type == "application/grpc-web+json" ||
-         (type.size() > 5 && type.substr(type.size() - 5) == "+json");
 }
 
 }  // namespace
@@ -380,88 +318,6 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
   runtime::ShardId shard =
       PickShard(route != nullptr ? route->shard_key : ShardKey::kAny, shard_key_value);
   StartCall(shard, std::move(method), std::move(spec), std::move(request.body), true);
-}
-
-bool Gateway::Accepts(std::string_view path) const {
-  return path == kOrderStream || path == kUserStream || path == kChat;
-}
-
-void Gateway::OnOpen(http::Server& server, http::ExchangeId id, http::Request&& request) {
-  std::string_view path = request.path();
-  CallSpec spec;
-  spec.mode = Mode::kWebSocket;
-  spec.exchange = id;
-  FillSpec(request, spec);
-  std::string method;
-  bool reads_client = false;
-  ShardKey key = ShardKey::kAny;
-  if (path == kOrderStream) {
-    method = "/order.v1.OrderService/WatchOrderUpdates";
-    key = ShardKey::kUuid;
-  } else if (path == kUserStream) {
-    method = "/user.v1.UserService/WatchUserUpdates";
-    key = ShardKey::kUuid;
-  } else {
-    method = "/order.v1.OrderService/ChatSession";
-    reads_client = true;
-  }
-  std::string error;
-  if (!ParseQuery(request.query(), spec.params, &error, "ready")) {
-    return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kInvalidArgument), error);
-  }
-  spec.announce_ready = request.query().find("ready=") != std::string_view::npos;
-  spec.reads_client = reads_client;
-  if (!Reachable(method)) {
-    return server.CloseWebSocket(id, CloseCodeOf(StatusCode::kUnavailable),
-                                 "service not hosted by this process and not a --peer of it");
-  }
-  std::string_view key_value;
-  for (const auto& [name, value] : spec.params) {
-    if (name == "user_id" || name == "order_id" || name == "userId" || name == "orderId") {
-      key_value = value;
-    }
-  }
-  if (options_.metrics) {  // the upgrade, 101 (not timed: a socket's life is no latency)
-    options_.metrics->Count(options_.metrics->WebSocketLabel(path), "GET", 101,
-                            std::chrono::nanoseconds(-1));
-  }
-  runtime::ShardId shard = PickShard(key, key_value);
-  sockets_[id] = Socket{shard, reads_client};
-  server.ReadMore(id);  // client frames: chat messages, or a close to notice
-  StartCall(shard, std::move(method), std::move(spec), std::string(), !reads_client);
-}
-
-void Gateway::OnText(http::Server& server, http::ExchangeId id, std::string&& text) {
-  auto it = sockets_.find(id);
-  if (it == sockets_.end()) return;
-  if (!it->second.reads_client) {  // a watch takes no messages: ignored
-    server.ReadMore(id);
-    return;
-  }
-  runtime_.shard(it->second.shard).Submit([id, text = std::move(text)] {
-    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
-    if (auto call = calls.find(id); call != calls.end()) call->second->Deliver(text);
-  });
-}
-
-void Gateway::OnClosed(http::Server&, http::ExchangeId id) {
-  auto it = sockets_.find(id);
-  if (it == sockets_.end()) return;
-  runtime::ShardId shard = it->second.shard;
-  sockets_.erase(it);
-  runtime_.shard(shard).Submit([id] {
-    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
-    if (auto call = calls.find(id); call != calls.end()) call->second->ClientGone();
-  });
-}
-
-void Gateway::OnDrained(http::Server&, http::ExchangeId id, size_t frames) {
-  auto it = sockets_.find(id);
-  if (it == sockets_.end()) return;
-  runtime_.shard(it->second.shard).Submit([id, frames] {
-    auto& calls = runtime::Shard::Current()->Local<GatewayCalls>().by_exchange;
-    if (auto call = calls.find(id); call != calls.end()) call->second->FramesSent(frames);
-  });
 }
 
 }  // namespace percore::gateway

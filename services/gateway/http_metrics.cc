@@ -2,10 +2,13 @@
 
 #include <limits>
 
+#include "core/observe/exposition.h"
+
 namespace percore::gateway {
 
 namespace {
 
+using observe::Family;
 using prometheus::ClientMetric;
 using prometheus::MetricFamily;
 using prometheus::MetricType;
@@ -67,18 +70,16 @@ void HttpMetrics::Count(int label, std::string_view method, int status,
 }
 
 void HttpMetrics::AppendFamilies(std::vector<MetricFamily>* out) const {
-  MetricFamily requests;
-  requests.name = "percore_http_requests_total";
-  requests.help =
+  MetricFamily requests = Family(
+      "percore_http_requests_total",
       "HTTP requests answered by the gateway (--http), by route pattern, method and status code "
-      "(WebSocket upgrades: 101).";
-  requests.type = MetricType::Counter;
-  MetricFamily seconds;
-  seconds.name = "percore_http_request_duration_seconds";
-  seconds.help =
+      "(WebSocket upgrades: 101).",
+      MetricType::Counter);
+  MetricFamily seconds = Family(
+      "percore_http_request_duration_seconds",
       "Time from an HTTP request read by the gateway to its answer (seconds), by route pattern "
-      "and method.";
-  seconds.type = MetricType::Histogram;
+      "and method.",
+      MetricType::Histogram);
   for (const auto& s : series_) {
     for (size_t code = 0; code < kCodes.size(); ++code) {
       uint64_t value = s->by_code[code].value();

@@ -41,24 +41,34 @@ std::string_view TrimSpace(std::string_view text) {
   return text;
 }
 
-Status ValidateName(std::string_view name, std::string* normalized) {
-  std::string_view trimmed = TrimSpace(name);
-  size_t length = CodePoints(trimmed);
-  if (length < 1 || length > 200) {
-    return Invalid("name must be 1 to 200 characters after trimming, got " +
+namespace {
+
+// `text` trimmed into *trimmed, or INVALID_ARGUMENT naming `field` unless that is `min` to `max`
+// code points long (names and e-mails are measured the same way).
+Status TrimWithin(const char* field, std::string_view text, size_t min, size_t max,
+                  std::string_view* trimmed) {
+  *trimmed = TrimSpace(text);
+  size_t length = CodePoints(*trimmed);
+  if (length < min || length > max) {
+    return Invalid(std::string(field) + " must be " + std::to_string(min) + " to " +
+                   std::to_string(max) + " characters after trimming, got " +
                    std::to_string(length));
   }
+  return Status();
+}
+
+}  // namespace
+
+Status ValidateName(std::string_view name, std::string* normalized) {
+  std::string_view trimmed;
+  if (Status status = TrimWithin("name", name, 1, 200, &trimmed); !status.ok()) return status;
   normalized->assign(trimmed);
   return Status();
 }
 
 Status ValidateEmail(std::string_view email, std::string* normalized) {
-  std::string_view trimmed = TrimSpace(email);
-  size_t length = CodePoints(trimmed);
-  if (length < 3 || length > 254) {
-    return Invalid("email must be 3 to 254 characters after trimming, got " +
-                   std::to_string(length));
-  }
+  std::string_view trimmed;
+  if (Status status = TrimWithin("email", email, 3, 254, &trimmed); !status.ok()) return status;
   if (std::any_of(trimmed.begin(), trimmed.end(), IsSpace)) {
     return Invalid("email must not contain white space");
   }

@@ -15,30 +15,21 @@ import sys
 import time
 import unittest
 
-from percore_py.raw_h2 import RawClient
+from percore_py.raw_h2 import RawChatCase
 from percore_py.server import Server
-from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
 AGE = 1      # seconds
 GRACE = 2    # seconds
 
 
-class ConnectionAge(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.user_pb, cls.user_grpc = stub_modules("user.v1.user")
-        cls.order_pb = stub_module("order.v1.order_pb2")
-
+class ConnectionAge(RawChatCase, unittest.TestCase):
     def start(self):
         server = Server(SERVER, "--shards", "1", "--shutdown-grace", "1",
                         "--max-connection-age-seconds", str(AGE),
                         "--max-connection-age-grace-seconds", str(GRACE))
         self.addCleanup(server.stop)
         return server
-
-    def chat(self, message_id):
-        return self.order_pb.ChatMessage(message_id=message_id, text="help").SerializeToString()
 
     def wait_for_goaway(self, client):
         deadline = time.time() + AGE * 1.1 + 5
@@ -49,8 +40,7 @@ class ConnectionAge(unittest.TestCase):
 
     def test_call_open_at_goaway_finishes_within_the_grace(self):
         server = self.start()
-        client = RawClient(server.port)
-        self.addCleanup(client.close)
+        client = self.raw_client(server.port)
         client.open(1, "/order.v1.OrderService/ChatSession", self.chat(1), end=False)
         self.wait_for_goaway(client)
         client.pump(0.3)  # the PING round trip and the final GOAWAY, where there is one
@@ -68,8 +58,7 @@ class ConnectionAge(unittest.TestCase):
 
     def test_call_still_open_after_the_grace_is_cut(self):
         server = self.start()
-        client = RawClient(server.port)
-        self.addCleanup(client.close)
+        client = self.raw_client(server.port)
         client.open(1, "/order.v1.OrderService/ChatSession", self.chat(1), end=False)
         self.wait_for_goaway(client)
         deadline = time.time() + GRACE * 1.5 + 5

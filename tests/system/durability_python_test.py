@@ -96,6 +96,39 @@ class Writer(threading.Thread):
         self.channel.close()
 
 
+def settle_writers(test, writers, now, expected, emails):
+    """After a kill and restart: every write the `writers` saw acknowledged is in `now` (the
+    users listed), each writer's one in-flight operation left the old or the new state (an
+    unacknowledged create may or may not be there: what is there is adopted). Folds what each
+    writer knows into `expected` (id -> name, None when deleted) and `emails`; returns how many
+    users the writers acknowledged."""
+    acknowledged = 0
+    for w in writers:
+        acknowledged += len(w.expected)
+        for uid, name in w.expected.items():
+            if w.in_flight and w.in_flight[0] == uid:
+                continue  # checked below
+            if name is None:
+                test.assertNotIn(uid, now, "an acknowledged delete came back")
+            else:
+                test.assertIn(uid, now, "an acknowledged create was lost")
+                test.assertEqual(now[uid].name, name, "an acknowledged update was lost")
+                test.assertEqual(now[uid].email, w.emails[uid])
+        if w.in_flight and w.in_flight[0] is not None:
+            uid, change = w.in_flight
+            after = now[uid].name if uid in now else None
+            test.assertIn(after, (w.expected[uid], change), "in-flight op left a third state")
+            w.expected[uid] = after
+        if w.in_flight and w.in_flight[0] is None:
+            for uid, user in now.items():
+                if user.email == w.in_flight[1]:
+                    w.expected[uid] = user.name
+                    w.emails[uid] = user.email
+        expected.update(w.expected)
+        emails.update(w.emails)
+    return acknowledged
+
+
 class Durability(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="percore-durability-")
@@ -130,32 +163,7 @@ class Durability(unittest.TestCase):
             server = self.start("--fsync", "always", shards=shards)
             stub = user_grpc.UserServiceStub(server.channel)
             now = list_users(stub)
-            acknowledged = 0
-            for w in writers:
-                acknowledged += len(w.expected)
-                for uid, name in w.expected.items():
-                    if w.in_flight and w.in_flight[0] == uid:
-                        continue  # checked below
-                    if name is None:
-                        self.assertNotIn(uid, now, "an acknowledged delete came back")
-                    else:
-                        self.assertIn(uid, now, "an acknowledged create was lost")
-                        self.assertEqual(now[uid].name, name, "an acknowledged update was lost")
-                        self.assertEqual(now[uid].email, w.emails[uid])
-                if w.in_flight and w.in_flight[0] is not None:
-                    uid, change = w.in_flight
-                    before = w.expected[uid]
-                    after = now[uid].name if uid in now else None
-                    self.assertIn(after, (before, change), "in-flight op left a third state")
-                    w.expected[uid] = after
-                # An unacknowledged create may or may not be there: adopt what is.
-                if w.in_flight and w.in_flight[0] is None:
-                    for uid, user in now.items():
-                        if user.email == w.in_flight[1]:
-                            w.expected[uid] = user.name
-                            w.emails[uid] = user.email
-                expected.update(w.expected)
-                emails.update(w.emails)
+            acknowledged = settle_writers(self, writers, now, expected, emails)
             self.assertGreater(acknowledged, 20, "the load did not run")
             # The email index was rebuilt: a live user's email is taken, a deleted one's free.
             live = [i for i, n in expected.items() if n is not None]

@@ -9,20 +9,16 @@ the peer's errors mapped as grpc-gateway maps them, and JSON errors named before
 Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
 
 import json
-import re
 import socket
-import struct
 import sys
-import time
 import unittest
 
 import requests
-import websocket
 
+from gateway_support import TIMEOUT, GatewayClient, close_of, recv_json
 from percore_py.server import Server
 
 SERVER = None
-TIMEOUT = 10
 
 
 def free_port():
@@ -31,22 +27,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def unique(prefix):
-    return "%s%d" % (prefix, time.time_ns())
-
-
-def recv_json(ws):
-    return json.loads(ws.recv())
-
-
-def close_of(ws):
-    while True:
-        opcode, data = ws.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            return struct.unpack("!H", data[:2])[0], data[2:].decode()
-
-
-class GatewayPeerTest(unittest.TestCase):
+class GatewayPeerTest(GatewayClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         common = ("--shards", "2", "--shutdown-grace", "2")
@@ -66,9 +47,7 @@ class GatewayPeerTest(unittest.TestCase):
         except Exception:
             cls.stop_all()
             raise
-        port = re.search(r"HTTP gateway listening on \S+ \(port (\d+)\)",
-                         cls.edge.stderr_text()).group(1)
-        cls.base = "http://127.0.0.1:" + port
+        cls.base = "http://127.0.0.1:%d" % cls.edge.logged_ports("HTTP gateway")[0]
         cls.http = requests.Session()
 
     @classmethod
@@ -88,55 +67,12 @@ class GatewayPeerTest(unittest.TestCase):
         codes = cls.stop_all()
         assert all(code == 0 for _, code in codes), codes
 
-    def post(self, path, body, **kw):
-        return self.http.post(self.base + path, json=body, timeout=TIMEOUT, **kw)
-
-    def get(self, path):
-        return self.http.get(self.base + path, timeout=TIMEOUT)
-
-    def ws(self, path):
-        return websocket.create_connection(self.base.replace("http", "ws") + path,
-                                           timeout=TIMEOUT)
-
-    def assert_error(self, r, http_status, grpc_code, fragment=""):
-        self.assertEqual(r.status_code, http_status, r.text)
-        body = r.json()
-        self.assertEqual(set(body), {"code", "message", "details"}, body)
-        self.assertEqual(body["code"], grpc_code, body)
-        self.assertIn(fragment, body["message"])
-
-    def create_user(self):
-        r = self.post("/v1/users", {"name": "Ann", "email": unique("ann") + "@example.com"})
-        self.assertEqual(r.status_code, 201, r.text)
-        return r.json()
-
-    def create_product(self):
-        r = self.post("/v1/products", {"sku": unique("SKU-"), "name": "Mug",
-                                       "initial_stock": "50",
-                                       "price": {"currency": "EUR", "amount_minor": "250"}})
-        self.assertEqual(r.status_code, 201, r.text)
-        self.assertEqual(r.headers["Location"], "/v1/products/" + r.json()["sku"])
-        return r.json()
-
     def test_order_placed_over_rest_and_watched_over_websocket(self):
         user = self.create_user()  # hosted at the edge
         product = self.create_product()  # the inventory peer
         ws = self.ws("/v1/orders/stream?ready=1&user_id=" + user["id"])  # the order peer
         try:
-            self.assertEqual(recv_json(ws), {"ready": True})
-            body = {"userId": user["id"], "items": [{"sku": product["sku"], "quantity": "2"}],
-                    "paymentMethod": {"token": "tok_approve"}}
-            r = self.post("/v1/orders", body, headers={"Idempotency-Key": "peer-key-1"})
-            self.assertEqual(r.status_code, 201, r.text)
-            order = r.json()
-            self.assertEqual(r.headers["Location"], "/v1/orders/" + order["id"])
-            self.assertEqual(order["status"], "ORDER_STATUS_CONFIRMED")
-            statuses = [recv_json(ws)["status"] for _ in range(4)]
-            self.assertEqual(statuses, ["ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
-                                        "ORDER_STATUS_PAID", "ORDER_STATUS_CONFIRMED"])
-            again = self.post("/v1/orders", body, headers={"Idempotency-Key": "peer-key-1"})
-            self.assertEqual(again.status_code, 200, again.text)  # the replay
-            self.assertEqual(again.json()["id"], order["id"])
+            _, order = self.place_watched_order(ws, user, product, "peer-key-1")
             self.assertEqual(self.get("/v1/orders/" + order["id"]).json()["id"], order["id"])
             mine = self.get("/v1/users/%s/orders" % user["id"]).json()
             self.assertEqual(set(mine), {"orders", "nextPageToken"})
@@ -152,18 +88,7 @@ class GatewayPeerTest(unittest.TestCase):
 
     def test_lists_page_with_the_peers_token(self):
         made = {self.create_product()["sku"] for _ in range(3)}
-        seen, token = [], ""
-        for _ in range(100):
-            r = self.get("/v1/products?page_size=2&page_token=" + requests.utils.quote(token))
-            self.assertEqual(r.status_code, 200, r.text)
-            page = r.json()
-            self.assertLessEqual(len(page["products"]), 2)
-            seen += [p["sku"] for p in page["products"]]
-            token = page["nextPageToken"]
-            if not token:
-                break
-        self.assertTrue(made <= set(seen))
-        self.assertEqual(len(seen), len(set(seen)))
+        self.assert_pages_cover("/v1/products", "products", "sku", made)
 
     def test_peer_errors_are_mapped(self):
         self.assert_error(self.get("/v1/products/NO-SUCH-SKU"), 404, 5)  # the peer's NOT_FOUND

@@ -1,71 +1,32 @@
 """The HTTP gateway of the real percore-server (--http, issue 11), driven by clients percore did
 not write: python3-requests, python3-websocket (websocket-client) and curl. Every REST route,
 grpc-gateway's error mapping and body, the idempotent POST /v1/orders (201, then 200 for a
-replay), POST /package.Service/Method, metadata pass-through (JWT auth: 401/403), a WebSocket
-watch that sees every transition, chat replies in order, close codes carrying the gRPC status,
-a slow WebSocket reader bounded, many watchers closed leaving no call behind, bad input (truncated
-requests, oversized bodies and headers, invalid JSON and UTF-8, a handshake without its key, an
-unmasked frame) answered clearly while the server keeps serving, and drain on SIGTERM.
+replay), POST /package.Service/Method, a WebSocket watch that sees every transition, chat
+replies in order, close codes carrying the gRPC status, a slow WebSocket reader bounded, many
+watchers closed leaving no call behind, bad input (truncated requests, oversized bodies and
+headers, invalid JSON and UTF-8, a handshake without its key, an unmasked frame) answered clearly
+while the server keeps serving. JWT pass-through and drain on SIGTERM, with servers of their own:
+gateway_serving_python_test.py.
 Usage: gateway_python_test.py PATH/TO/percore-server"""
 
 import json
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 import unittest
 
 import requests
 import websocket
 
-from percore_py.server import Server
+from gateway_support import TIMEOUT, GatewayClient, close_of, recv_json, start, unique, ws_url
 
 SERVER = None
-TIMEOUT = 10
 JSON = {"Content-Type": "application/json"}
-
-
-def start(*flags):
-    """percore-server with --http and --admin on free ports: (server, http base, admin port)."""
-    server = Server(SERVER, "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", *flags)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        text = server.stderr_text()
-        http = re.search(r"HTTP gateway listening on \S+ \(port (\d+)\)", text)
-        admin = re.search(r"admin listening on \S+ \(port (\d+)\)", text)
-        if http and admin:
-            return server, "http://127.0.0.1:%s" % http.group(1), int(admin.group(1))
-        time.sleep(0.02)
-    server.kill()
-    raise RuntimeError("no HTTP port: " + server.stderr_text())
-
-
-def ws_url(base, path):
-    return base.replace("http://", "ws://") + path
-
-
-def recv_json(ws):
-    return json.loads(ws.recv())
-
-
-def close_of(ws):
-    """Reads until the server's close frame; returns (code, reason)."""
-    while True:
-        opcode, data = ws.recv_data(control_frame=True)
-        if opcode == websocket.ABNF.OPCODE_CLOSE:
-            if len(data) < 2:
-                return None, ""
-            return struct.unpack("!H", data[:2])[0], data[2:].decode()
-
-
-def unique(prefix):
-    return "%s%d" % (prefix, time.time_ns())
 
 
 def raw_exchange(port, data, read=True):
@@ -83,10 +44,10 @@ def raw_exchange(port, data, read=True):
             reply += chunk
 
 
-class GatewayTest(unittest.TestCase):
+class GatewayTest(GatewayClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server, cls.base, cls.admin = start("--shards", "2")
+        cls.server, cls.base, cls.admin = start(SERVER, "--shards", "2")
         cls.port = int(cls.base.rsplit(":", 1)[1])
         cls.http = requests.Session()
 
@@ -103,35 +64,6 @@ class GatewayTest(unittest.TestCase):
     def tearDown(self):
         # Whatever the case did, the server still serves.
         self.assertEqual(self.http.get(self.base + "/v1/users?page_size=1").status_code, 200)
-
-    # --- helpers ---
-    def post(self, path, body, **kw):
-        return self.http.post(self.base + path, json=body, timeout=TIMEOUT, **kw)
-
-    def get(self, path):
-        return self.http.get(self.base + path, timeout=TIMEOUT)
-
-    def create_user(self):
-        r = self.post("/v1/users", {"name": "Ann", "email": unique("ann") + "@example.com"})
-        self.assertEqual(r.status_code, 201, r.text)
-        return r.json()
-
-    def create_product(self, stock=100, price=250):
-        sku = unique("SKU-")
-        r = self.post("/v1/products", {"sku": sku, "name": "Mug", "initial_stock": str(stock),
-                                       "price": {"currency": "EUR", "amount_minor": str(price)}})
-        self.assertEqual(r.status_code, 201, r.text)
-        return r.json()
-
-    def assert_error(self, r, http_status, grpc_code, fragment=""):
-        self.assertEqual(r.status_code, http_status, r.text)
-        self.assertEqual(r.headers["Content-Type"], "application/json")
-        body = r.json()
-        self.assertEqual(set(body), {"code", "message", "details"}, body)
-        self.assertEqual(body["code"], grpc_code, body)
-        self.assertEqual(body["details"], [])
-        self.assertIn(fragment, body["message"])
-        return body
 
     # --- users ---
     def test_user_routes(self):
@@ -154,19 +86,7 @@ class GatewayTest(unittest.TestCase):
 
     def test_list_users_pages(self):
         made = {self.create_user()["id"] for _ in range(5)}
-        seen, token = [], ""
-        for _ in range(100):
-            r = self.get("/v1/users?page_size=2&page_token=" + requests.utils.quote(token))
-            self.assertEqual(r.status_code, 200, r.text)
-            page = r.json()
-            self.assertEqual(set(page), {"users", "nextPageToken"})
-            self.assertLessEqual(len(page["users"]), 2)
-            seen += [u["id"] for u in page["users"]]
-            token = page["nextPageToken"]
-            if not token:
-                break
-        self.assertTrue(made <= set(seen))
-        self.assertEqual(len(seen), len(set(seen)))
+        self.assert_pages_cover("/v1/users", "users", "id", made)
 
     # --- products ---
     def test_product_routes(self):
@@ -188,22 +108,7 @@ class GatewayTest(unittest.TestCase):
         ws = websocket.create_connection(
             ws_url(self.base, "/v1/orders/stream?user_id=%s&ready=1" % user["id"]), timeout=TIMEOUT)
         try:
-            self.assertEqual(recv_json(ws), {"ready": True})
-            body = {"userId": user["id"], "items": [{"sku": product["sku"], "quantity": "2"}],
-                    "payment_method": {"token": "tok_approve"}}
-            r = self.post("/v1/orders", body, headers={"Idempotency-Key": "key-1"})
-            self.assertEqual(r.status_code, 201, r.text)
-            order = r.json()
-            self.assertEqual(r.headers["Location"], "/v1/orders/" + order["id"])
-            self.assertEqual(order["status"], "ORDER_STATUS_CONFIRMED")
-            self.assertEqual(order["idempotencyKey"], "key-1")
-            statuses = [recv_json(ws)["status"] for _ in range(4)]
-            self.assertEqual(statuses, ["ORDER_STATUS_PENDING", "ORDER_STATUS_RESERVED",
-                                        "ORDER_STATUS_PAID", "ORDER_STATUS_CONFIRMED"])
-            # The replay: the same order, 200.
-            again = self.post("/v1/orders", body, headers={"Idempotency-Key": "key-1"})
-            self.assertEqual(again.status_code, 200, again.text)
-            self.assertEqual(again.json()["id"], order["id"])
+            body, order = self.place_watched_order(ws, user, product, "key-1")
             # Same key, other items: FAILED_PRECONDITION is 400.
             body2 = dict(body, items=[{"sku": product["sku"], "quantity": "3"}])
             self.assert_error(self.post("/v1/orders", body2, headers={"Idempotency-Key": "key-1"}),
@@ -531,77 +436,6 @@ class GatewayTest(unittest.TestCase):
             proc = subprocess.run(["promtool", "check", "metrics"], input=page, text=True,
                                   capture_output=True)
             self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
-
-
-class GatewayAuthTest(unittest.TestCase):
-    def test_jwt_passes_through_authorization(self):
-        try:
-            import jwt
-        except ImportError:
-            self.skipTest("python3-jwt missing")
-        with tempfile.NamedTemporaryFile("w", suffix=".secret") as secret:
-            key = "s" * 40
-            secret.write(key)
-            secret.flush()
-            server, base, _ = start("--shards", "1", "--jwt-secret-file", secret.name)
-            try:
-                def token(roles, sub="admin-1"):
-                    return jwt.encode({"sub": sub, "roles": roles, "exp": time.time() + 600},
-                                      key, algorithm="HS256")
-                r = requests.get(base + "/v1/users", timeout=TIMEOUT)
-                self.assertEqual(r.status_code, 401, r.text)
-                self.assertEqual(r.json()["code"], 16)
-                r = requests.get(base + "/v1/users", timeout=TIMEOUT,
-                                 headers={"Authorization": "Bearer " + token(["buyer"], "u1")})
-                self.assertEqual(r.status_code, 403, r.text)
-                self.assertEqual(r.json()["code"], 7)
-                r = requests.get(base + "/v1/users", timeout=TIMEOUT,
-                                 headers={"Authorization": "Bearer " + token(["admin"])})
-                self.assertEqual(r.status_code, 200, r.text)
-                ws = websocket.create_connection(ws_url(base, "/v1/support/chat"),
-                                                 timeout=TIMEOUT)
-                try:
-                    self.assertEqual(close_of(ws)[0], 4016)
-                finally:
-                    ws.close()
-            finally:
-                self.assertEqual(server.stop(), 0, server.stderr_text())
-
-
-class GatewayServingTest(unittest.TestCase):
-    def test_service_not_hosted_is_503(self):
-        server, base, _ = start("--shards", "1", "--services", "user")
-        try:
-            r = requests.get(base + "/v1/products", timeout=TIMEOUT)
-            self.assertEqual(r.status_code, 503, r.text)
-            self.assertIn("not hosted", r.json()["message"])
-            self.assertEqual(requests.get(base + "/v1/users", timeout=TIMEOUT).status_code, 200)
-        finally:
-            self.assertEqual(server.stop(), 0, server.stderr_text())
-
-    def test_sigterm_closes_websockets_and_exits_zero(self):
-        server, base, _ = start("--shards", "1")
-        ws = websocket.create_connection(ws_url(base, "/v1/users/stream?ready=1"),
-                                         timeout=TIMEOUT)
-        try:
-            self.assertEqual(recv_json(ws), {"ready": True})
-            server.proc.send_signal(signal.SIGTERM)
-            code, reason = close_of(ws)
-            self.assertEqual(code, 4014, reason)  # UNAVAILABLE
-        finally:
-            ws.close()
-            self.assertEqual(server.stop(), 0, server.stderr_text())
-
-    def test_web_page_is_served(self):
-        server, base, _ = start("--shards", "1")
-        try:
-            r = requests.get(base + "/", timeout=TIMEOUT)
-            self.assertEqual(r.status_code, 200)
-            self.assertIn("text/html", r.headers["Content-Type"])
-            self.assertIn("<script", r.text)
-            self.assertEqual(requests.get(base + "/app.js", timeout=TIMEOUT).status_code, 200)
-        finally:
-            self.assertEqual(server.stop(), 0, server.stderr_text())
 
 
 if __name__ == "__main__":

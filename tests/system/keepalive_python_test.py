@@ -12,26 +12,17 @@ import sys
 import time
 import unittest
 
-from percore_py.raw_h2 import RawClient
+from percore_py.raw_h2 import RawChatCase
 from percore_py.server import Server
-from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
 ENHANCE_YOUR_CALM = 0xB
 
 
-class Keepalive(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.user_pb, cls.user_grpc = stub_modules("user.v1.user")
-        cls.order_pb = stub_module("order.v1.order_pb2")
-
+class Keepalive(RawChatCase, unittest.TestCase):
     def setUp(self):
         self.server = Server(SERVER, "--shards", "1", "--shutdown-grace", "1")
         self.addCleanup(self.server.stop)
-
-    def chat(self, message_id):
-        return self.order_pb.ChatMessage(message_id=message_id, text="help").SerializeToString()
 
     def assert_serving(self):
         stub = self.user_grpc.UserServiceStub(self.server.channel)
@@ -39,8 +30,7 @@ class Keepalive(unittest.TestCase):
                         timeout=10)
 
     def test_ping_flood_on_idle_connection_gets_too_many_pings(self):
-        client = RawClient(self.server.port)
-        self.addCleanup(client.close)
+        client = self.raw_client(self.server.port)
         client.pump(0.2)  # settings exchanged
         for _ in range(6):
             client.ping()
@@ -56,8 +46,7 @@ class Keepalive(unittest.TestCase):
         self.assert_serving()
 
     def test_pings_between_answers_on_a_live_call_are_allowed(self):
-        client = RawClient(self.server.port)
-        self.addCleanup(client.close)
+        client = self.raw_client(self.server.port)
         client.open(1, "/order.v1.OrderService/ChatSession", self.chat(1), end=False)
         client.pump(0.2)
         for i in range(2, 8):  # ping, then a message the server answers (DATA), and again

@@ -20,7 +20,7 @@ import unittest
 
 import grpc
 
-from percore_py.server import Server
+from percore_py.server import Server, run_refused
 from percore_py.stubs import stub_modules
 
 SERVER = None
@@ -204,19 +204,17 @@ class NativeTransport(unittest.TestCase):
 
 class TransportFlag(unittest.TestCase):
     def test_bad_value_exits_2_and_help_documents_it(self):
-        proc = subprocess.run([SERVER, "--transport", "quic"], capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn('--transport wants grpc or native, got "quic"', proc.stderr)
+        code, stderr = run_refused(SERVER, "--transport", "quic")
+        self.assertEqual(code, 2)
+        self.assertIn('--transport wants grpc or native, got "quic"', stderr)
         usage = subprocess.run([SERVER, "--help"], capture_output=True, text=True,
                                timeout=TIMEOUT).stdout
         self.assertIn("--transport grpc|native", usage)
 
     def test_idle_poll_serves_and_bad_value_is_refused(self):
-        proc = subprocess.run([SERVER, "--idle-poll-us", "-1"], capture_output=True, text=True,
-                              timeout=TIMEOUT)
-        self.assertEqual(proc.returncode, 2)
-        self.assertIn('--idle-poll-us wants microseconds from 0 to 10000, got "-1"', proc.stderr)
+        code, stderr = run_refused(SERVER, "--idle-poll-us", "-1")
+        self.assertEqual(code, 2)
+        self.assertIn('--idle-poll-us wants microseconds from 0 to 10000, got "-1"', stderr)
         # A shard that polls before sleeping serves, also a call that comes after an idle second.
         server = Server(SERVER, "--transport", "native", "--shards", "1", "--idle-poll-us", "200",
                         "--shutdown-grace", "1")

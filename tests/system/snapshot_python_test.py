@@ -32,7 +32,7 @@ from percore_py.server import Server
 from percore_py.stubs import stub_modules
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import durability_python_test as users_test  # noqa: E402  (its Writer and list_users)
+import durability_python_test as users_test  # noqa: E402  (Writer, list_users, settle_writers)
 import order_durability_python_test as orders_test  # noqa: E402
 
 SERVER = None
@@ -111,31 +111,7 @@ class UserSnapshots(unittest.TestCase):
             server = self.start(shards, "--snapshot-every", "4KiB")
             stub = user_grpc.UserServiceStub(server.channel)
             now = users_test.list_users(stub)
-            acknowledged = 0
-            for w in writers:
-                acknowledged += len(w.expected)
-                for uid, name in w.expected.items():
-                    if w.in_flight and w.in_flight[0] == uid:
-                        continue
-                    if name is None:
-                        self.assertNotIn(uid, now, "an acknowledged delete came back")
-                    else:
-                        self.assertIn(uid, now, "an acknowledged create was lost")
-                        self.assertEqual(now[uid].name, name, "an acknowledged update was lost")
-                        self.assertEqual(now[uid].email, w.emails[uid])
-                if w.in_flight and w.in_flight[0] is not None:
-                    uid, change = w.in_flight
-                    after = now[uid].name if uid in now else None
-                    self.assertIn(after, (w.expected[uid], change),
-                                  "in-flight op left a third state")
-                    w.expected[uid] = after
-                if w.in_flight and w.in_flight[0] is None:
-                    for uid, user in now.items():
-                        if user.email == w.in_flight[1]:
-                            w.expected[uid] = user.name
-                            w.emails[uid] = user.email
-                expected.update(w.expected)
-                emails.update(w.emails)
+            acknowledged = users_test.settle_writers(self, writers, now, expected, emails)
             self.assertGreater(acknowledged, 20, "the load did not run")
             live = [i for i, n in expected.items() if n is not None]
             if live:  # the email index agrees with the rows

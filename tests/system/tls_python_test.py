@@ -10,11 +10,7 @@ mutual TLS (--peer-tls-*); percore-call and percore-load with --cacert/--cert/--
 (the native transport names the flags it does not take).
 Usage: tls_python_test.py PATH/TO/percore-server PATH/TO/percore-call PATH/TO/percore-load"""
 
-import datetime
-import ipaddress
-import os
 import queue
-import re
 import signal
 import socket
 import ssl
@@ -28,106 +24,15 @@ import uuid
 import json
 
 import grpc
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from percore_py.server import Server, native
 from percore_py.stubs import stub_module, stub_modules
+from tls_support import Pki, presented_common_name, secure_channel
 
 SERVER = None
 CALL = None
 LOAD = None
 TIMEOUT = 10
-
-
-class Pki:
-    """Two CAs and the certificates the cases need, as PEM files in `directory`."""
-
-    def __init__(self, directory):
-        self.dir = directory
-        now = datetime.datetime.now(datetime.timezone.utc)
-        self.ca = self._ca("percore test CA", "ca")
-        self.other_ca = self._ca("another CA", "other-ca")
-        self.issue("server-a", self.ca, "percore-a", now, server=True)
-        self.issue("server-b", self.ca, "percore-b", now, server=True)
-        self.issue("server-expired", self.ca, "percore-expired", now - datetime.timedelta(days=30),
-                   server=True, days=1)
-        self.issue("client", self.ca, "order-service", now)
-        self.issue("client-other", self.other_ca, "stranger", now)
-        self.issue("client-user", self.ca, "someone", now)
-        self.issue("client-expired", self.ca, "late", now - datetime.timedelta(days=30), days=1)
-
-    def path(self, name):
-        return os.path.join(self.dir, name)
-
-    def read(self, name):
-        with open(self.path(name), "rb") as f:
-            return f.read()
-
-    def _write(self, name, key, cert):
-        with open(self.path(name + ".key"), "wb") as f:
-            f.write(key.private_bytes(serialization.Encoding.PEM,
-                                      serialization.PrivateFormat.PKCS8,
-                                      serialization.NoEncryption()))
-        with open(self.path(name + ".pem"), "wb") as f:
-            f.write(cert.public_bytes(serialization.Encoding.PEM))
-
-    def _ca(self, common_name, name):
-        key = ec.generate_private_key(ec.SECP256R1())
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.datetime.now(datetime.timezone.utc)
-        cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-                .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - datetime.timedelta(days=1))
-                .not_valid_after(now + datetime.timedelta(days=30))
-                .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-                .sign(key, hashes.SHA256()))
-        self._write(name, key, cert)
-        return (key, cert)
-
-    def issue(self, name, ca, common_name, start, server=False, days=30):
-        ca_key, ca_cert = ca
-        key = ec.generate_private_key(ec.SECP256R1())
-        builder = (x509.CertificateBuilder()
-                   .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)]))
-                   .issuer_name(ca_cert.subject).public_key(key.public_key())
-                   .serial_number(x509.random_serial_number())
-                   .not_valid_before(start - datetime.timedelta(minutes=5))
-                   .not_valid_after(start + datetime.timedelta(days=days)))
-        if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False)
-        self._write(name, key, builder.sign(ca_key, hashes.SHA256()))
-
-
-def secure_channel(address, pki, ca="ca.pem", client=None):
-    credentials = grpc.ssl_channel_credentials(
-        root_certificates=pki.read(ca),
-        private_key=pki.read(client + ".key") if client else None,
-        certificate_chain=pki.read(client + ".pem") if client else None)
-    return grpc.secure_channel(address, credentials)
-
-
-def presented_common_name(port, pki):
-    """The CN of the certificate the server presents to a new TLS connection (Python's ssl, with
-    ALPN h2 as gRPC clients offer it; the CA checked)."""
-    context = ssl.create_default_context(cafile=pki.path("ca.pem"))
-    context.set_alpn_protocols(["h2"])
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            cert = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-            assert tls.selected_alpn_protocol() == "h2", tls.selected_alpn_protocol()
-            assert tls.version() in ("TLSv1.2", "TLSv1.3"), tls.version()
-    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-
-
-def health_port(server):
-    match = re.search(r"health listening on \S+ \(port (\d+)", server.stderr_text())
-    assert match, server.stderr_text()
-    return int(match.group(1))
 
 
 class TlsCase(unittest.TestCase):
@@ -213,7 +118,7 @@ class ServerTls(TlsCase):
 
     def test_health_port_serves_health_only_in_plaintext(self):
         server = self.start("--health-listen", "127.0.0.1:0")
-        port = health_port(server)
+        port = server.logged_ports("health")[0]
         self.assertNotEqual(port, server.port)
         with grpc.insecure_channel("127.0.0.1:%d" % port) as channel:
             health = self.health_grpc.HealthStub(channel)
@@ -247,7 +152,7 @@ class ServerTls(TlsCase):
                         "127.0.0.1:0")
         self.addCleanup(lambda: self.assertEqual(server.stop(), 0, server.stderr_text()))
         self.create_user(server.channel)
-        with grpc.insecure_channel("127.0.0.1:%d" % health_port(server)) as channel:
+        with grpc.insecure_channel("127.0.0.1:%d" % server.logged_ports("health")[0]) as channel:
             reply = self.health_grpc.HealthStub(channel).Check(
                 self.health_pb.HealthCheckRequest(service=""), timeout=TIMEOUT)
             self.assertEqual(reply.status, self.health_pb.HealthCheckResponse.SERVING)
@@ -450,32 +355,6 @@ class MutualTls(TlsCase):
                       e.exception.details())
 
 
-def http_ports(server):
-    """(gateway port, admin port) from the server's log."""
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        text = server.stderr_text()
-        http = re.search(r"HTTP gateway listening on \S+ \(port (\d+)\)", text)
-        admin = re.search(r"admin listening on \S+ \(port (\d+)\)", text)
-        if http and admin:
-            return int(http.group(1)), int(admin.group(1))
-        time.sleep(0.02)
-    raise AssertionError(server.stderr_text())
-
-
-def https_common_name(port, pki, client=None):
-    """The CN the HTTPS listener at `port` presents; ALPN http/1.1 must be agreed."""
-    context = ssl.create_default_context(cafile=pki.path("ca.pem"))
-    context.set_alpn_protocols(["h2", "http/1.1"])  # as a browser offers them
-    if client:
-        context.load_cert_chain(pki.path(client + ".pem"), pki.path(client + ".key"))
-    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as raw:
-        with context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
-            assert tls.selected_alpn_protocol() == "http/1.1", tls.selected_alpn_protocol()
-            cert = x509.load_der_x509_certificate(tls.getpeercert(binary_form=True))
-    return cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-
-
 class HttpsListeners(TlsCase):
     """The gateway (--http) and the admin listener (--admin) with the --tls-* flags."""
 
@@ -484,7 +363,7 @@ class HttpsListeners(TlsCase):
         import websocket
         server = self.start("--tls-client-ca", self.pki.path("ca.pem"), "--http", "127.0.0.1:0",
                             "--admin", "127.0.0.1:0")
-        http, admin = http_ports(server)
+        http, admin = server.logged_ports("HTTP gateway", "admin")
         ca, client = self.pki.path("ca.pem"), (self.pki.path("client.pem"),
                                                self.pki.path("client.key"))
         base = "https://127.0.0.1:%d" % http
@@ -503,7 +382,7 @@ class HttpsListeners(TlsCase):
             self.assertEqual(json.loads(ws.recv()), {"ready": True})
         finally:
             ws.close()
-        self.assertEqual(https_common_name(http, self.pki, client="client"), "percore-a")
+        self.assertEqual(presented_common_name(http, self.pki, https=True, client="client"), "percore-a")
         for port in (http, admin):
             # Plaintext, no client certificate, a certificate from another CA: refused.
             with self.assertRaises(requests.exceptions.ConnectionError):
@@ -528,13 +407,13 @@ class HttpsListeners(TlsCase):
         server = Server(SERVER, "--shards", "1", "--shutdown-grace", "1", "--tls-cert", cert,
                         "--tls-key", key, "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0")
         self.addCleanup(lambda: self.assertEqual(server.stop(), 0, server.stderr_text()))
-        http, admin = http_ports(server)
+        http, admin = server.logged_ports("HTTP gateway", "admin")
         session = requests.Session()  # a keep-alive connection made with the old certificate
         self.addCleanup(session.close)
         base = "https://127.0.0.1:%d" % http
         self.assertEqual(session.get(base + "/v1/users", verify=self.pki.path("ca.pem"),
                                      timeout=TIMEOUT).status_code, 200)
-        self.assertEqual(https_common_name(http, self.pki), "percore-a")
+        self.assertEqual(presented_common_name(http, self.pki, https=True), "percore-a")
         for src, dst in (("server-b.pem", cert), ("server-b.key", key)):
             with open(dst, "wb") as f:
                 f.write(self.pki.read(src))
@@ -545,10 +424,10 @@ class HttpsListeners(TlsCase):
             time.sleep(0.05)
         for port in (http, admin):
             for _ in range(50):  # the swap is posted to each listener's thread
-                if https_common_name(port, self.pki) == "percore-b":
+                if presented_common_name(port, self.pki, https=True) == "percore-b":
                     break
                 time.sleep(0.02)
-            self.assertEqual(https_common_name(port, self.pki), "percore-b")
+            self.assertEqual(presented_common_name(port, self.pki, https=True), "percore-b")
         self.assertEqual(session.get(base + "/v1/users", verify=self.pki.path("ca.pem"),
                                      timeout=TIMEOUT).status_code, 200)
 

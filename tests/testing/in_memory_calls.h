@@ -20,15 +20,6 @@ namespace memory_internal {
 
 // The pieces of the shape interfaces (call_ops.h) over MemoryCall, stacked per shape like the
 // interfaces themselves; Data is the call class (a MemoryCall).
-template <class Base, class Req>
-class Request : public Base {
- public:
-  const Req& request() const override { return request_; }
-
- protected:
-  Req request_;
-};
-
 template <class Data, class Base, class Resp>
 class Responds : public Base {
  public:
@@ -90,8 +81,7 @@ template <class Req, class Resp>
 class MemoryUnaryCall final
     : public MemoryCall,
       public memory_internal::Responds<MemoryUnaryCall<Req, Resp>,
-                                       memory_internal::Request<rpc::UnaryOps<Req, Resp>, Req>,
-                                       Resp> {
+                                       rpc::HoldsRequest<rpc::UnaryOps<Req, Resp>, Req>, Resp> {
  public:
   using Ops = rpc::UnaryOps<Req, Resp>;
   static constexpr bool kReads = false;
@@ -107,7 +97,7 @@ template <class Req, class Resp>
 class MemoryServerStreamCall final
     : public MemoryCall,
       public memory_internal::Writes<MemoryServerStreamCall<Req, Resp>,
-                                     memory_internal::Request<rpc::ServerStreamOps<Req, Resp>, Req>,
+                                     rpc::HoldsRequest<rpc::ServerStreamOps<Req, Resp>, Req>,
                                      Resp> {
  public:
   using Ops = rpc::ServerStreamOps<Req, Resp>;

@@ -22,7 +22,8 @@
 #include "order/v1/order.pb.h"
 #include "tests/testing/run_on_shard.h"
 #include "tests/testing/server_fixture.h"
-#include "user/v1/user.pb.h"
+#include "tests/testing/service_test.h"
+#include "user/v1/user.grpc.pb.h"
 
 namespace percore {
 namespace {
@@ -111,18 +112,16 @@ class FakeByteCall final : public rpc::ByteCall {
   rpc::ByteCallSink* sink_ = nullptr;
 };
 
-class ByteCallTest : public ::testing::Test {
+// Every service of the catalog on a real server; calls started straight on its method tables.
+class ByteCallTest : public testing::ServiceTest<::user::v1::UserService> {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<testing::ServerFixture>(
-        testing::ServerFixture::CatalogServices({"user", "inventory", "payment", "order"}));
-    ASSERT_TRUE(server_->Start().ok());
+  Services MakeServices() override {
+    return testing::ServerFixture::CatalogServices({"user", "inventory", "payment", "order"});
   }
   void TearDown() override {
     EXPECT_TRUE(server_->WaitUntilNoCalls(10s));
     EXPECT_EQ(live_fakes.load(), 0);
-    server_->Shutdown(0ms);
-    server_.reset();
+    ServiceTest::TearDown();
   }
 
   // Starts `path` on shard 0 over a new fake; sends `messages` and (if `half_close`) the
@@ -164,7 +163,6 @@ class ByteCallTest : public ::testing::Test {
     return seen;
   }
 
-  std::unique_ptr<testing::ServerFixture> server_;
   rpc::CallLimits limits_;
 };
 

@@ -22,6 +22,7 @@
 #include "tests/testing/in_memory_calls.h"
 #include "tests/testing/run_on_shard.h"
 #include "tests/testing/server_fixture.h"
+#include "tests/testing/service_test.h"
 #include "tests/testing/status_matchers.h"
 #include "user/v1/user.grpc.pb.h"
 
@@ -33,19 +34,17 @@ using testing::MemoryCallResult;
 namespace uv1 = ::user::v1;
 namespace ov1 = ::order::v1;
 
-class SecondTransportTest : public ::testing::Test {
+// Every service of the catalog on a real server; calls started straight on its method tables.
+class SecondTransportTest : public testing::ServiceTest<::user::v1::UserService> {
  protected:
-  void SetUp() override {
-    server_ = std::make_unique<testing::ServerFixture>(
-        testing::ServerFixture::CatalogServices({"user", "inventory", "payment", "order"}));
-    ASSERT_TRUE(server_->Start().ok());
+  Services MakeServices() override {
+    return testing::ServerFixture::CatalogServices({"user", "inventory", "payment", "order"});
   }
   void TearDown() override {
     // Every in-memory call object was freed (the handles and the transport let go).
     EXPECT_TRUE(testing::WaitFor([] { return testing::LiveMemoryCalls() == 0; }, 10s))
         << testing::LiveMemoryCalls() << " in-memory call objects still alive";
-    server_->Shutdown(0ms);
-    server_.reset();
+    ServiceTest::TearDown();
   }
 
   // Starts `path` on `shard` through the shard's method table; the result as the client
@@ -95,8 +94,6 @@ class SecondTransportTest : public ::testing::Test {
     EXPECT_TRUE(created && created->status->ok());
     return created ? created->message<uv1::User>(0) : uv1::User();
   }
-
-  std::unique_ptr<testing::ServerFixture> server_;
 };
 
 using GetUser = testing::MemoryUnaryCall<uv1::GetUserRequest, uv1::User>;

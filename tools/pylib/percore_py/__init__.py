@@ -2,7 +2,8 @@
 baseline check share, kept in one place: generated grpcio stubs (stubs), a percore-server (or
 percore-baseline) process on a free loopback port (server), and what /proc says about a process
 (procfs); a P-partition cluster of servers (cluster) and a loopback etcd for its membership
-(etcd).
+(etcd); child processes killed at exit unless reaped, stopped SIGTERM then SIGKILL (children);
+a raw HTTP/2 client (raw_h2).
 
 Import it with tools/pylib on PYTHONPATH. The meson tests set it (`env` of each Python test),
 and so do bench/run and tools/soak; by hand:

@@ -4,31 +4,19 @@ SIGKILL), its data directory removed at stop. Like server.Server, a process star
 not yet reaped is killed when the Python process exits. get()/keys() read keys with etcdctl
 (Debian's etcd-client), as an operator would."""
 
-import atexit
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
 
 import requests
 
+from percore_py import children
 from percore_py.cluster import free_ports
 
 ETCD = "/usr/bin/etcd"
 ETCDCTL = "/usr/bin/etcdctl"
-_LIVE = set()
-
-
-@atexit.register
-def _kill_leftovers():
-    for proc in list(_LIVE):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
 class Etcd:
     def __init__(self, client_port=None, data_dir=None):
         ports = free_ports(2)
@@ -48,7 +36,7 @@ class Etcd:
              "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
              "--initial-cluster", "percore-test=" + peer, "--initial-cluster-state", "new"],
             stdout=self._log, stderr=subprocess.STDOUT)
-        _LIVE.add(self.proc)
+        children.track(self.proc)
         give_up = time.monotonic() + timeout
         while time.monotonic() < give_up:
             if self.proc.poll() is not None:
@@ -81,15 +69,7 @@ class Etcd:
         `remove_data` is false (to start the same etcd again)."""
         code = None
         if self.proc is not None:
-            if self.proc.poll() is None:
-                self.proc.send_signal(signal.SIGTERM)
-                try:
-                    self.proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
-            code = self.proc.returncode
-            _LIVE.discard(self.proc)
+            code = children.terminate(self.proc)
             self.proc = None
         if remove_data and self._own_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)

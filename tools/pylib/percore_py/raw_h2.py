@@ -10,6 +10,8 @@ import hpack
 from hyperframe.frame import (DataFrame, Frame, GoAwayFrame, HeadersFrame, PingFrame,
                               RstStreamFrame, SettingsFrame, WindowUpdateFrame)
 
+from percore_py.stubs import stub_module, stub_modules
+
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 
@@ -105,3 +107,22 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+class RawChatCase:
+    """A unittest mixin for tests that hold raw connections open with a ChatSession call (a
+    bidi stream the server keeps open while the client sends): the user and order stubs,
+    raw_client(port) closed at the test's end, and chat(id), one ChatMessage's bytes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.user_pb, cls.user_grpc = stub_modules("user.v1.user")
+        cls.order_pb = stub_module("order.v1.order_pb2")
+
+    def raw_client(self, port):
+        client = RawClient(port)
+        self.addCleanup(client.close)
+        return client
+
+    def chat(self, message_id):
+        return self.order_pb.ChatMessage(message_id=message_id, text="help").SerializeToString()

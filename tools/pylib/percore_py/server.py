@@ -8,27 +8,17 @@ With PERCORE_TRANSPORT=native in the environment, every percore-server started h
 both transports (tests/system/meson.build registers the _native copies); baselines are left
 alone. native() says which one a test is running against."""
 
-import atexit
 import fcntl
 import functools
 import os
 import re
-import signal
 import subprocess
 import tempfile
+import time
 
 import grpc
 
-_LIVE = set()  # every server process started and not yet reaped
-
-
-@atexit.register
-def _kill_leftovers():
-    for proc in list(_LIVE):
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
+from percore_py import children
 
 def native():
     """True when the tests run percore-server on its own transport (PERCORE_TRANSPORT=native)."""
@@ -40,6 +30,13 @@ def transport_flags(binary):
     if native() and os.path.basename(binary) == "percore-server":
         return ["--transport", "native"]
     return []
+
+
+def run_refused(binary, *flags, timeout=10):
+    """`binary *flags` run to its end, for flags it should refuse before serving: (exit code,
+    stderr). percore-server exits 2 on a flag error, with a message naming the flag."""
+    proc = subprocess.run([binary, *flags], capture_output=True, text=True, timeout=timeout)
+    return proc.returncode, proc.stderr
 
 
 class Server:
@@ -57,13 +54,11 @@ class Server:
         self.proc = subprocess.Popen(
             [*wrapper, binary, "--listen", "127.0.0.1:0", *transport_flags(binary), *flags],
             stdout=subprocess.PIPE, stderr=self._stderr, text=True, preexec_fn=preexec_fn)
-        _LIVE.add(self.proc)
+        children.track(self.proc)
         line = self.proc.stdout.readline()
         match = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
         if not match:
-            self.proc.kill()
-            self.proc.wait()
-            _LIVE.discard(self.proc)
+            children.kill(self.proc)
             raise RuntimeError("%s did not start: %r %s" % (binary, line, self.stderr_text()))
         self.first_line = line
         self.port = int(match.group(1))
@@ -79,6 +74,21 @@ class Server:
         self._stderr.seek(0)
         return self._stderr.read()
 
+    def logged_ports(self, *listeners, timeout=10):
+        """The ports of `listeners` ("admin", "HTTP gateway", "health"), read from the lines
+        "<listener> listening on HOST:PORT (port N..." the server logs once each one is bound, in
+        the order asked; RuntimeError if they are not all logged within `timeout` s."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.stderr_text()
+            found = [re.search(r"%s listening on \S+ \(port (\d+)" % re.escape(name), text)
+                     for name in listeners]
+            if all(found):
+                return tuple(int(m.group(1)) for m in found)
+            if time.monotonic() > deadline:
+                raise RuntimeError("no %s port logged: %s" % (" or ".join(listeners), text))
+            time.sleep(0.02)
+
     def _close_channel(self):
         if "channel" in self.__dict__:
             self.channel.close()
@@ -86,23 +96,11 @@ class Server:
     def stop(self, timeout=30):
         """SIGTERM; returns the exit code (killed if it has not exited after `timeout` s)."""
         self._close_channel()
-        if self.proc.poll() is not None:
-            _LIVE.discard(self.proc)
-            return self.proc.returncode
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        finally:
-            if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
-            _LIVE.discard(self.proc)
+        return children.terminate(self.proc, timeout)
 
     def kill(self):
         """SIGKILL, as a crash: no drain, no goodbye to clients."""
-        self.proc.kill()
-        self.proc.wait()
-        _LIVE.discard(self.proc)
+        children.kill(self.proc)
         self._close_channel()
 
     def __del__(self):
