@@ -1,0 +1,138 @@
+// How an OrderSaga (order_saga.h) ends and what it records on the way: each transition stored
+// and logged, the decision to fail or cancel made durable before compensating, and the callers
+// answered once the final state is durable. Threading: order_saga.h.
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/observe/log.h"
+#include "services/order/order_clock.h"
+#include "services/order/order_saga.h"
+
+namespace percore::order {
+
+using google::protobuf::util::TimeUtil;
+
+// ---- Endings ----
+
+void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
+  // The decision is durable before anything is given back: a crash then never commits an order
+  // whose payment was refunded.
+  phase_ = SagaPhase::kFailing;
+  pending_code_ = code;
+  pending_reason_ = reason;
+  LogState();
+  ThenDurable([self = shared_from_this()] { self->Compensate([self] { self->Fail(); }); });
+}
+
+void OrderSaga::Fail() {
+  std::string full = pending_reason_;
+  if (!settlement_note_.empty()) full += "; " + settlement_note_;
+  for (const std::string& problem : compensation_problems_) full += "; " + problem;
+  order_.set_failure_code(pending_code_);
+  order_.set_failure_reason(full);
+  Transition(v1::ORDER_STATUS_FAILED);
+  Finish(Status());
+}
+
+void OrderSaga::EndCancelled() {
+  phase_ = SagaPhase::kCancelling;
+  LogState();
+  ThenDurable([self = shared_from_this()] { self->Compensate([self] { self->Cancel(); }); });
+}
+
+void OrderSaga::Cancel() {
+  if (!settlement_note_.empty()) {
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled; %s\n", order_.id().c_str(),
+                 settlement_note_.c_str());
+  }
+  for (const std::string& problem : compensation_problems_) {
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
+                 order_.id().c_str(), problem.c_str());
+  }
+  Transition(v1::ORDER_STATUS_CANCELLED);
+  Finish(Status());
+}
+
+void OrderSaga::Transition(v1::OrderStatus status) {
+  v1::OrderStatus previous = order_stored_ ? order_.status() : v1::ORDER_STATUS_UNSPECIFIED;
+  int64_t now = NowNanos();
+  if (order_.has_updated_at()) {  // never backwards for one order
+    now = std::max(now, TimeUtil::TimestampToNanoseconds(order_.updated_at()));
+  }
+  order_.set_status(status);
+  *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  env_->store->CountTransition(order_);
+  if (!order_stored_) record.saga = shared_from_this();
+  order_stored_ = true;
+  LogState();
+}
+
+void OrderSaga::LogState() {
+  durability::StoreJournal* journal = env_->journal;
+  if (journal == nullptr || !journal->enabled() || !order_stored_) return;
+  OrderState state;
+  state.order = order_;
+  state.fingerprint = fingerprint_;
+  v1::OrderStatus status = order_.status();
+  bool settled =
+      IsTerminal(status) || (status == v1::ORDER_STATUS_CONFIRMED && phase_ == SagaPhase::kForward);
+  state.phase = settled ? SagaPhase::kSettled : phase_;
+  state.held = held_;
+  state.committed = committed_;
+  state.charged = charged_;
+  state.cancel_requested = cancel_requested_;
+  state.lines_returned = lines_returned_;
+  state.failure_code = pending_code_;
+  state.failure_reason = pending_reason_;
+  last_logged_ = EncodeOrderState(state);
+  last_lsn_ = journal->Log(kOrderState, last_logged_);
+}
+
+void OrderSaga::ThenDurable(Next next) {
+  if (env_->journal == nullptr) {
+    next();
+    return;
+  }
+  // Not OK only when the log closes first (shutdown): the saga stops there, as the shard does.
+  env_->journal->AfterDurable(last_lsn_, [next = std::move(next)](const Status& durable) {
+    if (durable.ok()) next();
+  });
+}
+
+void OrderSaga::Finish(const Status& status) {
+  auto self = shared_from_this();  // the store may hold the last reference
+  OrderStore& store = *env_->store;
+  if (OrderStore::Record* record = store.Find(order_id_); record && record->saga == self) {
+    record->saga = nullptr;
+  }
+  if (!input_.idempotency_key.empty()) {
+    OrderStore::IdempotencyEntry* entry = store.FindKey(input_.user_id, input_.idempotency_key);
+    if (entry && entry->saga == self) {
+      if (order_stored_) {
+        entry->saga = nullptr;
+      } else {
+        store.ReleaseKey(input_.user_id, input_.idempotency_key);  // no order: free the key
+      }
+    }
+  }
+  std::vector<Reply> waiters = std::move(waiters_);
+  waiters_.clear();
+  auto answer = [waiters = std::move(waiters), status, order = order_](const Status& durable) {
+    if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
+    for (const Reply& reply : waiters) reply(status, order);
+  };
+  // Acknowledged once the final state is as durable as --fsync says.
+  if (env_->journal == nullptr) {
+    answer(Status());
+  } else {
+    env_->journal->AfterAllDurable(std::move(answer));
+  }
+}
+
+}  // namespace percore::order
