@@ -127,32 +127,26 @@ void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<inv::Product> done) {
   const PartitionId owner = placement_.OwnerOf(request.sku());
-  if (owner == placement_.self) {
-    return local_->GetProduct(std::move(request), options, std::move(done));
-  }
-  CallMember<inv::Product>(*links_, placement_.self, owner, Path("GetProduct"), request, options,
-                           std::move(done));
+  LocalOrMember(*links_, placement_.self, owner, Path("GetProduct"), *local_,
+                &clients::InventoryClient::GetProduct, std::move(request), options,
+                std::move(done));
 }
 
 void ClusterInventoryClient::AdjustStock(inv::AdjustStockRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<inv::Product> done) {
   const PartitionId owner = placement_.OwnerOf(request.sku());
-  if (owner == placement_.self) {
-    return local_->AdjustStock(std::move(request), options, std::move(done));
-  }
-  CallMember<inv::Product>(*links_, placement_.self, owner, Path("AdjustStock"), request, options,
-                           std::move(done));
+  LocalOrMember(*links_, placement_.self, owner, Path("AdjustStock"), *local_,
+                &clients::InventoryClient::AdjustStock, std::move(request), options,
+                std::move(done));
 }
 
 void ClusterInventoryClient::ReservePart(PartitionId partition, inv::ReserveStockRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<inv::Reservation> done) {
-  if (partition == placement_.self) {
-    return local_->ReserveStock(std::move(request), options, std::move(done));
-  }
-  CallMember<inv::Reservation>(*links_, placement_.self, partition, Path("ReserveStock"), request,
-                               options, std::move(done));
+  LocalOrMember(*links_, placement_.self, partition, Path("ReserveStock"), *local_,
+                &clients::InventoryClient::ReserveStock, std::move(request), options,
+                std::move(done));
 }
 
 void ClusterInventoryClient::CommitPart(const std::string& id, const clients::CallOptions& options,
@@ -160,11 +154,9 @@ void ClusterInventoryClient::CommitPart(const std::string& id, const clients::Ca
   inv::CommitReservationRequest request;
   request.set_reservation_id(id);
   const PartitionId owner = placement_.OwnerOf(id);
-  if (owner == placement_.self) {
-    return local_->CommitReservation(std::move(request), options, std::move(done));
-  }
-  CallMember<inv::Reservation>(*links_, placement_.self, owner, Path("CommitReservation"), request,
-                               options, std::move(done));
+  LocalOrMember(*links_, placement_.self, owner, Path("CommitReservation"), *local_,
+                &clients::InventoryClient::CommitReservation, std::move(request), options,
+                std::move(done));
 }
 
 void ClusterInventoryClient::ReleasePart(const std::string& id, const clients::CallOptions& options,
@@ -172,11 +164,9 @@ void ClusterInventoryClient::ReleasePart(const std::string& id, const clients::C
   inv::ReleaseReservationRequest request;
   request.set_reservation_id(id);
   const PartitionId owner = placement_.OwnerOf(id);
-  if (owner == placement_.self) {
-    return local_->ReleaseReservation(std::move(request), options, std::move(done));
-  }
-  CallMember<inv::Reservation>(*links_, placement_.self, owner, Path("ReleaseReservation"), request,
-                               options, std::move(done));
+  LocalOrMember(*links_, placement_.self, owner, Path("ReleaseReservation"), *local_,
+                &clients::InventoryClient::ReleaseReservation, std::move(request), options,
+                std::move(done));
 }
 
 void ClusterInventoryClient::ReserveStock(inv::ReserveStockRequest request,

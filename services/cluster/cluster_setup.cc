@@ -25,8 +25,10 @@ std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement)
     members += member;
   }
   SetPageTokenKey("percore-cluster/" + std::to_string(placement.partitions) + "/" + members);
+  // Under --etcd the list is empty here: the membership logs it once this member has registered.
   observe::Log(observe::LogLevel::kInfo, "percore-server: partition %u of %zu; members %s\n",
-               placement.self, placement.partitions, members.c_str());
+               placement.self, placement.partitions,
+               members.empty() ? "from etcd (listed once registered)" : members.c_str());
   return std::make_shared<ForwardingRouter>(placement, PercoreRoutes(),
                                             std::make_shared<MemberLinks>(placement.members));
 }

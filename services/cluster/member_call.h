@@ -1,6 +1,6 @@
 #pragma once
-// Threading contract: CallMember() on a shard thread (Shard::Current()); `done` runs exactly once
-// on that same thread (inline when the member cannot be reached at all).
+// Threading contract: CallMember() and LocalOrMember() on a shard thread (Shard::Current());
+// `done` runs exactly once on that same thread (inline when the member cannot be reached at all).
 //
 // One typed unary call from this member to another partition's member, for what the services of
 // this process ask of the cluster (the order saga's inventory and payment calls, the parts of a
@@ -74,6 +74,18 @@ void CallMember(MemberLinks& links, PartitionId self, PartitionId partition, std
         }
         done(Status(), std::move(response));
       });
+}
+
+// The cluster clients' one choice per call: a key this partition owns goes to `local`'s `method`
+// (the hosted service, or a --peer), another partition's to its member at `path` by CallMember.
+// `owner` is computed by the caller before `request` is moved in.
+template <class Resp, class Client, class Req>
+void LocalOrMember(MemberLinks& links, PartitionId self, PartitionId owner, std::string path,
+                   Client& local,
+                   void (Client::*method)(Req, const clients::CallOptions&, clients::Done<Resp>),
+                   Req request, const clients::CallOptions& options, clients::Done<Resp> done) {
+  if (owner == self) return (local.*method)(std::move(request), options, std::move(done));
+  CallMember<Resp>(links, self, owner, std::move(path), request, options, std::move(done));
 }
 
 }  // namespace percore::cluster

@@ -4,8 +4,8 @@
 // until it finishes (shutdown cancels it).
 //
 // One marked server-streaming call to another member, read message by message for a relay that
-// passes the messages on to a client's stream (OwnerStreamRelay: a stream another partition
-// owns; the user watch fan-in: one source per partition). Operations one at a time: start, the
+// passes the messages on to a client's stream (stream_relay.h: one source for a stream another
+// partition owns, one per partition for a fan-in). Operations one at a time: start, the
 // request with the half-close, the initial metadata, then the reads; any ok == false goes on to
 // the finish, which always completes: the relay hears Ended exactly once, then the source deletes
 // itself. The relay paces the reads (backpressure): after Deliver says kWait it calls ReadNext()

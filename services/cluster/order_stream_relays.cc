@@ -2,7 +2,7 @@
 
 #include <utility>
 
-#include "services/cluster/owner_stream_relay.h"
+#include "services/cluster/stream_relay.h"
 
 namespace percore::cluster {
 namespace {
@@ -19,7 +19,7 @@ auto RelayFromOwner(const ClusterPlacement& placement, std::shared_ptr<MemberLin
     if (call.metadata(kForwardedFromKey).has_value()) return false;
     const PartitionId owner = placement.OwnerOf(key);
     if (owner == placement.self) return false;
-    OwnerStreamRelay<Req, Resp>::Start(call, path, *links, placement.self, owner);
+    StreamRelay<Req, Resp>::Start(call, path, *links, placement.self, {owner});
     return true;
   };
 }

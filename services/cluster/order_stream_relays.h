@@ -1,6 +1,6 @@
 #pragma once
 // Threading contract: installed on the control thread before the shards start; the hooks run on
-// the shard of the client's call (owner_stream_relay.h).
+// the shard of the client's call (stream_relay.h).
 //
 // ListOrders and WatchOrderUpdates over a cluster: a user's orders live in the user's partition
 // (CreateOrder is routed by the user id, order ids are drawn there), so a client's list or watch

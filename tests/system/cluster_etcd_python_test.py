@@ -88,6 +88,10 @@ class EtcdCluster(unittest.TestCase):
         self.assertEqual(self.etcd.keys("/percore/members/"),
                          {"/percore/members/%d" % i: a
                           for i, a in enumerate(self.cluster.addresses)})
+        # The start-up line names where the members come from (it once printed an empty list).
+        log = self.cluster.members[0].stderr_text()
+        self.assertIn("partition 0 of %d; members from etcd" % P, log)
+        self.assertNotIn("members \n", log)
         made = [self.stub(0).CreateUser(self.pb.CreateUserRequest(
             name="E%d" % i, email="etcd%d-%s@example.com" % (i, uuid.uuid4().hex[:8])),
             timeout=TIMEOUT) for i in range(15)]
