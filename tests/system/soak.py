@@ -17,7 +17,6 @@ Periodically and at the end it checks the invariants:
     (--rss-growth-per-order-kb; 0 skips it, as under ASan, whose quarantine holds freed memory).
 What must hold at every moment (no approved charge on a FAILED or CANCELLED order, unique emails)
 is also checked every 15 s while the load and the faults go on.
-
 Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
 Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
@@ -143,7 +142,9 @@ class Soak:
                     self.counts["orders"] += 1
                 if rnd.random() < 0.15:
                     self.cancel(order.id)
-            except (grpc.RpcError, ValueError):  # ValueError: the channel of a killed process
+            except ValueError:  # the closed channel of a process just killed: nothing sent
+                time.sleep(0.1)
+            except grpc.RpcError:
                 with self.lock:
                     self.keys.append((user_id, request))
                     self.counts["errors"] += 1
@@ -181,7 +182,7 @@ class Soak:
             try:
                 call = self.orders_stub().WatchOrderUpdates(
                     self.order_pb.WatchOrderUpdatesRequest(user_id=self.users[0]), timeout=5)
-            except ValueError:  # the channel of a killed process
+            except ValueError:  # the closed channel of a process just killed
                 time.sleep(0.1)
                 continue
             try:
@@ -204,8 +205,7 @@ class Soak:
                 pass
             time.sleep(0.2)
 
-    def sample_rss(self):
-        """Each process incarnation's RSS once a second, with the orders placed so far."""
+    def sample_rss(self):  # each process incarnation's RSS once a second, with the orders so far
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
                 rss = rss_bytes(server.proc.pid)
