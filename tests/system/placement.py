@@ -5,9 +5,11 @@ test and the soak:
         percore-server on a loopback port; order reaches the others with --peer (gRPC,
         round_robin over the replicas).
 Every process started is stopped by stop(), also when start() failed half-way. Faults: a
-payment replica killed and restarted on its port (its in-memory ledger gone), a process frozen
-for a while (SIGSTOP, SIGCONT)."""
+process killed (SIGKILL) and restarted on its port — empty, or from its own data directory when
+the placement was given `data_root` (each process then runs with --data-dir DATA_ROOT/NAME) —
+and a process frozen for a while (SIGSTOP, SIGCONT)."""
 
+import os
 import signal
 import threading
 import time
@@ -23,18 +25,24 @@ SERVICES = {
 
 
 class Placement:
-    def __init__(self, binary, kind="five", shards=2):
+    def __init__(self, binary, kind="five", shards=2, data_root=None):
         self.binary = binary
         self.kind = kind
         self.shards = shards
+        self.data_root = data_root  # None: in memory only
         self.servers = {}  # name -> percore_py.server.Server
-        self.restarted = set()  # payment replicas killed since the start (ledgers lost)
-        self.lock = threading.Lock()  # restart_payment() against readers of `servers`
+        self.flags = {}  # name -> the flags it was started with (a restart reuses them)
+        self.restarted = set()  # processes killed and started again since the start
+        self.lock = threading.Lock()  # restart() against readers of `servers`
 
     def start_one(self, name, *flags):
         """Starts (or starts again) the process `name` with `flags` after the common ones."""
+        self.flags.setdefault(name, flags)
+        durable = []
+        if self.data_root:
+            durable = ["--data-dir", os.path.join(self.data_root, name)]
         server = Server(self.binary, "--shards", str(self.shards), "--shutdown-grace", "2",
-                        *flags)
+                        *durable, *flags)
         self.servers[name] = server
         return server
 
@@ -50,20 +58,24 @@ class Placement:
                        "--peer", "inventory=" + inventory.address,
                        "--peer", "payment=%s,%s" % (pay[0].address, pay[1].address))
 
-    def restart_payment(self, name):
-        """SIGKILLs the payment replica `name` and starts it again, empty, on the same port."""
+    def restart(self, name):
+        """SIGKILLs the process `name` and starts it again with its flags on the same port:
+        empty, or recovered from its data directory when the placement has a data_root."""
         with self.lock:
             port = self.servers[name].port
             self.servers[name].kill()
             self.restarted.add(name)
             for _ in range(50):  # the port is free once the process is gone
                 try:
-                    self.start_one(name, "--services", "payment",
-                                   "--listen", "127.0.0.1:%d" % port)
+                    self.start_one(name, *self.flags[name], "--listen", "127.0.0.1:%d" % port)
                     return
                 except RuntimeError:
                     time.sleep(0.1)
             raise RuntimeError("could not restart %s on port %d" % (name, port))
+
+    def restart_payment(self, name):
+        """The payment replica `name` killed and started again (empty without a data_root)."""
+        self.restart(name)
 
     def freeze(self, name, seconds):
         proc = self.servers[name].proc

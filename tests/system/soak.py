@@ -1,28 +1,29 @@
 """Soak with faults (issue 15): a mixed workload against the five-process placement (user,
-inventory, order, two payment replicas) while payment replicas and the order process are frozen
-(SIGSTOP/SIGCONT) and a payment replica is killed and restarted on its port. Periodically and at
-the end it checks the invariants:
-  - every order ends CONFIRMED, FAILED or CANCELLED (none left PENDING, RESERVED or PAID);
+inventory, order, two payment replicas), each process with its own --data-dir, while every
+process in turn is killed (SIGKILL) and restarted from its data directory on its port, and
+inventory, order and the payment replicas are frozen (SIGSTOP/SIGCONT) — soak_faults.py.
+Periodically and at the end it checks the invariants:
+  - every order ends CONFIRMED, FAILED or CANCELLED (none left PENDING, RESERVED or PAID),
+    including the orders ListOrders shows that no caller heard of;
   - each product's stock is its initial stock minus the units of its CONFIRMED orders, and no
-    stock stays reserved once the load stops;
-  - money: a CONFIRMED order's charge is APPROVED on exactly one replica (unless that replica was
-    killed since: its in-memory ledger is gone, counted apart); a FAILED or CANCELLED order has
-    no APPROVED charge on any replica (looked up by the saga's idempotency key, the order id);
+    stock stays reserved once the load stops (a hold a fault orphaned is freed by its
+    reservation's ttl: the check waits for it, up to the ttl after the last such fault);
+  - money: a CONFIRMED order's charge is APPROVED on exactly one replica, a FAILED or CANCELLED
+    one's on none (refunded or voided; looked up by the saga's idempotency key, the order id);
   - emails are unique among the users;
   - resident memory is flat after warm-up but for what is kept by design: orders, reservations,
-    payments and users stay in memory (no retention yet, issue 10), so each process's growth
-    after the first 10 s, divided by the orders placed, must stay under a few KB
+    payments and users stay in memory, so each process incarnation's growth after its first
+    10 s, divided by the orders placed meanwhile, must stay under a few KB
     (--rss-growth-per-order-kb; 0 skips it, as under ASan, whose quarantine holds freed memory).
 What must hold at every moment (no approved charge on a FAILED or CANCELLED order, unique emails)
-is also checked every 15 s while the load and the faults go on. Durability does not exist yet, so the inventory, user and order processes are never killed (their
-data would be gone); see the issue notes.
-
+is also checked every 15 s while the load and the faults go on.
 Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
 Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
 import argparse
 import random
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -33,6 +34,7 @@ from percore_py.procfs import rss_bytes
 from percore_py.stubs import stub_module
 
 from placement import Placement
+from soak_faults import Faults
 
 TOKENS = ["tok_approve"] * 5 + ["tok_decline", "tok_slow", "tok_slow", "tok_timeout"]
 FINAL = ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED", "ORDER_STATUS_CANCELLED")
@@ -42,6 +44,19 @@ RSS_STEP_BYTES = 16 << 20
 
 def pb(name):
     return stub_module(name)
+
+
+def until_served(call, seconds=60):
+    """call() again while it is UNAVAILABLE: a process restarted by the last fault may still be
+    recovering (order finishes its interrupted sagas before it serves)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except grpc.RpcError as e:
+            if e.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
 
 
 class Soak:
@@ -60,13 +75,15 @@ class Soak:
         self.skus = {}  # sku -> initial stock
         self.orders = {}  # order id -> user id
         self.keys = []  # (user id, request) whose first call gave up: looked up again at the end
-        self.counts = {"orders": 0, "errors": 0, "cancels": 0, "user_ops": 0, "faults": 0}
-        self.rss = {}  # name -> [samples], one a second
+        self.counts = {"orders": 0, "errors": 0, "cancels": 0, "user_ops": 0}
+        self.stop = threading.Event()
+        self.faults = Faults(placement, seconds, self.random, self.stop,
+                             lambda line: print(line, flush=True))
+        self.rss = {}  # (name, pid) -> [(orders placed, RSS)], one a second
         self.rss_growth_per_order = rss_growth_per_order
         self.violations = []
-        self.stop = threading.Event()
 
-    # ---- stubs (made per use: a restarted replica has a new channel)
+    # ---- stubs (made per use: a restarted process has a new channel)
 
     def channel(self, name):
         return self.placement.servers[name].channel
@@ -125,6 +142,8 @@ class Soak:
                     self.counts["orders"] += 1
                 if rnd.random() < 0.15:
                     self.cancel(order.id)
+            except ValueError:  # the closed channel of a process just killed: nothing sent
+                time.sleep(0.1)
             except grpc.RpcError:
                 with self.lock:
                     self.keys.append((user_id, request))
@@ -134,24 +153,24 @@ class Soak:
         try:
             self.orders_stub().CancelOrder(self.order_pb.CancelOrderRequest(id=order_id),
                                            timeout=5)
-        except grpc.RpcError:
+        except (grpc.RpcError, ValueError):
             pass  # FAILED_PRECONDITION for a final order, or a fault: fine either way
         with self.lock:
             self.counts["cancels"] += 1
 
     def user_client(self):
         rnd = random.Random(4242)
-        users = self.users_stub()
         while not self.stop.is_set():
             tag = uuid.uuid4().hex[:10]
             try:
+                users = self.users_stub()
                 user = users.CreateUser(self.user_pb.CreateUserRequest(
                     name="Churn", email="churn-%s@example.com" % tag), timeout=5)
                 users.UpdateUser(self.user_pb.UpdateUserRequest(
                     id=user.id, email="moved-%s@example.com" % tag), timeout=5)
                 if rnd.random() < 0.5:
                     users.DeleteUser(self.user_pb.DeleteUserRequest(id=user.id), timeout=5)
-            except grpc.RpcError:
+            except (grpc.RpcError, ValueError):
                 pass
             with self.lock:
                 self.counts["user_ops"] += 1
@@ -160,8 +179,12 @@ class Soak:
     def watcher(self):
         """A watch on one user's orders for the whole run: it must not break the server."""
         while not self.stop.is_set():
-            call = self.orders_stub().WatchOrderUpdates(
-                self.order_pb.WatchOrderUpdatesRequest(user_id=self.users[0]), timeout=5)
+            try:
+                call = self.orders_stub().WatchOrderUpdates(
+                    self.order_pb.WatchOrderUpdatesRequest(user_id=self.users[0]), timeout=5)
+            except ValueError:  # the closed channel of a process just killed
+                time.sleep(0.1)
+                continue
             try:
                 for _ in call:
                     if self.stop.is_set():
@@ -178,29 +201,17 @@ class Soak:
                 replies = list(self.orders_stub().ChatSession(iter(messages), timeout=5))
                 if len(replies) != 3:
                     self.violation("chat: %d replies to 3 messages" % len(replies))
-            except grpc.RpcError:
+            except (grpc.RpcError, ValueError):
                 pass
             time.sleep(0.2)
 
-    def faults(self):
-        rnd = self.random
-        while not self.stop.wait(rnd.uniform(3, 6)):
-            fault = rnd.choice(["freeze-payment", "freeze-payment", "freeze-order",
-                                "restart-payment"])
-            name = rnd.choice(["payment-0", "payment-1"])
-            if fault == "freeze-payment":
-                self.placement.freeze(name, rnd.uniform(0.5, 2.5))
-            elif fault == "freeze-order":
-                self.placement.freeze("order", rnd.uniform(0.3, 1.0))
-            else:
-                self.placement.restart_payment("payment-1")
-            with self.lock:
-                self.counts["faults"] += 1
-
-    def sample_rss(self):
+    def sample_rss(self):  # each process incarnation's RSS once a second, with the orders so far
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
-                self.rss.setdefault(name, []).append(rss_bytes(server.proc.pid))
+                rss = rss_bytes(server.proc.pid)
+                if rss:  # 0: killed a moment ago
+                    self.rss.setdefault((name, server.proc.pid), []).append(
+                        (self.counts["orders"], rss))
 
     # ---- the checks
 
@@ -214,11 +225,13 @@ class Soak:
         orders = {}
         for user_id, request in self.keys:
             try:
-                order = self.orders_stub().CreateOrder(request, timeout=60)
+                order = until_served(lambda: self.orders_stub().CreateOrder(request, timeout=60))
                 self.orders[order.id] = user_id
             except grpc.RpcError as e:
                 self.violation("CreateOrder retry of key %s: %s %s"
                                % (request.idempotency_key, e.code(), e.details()))
+        for order_id in until_served(self.listed_orders) - set(self.orders):
+            self.orders[order_id] = None  # made, but its caller never heard of it
         deadline = time.monotonic() + bound
         for order_id in self.orders:
             while True:
@@ -233,6 +246,20 @@ class Soak:
                 self.violation("order %s left %s" % (order_id, status))
         return orders
 
+    def listed_orders(self):
+        """The ids of every order of the soak's users, as ListOrders pages them."""
+        ids = set()
+        for user_id in self.users:
+            token = ""
+            while True:
+                call = self.orders_stub().ListOrders(self.order_pb.ListOrdersRequest(
+                    user_id=user_id, page_size=1000, page_token=token), timeout=30)
+                ids.update(order.id for order in call)
+                token = dict(call.trailing_metadata() or ()).get("next-page-token")
+                if not token:
+                    break
+        return ids
+
     def check_stock(self, orders):
         taken = {sku: 0 for sku in self.skus}
         for order in orders.values():
@@ -240,7 +267,9 @@ class Soak:
                 for item in order.items:
                     taken[item.sku] += item.quantity
         inventory = self.inventory_stub()
-        deadline = time.monotonic() + 30
+        # A hold a fault orphaned (its ReserveStock answered after the caller's deadline, or lost
+        # with a killed process) is freed by its ttl: wait for it.
+        deadline = max(time.monotonic() + 30, self.faults.hold_risk_until)
         for sku, initial in self.skus.items():
             while True:
                 p = inventory.GetProduct(self.inv_pb.GetProductRequest(sku=sku), timeout=10)
@@ -255,7 +284,6 @@ class Soak:
 
     def check_money(self, orders):
         stubs = self.payment_stubs()
-        unauditable = 0
         for order in orders.values():
             approved, refunded = [], []
             for name, stub in stubs.items():
@@ -273,14 +301,10 @@ class Soak:
             status = self.order_pb.OrderStatus.Name(order.status)
             if status == "ORDER_STATUS_CONFIRMED" and order.total.amount_minor > 0:
                 if len(approved) != 1:
-                    if not approved and self.placement.restarted:
-                        unauditable += 1  # charged on a replica killed since
-                    else:
-                        self.violation("CONFIRMED order %s: approved on %s" % (order.id, approved))
+                    self.violation("CONFIRMED order %s: approved on %s" % (order.id, approved))
             elif approved:
                 self.violation("%s order %s keeps an approved charge on %s (refunded on %s): %s"
                                % (status, order.id, approved, refunded, order.failure_reason))
-        return unauditable
 
     def periodic_check(self):
         """While the load and the faults go on: what must hold at every moment. A FAILED or
@@ -294,7 +318,7 @@ class Soak:
             try:
                 order = self.orders_stub().GetOrder(self.order_pb.GetOrderRequest(id=order_id),
                                                     timeout=2)
-            except grpc.RpcError:
+            except (grpc.RpcError, ValueError):  # a fault: skipped
                 continue
             if order.status not in (self.order_pb.ORDER_STATUS_FAILED,
                                     self.order_pb.ORDER_STATUS_CANCELLED):
@@ -304,7 +328,7 @@ class Soak:
                 try:
                     r = stub.GetPayment(self.pay_pb.GetPaymentRequest(idempotency_key=order.id),
                                         timeout=2)
-                except grpc.RpcError:
+                except (grpc.RpcError, ValueError):
                     continue
                 if r.status == self.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED:
                     self.violation("while running: %s order %s has an approved charge on %s"
@@ -312,7 +336,7 @@ class Soak:
                                       name))
         try:
             self.check_emails()
-        except grpc.RpcError:
+        except (grpc.RpcError, ValueError):
             pass
         return checked
 
@@ -329,17 +353,19 @@ class Soak:
         if len(emails) != len(set(emails)):
             self.violation("duplicate emails among %d users" % len(emails))
 
-    def check_rss(self, orders):
+    def check_rss(self):
+        """Per process incarnation (a restart starts new samples) that lived past warm-up."""
         warm = 10  # samples (seconds) of warm-up
-        for name, samples in self.rss.items():
-            if samples and max(samples) > MAX_RSS_BYTES:
-                self.violation("%s: RSS reached %.0f MB" % (name, max(samples) / 2**20))
-            if (self.rss_growth_per_order <= 0 or len(samples) <= warm
-                    or name in self.placement.restarted):  # a new process mid-run: new samples
+        for (name, pid), samples in self.rss.items():
+            rss = [r for _, r in samples]
+            if rss and max(rss) > MAX_RSS_BYTES:
+                self.violation("%s: RSS reached %.0f MB" % (name, max(rss) / 2**20))
+            if self.rss_growth_per_order <= 0 or len(samples) < warm + 5:
                 continue
             # The allocator takes memory from the kernel in extents of a few MB: allow one
             # such step beside the per-order bound.
-            growth = max(samples[warm:]) - samples[warm]
+            growth = max(rss[warm:]) - rss[warm]
+            orders = samples[-1][0] - samples[warm][0]
             per_order = max(0, growth - RSS_STEP_BYTES) / max(1, orders)
             if per_order > self.rss_growth_per_order:
                 self.violation("%s: RSS grew %.1f MB after warm-up, %.1f KB per order (bound %.1f)"
@@ -353,7 +379,7 @@ class Soak:
         threads = [threading.Thread(target=self.order_client, args=(i,))
                    for i in range(self.clients)]
         threads += [threading.Thread(target=f) for f in (self.user_client, self.watcher,
-                                                         self.chatter, self.faults,
+                                                         self.chatter, self.faults.run,
                                                          self.sample_rss)]
         for t in threads:
             t.start()
@@ -374,19 +400,19 @@ class Soak:
                 t.join()
         orders = self.settle_orders()
         self.check_stock(orders)
-        unauditable = self.check_money(orders)
+        self.check_money(orders)
         self.check_emails()
-        self.check_rss(len(orders))
+        self.check_rss()
         finals = {}
         for order in orders.values():
             name = self.order_pb.OrderStatus.Name(order.status)
             finals[name] = finals.get(name, 0) + 1
-        print("soak: %d orders %s; %s; %d confirmed charges were on a restarted replica"
-              % (len(orders), finals, self.counts, unauditable))
-        for name, samples in sorted(self.rss.items()):
-            if samples:
-                print("soak: %-10s RSS first %.0f MB, peak %.0f MB, last %.0f MB"
-                      % (name, samples[0] / 2**20, max(samples) / 2**20, samples[-1] / 2**20))
+        print("soak: %d orders %s; %s; %d faults" % (len(orders), finals, self.counts,
+                                                      self.faults.count))
+        for (name, pid), samples in sorted(self.rss.items()):
+            rss = [r for _, r in samples]
+            print("soak: %-10s pid %-7d %3d s: RSS first %.0f MB, peak %.0f MB, last %.0f MB"
+                  % (name, pid, len(rss), rss[0] / 2**20, max(rss) / 2**20, rss[-1] / 2**20))
         return self.violations
 
 
@@ -400,7 +426,8 @@ def main():
     parser.add_argument("--rss-growth-per-order-kb", type=float, default=8)
     args = parser.parse_args()
     print("soak: %.0f s, %d order clients, seed %d" % (args.seconds, args.clients, args.seed))
-    placement = Placement(args.server, "five", args.shards)
+    data_root = tempfile.TemporaryDirectory(prefix="percore-soak-")
+    placement = Placement(args.server, "five", args.shards, data_root=data_root.name)
     violations = []
     try:
         placement.start()
@@ -408,6 +435,7 @@ def main():
                           args.rss_growth_per_order_kb * 1024).run()
     finally:
         codes = placement.stop()
+        data_root.cleanup()
     for name, code in codes.items():
         if code != 0:
             violations.append("%s exited %s on SIGTERM" % (name, code))
