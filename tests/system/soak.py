@@ -17,7 +17,6 @@ Periodically and at the end it checks the invariants:
     (--rss-growth-per-order-kb; 0 skips it, as under ASan, whose quarantine holds freed memory).
 What must hold at every moment (no approved charge on a FAILED or CANCELLED order, unique emails)
 is also checked every 15 s while the load and the faults go on.
-
 Usage: soak.py PATH/TO/percore-server [--seconds N] [--seed N] [--clients N]
 Exit 0 when every invariant held, 1 otherwise (the violations are printed)."""
 
@@ -35,6 +34,7 @@ from percore_py.procfs import rss_bytes
 from percore_py.stubs import stub_module
 
 from placement import Placement
+import soak_faults
 from soak_faults import Faults
 
 TOKENS = ["tok_approve"] * 5 + ["tok_decline", "tok_slow", "tok_slow", "tok_timeout"]
@@ -61,7 +61,7 @@ def until_served(call, seconds=60):
 
 
 class Soak:
-    def __init__(self, placement, seconds, clients, seed, rss_growth_per_order):
+    def __init__(self, placement, seconds, clients, seed, rss_growth_per_order, cycle):
         self.placement = placement
         self.seconds = seconds
         self.clients = clients
@@ -79,7 +79,7 @@ class Soak:
         self.counts = {"orders": 0, "errors": 0, "cancels": 0, "user_ops": 0}
         self.stop = threading.Event()
         self.faults = Faults(placement, seconds, self.random, self.stop,
-                             lambda line: print(line, flush=True))
+                             lambda line: print(line, flush=True), cycle)
         self.rss = {}  # (name, pid) -> [(orders placed, RSS)], one a second
         self.rss_growth_per_order = rss_growth_per_order
         self.violations = []
@@ -143,7 +143,9 @@ class Soak:
                     self.counts["orders"] += 1
                 if rnd.random() < 0.15:
                     self.cancel(order.id)
-            except (grpc.RpcError, ValueError):  # ValueError: the channel of a killed process
+            except ValueError:  # the closed channel of a process just killed: nothing sent
+                time.sleep(0.1)
+            except grpc.RpcError:
                 with self.lock:
                     self.keys.append((user_id, request))
                     self.counts["errors"] += 1
@@ -181,7 +183,7 @@ class Soak:
             try:
                 call = self.orders_stub().WatchOrderUpdates(
                     self.order_pb.WatchOrderUpdatesRequest(user_id=self.users[0]), timeout=5)
-            except ValueError:  # the channel of a killed process
+            except ValueError:  # the closed channel of a process just killed
                 time.sleep(0.1)
                 continue
             try:
@@ -204,8 +206,7 @@ class Soak:
                 pass
             time.sleep(0.2)
 
-    def sample_rss(self):
-        """Each process incarnation's RSS once a second, with the orders placed so far."""
+    def sample_rss(self):  # each process incarnation's RSS once a second, with the orders so far
         while not self.stop.wait(1.0):
             for name, server in list(self.placement.servers.items()):
                 rss = rss_bytes(server.proc.pid)
@@ -424,7 +425,14 @@ def main():
     parser.add_argument("--shards", type=int, default=2)
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--rss-growth-per-order-kb", type=float, default=8)
+    parser.add_argument("--faults", default="",
+                        help="the faults to cycle through, e.g. kill:payment-1,freeze:inventory "
+                        "(default: all of soak_faults.CYCLE)")
     args = parser.parse_args()
+    try:
+        cycle = soak_faults.select(args.faults)
+    except ValueError as e:
+        parser.error(str(e))
     print("soak: %.0f s, %d order clients, seed %d" % (args.seconds, args.clients, args.seed))
     data_root = tempfile.TemporaryDirectory(prefix="percore-soak-")
     placement = Placement(args.server, "five", args.shards, data_root=data_root.name)
@@ -432,7 +440,7 @@ def main():
     try:
         placement.start()
         violations = Soak(placement, args.seconds, args.clients, args.seed,
-                          args.rss_growth_per_order_kb * 1024).run()
+                          args.rss_growth_per_order_kb * 1024, cycle).run()
     finally:
         codes = placement.stop()
         data_root.cleanup()

@@ -27,11 +27,26 @@ CYCLE = [
 ]
 
 
+def select(names):
+    """The cycle's faults named in `names` ("kill:payment-1,freeze:inventory"; empty: all), in
+    the cycle's order; ValueError naming an unknown one."""
+    if not names:
+        return list(CYCLE)
+    wanted = names.split(",")
+    known = {"%s:%s" % (fault, name) for fault, name, _ in CYCLE}
+    unknown = [w for w in wanted if w not in known]
+    if unknown:
+        raise ValueError("unknown fault %s (known: %s)" % (", ".join(unknown),
+                                                            ", ".join(sorted(known))))
+    return [f for f in CYCLE if "%s:%s" % (f[0], f[1]) in wanted]
+
+
 class Faults:
-    def __init__(self, placement, seconds, rnd, stop, log):
+    def __init__(self, placement, seconds, rnd, stop, log, cycle=CYCLE):
         self.placement = placement
+        self.cycle = cycle
         # Spread one cycle over the run (a short soak sees each fault once); at most every 3 s.
-        self.spacing = max(3.0, seconds / (len(CYCLE) + 1))
+        self.spacing = max(3.0, seconds / (len(cycle) + 1))
         self.random = rnd
         self.stop = stop
         self.log = log
@@ -41,7 +56,7 @@ class Faults:
     def run(self):
         index = 0
         while not self.stop.wait(self.random.uniform(0.8, 1.2) * self.spacing):
-            fault, name, hold_risk = CYCLE[index % len(CYCLE)]
+            fault, name, hold_risk = self.cycle[index % len(self.cycle)]
             index += 1
             started = time.monotonic()
             if fault == "kill":
