@@ -141,6 +141,31 @@ class CommerceDurability(unittest.TestCase):
     def product(self, inv, sku):
         return inv.GetProduct(inv_pb2.GetProductRequest(sku=sku), timeout=5)
 
+    def load_states(self, inv, loaders, where):
+        """{key: (state, lines)} of every reservation the loaders tried, read back through the
+        key; each one acknowledged must have its id and state."""
+        states = {}
+        for loader in loaders:
+            for key, lines in loader.known.items():
+                r = inv.ReserveStock(reserve_request(key, lines), timeout=5)
+                states[key] = (r.state, lines)
+                if key in loader.acked and key != loader.in_flight:
+                    self.assertEqual((r.id, r.state), (loader.ids[key], loader.acked[key]),
+                                     "%s: reservation %s lost its state" % (where, key))
+        return states
+
+    def assert_balanced(self, inv, states, initial, where):
+        """Every SKU of `initial`: stock = initial - committed units, reserved = held units."""
+        for sku, start in initial.items():
+            sold = sum(q for s, lines in states.values() if s == COMMITTED
+                       for k, q in lines if k == sku)
+            holding = sum(q for s, lines in states.values() if s == HELD
+                          for k, q in lines if k == sku)
+            p = self.product(inv, sku)
+            self.assertEqual((p.stock, p.reserved, p.available),
+                             (start - sold, holding, start - sold - holding),
+                             "%s: %s does not balance" % (where, sku))
+
     def test_acknowledged_commerce_survives_kill_9_across_shard_counts(self):
         server, inv, pay = self.start(2)
         for sku in SKUS:
@@ -252,27 +277,11 @@ class CommerceDurability(unittest.TestCase):
                 self.assertGreater(moved, 3, "too few held reservations to release by id")
             # The load: every acknowledged state is there (read back through the key), and the
             # stock balances over every reservation ever tried.
-            states = {}
-            for loader in loaders:
-                for key, lines in loader.known.items():
-                    r = inv.ReserveStock(reserve_request(key, lines), timeout=5)
-                    states[key] = (r.state, lines)
-                    if key in loader.acked and key != loader.in_flight:
-                        self.assertEqual(r.state, loader.acked[key],
-                                         "%s: reservation %s lost its state" % (where, key))
-                        self.assertEqual(r.id, loader.ids[key], where)
+            states = self.load_states(inv, loaders, where)
             states["held"] = (HELD, [(SKUS[1], 5)])
             states["commit-later"] = (COMMITTED, [(SKUS[2], 4)])
             states["committed"] = (COMMITTED, [(SKUS[3], 3)])
-            for sku in SKUS:
-                sold = sum(q for s, lines in states.values() if s == COMMITTED
-                           for k, q in lines if k == sku)
-                holding = sum(q for s, lines in states.values() if s == HELD
-                              for k, q in lines if k == sku)
-                p = self.product(inv, sku)
-                self.assertEqual((p.stock, p.reserved, p.available),
-                                 (initial[sku] - sold, holding, initial[sku] - sold - holding),
-                                 "%s: %s does not balance" % (where, sku))
+            self.assert_balanced(inv, states, initial, where)
             server.kill()
 
     def test_snapshots_while_serving_survive_kill_9(self):
@@ -301,23 +310,8 @@ class CommerceDurability(unittest.TestCase):
                                 (round_number, store))
             server, inv, pay = self.start(shards, "always", "--snapshot-every", "4096")
             where = "round %d (--shards %d)" % (round_number, shards)
-            states = {}
-            for loader in loaders:
-                for key, lines in loader.known.items():
-                    r = inv.ReserveStock(reserve_request(key, lines), timeout=5)
-                    states[key] = (r.state, lines)
-                    if key in loader.acked and key != loader.in_flight:
-                        self.assertEqual((r.id, r.state), (loader.ids[key], loader.acked[key]),
-                                         "%s: reservation %s lost its state" % (where, key))
-            for sku in LOAD_SKUS:
-                sold = sum(q for s, lines in states.values() if s == COMMITTED
-                           for k, q in lines if k == sku)
-                holding = sum(q for s, lines in states.values() if s == HELD
-                              for k, q in lines if k == sku)
-                p = self.product(inv, sku)
-                self.assertEqual((p.stock, p.reserved, p.available),
-                                 (INITIAL - sold, holding, INITIAL - sold - holding),
-                                 "%s: %s does not balance" % (where, sku))
+            states = self.load_states(inv, loaders, where)
+            self.assert_balanced(inv, states, {sku: INITIAL for sku in LOAD_SKUS}, where)
             # One payment per key: a retry returns the acknowledged transaction, never a second.
             charged = 0
             for payer in payers:

@@ -5,9 +5,7 @@ kept, and after kill -9 recovery does not bring the forgotten ones back: their k
 reservation / payment, while a key used within the retention still returns the first.
 Usage: retention_python_test.py PATH/TO/percore-server"""
 
-import http.client
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -21,17 +19,11 @@ from percore_py.stubs import stub_module, stub_modules
 
 SERVER = None
 HELD, COMMITTED, RELEASED = 1, 2, 3
-ROWS = re.compile(r'^percore_storage_rows\{[^}]*table="(\w+)"[^}]*\} (\S+)$', re.M)
 
 
 def rows(port, table):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
-    return sum(float(v) for t, v in ROWS.findall(text) if t == table)
+    return sum(v for (name, labels), v in admin.metrics(port).items()
+               if name == "percore_storage_rows" and ("table", table) in labels)
 
 
 def eur(minor):

@@ -6,9 +6,7 @@ and its file is the 32-byte header plus the same records. Without --data-dir the
 series.
 Usage: wal_metrics_python_test.py PATH/TO/percore-server"""
 
-import http.client
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -21,27 +19,12 @@ from percore_py import admin
 from percore_py.stubs import stub_modules
 
 SERVER = None
-SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
-LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 KEYS = ["wal-key-%d" % i for i in range(1, 6)]
 RECORD_HEADER, FILE_HEADER = 16, 32
 
 
 def scrape(port):
-    """{(name, frozenset of labels): value} of /metrics."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
-    finally:
-        conn.close()
-    samples = {}
-    for line in text.splitlines():
-        match = SAMPLE.match(line) if line and not line.startswith("#") else None
-        if match:
-            labels = frozenset(LABEL.findall(match.group(2) or ""))
-            samples[(match.group(1), labels)] = float(match.group(3))
-    return samples
+    return admin.metrics(port)
 
 
 def wal(samples, name, **labels):
