@@ -19,6 +19,8 @@ from harness.load import percore_load, summarize  # noqa: E402
 from percore_py.server import Server  # noqa: E402
 from percore_py.stubs import stub_module  # noqa: E402
 
+ORDER_PROTO = ["--proto", os.path.join(env.ROOT, "proto/order/v1/order.proto"), "-i",
+               os.path.join(env.ROOT, "proto")]
 POLICIES = [("in-memory", []), ("no", ["--fsync", "no"]),
             ("everysec", ["--fsync", "everysec"]), ("always", ["--fsync", "always"])]
 
@@ -41,7 +43,7 @@ def main(build, user_count=30000, order_count=5000):
             orders = order_requests(server, stamp, order_count)
             reports.append(("CreateOrder", summarize(percore_load(
                 server.address, "order.v1.OrderService.CreateOrder", orders,
-                ["-c", "64", "-n", str(len(orders))]))))
+                ["-c", "64", "-n", str(len(orders))], ORDER_PROTO))))
         finally:
             server.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
