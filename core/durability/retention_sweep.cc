@@ -45,4 +45,18 @@ void StartRetentionSweep(runtime::Shard& shard, std::chrono::seconds retention,
   shard.RunAfter(sweep->Interval(), [sweep] { Sweep::Begin(sweep); });
 }
 
+void StartJournaledRetentionSweep(
+    runtime::Shard& shard, std::chrono::seconds retention, StoreJournal& journal,
+    uint32_t drop_type,
+    std::function<bool(int64_t cutoff, std::vector<std::string>* dropped)> forget) {
+  StartRetentionSweep(shard, retention,
+                      [&journal, drop_type, forget = std::move(forget)](int64_t cutoff) {
+                        if (!journal.CheckWritable().ok()) return false;  // the next sweep
+                        std::vector<std::string> dropped;
+                        const bool more = forget(cutoff, &dropped);
+                        for (const std::string& key : dropped) journal.Log(drop_type, key);
+                        return more;
+                      });
+}
+
 }  // namespace percore::durability

@@ -11,7 +11,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <string>
+#include <vector>
 
+#include "core/durability/store_journal.h"
 #include "core/runtime/shard.h"
 
 namespace percore::durability {
@@ -22,6 +25,14 @@ inline constexpr size_t kRetentionSlice = 1024;
 // Sweeps forever while the shard runs; nothing when `retention` is 0 (kept forever).
 void StartRetentionSweep(runtime::Shard& shard, std::chrono::seconds retention,
                          std::function<bool(int64_t cutoff)> slice);
+
+// The same for a store that logs what it forgets: `forget(cutoff, &dropped)` forgets a slice
+// (as `slice` above), appending the keys it forgot; each is logged as a `drop_type` record
+// (payload: the key). While the log cannot be written, nothing is forgotten until the next sweep.
+void StartJournaledRetentionSweep(
+    runtime::Shard& shard, std::chrono::seconds retention, StoreJournal& journal,
+    uint32_t drop_type,
+    std::function<bool(int64_t cutoff, std::vector<std::string>* dropped)> forget);
 
 // Now minus `retention`, in ns since the epoch (the stores' timestamps are wall-clock).
 int64_t RetentionCutoff(std::chrono::seconds retention);

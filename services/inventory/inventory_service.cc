@@ -61,14 +61,11 @@ void InventoryService::CloseJournals() {
 void InventoryService::StartShard(runtime::Shard& shard) {
   InventoryShard& mine = shards_.Emplace(shard, std::make_unique<InventoryShard>(shard));
   // Ended reservations are forgotten after --idempotency-retention, their keys free again.
-  durability::StartRetentionSweep(
-      shard, options_.durability.idempotency_retention, [&mine](int64_t cutoff) {
-        if (!mine.journal.CheckWritable().ok()) return false;  // the next sweep tries again
-        std::vector<std::string> dropped;
-        bool more = mine.reservations.ForgetEnded(cutoff, durability::kRetentionSlice,
-                                                  &mine.retention_cursor, &dropped);
-        for (const std::string& id : dropped) mine.journal.Log(kReservationDrop, id);
-        return more;
+  durability::StartJournaledRetentionSweep(
+      shard, options_.durability.idempotency_retention, mine.journal, kReservationDrop,
+      [&mine](int64_t cutoff, std::vector<std::string>* dropped) {
+        return mine.reservations.ForgetEnded(cutoff, durability::kRetentionSlice,
+                                             &mine.retention_cursor, dropped);
       });
   if (shard.id() >= restore_.size()) return;
   InventoryRestore restore = std::move(restore_[shard.id()]);

@@ -5,23 +5,18 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
 #include <map>
 #include <random>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "core/runtime/runtime.h"
 #include "services/inventory/inventory_service.h"
 #include "services/inventory/service_clock.h"
+#include "tests/core/durability/one_shard_service.h"
 #include "tests/core/durability/temp_dir.h"
-#include "tests/testing/run_on_shard.h"
 
 namespace percore::inventory {
 namespace {
-
-using percore::testing::RunOnShard;
 
 // What a shard holds, comparable with what recovery hands it.
 struct State {
@@ -37,43 +32,16 @@ std::vector<int64_t> Levels(const v1::Product& product) {
 
 class InventorySnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    config_.data_dir = dir_.path();
-    config_.fsync = durability::FsyncPolicy::kNo;
-    config_.snapshot = {};  // only when the test asks
-    service_ = std::make_unique<InventoryService>(InventoryServiceOptions{.durability = config_});
-    service_->SetShardCount(1);
-    std::string report;
-    ASSERT_TRUE(service_->Recover(1, &report).ok());
-    runtime_.Start();
-    RunOnShard(runtime_, 0, [&] {
-      service_->StartShard(runtime_.shard(0));
-      return 0;
-    });
-  }
-  void TearDown() override {
-    if (running_) Stop();
-  }
-  void Stop() {
-    runtime_.Stop();
-    service_->CloseJournals();
-    running_ = false;
-  }
-  InventoryShard& shard() { return service_->shards().local(); }
+  InventoryShard& shard() { return on_.shard(); }
 
   // Shard thread: one more call in flight until `done` runs.
   template <class T>
   Done<T> Track(std::function<void(const T&)> then = nullptr) {
-    ++in_flight_;
+    ++on_.in_flight;
     return [this, then](Result<T> result) {
-      --in_flight_;
+      --on_.in_flight;
       if (result.ok() && then) then(*result);
     };
-  }
-  void WaitIdle() {
-    while (RunOnShard(runtime_, 0, [&] { return in_flight_; }) > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
   }
   std::string Sku(size_t i) { return "sku-" + std::to_string(i); }
   // Shard thread: a reservation of 1-2 units of one or two products, remembered when HELD.
@@ -87,9 +55,9 @@ class InventorySnapshotTest : public ::testing::Test {
       line->set_quantity(1 + rng() % 2);
       if (rng() % 2 == 0) break;
     }
-    service_->ReserveStock(request, Track<v1::Reservation>([this](const v1::Reservation& r) {
-                             held_.push_back(r.id());
-                           }));
+    on_.service().ReserveStock(request, Track<v1::Reservation>([this](const v1::Reservation& r) {
+                                 held_.push_back(r.id());
+                               }));
   }
   // Shard thread: commits or releases a HELD reservation.
   void Settle(std::mt19937& rng) {
@@ -100,21 +68,21 @@ class InventorySnapshotTest : public ::testing::Test {
     if (rng() % 2 == 0) {
       v1::CommitReservationRequest request;
       request.set_reservation_id(id);
-      service_->CommitReservation(request, Track<v1::Reservation>());
+      on_.service().CommitReservation(request, Track<v1::Reservation>());
     } else {
       v1::ReleaseReservationRequest request;
       request.set_reservation_id(id);
-      service_->ReleaseReservation(request, Track<v1::Reservation>());
+      on_.service().ReleaseReservation(request, Track<v1::Reservation>());
     }
   }
   void Adjust(std::mt19937& rng) {
     v1::AdjustStockRequest request;
     request.set_sku(Sku(rng() % kProducts));
     request.set_delta(1 + rng() % 3);
-    service_->AdjustStock(request, Track<v1::Product>());
+    on_.service().AdjustStock(request, Track<v1::Product>());
   }
   State Live() {
-    return RunOnShard(runtime_, 0, [&] {
+    return on_.Run([&] {
       State state;
       for (const auto& [sku, product] : shard().stock.ScanAfter(nullptr, shard().stock.size())) {
         state.products[sku] = Levels(product);
@@ -129,19 +97,17 @@ class InventorySnapshotTest : public ::testing::Test {
 
   static constexpr size_t kProducts = 2000;
   testing::TempDir dir_;
-  durability::DurabilityConfig config_;
-  std::unique_ptr<InventoryService> service_;
-  runtime::Runtime runtime_{{.shards = 1, .pin = false}};
-  bool running_ = true;
+  durability::DurabilityConfig config_ = testing::ManualSnapshotConfig(dir_.path());
+  testing::OneShardService<InventoryService> on_{
+      std::make_unique<InventoryService>(InventoryServiceOptions{.durability = config_})};
   // Shard thread.
-  int in_flight_ = 0;
   int next_key_ = 0;
   std::vector<std::string> held_;
 };
 
 TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverTheLiveState) {
   std::mt19937 rng(11);
-  RunOnShard(runtime_, 0, [&] {
+  on_.Run([&] {
     for (size_t i = 0; i < kProducts; ++i) {
       v1::CreateProductRequest request;
       request.set_sku(Sku(i));
@@ -149,64 +115,46 @@ TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverT
       request.mutable_price()->set_amount_minor(1299);
       request.mutable_price()->set_currency("EUR");
       request.set_initial_stock(1000);
-      service_->CreateProduct(request, Track<v1::Product>());
+      on_.service().CreateProduct(request, Track<v1::Product>());
     }
     return 0;
   });
-  WaitIdle();
-  RunOnShard(runtime_, 0, [&] {
+  on_.WaitIdle();
+  on_.Run([&] {
     for (int i = 0; i < 6000; ++i) Reserve(rng);
     return 0;
   });
-  WaitIdle();
-  RunOnShard(runtime_, 0, [&] {
+  on_.WaitIdle();
+  on_.Run([&] {
     for (int i = 0; i < 1000; ++i) Settle(rng);
     return 0;
   });
-  WaitIdle();
+  on_.WaitIdle();
 
-  // The snapshot, with a chain of tasks behind it that reserve, settle and adjust between its
-  // chunks until it is in place.
-  std::promise<Status> done;
-  int tasks_during = 0;
-  std::function<void()> chain = [&] {
-    durability::ShardSnapshotter* snapshotter = shard().journal.snapshotter();
-    if (!snapshotter->running()) return;
-    ++tasks_during;
+  // The snapshot, with a step behind each chunk that reserves, settles and adjusts.
+  const int steps = on_.SnapshotWhile([&] {
     Reserve(rng);
     Settle(rng);
     Settle(rng);
     Adjust(rng);
-    runtime_.shard(0).Submit([&] { chain(); });
-  };
-  RunOnShard(runtime_, 0, [&] {
-    Status started = shard().journal.snapshotter()->SnapshotNow(
-        [&](const Status& status) { done.set_value(status); });
-    EXPECT_TRUE(started.ok()) << started.message();
-    runtime_.shard(0).Submit([&] { chain(); });
-    return 0;
   });
-  Status status = done.get_future().get();
-  ASSERT_TRUE(status.ok()) << status.message();
-  WaitIdle();
   // Chunks ran with writes between them.
-  EXPECT_GT(tasks_during, 5);
-  const durability::LogStats stats =
-      RunOnShard(runtime_, 0, [&] { return *shard().journal.stats(); });
+  EXPECT_GT(steps, 5);
+  const durability::LogStats stats = on_.Run([&] { return *shard().journal.stats(); });
   EXPECT_EQ(stats.snapshots, 1u);
   EXPECT_GT(stats.last_snapshot_records, kProducts);
   // More after the snapshot, in the log only.
-  RunOnShard(runtime_, 0, [&] {
+  on_.Run([&] {
     for (int i = 0; i < 200; ++i) {
       Reserve(rng);
       Settle(rng);
     }
     return 0;
   });
-  WaitIdle();
+  on_.WaitIdle();
   const State live = Live();
   EXPECT_FALSE(live.holds.empty());
-  Stop();
+  on_.Stop();
 
   std::string report;
   Result<std::vector<InventoryRestore>> restore =

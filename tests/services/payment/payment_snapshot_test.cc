@@ -5,23 +5,19 @@
 
 #include <gtest/gtest.h>
 
-#include <future>
+#include <algorithm>
 #include <map>
 #include <random>
 #include <set>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "core/runtime/runtime.h"
 #include "services/payment/payment_service.h"
+#include "tests/core/durability/one_shard_service.h"
 #include "tests/core/durability/temp_dir.h"
-#include "tests/testing/run_on_shard.h"
 
 namespace percore::payment {
 namespace {
-
-using percore::testing::RunOnShard;
 
 struct State {
   std::map<std::string, std::string> records;  // transaction id -> attempt and result
@@ -31,47 +27,23 @@ struct State {
 
 class PaymentSnapshotTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    config_.data_dir = dir_.path();
-    config_.fsync = durability::FsyncPolicy::kNo;
-    config_.snapshot = {};  // only when the test asks
+  static std::unique_ptr<PaymentService> Make(const durability::DurabilityConfig& config) {
     PaymentServiceOptions options;
     options.slow_delay = std::chrono::milliseconds(3);
-    options.durability = config_;
-    service_ = std::make_unique<PaymentService>(options);
-    service_->SetShardCount(1);
-    std::string report;
-    ASSERT_TRUE(service_->Recover(1, &report).ok());
-    runtime_.Start();
-    RunOnShard(runtime_, 0, [&] {
-      service_->StartShard(runtime_.shard(0));
-      return 0;
-    });
+    options.durability = config;
+    return std::make_unique<PaymentService>(options);
   }
-  void TearDown() override {
-    if (running_) Stop();
-  }
-  void Stop() {
-    runtime_.Stop();
-    service_->CloseJournals();
-    running_ = false;
-  }
-  PaymentShard& shard() { return service_->shards().local(); }
+  PaymentShard& shard() { return on_.shard(); }
 
   // Shard thread: a call in flight until it is answered; approvals are remembered.
   Done Track() {
-    ++in_flight_;
+    ++on_.in_flight;
     return [this](Result<v1::PaymentResult> result) {
-      --in_flight_;
+      --on_.in_flight;
       if (result.ok() && result->status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) {
         approved_.push_back(result->transaction_id());
       }
     };
-  }
-  void WaitIdle() {
-    while (RunOnShard(runtime_, 0, [&] { return in_flight_; }) > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));
-    }
   }
   // Shard thread: one random operation.
   void Operate(std::mt19937& rng) {
@@ -84,22 +56,22 @@ class PaymentSnapshotTest : public ::testing::Test {
       request.mutable_amount()->set_amount_minor(100 + rng() % 10000);
       request.mutable_amount()->set_currency("EUR");
       request.mutable_method()->set_token(kTokens[rng() % 4]);
-      service_->ProcessPayment(request, std::chrono::system_clock::now() + std::chrono::hours(1),
-                               Track());
+      on_.service().ProcessPayment(
+          request, std::chrono::system_clock::now() + std::chrono::hours(1), Track());
     } else if (op < 9 && !approved_.empty()) {
       v1::RefundPaymentRequest request;
       size_t at = rng() % approved_.size();
       request.set_transaction_id(approved_[at]);
       approved_.erase(approved_.begin() + at);
-      service_->RefundPayment(request, Track());
+      on_.service().RefundPayment(request, Track());
     } else {
       v1::VoidPaymentRequest request;  // a key paid, being paid, or never seen
       request.set_idempotency_key("pay-" + std::to_string(rng() % (next_key_ + 50)));
-      service_->VoidPayment(request, Track());
+      on_.service().VoidPayment(request, Track());
     }
   }
   State Live() {
-    return RunOnShard(runtime_, 0, [&] {
+    return on_.Run([&] {
       State state;
       EXPECT_EQ(shard().ledger.in_flight(), 0u);
       shard().ledger.ScanRecords(nullptr, shard().ledger.size(),
@@ -115,58 +87,39 @@ class PaymentSnapshotTest : public ::testing::Test {
   }
 
   testing::TempDir dir_;
-  durability::DurabilityConfig config_;
-  std::unique_ptr<PaymentService> service_;
-  runtime::Runtime runtime_{{.shards = 1, .pin = false}};
-  bool running_ = true;
+  durability::DurabilityConfig config_ = testing::ManualSnapshotConfig(dir_.path());
+  testing::OneShardService<PaymentService> on_{Make(config_)};
   // Shard thread.
-  int in_flight_ = 0;
   int next_key_ = 0;
   std::vector<std::string> approved_;
 };
 
 TEST_F(PaymentSnapshotTest, SnapshotWhilePayingAndTheLogAfterItsCutRecoverTheLiveLedger) {
   std::mt19937 rng(5);
-  RunOnShard(runtime_, 0, [&] {
+  on_.Run([&] {
     for (int i = 0; i < 8000; ++i) Operate(rng);
     return 0;
   });
-  WaitIdle();
+  on_.WaitIdle();
 
-  std::promise<Status> done;
-  int tasks_during = 0;
   size_t in_flight_seen = 0;
-  std::function<void()> chain = [&] {
-    if (!shard().journal.snapshotter()->running()) return;
-    ++tasks_during;
+  const int steps = on_.SnapshotWhile([&] {
     in_flight_seen = std::max(in_flight_seen, shard().ledger.in_flight());
     for (int i = 0; i < 4; ++i) Operate(rng);
-    runtime_.shard(0).Submit([&] { chain(); });
-  };
-  RunOnShard(runtime_, 0, [&] {
-    Status started = shard().journal.snapshotter()->SnapshotNow(
-        [&](const Status& status) { done.set_value(status); });
-    EXPECT_TRUE(started.ok()) << started.message();
-    runtime_.shard(0).Submit([&] { chain(); });
-    return 0;
   });
-  Status status = done.get_future().get();
-  ASSERT_TRUE(status.ok()) << status.message();
-  WaitIdle();
-  EXPECT_GT(tasks_during, 5);  // chunks ran with payments between them
+  EXPECT_GT(steps, 5);  // chunks ran with payments between them
   EXPECT_GT(in_flight_seen, 0u);
-  const durability::LogStats stats =
-      RunOnShard(runtime_, 0, [&] { return *shard().journal.stats(); });
+  const durability::LogStats stats = on_.Run([&] { return *shard().journal.stats(); });
   EXPECT_EQ(stats.snapshots, 1u);
   EXPECT_GT(stats.last_snapshot_records, 5000u);
-  RunOnShard(runtime_, 0, [&] {
+  on_.Run([&] {
     for (int i = 0; i < 300; ++i) Operate(rng);
     return 0;
   });
-  WaitIdle();
+  on_.WaitIdle();
   const State live = Live();
   EXPECT_FALSE(live.voided.empty());
-  Stop();
+  on_.Stop();
 
   std::string report;
   Result<std::vector<PaymentRestore>> restore = RecoverPayments(config_, 1, 1, &report);
