@@ -11,14 +11,14 @@ import tempfile
 from harness import env
 
 
-def percore_load(address, call, data, extra):
+def percore_load(address, call, data, extra, proto_args=None):
     """One percore-load run of `call` with request `data` (a message or a list of them); returns
-    its JSON report."""
+    its JSON report. `proto_args` name the .proto (default env.PROTO_ARGS: user.v1)."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(data, f)  # a file: large request arrays exceed the argument list limit
         data_file = f.name
     cmd = [env.binary("tools/load/percore-load"), "--insecure", "--call", call,
-           "-D", data_file, "-O", "json"] + env.PROTO_ARGS + extra + [address]
+           "-D", data_file, "-O", "json"] + (proto_args or env.PROTO_ARGS) + extra + [address]
     try:
         out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE).stdout
     finally:

@@ -26,6 +26,7 @@ struct ShardLog::WriterState {
   Lsn synced_end = 0;
   uint64_t bytes = 0;
   uint64_t fsyncs = 0;
+  uint64_t fsync_nanos = 0;
   Status failure;
   bool changed = false;              // something to report to the shard
   std::vector<std::string> retired;  // segments before the last cut, deleted after a snapshot
@@ -176,10 +177,11 @@ void ShardLog::WakeWriter() {
 }
 
 void ShardLog::OnProgress(Lsn written_end, Lsn synced_end, uint64_t bytes, uint64_t fsyncs,
-                          Status failure) {
+                          uint64_t fsync_nanos, Status failure) {
   written_end_ = std::max(written_end_, written_end);
   stats_.bytes_logged = std::max(stats_.bytes_logged, bytes);
   stats_.fsyncs = std::max(stats_.fsyncs, fsyncs);
+  stats_.fsync_nanos = std::max(stats_.fsync_nanos, fsync_nanos);
   const Lsn durable = options_.policy == FsyncPolicy::kAlways ? synced_end : written_end;
   durable_end_ = std::max(durable_end_, durable);
   written_bytes_ = std::max(written_bytes_, bytes);
@@ -204,7 +206,8 @@ void ShardLog::Close() {
   if (writer_.joinable()) writer_.join();
   // The writer's last report may still sit in the mailbox: its final state is read here instead
   // (join orders it before us).
-  OnProgress(final_written_end_, final_synced_end_, final_bytes_, final_fsyncs_, Status());
+  OnProgress(final_written_end_, final_synced_end_, final_bytes_, final_fsyncs_, final_fsync_nanos_,
+             Status());
   snapshot_running_ = false;
   snapshot_done_ = nullptr;  // a snapshot cut short by the close is dropped
   Status gone(StatusCode::kUnavailable,
@@ -222,12 +225,7 @@ void ShardLog::WriteSnapshotNode(Batch& node, WriterState& state) {
       SnapshotWork& work = state.snapshot.emplace();
       work.cut = node.end;
       // The old segment must be complete on disk before records go on in a new one.
-      Status synced = file_.Sync();
-      if (synced.ok()) {
-        state.synced_end = state.written_end;
-        ++state.fsyncs;
-        state.changed = true;
-      }
+      Status synced = SyncLog(state);
       const std::string segment = dir_ + "/" + GenerationDir::SegmentName(options_.shard, work.cut);
       Result<LogFile> next = synced.ok()
                                  ? LogFile::Open(segment, {kLogMagic, options_.shard, work.cut}, 0)
@@ -269,13 +267,8 @@ void ShardLog::WriteSnapshotNode(Batch& node, WriterState& state) {
       if (work.writer) {
         // The snapshot may hold changes made after the cut: they must be on disk in the log
         // before the snapshot replaces the previous one.
-        Status done = file_.Sync();
-        if (done.ok()) {
-          state.synced_end = state.written_end;
-          ++state.fsyncs;
-          state.changed = true;
-          done = work.writer->Finish();
-        }
+        Status done = SyncLog(state);
+        if (done.ok()) done = work.writer->Finish();
         bytes = work.writer->bytes();
         if (done.ok()) {
           for (const std::string& old : state.retired) ::unlink(old.c_str());
@@ -345,12 +338,9 @@ void ShardLog::WriterLoop(Lsn first_lsn) {
                           (options_.policy == FsyncPolicy::kEverySec &&
                            Clock::now() - last_sync >= options_.everysec_interval);
     if (state.synced_end < state.written_end && sync_due) {
-      Status synced = file_.Sync();
+      Status synced = SyncLog(state);
       if (synced.ok()) {
-        state.synced_end = state.written_end;
-        ++state.fsyncs;
         last_sync = Clock::now();
-        state.changed = true;
       } else if (state.failure.message() != synced.message()) {
         state.failure = std::move(synced);
         state.changed = true;
@@ -360,9 +350,10 @@ void ShardLog::WriterLoop(Lsn first_lsn) {
     // gone already (a log closed after its runtime).
     if (state.changed && !stopping) {
       shard_.Submit([weak, written_end = state.written_end, synced_end = state.synced_end,
-                     bytes = state.bytes, fsyncs = state.fsyncs, failure = state.failure] {
+                     bytes = state.bytes, fsyncs = state.fsyncs, fsync_nanos = state.fsync_nanos,
+                     failure = state.failure] {
         if (auto log = weak.lock()) {
-          log->OnProgress(written_end, synced_end, bytes, fsyncs, failure);
+          log->OnProgress(written_end, synced_end, bytes, fsyncs, fsync_nanos, failure);
         }
       });
     }
@@ -392,6 +383,21 @@ void ShardLog::WriterLoop(Lsn first_lsn) {
   final_synced_end_ = state.synced_end;
   final_bytes_ = state.bytes;
   final_fsyncs_ = state.fsyncs;
+  final_fsync_nanos_ = state.fsync_nanos;
+}
+
+Status ShardLog::SyncLog(WriterState& state) {
+  const auto start = std::chrono::steady_clock::now();
+  Status synced = file_.Sync();
+  if (synced.ok()) {
+    state.fsync_nanos += static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                   std::chrono::steady_clock::now() - start)
+                                                   .count());
+    state.synced_end = state.written_end;
+    ++state.fsyncs;
+    state.changed = true;
+  }
+  return synced;
 }
 
 }  // namespace percore::durability

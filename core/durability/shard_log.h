@@ -55,6 +55,7 @@ struct ShardLogOptions {
 struct LogStats {
   uint64_t bytes_logged = 0;  // record bytes written to the log files
   uint64_t fsyncs = 0;        // log fsyncs done
+  uint64_t fsync_nanos = 0;   // time the writer spent in them
   uint64_t snapshots = 0;     // snapshots completed while serving
   uint64_t snapshot_failures = 0;
   int64_t last_snapshot_unix_nanos = 0;  // when the last one completed (0: none yet)
@@ -136,7 +137,10 @@ class ShardLog : public std::enable_shared_from_this<ShardLog> {
   // Writer thread: handles one snapshot node (a snapshot that fails is dropped, never retried).
   void WriteSnapshotNode(Batch& node, WriterState& state);
   // Shard thread: what the writer reports.
-  void OnProgress(Lsn written_end, Lsn synced_end, uint64_t bytes, uint64_t fsyncs, Status failure);
+  void OnProgress(Lsn written_end, Lsn synced_end, uint64_t bytes, uint64_t fsyncs,
+                  uint64_t fsync_nanos, Status failure);
+  // Writer thread: syncs the log file; on success records it in `state` (count, time, end).
+  Status SyncLog(WriterState& state);
   void OnSnapshotDone(const Status& status, uint64_t bytes, uint64_t records);
   void RunWaiters();
 
@@ -173,6 +177,7 @@ class ShardLog : public std::enable_shared_from_this<ShardLog> {
   Lsn final_synced_end_ = 0;
   uint64_t final_bytes_ = 0;
   uint64_t final_fsyncs_ = 0;
+  uint64_t final_fsync_nanos_ = 0;
 };
 
 }  // namespace percore::durability

@@ -12,7 +12,7 @@ struct FamilyInfo {
   prometheus::MetricType type;
 };
 
-constexpr std::array<FamilyInfo, 5> kFamilies = {{
+constexpr std::array<FamilyInfo, 11> kFamilies = {{
     {StateFamily::kStorageRows, "percore_storage_rows", "Rows stored in the table on the shard.",
      prometheus::MetricType::Gauge},
     {StateFamily::kStorageBytes, "percore_storage_bytes",
@@ -27,6 +27,27 @@ constexpr std::array<FamilyInfo, 5> kFamilies = {{
      "Orders whose saga reached a final status (CONFIRMED, FAILED by failure code, CANCELLED) on "
      "the shard since start; a confirmed order cancelled later counts in both.",
      prometheus::MetricType::Counter},
+    {StateFamily::kWalBytes, "percore_wal_bytes_total",
+     "Record bytes the store's write-ahead log wrote on the shard since start.",
+     prometheus::MetricType::Counter},
+    {StateFamily::kWalFsyncs, "percore_wal_fsyncs_total",
+     "fsyncs of the store's write-ahead log on the shard since start (group commit: one covers "
+     "every record written before it).",
+     prometheus::MetricType::Counter},
+    {StateFamily::kWalFsyncSeconds, "percore_wal_fsync_seconds_total",
+     "Time the shard's log writer spent in those fsyncs; divided by the fsyncs, their mean "
+     "latency.",
+     prometheus::MetricType::Counter},
+    {StateFamily::kSnapshots, "percore_snapshots_total",
+     "Snapshots of the store taken while serving on the shard since start, by result (ok, failed).",
+     prometheus::MetricType::Counter},
+    {StateFamily::kSnapshotLastTimestamp, "percore_snapshot_last_timestamp_seconds",
+     "When the store's last snapshot on the shard was in place (seconds since the epoch; 0: none "
+     "since start). Its age: time() minus this.",
+     prometheus::MetricType::Gauge},
+    {StateFamily::kSnapshotLastBytes, "percore_snapshot_last_bytes",
+     "Size of the store's last snapshot file on the shard (0: none since start).",
+     prometheus::MetricType::Gauge},
 }};
 
 }  // namespace

@@ -25,6 +25,13 @@ enum class StateFamily {
   kStreamsOpen,       // gauge, labels grpc_service, grpc_method
   kReservationsHeld,  // gauge
   kOrdersFinished,    // counter, labels status, failure_code
+  // The write-ahead log and snapshots of each durable store (core/durability LogStats).
+  kWalBytes,               // counter, labels store
+  kWalFsyncs,              // counter, labels store
+  kWalFsyncSeconds,        // counter, labels store
+  kSnapshots,              // counter, labels store, result (ok, failed)
+  kSnapshotLastTimestamp,  // gauge, labels store (seconds since the epoch; 0: none yet)
+  kSnapshotLastBytes,      // gauge, labels store
 };
 
 struct StateSample {

@@ -1,9 +1,11 @@
 #include "services/inventory/inventory_journal.h"
 
+#include <chrono>
 #include <map>
 
 #include "core/durability/record_codec.h"
 #include "core/runtime/shard_for.h"
+#include "services/inventory/reservation_book.h"
 #include "services/inventory/stock_partition.h"
 
 namespace percore::inventory {
@@ -24,6 +26,36 @@ bool DecodeHold(std::string_view payload, HoldRecord* hold) {
     Line line;
     if (!in.Str(&line.sku) || !in.I64(&line.quantity)) return false;
     hold->lines.push_back(std::move(line));
+  }
+  return in.rest().empty();
+}
+
+std::string EncodeHoldState(const HoldState& state) {
+  durability::RecordEncoder out;
+  out.Str(state.reservation_id).U32(static_cast<uint32_t>(state.lines.size()));
+  for (const Line& line : state.lines) out.Str(line.sku).I64(line.quantity);
+  out.U32(static_cast<uint32_t>(state.rows.size()));
+  for (const v1::Product& row : state.rows) out.Str(row.SerializeAsString());
+  return out.Take();
+}
+
+bool DecodeHoldState(std::string_view payload, HoldState* state) {
+  durability::RecordDecoder in(payload);
+  uint32_t count = 0;
+  if (!in.Str(&state->reservation_id) || !in.U32(&count)) return false;
+  state->lines.clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    Line line;
+    if (!in.Str(&line.sku) || !in.I64(&line.quantity)) return false;
+    state->lines.push_back(std::move(line));
+  }
+  if (!in.U32(&count)) return false;
+  state->rows.clear();
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string bytes;
+    v1::Product row;
+    if (!in.Str(&bytes) || !row.ParseFromString(bytes)) return false;
+    state->rows.push_back(std::move(row));
   }
   return in.rest().empty();
 }
@@ -74,6 +106,13 @@ Status Apply(Replayed& shard, std::map<std::string, v1::Reservation>& reservatio
       }
       return Status();
     }
+    case kHoldState: {
+      HoldState state;
+      if (!DecodeHoldState(payload, &state)) return damaged();
+      for (const v1::Product& row : state.rows) shard.stock.RestoreRow(row);
+      shard.stock.SetHold(state.reservation_id, std::move(state.lines));
+      return Status();
+    }
     case kReservationPut: {
       v1::Reservation reservation;
       if (!reservation.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
@@ -83,6 +122,9 @@ Status Apply(Replayed& shard, std::map<std::string, v1::Reservation>& reservatio
       reservations[reservation.id()] = std::move(reservation);
       return Status();
     }
+    case kReservationDrop:
+      reservations.erase(std::string(payload));
+      return Status();
     default:
       return Status(StatusCode::kDataLoss,
                     "a record percore does not know (type " + std::to_string(type) + ")");
@@ -132,6 +174,16 @@ Result<std::vector<InventoryRestore>> RecoverInventory(const durability::Durabil
                " committed, " + std::to_string(released) + " released\n";
   }
 
+  // Retention: ended reservations past it are not resurrected (after the reconciliation, which
+  // needs their decision).
+  size_t forgotten = 0;
+  if (config.idempotency_retention.count() > 0) {
+    const int64_t cutoff = now - std::chrono::nanoseconds(config.idempotency_retention).count();
+    forgotten = std::erase_if(reservations, [cutoff](const auto& entry) {
+      return ReservationBook::Forgettable(entry.second, cutoff);
+    });
+  }
+
   // Place everything for today's shard count.
   std::vector<InventoryRestore> restore(shards);
   std::vector<std::vector<durability::SnapshotRecord>> snapshots(shards);
@@ -166,8 +218,8 @@ Result<std::vector<InventoryRestore>> RecoverInventory(const durability::Durabil
   for (size_t shard = 0; shard < shards; ++shard) restore[shard].log = std::move((*logs)[shard]);
   *report += "inventory: recovered " + std::to_string(products) + " products, " +
              std::to_string(holds) + " open holds and " + std::to_string(reservations.size()) +
-             " reservations from " + std::to_string(stats.records) + " records for " +
-             std::to_string(shards) + " shards\n";
+             " reservations (" + std::to_string(forgotten) + " past retention dropped) from " +
+             std::to_string(stats.records) + " records for " + std::to_string(shards) + " shards\n";
   return restore;
 }
 

@@ -5,15 +5,23 @@
 // The inventory service's durable state (issue 10). Each shard logs, through its StoreJournal,
 // what changes in its StockPartition and ReservationBook:
 //   - kProductPut: the whole product row after CreateProduct or AdjustStock;
-//   - kHold / kHoldCommit / kHoldRelease: a reservation's holds on this shard's products placed,
-//     sold, or given back (replayed through StockPartition, so `reserved` follows the holds);
+//   - kHoldState: a reservation's hold on this shard's products placed, sold or given back, as
+//     whole state: the lines it holds here now (none once it ended) and every product row it
+//     changed, whole. (kHold / kHoldCommit / kHoldRelease, deltas replayed through
+//     StockPartition, are what servers before snapshots-while-serving logged; still replayed.)
 //   - kReservationPut: the whole reservation record when it becomes HELD and when it leaves HELD
 //     (COMMITTED, RELEASED, EXPIRED). Pending records are not logged: nothing was acknowledged.
+//   - kReservationDrop: an ended reservation forgotten once --idempotency-retention has passed
+//     since its last change (its key may then be used again); recovery drops such records too.
 // Write order makes the records agree after any crash: a hold is durable before its reservation
 // is logged HELD, and holds are settled on the product shards only after the decision
 // (COMMITTED / RELEASED / EXPIRED) is durable. Recovery then reconciles what is left: a hold whose
 // reservation is not HELD is committed (COMMITTED) or given back (anything else, including no
 // record: a ReserveStock the crash interrupted, never acknowledged).
+//
+// Every record sets keyed state whole (a product by SKU, a hold by reservation id, a reservation
+// by id), never a delta, so a fuzzy snapshot taken while serving plus the log from its cut
+// replays to the exact state (core/durability/shard_snapshotter.h; inventory_snapshot_source.h).
 //
 // Placement for today's --shards: products (and their share of each hold) by ShardFor(sku); a
 // reservation record by ShardFor(reservation_key), as ReserveStock finds it. Its id was drawn to
@@ -38,12 +46,14 @@
 namespace percore::inventory {
 
 enum InventoryRecordType : uint32_t {
-  kProductPut = 1,      // serialized inventory.v1.Product
-  kHold = 2,            // reservation id, now, lines: StockPartition::Hold
-  kHoldCommit = 3,      // reservation id, now: StockPartition::CommitHold
-  kHoldRelease = 4,     // reservation id, now: StockPartition::ReleaseHold
-  kReservationPut = 5,  // serialized inventory.v1.Reservation
-  kHoldRestore = 6,     // snapshots only: reservation id, 0, lines; `reserved` is in the rows
+  kProductPut = 1,       // serialized inventory.v1.Product
+  kHold = 2,             // reservation id, now, lines: StockPartition::Hold
+  kHoldCommit = 3,       // reservation id, now: StockPartition::CommitHold
+  kHoldRelease = 4,      // reservation id, now: StockPartition::ReleaseHold
+  kReservationPut = 5,   // serialized inventory.v1.Reservation
+  kHoldRestore = 6,      // snapshots only: reservation id, 0, lines; `reserved` is in the rows
+  kHoldState = 7,        // HoldState: a hold's lines now and the rows it changed, whole
+  kReservationDrop = 8,  // reservation id: an ended reservation past its retention, forgotten
 };
 
 struct HoldRecord {
@@ -56,6 +66,17 @@ std::string EncodeHold(const HoldRecord& hold);
 // false when the payload is damaged.
 bool DecodeHold(std::string_view payload, HoldRecord* hold);
 
+// A hold's whole state on one shard after a change, and the product rows the change made.
+struct HoldState {
+  std::string reservation_id;
+  std::vector<Line> lines;        // what it holds here now; empty: the hold ended
+  std::vector<v1::Product> rows;  // each changed row, whole
+};
+
+std::string EncodeHoldState(const HoldState& state);
+// false when the payload is damaged.
+bool DecodeHoldState(std::string_view payload, HoldState* state);
+
 // What recovery hands each shard.
 struct InventoryRestore {
   std::vector<v1::Product> products;
@@ -66,7 +87,8 @@ struct InventoryRestore {
 };
 
 // Recovers the inventory under `config.data_dir`/inventory for `shards` shards and starts the
-// next generation. `now` (ns since the epoch) stamps the holds recovery settles.
+// next generation. `now` (ns since the epoch) stamps the holds recovery settles; reservations
+// that ended more than config.idempotency_retention before it are not kept.
 Result<std::vector<InventoryRestore>> RecoverInventory(const durability::DurabilityConfig& config,
                                                        size_t shards, int64_t now,
                                                        std::string* report);

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <random>
 
+#include "core/durability/retention_sweep.h"
 #include "core/storage/merge_cursor.h"
 #include "services/inventory/service_clock.h"
 
@@ -59,6 +60,13 @@ void InventoryService::CloseJournals() {
 
 void InventoryService::StartShard(runtime::Shard& shard) {
   InventoryShard& mine = shards_.Emplace(shard, std::make_unique<InventoryShard>(shard));
+  // Ended reservations are forgotten after --idempotency-retention, their keys free again.
+  durability::StartJournaledRetentionSweep(
+      shard, options_.durability.idempotency_retention, mine.journal, kReservationDrop,
+      [&mine](int64_t cutoff, std::vector<std::string>* dropped) {
+        return mine.reservations.ForgetEnded(cutoff, durability::kRetentionSlice,
+                                             &mine.retention_cursor, dropped);
+      });
   if (shard.id() >= restore_.size()) return;
   InventoryRestore restore = std::move(restore_[shard.id()]);
   for (const v1::Product& product : restore.products) mine.stock.RestoreRow(product);
@@ -74,7 +82,10 @@ void InventoryService::StartShard(runtime::Shard& shard) {
     }
   }
   mine.moved = std::move(restore.moved);
-  if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+  if (restore.log) {
+    mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+    mine.journal.EnableSnapshots(&mine.snapshot_source, options_.durability.snapshot);
+  }
 }
 
 // A product write on its owner: refused while the log cannot be written, answered once durable.

@@ -40,6 +40,7 @@
 #include "core/runtime/sharded.h"
 #include "services/clients/inventory_client.h"
 #include "services/inventory/inventory_journal.h"
+#include "services/inventory/inventory_snapshot_source.h"
 #include "services/inventory/inventory_validation.h"
 #include "services/inventory/reservation_book.h"
 #include "services/inventory/reservation_id.h"
@@ -73,7 +74,9 @@ struct InventoryShard {
   ReservationIdGenerator ids;
   uint64_t next_wait_token = 1;
   std::unordered_map<uint64_t, Done<v1::Reservation>> waiting;
-  durability::StoreJournal journal;  // off without a data directory
+  durability::StoreJournal journal;                              // off without a data directory
+  InventorySnapshotSource snapshot_source{stock, reservations};  // snapshots while serving
+  std::string retention_cursor;  // where the retention sweep of `reservations` is
   // Reservations whose id hashes here but whose record lives on another shard (recovered for a
   // different --shards than they were made with): id -> the record's shard.
   std::unordered_map<std::string, runtime::ShardId> moved;

@@ -161,4 +161,30 @@ std::optional<Settlement> ReservationBook::Expire(const std::string& id, int64_t
   return EndHeld(*record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
 }
 
+bool ReservationBook::Forgettable(const v1::Reservation& reservation, int64_t cutoff) {
+  auto state = reservation.state();
+  return (state == v1::Reservation::RESERVATION_STATE_COMMITTED ||
+          state == v1::Reservation::RESERVATION_STATE_RELEASED ||
+          state == v1::Reservation::RESERVATION_STATE_EXPIRED) &&
+         TimeUtil::TimestampToNanoseconds(reservation.updated_at()) < cutoff;
+}
+
+bool ReservationBook::ForgetEnded(int64_t cutoff, size_t limit, std::string* cursor,
+                                  std::vector<std::string>* dropped) {
+  auto it = cursor->empty() ? records_.begin() : records_.upper_bound(*cursor);
+  for (size_t seen = 0; it != records_.end() && seen < limit; ++seen) {
+    *cursor = it->first;
+    const ReservationRecord& record = it->second;
+    if (record.pending || !Forgettable(record.reservation, cutoff)) {
+      ++it;
+      continue;
+    }
+    dropped->push_back(it->first);
+    ids_by_key_.erase(record.reservation.reservation_key());
+    it = records_.erase(it);
+  }
+  if (it == records_.end()) cursor->clear();
+  return !cursor->empty();
+}
+
 }  // namespace percore::inventory

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -71,8 +72,17 @@ class ReservationBook {
   size_t held() const { return held_; }
   // Recovery: a reservation no longer pending (HELD or ended), findable by id and by key.
   ReservationRecord& Restore(const v1::Reservation& reservation);
-  // Every record (recovery's scan of HELD ones for their expiry timers).
-  std::unordered_map<std::string, ReservationRecord>& records() { return records_; }
+  // Retention (--idempotency-retention): forgets up to `limit` records looked at after
+  // `*cursor` (from the first when empty) that ended (COMMITTED, RELEASED, EXPIRED) with their
+  // last change before `cutoff` (ns since the epoch), and their keys, which may then be used
+  // again; their ids go to `dropped`. True while more are left (`*cursor` says where), false at
+  // the end (`*cursor` cleared).
+  bool ForgetEnded(int64_t cutoff, size_t limit, std::string* cursor,
+                   std::vector<std::string>* dropped);
+  // Whether a record that ended at `updated_at` is past the retention `cutoff`.
+  static bool Forgettable(const v1::Reservation& reservation, int64_t cutoff);
+  // Every record by id, ascending (the snapshot's cursor order).
+  const std::map<std::string, ReservationRecord, std::less<>>& records() const { return records_; }
 
   // ReserveStock on the key's shard: the existing reservation of `key` (kAnswer), or `waiter`
   // added to its pending record (kWait), or a new pending record with id `new_id()` (kStart).
@@ -94,7 +104,8 @@ class ReservationBook {
   std::optional<Settlement> Expire(const std::string& id, int64_t now, bool force = false);
 
  private:
-  std::unordered_map<std::string, ReservationRecord> records_;  // by id
+  // Ordered, so a snapshot can walk it a chunk at a time by a key cursor.
+  std::map<std::string, ReservationRecord, std::less<>> records_;  // by id
   std::unordered_map<std::string, std::string> ids_by_key_;
   size_t held_ = 0;
 };

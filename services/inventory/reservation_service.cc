@@ -14,17 +14,35 @@ using internal::NowNanos;
 
 namespace {
 
-// Settles a reservation's holds on this product shard, and logs it. A record the log refuses
-// (disk trouble) is not needed: the decision is durable on the record's shard, and recovery
-// settles the holds it finds after it.
+// The rows `lines` name, whole, as they are now (a kHoldState's rows).
+std::vector<v1::Product> RowsOf(const StockPartition& stock, const std::vector<Line>& lines) {
+  std::vector<v1::Product> rows;
+  for (const Line& line : lines) {
+    if (std::optional<v1::Product> row = stock.Load(line.sku)) rows.push_back(std::move(*row));
+  }
+  return rows;
+}
+
+// Settles a reservation's holds on this product shard, and logs the hold's end and the rows it
+// changed, whole. While the log cannot be written the hold stays and is settled once it can be
+// (every second): a settled hold whose record were missing would be settled a second time by
+// recovery over rows that already count it. The decision is durable on the record's shard, so a
+// crash meanwhile settles it at recovery.
 void EndHolds(InventoryShard& owner, const std::string& id, bool sold, int64_t now) {
-  if (!owner.stock.holds().contains(id)) return;  // never held here, or settled already
+  auto held = owner.stock.holds().find(id);
+  if (held == owner.stock.holds().end()) return;  // never held here, or settled already
+  if (!owner.journal.CheckWritable().ok()) {
+    owner.shard.RunAfter(std::chrono::seconds(1),
+                         [&owner, id, sold, now] { EndHolds(owner, id, sold, now); });
+    return;
+  }
+  std::vector<Line> lines = held->second;
   if (sold) {
     owner.stock.CommitHold(id, now);
   } else {
     owner.stock.ReleaseHold(id, now);
   }
-  owner.journal.Log(sold ? kHoldCommit : kHoldRelease, EncodeHold({id, now, {}}));
+  owner.journal.Log(kHoldState, EncodeHoldState({id, {}, RowsOf(owner.stock, lines)}));
 }
 
 // True on `owner`'s own thread: a durable callback that runs from Close() (after the shards
@@ -159,7 +177,8 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           return;
         }
         // Durable before the reservation is logged HELD (inventory_journal.h).
-        std::optional<durability::Lsn> lsn = owner.journal.Log(kHold, EncodeHold({id, now, lines}));
+        std::optional<durability::Lsn> lsn =
+            owner.journal.Log(kHoldState, EncodeHoldState({id, lines, RowsOf(owner.stock, lines)}));
         owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices](const Status& durable) {
           if (!durable.ok()) {
             owner.stock.ReleaseHold(id, now);  // not counted as held: the abort skips it

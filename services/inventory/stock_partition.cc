@@ -121,6 +121,14 @@ void StockPartition::RestoreHold(const std::string& reservation_id,
   held.insert(held.end(), lines.begin(), lines.end());
 }
 
+void StockPartition::SetHold(const std::string& reservation_id, std::vector<Line> lines) {
+  if (lines.empty()) {
+    holds_.erase(reservation_id);
+  } else {
+    holds_[reservation_id] = std::move(lines);
+  }
+}
+
 std::vector<std::pair<std::string, v1::Product>> StockPartition::ScanAfter(const std::string* after,
                                                                            size_t limit) const {
   std::vector<std::pair<std::string, v1::Product>> run;

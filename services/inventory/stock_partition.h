@@ -10,9 +10,9 @@
 // Invariant: 0 <= reserved <= stock for every product, so available = stock - reserved >= 0.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -50,14 +50,17 @@ class StockPartition {
   // without touching the rows (their `reserved` already counts it).
   void RestoreRow(const v1::Product& product) { rows_.Put(product.sku(), product); }
   void RestoreHold(const std::string& reservation_id, const std::vector<Line>& lines);
-  const std::unordered_map<std::string, std::vector<Line>>& holds() const { return holds_; }
+  // Replay of a hold's whole state (kHoldState): its lines here now, none when it ended.
+  void SetHold(const std::string& reservation_id, std::vector<Line> lines);
+  // Holds by reservation id, ascending (the snapshot's cursor order).
+  const std::map<std::string, std::vector<Line>, std::less<>>& holds() const { return holds_; }
 
  private:
   // Ends a hold: every held unit leaves `reserved`, and leaves `stock` too when sold.
   void EndHold(const std::string& reservation_id, bool sold, int64_t now);
 
   storage::TablePartition<std::string, v1::Product> rows_;
-  std::unordered_map<std::string, std::vector<Line>> holds_;  // by reservation id
+  std::map<std::string, std::vector<Line>, std::less<>> holds_;  // by reservation id
 };
 
 }  // namespace percore::inventory

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <chrono>
 #include <map>
 #include <random>
 #include <set>
@@ -9,6 +10,7 @@
 #include "core/durability/record_codec.h"
 #include "core/durability/store_journal.h"
 #include "core/runtime/shard_for.h"
+#include "services/payment/payment_ledger.h"
 #include "services/payment/transaction_id.h"
 
 namespace percore::payment {
@@ -79,6 +81,14 @@ Result<std::vector<PaymentRestore>> RecoverPayments(const durability::Durability
           case kKeyVoided:
             voided.emplace(payload);
             return Status();
+          case kPaymentDrop: {
+            auto it = payments.find(std::string(payload));
+            if (it != payments.end()) {
+              id_of_key.erase(it->second.attempt.idempotency_key);
+              payments.erase(it);
+            }
+            return Status();
+          }
           default:
             return Status(StatusCode::kDataLoss,
                           "a record percore does not know (type " + std::to_string(type) + ")");
@@ -111,6 +121,22 @@ Result<std::vector<PaymentRestore>> RecoverPayments(const durability::Durability
     payments[id] = std::move(payment);
   }
 
+  // Retention: records past it are not resurrected.
+  size_t forgotten = 0;
+  if (config.idempotency_retention.count() > 0) {
+    const int64_t cutoff =
+        now_nanos - std::chrono::nanoseconds(config.idempotency_retention).count();
+    for (auto it = payments.begin(); it != payments.end();) {
+      if (PaymentLedger::Forgettable(it->second.result, cutoff)) {
+        id_of_key.erase(it->second.attempt.idempotency_key);
+        it = payments.erase(it);
+        ++forgotten;
+      } else {
+        ++it;
+      }
+    }
+  }
+
   std::vector<PaymentRestore> restore(shards);
   std::vector<std::vector<durability::SnapshotRecord>> snapshots(shards);
   for (auto& [id, payment] : payments) {
@@ -129,7 +155,8 @@ Result<std::vector<PaymentRestore>> RecoverPayments(const durability::Durability
   Result<std::vector<durability::LogFile>> logs = WriteNextGeneration(*dir, snapshots);
   if (!logs.ok()) return logs.status();
   for (size_t shard = 0; shard < shards; ++shard) restore[shard].log = std::move((*logs)[shard]);
-  *report += "payments: recovered " + std::to_string(payments.size()) + " payments and " +
+  *report += "payments: recovered " + std::to_string(payments.size()) + " payments (" +
+             std::to_string(forgotten) + " past retention dropped) and " +
              std::to_string(voided.size()) + " voided keys from " + std::to_string(stats.records) +
              " records for " + std::to_string(shards) + " shards\n";
   return restore;

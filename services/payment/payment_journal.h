@@ -9,7 +9,12 @@
 //   - kInFlight: a payment handed to the processor whose answer comes later (tok_slow,
 //     tok_timeout), and kInFlightDrop when it is forgotten unanswered (its last caller gave up on
 //     a processor that never answers);
-//   - kKeyVoided: VoidPayment marked a key with nothing recorded.
+//   - kKeyVoided: VoidPayment marked a key with nothing recorded;
+//   - kPaymentDrop: a record forgotten, with its key, once --idempotency-retention has passed
+//     since its last change; recovery drops such records too.
+// Every record sets keyed state whole (a record, an in-flight payment, a voided key), never a
+// delta, so a fuzzy snapshot taken while serving plus the log from its cut replays to the exact
+// state (core/durability/shard_snapshotter.h; payment_snapshot_source.h).
 // ProcessPayment, RefundPayment and VoidPayment answer once their record is durable.
 //
 // The safe rule for a payment whose processor answer had not been recorded at the crash (logged
@@ -44,6 +49,7 @@ enum PaymentRecordType : uint32_t {
   kInFlight = 2,      // attempt
   kInFlightDrop = 3,  // idempotency key
   kKeyVoided = 4,     // idempotency key
+  kPaymentDrop = 5,   // transaction id: a record past its retention, forgotten with its key
 };
 
 std::string EncodePayment(const PaymentAttempt& attempt,
@@ -71,7 +77,8 @@ inline constexpr std::string_view kVoidedAtRecovery =
     "recovery and nothing is charged: pay again with a new idempotency_key";
 
 // Recovers the payments under `config.data_dir`/payments for `shards` shards and starts the next
-// generation. `now_nanos` stamps the payments it voids.
+// generation. `now_nanos` stamps the payments it voids; records whose last change is more than
+// config.idempotency_retention before it are not kept.
 Result<std::vector<PaymentRestore>> RecoverPayments(const durability::DurabilityConfig& config,
                                                     size_t shards, int64_t now_nanos,
                                                     std::string* report);

@@ -1,5 +1,7 @@
 #include "services/payment/payment_ledger.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <utility>
 
@@ -116,6 +118,38 @@ bool PaymentLedger::DropWaiter(std::string_view idempotency_key, const Waiter& w
     return true;
   }
   return false;
+}
+
+size_t PaymentLedger::ScanRecords(
+    const std::string* after, size_t limit,
+    const std::function<void(const std::string&, const PaymentAttempt&, const v1::PaymentResult&)>&
+        fn) const {
+  return records_.ScanAfter(after, limit, [&](const std::string& id, const Entry& entry) {
+    fn(id, entry.attempt, entry.result);
+  });
+}
+
+bool PaymentLedger::Forgettable(const v1::PaymentResult& result, int64_t cutoff) {
+  const google::protobuf::Timestamp& last =
+      result.has_refunded_at() ? result.refunded_at() : result.processed_at();
+  return google::protobuf::util::TimeUtil::TimestampToNanoseconds(last) < cutoff;
+}
+
+bool PaymentLedger::ForgetSettled(int64_t cutoff, size_t limit, std::string* cursor,
+                                  std::vector<std::string>* dropped) {
+  const size_t first = dropped->size();
+  size_t seen = records_.ScanAfter(cursor->empty() ? nullptr : cursor, limit,
+                                   [&](const std::string& id, const Entry& entry) {
+                                     *cursor = id;
+                                     if (Forgettable(entry.result, cutoff)) dropped->push_back(id);
+                                   });
+  for (size_t i = first; i < dropped->size(); ++i) {
+    const std::string& id = (*dropped)[i];
+    id_of_key_.Erase(records_.Get(id)->attempt.idempotency_key);
+    records_.Erase(id);
+  }
+  if (seen < limit) cursor->clear();
+  return !cursor->empty();
 }
 
 }  // namespace percore::payment

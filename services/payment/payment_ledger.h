@@ -129,6 +129,25 @@ class PaymentLedger {
   // those count what this process's processor did.
   void Restore(PaymentAttempt attempt, v1::PaymentResult result);
 
+  // Retention (--idempotency-retention): forgets up to `limit` records looked at after
+  // transaction id `*cursor` (from the first when empty) whose last change (refunded_at, else
+  // processed_at) is before `cutoff` (ns since the epoch), and their keys: a ProcessPayment with
+  // such a key is then a new payment. Their ids go to `dropped`. True while more are left
+  // (`*cursor` says where), false at the end (`*cursor` cleared).
+  bool ForgetSettled(int64_t cutoff, size_t limit, std::string* cursor,
+                     std::vector<std::string>* dropped);
+  static bool Forgettable(const v1::PaymentResult& result, int64_t cutoff);
+
+  // Snapshots (payment_snapshot_source.h): fn(id, attempt, result) for up to `limit` records
+  // after transaction id `after` (from the first when nullptr), ascending; how many.
+  size_t ScanRecords(const std::string* after, size_t limit,
+                     const std::function<void(const std::string&, const PaymentAttempt&,
+                                              const v1::PaymentResult&)>& fn) const;
+  const std::map<std::string, InFlightPayment, std::less<>>& in_flight_payments() const {
+    return in_flight_;
+  }
+  const std::set<std::string, std::less<>>& voided_keys() const { return voided_keys_; }
+
   // Approved payments this shard's processor made (refunds do not undo the count).
   uint64_t charges() const { return charges_; }
   uint64_t refunds() const { return refunds_; }

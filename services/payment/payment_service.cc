@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/cluster/cluster_placement.h"
+#include "services/payment/payment_retention.h"
 #include "services/payment/payment_validation.h"
 
 namespace percore::payment {
@@ -88,6 +89,7 @@ PaymentShard::PaymentShard(runtime::Shard& shard, const PaymentServiceOptions& o
 
 void PaymentService::StartShard(runtime::Shard& shard) {
   PaymentShard& mine = shards_.Emplace(shard, std::make_unique<PaymentShard>(shard, options_));
+  StartPaymentRetention(mine, options_.durability.idempotency_retention);
   if (shard.id() >= restore_.size()) return;
   PaymentRestore restore = std::move(restore_[shard.id()]);
   for (RecoveredPayment& payment : restore.payments) {
@@ -96,6 +98,7 @@ void PaymentService::StartShard(runtime::Shard& shard) {
   for (const std::string& key : restore.voided_keys) mine.ledger.VoidKey(key);
   mine.moved = std::move(restore.moved);
   if (restore.log) mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
+  mine.journal.EnableSnapshots(&mine.snapshot_source, options_.durability.snapshot);  // when on
 }
 
 NewTransactionId PaymentService::IdsOf(PaymentShard& owner) {

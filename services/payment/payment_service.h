@@ -34,6 +34,7 @@
 #include "services/clients/payment_client.h"
 #include "services/payment/payment_journal.h"
 #include "services/payment/payment_ledger.h"
+#include "services/payment/payment_snapshot_source.h"
 #include "services/payment/processor_simulator.h"
 #include "services/payment/transaction_id.h"
 
@@ -70,7 +71,9 @@ struct PaymentShard {
   TransactionIdGenerator ids;
   uint64_t next_ticket = 1;
   std::unordered_map<uint64_t, WaitingCall> waiting;
-  durability::StoreJournal journal;  // off without a data directory
+  durability::StoreJournal journal;               // off without a data directory
+  PaymentSnapshotSource snapshot_source{ledger};  // snapshots while serving
+  std::string retention_cursor;                   // payment_retention.h
   // Payments whose transaction id hashes here but whose record lives on another shard
   // (recovered for a different --shards than they were made with): id -> the record's shard.
   std::unordered_map<std::string, runtime::ShardId> moved;

@@ -158,14 +158,15 @@ std::string ServerUsage() {
   --recover-skip-corrupt      with --data-dir: skip a damaged record inside a log at start
                               instead of refusing to start (default: refuse, naming the file
                               and offset)
-  --snapshot-every N          with --data-dir: each shard snapshots its users and orders while
-                              serving once its log has grown N bytes (64MiB, 512KiB, 4096) or
+  --snapshot-every N          with --data-dir: each shard snapshots its users, inventory,
+                              payments and orders while serving once a store's log has
+                              grown N bytes (64MiB, 512KiB, 4096) or
                               N time has passed with writes (30s, 500ms), then drops the log
                               before the snapshot's cut; 0: only at start (default 64MiB)
-  --idempotency-retention T   how long a settled order's idempotency key is kept after its
-                              last change (a repeat within it returns the order; after it
-                              the key names a new order): 90s, 30m, 24h, 7d; 0: forever
-                              (default 24h)
+  --idempotency-retention T   how long a settled order's idempotency key, an ended
+                              reservation and a payment record are kept after their last
+                              change (a repeat within it returns the first; after it the key
+                              names a new one): 90s, 30m, 24h, 7d; 0: forever (default 24h)
   --admin HOST:PORT           serve the admin HTTP/1.1 listener here: /metrics (Prometheus
                               text format), /healthz (process up), /readyz (503 during
                               recovery and while draining); port 0 picks one (default off)

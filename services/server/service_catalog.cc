@@ -207,7 +207,7 @@ std::optional<BuiltServices> BuildServices(const std::vector<std::string>& names
     order_options.idempotency_retention = durability.idempotency_retention;
     auto def = order::MakeOrderService(std::move(*clients), std::move(order_options), journals);
     built.registrations.push_back(def);
-    built.state_readers.push_back(OrderStateReader(def));
+    built.state_readers.push_back(OrderStateReader(def, journals));
     if (journals) {
       built.recoveries.push_back([journals](size_t shards, std::string* report) {
         return journals->Recover(shards, report);

@@ -18,6 +18,23 @@ void Streams(std::vector<StateSample>* out, const char* service, const char* met
                   static_cast<double>(open)});
 }
 
+// The log and snapshot series of a durable store's shard (nothing in memory-only mode).
+void Wal(std::vector<StateSample>* out, const char* store, const durability::LogStats* stats) {
+  if (stats == nullptr) return;
+  auto add = [&](StateFamily family, double value, const char* result = nullptr) {
+    StateSample& sample = out->emplace_back(StateSample{family, {{"store", store}}, value});
+    if (result != nullptr) sample.labels.emplace_back("result", result);
+  };
+  add(StateFamily::kWalBytes, static_cast<double>(stats->bytes_logged));
+  add(StateFamily::kWalFsyncs, static_cast<double>(stats->fsyncs));
+  add(StateFamily::kWalFsyncSeconds, static_cast<double>(stats->fsync_nanos) / 1e9);
+  add(StateFamily::kSnapshots, static_cast<double>(stats->snapshots), "ok");
+  add(StateFamily::kSnapshots, static_cast<double>(stats->snapshot_failures), "failed");
+  add(StateFamily::kSnapshotLastTimestamp,
+      static_cast<double>(stats->last_snapshot_unix_nanos) / 1e9);
+  add(StateFamily::kSnapshotLastBytes, static_cast<double>(stats->last_snapshot_bytes));
+}
+
 }  // namespace
 
 StateReader UserStateReader(std::shared_ptr<user::UserService> service,
@@ -28,6 +45,7 @@ StateReader UserStateReader(std::shared_ptr<user::UserService> service,
       Rows(out, "users", users.size());
       out->push_back(
           {StateFamily::kStorageBytes, {{"table", "users"}}, static_cast<double>(users.bytes())});
+      Wal(out, "users", service->shards().on(shard).journal.stats());
     }
     if (const user::UserHandler* handler = def->local_if_any(shard)) {
       Streams(out, "user.v1.UserService", "WatchUserUpdates", handler->watch_count());
@@ -43,6 +61,7 @@ StateReader InventoryStateReader(std::shared_ptr<inventory::InventoryService> se
     Rows(out, "reservations", mine.reservations.size());
     out->push_back(
         {StateFamily::kReservationsHeld, {}, static_cast<double>(mine.reservations.held())});
+    Wal(out, "inventory", mine.journal.stats());
   };
 }
 
@@ -50,11 +69,18 @@ StateReader PaymentStateReader(std::shared_ptr<payment::PaymentService> service)
   return [service](runtime::Shard& shard, std::vector<StateSample>* out) {
     if (!service->shards().has(shard)) return;
     Rows(out, "payments", service->shards().on(shard).ledger.size());
+    Wal(out, "payments", service->shards().on(shard).journal.stats());
   };
 }
 
-StateReader OrderStateReader(std::shared_ptr<order::OrderHandler::Def> def) {
-  return [def](runtime::Shard& shard, std::vector<StateSample>* out) {
+StateReader OrderStateReader(std::shared_ptr<order::OrderHandler::Def> def,
+                             std::shared_ptr<order::OrderJournals> journals) {
+  return [def, journals](runtime::Shard& shard, std::vector<StateSample>* out) {
+    if (journals) {
+      if (durability::StoreJournal* journal = journals->journal(shard.id())) {
+        Wal(out, "orders", journal->stats());
+      }
+    }
     order::OrderHandler* handler = def->local_if_any(shard);
     if (handler == nullptr) return;
     const order::OrderStore& store = handler->store();

@@ -8,7 +8,10 @@ grpcio, under --fsync always:
   initial - committed units, reserved = held units) and nothing acknowledged was lost;
 - a held reservation keeps its expiry across a restart and still expires (its stock comes back);
 - a payment the processor had not answered at the crash is recorded VOIDED, never approved;
-- a clean stop (SIGTERM) under the default --fsync everysec keeps everything.
+- a clean stop (SIGTERM) under the default --fsync everysec keeps everything;
+- snapshots while serving (--snapshot-every 4096): kill -9 during reservations and payments
+  with snapshots being taken, twice, restarted with other --shards: every SKU balances and each
+  idempotency key has exactly its one payment.
 Usage: durability_commerce_python_test.py PATH/TO/percore-server"""
 
 import os
@@ -95,6 +98,32 @@ class Loader(threading.Thread):
                 return
 
 
+class PayLoader(threading.Thread):
+    """Pays under fresh keys (approved at once or late) until the server dies. `sent` maps every
+    key sent to its token; `acked` to the transaction id the client saw."""
+
+    def __init__(self, address, tag):
+        super().__init__(daemon=True)
+        self.channel = grpc.insecure_channel(address)
+        self.stub = pay_grpc.PaymentServiceStub(self.channel)
+        self.rng = random.Random(tag)
+        self.tag = tag
+        self.sent, self.acked = {}, {}
+
+    def run(self):
+        n = 0
+        while True:
+            n += 1
+            key = "%s-%d" % (self.tag, n)
+            token = self.rng.choice(("tok_approve", "tok_approve", "tok_slow", "tok_decline"))
+            self.sent[key] = token
+            try:
+                self.acked[key] = self.stub.ProcessPayment(pay_request(key, token),
+                                                           timeout=5).transaction_id
+            except grpc.RpcError:
+                return
+
+
 class CommerceDurability(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="percore-commerce-durability-")
@@ -103,14 +132,39 @@ class CommerceDurability(unittest.TestCase):
     def tearDown(self):
         shutil.rmtree(self.dir, ignore_errors=True)
 
-    def start(self, shards, fsync="always"):
+    def start(self, shards, fsync="always", *extra):
         server = Server(SERVER, "--shards", str(shards), "--services", "inventory,payment",
-                        "--data-dir", self.data, "--fsync", fsync)
+                        "--data-dir", self.data, "--fsync", fsync, *extra)
         return (server, inv_grpc.InventoryServiceStub(server.channel),
                 pay_grpc.PaymentServiceStub(server.channel))
 
     def product(self, inv, sku):
         return inv.GetProduct(inv_pb2.GetProductRequest(sku=sku), timeout=5)
+
+    def load_states(self, inv, loaders, where):
+        """{key: (state, lines)} of every reservation the loaders tried, read back through the
+        key; each one acknowledged must have its id and state."""
+        states = {}
+        for loader in loaders:
+            for key, lines in loader.known.items():
+                r = inv.ReserveStock(reserve_request(key, lines), timeout=5)
+                states[key] = (r.state, lines)
+                if key in loader.acked and key != loader.in_flight:
+                    self.assertEqual((r.id, r.state), (loader.ids[key], loader.acked[key]),
+                                     "%s: reservation %s lost its state" % (where, key))
+        return states
+
+    def assert_balanced(self, inv, states, initial, where):
+        """Every SKU of `initial`: stock = initial - committed units, reserved = held units."""
+        for sku, start in initial.items():
+            sold = sum(q for s, lines in states.values() if s == COMMITTED
+                       for k, q in lines if k == sku)
+            holding = sum(q for s, lines in states.values() if s == HELD
+                          for k, q in lines if k == sku)
+            p = self.product(inv, sku)
+            self.assertEqual((p.stock, p.reserved, p.available),
+                             (start - sold, holding, start - sold - holding),
+                             "%s: %s does not balance" % (where, sku))
 
     def test_acknowledged_commerce_survives_kill_9_across_shard_counts(self):
         server, inv, pay = self.start(2)
@@ -223,28 +277,56 @@ class CommerceDurability(unittest.TestCase):
                 self.assertGreater(moved, 3, "too few held reservations to release by id")
             # The load: every acknowledged state is there (read back through the key), and the
             # stock balances over every reservation ever tried.
-            states = {}
-            for loader in loaders:
-                for key, lines in loader.known.items():
-                    r = inv.ReserveStock(reserve_request(key, lines), timeout=5)
-                    states[key] = (r.state, lines)
-                    if key in loader.acked and key != loader.in_flight:
-                        self.assertEqual(r.state, loader.acked[key],
-                                         "%s: reservation %s lost its state" % (where, key))
-                        self.assertEqual(r.id, loader.ids[key], where)
+            states = self.load_states(inv, loaders, where)
             states["held"] = (HELD, [(SKUS[1], 5)])
             states["commit-later"] = (COMMITTED, [(SKUS[2], 4)])
             states["committed"] = (COMMITTED, [(SKUS[3], 3)])
-            for sku in SKUS:
-                sold = sum(q for s, lines in states.values() if s == COMMITTED
-                           for k, q in lines if k == sku)
-                holding = sum(q for s, lines in states.values() if s == HELD
-                              for k, q in lines if k == sku)
-                p = self.product(inv, sku)
-                self.assertEqual((p.stock, p.reserved, p.available),
-                                 (initial[sku] - sold, holding, initial[sku] - sold - holding),
-                                 "%s: %s does not balance" % (where, sku))
+            self.assert_balanced(inv, states, initial, where)
             server.kill()
+
+    def test_snapshots_while_serving_survive_kill_9(self):
+        server, inv, pay = self.start(2, "always", "--snapshot-every", "4096")
+        for sku in LOAD_SKUS:
+            inv.CreateProduct(inv_pb2.CreateProductRequest(
+                sku=sku, name="Widget " + sku, price=eur(250), initial_stock=INITIAL), timeout=5)
+        loaders, payers = [], []
+        for round_number, shards in enumerate((3, 1)):
+            loaders += [Loader(server.address, "r%d-load%d" % (round_number, i))
+                        for i in range(2)]
+            payers += [PayLoader(server.address, "r%d-pay%d" % (round_number, i))
+                       for i in range(2)]
+            for worker in loaders[-2:] + payers[-2:]:
+                worker.start()
+            time.sleep(2.5)  # several snapshots per store at 4 KiB of log each
+            server.kill()
+            for worker in loaders + payers:
+                worker.join(timeout=10)
+                worker.channel.close()
+            # The logs were cut while serving: segments named by their cut exist.
+            for store in ("inventory", "payments"):
+                cut = [name for _, _, names in os.walk(os.path.join(self.data, store))
+                       for name in names if name.count(".") == 2 and name.endswith(".log")]
+                self.assertTrue(cut, "round %d: no %s snapshot while serving" %
+                                (round_number, store))
+            server, inv, pay = self.start(shards, "always", "--snapshot-every", "4096")
+            where = "round %d (--shards %d)" % (round_number, shards)
+            states = self.load_states(inv, loaders, where)
+            self.assert_balanced(inv, states, {sku: INITIAL for sku in LOAD_SKUS}, where)
+            # One payment per key: a retry returns the acknowledged transaction, never a second.
+            charged = 0
+            for payer in payers:
+                for key, token in payer.sent.items():
+                    r = pay.ProcessPayment(pay_request(key, token), timeout=10)
+                    if key in payer.acked:
+                        self.assertEqual(r.transaction_id, payer.acked[key],
+                                         "%s: key %s paid twice" % (where, key))
+                    got = pay.GetPayment(pay_pb2.GetPaymentRequest(
+                        transaction_id=r.transaction_id), timeout=5)
+                    self.assertEqual((got.idempotency_key, got.status), (key, r.status), where)
+                    charged += r.status == pay_pb2.PaymentResult.PAYMENT_STATUS_APPROVED
+            self.assertGreater(charged, 20, "too few payments")
+            self.assertGreater(len(states), 20, "too few reservations")
+        server.kill()
 
     def test_clean_stop_under_everysec_keeps_everything(self):
         server, inv, pay = self.start(2, fsync="everysec")

@@ -3,8 +3,10 @@
 
 #include "services/inventory/inventory_journal.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 #include "core/runtime/shard_for.h"
@@ -21,6 +23,7 @@ durability::DurabilityConfig Config(const testing::TempDir& dir) {
   durability::DurabilityConfig config;
   config.data_dir = dir.path();
   config.fsync = durability::FsyncPolicy::kAlways;
+  config.idempotency_retention = std::chrono::seconds(0);  // the records here carry no times
   return config;
 }
 
@@ -165,6 +168,85 @@ TEST(InventoryJournalTest, RecoveryReconcilesHoldsWithReservationsAndReplacesFor
   EXPECT_EQ((*third)[0].holds.size(), 1u);
   EXPECT_EQ((*third)[0].reservations.size(), 4u);
   EXPECT_TRUE((*third)[0].moved.empty());  // one shard: every id hashes to it
+}
+
+TEST(InventoryJournalTest, RetentionDropsEndedReservationsAndTheirDropRecordsReplay) {
+  testing::TempDir dir;
+  durability::DurabilityConfig config = Config(dir);
+  config.idempotency_retention = std::chrono::hours(1);
+  std::string report;
+  Result<std::vector<InventoryRestore>> first = RecoverInventory(config, 1, kNow, &report);
+  ASSERT_TRUE(first.ok()) << first.message();
+  const int64_t hour = int64_t{3600} * 1'000'000'000;
+  auto at = [](std::string bytes, int64_t nanos) {
+    v1::Reservation reservation;
+    reservation.ParseFromString(bytes);
+    *reservation.mutable_updated_at() =
+        google::protobuf::util::TimeUtil::NanosecondsToTimestamp(nanos);
+    return reservation.SerializeAsString();
+  };
+  const auto held = v1::Reservation::RESERVATION_STATE_HELD;
+  const auto committed = v1::Reservation::RESERVATION_STATE_COMMITTED;
+  const auto released = v1::Reservation::RESERVATION_STATE_RELEASED;
+  testing::AppendRecords(
+      *(*first)[0].log,
+      {{kProductPut, Product("a", 10)},
+       // Ended two hours ago: past the retention.
+       {kReservationPut, at(Reservation("rsv_old", "k1", committed, "a", 1), kNow - 2 * hour)},
+       // Ended a minute ago: kept.
+       {kReservationPut, at(Reservation("rsv_new", "k2", released, "a", 1), kNow - hour / 60)},
+       // Held for two hours: never dropped.
+       {kReservationPut, at(Reservation("rsv_held", "k3", held, "a", 1), kNow - 2 * hour)},
+       // Dropped by the sweep while serving.
+       {kReservationPut, at(Reservation("rsv_swept", "k4", released, "a", 1), kNow)},
+       {kReservationDrop, "rsv_swept"}});
+  first->clear();
+  report.clear();
+  Result<std::vector<InventoryRestore>> second = RecoverInventory(config, 1, kNow, &report);
+  ASSERT_TRUE(second.ok()) << second.message();
+  std::vector<std::string> ids;
+  for (const v1::Reservation& reservation : (*second)[0].reservations) {
+    ids.push_back(reservation.id());
+  }
+  EXPECT_EQ(ids, (std::vector<std::string>{"rsv_held", "rsv_new"}));
+  EXPECT_NE(report.find("1 past retention dropped"), std::string::npos) << report;
+}
+
+TEST(InventoryJournalTest, HoldStateRecordsSetRowsAndHoldsWhole) {
+  HoldState state{"rsv_9", {Line{"a", 2}}, {}};
+  v1::Product row;
+  row.ParseFromString(Product("a", 10));
+  row.set_reserved(2);
+  row.set_available(8);
+  state.rows.push_back(row);
+  HoldState back;
+  std::string bytes = EncodeHoldState(state);
+  ASSERT_TRUE(DecodeHoldState(bytes, &back));
+  EXPECT_EQ(back.lines, state.lines);
+  ASSERT_EQ(back.rows.size(), 1u);
+  EXPECT_EQ(back.rows[0].SerializeAsString(), row.SerializeAsString());
+  EXPECT_FALSE(DecodeHoldState(bytes + "x", &back));
+
+  // Replayed twice (a snapshot that already holds it, then its record): the same state.
+  testing::TempDir dir;
+  std::string report;
+  Result<std::vector<InventoryRestore>> first = RecoverInventory(Config(dir), 1, kNow, &report);
+  ASSERT_TRUE(first.ok()) << first.message();
+  testing::AppendRecords(
+      *(*first)[0].log,
+      {{kProductPut, row.SerializeAsString()},
+       {kHoldRestore, EncodeHold({"rsv_9", 0, {Line{"a", 2}}})},
+       {kHoldState, bytes},
+       {kHoldState, bytes},
+       {kReservationPut,
+        Reservation("rsv_9", "k9", v1::Reservation::RESERVATION_STATE_HELD, "a", 2)}});
+  first->clear();
+  Result<std::vector<InventoryRestore>> second = RecoverInventory(Config(dir), 1, kNow, &report);
+  ASSERT_TRUE(second.ok()) << second.message();
+  auto products = Products(*second);
+  EXPECT_EQ(Levels(products["a"].second), (std::vector<int64_t>{10, 2, 8}));
+  ASSERT_EQ((*second)[0].holds.size(), 1u);
+  EXPECT_EQ((*second)[0].holds[0].second, (std::vector<Line>{Line{"a", 2}}));
 }
 
 TEST(InventoryJournalTest, AnUnknownRecordTypeRefusesToStartNamingTheFile) {

@@ -4,8 +4,10 @@
 
 #include "services/payment/payment_journal.h"
 
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <map>
 
 #include "core/runtime/shard_for.h"
@@ -21,6 +23,7 @@ constexpr int64_t kNow = 1'700'000'000'000'000'000;
 durability::DurabilityConfig Config(const testing::TempDir& dir) {
   durability::DurabilityConfig config;
   config.data_dir = dir.path();
+  config.idempotency_retention = std::chrono::seconds(0);  // the records here carry no times
   return config;
 }
 
@@ -137,6 +140,49 @@ TEST(PaymentJournalTest, RecoveryKeepsRecordsVoidsUnansweredPaymentsAndForwardsM
   EXPECT_EQ(found["slow-unanswered"].payment.result.transaction_id(), voided_id);
   EXPECT_EQ(found["refunded"].payment.result.status(), v1::PaymentResult::PAYMENT_STATUS_REFUNDED);
   EXPECT_EQ((*third)[0].voided_keys, std::vector<std::string>{"voided-key"});
+}
+
+TEST(PaymentJournalTest, RetentionDropsOldRecordsAndTheirDropRecordsReplay) {
+  testing::TempDir dir;
+  durability::DurabilityConfig config = Config(dir);
+  config.idempotency_retention = std::chrono::hours(1);
+  std::string report;
+  Result<std::vector<PaymentRestore>> first = RecoverPayments(config, 1, kNow, &report);
+  ASSERT_TRUE(first.ok()) << first.message();
+  const int64_t hour = int64_t{3600} * 1'000'000'000;
+  auto put = [](const PaymentAttempt& attempt, const std::string& id, int64_t processed,
+                int64_t refunded) {
+    v1::PaymentResult result;
+    result.set_status(refunded ? v1::PaymentResult::PAYMENT_STATUS_REFUNDED
+                               : v1::PaymentResult::PAYMENT_STATUS_APPROVED);
+    result.set_transaction_id(id);
+    result.set_idempotency_key(attempt.idempotency_key);
+    *result.mutable_processed_at() =
+        google::protobuf::util::TimeUtil::NanosecondsToTimestamp(processed);
+    if (refunded) {
+      *result.mutable_refunded_at() =
+          google::protobuf::util::TimeUtil::NanosecondsToTimestamp(refunded);
+    }
+    return EncodePayment(attempt, &result);
+  };
+  testing::AppendRecords(
+      *(*first)[0].log,
+      {{kPaymentPut, put(Attempt("old", TestToken::kApprove), "txn_1", kNow - 2 * hour, 0)},
+       // Paid long ago, refunded a minute ago: its last change is recent.
+       {kPaymentPut,
+        put(Attempt("refunded", TestToken::kApprove), "txn_2", kNow - 2 * hour, kNow - hour / 60)},
+       {kPaymentPut, put(Attempt("new", TestToken::kApprove), "txn_3", kNow, 0)},
+       {kPaymentPut, put(Attempt("swept", TestToken::kApprove), "txn_4", kNow, 0)},
+       {kPaymentDrop, "txn_4"}});
+  first->clear();
+  report.clear();
+  Result<std::vector<PaymentRestore>> second = RecoverPayments(config, 1, kNow, &report);
+  ASSERT_TRUE(second.ok()) << second.message();
+  std::map<std::string, Placed> found = ByKey(*second);
+  EXPECT_EQ(found.size(), 2u);
+  EXPECT_TRUE(found.contains("refunded"));
+  EXPECT_TRUE(found.contains("new"));
+  EXPECT_NE(report.find("1 past retention dropped"), std::string::npos) << report;
 }
 
 }  // namespace
