@@ -69,7 +69,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
 
     def test_order_placed_over_rest_and_watched_over_websocket(self):
         user = self.create_user()  # hosted at the edge
-        product = self.create_product()  # the inventory peer
+        product = self.create_product(stock=50)  # the inventory peer
         ws = self.ws("/v1/orders/stream?ready=1&user_id=" + user["id"])  # the order peer
         try:
             _, order = self.place_watched_order(ws, user, product, "peer-key-1")
