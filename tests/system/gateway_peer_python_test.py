@@ -8,7 +8,6 @@ token (the peer's trailer), a payment, a cancel, the support chat (a bidi stream
 the peer's errors mapped as grpc-gateway maps them, and JSON errors named before any peer call.
 Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
 
-import json
 import socket
 import sys
 import unittest
@@ -69,7 +68,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
 
     def test_order_placed_over_rest_and_watched_over_websocket(self):
         user = self.create_user()  # hosted at the edge
-        product = self.create_product()  # the inventory peer
+        product = self.create_product(stock=50)  # the inventory peer
         ws = self.ws("/v1/orders/stream?ready=1&user_id=" + user["id"])  # the order peer
         try:
             _, order = self.place_watched_order(ws, user, product, "peer-key-1")
@@ -117,18 +116,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
             ws.close()
 
     def test_chat_with_the_peer_in_order(self):
-        ws = self.ws("/v1/support/chat")
-        try:
-            for i in range(1, 11):
-                ws.send(json.dumps({"messageId": str(i), "text": "help" if i % 2 else "hi"}))
-            replies = [recv_json(ws) for _ in range(10)]
-            self.assertEqual([r["inReplyTo"] for r in replies], [str(i) for i in range(1, 11)])
-            ws.send("{not json")
-            code, reason = close_of(ws)
-            self.assertEqual(code, 4003, reason)
-            self.assertIn("ChatMessage", reason)
-        finally:
-            ws.close()
+        self.chat_in_order_then_bad_json(10)
 
 
 if __name__ == "__main__":

@@ -171,19 +171,7 @@ class GatewayTest(GatewayClient, unittest.TestCase):
             ws.close()
 
     def test_chat_replies_in_order(self):
-        ws = websocket.create_connection(ws_url(self.base, "/v1/support/chat"), timeout=TIMEOUT)
-        try:
-            for i in range(1, 21):
-                ws.send(json.dumps({"messageId": str(i), "text": "help" if i % 2 else "hi"}))
-            replies = [recv_json(ws) for _ in range(20)]
-            self.assertEqual([r["inReplyTo"] for r in replies], [str(i) for i in range(1, 21)])
-            self.assertTrue(all(r["text"] for r in replies))
-            ws.send("{not json")
-            code, reason = close_of(ws)
-            self.assertEqual(code, 4003, reason)
-            self.assertIn("ChatMessage", reason)
-        finally:
-            ws.close()
+        self.chat_in_order_then_bad_json(20)
 
     # --- the generic route ---
     def test_generic_unary_method(self):

@@ -100,6 +100,25 @@ class GatewayClient:
         self.assertEqual(r.headers["Location"], "/v1/products/" + r.json()["sku"])
         return r.json()
 
+    def chat_in_order_then_bad_json(self, messages):
+        """`messages` chat messages on /v1/support/chat, each answered in order with a text;
+        then a frame that is not JSON closes the socket 4003 (INVALID_ARGUMENT) naming the
+        message type."""
+        ws = self.ws("/v1/support/chat")
+        try:
+            for i in range(1, messages + 1):
+                ws.send(json.dumps({"messageId": str(i), "text": "help" if i % 2 else "hi"}))
+            replies = [recv_json(ws) for _ in range(messages)]
+            self.assertEqual([r["inReplyTo"] for r in replies],
+                             [str(i) for i in range(1, messages + 1)])
+            self.assertTrue(all(r["text"] for r in replies))
+            ws.send("{not json")
+            code, reason = close_of(ws)
+            self.assertEqual(code, 4003, reason)
+            self.assertIn("ChatMessage", reason)
+        finally:
+            ws.close()
+
     def place_watched_order(self, ws, user, product, key):
         """Two of `product` for `user` with Idempotency-Key `key`, while `ws` (a ready order
         watch) sees PENDING, RESERVED, PAID, CONFIRMED; then the replay answers 200 with the same
