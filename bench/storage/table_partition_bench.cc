@@ -1,6 +1,6 @@
-// TablePartition<UserId, CompactBlob>, exactly as UserPartition instantiates it: Get, Put, Erase
-// and ScanAfter over a partition of 1M rows (16-byte UUIDv7 keys, 110-byte rows). These are the
-// in-shard cost of GetUser, CreateUser/UpdateUser, DeleteUser and one shard's ListUsers run; at
+// BTreeTablePartition<UserId, CompactBlob>, exactly as UserPartition instantiates it: Get, Put,
+// Erase and ScanAfter over a partition of 1M rows (16-byte UUIDv7 keys, 110-byte rows). These are
+// the in-shard cost of GetUser, CreateUser/UpdateUser, DeleteUser and one shard's ListUsers run; at
 // 1M rows the std::map no longer fits in cache, so Get is a chain of ~20 cache misses.
 
 #include <benchmark/benchmark.h>
@@ -21,7 +21,7 @@ namespace percore::storage {
 namespace {
 
 using user::UserId;
-using Table = TablePartition<UserId, CompactBlob>;
+using Table = BTreeTablePartition<UserId, CompactBlob>;
 
 constexpr size_t kMillion = 1 << 20;
 constexpr size_t kRowBytes = 110;  // a serialized seed-shape user without its id field

@@ -124,7 +124,7 @@ class UserPartition {
   // Publishes the change of `id` to the feed and flushes the outbox.
   void Publish(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);
 
-  storage::TablePartition<UserId, storage::CompactBlob> rows_;
+  storage::BTreeTablePartition<UserId, storage::CompactBlob> rows_;  // ids arrive nearly in order
   storage::UniqueIndexPartition<UserId> emails_;
   Feed feed_;
   WatchOutbox outbox_;
