@@ -236,6 +236,10 @@ class TracePropagation(unittest.TestCase):
 
     TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
     CLIENT_SPAN = "00f067aa0ba902b7"
+    # A tracestate with broken members (upper-case key, empty system id, a repeated key, no
+    # '='), which are dropped, and valid ones (a multi-tenant key, a value with a space), kept.
+    STATE = " congo=t61rcWkgMzE, Bad=x,rojo=00f067aa0ba902b7,congo=dup, t@=x,,junk ,ok@vendor=a b"
+    CLEAN = "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7,ok@vendor=a b"
 
     @classmethod
     def setUpClass(cls):
@@ -247,9 +251,11 @@ class TracePropagation(unittest.TestCase):
         cls.user, cls.sku = c.new_user(), c.new_product(100)
         cls.order, call = c.create_order_with_call(
             cls.user, cls.sku, metadata=[("traceparent", "00-%s-%s-01" % (cls.TRACE,
-                                                                           cls.CLIENT_SPAN))])
+                                                                           cls.CLIENT_SPAN)),
+                                         ("tracestate", cls.STATE)])
         assert c.status_name(cls.order) == "ORDER_STATUS_CONFIRMED", cls.order
         cls.answered = header(call.initial_metadata(), "traceparent")
+        cls.answered_state = header(call.initial_metadata(), "tracestate")
 
     def trace_spans(self, process, trace_id, count):
         """The spans of `trace_id` in `process`'s log, once there are `count` (the writer
@@ -290,6 +296,46 @@ class TracePropagation(unittest.TestCase):
                 self.assertEqual(span["parent_span_id"], clients[span["method"]]["span_id"],
                                  span)
                 self.assertEqual(span["process"], process)
+        # The cleaned tracestate came back, and reached every span of every process.
+        self.assertEqual(self.answered_state, self.CLEAN)
+        for process in ("order", "user", "inventory", "payment"):
+            for span in self.trace_spans(process, self.TRACE, 1):
+                self.assertEqual(span["trace_state"], self.CLEAN, (process, span))
+
+    def test_tracestate_reaches_the_compensation(self):
+        trace = "5cf92f3577b34da6a3ce929d0e0e4737"
+        c = self.cluster
+        order, call = c.orders.CreateOrder.with_call(c.order_pb.CreateOrderRequest(
+            user_id=self.user, items=[c.order_pb.LineItem(sku=self.sku, quantity=1)],
+            payment_method=c.pay_pb.PaymentMethod(token="tok_decline")), timeout=TIMEOUT,
+            metadata=[("traceparent", "00-%s-%s-01" % (trace, self.CLIENT_SPAN)),
+                      ("tracestate", self.STATE)])
+        self.assertEqual(c.status_name(order), "ORDER_STATUS_FAILED")
+        self.assertEqual(header(call.initial_metadata(), "tracestate"), self.CLEAN)
+        found = self.trace_spans("inventory", trace, 2)  # ReserveStock, ReleaseReservation
+        self.assertEqual(sorted(x["method"] for x in found),
+                         ["ReleaseReservation", "ReserveStock"])
+        for span in found + self.trace_spans("payment", trace, 1):
+            self.assertEqual(span["trace_state"], self.CLEAN, span)
+
+    def test_malformed_tracestates_are_cleaned(self):
+        many = ",".join("k%d=v%d" % (i, i) for i in range(40))
+        long_values = ",".join("l%d=%s" % (i, "x" * 250) for i in range(3))
+        good_parent = "00-%s-%s-01" % ("6df92f3577b34da6a3ce929d0e0e4738", self.CLIENT_SPAN)
+        cases = [
+            (good_parent, many, ",".join("k%d=v%d" % (i, i) for i in range(32))),  # 32 kept
+            (good_parent, long_values, ",".join("l%d=%s" % (i, "x" * 250) for i in range(2))),
+            (good_parent, "a=" + "y" * 257 + ",b=ok", "b=ok"),  # a value over 256 characters
+            (good_parent, "=x,UP=1,a=b=c,1a=x,a@b@c=x,k=", None),  # nothing valid
+            ("garbage", "congo=t61rcWkgMzE", None),  # no valid traceparent: state dropped
+        ]
+        for parent, state, expected in cases:
+            with self.subTest(tracestate=state[:40]):
+                order, call = self.cluster.create_order_with_call(
+                    self.user, self.sku, metadata=[("traceparent", parent),
+                                                   ("tracestate", state)])
+                self.assertEqual(self.cluster.status_name(order), "ORDER_STATUS_CONFIRMED")
+                self.assertEqual(header(call.initial_metadata(), "tracestate"), expected)
 
     def test_malformed_traceparents_start_fresh_traces(self):
         bad_values = [
