@@ -242,6 +242,7 @@ void PeerCall::StartFinish() {
 void PeerCall::OnFinished(bool) {
   calls_.Remove(this);
   Status status = rpc::FromGrpcStatus(status_);
+  peer_->NoteOutcome(status);  // logs a change of the peer's connectivity, nothing else
   int code = static_cast<int>(status.code());
   if (counters_ != nullptr) {  // on this shard, which issued the call: no other writer
     counters_->handled[code < observe::kGrpcCodeCount ? code : 2].Add();  // 2: Unknown

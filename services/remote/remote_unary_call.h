@@ -79,6 +79,7 @@ class RemoteUnaryCall final : public InFlightCall {
     calls_.Remove(this);
     clients::Done<Resp> done = std::move(done_);
     Status status = rpc::FromGrpcStatus(status_);
+    peer_->NoteOutcome(status);  // logs a change of the peer's connectivity, nothing else
     if (counters_ != nullptr) {
       // Counted on this shard, which issued the call: its counters, no other writer.
       if (status.ok()) counters_->msg_received.Add();
