@@ -248,11 +248,16 @@ class GatewayPeerTest(unittest.TestCase):
                               timeout=TIMEOUT)
             self.assertEqual(r.status_code, 200, r.text)
         self.assert_error(self.get("/v1/products/NO-SUCH-SKU-METRICS"), 404, 5)
-        after = parse(admin_get(self.admin, "/metrics")[2])
+        after = {}
 
         def grew(name, **extra):
             k = key(name, **labels, **extra)
             return after.get(k, 0) - before.get(k, 0)
+
+        # A write's completion may be counted just after the answer went out: settle first.
+        deadline = time.monotonic() + TIMEOUT
+        while grew("grpc_client_msg_sent_total") < 4 and time.monotonic() < deadline:
+            after = parse(admin_get(self.admin, "/metrics")[2])
 
         self.assertEqual(grew("grpc_client_started_total"), 4)
         self.assertEqual(grew("grpc_client_handled_total", grpc_code="OK"), 3)
