@@ -23,13 +23,15 @@ namespace percore::observe {
 
 class GrpcClientMetrics {
  public:
-  // The id of `service`/`method` (a unary method), registered once: the same id afterwards.
-  size_t Register(const std::string& service, const std::string& method) {
+  // The id of `service`/`method` (of go-grpc-prometheus's grpc_type `type`), registered once:
+  // the same id afterwards.
+  size_t Register(const std::string& service, const std::string& method,
+                  const char* type = "unary") {
     assert(!started() && "GrpcClientMetrics::Register after Start");
     for (size_t i = 0; i < labels_.size(); ++i) {
       if (labels_[i].service == service && labels_[i].method == method) return i;
     }
-    labels_.push_back(MethodLabels{.type = "unary", .service = service, .method = method});
+    labels_.push_back(MethodLabels{.type = type, .service = service, .method = method});
     return labels_.size() - 1;
   }
 

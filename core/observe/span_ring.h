@@ -11,6 +11,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <string>
 #include <string_view>
 
 #include "core/observe/owned_counter.h"
@@ -20,7 +22,8 @@ namespace percore::observe {
 enum class SpanKind : uint8_t { kServer, kClient };
 
 // One finished span. The names point at strings that live as long as the server (the method's
-// binding, the peer's registered methods), so no string is copied on the shard.
+// binding, the peer's registered methods), so no string is copied on the shard; the tracestate
+// is shared with the trace's contexts.
 struct SpanRecord {
   uint64_t trace_hi = 0;
   uint64_t trace_lo = 0;
@@ -33,6 +36,7 @@ struct SpanRecord {
   uint32_t shard = 0;
   int grpc_code = 0;
   SpanKind kind = SpanKind::kServer;
+  std::shared_ptr<const std::string> tracestate;  // the trace's, shared (no copy); may be null
 };
 
 class SpanRing {

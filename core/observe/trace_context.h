@@ -8,9 +8,11 @@
 // trace instead of echoing it), and the ambient context of the running code: the span that
 // work started now belongs to. core/runtime carries it with every task and timer from where it
 // was made to where it runs, so it follows a request across shards and callbacks without every
-// layer passing it along.
+// layer passing it along. The context also carries the trace's `tracestate` (trace_state.h),
+// cleaned once where it enters and shared (a pointer copy per task; nullptr when absent).
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,8 +22,9 @@ namespace percore::observe {
 struct TraceContext {
   uint64_t trace_hi = 0;  // the 16-byte trace id, big-endian halves
   uint64_t trace_lo = 0;
-  uint64_t span_id = 0;  // the span work under this context is a child of
-  uint8_t flags = 0;     // bit 0: sampled
+  uint64_t span_id = 0;                           // the span work under this context is a child of
+  uint8_t flags = 0;                              // bit 0: sampled
+  std::shared_ptr<const std::string> tracestate;  // cleaned W3C tracestate; nullptr: none
 
   bool valid() const { return (trace_hi | trace_lo) != 0 && span_id != 0; }
   bool sampled() const { return (flags & 1) != 0; }

@@ -79,6 +79,7 @@ void ShardTracer::End(const OpenSpan& span, SpanKind kind, std::string_view serv
   record.shard = shard_;
   record.grpc_code = grpc_code;
   record.kind = kind;
+  record.tracestate = span.context.tracestate;
   ring_.Push(record);
 }
 
@@ -95,6 +96,8 @@ std::string SpanJson(const SpanRecord& span, std::string_view process) {
   std::string name(span.service);
   name.append("/").append(span.method);
   AppendJsonString(name, &out);
+  out.append(",\"trace_state\":");
+  AppendJsonString(span.tracestate ? std::string_view(*span.tracestate) : std::string_view(), &out);
   out.append(",\"kind\":\"").append(span.kind == SpanKind::kServer ? "server" : "client");
   out.append("\",\"process\":");
   AppendJsonString(process, &out);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/observe/grpc_server_metrics.h"
+#include "core/observe/log.h"
 #include "core/runtime/shard.h"
 
 namespace percore::rpc {
@@ -24,8 +25,24 @@ runtime::QueueDelayProbe& ShardAdmission::Probe(const CallLimits& limits) {
 
 grpc::Status ShardAdmission::Admit(const CallLimits& limits, const Call& call) {
   grpc::Status verdict = Decide(limits, call);
-  if (!verdict.ok()) shard_.Local<observe::GrpcServerShardMetrics>().refused.Add();
+  if (!verdict.ok()) {
+    shard_.Local<observe::GrpcServerShardMetrics>().refused.Add();
+    LogRefused(verdict);
+  }
   return verdict;
+}
+
+void ShardAdmission::LogRefused(const grpc::Status& verdict) {
+  ++refused_unlogged_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - refused_logged_at_ < std::chrono::seconds(1)) return;
+  std::string_view code = observe::GrpcCodeName(static_cast<int>(verdict.error_code()));
+  observe::Log(
+      observe::LogLevel::kWarn, "percore: shard %u refused %llu call(s) (last: %.*s: %s)\n",
+      static_cast<unsigned>(shard_.id()), static_cast<unsigned long long>(refused_unlogged_),
+      static_cast<int>(code.size()), code.data(), verdict.error_message().c_str());
+  refused_unlogged_ = 0;
+  refused_logged_at_ = now;
 }
 
 grpc::Status ShardAdmission::Decide(const CallLimits& limits, const Call& call) {

@@ -21,6 +21,7 @@
 #include <grpcpp/support/status.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -58,11 +59,16 @@ class ShardAdmission {
  private:
   grpc::Status Decide(const CallLimits& limits, const Call& call);  // Admit without the count
   runtime::QueueDelayProbe& Probe(const CallLimits& limits);
+  // Logs refusals (issue 12's structured logs): at most one line a second per shard, with the
+  // count since the last line, so an overload cannot flood the log.
+  void LogRefused(const grpc::Status& verdict);
 
   runtime::Shard& shard_;
   std::unordered_map<std::string, int64_t> by_peer_;
   IdleStreams idle_;
   std::optional<runtime::QueueDelayProbe> probe_;
+  uint64_t refused_unlogged_ = 0;
+  std::chrono::steady_clock::time_point refused_logged_at_{};
 };
 
 }  // namespace percore::rpc

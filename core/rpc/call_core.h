@@ -28,7 +28,8 @@
 // Tracing (core/observe/tracer.h), when the shard traces (--trace-log): MethodEntry::Invoke
 // begins the call's server span (BeginSpan: a child of the client's `traceparent`, or a new
 // trace), which is ambient while the handler runs (so the calls it makes to peers are its
-// children) and is sent back in the initial metadata; it ends with the metrics' end, same code.
+// children) and is sent back in the initial metadata (with the cleaned `tracestate`); it ends
+// with the metrics' end, same code.
 
 #include <chrono>
 #include <functional>
@@ -41,6 +42,7 @@
 #include "core/auth/principal.h"
 #include "core/base/status.h"
 #include "core/observe/grpc_server_metrics.h"
+#include "core/observe/trace_state.h"
 #include "core/observe/tracer.h"
 
 namespace percore::runtime {
@@ -118,12 +120,16 @@ class CallCore {
   }
   // Begins the call's server span on `tracer` (this shard's) for the method at `path`
   // ("/pkg.Service/Method", which outlives the call); returns its context, for the handler to run
-  // under. A malformed `traceparent` is ignored: the call starts a new trace.
+  // under. A malformed `traceparent` is ignored: the call starts a new trace (and drops any
+  // tracestate).
   const observe::TraceContext& BeginSpan(observe::ShardTracer& tracer, std::string_view path) {
     observe::TraceContext parent;
     if (std::optional<std::string_view> value = metadata("traceparent")) {
       parent = observe::ParseTraceparent(*value).value_or(observe::TraceContext());
     }
+    // W3C: a tracestate is read only beside a valid traceparent; kept cleaned (trace_state.h).
+    std::optional<std::string_view> state = metadata("tracestate");
+    if (state && parent.valid()) parent.tracestate = observe::TracestateFrom(*state);
     span_ = std::make_unique<ServerSpan>();
     span_->tracer = &tracer;
     span_->span = tracer.Begin(parent);
@@ -132,6 +138,9 @@ class CallCore {
         path.substr(path.empty() ? 0 : 1, slash == std::string_view::npos ? 0 : slash - 1);
     span_->method = slash == std::string_view::npos ? path : path.substr(slash + 1);
     AddInitialMetadata("traceparent", observe::FormatTraceparent(span_->span.context));
+    if (span_->span.context.tracestate) {
+      AddInitialMetadata("tracestate", *span_->span.context.tracestate);
+    }
     return span_->span.context;
   }
   void NoteMessageSent() {

@@ -31,6 +31,7 @@
 #include <typeinfo>
 #include <vector>
 
+#include "core/observe/metrics_build.h"
 #include "core/rpc/bidi_stream_call.h"
 #include "core/rpc/byte_calls.h"
 #include "core/rpc/call_router.h"
@@ -234,6 +235,7 @@ class ServiceDef final : public ServiceRegistration {
       observe::MethodCounters* counters = metrics.Register(
           binding.get(),
           {GrpcTypeLabel(binding->shape()), raw_.full_name(), binding->descriptor()->name()});
+      if (PERCORE_METRICS_BUILT_OUT) counters = nullptr;  // -Dmetrics=false: calls count nothing
       instance->methods.emplace_back(binding.get(), handler, counters);
     }
     for (size_t i = 0; i < bindings_.size(); ++i) {

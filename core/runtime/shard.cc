@@ -14,6 +14,7 @@
 #include <optional>
 
 #include "core/observe/log.h"
+#include "core/observe/metrics_build.h"
 #include "core/runtime/completion_tag.h"
 #include "core/runtime/runtime.h"
 
@@ -141,6 +142,7 @@ void Shard::Wake() {
 }
 
 Clock::time_point Shard::BeforeWait() {
+  if (PERCORE_METRICS_BUILT_OUT) return {};  // -Dmetrics=false: no busy time
   Clock::time_point now = Clock::now();
   busy_nanos_.store(busy_nanos_.load(std::memory_order_relaxed) +
                         static_cast<uint64_t>((now - turn_end_).count()),
@@ -149,6 +151,7 @@ Clock::time_point Shard::BeforeWait() {
 }
 
 Clock::time_point Shard::AfterWait(Clock::time_point wait_began) {
+  if (PERCORE_METRICS_BUILT_OUT) return Clock::now();  // the timers' clock only
   turn_end_ = Clock::now();
   wait_nanos_.store(wait_nanos_.load(std::memory_order_relaxed) +
                         static_cast<uint64_t>((turn_end_ - wait_began).count()),

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/message.h>
 
+#include "core/observe/trace_state.h"
 #include "core/rpc/grpc_status.h"
 #include "core/runtime/shard.h"
 
@@ -15,7 +16,47 @@ PeerCall::PeerCall(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> peer
       peer_(std::move(peer)),
       calls_(calls),
       request_type_(*type.input_type()),
-      response_type_(*type.output_type()) {}
+      response_type_(*type.output_type()),
+      type_(type) {}
+
+namespace {
+
+const char* GrpcType(const pb::MethodDescriptor& type) {
+  if (type.client_streaming()) return type.server_streaming() ? "bidi_stream" : "client_stream";
+  return type.server_streaming() ? "server_stream" : "unary";
+}
+
+}  // namespace
+
+void RegisterPeerMethods(remote::RemotePeer& peer) {
+  const pb::ServiceDescriptor* service =
+      pb::DescriptorPool::generated_pool()->FindServiceByName(peer.service());
+  for (int i = 0; service != nullptr && i < service->method_count(); ++i) {
+    const pb::MethodDescriptor& method = *service->method(i);
+    peer.metrics().Register(peer.service(), method.name(), GrpcType(method));
+  }
+}
+
+void PeerCall::AddMetadata(const std::vector<std::pair<std::string, std::string>>& metadata) {
+  observe::TraceContext parent;
+  std::string_view state;
+  for (const auto& [key, value] : metadata) {
+    if (key == "traceparent") {
+      parent = observe::ParseTraceparent(value).value_or(observe::TraceContext());
+    } else if (key == "tracestate") {
+      state = value;
+    } else {
+      context_.AddMetadata(key, value);
+    }
+  }
+  if (parent.valid() && !state.empty()) parent.tracestate = observe::TracestateFrom(state);
+  tracer_ = observe::ShardTracer::Current();
+  if (tracer_ != nullptr) span_ = tracer_->Begin(parent);
+  const observe::TraceContext& sent = tracer_ != nullptr ? span_.context : parent;
+  if (!sent.valid()) return;  // untraced and no valid context from the client: none sent
+  context_.AddMetadata("traceparent", observe::FormatTraceparent(sent));
+  if (sent.tracestate) context_.AddMetadata("tracestate", *sent.tracestate);
+}
 
 void PeerCall::Start(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> peer,
                      const std::string& method, const pb::MethodDescriptor& type,
@@ -40,7 +81,17 @@ void PeerCall::Start(rpc::ByteCall& call, std::shared_ptr<remote::RemotePeer> pe
   if (call.deadline() != std::chrono::system_clock::time_point::max()) {
     self->context_.set_deadline(call.deadline());
   }
-  for (const auto& [key, value] : metadata) self->context_.AddMetadata(key, value);
+  self->AddMetadata(metadata);
+  // grpc_client_*: the ids are the methods' descriptor order (RegisterPeerMethods).
+  observe::GrpcClientMetrics& metrics = peer->metrics();
+  size_t id = static_cast<size_t>(type.index());
+  if (id < metrics.methods() && metrics.labels(id).method == type.name()) {
+    self->counters_ = metrics.counters(shard->id(), id);
+  }
+  if (self->counters_ != nullptr) {
+    self->counters_->started.Add();
+    self->start_ = std::chrono::steady_clock::now();
+  }
   grpc::GenericStub stub(state.channel);
   self->stream_ = stub.PrepareCall(&self->context_, method, shard->cq());
   self->Ref();
@@ -144,6 +195,7 @@ void PeerCall::OnRead(bool ok) {
     Unref();
     return;
   }
+  if (counters_ != nullptr) counters_->msg_received.Add();
   if (call_ != nullptr) {
     grpc::Slice slice;
     if (in_.TrySingleSlice(&slice).ok() || in_.DumpToSingleSlice(&slice).ok()) {
@@ -173,6 +225,7 @@ bool PeerCall::DeliverAnswer() {
 
 void PeerCall::OnWritten(bool ok) {
   writing_ = false;
+  if (ok && counters_ != nullptr) counters_->msg_sent.Add();
   if (ok) PumpWrites();  // otherwise the call is over: reading tells how
   Unref();
 }
@@ -188,13 +241,25 @@ void PeerCall::StartFinish() {
 
 void PeerCall::OnFinished(bool) {
   calls_.Remove(this);
+  Status status = rpc::FromGrpcStatus(status_);
+  peer_->NoteOutcome(status);  // logs a change of the peer's connectivity, nothing else
+  int code = static_cast<int>(status.code());
+  if (counters_ != nullptr) {  // on this shard, which issued the call: no other writer
+    counters_->handled[code < observe::kGrpcCodeCount ? code : 2].Add();  // 2: Unknown
+    counters_->handling.Observe(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::steady_clock::now() - start_)
+                                    .count());
+  }
+  if (tracer_ != nullptr) {
+    tracer_->End(span_, observe::SpanKind::kClient, type_.service()->full_name(), type_.name(),
+                 code);
+  }
   if (call_ != nullptr) {
     for (const auto& [key, value] : context_.GetServerTrailingMetadata()) {
       if (key == "next-page-token") {
         call_->AddTrailingMetadata("next-page-token", std::string_view(value.data(), value.size()));
       }
     }
-    Status status = rpc::FromGrpcStatus(status_);
     call_->Finish(status.code(), status.message());
   }
   Unref();

@@ -12,11 +12,15 @@
 // path. JSON is made into the method's request message with the call's codec (the same
 // Decode as for a hosted method: 400 naming the field), serialized, and sent; each answer's
 // bytes are printed as JSON (EncodeSerialized) and written to the GatewayCall. The caller's
-// deadline, `authorization`, `traceparent`, `tracestate` and `Grpc-Metadata-*` cross; the
-// peer's `next-page-token` trailer comes back (lists). One gRPC write in flight; a client
-// message waits (the call is paused) until the previous one is written; an answer the
-// GatewayCall cannot take yet (a slow WebSocket reader) stops reading from the peer until
-// OnWritable, so the peer's own backpressure (its watcher backlog) applies.
+// deadline, `authorization` and `Grpc-Metadata-*` cross, and its trace context: a
+// `traceparent` that parses and the cleaned `tracestate` (core/observe), never the raw header;
+// the peer's `next-page-token` trailer comes back (lists). Like services/remote's calls, it
+// counts into the peer's grpc_client_* on this shard (started and messages sent as they go,
+// handled by code, messages received and the handling time) and, when the shard traces, is a
+// client span whose context the peer gets (a child of the request's traceparent, else a root). One
+// gRPC write in flight; a client message waits (the call is paused) until the previous one is
+// written; an answer the GatewayCall cannot take yet (a slow WebSocket reader) stops reading from
+// the peer until OnWritable, so the peer's own backpressure (its watcher backlog) applies.
 //
 // Lifetime: one reference for the sink link (dropped at OnDone), one per gRPC operation in
 // flight; deleted at zero. It holds one reference on the GatewayCall until OnDone.
@@ -26,18 +30,24 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/support/byte_buffer.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/observe/tracer.h"
 #include "core/rpc/byte_call.h"
 #include "core/runtime/completion_tag.h"
 #include "services/remote/in_flight_calls.h"
 #include "services/remote/remote_peer.h"
 
 namespace percore::gateway {
+
+// Registers every method of `peer`'s service (its grpc_client_* series at zero, ids by the
+// methods' descriptor order). At start-up, before the peer's metrics Start.
+void RegisterPeerMethods(remote::RemotePeer& peer);
 
 class PeerCall final : public rpc::ByteCallSink, public remote::InFlightCall {
  public:
@@ -76,6 +86,8 @@ class PeerCall final : public rpc::ByteCallSink, public remote::InFlightCall {
   void PumpWrites();
   void ReadNext();
   void StartFinish();
+  // Adds `metadata` to the call, its trace context as above (a client span when traced).
+  void AddMetadata(const std::vector<std::pair<std::string, std::string>>& metadata);
   // Hands `answer_` (JSON) to the call; false while it cannot take it (OnWritable follows).
   bool DeliverAnswer();
 
@@ -100,6 +112,11 @@ class PeerCall final : public rpc::ByteCallSink, public remote::InFlightCall {
   grpc::ByteBuffer out_;
   std::string answer_;
   grpc::Status status_;
+  observe::MethodCounters* counters_ = nullptr;  // this shard's grpc_client_*, or nullptr
+  std::chrono::steady_clock::time_point start_;
+  const google::protobuf::MethodDescriptor& type_;
+  observe::ShardTracer* tracer_ = nullptr;  // set while the call is traced
+  observe::OpenSpan span_;
   runtime::CompletionTag start_tag_{&runtime::OnTag<PeerCall, &PeerCall::OnStarted>, this};
   runtime::CompletionTag metadata_tag_{&runtime::OnTag<PeerCall, &PeerCall::OnInitialMetadata>,
                                        this};

@@ -40,7 +40,7 @@ Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& reque
   product.set_available(request.initial_stock());
   *product.mutable_created_at() = ToTimestamp(now);
   *product.mutable_updated_at() = ToTimestamp(now);
-  rows_.Put(request.sku(), product);
+  Store(request.sku(), product);
   return product;
 }
 
@@ -61,7 +61,7 @@ Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta
   v1::Product product = *row;
   product.set_stock(stock);
   Touch(product, now);
-  rows_.Put(sku, product);
+  Store(sku, product);
   return product;
 }
 
@@ -85,7 +85,7 @@ Result<std::vector<commerce::v1::Money>> StockPartition::Hold(const std::string&
     v1::Product product = *rows_.Get(line.sku);
     product.set_reserved(product.reserved() + line.quantity);
     Touch(product, now);
-    rows_.Put(line.sku, std::move(product));
+    Store(line.sku, std::move(product));
   }
   std::vector<Line>& held = holds_[reservation_id];
   held.insert(held.end(), lines.begin(), lines.end());
@@ -110,9 +110,17 @@ void StockPartition::EndHold(const std::string& reservation_id, bool sold, int64
     product.set_reserved(product.reserved() - line.quantity);
     if (sold) product.set_stock(product.stock() - line.quantity);
     Touch(product, now);
-    rows_.Put(line.sku, std::move(product));
+    Store(line.sku, std::move(product));
   }
   holds_.erase(it);
+}
+
+void StockPartition::Store(const std::string& sku, v1::Product product) {
+  // The serialized size, old row out and new row in: /metrics' bytes without a walk.
+  const v1::Product* old = rows_.Get(sku);
+  if (old != nullptr) bytes_ -= old->ByteSizeLong();
+  bytes_ += product.ByteSizeLong();
+  rows_.Put(sku, std::move(product));
 }
 
 void StockPartition::RestoreHold(const std::string& reservation_id,

@@ -45,10 +45,12 @@ class StockPartition {
 
   size_t size() const { return rows_.size(); }
   size_t hold_count() const { return holds_.size(); }
+  // The rows' serialized bytes (for /metrics), kept by every write.
+  size_t bytes() const { return bytes_; }
 
   // Recovery (inventory_journal.h): a row as it was stored (its `reserved` included), and a hold
   // without touching the rows (their `reserved` already counts it).
-  void RestoreRow(const v1::Product& product) { rows_.Put(product.sku(), product); }
+  void RestoreRow(const v1::Product& product) { Store(product.sku(), product); }
   void RestoreHold(const std::string& reservation_id, const std::vector<Line>& lines);
   // Replay of a hold's whole state (kHoldState): its lines here now, none when it ended.
   void SetHold(const std::string& reservation_id, std::vector<Line> lines);
@@ -58,9 +60,12 @@ class StockPartition {
  private:
   // Ends a hold: every held unit leaves `reserved`, and leaves `stock` too when sold.
   void EndHold(const std::string& reservation_id, bool sold, int64_t now);
+  // Every row write: Put and the bytes count.
+  void Store(const std::string& sku, v1::Product product);
 
   storage::TablePartition<std::string, v1::Product> rows_;
   std::map<std::string, std::vector<Line>, std::less<>> holds_;  // by reservation id
+  size_t bytes_ = 0;  // see bytes()
 };
 
 }  // namespace percore::inventory

@@ -24,6 +24,9 @@ OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id
     by_user_.Put({user_id, order_id}, true);
   }
   record->order = order;
+  size_t bytes = order.ByteSizeLong();  // orders are never erased: only this write changes it
+  bytes_ += bytes - record->bytes;
+  record->bytes = bytes;
 
   // One event, built only if someone watches the order or its user, published under both.
   std::optional<OrderEvent> event;

@@ -56,6 +56,7 @@ class OrderStore {
     // The saga driving the order (its CreateOrder flow, or the cancel of a confirmed order);
     // null when the order is settled.
     std::shared_ptr<OrderSaga> saga;
+    size_t bytes = 0;  // the order's serialized size when last committed
   };
 
   struct IdempotencyEntry {
@@ -84,6 +85,8 @@ class OrderStore {
 
   Feed& feed() { return feed_; }
   size_t size() const { return orders_.size(); }
+  // The orders' serialized bytes (for /metrics), kept by Commit.
+  size_t bytes() const { return bytes_; }
   // fn(order_id, record) for up to `limit` orders with ids after `after` (from the first when
   // nullptr), in id order; what a snapshot pass walks.
   template <class Fn>
@@ -120,6 +123,7 @@ class OrderStore {
   Feed feed_;
   std::array<std::array<uint64_t, v1::FailureCode_ARRAYSIZE>, v1::OrderStatus_ARRAYSIZE>
       transitions_{};
+  size_t bytes_ = 0;  // see bytes()
 };
 
 }  // namespace percore::order

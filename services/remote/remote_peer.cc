@@ -5,6 +5,7 @@
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
+#include "core/observe/log.h"
 #include "services/remote/peer_target.h"
 
 namespace percore::remote {
@@ -71,6 +72,22 @@ RemotePeer::ShardState& RemotePeer::ForShard(runtime::Shard& shard) {
     }
   }
   return state;
+}
+
+void RemotePeer::NoteOutcome(const Status& status) {
+  runtime::Shard* shard = runtime::Shard::Current();
+  if (shard == nullptr) return;
+  ShardState& state = shards_.Get(*shard, [] { return std::make_unique<ShardState>(); });
+  const bool unreachable = status.code() == StatusCode::kUnavailable;
+  if (unreachable == state.unreachable) return;
+  state.unreachable = unreachable;
+  if (unreachable) {
+    observe::Log(observe::LogLevel::kWarn, "percore-server: peer %s (%s) unreachable: %s\n",
+                 options_.service.c_str(), target_.c_str(), status.message().c_str());
+  } else {
+    observe::Log(observe::LogLevel::kInfo, "percore-server: peer %s (%s) reachable again\n",
+                 options_.service.c_str(), target_.c_str());
+  }
 }
 
 void RemotePeer::Close(runtime::Shard& shard) {

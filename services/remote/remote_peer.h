@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "core/base/status.h"
 #include "core/observe/grpc_client_metrics.h"
 #include "core/runtime/shard.h"
 #include "services/remote/in_flight_calls.h"
@@ -44,13 +45,19 @@ class RemotePeer : public std::enable_shared_from_this<RemotePeer> {
   struct ShardState {
     std::shared_ptr<grpc::Channel> channel;
     InFlightCalls calls;
-    bool closed = false;  // after Close(): new calls fail at once
+    bool closed = false;       // after Close(): new calls fail at once
+    bool unreachable = false;  // the last call ended UNAVAILABLE (see NoteOutcome)
     // Set on this shard by ReloadCredentials(): channels made from then on use these.
     std::shared_ptr<grpc::ChannelCredentials> reloaded_credentials;
   };
 
   // This shard's channel and calls (the channel is made on first use, unless closed).
   ShardState& ForShard(runtime::Shard& shard);
+
+  // A call to this peer ended with `status` on the calling shard: logs the peer's connectivity
+  // as this shard sees it when it changes (a warning when calls start to end UNAVAILABLE, a
+  // line when one succeeds again), never per call otherwise.
+  void NoteOutcome(const Status& status);
 
   // Cancels this shard's calls in flight (they complete CANCELLED) and fails later ones on this
   // shard at once with UNAVAILABLE. For shutdown, once the grace period is over.

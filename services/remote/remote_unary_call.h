@@ -38,12 +38,16 @@ class RemoteUnaryCall final : public InFlightCall {
                     clients::Done<Resp> done, Prepare&& prepare) {
     auto* call = new RemoteUnaryCall(std::move(peer), state.calls, counters, std::move(done));
     // Tracing on (core/observe/tracer.h): a client span, child of the ambient context (the
-    // server call or saga step that makes this call), its context sent as `traceparent`.
+    // server call or saga step that makes this call), its context sent as `traceparent` and
+    // the trace's cleaned `tracestate`.
     if (observe::ShardTracer* tracer = observe::ShardTracer::Current(); tracer && method) {
       call->trace_ = std::make_unique<ClientSpan>(ClientSpan{
           tracer, method, observe::CurrentTrace(), tracer->Begin(observe::CurrentTrace())});
       call->context_.AddMetadata("traceparent",
                                  observe::FormatTraceparent(call->trace_->span.context));
+      if (const auto& state = call->trace_->span.context.tracestate) {
+        call->context_.AddMetadata("tracestate", *state);
+      }
     }
     if (counters != nullptr) {
       counters->started.Add();
@@ -75,6 +79,7 @@ class RemoteUnaryCall final : public InFlightCall {
     calls_.Remove(this);
     clients::Done<Resp> done = std::move(done_);
     Status status = rpc::FromGrpcStatus(status_);
+    peer_->NoteOutcome(status);  // logs a change of the peer's connectivity, nothing else
     if (counters_ != nullptr) {
       // Counted on this shard, which issued the call: its counters, no other writer.
       if (status.ok()) counters_->msg_received.Add();

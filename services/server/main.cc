@@ -28,6 +28,7 @@
 #include "services/cluster/cluster_setup.h"
 #include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/peer_call.h"
 #include "services/server/admin_endpoint.h"
 #include "services/server/protobuf_log.h"
 #include "services/server/security_setup.h"
@@ -101,6 +102,7 @@ int main(int argc, char** argv) {
                      error.c_str());
         return 2;
       }
+      gateway::RegisterPeerMethods(*peer);  // its grpc_client_* series, at zero
       built->peers.push_back(peer);
       gateway_peers[entry->full_name] = std::move(peer);
     }

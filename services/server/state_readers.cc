@@ -12,6 +12,10 @@ void Rows(std::vector<StateSample>* out, const char* table, size_t rows) {
   out->push_back({StateFamily::kStorageRows, {{"table", table}}, static_cast<double>(rows)});
 }
 
+void Bytes(std::vector<StateSample>* out, const char* table, size_t bytes) {
+  out->push_back({StateFamily::kStorageBytes, {{"table", table}}, static_cast<double>(bytes)});
+}
+
 void Streams(std::vector<StateSample>* out, const char* service, const char* method, size_t open) {
   out->push_back({StateFamily::kStreamsOpen,
                   {{"grpc_method", method}, {"grpc_service", service}},
@@ -43,8 +47,7 @@ StateReader UserStateReader(std::shared_ptr<user::UserService> service,
     if (service->shards().has(shard)) {
       const user::UserPartition& users = service->shards().on(shard).partition;
       Rows(out, "users", users.size());
-      out->push_back(
-          {StateFamily::kStorageBytes, {{"table", "users"}}, static_cast<double>(users.bytes())});
+      Bytes(out, "users", users.bytes());
       Wal(out, "users", service->shards().on(shard).journal.stats());
     }
     if (const user::UserHandler* handler = def->local_if_any(shard)) {
@@ -58,6 +61,7 @@ StateReader InventoryStateReader(std::shared_ptr<inventory::InventoryService> se
     if (!service->shards().has(shard)) return;
     const inventory::InventoryShard& mine = service->shards().on(shard);
     Rows(out, "products", mine.stock.size());
+    Bytes(out, "products", mine.stock.bytes());
     Rows(out, "reservations", mine.reservations.size());
     out->push_back(
         {StateFamily::kReservationsHeld, {}, static_cast<double>(mine.reservations.held())});
@@ -85,6 +89,7 @@ StateReader OrderStateReader(std::shared_ptr<order::OrderHandler::Def> def,
     if (handler == nullptr) return;
     const order::OrderStore& store = handler->store();
     Rows(out, "orders", store.size());
+    Bytes(out, "orders", store.bytes());
     Streams(out, "order.v1.OrderService", "WatchOrderUpdates", handler->watch_count());
     Streams(out, "order.v1.OrderService", "ChatSession", handler->chat_count());
     // Every final status and failure code, zero included, so rate() sees the first one.

@@ -426,6 +426,15 @@ class AdminStateSeries(unittest.TestCase):
                                              failure_code=code), count)
         self.assertEqual(self.totals("percore_storage_rows", table="orders"), 4)
         self.assertEqual(self.totals("percore_storage_rows", table="products"), 2)
+        # Bytes of the tables of protobuf rows: the stored messages' serialized size, as read back.
+        products = sum(self.inventory.GetProduct(self.inv_pb.GetProductRequest(sku=sku),
+                                                 timeout=TIMEOUT).ByteSize()
+                       for sku in ("state-a", "state-b"))
+        self.assertEqual(self.totals("percore_storage_bytes", table="products"), products)
+        orders = sum(self.orders.GetOrder(self.order_pb.GetOrderRequest(id=order.id),
+                                          timeout=TIMEOUT).ByteSize()
+                     for order in (confirmed, declined, short, outcome["order"]))
+        self.assertEqual(self.totals("percore_storage_bytes", table="orders"), orders)
         # Reservations kept: committed-then-released, released (declined), released (timeout);
         # the out-of-stock one never got past pending and is forgotten.
         self.assertEqual(self.totals("percore_storage_rows", table="reservations"), 3)

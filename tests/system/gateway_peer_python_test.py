@@ -8,14 +8,23 @@ token (the peer's trailer), a payment, a cancel, the support chat (a bidi stream
 the peer's errors mapped as grpc-gateway maps them, and JSON errors named before any peer call.
 Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
 
+import json
+import os
+import re
+import shutil
 import socket
 import sys
+import tempfile
+import time
 import unittest
 
 import requests
 
 from gateway_support import TIMEOUT, GatewayClient, close_of, recv_json
+from percore_py import admin
 from percore_py.server import Server
+
+from admin_metrics_test import get as admin_get, key, parse
 
 SERVER = None
 
@@ -32,13 +41,20 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
         common = ("--shards", "2", "--shutdown-grace", "2")
         cls.servers = []
         try:
-            inventory = cls.spawn(*common, "--services", "inventory")
+            # The edge and inventory write spans (the edge's peer calls are client spans).
+            cls.trace_dir = tempfile.mkdtemp(prefix="percore-gwpeer-")
+            cls.traces = {name: os.path.join(cls.trace_dir, name + ".jsonl")
+                          for name in ("edge", "inventory")}
+            inventory = cls.spawn(*common, "--services", "inventory",
+                                  "--trace-log", cls.traces["inventory"])
             payment = cls.spawn(*common, "--services", "payment")
             order_address = "127.0.0.1:%d" % free_port()
-            cls.edge = cls.spawn(*common, "--services", "user", "--http", "127.0.0.1:0",
-                                 "--peer", "inventory=" + inventory.address,
-                                 "--peer", "payment=" + payment.address,
-                                 "--peer", "order=" + order_address)
+            cls.edge, cls.admin = admin.start_with_admin(
+                SERVER, *common, "--services", "user", "--http", "127.0.0.1:0",
+                "--peer", "inventory=" + inventory.address,
+                "--peer", "payment=" + payment.address,
+                "--peer", "order=" + order_address, "--trace-log", cls.traces["edge"])
+            cls.servers.append(cls.edge)
             cls.spawn(*common, "--services", "order", "--listen", order_address,
                       "--peer", "user=" + cls.edge.address,
                       "--peer", "inventory=" + inventory.address,
@@ -64,6 +80,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
     def tearDownClass(cls):
         cls.http.close()
         codes = cls.stop_all()
+        shutil.rmtree(cls.trace_dir, ignore_errors=True)
         assert all(code == 0 for _, code in codes), codes
 
     def test_order_placed_over_rest_and_watched_over_websocket(self):
@@ -117,6 +134,69 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
 
     def test_chat_with_the_peer_in_order(self):
         self.chat_in_order_then_bad_json(10)
+
+
+    def spans(self, process, trace_id, count):
+        """`process`'s spans of `trace_id`, once there are `count` (bounded wait)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            with open(self.traces[process]) as f:
+                found = [x for x in map(json.loads, filter(str.strip, f))
+                         if x["trace_id"] == trace_id]
+            if len(found) >= count or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def test_peer_calls_are_client_metrics_and_spans(self):
+        """The gateway's calls to a --peer are in grpc_client_* exactly (every code at zero from
+        the start) and are client spans: children of the request's traceparent, parents of the
+        peer's server spans, with the cleaned tracestate sent on."""
+        sku = self.create_product()["sku"]
+        trace, parent = "8af92f3577b34da6a3ce929d0e0e4731", "00f067aa0ba902b7"
+        labels = dict(grpc_type="unary", grpc_service="inventory.v1.InventoryService",
+                      grpc_method="GetProduct")
+        before = parse(admin_get(self.admin, "/metrics")[2])
+        self.assertIn(key("grpc_client_handled_total", grpc_code="DataLoss", **labels), before)
+        headers = {"traceparent": "00-%s-%s-01" % (trace, parent),
+                   "tracestate": "a=1,Bad=x,b=2"}
+        for _ in range(3):
+            r = self.http.get(self.base + "/v1/products/" + sku, headers=headers,
+                              timeout=TIMEOUT)
+            self.assertEqual(r.status_code, 200, r.text)
+        self.assert_error(self.get("/v1/products/NO-SUCH-SKU-METRICS"), 404, 5)
+        after = {}
+
+        def grew(name, **extra):
+            k = key(name, **labels, **extra)
+            return after.get(k, 0) - before.get(k, 0)
+
+        # A write's completion may be counted just after the answer went out: settle first.
+        deadline = time.monotonic() + TIMEOUT
+        while grew("grpc_client_msg_sent_total") < 4 and time.monotonic() < deadline:
+            after = parse(admin_get(self.admin, "/metrics")[2])
+
+        self.assertEqual(grew("grpc_client_started_total"), 4)
+        self.assertEqual(grew("grpc_client_handled_total", grpc_code="OK"), 3)
+        self.assertEqual(grew("grpc_client_handled_total", grpc_code="NotFound"), 1)
+        self.assertEqual(grew("grpc_client_msg_sent_total"), 4)
+        self.assertEqual(grew("grpc_client_msg_received_total"), 3)
+        self.assertEqual(grew("grpc_client_handling_seconds_count"), 4)
+        # A list is a server stream, counted under its own type.
+        stream = key("grpc_client_started_total", grpc_type="server_stream",
+                     grpc_service="inventory.v1.InventoryService", grpc_method="ListProducts")
+        self.assertIn(stream, after)
+
+        clients = self.spans("edge", trace, 3)
+        self.assertEqual(len(clients), 3, clients)
+        for span in clients:
+            self.assertEqual((span["kind"], span["name"], span["parent_span_id"], span["grpc_code"]),
+                             ("client", "inventory.v1.InventoryService/GetProduct", parent, "OK"))
+            self.assertEqual(span["trace_state"], "a=1,b=2")
+        servers = self.spans("inventory", trace, 3)
+        self.assertEqual(sorted(x["parent_span_id"] for x in servers),
+                         sorted(x["span_id"] for x in clients))
+        for span in servers:
+            self.assertEqual(span["trace_state"], "a=1,b=2")
 
 
 if __name__ == "__main__":
