@@ -255,18 +255,25 @@ void ClusterInventoryClient::ReleaseAll(std::shared_ptr<Parts> parts, size_t cou
   }
 }
 
-void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest request,
-                                               const clients::CallOptions& options,
-                                               clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = SplitParts(request.reservation_id());
-  if (ids.size() == 1) return CommitPart(ids[0], options, std::move(done));
+std::vector<std::string> ClusterInventoryClient::PartIds(
+    const std::string& id, clients::Done<inv::Reservation>& done) const {
+  std::vector<std::string> ids = SplitParts(id);
   if (ids.size() > placement_.partitions) {
     done(Status(StatusCode::kInvalidArgument,
                 "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
                     std::to_string(placement_.partitions) + " partitions of this cluster"),
          inv::Reservation());
-    return;
+    return {};
   }
+  return ids;
+}
+
+void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest request,
+                                               const clients::CallOptions& options,
+                                               clients::Done<inv::Reservation> done) {
+  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
+  if (ids.empty()) return;
+  if (ids.size() == 1) return CommitPart(ids[0], options, std::move(done));
   auto parts = std::make_shared<Parts>();
   parts->ids = std::move(ids);
   parts->options = options;
@@ -295,15 +302,9 @@ void ClusterInventoryClient::CommitNext(std::shared_ptr<Parts> parts, size_t nex
 void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest request,
                                                 const clients::CallOptions& options,
                                                 clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = SplitParts(request.reservation_id());
+  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
+  if (ids.empty()) return;
   if (ids.size() == 1) return ReleasePart(ids[0], options, std::move(done));
-  if (ids.size() > placement_.partitions) {
-    done(Status(StatusCode::kInvalidArgument,
-                "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
-                    std::to_string(placement_.partitions) + " partitions of this cluster"),
-         inv::Reservation());
-    return;
-  }
   // Every part is released, whatever another part answers; the first refusal is the answer.
   auto parts = std::make_shared<Parts>();
   parts->ids = std::move(ids);

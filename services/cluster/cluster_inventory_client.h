@@ -73,6 +73,10 @@ class ClusterInventoryClient final : public clients::InventoryClient {
                    clients::Done<::inventory::v1::Reservation> done);
   void ReserveNext(std::shared_ptr<Parts> parts, size_t next);
   void CommitNext(std::shared_ptr<Parts> parts, size_t next);
+  // The part ids a reservation id joins; empty, after answering `done` INVALID_ARGUMENT, when it
+  // names more parts than this cluster has partitions.
+  std::vector<std::string> PartIds(const std::string& id,
+                                   clients::Done<::inventory::v1::Reservation>& done) const;
   void ReleaseAll(std::shared_ptr<Parts> parts, size_t count, Status outcome);
   void ReleaseUnknownPart(const std::shared_ptr<Parts>& parts, size_t index);
 

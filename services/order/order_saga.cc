@@ -142,15 +142,22 @@ inv::ReserveStockRequest OrderSaga::ReserveRequest() const {
   return request;
 }
 
-void OrderSaga::Reserve() {
-  inv::ReserveStockRequest request = ReserveRequest();
-  auto self = shared_from_this();
+void OrderSaga::CallReserveStock(Clock::time_point deadline, std::string what,
+                                 std::function<void(const Status&, inv::Reservation)> then,
+                                 std::function<void(inv::Reservation)> on_late) {
   CallWithDeadline<inv::Reservation>(
-      *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (ReserveStock)",
-      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) {
+      *env_->shard, deadline, std::move(what),
+      [inventory = env_->clients.inventory, request = ReserveRequest()](
+          const clients::CallOptions& options, clients::Done<inv::Reservation> done) {
         inventory->ReserveStock(request, options, std::move(done));
       },
+      std::move(then), std::move(on_late));
+}
+
+void OrderSaga::Reserve() {
+  auto self = shared_from_this();
+  CallReserveStock(
+      StepDeadline(env_->options.inventory_deadline), "inventory (ReserveStock)",
       [self](const Status& status, inv::Reservation reservation) {
         self->OnReserved(status, reservation);
       },

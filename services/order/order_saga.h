@@ -106,6 +106,10 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // The order's ReserveStock: its lines under the order id as key (so asking again, as recovery
   // does, finds the same reservation).
   ::inventory::v1::ReserveStockRequest ReserveRequest() const;
+  // That ReserveStock, within `deadline`; `on_late` gets a reservation answered after it.
+  void CallReserveStock(Clock::time_point deadline, std::string what,
+                        std::function<void(const Status&, ::inventory::v1::Reservation)> then,
+                        std::function<void(::inventory::v1::Reservation)> on_late = nullptr);
   void OnReserved(const Status& status, const ::inventory::v1::Reservation& reservation);
   void Pay();
   void OnPaid(const Status& status, const ::payment::v1::PaymentResult& result);

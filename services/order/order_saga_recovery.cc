@@ -115,44 +115,40 @@ void OrderSaga::LocateReservation(int attempt, Next next) {
   // A reservation made before the crash but not yet logged: ReserveStock is idempotent by its
   // key (the order id), so asking again returns it; if there was none, the hold made now is
   // released with the rest.
-  inv::ReserveStockRequest request = ReserveRequest();
   auto self = shared_from_this();
-  CallWithDeadline<inv::Reservation>(
-      *env_->shard, CompensationDeadline(), "inventory (ReserveStock by key)",
-      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) {
-        inventory->ReserveStock(request, options, std::move(done));
-      },
-      [self, attempt, next](const Status& status, inv::Reservation reservation) {
-        if (status.ok()) {
-          self->order_.set_reservation_id(reservation.id());
-          switch (reservation.state()) {
-            case inv::Reservation::RESERVATION_STATE_HELD:
-              self->held_ = true;
-              break;
-            case inv::Reservation::RESERVATION_STATE_COMMITTED:
-              self->committed_ = true;
-              break;
-            default:  // released or expired: nothing held
-              break;
-          }
-          next();
-          return;
-        }
-        if (Transient(status) && attempt < self->env_->options.settle_attempts) {
-          self->RetryLater(attempt,
-                           [self, attempt, next] { self->LocateReservation(attempt + 1, next); });
-          return;
-        }
-        if (Transient(status)) {
-          self->compensation_problems_.push_back(
-              "a reservation under key " + self->order_.id() +
-              " could not be looked up (inventory " + DescribeCallStatus(status) +
-              "); if it exists it expires on its own after its ttl");
-        }
-        // Otherwise (out of stock, unknown product): no reservation was made under the key.
-        next();
-      });
+  CallReserveStock(CompensationDeadline(), "inventory (ReserveStock by key)",
+                   [self, attempt, next](const Status& status, inv::Reservation reservation) {
+                     if (status.ok()) {
+                       self->order_.set_reservation_id(reservation.id());
+                       switch (reservation.state()) {
+                         case inv::Reservation::RESERVATION_STATE_HELD:
+                           self->held_ = true;
+                           break;
+                         case inv::Reservation::RESERVATION_STATE_COMMITTED:
+                           self->committed_ = true;
+                           break;
+                         default:  // released or expired: nothing held
+                           break;
+                       }
+                       next();
+                       return;
+                     }
+                     if (Transient(status) && attempt < self->env_->options.settle_attempts) {
+                       self->RetryLater(attempt, [self, attempt, next] {
+                         self->LocateReservation(attempt + 1, next);
+                       });
+                       return;
+                     }
+                     if (Transient(status)) {
+                       self->compensation_problems_.push_back(
+                           "a reservation under key " + self->order_.id() +
+                           " could not be looked up (inventory " + DescribeCallStatus(status) +
+                           "); if it exists it expires on its own after its ttl");
+                     }
+                     // Otherwise (out of stock, unknown product): no reservation was made under the
+                     // key.
+                     next();
+                   });
 }
 
 void OrderSaga::VoidByKey(int attempt, Next next) {
