@@ -65,7 +65,7 @@ class StockPartition {
 
   storage::TablePartition<std::string, v1::Product> rows_;
   std::map<std::string, std::vector<Line>, std::less<>> holds_;  // by reservation id
-  size_t bytes_ = 0;  // see bytes()
+  size_t bytes_ = 0;                                             // see bytes()
 };
 
 }  // namespace percore::inventory
