@@ -11,9 +11,9 @@ import sys
 import tempfile
 import unittest
 
-from gateway_python_test import start
-import gateway_python_test
+from gateway_support import start
 
+SERVER = None
 SCREENSHOT = None
 
 
@@ -27,7 +27,7 @@ class BrowserTest(unittest.TestCase):
         driver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
         if not os.path.exists(driver) or not shutil.which("chromium"):
             self.skipTest("chromium or chromium-driver missing")
-        self.server, self.base, _ = start("--shards", "2")
+        self.server, self.base, _ = start(SERVER, "--shards", "2")
         self.profile = tempfile.TemporaryDirectory(prefix="percore-chromium-")
         options = webdriver.ChromeOptions()
         options.binary_location = shutil.which("chromium")
@@ -78,6 +78,6 @@ class BrowserTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    gateway_python_test.SERVER = sys.argv.pop(1)
+    SERVER = sys.argv.pop(1)
     SCREENSHOT = sys.argv.pop(1) if len(sys.argv) > 1 else None
     unittest.main(verbosity=2)
