@@ -1,6 +1,7 @@
 """percore-server with its admin listener (--admin) on a free port, for the tests that scrape
 /metrics or ask /readyz: the port is read from the server's stderr line "admin listening on
-HOST:PORT (port N)"; `metrics` reads /metrics into {(name, frozenset of labels): value}."""
+HOST:PORT (port N)"; `get` makes one request, `metrics` reads /metrics into {(name, frozenset of
+labels): value} (`parse`, `key`)."""
 
 import http.client
 import re
@@ -22,19 +23,36 @@ SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
 
-def metrics(port):
-    """The samples of one GET /metrics on 127.0.0.1:`port`: {(name, frozenset of (label,
-    value)): float}."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+def get(port, path, method="GET", timeout=10):
+    """(status, headers, body) of one request to 127.0.0.1:`port` on a fresh connection."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
-        conn.request("GET", "/metrics")
-        text = conn.getresponse().read().decode()
+        conn.request(method, path)
+        response = conn.getresponse()
+        return response.status, dict(response.getheaders()), response.read().decode()
     finally:
         conn.close()
+
+
+def parse(text):
+    """{(name, frozenset of (label, value)): float} of a text-format page; every line that is
+    not a comment must be a sample."""
     samples = {}
     for line in text.splitlines():
-        match = SAMPLE.match(line) if line and not line.startswith("#") else None
-        if match:
-            samples[(match.group(1), frozenset(LABEL.findall(match.group(2) or "")))] = float(
-                match.group(3))
+        if not line or line.startswith("#"):
+            continue
+        match = SAMPLE.match(line)
+        assert match, "not a sample line: %r" % line
+        labels = frozenset(LABEL.findall(match.group(2) or ""))
+        samples[(match.group(1), labels)] = float(match.group(3))
     return samples
+
+
+def key(name, **labels):
+    """The `parse` key of the series `name` with exactly `labels`."""
+    return (name, frozenset(labels.items()))
+
+
+def metrics(port):
+    """The samples of one GET /metrics on 127.0.0.1:`port` (`parse`)."""
+    return parse(get(port, "/metrics")[2])
