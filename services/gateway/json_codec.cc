@@ -9,6 +9,8 @@
 #include <charconv>
 #include <cstdint>
 
+#include "services/gateway/json_codec_wire.h"
+
 namespace percore::gateway {
 
 namespace pb = google::protobuf;
@@ -50,12 +52,22 @@ pb::util::TypeResolver& Resolver() {
 }  // namespace
 
 void EncodeJson(const pb::Message& message, std::string& out) {
-  out.clear();
-  pb::util::MessageToJsonString(message, &out, PrintOptions());
+  if (message.GetDescriptor()->file()->pool() != pb::DescriptorPool::generated_pool()) {
+    out.clear();
+    pb::util::MessageToJsonString(message, &out, PrintOptions());
+    return;
+  }
+  // protobuf's printer serializes first too; the direct writer then skips its type resolution.
+  thread_local std::string bytes;
+  bytes.clear();
+  message.SerializeToString(&bytes);
+  EncodeJsonFromBinary(bytes, *message.GetDescriptor(), out);
 }
 
 void EncodeJsonFromBinary(std::string_view bytes, const pb::Descriptor& type, std::string& out) {
   out.clear();
+  if (AppendJsonFromWire(bytes, type, out)) return;
+  out.clear();  // declined: protobuf's printer
   static const pb::util::JsonPrintOptions options = PrintOptions();
   pb::io::ArrayInputStream in(bytes.data(), static_cast<int>(bytes.size()));
   pb::io::StringOutputStream sink(&out);
