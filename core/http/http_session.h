@@ -1,6 +1,7 @@
 #pragma once
 // Threading contract: the server's io thread only, like every session (server_impl.h).
 
+#include "core/http/response_writer.h"
 #include "core/http/server_impl.h"
 #include "core/http/websocket_session.h"
 
@@ -52,6 +53,7 @@ class HttpSession final : public Connection,
         [self = this->shared_from_this()](beast::error_code ec, size_t) {
           self->waiting_ = false;
           if (ec) return self->OnRead(ec);
+          if (self->parser_->is_done()) return self->OnRead(ec);  // no body: no second read
           beast::get_lowest_layer(self->stream_).expires_after(self->server_.options.read_timeout);
           bhttp::async_read(self->stream_, self->buffer_, *self->parser_,
                             [self](beast::error_code ec2, size_t) { self->OnRead(ec2); });
@@ -158,6 +160,19 @@ class HttpSession final : public Connection,
   }
 
   void Write(const Response& r, bool keep_alive) {
+    out_.clear();
+    if (!AppendResponse(r, version_, keep_alive, head_, out_)) return WriteWithBeast(r, keep_alive);
+    beast::get_lowest_layer(stream_).expires_after(
+        server_.options.read_timeout);  // a client that does not read
+    asio::async_write(stream_, asio::buffer(out_),
+                      [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        if (ec || !keep_alive) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  // Beast's own serializer: the answers AppendResponse leaves to it.
+  void WriteWithBeast(const Response& r, bool keep_alive) {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
         static_cast<bhttp::status>(r.status), version_);
     res->set(bhttp::field::server, "percore");
@@ -185,6 +200,7 @@ class HttpSession final : public Connection,
   Stream stream_;
   const std::string peer_;  // once per connection
   beast::flat_buffer buffer_;
+  std::string out_;  // the answer being written (AppendResponse)
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   unsigned version_ = 11;
   // The request being answered: its method (Beast's static verb strings; "OTHER" for a verb
