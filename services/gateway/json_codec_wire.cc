@@ -68,6 +68,7 @@ class WireReader {
     return true;
   }
   bool failed() const { return failed_; }
+  size_t left() const { return static_cast<size_t>(end_ - p_); }
 
  private:
   bool Fail() {
@@ -119,12 +120,13 @@ void AppendNumber(std::string& out, T v, bool quoted) {
 bool AppendString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
-  for (char c : s) {
+  size_t plain = 0;  // start of the run of characters copied as they are
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
     auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>') {
-      out.push_back(c);
-      continue;
-    }
+    if (u >= 0x20 && u < 0x7f && c != '"' && c != '\\' && c != '<' && c != '>') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -154,6 +156,7 @@ bool AppendString(std::string& out, std::string_view s) {
         out.push_back(kHex[u & 15]);
     }
   }
+  out.append(s.data() + plain, s.size() - plain);
   out.push_back('"');
   return true;
 }
@@ -312,17 +315,26 @@ bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descripto
   if (depth > 32 || !Printable(type)) return false;
   // Every field known, of its wire type (a repeated scalar may be packed), a singular one once.
   uint64_t seen = 0;
+  uint32_t first_at[64];  // where each present field first occurs (a singular one: only)
   WireReader reader(bytes);
   WireField f;
+  size_t at = 0;
   while (reader.Next(f)) {
-    const FD* field = type.FindFieldByNumber(static_cast<int>(f.number));
+    // Fields numbered 1..n in order (most messages): no lookup.
+    const FD* field =
+        f.number <= static_cast<uint32_t>(type.field_count()) &&
+                type.field(static_cast<int>(f.number) - 1)->number() == static_cast<int>(f.number)
+            ? type.field(static_cast<int>(f.number) - 1)
+            : type.FindFieldByNumber(static_cast<int>(f.number));
     if (field == nullptr) return false;
     int expected = WireTypeOf(*field);
     bool packed = field->is_repeated() && expected != 2 && f.wire_type == 2;
     if (f.wire_type != expected && !packed) return false;
     uint64_t bit = uint64_t{1} << field->index();
     if (!field->is_repeated() && (seen & bit) != 0) return false;
+    if ((seen & bit) == 0) first_at[field->index()] = static_cast<uint32_t>(at);
     seen |= bit;
+    at = bytes.size() - reader.left();
   }
   if (reader.failed()) return false;
   out.push_back('{');
@@ -344,7 +356,7 @@ bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descripto
     }
     if (field.is_repeated()) out.push_back('[');
     bool first = true;
-    WireReader values(bytes);
+    WireReader values(bytes.substr(first_at[i]));
     while (values.Next(f)) {
       if (f.number != static_cast<uint32_t>(field.number())) continue;
       int expected = WireTypeOf(field);
@@ -365,6 +377,7 @@ bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descripto
       if (!first) out.push_back(',');
       first = false;
       if (!AppendValue(out, field, f, depth)) return false;
+      if (!field.is_repeated()) break;
     }
     if (field.is_repeated()) out.push_back(']');
   }
@@ -375,6 +388,7 @@ bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descripto
 }  // namespace
 
 bool AppendJsonFromWire(std::string_view bytes, const pb::Descriptor& type, std::string& out) {
+  out.reserve(out.size() + 2 * bytes.size() + 128);  // names and quotes around the values
   return AppendMessage(out, bytes, type, 0);
 }
 
