@@ -310,9 +310,25 @@ bool Printable(const pb::Descriptor& type) {
   return true;
 }
 
+// Printable(), remembered for the last types met on this thread (descriptors never change).
+bool PrintableCached(const pb::Descriptor& type) {
+  struct Known {
+    const pb::Descriptor* type = nullptr;
+    bool printable = false;
+  };
+  thread_local Known known[8];
+  thread_local unsigned next = 0;
+  for (const Known& k : known) {
+    if (k.type == &type) return k.printable;
+  }
+  Known& slot = known[next++ % 8];
+  slot = Known{&type, Printable(type)};
+  return slot.printable;
+}
+
 bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descriptor& type,
                    int depth) {
-  if (depth > 32 || !Printable(type)) return false;
+  if (depth > 32 || !PrintableCached(type)) return false;
   // Every field known, of its wire type (a repeated scalar may be packed), a singular one once.
   uint64_t seen = 0;
   uint32_t first_at[64];  // where each present field first occurs (a singular one: only)
