@@ -10,7 +10,7 @@ using internal::HttpSession;
 using internal::PlainError;
 
 void Server::Impl::Accept() {
-  acceptor.async_accept([this](beast::error_code ec, tcp::socket socket) {
+  acceptor.async_accept(io.get_executor(), [this](beast::error_code ec, Socket socket) {
     if (stopped || !acceptor.is_open()) return;
     if (!ec && !draining && live.size() < options.max_connections) {
       ExchangeId id = next_id++;
@@ -19,8 +19,7 @@ void Server::Impl::Accept() {
         live.emplace(id, session);
         session->Begin();
       } else {
-        auto session =
-            std::make_shared<HttpSession<beast::tcp_stream>>(*this, id, std::move(socket));
+        auto session = std::make_shared<HttpSession<TcpStream>>(*this, id, std::move(socket));
         live.emplace(id, session);
         session->Begin();
       }

@@ -15,14 +15,14 @@ class HttpSession final : public Connection,
  public:
   static constexpr bool kTls = std::is_same_v<Stream, TlsStream>;
 
-  HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket) requires(!kTls)
+  HttpSession(Server::Impl& server, ExchangeId id, Socket socket) requires(!kTls)
       : server_(server), id_(id), stream_(std::move(socket)), peer_(PeerName(tcp_socket())) {}
-  HttpSession(Server::Impl& server, ExchangeId id, tcp::socket socket,
+  HttpSession(Server::Impl& server, ExchangeId id, Socket socket,
               std::shared_ptr<ssl::context> tls) requires(kTls)
       : server_(server),
         id_(id),
         tls_(std::move(tls)),
-        stream_(beast::tcp_stream(std::move(socket)), *tls_),
+        stream_(TcpStream(std::move(socket)), *tls_),
         peer_(PeerName(tcp_socket())) {}
 
   // The TLS handshake (bounded by the read timeout), then the first request.
@@ -192,7 +192,7 @@ class HttpSession final : public Connection,
                        });
   }
 
-  tcp::socket& tcp_socket() { return beast::get_lowest_layer(stream_).socket(); }
+  Socket& tcp_socket() { return beast::get_lowest_layer(stream_).socket(); }
 
   Server::Impl& server_;
   const ExchangeId id_;

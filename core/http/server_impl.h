@@ -36,7 +36,12 @@ namespace bhttp = boost::beast::http;
 namespace websocket = boost::beast::websocket;
 namespace ssl = boost::asio::ssl;
 using tcp = asio::ip::tcp;
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// The io_context's own executor, not Asio's type-erased default (any_io_executor): every
+// operation and handler on a session otherwise copies, moves and destroys an erased executor.
+using Executor = asio::io_context::executor_type;
+using Socket = asio::basic_stream_socket<tcp, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+using TlsStream = beast::ssl_stream<TcpStream>;
 
 namespace internal {
 
@@ -56,7 +61,7 @@ inline Response PlainError(int status, std::string_view message) {
   return Response{status, "text/plain; charset=utf-8", std::string(message) + "\n", {}};
 }
 
-inline std::string PeerName(const tcp::socket& socket) {
+inline std::string PeerName(const Socket& socket) {
   beast::error_code ec;
   tcp::endpoint remote = socket.remote_endpoint(ec);
   if (ec) return "unknown";

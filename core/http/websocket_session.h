@@ -7,7 +7,7 @@ namespace percore::http::internal {
 
 // One WebSocket: reads one message at a time as the handler asks, writes one frame at a time
 // from a bounded queue, closes after the queue with the handler's code.
-// Stream: beast::tcp_stream (plaintext) or TlsStream (after the TLS handshake).
+// Stream: TcpStream (plaintext) or TlsStream (after the TLS handshake).
 template <class Stream>
 class WebSocketSession final : public Connection,
                                public std::enable_shared_from_this<WebSocketSession<Stream>> {
