@@ -213,13 +213,13 @@ bool AppendDefault(std::string& out, const FD& field) {
   return AppendScalar(out, field, zero);
 }
 
-void AppendDigits(std::string& out, int64_t v, int width) {
-  char text[12];
+// `width` decimal digits of `v` at `at`; returns the end.
+char* PutDigits(char* at, int64_t v, int width) {
   for (int i = width - 1; i >= 0; --i) {
-    text[i] = static_cast<char>('0' + v % 10);
+    at[i] = static_cast<char>('0' + v % 10);
     v /= 10;
   }
-  out.append(text, width);
+  return at + width;
 }
 
 // google.protobuf.Timestamp as protobuf prints it: RFC 3339 in UTC, 0, 3, 6 or 9 digits of
@@ -258,29 +258,33 @@ bool AppendTimestamp(std::string& out, std::string_view bytes) {
   int64_t day = doy - (153 * mp + 2) / 5 + 1;
   int64_t month = mp < 10 ? mp + 3 : mp - 9;
   int64_t year = yoe + era * 400 + (month <= 2 ? 1 : 0);
-  out.push_back('"');
-  AppendDigits(out, year, 4);
-  out.push_back('-');
-  AppendDigits(out, month, 2);
-  out.push_back('-');
-  AppendDigits(out, day, 2);
-  out.push_back('T');
-  AppendDigits(out, in_day / 3600, 2);
-  out.push_back(':');
-  AppendDigits(out, in_day / 60 % 60, 2);
-  out.push_back(':');
-  AppendDigits(out, in_day % 60, 2);
+  char text[40];  // "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ", written once into `out`
+  char* p = text;
+  *p++ = '"';
+  p = PutDigits(p, year, 4);
+  *p++ = '-';
+  p = PutDigits(p, month, 2);
+  *p++ = '-';
+  p = PutDigits(p, day, 2);
+  *p++ = 'T';
+  p = PutDigits(p, in_day / 3600, 2);
+  *p++ = ':';
+  p = PutDigits(p, in_day / 60 % 60, 2);
+  *p++ = ':';
+  p = PutDigits(p, in_day % 60, 2);
   if (nanos != 0) {
-    out.push_back('.');
+    *p++ = '.';
     if (nanos % 1'000'000 == 0) {
-      AppendDigits(out, nanos / 1'000'000, 3);
+      p = PutDigits(p, nanos / 1'000'000, 3);
     } else if (nanos % 1000 == 0) {
-      AppendDigits(out, nanos / 1000, 6);
+      p = PutDigits(p, nanos / 1000, 6);
     } else {
-      AppendDigits(out, nanos, 9);
+      p = PutDigits(p, nanos, 9);
     }
   }
-  out += "Z\"";
+  *p++ = 'Z';
+  *p++ = '"';
+  out.append(text, p);
   return true;
 }
 
