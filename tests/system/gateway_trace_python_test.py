@@ -1,18 +1,21 @@
 """The HTTP gateway's trace context and deadlines, end to end (issue 12 item 4: `traceparent` /
 `tracestate` "returned in the response metadata"; issue 11: a live deadline reaches the peer).
-Three percore-servers: the edge (user hosted, --http, --peer payment, --trace-log), the payment
-peer (--trace-log, --admin), and an edge without --trace-log. With python3-requests:
+Five percore-servers: the edge (user hosted, --http, --peer inventory, payment and order,
+--trace-log), inventory, payment (--trace-log, --admin), order (--trace-log; its peers user at
+the edge, inventory, payment), and an edge without --trace-log. With python3-requests:
   - every answer carries a `traceparent` naming the request's trace id (2xx, the errors of a
-    hosted call, of a peer call and the gateway's own: 404, 400, 504), the cleaned `tracestate`
-    echoed; a traced call's answer names its span in the edge's --trace-log;
+    hosted call, of a peer call and the gateway's own: 404, 405, 400, 504), the cleaned
+    `tracestate` echoed; a traced call's answer names its span in the edge's --trace-log;
   - a malformed `traceparent` (wrong length, all-zero ids, bad or upper-case hex, version ff)
     gets a fresh trace, never the value sent, and its tracestate is dropped;
   - one request without a traceparent followed by the trace id its answer names into the span
     lines of the edge (the client span) and of the payment peer (the server span);
-  - a short deadline header on a call the peer holds until the deadline (payment token
-    tok_timeout) answers 504 long before the no-deadline time, and the peer's own span and
-    grpc_server_handled_total say DeadlineExceeded (the peer knew the deadline: a deadline kept
-    at the edge only would reach the peer as a cancel, Canceled).
+  - a short deadline header on a call the payment peer holds until the deadline (token
+    tok_timeout) answers 504 long before the no-deadline 30 s, the peer's call ended then;
+  - a live deadline reaches the order peer: its saga's payment step, otherwise bounded by its
+    own 2 s budget, ends DeadlineExceeded well within that budget when the edge's request has
+    `Grpc-Timeout: 500m` (a deadline kept at the edge only would reach the peer as a cancel, and
+    the step would run its whole budget: checked by hand, 2.0 s).
 Usage: gateway_trace_python_test.py PATH/TO/percore-server"""
 
 import json
