@@ -47,12 +47,13 @@ Status ShardSnapshotter::SnapshotNow(DoneFn done) {
   running_ = true;
   done_ = std::move(done);
   last_cut_ = std::chrono::steady_clock::now();
+  work_ = std::chrono::nanoseconds(0);
   source_->Restart();
-  ScheduleStep(std::chrono::milliseconds(0));
+  ScheduleStep(std::chrono::nanoseconds(0));
   return Status();
 }
 
-void ShardSnapshotter::ScheduleStep(std::chrono::milliseconds delay) {
+void ShardSnapshotter::ScheduleStep(std::chrono::nanoseconds delay) {
   auto step = [weak = weak_from_this()] {
     if (auto self = weak.lock()) self->Step();
   };
@@ -61,6 +62,18 @@ void ShardSnapshotter::ScheduleStep(std::chrono::milliseconds delay) {
   } else {
     shard_.RunAfter(delay, std::move(step));
   }
+}
+
+std::chrono::nanoseconds ShardSnapshotter::PaceDelay(
+    std::chrono::steady_clock::time_point now) const {
+  using std::chrono::nanoseconds;
+  const nanoseconds elapsed = now - last_cut_;
+  const auto allowed = std::chrono::duration_cast<nanoseconds>(elapsed * kShareOfShard) + kBurst;
+  if (work_ <= allowed) return nanoseconds(0);
+  // The moment at which work_ is within the share: (work_ - kBurst) / kShareOfShard after the
+  // start.
+  const auto due = std::chrono::duration_cast<nanoseconds>((work_ - kBurst) / kShareOfShard);
+  return due - elapsed;
 }
 
 void ShardSnapshotter::Step() {
@@ -73,13 +86,16 @@ void ShardSnapshotter::Step() {
     ScheduleStep(std::chrono::milliseconds(1));  // the disk is behind: wait for the writer
     return;
   }
+  const auto begin = std::chrono::steady_clock::now();
   chunk_.clear();
   uint64_t records = 0;
   const bool more = source_->Next(chunk_, records, kChunkBytes);
   log_->SnapshotChunk(std::move(chunk_), records);
   chunk_ = std::string();
+  const auto end = std::chrono::steady_clock::now();
+  work_ += end - begin;
   if (more) {
-    ScheduleStep(std::chrono::milliseconds(0));
+    ScheduleStep(PaceDelay(end));
     return;
   }
   log_->FinishSnapshot([weak = weak_from_this()](const Status& status, uint64_t, uint64_t) {

@@ -28,8 +28,10 @@ http::Response ErrorFor(int http_status, std::string_view message) {
   return JsonError(http_status, CodeOfHttpStatus(http_status), message);
 }
 
-void Answer(http::Server& server, http::ExchangeId id, int label, http::Response response) {
+void Answer(http::Server& server, http::ExchangeId id, int label, http::Response response,
+            const observe::TraceContext& trace) {
   response.label = label;
+  AddTraceHeaders(trace, response);
   server.Respond(id, std::move(response));
 }
 
@@ -166,6 +168,7 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
   http::ExchangeId exchange = spec.exchange;
   bool websocket = spec.mode == Mode::kWebSocket;
   int label = spec.label;
+  observe::TraceContext trace = spec.trace;
   const std::shared_ptr<remote::RemotePeer>* peer = PeerOf(method);
   bool queued =
       runtime_.shard(shard).Submit([this, method = std::move(method), spec = std::move(spec),
@@ -200,12 +203,12 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
         call->Unref();
       });
   if (!queued) {
-    server->Post([server, exchange, websocket, label] {
+    server->Post([server, exchange, websocket, label, trace] {
       if (websocket) {
         server->CloseWebSocket(exchange, CloseCodeOf(StatusCode::kUnavailable),
                                "server is shutting down");
       } else {
-        Answer(*server, exchange, label, ErrorFor(503, "server is shutting down"));
+        Answer(*server, exchange, label, ErrorFor(503, "server is shutting down"), trace);
       }
     });
   }
@@ -222,6 +225,9 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
       return server.Respond(id, std::move(response));
     }
   }
+  // The trace context the answer names unless a call's span does (edge_trace.h).
+  observe::TraceContext trace =
+      edge_trace_.For(request.header("traceparent"), request.header("tracestate"));
   RouteMatch match = Match(request.method, path);
   const Route* route = match.route;
   std::string method;
@@ -234,7 +240,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
         ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path) +
                           "; allowed: " + std::string(match.allow));
     response.headers.emplace_back("Allow", std::string(match.allow));
-    return Answer(server, id, label, std::move(response));
+    return Answer(server, id, label, std::move(response), trace);
   } else {
     // POST /{package.Service}/{Method}: any hosted unary method.
     size_t slash = path.find('/', 1);
@@ -250,39 +256,44 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
     if (descriptor != nullptr && options_.metrics) label = options_.metrics->generic_label();
     if (descriptor == nullptr) {
       return Answer(server, id, label,
-                    ErrorFor(404, "no route for " + request.method + " " + std::string(path)));
+                    ErrorFor(404, "no route for " + request.method + " " + std::string(path)),
+                    trace);
     }
     if (request.method != "POST") {
       http::Response response =
           ErrorFor(405, "method " + request.method + " not allowed on " + std::string(path));
       response.headers.emplace_back("Allow", "POST");
-      return Answer(server, id, label, std::move(response));
+      return Answer(server, id, label, std::move(response), trace);
     }
     if (descriptor->client_streaming() || descriptor->server_streaming()) {
       return Answer(
           server, id, label,
           ErrorFor(501, std::string(path.substr(1)) + " streams; over HTTP only unary methods are "
-                                                      "mapped (streams: the WebSocket routes)"));
+                                                      "mapped (streams: the WebSocket routes)"),
+          trace);
     }
     method = std::string(path);
   }
   if (!Reachable(method)) {
     return Answer(server, id, label,
                   ErrorFor(503, "service " + method.substr(1, method.find('/', 1) - 1) +
-                                    " is not hosted by this process and is not a --peer of it"));
+                                    " is not hosted by this process and is not a --peer of it"),
+                  trace);
   }
   bool takes_body = route == nullptr || route->body;
   if (!request.body.empty()) {
     if (!takes_body) {
       return Answer(
           server, id, label,
-          ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"));
+          ErrorFor(400, request.method + " " + std::string(path) + " takes no request body"),
+          trace);
     }
     if (!IsJson(request.header("content-type"))) {
       return Answer(
           server, id, label,
           ErrorFor(415, "the request body must be application/json, not \"" +
-                            std::string(request.header("content-type").value_or("")) + "\""));
+                            std::string(request.header("content-type").value_or("")) + "\""),
+          trace);
     }
   }
   CallSpec spec;
@@ -292,11 +303,12 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
   std::chrono::nanoseconds timeout;
   std::string error;
   if (!RequestTimeout(request, options_.call_timeout, &timeout, &error)) {
-    return Answer(server, id, label, ErrorFor(400, error));
+    return Answer(server, id, label, ErrorFor(400, error), trace);
   }
   spec.deadline =
       request.received + std::chrono::duration_cast<std::chrono::system_clock::duration>(timeout);
   spec.label = label;
+  spec.trace = trace;
   FillSpec(request, spec);
   std::string_view shard_key_value;
   if (route != nullptr) {
@@ -313,7 +325,7 @@ void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request
     }
   }
   if (!ParseQuery(request.query(), spec.params, &error)) {
-    return Answer(server, id, label, ErrorFor(400, error));
+    return Answer(server, id, label, ErrorFor(400, error), trace);
   }
   runtime::ShardId shard =
       PickShard(route != nullptr ? route->shard_key : ShardKey::kAny, shard_key_value);

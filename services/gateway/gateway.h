@@ -20,6 +20,7 @@
 #include "core/rpc/call_limits.h"
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
+#include "services/gateway/edge_trace.h"
 #include "services/gateway/gateway_call.h"
 #include "services/gateway/http_metrics.h"
 #include "services/remote/remote_peer.h"
@@ -105,6 +106,7 @@ class Gateway final : public http::WebSocketHandler {
   std::unordered_map<std::string, StaticFile> files_;     // by URL path
   std::unordered_map<http::ExchangeId, Socket> sockets_;  // io thread only
   uint32_t next_shard_ = 0;                               // io thread only
+  EdgeTrace edge_trace_;                                  // io thread only
   std::unique_ptr<http::Server> server_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "services/gateway/edge_trace.h"
 #include "services/gateway/status_mapping.h"
 
 namespace percore::gateway {
@@ -27,6 +28,15 @@ void GatewayCall::Resume() {
   if (!read_owed_ || done_) return;
   read_owed_ = false;
   Post([server = spec_.server, id = spec_.exchange] { server->ReadMore(id); });
+}
+
+void GatewayCall::AddInitialMetadata(std::string_view key, std::string_view value) {
+  if (key == "traceparent") {
+    traceparent_.assign(value);
+    tracestate_.clear();  // a tracestate belongs to the traceparent it came with
+  } else if (key == "tracestate") {
+    tracestate_.assign(value);
+  }
 }
 
 void GatewayCall::SendInitialMetadata() {
@@ -143,6 +153,12 @@ void GatewayCall::Finish(StatusCode code, std::string_view message) {
       if (!location_.empty() && response.status == 201) {
         response.headers.emplace_back("Location", location_);
       }
+    }
+    if (traceparent_.empty()) {
+      AddTraceHeaders(spec_.trace, response);
+    } else {
+      response.headers.emplace_back("traceparent", std::move(traceparent_));
+      if (!tracestate_.empty()) response.headers.emplace_back("tracestate", std::move(tracestate_));
     }
     Post([server = spec_.server, id = spec_.exchange, response = std::move(response)]() mutable {
       server->Respond(id, std::move(response));

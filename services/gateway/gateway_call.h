@@ -20,6 +20,9 @@
 // Client messages (chat) are taken one at a time: the HTTP side reads the next frame when this
 // call asks (after each message, unless the handler paused reading).
 //
+// An HTTP answer names its trace context in `traceparent`/`tracestate` headers: the call's span
+// when it ran under one (kept from AddInitialMetadata), else the edge's (edge_trace.h).
+//
 // Lifetime: one reference held by whoever started it until OnDone is delivered (deferred to a
 // task so no handler callback is re-entered), one held by the typed call. WebSocket calls are
 // also in the shard's GatewayCalls registry (by exchange id) until the socket closes or the
@@ -36,6 +39,7 @@
 #include <vector>
 
 #include "core/http/http_server.h"
+#include "core/observe/trace_context.h"
 #include "core/rpc/byte_call.h"
 #include "core/runtime/shard.h"
 #include "services/gateway/json_codec.h"
@@ -59,6 +63,8 @@ struct CallSpec {
   bool announce_ready = false;     // WebSocket: a {"ready":true} frame at initial metadata
   bool reads_client = false;       // WebSocket: client frames are the call's messages (bidi)
   int label = -1;                  // the answer's http::Response::label (HttpMetrics)
+  // The edge's trace context (edge_trace.h): what the answer names when no span of the call does.
+  observe::TraceContext trace;
 };
 
 class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
@@ -78,7 +84,9 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   std::string_view peer() const override { return spec_.peer; }
   void Pause() override { paused_ = true; }
   void Resume() override;
-  void AddInitialMetadata(std::string_view, std::string_view) override {}
+  // Keeps `traceparent`/`tracestate` (the call's span: CallCore::BeginSpan for a hosted method,
+  // PeerCall's client span) for the HTTP answer's headers; other keys have no HTTP form here.
+  void AddInitialMetadata(std::string_view key, std::string_view value) override;
   void SendInitialMetadata() override;
   bool Write(std::string_view message) override;
   bool writable() const override { return !finished_ && unsent_ < kMaxUnsent; }
@@ -138,6 +146,9 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   // Set by Encode for a unary answer of a create route.
   std::string location_;
   bool replayed_ = false;
+  // The span the call ran under, as sent back in gRPC's initial metadata ("" : none).
+  std::string traceparent_;
+  std::string tracestate_;
 };
 
 // The WebSocket calls of one shard by exchange id (Shard::Local).

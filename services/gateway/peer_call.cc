@@ -51,7 +51,14 @@ void PeerCall::AddMetadata(const std::vector<std::pair<std::string, std::string>
   }
   if (parent.valid() && !state.empty()) parent.tracestate = observe::TracestateFrom(state);
   tracer_ = observe::ShardTracer::Current();
-  if (tracer_ != nullptr) span_ = tracer_->Begin(parent);
+  if (tracer_ != nullptr) {
+    span_ = tracer_->Begin(parent);
+    // The HTTP answer names this span, as a hosted method's answer names its server span.
+    call_->AddInitialMetadata("traceparent", observe::FormatTraceparent(span_.context));
+    if (span_.context.tracestate) {
+      call_->AddInitialMetadata("tracestate", *span_.context.tracestate);
+    }
+  }
   const observe::TraceContext& sent = tracer_ != nullptr ? span_.context : parent;
   if (!sent.valid()) return;  // untraced and no valid context from the client: none sent
   context_.AddMetadata("traceparent", observe::FormatTraceparent(sent));

@@ -251,6 +251,54 @@ TEST_F(ShardSnapshotterTest, RepeatedSnapshotsKeepTheLogBounded) {
   EXPECT_EQ(Replay(gen_), live);
 }
 
+// A store whose chunks are slow (each busy for `chunk_work` of the shard's time): the snapshot
+// takes no more than its share of the shard after its first burst, so it lasts at least the work
+// divided by the share. Without the pace it ran its chunks back to back and ended after about
+// the work itself.
+class SlowStore final : public SnapshotSource {
+ public:
+  void Restart() override { left_ = 40; }
+  bool Next(std::string& out, uint64_t& records, size_t) override {
+    const auto begin = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - begin < kChunkWork) {
+    }
+    AppendRecord(kPut, KeyBytes(left_) + "v", out);
+    ++records;
+    return --left_ > 0;
+  }
+  static constexpr std::chrono::microseconds kChunkWork{500};
+
+ private:
+  uint32_t left_ = 0;
+};
+
+TEST_F(ShardSnapshotterTest, ChunksTakeOnlyTheirShareOfTheShard) {
+  SlowStore slow;
+  std::shared_ptr<ShardSnapshotter> paced;
+  std::promise<Status> done;
+  auto finished = done.get_future();
+  std::chrono::steady_clock::time_point started;
+  RunOnShard(runtime_, 0, [&] {
+    store_.Put(*log_, 1, "a");  // something logged since the cut, or no snapshot
+    paced = ShardSnapshotter::Start(runtime_.shard(0), log_, &slow, {});
+    started = std::chrono::steady_clock::now();
+    Status status = paced->SnapshotNow([&](const Status& s) { done.set_value(s); });
+    if (!status.ok()) done.set_value(status);
+    return 0;
+  });
+  ASSERT_TRUE(finished.get().ok());
+  const auto lasted = std::chrono::steady_clock::now() - started;
+  // 40 chunks of 0.5 ms: 20 ms of work. Every chunk but the last starts within the share.
+  const auto work = 39 * SlowStore::kChunkWork;
+  const auto floor = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      (work - ShardSnapshotter::kBurst) / ShardSnapshotter::kShareOfShard);
+  EXPECT_GE(lasted, floor) << "the snapshot took more than its share of the shard";
+  RunOnShard(runtime_, 0, [&] {
+    paced.reset();
+    return 0;
+  });
+}
+
 TEST_F(ShardSnapshotterTest, NothingLoggedSinceTheCutIsNoSnapshot) {
   Status first = RunOnShard(runtime_, 0, [&] { return snapshotter_->SnapshotNow(); });
   EXPECT_EQ(first.code(), StatusCode::kFailedPrecondition);
