@@ -7,7 +7,8 @@ Periodically and at the end it checks the invariants:
     including the orders ListOrders shows that no caller heard of;
   - each product's stock is its initial stock minus the units of its CONFIRMED orders, and no
     stock stays reserved once the load stops (a hold a fault orphaned is freed by its
-    reservation's ttl: the check waits for it, up to the ttl after the last such fault);
+    reservation's ttl: the check waits for it, up to the ttl after the last such fault; units
+    still reserved then are traced to the orders whose key holds them, explain_holds);
   - money: a CONFIRMED order's charge is APPROVED on exactly one replica, a FAILED or CANCELLED
     one's on none (refunded or voided; looked up by the saga's idempotency key, the order id);
   - emails are unique among the users;
