@@ -289,6 +289,15 @@ class Soak:
             if p.stock != initial - taken[sku]:
                 self.violation("%s: stock %d, expected %d - %d confirmed units"
                                % (sku, p.stock, initial, taken[sku]))
+                # The orders of this SKU whose failure reason tells of a compensation problem
+                # (a stock return lost or uncertain, a release that gave up).
+                for order in orders.values():
+                    if (any(i.sku == sku for i in order.items)
+                            and ("return" in order.failure_reason
+                                 or "could not" in order.failure_reason)):
+                        self.violation("  %s order %s: %s" % (
+                            self.order_pb.OrderStatus.Name(order.status), order.id,
+                            order.failure_reason))
             if p.reserved != 0:
                 self.violation("%s: %d units still reserved after the load" % (sku, p.reserved))
                 held = True
