@@ -293,8 +293,8 @@ class Soak:
                 # (a stock return lost or uncertain, a release that gave up).
                 for order in orders.values():
                     if (any(i.sku == sku for i in order.items)
-                            and ("return" in order.failure_reason
-                                 or "could not" in order.failure_reason)):
+                            and any(w in order.failure_reason for w in (
+                                "return", "could not be released", "could not be committed"))):
                         self.violation("  %s order %s: %s" % (
                             self.order_pb.OrderStatus.Name(order.status), order.id,
                             order.failure_reason))
