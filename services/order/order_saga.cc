@@ -156,8 +156,10 @@ void OrderSaga::CallReserveStock(Clock::time_point deadline, std::string what,
 
 void OrderSaga::Reserve() {
   auto self = shared_from_this();
+  Clock::time_point deadline = StepDeadline(env_->options.inventory_deadline);
+  reserve_sent_ = deadline > Clock::now();  // with no time left, nothing is sent
   CallReserveStock(
-      StepDeadline(env_->options.inventory_deadline), "inventory (ReserveStock)",
+      deadline, "inventory (ReserveStock)",
       [self](const Status& status, inv::Reservation reservation) {
         self->OnReserved(status, reservation);
       },
@@ -166,6 +168,7 @@ void OrderSaga::Reserve() {
 
 void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reservation) {
   if (!status.ok()) {
+    reserve_unknown_ = reserve_sent_ && Transient(status);
     if (cancel_requested_) {
       EndCancelled();
       return;

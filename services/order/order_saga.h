@@ -8,7 +8,9 @@
 //   GetUser -> PENDING -> ReserveStock -> RESERVED -> ProcessPayment -> PAID
 //   -> CommitReservation -> CONFIRMED
 // and on any failure: give back what was taken (refund the payment, release the reservation,
-// or return committed stock), then FAILED with a failure code and reason. A cancel requested
+// or return committed stock), then FAILED with a failure code and reason. A ReserveStock that
+// ended without an answer (deadline, outage) may have held all the same: the compensation finds
+// that hold by the order's key (LocateReservation) and releases it. A cancel requested
 // while the saga runs takes effect at the next step boundary: compensate, then CANCELLED.
 // The cancel of a CONFIRMED order is a saga too: refund, then return the stock, then
 // CANCELLED (a refund that fails leaves the order CONFIRMED and the cancel answers
@@ -153,7 +155,8 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   void LogState();
   void ThenDurable(Next next);
   // Recovery: what the crash may have left held or charged beyond what was logged, found by the
-  // order's keys, then the compensation it was in (or now starts).
+  // order's keys, then the compensation it was in (or now starts). LocateReservation also serves
+  // Compensate after a ReserveStock that ended without an answer.
   void ResumeCompensation();
   void LocateReservation(int attempt, Next next);
   void VoidByKey(int attempt, Next next);
@@ -181,6 +184,11 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   bool committed_ = false;  // the reserved units left the stock
   bool charged_ = false;    // transaction_id is APPROVED
   bool payment_settled_ = false;
+  // ReserveStock was sent and ended without an answer (deadline, outage): a hold may stand under
+  // the order's key all the same (a remote answer lost to the deadline or a broken connection),
+  // so the compensation looks it up by the key and releases it, rather than leaving it to its ttl.
+  bool reserve_sent_ = false;
+  bool reserve_unknown_ = false;
   std::string settlement_note_;  // what settling found, for the failure reason
   std::vector<std::string> compensation_problems_;
   std::vector<Reply> waiters_;

@@ -24,6 +24,13 @@ bool PermanentRefundFailure(const Status& status) {
 
 void OrderSaga::Compensate(Next next) {
   auto self = shared_from_this();
+  if (reserve_unknown_) {
+    // The ReserveStock whose answer never came may have held stock all the same: found by the
+    // order's key (LocateReservation), it is given back below like any other hold.
+    reserve_unknown_ = false;
+    LocateReservation(1, [self, next = std::move(next)] { self->Compensate(next); });
+    return;
+  }
   auto give_back_stock = [self, next = std::move(next)] {
     if (self->committed_) {
       self->ReturnStock(next);

@@ -7,7 +7,8 @@ Periodically and at the end it checks the invariants:
     including the orders ListOrders shows that no caller heard of;
   - each product's stock is its initial stock minus the units of its CONFIRMED orders, and no
     stock stays reserved once the load stops (a hold a fault orphaned is freed by its
-    reservation's ttl: the check waits for it, up to the ttl after the last such fault);
+    reservation's ttl: the check waits for it, up to the ttl after the last such fault; units
+    still reserved then are traced to the orders whose key holds them, explain_holds);
   - money: a CONFIRMED order's charge is APPROVED on exactly one replica, a FAILED or CANCELLED
     one's on none (refunded or voided; looked up by the saga's idempotency key, the order id);
   - emails are unique among the users;
@@ -78,11 +79,16 @@ class Soak:
         self.keys = []  # (user id, request) whose first call gave up: looked up again at the end
         self.counts = {"orders": 0, "errors": 0, "cancels": 0, "user_ops": 0}
         self.stop = threading.Event()
+        self.started = time.monotonic()
         self.faults = Faults(placement, seconds, self.random, self.stop,
-                             lambda line: print(line, flush=True), cycle)
+                             lambda line: print("%s at %.1f s" % (line, self.elapsed()),
+                                                flush=True), cycle)
         self.rss = {}  # (name, pid) -> [(orders placed, RSS)], one a second
         self.rss_growth_per_order = rss_growth_per_order
         self.violations = []
+
+    def elapsed(self):
+        return time.monotonic() - self.started
 
     # ---- stubs (made per use: a restarted process has a new channel)
 
@@ -271,6 +277,9 @@ class Soak:
         # A hold a fault orphaned (its ReserveStock answered after the caller's deadline, or lost
         # with a killed process) is freed by its ttl: wait for it.
         deadline = max(time.monotonic() + 30, self.faults.hold_risk_until)
+        print("soak: stock checked at %.1f s, holds waited for until %.1f s"
+              % (self.elapsed(), deadline - self.started), flush=True)
+        held = False
         for sku, initial in self.skus.items():
             while True:
                 p = inventory.GetProduct(self.inv_pb.GetProductRequest(sku=sku), timeout=10)
@@ -280,8 +289,50 @@ class Soak:
             if p.stock != initial - taken[sku]:
                 self.violation("%s: stock %d, expected %d - %d confirmed units"
                                % (sku, p.stock, initial, taken[sku]))
+                # The orders of this SKU whose failure reason tells of a compensation problem
+                # (a stock return lost or uncertain, a release that gave up).
+                for order in orders.values():
+                    if (any(i.sku == sku for i in order.items)
+                            and any(w in order.failure_reason for w in (
+                                "return", "could not be released", "could not be committed"))):
+                        self.violation("  %s order %s: %s" % (
+                            self.order_pb.OrderStatus.Name(order.status), order.id,
+                            order.failure_reason))
             if p.reserved != 0:
                 self.violation("%s: %d units still reserved after the load" % (sku, p.reserved))
+                held = True
+        if held:
+            self.explain_holds(orders)
+
+    def explain_holds(self, orders):
+        """After a "still reserved" violation: which orders hold stock. Each order's reservation
+        is asked for again by its key (the order id, as the saga reserves): an existing one is
+        returned as it is; one made now (created after the probe began; a 1 s ttl) is not the
+        culprit and frees itself."""
+        inventory = self.inventory_stub()
+        probe_began, probe_at = time.time(), self.elapsed()
+        explained = 0
+        for order in orders.values():
+            request = self.inv_pb.ReserveStockRequest(
+                reservation_key=order.id,
+                lines=[self.inv_pb.StockLine(sku=i.sku, quantity=i.quantity) for i in order.items])
+            request.ttl.seconds = 1
+            try:
+                r = inventory.ReserveStock(request, timeout=10)
+            except grpc.RpcError:
+                continue  # out of stock: none was held under the key
+            made = r.created_at.seconds + r.created_at.nanos / 1e9
+            if r.state == self.inv_pb.Reservation.RESERVATION_STATE_HELD and made < probe_began:
+                explained += 1
+                self.violation(
+                    "held: reservation %s of %s order %s (%s; failure %r), created at %.1f s "
+                    "of the soak, expires at %.1f s" % (
+                        r.id, self.order_pb.OrderStatus.Name(order.status), order.id,
+                        order.reservation_id or "no reservation id", order.failure_reason,
+                        probe_at - (probe_began - made),
+                        probe_at + r.expires_at.seconds + r.expires_at.nanos / 1e9 - probe_began))
+        if not explained:
+            self.violation("held: no order's key names a held reservation")
 
     def check_money(self, orders):
         stubs = self.payment_stubs()

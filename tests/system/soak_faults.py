@@ -3,9 +3,10 @@ with --data-dir: each process is killed (SIGKILL) and restarted from its data di
 inventory, order and the payment replicas are frozen (SIGSTOP, SIGCONT) for a while.
 
 The faults that can leave stock held until the reservation's ttl runs out come first in the
-cycle: a ReserveStock answered after its caller's deadline (inventory or order frozen) or lost
-with the process that made it (inventory killed after the hold was durable) holds stock nobody
-knows of until its ttl. `hold_risk_until` tells the final check how long to wait for such holds
+cycle. A ReserveStock answered after its caller's deadline (inventory or order frozen) or lost
+with the process that made it (inventory killed after the hold was durable) is found by the
+order's key and released by the saga before the order fails; but a release or that look-up can
+give up while inventory is down, and then only the ttl frees the hold. `hold_risk_until` tells the final check how long to wait for such holds
 to expire; with these faults early in a short run the wait stays short.
 
 Threading: run() on one thread of its own; the others read hold_risk_until and count."""
