@@ -13,7 +13,9 @@ writes the user, then frees the old email on its partition:
   the very marked call a member sends) is freed by the next claim of that email, also after the
   claimer's partition restarted; while that partition is down the claim is not broken;
 - a release is only a request: a claim whose user still has the email stays; the member calls
-  are refused unmarked.
+  are refused unmarked;
+- with JWT on every member and a `service` --peer-token-file, a user moves its own email across
+  partitions with its own token, and that token cannot make a member's claim call.
 Usage: cluster_email_python_test.py PATH/TO/percore-server"""
 
 import concurrent.futures
@@ -26,6 +28,7 @@ import unittest
 import uuid
 
 import grpc
+import jwt
 
 from percore_py.cluster import Cluster
 from percore_py.stubs import stub_modules
@@ -34,9 +37,20 @@ SERVER = None
 TIMEOUT = 10
 P = 3
 MARK = ("percore-forwarded-from", "9")  # a call one member sends another
+SECRET = "percore-cluster-email-secret-0123456789abcdef"
+
+
+def token(sub, roles):
+    now = int(time.time())
+    return jwt.encode({"sub": sub, "roles": roles, "iat": now, "exp": now + 300}, SECRET,
+                      algorithm="HS256")
 
 
 class ClusterEmails(unittest.TestCase):
+    @classmethod
+    def cluster_flags(cls):
+        return []
+
     @classmethod
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-email-")
@@ -44,7 +58,8 @@ class ClusterEmails(unittest.TestCase):
         cls.cluster = Cluster(
             # Snapshots while serving every KiB of log: claims of other partitions' users must
             # be in them (the log before the cut is dropped).
-            SERVER, P, flags=["--services", "user", "--snapshot-every", "1KiB"],
+            SERVER, P, flags=["--services", "user", "--snapshot-every", "1KiB",
+                              *cls.cluster_flags()],
             member_flags=lambda i: ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)])
         cls.cluster.start()
         cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
@@ -308,6 +323,60 @@ class ClusterEmails(unittest.TestCase):
             metadata=[("percore-email-claim", user.id)]))
         self.assertEqual(e.code(), grpc.StatusCode.PERMISSION_DENIED)
         self.create(2, email)  # nothing was claimed
+
+
+class ClusterEmailsAuth(unittest.TestCase):
+    """JWT on every member, --peer-token-file a `service` token: a user moves its own email to
+    another partition's (the members' calls carry the peer token), a user's token cannot make
+    a member's call."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-email-auth-")
+        secret, peer = os.path.join(cls.dir.name, "secret"), os.path.join(cls.dir.name, "peer")
+        with open(secret, "w") as f:
+            f.write(SECRET)
+        with open(peer, "w") as f:
+            f.write(token("percore-members", ["service"]))
+        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
+        cls.cluster = Cluster(SERVER, P, flags=["--services", "user", "--jwt-secret-file", secret,
+                                                "--peer-token-file", peer])
+        cls.cluster.start()
+        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
+        cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in cls.channels:
+            c.close()
+        codes = cls.cluster.stop()
+        cls.dir.cleanup()
+        assert all(code in (0, None) for code in codes), codes
+
+    def test_user_moves_own_email_across_partitions(self):
+        admin = [("authorization", "Bearer " + token("root", ["admin"]))]
+        user = self.stubs[0].CreateUser(
+            self.pb.CreateUserRequest(name="Mover",
+                                      email="mover-%s@example.com" % uuid.uuid4().hex),
+            timeout=TIMEOUT, metadata=admin)
+        mine = [("authorization", "Bearer " + token(user.id, ["user"]))]
+        for i in range(12):  # about two thirds of these belong to another partition
+            email = "moved-%d-%s@example.com" % (i, uuid.uuid4().hex[:8])
+            got = self.stubs[i % P].UpdateUser(self.pb.UpdateUserRequest(id=user.id, email=email),
+                                               timeout=TIMEOUT, metadata=mine)
+            self.assertEqual((got.id, got.email), (user.id, email))
+        # A user's own token cannot send a member's claim call: the email's partition refuses
+        # it (the others refuse it as misrouted).
+        email = "x-%s@example.com" % uuid.uuid4().hex
+        codes = []
+        for member in range(P):
+            with self.assertRaises(grpc.RpcError) as e:
+                self.stubs[member].CreateUser(
+                    self.pb.CreateUserRequest(email=email), timeout=TIMEOUT,
+                    metadata=mine + [MARK, ("percore-email-claim", user.id)])
+            codes.append(e.exception.code())
+        self.assertEqual(sorted(codes, key=str), sorted(
+            [grpc.StatusCode.PERMISSION_DENIED] + [grpc.StatusCode.UNAVAILABLE] * (P - 1), key=str))
 
 
 if __name__ == "__main__":
