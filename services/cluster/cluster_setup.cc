@@ -11,6 +11,7 @@
 #include "services/cluster/order_stream_relays.h"
 #include "services/cluster/product_partition_scanner.h"
 #include "services/cluster/route_keys.h"
+#include "services/cluster/user_email_calls.h"
 #include "services/cluster/user_partition_scanner.h"
 #include "services/cluster/user_watch_relay.h"
 
@@ -37,6 +38,7 @@ void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& p
                        user::UserService& users) {
   users.SetPartitionScanner(MakeUserPartitionScanner(placement, router.shared_links()));
   users.SetClusterWatch(MakeUserWatchRelay(placement, router.shared_links()));
+  users.SetRemoteEmailClaims(MakeRemoteEmailClaims(placement, router.shared_links()));
 }
 
 void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& placement,

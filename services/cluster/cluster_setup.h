@@ -20,7 +20,8 @@ namespace percore::cluster {
 
 // Installs `placement`; for a clustered one also returns the router (nullptr otherwise).
 std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement);
-// Gives a hosted user service the other partitions for ListUsers and WatchUserUpdates.
+// Gives a hosted user service the other partitions for ListUsers and WatchUserUpdates, and for
+// email claims of another partition's keys (user_email_calls.h).
 void AttachUserService(const ForwardingRouter& router, const ClusterPlacement& placement,
                        user::UserService& users);
 // Gives the router the hosted inventory, over which a client's reservation spanning partitions

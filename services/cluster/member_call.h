@@ -16,6 +16,7 @@
 #include <chrono>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/cluster/forwarded_mark.h"
@@ -32,10 +33,15 @@ inline std::string MemberName(MemberLinks& links, PartitionId partition) {
   return "partition " + std::to_string(partition) + " (" + links.member(partition) + ")";
 }
 
+// Metadata a call to a member carries besides the mark and the authorization.
+using MemberMetadata = std::vector<std::pair<std::string, std::string>>;
+
+// CallMember with `extra` metadata too (an internal marked call:
+// services/user/email_claim_marks.h).
 template <class Resp>
-void CallMember(MemberLinks& links, PartitionId self, PartitionId partition, std::string path,
-                const google::protobuf::Message& request, const clients::CallOptions& options,
-                clients::Done<Resp> done) {
+void CallMemberWith(MemberLinks& links, PartitionId self, PartitionId partition, std::string path,
+                    const google::protobuf::Message& request, const clients::CallOptions& options,
+                    MemberMetadata extra, clients::Done<Resp> done) {
   runtime::Shard* shard = runtime::Shard::Current();
   std::string who = MemberName(links, partition);
   MemberLinks::ShardLinks& shard_links = links.ForShard(*shard);
@@ -56,6 +62,7 @@ void CallMember(MemberLinks& links, PartitionId self, PartitionId partition, std
   if (!links.authorization().empty()) {
     forward.metadata.emplace_back("authorization", links.authorization());
   }
+  for (auto& entry : extra) forward.metadata.push_back(std::move(entry));
   ForwardedCall::Start(
       links.StubFor(shard_links, partition), shard_links.calls, shard->cq(), std::move(forward),
       [done = std::move(done), who = std::move(who)](const Status& status,
@@ -74,6 +81,14 @@ void CallMember(MemberLinks& links, PartitionId self, PartitionId partition, std
         }
         done(Status(), std::move(response));
       });
+}
+
+template <class Resp>
+void CallMember(MemberLinks& links, PartitionId self, PartitionId partition, std::string path,
+                const google::protobuf::Message& request, const clients::CallOptions& options,
+                clients::Done<Resp> done) {
+  CallMemberWith<Resp>(links, self, partition, std::move(path), request, options, {},
+                       std::move(done));
 }
 
 // The cluster clients' one choice per call: a key this partition owns goes to `local`'s `method`

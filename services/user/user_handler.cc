@@ -20,6 +20,20 @@ UserHandler::UserHandler(runtime::Shard& shard, std::shared_ptr<UserService> ser
 
 namespace {
 
+// A member's email call (email_claim_marks.h) is served only marked, and only for a caller that
+// may act for the cluster: the `service` role (the --peer-token-file token), `admin`, or anyone
+// with auth off.
+Status CheckMemberCall(const rpc::CallHandle& call, const char* what) {
+  const auth::Principal* who = call.principal();
+  if (!call.metadata(cluster::kForwardedFromKey).has_value() ||
+      (who != nullptr && !who->HasRole("service") && !who->HasRole("admin"))) {
+    return Status(StatusCode::kPermissionDenied,
+                  std::string("permission denied: ") + what +
+                      " is a call between cluster members (marked, role service)");
+  }
+  return Status();
+}
+
 // The answer of a user operation: the stored row as it is served, or the failure.
 template <class Call>
 auto FinishWithRow(Call call) {
@@ -35,10 +49,70 @@ auto FinishWithRow(Call call) {
 }  // namespace
 
 void UserHandler::CreateUser(rpc::UnaryCall<v1::CreateUserRequest, v1::User> call) {
-  service_->CreateUser(call.request(), FinishWithRow(call));
+  std::optional<std::string_view> claim = call.metadata(kEmailClaimMark);
+  std::optional<std::string_view> release = call.metadata(kEmailReleaseMark);
+  if (claim || release) {
+    ServeEmailClaim(std::move(call), claim.has_value());
+    return;
+  }
+  service_->CreateUser(call.request(), FinishWithRow(call), call.deadline());
+}
+
+void UserHandler::ServeEmailClaim(rpc::UnaryCall<v1::CreateUserRequest, v1::User> call,
+                                  bool claim) {
+  const char* mark = claim ? kEmailClaimMark : kEmailReleaseMark;
+  if (Status allowed = CheckMemberCall(call, mark); !allowed.ok()) {
+    call.Finish(allowed);
+    return;
+  }
+  std::string email;
+  UserId claimer;
+  Status valid = ValidateEmail(call.request().email(), &email);
+  if (valid.ok()) valid = ParseUserId(std::string(*call.metadata(mark)), mark, &claimer);
+  if (!valid.ok()) {
+    call.Finish(valid);
+    return;
+  }
+  auto answer = [call, claimer, email](Result<void> done) {
+    if (!done.ok()) {
+      call.Finish(done.status());
+      return;
+    }
+    v1::User user;
+    user.set_id(claimer.ToString());
+    user.set_email(email);
+    call.Finish(user);
+  };
+  if (claim) {
+    service_->ClaimForMember(EmailKey(email), claimer, call.deadline(), std::move(answer));
+  } else {
+    service_->ReleaseForMember(EmailKey(email), claimer, call.deadline(), std::move(answer));
+  }
 }
 
 void UserHandler::GetUser(rpc::UnaryCall<v1::GetUserRequest, v1::User> call) {
+  if (std::optional<std::string_view> key = call.metadata(kEmailHoldsMark)) {
+    if (Status allowed = CheckMemberCall(call, kEmailHoldsMark); !allowed.ok()) {
+      call.Finish(allowed);
+      return;
+    }
+    UserId id;
+    if (Status status = ParseUserId(call.request().id(), "id", &id); !status.ok()) {
+      call.Finish(status);
+      return;
+    }
+    service_->HoldsEmail(id, std::string(*key), [call, id](Result<bool> held) {
+      if (held.ok() && *held) {
+        v1::User user;
+        user.set_id(id.ToString());
+        call.Finish(user);
+      } else {
+        call.Finish(Status(StatusCode::kFailedPrecondition,
+                           "user " + id.ToString() + " does not hold that email"));
+      }
+    });
+    return;
+  }
   service_->GetUser(call.request(), FinishWithRow(call));
 }
 
@@ -56,17 +130,20 @@ void UserHandler::UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> cal
       return;
     }
   }
-  service_->UpdateUser(request, FinishWithRow(call));
+  service_->UpdateUser(request, FinishWithRow(call), call.deadline());
 }
 
 void UserHandler::DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::protobuf::Empty> call) {
-  service_->DeleteUser(call.request(), [call](Result<void> deleted) {
-    if (deleted.ok()) {
-      call.Finish(google::protobuf::Empty());
-    } else {
-      call.Finish(deleted.status());
-    }
-  });
+  service_->DeleteUser(
+      call.request(),
+      [call](Result<void> deleted) {
+        if (deleted.ok()) {
+          call.Finish(google::protobuf::Empty());
+        } else {
+          call.Finish(deleted.status());
+        }
+      },
+      call.deadline());
 }
 
 void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call) {

@@ -28,6 +28,8 @@ class UserHandler {
   void GetUser(rpc::UnaryCall<v1::GetUserRequest, v1::User> call);
   void UpdateUser(rpc::UnaryCall<v1::UpdateUserRequest, v1::User> call);
   void DeleteUser(rpc::UnaryCall<v1::DeleteUserRequest, google::protobuf::Empty> call);
+  // Another member's email claim (`claim`) or release, a marked CreateUser (email_claim_marks.h).
+  void ServeEmailClaim(rpc::UnaryCall<v1::CreateUserRequest, v1::User> call, bool claim);
   void ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> call);
   void WatchUserUpdates(rpc::ServerStream<v1::WatchUserRequest, v1::UserUpdate> call);
   void OnDrain();

@@ -51,6 +51,15 @@ std::optional<UserJournal::Lsn> UserJournal::LogDelete(const UserId& id) {
   return *lsn;
 }
 
+std::optional<UserJournal::Lsn> UserJournal::LogEmailClaim(UserRecordType type,
+                                                           const UserId& claimer,
+                                                           std::string_view key) {
+  if (!log_) return std::nullopt;
+  Result<Lsn> lsn = log_->Append(type, UserPutPayload(claimer, key));
+  if (!lsn.ok()) return std::nullopt;
+  return *lsn;
+}
+
 void UserJournal::AfterDurable(std::optional<Lsn> lsn, std::function<void(const Status&)> fn) {
   if (!log_ || !lsn) {
     fn(Status());
@@ -73,14 +82,20 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
   // Replay: each shard's snapshot then its log. A user's whole history is in one shard's files
   // (rows are placed by id), so the order between shards does not matter.
   std::map<UserId, std::string> users;
+  std::map<std::string, UserId> claims;  // email key -> another partition's user holding it
   uint64_t records = 0;
   auto apply = [&](uint32_t type, std::string_view payload) -> Status {
-    if (payload.size() < 16 || (type != kUserPut && type != kUserDelete)) {
+    if (payload.size() < 16 || type < kUserPut || type > kEmailRelease) {
       return Status(StatusCode::kDataLoss,
                     "a record percore does not know (type " + std::to_string(type) + ")");
     }
     UserId id = UserId::FromBytes(payload.substr(0, 16));
-    if (type == kUserPut) {
+    if (type == kEmailClaim) {
+      claims[std::string(payload.substr(16))] = id;
+    } else if (type == kEmailRelease) {
+      auto it = claims.find(std::string(payload.substr(16)));
+      if (it != claims.end() && it->second == id) claims.erase(it);
+    } else if (type == kUserPut) {
       users[id] = std::string(payload.substr(16));
     } else {
       users.erase(id);
@@ -108,6 +123,9 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
     restore[runtime::ShardFor(key, shards)].email_keys.emplace_back(std::move(key), id);
     restore[runtime::ShardFor(id.view(), shards)].rows.emplace_back(id, std::move(bytes));
   }
+  for (auto& [key, id] : claims) {
+    restore[runtime::ShardFor(key, shards)].remote_claims.emplace_back(key, id);
+  }
 
   // The next generation: one snapshot per shard, empty logs; then it becomes the live one.
   Result<uint64_t> next = dir->BeginNext();
@@ -122,6 +140,11 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
         return added;
       }
     }
+    for (const auto& [key, id] : restore[shard].remote_claims) {
+      if (Status added = snapshot->Add(kEmailClaim, UserPutPayload(id, key)); !added.ok()) {
+        return added;
+      }
+    }
     if (Status finished = snapshot->Finish(); !finished.ok()) return finished;
     Result<durability::LogFile> log = durability::LogFile::Open(
         next_dir + "/" + GenerationDir::LogName(shard), {durability::kLogMagic, shard, 0}, 0);
@@ -129,7 +152,8 @@ Result<std::vector<UserRestore>> RecoverUsers(const durability::DurabilityConfig
     restore[shard].log = std::move(*log);
   }
   if (Status committed = dir->Commit(*next); !committed.ok()) return committed;
-  *report += "users: recovered " + std::to_string(users.size()) + " users from " +
+  *report += "users: recovered " + std::to_string(users.size()) + " users and " +
+             std::to_string(claims.size()) + " email claims of other partitions' users from " +
              std::to_string(records) + " records; generation " + std::to_string(*next) +
              " live with " + std::to_string(shards) + " shards\n";
   return restore;

@@ -136,11 +136,39 @@ Result<std::string> UserPartition::BeginEmailChange(const UserId& id, const std:
   std::optional<v1::User> user = Load(id);
   if (!user) return UserNotFound(id);
   std::string key = EmailKey(user->email());
-  if (key != new_key && !email_changes_in_flight_.insert(id).second) {
+  if (key != new_key && !email_changes_in_flight_.emplace(id, new_key).second) {
     return Status(StatusCode::kAborted,
                   "another update is changing the email of user " + id.ToString() + "; retry");
   }
   return key;
+}
+
+bool UserPartition::HoldsEmail(const UserId& id, const std::string& key) const {
+  auto changing = email_changes_in_flight_.find(id);
+  if (changing != email_changes_in_flight_.end() && changing->second == key) return true;
+  std::optional<v1::User> user = Load(id);
+  return user && EmailKey(user->email()) == key;
+}
+
+uint64_t UserPartition::NoteRemoteClaim(const std::string& key, const UserId& claimer) {
+  RemoteClaim& claim = remote_claims_[key];
+  claim = RemoteClaim{claimer, next_claim_seq_++};
+  return claim.seq;
+}
+
+const UserPartition::RemoteClaim* UserPartition::RemoteClaimOf(const std::string& key) const {
+  auto it = remote_claims_.find(key);
+  return it == remote_claims_.end() ? nullptr : &it->second;
+}
+
+bool UserPartition::FreeRemoteClaim(const std::string& key, const UserId& claimer, uint64_t seq) {
+  auto it = remote_claims_.find(key);
+  if (it == remote_claims_.end() || !(it->second.claimer == claimer) || it->second.seq != seq) {
+    return false;
+  }
+  remote_claims_.erase(it);
+  emails_.Release(key, claimer);
+  return true;
 }
 
 Result<std::string> UserPartition::ApplyPatch(const UserId& id, const UserPatch& patch,

@@ -7,10 +7,11 @@
 // index whose keys hash here; and the change feed of this shard's users. Dragonfly-style: the
 // functions here are the "ops" a handler runs as one hop on the owning shard.
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -99,8 +100,15 @@ class UserPartition {
   // that differs), so that a second email change at the same time is ABORTED. NOT_FOUND if the
   // user is gone.
   Result<std::string> BeginEmailChange(const UserId& id, const std::string& new_key);
+  // A user being created (no row yet) is taking email key `key` until EndEmailChange.
+  void BeginEmailTake(const UserId& id, const std::string& key) {
+    email_changes_in_flight_[id] = key;
+  }
   // The user is no longer changing its email (the claim of the new one failed).
   void EndEmailChange(const UserId& id) { email_changes_in_flight_.erase(id); }
+  // Whether the user has email key `key` or is changing its email to it (between its claim and
+  // its write): what the key's partition asks before freeing a claim of the user's as stale.
+  bool HoldsEmail(const UserId& id, const std::string& key) const;
   // Applies `patch` at `now` (never moving updated_at backwards). `claimed_key`: the new email
   // key claimed for it ("" if none; its change is over either way). Returns the stored bytes and
   // in `release_key` the old email key to release, if the email changed. NOT_FOUND if the user
@@ -112,13 +120,32 @@ class UserPartition {
   Result<std::string> RemoveUser(const UserId& id);
 
   storage::UniqueIndexPartition<UserId>& emails() { return emails_; }
+
+  // Claims of this shard's slice of the email index held by users of other partitions (a user
+  // whose email moved here from its own partition's keys: email_claim_marks.h). Each is noted
+  // with a sequence number, so a repair that found a claim stale frees only that claim, not one
+  // its claimer took again meanwhile.
+  struct RemoteClaim {
+    UserId claimer;
+    uint64_t seq = 0;
+  };
+  // Notes (again) `key`'s claim by `claimer` (already in emails()); returns its sequence number.
+  uint64_t NoteRemoteClaim(const std::string& key, const UserId& claimer);
+  // `key`'s claim by another partition's user, if it is one.
+  const RemoteClaim* RemoteClaimOf(const std::string& key) const;
+  // Frees `key`'s remote claim if it is still `claimer`'s as noted at `seq`; true if freed.
+  bool FreeRemoteClaim(const std::string& key, const UserId& claimer, uint64_t seq);
+  const std::map<std::string, RemoteClaim>& remote_claims() const { return remote_claims_; }
   // For subscribing and unsubscribing: changes are published by Store and Remove, which flush
   // the outbox after the feed.
   Feed& feed() { return feed_; }
   WatchOutbox& outbox() { return outbox_; }
-  // Users with an email-changing update between its claim and its apply: a second one at the
-  // same time is ABORTED, so the claims of one user never interleave.
-  std::set<UserId>& email_changes_in_flight() { return email_changes_in_flight_; }
+  // Users with an email-changing update between its claim and its apply, with the key being
+  // claimed: a second one at the same time is ABORTED, so the claims of one user never
+  // interleave.
+  const std::map<UserId, std::string>& email_changes_in_flight() const {
+    return email_changes_in_flight_;
+  }
 
  private:
   // Publishes the change of `id` to the feed and flushes the outbox.
@@ -128,7 +155,9 @@ class UserPartition {
   storage::UniqueIndexPartition<UserId> emails_;
   Feed feed_;
   WatchOutbox outbox_;
-  std::set<UserId> email_changes_in_flight_;
+  std::map<UserId, std::string> email_changes_in_flight_;
+  std::map<std::string, RemoteClaim> remote_claims_;
+  uint64_t next_claim_seq_ = 1;
 };
 
 }  // namespace percore::user

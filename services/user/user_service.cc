@@ -41,7 +41,14 @@ void UserService::StartShard(runtime::Shard& shard) {
     UserRestore& restore = restore_[shard.id()];
     for (const auto& [id, bytes] : restore.rows) mine.partition.Restore(id, bytes);
     for (const auto& [key, id] : restore.email_keys) {
+      // A user whose email moved to another partition's key is indexed there, not here.
+      if (!cluster::OwnsKey(key)) continue;
       [[maybe_unused]] auto claimed = mine.partition.emails().Claim(key, id);
+    }
+    for (const auto& [key, claimer] : restore.remote_claims) {
+      if (mine.partition.emails().Claim(key, claimer).ok()) {
+        mine.partition.NoteRemoteClaim(key, claimer);
+      }
     }
     if (restore.log) {
       mine.journal.Start(shard, std::move(*restore.log), options_.durability.fsync);
@@ -60,7 +67,7 @@ void UserService::StartShard(runtime::Shard& shard) {
 }
 
 void UserService::CreateUser(const v1::CreateUserRequest& request,
-                             Done<rpc::SerializedMessage> done) {
+                             Done<rpc::SerializedMessage> done, Deadline deadline) {
   Result<NewUser> fields = ValidateCreate(request);
   if (!fields.ok()) {
     done(fields.status());
@@ -81,20 +88,23 @@ void UserService::CreateUser(const v1::CreateUserRequest& request,
   *user.mutable_updated_at() = user.created_at();
 
   std::string key = EmailKey(fields->email);
-  shards_.InvokeOn(
-      shards_.ShardFor(key),
-      [key, id](UserShard& owner) { return owner.partition.emails().Claim(key, id).ok(); },
-      [this, id, user = std::move(user), done = std::move(done)](bool claimed) {
-        if (!claimed) {
-          done(EmailTaken(user.email()));
+  // Routed by the email, a creation claims on this partition; one that was not (a call that
+  // reached this member unrouted) claims on the email's, as an update does. Marked as taking
+  // the email meanwhile, for a repair that asks whether this user's claim is stale.
+  shards_.local().partition.BeginEmailTake(id, key);
+  ClaimAnywhere(
+      fields->email, key, id, deadline,
+      [this, id, key, deadline, user = std::move(user),
+       done = std::move(done)](Result<void> claimed) {
+        UserShard& mine = shards_.local();  // the row's shard: the claim answers here
+        mine.partition.EndEmailChange(id);
+        if (!claimed.ok()) {
+          done(claimed.status());
           return;
         }
-        UserShard& mine = shards_.local();
         if (Status writable = mine.journal.CheckWritable(); !writable.ok()) {
-          std::string key = EmailKey(user.email());
-          shards_.InvokeOn(
-              shards_.ShardFor(key),
-              [key, id](UserShard& owner) { owner.partition.emails().Release(key, id); },
+          ReleaseAnywhere(
+              key, id, deadline,
               [done = std::move(done), writable = std::move(writable)] { done(writable); });
           return;
         }
@@ -129,7 +139,7 @@ void UserService::GetUser(const v1::GetUserRequest& request, Done<rpc::Serialize
 }
 
 void UserService::UpdateUser(const v1::UpdateUserRequest& request,
-                             Done<rpc::SerializedMessage> done) {
+                             Done<rpc::SerializedMessage> done, Deadline deadline) {
   UserId id;
   if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
     done(std::move(status));
@@ -142,53 +152,42 @@ void UserService::UpdateUser(const v1::UpdateUserRequest& request,
   }
   auto patch = std::make_shared<const UserPatch>(std::move(validated).value());
   if (!patch->email) {
-    ApplyUpdate(id, std::move(patch), "", std::move(done));
+    ApplyUpdate(id, std::move(patch), "", deadline, std::move(done));
     return;
   }
-  // The email may change: see whether its key does, and if so claim the new key first.
+  // The email may change: see whether its key does, and if so claim the new key first (in a
+  // cluster on the key's partition, which may be another one than the user's).
   std::string new_key = EmailKey(*patch->email);
-  // In a cluster a user lives on its email's partition, which holds every claim of its keys
-  // (CreateUser is routed by the email). A move to another partition's email would need that
-  // partition's claim (issue 14): refused rather than claimed where uniqueness is not decided.
-  if (!cluster::OwnsKey(new_key)) {
-    done(Status(StatusCode::kFailedPrecondition,
-                "email: in a cluster, an email can change only to one of the same partition (" +
-                    std::to_string(cluster::ProcessPlacement().OwnerOf(new_key)) + ", not " +
-                    std::to_string(cluster::ProcessPlacement().self) +
-                    "); create a new user with that email instead"));
-    return;
-  }
   shards_.InvokeOn(
       OwnerOf(id),
       [id, new_key](UserShard& owner) { return owner.partition.BeginEmailChange(id, new_key); },
-      [this, id, patch, new_key, done = std::move(done)](Result<std::string> current) mutable {
+      [this, id, patch, new_key, deadline,
+       done = std::move(done)](Result<std::string> current) mutable {
         if (!current.ok()) {
           done(current.status());
           return;
         }
         if (*current == new_key) {  // same address (perhaps other letter case): no claim
-          ApplyUpdate(id, patch, "", std::move(done));
+          ApplyUpdate(id, patch, "", deadline, std::move(done));
           return;
         }
-        shards_.InvokeOn(
-            shards_.ShardFor(new_key),
-            [new_key, id](UserShard& owner) {
-              return owner.partition.emails().Claim(new_key, id).ok();
-            },
-            [this, id, patch, new_key, done = std::move(done)](bool claimed) mutable {
-              if (claimed) {
-                ApplyUpdate(id, patch, new_key, std::move(done));
+        ClaimAnywhere(
+            *patch->email, new_key, id, deadline,
+            [this, id, patch, new_key, deadline, done = std::move(done)](Result<void> claimed) {
+              if (claimed.ok()) {
+                ApplyUpdate(id, patch, new_key, deadline, std::move(done));
                 return;
               }
               shards_.InvokeOn(
                   OwnerOf(id), [id](UserShard& owner) { owner.partition.EndEmailChange(id); },
-                  [patch, done = std::move(done)] { done(EmailTaken(*patch->email)); });
+                  [status = claimed.status(), done = std::move(done)] { done(status); });
             });
       });
 }
 
 void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
-                              std::string claimed_key, Done<rpc::SerializedMessage> done) {
+                              std::string claimed_key, Deadline deadline,
+                              Done<rpc::SerializedMessage> done) {
   struct Outcome {
     Result<std::string> bytes;
     std::string release_key;  // an email key to release on its shard
@@ -216,7 +215,7 @@ void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
           reply(std::move(outcome));
         });
       },
-      [this, id, done = std::move(done)](Outcome outcome) mutable {
+      [this, id, deadline, done = std::move(done)](Outcome outcome) mutable {
         auto reply = [done = std::move(done), bytes = std::move(outcome.bytes)] {
           if (!bytes.ok()) {
             done(bytes.status());
@@ -228,16 +227,12 @@ void UserService::ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch,
           reply();
           return;
         }
-        shards_.InvokeOn(
-            shards_.ShardFor(outcome.release_key),
-            [key = outcome.release_key, id](UserShard& owner) {
-              owner.partition.emails().Release(key, id);
-            },
-            std::move(reply));
+        ReleaseAnywhere(outcome.release_key, id, deadline, std::move(reply));
       });
 }
 
-void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> done) {
+void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> done,
+                             Deadline deadline) {
   UserId id;
   if (Status status = ParseUserId(request.id(), "id", &id); !status.ok()) {
     done(std::move(status));
@@ -264,24 +259,20 @@ void UserService::DeleteUser(const v1::DeleteUserRequest& request, Done<void> do
           reply(Outcome{std::move(key), durable});
         });
       },
-      [this, id, done = std::move(done)](Outcome outcome) mutable {
+      [this, id, deadline, done = std::move(done)](Outcome outcome) mutable {
         if (!outcome.key.ok()) {
           done(outcome.key.status());
           return;
         }
         // The row is gone: its email is released whatever the log said.
-        shards_.InvokeOn(
-            shards_.ShardFor(*outcome.key),
-            [key = *outcome.key, id](UserShard& owner) {
-              owner.partition.emails().Release(key, id);
-            },
-            [done = std::move(done), durable = std::move(outcome.durable)] {
-              if (durable.ok()) {
-                done({});
-              } else {
-                done(durable);
-              }
-            });
+        ReleaseAnywhere(*outcome.key, id, deadline,
+                        [done = std::move(done), durable = std::move(outcome.durable)] {
+                          if (durable.ok()) {
+                            done({});
+                          } else {
+                            done(durable);
+                          }
+                        });
       });
 }
 

@@ -14,6 +14,12 @@
 //     email, then writes the row; Update claims the new email, writes the row, then releases the
 //     old one; Delete removes the row, then releases its email. Releases finish before the
 //     answer, so a freed email is free at once. Of concurrent claims exactly one wins.
+//   - in a cluster, an email claim on the partition owning the email's key (there, on its
+//     shard): a user stays on the partition that created it, and an Update to another
+//     partition's email claims it there, writes the row here, then releases the old email on
+//     its partition (email_claim_marks.h). A claim held by another partition's user whose user
+//     does not have that email (its claimer died between claim and write) is freed by the next
+//     claim of that email, after asking the user's partition (user_email_claims.cc).
 // Answers are the stored rows, serialized user.v1.User bytes, as they are served. With a data
 // directory, every write is logged on the row's shard and answered once durable (user_journal.h).
 
@@ -32,6 +38,7 @@
 #include "core/rpc/server_stream_call.h"
 #include "core/runtime/sharded.h"
 #include "services/clients/user_client.h"
+#include "services/user/email_claim_marks.h"
 #include "services/user/user_id.h"
 #include "services/user/user_journal.h"
 #include "services/user/user_partition.h"
@@ -101,10 +108,28 @@ class UserService final : public clients::UserClient {
   void SetClusterWatch(ClusterWatch watch) { cluster_watch_ = std::move(watch); }
   const ClusterWatch& cluster_watch() const { return cluster_watch_; }
 
-  void CreateUser(const v1::CreateUserRequest& request, Done<rpc::SerializedMessage> done);
+  // In a cluster, how this partition asks the others about email claims (before the shards
+  // start; services/cluster).
+  void SetRemoteEmailClaims(RemoteEmailClaims remote) { remote_ = std::move(remote); }
+
+  // `deadline`: the caller's, for the calls to other partitions an email claim may need.
+  using Deadline = std::chrono::system_clock::time_point;
+  void CreateUser(const v1::CreateUserRequest& request, Done<rpc::SerializedMessage> done,
+                  Deadline deadline = Deadline::max());
   void GetUser(const v1::GetUserRequest& request, Done<rpc::SerializedMessage> done);
-  void UpdateUser(const v1::UpdateUserRequest& request, Done<rpc::SerializedMessage> done);
-  void DeleteUser(const v1::DeleteUserRequest& request, Done<void> done);
+  void UpdateUser(const v1::UpdateUserRequest& request, Done<rpc::SerializedMessage> done,
+                  Deadline deadline = Deadline::max());
+  void DeleteUser(const v1::DeleteUserRequest& request, Done<void> done,
+                  Deadline deadline = Deadline::max());
+
+  // The other partitions' email calls (email_claim_marks.h), served on this one:
+  // `key` (this partition's) claimed for `claimer`, another partition's user, journaled here.
+  void ClaimForMember(std::string key, UserId claimer, Deadline deadline, Done<void> done);
+  // `key`'s claim by `claimer` freed if its partition says the user no longer holds it: OK when
+  // freed or not held by `claimer`; FAILED_PRECONDITION while the user holds it.
+  void ReleaseForMember(std::string key, UserId claimer, Deadline deadline, Done<void> done);
+  // Whether this partition's user `id` has email key `key` or is changing to it.
+  void HoldsEmail(UserId id, std::string key, Done<bool> done);
   // Up to `limit` rows of shard `shard` after `after` (from the start when unset), ascending.
   void ScanShard(runtime::ShardId shard, std::optional<UserId> after, size_t limit,
                  Done<std::vector<Row>> done);
@@ -117,13 +142,28 @@ class UserService final : public clients::UserClient {
   // The update once its email claim (if any) is settled: applied on the owner, then the old
   // email released before the answer.
   void ApplyUpdate(UserId id, std::shared_ptr<const UserPatch> patch, std::string claimed_key,
-                   Done<rpc::SerializedMessage> done);
+                   Deadline deadline, Done<rpc::SerializedMessage> done);
+  // user_email_claims.cc: the claim of `key` (for `email`, as messages name it) for `claimer`
+  // on this partition, a stale claim of another partition's user freed first (up to `repairs`
+  // times); ALREADY_EXISTS when taken.
+  void ClaimEmail(std::string email, std::string key, UserId claimer, Deadline deadline,
+                  int repairs, Done<void> done);
+  // The claim on the key's partition: this one's (ClaimEmail) or another's (remote_.claim).
+  void ClaimAnywhere(std::string email, std::string key, UserId claimer, Deadline deadline,
+                     Done<void> done);
+  // `key`'s claim by `claimer` released on its partition; then `then()` (a remote release that
+  // fails leaves a stale claim, freed by the next claim of that email).
+  void ReleaseAnywhere(std::string key, UserId claimer, Deadline deadline,
+                       std::function<void()> then);
+  // `key`'s claim by another partition's `holder`, noted at `seq`, freed and journaled.
+  void FreeStaleClaim(std::string key, UserId holder, uint64_t seq, Done<void> done);
   runtime::ShardId OwnerOf(const UserId& id) const { return shards_.ShardFor(id.view()); }
 
   UserServiceOptions options_;
   runtime::Sharded<UserShard> shards_;
   PartitionScanner partition_scanner_;
   ClusterWatch cluster_watch_;
+  RemoteEmailClaims remote_;
   std::vector<UserRestore> restore_;  // by shard, from Recover(); each taken by its StartShard
 };
 
