@@ -47,7 +47,11 @@ void CheckRequestData(const MessageCodec& codec, std::string_view text) {
     FUZZ_CHECK(back.ok());
     Result<grpc::ByteBuffer> again = codec.JsonToWire(*back);
     FUZZ_CHECK(again.ok());
-    FUZZ_CHECK(BufferToBytes(*again) == BufferToBytes(*wire));
+    // Stable after one round trip. Not always equal to the first wire: a FieldMask path that is
+    // no field name (upper case, digits after '_') changes under protobuf's camelCase mapping.
+    Result<std::string> back_again = codec.WireToJson(*again, JsonStyle{});
+    FUZZ_CHECK(back_again.ok());
+    FUZZ_CHECK(*back_again == *back);
   }
 }
 

@@ -141,7 +141,8 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
         deadline = time.monotonic() + TIMEOUT
         while True:
             with open(self.traces[process]) as f:
-                found = [x for x in map(json.loads, filter(str.strip, f))
+                lines = [line for line in f if line.endswith("\n")]  # the last may be mid-write
+                found = [x for x in map(json.loads, filter(str.strip, lines))
                          if x["trace_id"] == trace_id]
             if len(found) >= count or time.monotonic() > deadline:
                 return found

@@ -132,7 +132,8 @@ class GatewayTraceTest(GatewayClient, unittest.TestCase):
         deadline = time.monotonic() + TIMEOUT
         while True:
             with open(self.traces[process]) as f:
-                found = [x for x in map(json.loads, filter(str.strip, f))
+                lines = [line for line in f if line.endswith("\n")]  # the last may be mid-write
+                found = [x for x in map(json.loads, filter(str.strip, lines))
                          if x["trace_id"] == trace_id]
             ids = {x["span_id"] for x in found}
             if (len(found) >= count and ids.issuperset(span_ids)) or time.monotonic() > deadline:
