@@ -8,7 +8,10 @@
 // response that converts to JSON converts back.
 
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/field_mask.pb.h>
+#include <google/protobuf/message.h>
 
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -36,6 +39,44 @@ const MessageCodec& CodecFor(uint8_t selector) {
   return *codecs[i];
 }
 
+bool IsFieldNamePath(const std::string& path) {
+  bool after_separator = true;  // at the start, after '.' or '_': a letter must follow
+  for (char c : path) {
+    if (c == '.' || c == '_') {
+      if (after_separator) return false;
+      after_separator = true;
+    } else if (c >= 'a' && c <= 'z') {
+      after_separator = false;
+    } else if (c >= '0' && c <= '9') {
+      if (after_separator) return false;
+    } else {
+      return false;
+    }
+  }
+  return !after_separator || path.empty();
+}
+
+// Whether every FieldMask at the top of the message `wire` holds only field-name paths.
+bool MaskPathsAreFieldNames(const MessageCodec& codec, const grpc::ByteBuffer& wire) {
+  namespace pb = google::protobuf;
+  std::unique_ptr<pb::Message> message(
+      pb::MessageFactory::generated_factory()->GetPrototype(codec.type())->New());
+  if (!message->ParseFromString(BufferToBytes(wire))) return false;
+  for (int i = 0; i < codec.type()->field_count(); ++i) {
+    const pb::FieldDescriptor* field = codec.type()->field(i);
+    if (field->message_type() == nullptr || field->message_type() != pb::FieldMask::descriptor() ||
+        field->is_repeated()) {
+      continue;
+    }
+    const auto& mask =
+        static_cast<const pb::FieldMask&>(message->GetReflection()->GetMessage(*message, field));
+    for (const std::string& path : mask.paths()) {
+      if (!IsFieldNamePath(path)) return false;
+    }
+  }
+  return true;
+}
+
 void CheckRequestData(const MessageCodec& codec, std::string_view text) {
   Result<RequestData> data = SplitRequestData(text);
   if (!data.ok()) return;
@@ -47,11 +88,11 @@ void CheckRequestData(const MessageCodec& codec, std::string_view text) {
     FUZZ_CHECK(back.ok());
     Result<grpc::ByteBuffer> again = codec.JsonToWire(*back);
     FUZZ_CHECK(again.ok());
-    // Stable after one round trip. Not always equal to the first wire: a FieldMask path that is
-    // no field name (upper case, digits after '_') changes under protobuf's camelCase mapping.
-    Result<std::string> back_again = codec.WireToJson(*again, JsonStyle{});
-    FUZZ_CHECK(back_again.ok());
-    FUZZ_CHECK(*back_again == *back);
+    // A FieldMask path that is no field name (upper case, '&', a digit after '_') changes under
+    // protobuf's camelCase mapping, so only masks of field-name paths must come back the same.
+    if (MaskPathsAreFieldNames(codec, *wire)) {
+      FUZZ_CHECK(BufferToBytes(*again) == BufferToBytes(*wire));
+    }
   }
 }
 
