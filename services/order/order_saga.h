@@ -158,7 +158,12 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // order's keys, then the compensation it was in (or now starts). LocateReservation also serves
   // Compensate after a ReserveStock that ended without an answer.
   void ResumeCompensation();
-  void LocateReservation(int attempt, Next next);
+  // `max_attempts`: transient failures are retried up to it (the settle attempts at recovery;
+  // fewer while a caller waits for the order).
+  void LocateReservation(int attempt, int max_attempts, Next next);
+  // A lost ReserveStock's lookup while the caller waits: a partition that stays down must not
+  // hold the order's answer for the whole settle budget (its hold, if any, then meets its ttl).
+  static constexpr int kLostReserveLookups = 4;
   void VoidByKey(int attempt, Next next);
 
   Env* env_;

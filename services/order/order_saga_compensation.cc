@@ -28,7 +28,8 @@ void OrderSaga::Compensate(Next next) {
     // The ReserveStock whose answer never came may have held stock all the same: found by the
     // order's key (LocateReservation), it is given back below like any other hold.
     reserve_unknown_ = false;
-    LocateReservation(1, [self, next = std::move(next)] { self->Compensate(next); });
+    LocateReservation(1, kLostReserveLookups,
+                      [self, next = std::move(next)] { self->Compensate(next); });
     return;
   }
   auto give_back_stock = [self, next = std::move(next)] {

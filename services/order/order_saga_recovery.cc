@@ -89,7 +89,7 @@ void OrderSaga::Resume() {
 
 void OrderSaga::ResumeCompensation() {
   auto self = shared_from_this();
-  LocateReservation(1, [self] {
+  LocateReservation(1, self->env_->options.settle_attempts, [self] {
     self->VoidByKey(1, [self] {
       if (self->phase_ == SagaPhase::kCancelling) {
         self->EndCancelled();
@@ -100,7 +100,7 @@ void OrderSaga::ResumeCompensation() {
   });
 }
 
-void OrderSaga::LocateReservation(int attempt, Next next) {
+void OrderSaga::LocateReservation(int attempt, int max_attempts, Next next) {
   if (!order_.reservation_id().empty()) {
     // Known: release it (idempotent; FAILED_PRECONDITION if it was committed, and the units are
     // returned instead).
@@ -116,39 +116,40 @@ void OrderSaga::LocateReservation(int attempt, Next next) {
   // key (the order id), so asking again returns it; if there was none, the hold made now is
   // released with the rest.
   auto self = shared_from_this();
-  CallReserveStock(CompensationDeadline(), "inventory (ReserveStock by key)",
-                   [self, attempt, next](const Status& status, inv::Reservation reservation) {
-                     if (status.ok()) {
-                       self->order_.set_reservation_id(reservation.id());
-                       switch (reservation.state()) {
-                         case inv::Reservation::RESERVATION_STATE_HELD:
-                           self->held_ = true;
-                           break;
-                         case inv::Reservation::RESERVATION_STATE_COMMITTED:
-                           self->committed_ = true;
-                           break;
-                         default:  // released or expired: nothing held
-                           break;
-                       }
-                       next();
-                       return;
-                     }
-                     if (Transient(status) && attempt < self->env_->options.settle_attempts) {
-                       self->RetryLater(attempt, [self, attempt, next] {
-                         self->LocateReservation(attempt + 1, next);
-                       });
-                       return;
-                     }
-                     if (Transient(status)) {
-                       self->compensation_problems_.push_back(
-                           "a reservation under key " + self->order_.id() +
-                           " could not be looked up (inventory " + DescribeCallStatus(status) +
-                           "); if it exists it expires on its own after its ttl");
-                     }
-                     // Otherwise (out of stock, unknown product): no reservation was made under the
-                     // key.
-                     next();
-                   });
+  CallReserveStock(
+      CompensationDeadline(), "inventory (ReserveStock by key)",
+      [self, attempt, max_attempts, next](const Status& status, inv::Reservation reservation) {
+        if (status.ok()) {
+          self->order_.set_reservation_id(reservation.id());
+          switch (reservation.state()) {
+            case inv::Reservation::RESERVATION_STATE_HELD:
+              self->held_ = true;
+              break;
+            case inv::Reservation::RESERVATION_STATE_COMMITTED:
+              self->committed_ = true;
+              break;
+            default:  // released or expired: nothing held
+              break;
+          }
+          next();
+          return;
+        }
+        if (Transient(status) && attempt < max_attempts) {
+          self->RetryLater(attempt, [self, attempt, max_attempts, next] {
+            self->LocateReservation(attempt + 1, max_attempts, next);
+          });
+          return;
+        }
+        if (Transient(status)) {
+          self->compensation_problems_.push_back(
+              "a reservation under key " + self->order_.id() +
+              " could not be looked up (inventory " + DescribeCallStatus(status) +
+              "); if it exists it expires on its own after its ttl");
+        }
+        // Otherwise (out of stock, unknown product): no reservation was made under the
+        // key.
+        next();
+      });
 }
 
 void OrderSaga::VoidByKey(int attempt, Next next) {
