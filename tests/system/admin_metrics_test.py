@@ -24,6 +24,7 @@ import grpc
 
 from percore_py import admin
 from percore_py.admin import get, key, parse
+from percore_py.cluster import free_ports
 from percore_py.stubs import stub_modules
 
 SERVER = None
@@ -39,9 +40,7 @@ def start_server(*flags):
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 class AdminMetrics(unittest.TestCase):

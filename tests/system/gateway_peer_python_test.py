@@ -10,9 +10,7 @@ Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
 
 import json
 import os
-import re
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -22,6 +20,7 @@ import requests
 
 from gateway_support import TIMEOUT, GatewayClient, close_of, recv_json
 from percore_py import admin
+from percore_py.cluster import free_ports
 from percore_py.server import Server
 
 from admin_metrics_test import get as admin_get, key, parse
@@ -30,9 +29,7 @@ SERVER = None
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 class GatewayPeerTest(GatewayClient, unittest.TestCase):

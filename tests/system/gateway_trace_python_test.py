@@ -29,10 +29,10 @@ import unittest
 import uuid
 
 import requests
-import socket
 
 from gateway_support import TIMEOUT, GatewayClient, unique
 from percore_py import admin
+from percore_py.cluster import free_ports
 from percore_py.server import Server
 
 SERVER = None
@@ -57,9 +57,7 @@ NO_DEADLINE_SECONDS = 30
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return free_ports(1)[0]
 
 
 class GatewayTraceTest(GatewayClient, unittest.TestCase):
