@@ -5,10 +5,12 @@ order, in memory and with --data-dir under each --fsync policy, in one run (issu
 in-memory, always >= 50%). The data directory is under /var/tmp: say which disk when quoting.
 Usage (from the checkout, after a release build):
   PYTHONPATH=tools/pylib /usr/bin/python3 bench/durability/fsync_policies.py build/release
-(optional: USERS ORDERS after the build directory, e.g. 300 100 for a quick check that it runs)"""
+(optional: USERS ORDERS ROUNDS after the build directory, e.g. 300 100 for a quick check that it
+runs; with ROUNDS > 1 the policies alternate and the medians are printed)"""
 
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -25,10 +27,11 @@ POLICIES = [("in-memory", []), ("no", ["--fsync", "no"]),
             ("everysec", ["--fsync", "everysec"]), ("always", ["--fsync", "always"])]
 
 
-def main(build, user_count=30000, order_count=5000):
+def main(build, user_count=30000, order_count=5000, rounds=1):
     env.use_build(build)
     binary = os.path.join(build, "services/server/percore-server")
-    for label, fsync in POLICIES:
+    rates = {}
+    for label, fsync in POLICIES * rounds:
         data_dir = tempfile.mkdtemp(prefix="percore-fsync-bench-", dir="/var/tmp")
         durable = ["--data-dir", data_dir] + fsync if fsync else []
         server = Server(binary, "--shards", "1", "--services", "user,inventory,payment,order",
@@ -48,9 +51,17 @@ def main(build, user_count=30000, order_count=5000):
             server.stop()
             shutil.rmtree(data_dir, ignore_errors=True)
         for call, report in reports:
+            rates.setdefault((label, call), []).append(report["rps"])
             print("%-9s %-11s %9.1f req/s  p50 %7.0f us  p99 %7.0f us  errors %d" % (
                 label, call, report["rps"], report["p50_us"], report["p99_us"],
                 report["errors"]), flush=True)
+    if rounds > 1:
+        for call in ("CreateUser", "CreateOrder"):
+            base = statistics.median(rates[("in-memory", call)])
+            print("medians of %d rounds, %s: " % (rounds, call) + ", ".join(
+                "%s %.0f req/s (%.2fx)" % (label, statistics.median(rates[(label, call)]),
+                                          statistics.median(rates[(label, call)]) / base)
+                for label, _ in POLICIES), flush=True)
 
 
 def order_requests(server, stamp, count):
@@ -71,4 +82,4 @@ def order_requests(server, stamp, count):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *(int(n) for n in sys.argv[2:4]))
+    main(sys.argv[1], *(int(n) for n in sys.argv[2:5]))
