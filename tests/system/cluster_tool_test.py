@@ -123,6 +123,7 @@ class ClusterTool(unittest.TestCase):
                 if grower:
                     grower.send_signal(signal.SIGTERM)
                     rest = grower.stdout.read()
+                    grower.stdout.close()
                     self.assertEqual(grower.wait(timeout=30), 0, rest)
                     self.assertIn("new members stopped: exit codes [0]", rest)
                     with self.assertRaises(ProcessLookupError):
