@@ -7,17 +7,20 @@ product is readable through every member, every old email is refused to a new us
 member (no email claimable twice: the claims moved to their new partition), new users land on
 partition 2 too (and their orders and their emails' uniqueness work there), ListUsers through
 the new member lists everyone. Then every member is restarted on its --data-dir with the printed
---grown history: all of it still holds.
+--grown history: all of it still holds. With JWT on, ClusterAdmin refuses a caller without the
+`service` or `admin` role, and growth with a `service` token works.
 Usage: cluster_grow_python_test.py PATH/TO/percore-server"""
 
 import os
 import sys
 import tempfile
 import threading
+import time
 import unittest
 import uuid
 
 import grpc
+import jwt
 
 from percore_py.cluster import Cluster
 from percore_py.stubs import stub_module
@@ -25,6 +28,13 @@ from percore_py.stubs import stub_module
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+SECRET = "percore-cluster-grow-secret-0123456789abcdef"
+
+
+def bearer(sub, roles):
+    now = int(time.time())
+    return [("authorization", "Bearer " + jwt.encode(
+        {"sub": sub, "roles": roles, "iat": now, "exp": now + 300}, SECRET, algorithm="HS256"))]
 
 
 def pb(name):
@@ -198,6 +208,9 @@ class ClusterGrow(unittest.TestCase):
         new_orders = [self.create_order(0, on_two[0].id, skus[1])]
         self.assert_everything_readable(new_users, new_orders, skus)
         self.assert_emails_taken(new_users[:6] + on_two[:2])
+        listed_skus = {p.sku for p in self.inventory[2].ListProducts(
+            self.inv_pb.ListProductsRequest(page_size=1000), timeout=TIMEOUT)}
+        self.assertTrue(set(skus) <= listed_skus)
         everyone = {u.id for u in users + new_users}
         self.assertTrue(everyone <= self.listed_ids(2))
         self.assertTrue(everyone <= self.listed_ids(0))
@@ -214,6 +227,45 @@ class ClusterGrow(unittest.TestCase):
         self.assertEqual(self.owner_of_user(on_two[0].id), 2)
         later = [self.create_user(i % 3) for i in range(6)]
         self.assert_everything_readable(later, [], [])
+
+
+class ClusterGrowAuth(unittest.TestCase):
+    """With JWT on: ClusterAdmin is a member call (the `service` or `admin` role); a user's token
+    is refused, and growth with a `service` token works."""
+
+    def test_admin_calls_need_the_service_role(self):
+        admin_pb = pb("cluster.v1.cluster_admin_pb2")
+        admin_grpc = pb("cluster.v1.cluster_admin_pb2_grpc")
+        user_pb = pb("user.v1.user_pb2")
+        with tempfile.TemporaryDirectory(prefix="percore-cluster-grow-auth-") as d:
+            secret = os.path.join(d, "secret")
+            with open(secret, "w") as f:
+                f.write(SECRET)
+            peer = os.path.join(d, "peer")
+            with open(peer, "w") as f:
+                f.write(bearer("percore-members", ["service"])[0][1].split(" ", 1)[1])
+            cluster = Cluster(SERVER, 2, flags=["--services", "user", "--jwt-secret-file", secret,
+                                                "--peer-token-file", peer])
+            self.addCleanup(cluster.stop)
+            cluster.start()
+            with grpc.insecure_channel(cluster.addresses[0]) as channel:
+                stub = admin_grpc.ClusterAdminStub(channel)
+                for token in ([], bearer("someone", ["user"])):
+                    with self.assertRaises(grpc.RpcError) as raised:
+                        stub.Freeze(admin_pb.FreezeRequest(), metadata=token, timeout=TIMEOUT)
+                    self.assertIn(raised.exception.code(), (grpc.StatusCode.UNAUTHENTICATED,
+                                                            grpc.StatusCode.PERMISSION_DENIED))
+                user = pb("user.v1.user_pb2_grpc").UserServiceStub(channel).CreateUser(
+                    user_pb.CreateUserRequest(name="A", email="a-%s@example.com"
+                                              % uuid.uuid4().hex[:8]),
+                    metadata=bearer("root", ["admin"]), timeout=TIMEOUT)
+            self.assertRegex(cluster.grow(3, metadata=bearer("percore-members", ["service"])),
+                             r"^2,3@\d+$")
+            with grpc.insecure_channel(cluster.addresses[2]) as channel:
+                got = pb("user.v1.user_pb2_grpc").UserServiceStub(channel).GetUser(
+                    user_pb.GetUserRequest(id=user.id), metadata=bearer("root", ["admin"]),
+                    timeout=TIMEOUT)
+                self.assertEqual(got.email, user.email)
 
 
 if __name__ == "__main__":
