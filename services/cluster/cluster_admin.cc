@@ -35,9 +35,11 @@ class ClusterAdminHandler {
     // the second, the task that task posted (an order id is drawn on the user's shard, an email
     // claimed on its key's) has run too, before the answer says "frozen".
     auto shards = &users_->shards();
-    shards->InvokeOnAll([](user::UserShard&) {}, [shards, call] {
-      shards->InvokeOnAll([](user::UserShard&) {}, [call] { call.Finish(State()); });
-    });
+    shards->InvokeOnAll([](user::UserShard&) {},
+                        [shards, call] {
+                          shards->InvokeOnAll([](user::UserShard&) {},
+                                              [call] { call.Finish(State()); });
+                        });
   }
 
   void Unfreeze(rpc::UnaryCall<v1::UnfreezeRequest, v1::MemberState> call) {

@@ -91,8 +91,8 @@ TEST(PartitionFromHostname, ExcludesPartition) {
 TEST(GrownFlag, HistoryEndsAtThePartitionCount) {
   ClusterFlags flags;
   std::string error;
-  ASSERT_TRUE(Parse({"--partitions", "3", "--partition", "2", "--members", "a:1,b:2,c:3",
-                     "--grown", "2,3@1780000000000", "--grow-joining"},
+  ASSERT_TRUE(Parse({"--partitions", "3", "--partition", "2", "--members", "a:1,b:2,c:3", "--grown",
+                     "2,3@1780000000000", "--grow-joining"},
                     &flags, &error))
       << error;
   EXPECT_TRUE(flags.grow_joining);
