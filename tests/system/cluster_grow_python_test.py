@@ -6,7 +6,7 @@ cluster is growing" and a name change is served. After it: every user (with its 
 product is readable through every member, every old email is refused to a new user at every
 member (no email claimable twice: the claims moved to their new partition), new users land on
 partition 2 too (and their orders and their emails' uniqueness work there), ListUsers through
-the new member lists everyone. Then every member is restarted on its --data-dir with the printed
+the new member lists everyone, a watch of every user through an old member sees partition 2. Then every member is restarted on its --data-dir with the printed
 --grown history: all of it still holds. With JWT on, ClusterAdmin refuses a caller without the
 `service` or `admin` role, and growth with a `service` token works.
 Usage: cluster_grow_python_test.py PATH/TO/percore-server"""
@@ -136,6 +136,31 @@ class ClusterGrow(unittest.TestCase):
         return {u.id for u in self.users[member].ListUsers(
             self.user_pb.ListUsersRequest(page_size=1000), timeout=TIMEOUT)}
 
+    def assert_watch_sees_every_partition(self, member, user_on_two):
+        """A watch of every user opened through an old member after the switch spans the new
+        partition too: a change of a partition-2 user reaches it."""
+        call = self.users[member].WatchUserUpdates(self.user_pb.WatchUserRequest(), timeout=30)
+        seen = threading.Event()
+
+        def read():
+            try:
+                for update in call:
+                    if update.user.id == user_on_two:
+                        seen.set()
+                        return
+            except grpc.RpcError:
+                pass
+
+        call.initial_metadata()  # sent once every partition has registered the watch
+        thread = threading.Thread(target=read, daemon=True)
+        thread.start()
+        self.users[member].UpdateUser(self.user_pb.UpdateUserRequest(
+            id=user_on_two, name="Watched on partition 2"), timeout=TIMEOUT)
+        self.assertTrue(seen.wait(TIMEOUT), "the watch through member %d missed partition 2"
+                        % member)
+        call.cancel()
+        thread.join(TIMEOUT)
+
     # --- the test --------------------------------------------------------------------------
 
     def test_grow_2_to_3_keeps_everything_and_reads_go_on(self):
@@ -211,6 +236,7 @@ class ClusterGrow(unittest.TestCase):
         listed_skus = {p.sku for p in self.inventory[2].ListProducts(
             self.inv_pb.ListProductsRequest(page_size=1000), timeout=TIMEOUT)}
         self.assertTrue(set(skus) <= listed_skus)
+        self.assert_watch_sees_every_partition(0, on_two[0].id)
         everyone = {u.id for u in users + new_users}
         self.assertTrue(everyone <= self.listed_ids(2))
         self.assertTrue(everyone <= self.listed_ids(0))
