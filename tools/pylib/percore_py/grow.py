@@ -49,7 +49,7 @@ def grow(addresses, to, start_member, metadata=(), timeout=30, log=lambda line: 
         previous = states[0].grown or str(states[0].partitions)
         since = int(time.time() * 1000) + 1
         grown = "%s,%d@%d" % (previous, to, since)
-        switched = False
+        switching = switched = False
         try:
             members = old + [start_member(q, grown) for q in range(len(old), to)]
             log("started: %s (--grown %s)" % (", ".join(members[len(old):]), grown))
@@ -66,14 +66,21 @@ def grow(addresses, to, start_member, metadata=(), timeout=30, log=lambda line: 
                     if claims:
                         log("partition %d took %d email claims from partition %d"
                             % (q, len(claims), p))
+            switching = True
             for a in members:
                 call(a, "Switch", pb.SwitchRequest(grown=grown, members=members))
             switched = True
             log("switched to %d partitions" % to)
         finally:
-            # Before the switch a failure leaves the old members as they were: unfrozen.
-            for a in (members if switched else old):
-                call(a, "Unfreeze", pb.UnfreezeRequest())
+            # Before any Switch a failure leaves the old members as they were: unfrozen. A Switch
+            # that failed part-way leaves every member frozen (reads still served): members on
+            # both placements must not draw ids; Switch the rest, then Unfreeze, by hand.
+            if switched or not switching:
+                for a in (members if switched else old):
+                    call(a, "Unfreeze", pb.UnfreezeRequest())
+            else:
+                log("a Switch failed: every member left frozen; Switch the rest (--grown %s), "
+                    "then Unfreeze every member" % grown)
         log("unfrozen")
         return grown, members
     finally:
