@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "core/base/string_hash.h"
+#include "core/cluster/cluster_placement.h"
 
 namespace percore::cluster {
 
@@ -28,20 +29,32 @@ using KeyOf = std::function<std::optional<std::string>(const google::protobuf::M
 class RouteTable {
  public:
   // `path`: "/package.Service/Method".
-  void Add(std::string path, KeyOf key_of) { by_path_.emplace(std::move(path), std::move(key_of)); }
+  // `kind`: how the key is placed once the cluster has grown (cluster_placement.h); before any
+  // growth every kind lands on PartitionFor(key, P).
+  void Add(std::string path, KeyOf key_of, KeyKind kind = KeyKind::kMoving) {
+    by_path_.emplace(std::move(path), Route{std::move(key_of), kind});
+  }
 
   // nullopt: no key (the method is not routed, or the request names none readable).
   std::optional<std::string> KeyOf(std::string_view path,
                                    const google::protobuf::Message& request) const {
     auto it = by_path_.find(path);
     if (it == by_path_.end()) return std::nullopt;
-    return it->second(request);
+    return it->second.key_of(request);
+  }
+  KeyKind KindOf(std::string_view path) const {
+    auto it = by_path_.find(path);
+    return it == by_path_.end() ? KeyKind::kMoving : it->second.kind;
   }
   bool Routes(std::string_view path) const { return by_path_.find(path) != by_path_.end(); }
   size_t size() const { return by_path_.size(); }
 
  private:
-  std::unordered_map<std::string, cluster::KeyOf, TransparentStringHash, std::equal_to<>> by_path_;
+  struct Route {
+    cluster::KeyOf key_of;
+    KeyKind kind;
+  };
+  std::unordered_map<std::string, Route, TransparentStringHash, std::equal_to<>> by_path_;
 };
 
 }  // namespace percore::cluster

@@ -93,6 +93,12 @@ class UniqueIndexPartition {
   size_t size() const { return claims_.size(); }
   bool empty() const { return claims_.empty(); }
 
+  // fn(key, owner) for every claim, in key order (a grown cluster's claims pull reads them).
+  template <class Fn>
+  void ForEach(Fn fn) const {
+    for (const Claimed& claim : claims_) fn(claim.key.view(), claim.owner);
+  }
+
  private:
   struct Claimed {
     CompactBlob key;

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "core/cluster/growth_history.h"
 #include "services/remote/peer_target.h"
 
 namespace percore::cluster {
@@ -55,9 +56,13 @@ std::optional<bool> ParseClusterFlag(std::string_view arg,
     flags->partition_from_hostname = true;
     return true;
   }
+  if (arg == "--grow-joining") {
+    flags->grow_joining = true;
+    return true;
+  }
   if (arg != "--partitions" && arg != "--partition" && arg != "--members" && arg != "--etcd" &&
       arg != "--etcd-prefix" && arg != "--advertise" && arg != "--etcd-lease-ttl-seconds" &&
-      arg != "--etcd-connect-timeout-seconds") {
+      arg != "--etcd-connect-timeout-seconds" && arg != "--grown") {
     return std::nullopt;
   }
   std::optional<std::string> value = take_value();
@@ -78,6 +83,9 @@ std::optional<bool> ParseClusterFlag(std::string_view arg,
       if (comma == std::string::npos) break;
       start = comma + 1;
     }
+  } else if (arg == "--grown") {
+    if (!ParseGrowthHistory(*value, error)) return false;
+    flags->grown = *value;
   } else if (arg == "--etcd-prefix") {
     if (value->empty() || value->front() != '/' || value->back() == '/') {
       *error =
@@ -138,15 +146,35 @@ std::optional<bool> ParseClusterFlag(std::string_view arg,
   return true;
 }
 
+namespace {
+
+// The history of --grown checked against --partitions (its last count) and put in `placement`.
+bool AddGrowthHistory(const ClusterFlags& flags, ClusterPlacement* placement, std::string* error) {
+  if (flags.grown.empty()) return true;
+  std::optional<GrowthHistory> history = ParseGrowthHistory(flags.grown, error);
+  if (!history) return false;
+  if (history->epochs.back().partitions != placement->partitions) {
+    *error = "--grown " + flags.grown + " ends with " +
+             std::to_string(history->epochs.back().partitions) + " partitions; --partitions is " +
+             std::to_string(placement->partitions);
+    return false;
+  }
+  placement->first_partitions = history->first_partitions;
+  placement->grown = std::move(history->epochs);
+  return true;
+}
+
+}  // namespace
+
 std::optional<ClusterPlacement> PlacementFromFlags(const ClusterFlags& given, std::string* error) {
   ClusterFlags flags = given;
   ClusterPlacement placement;
   if (flags.partitions <= 1) {
     if (flags.partition > 0 || flags.members.size() > 1 || flags.live_membership() ||
-        flags.partition_from_hostname) {
+        flags.partition_from_hostname || !flags.grown.empty() || flags.grow_joining) {
       *error =
-          "--partition, --partition-from-hostname, --members and --etcd need --partitions P (P > "
-          "1)";
+          "--partition, --partition-from-hostname, --members, --etcd and --grown need "
+          "--partitions P (P > 1)";
       return std::nullopt;
     }
     return placement;
@@ -183,6 +211,7 @@ std::optional<ClusterPlacement> PlacementFromFlags(const ClusterFlags& given, st
     placement.self = static_cast<PartitionId>(flags.partition);
     // Known once etcd answers (services/cluster/etcd_membership.h); "" = no live member yet.
     placement.members.assign(placement.partitions, "");
+    if (!AddGrowthHistory(flags, &placement, error)) return std::nullopt;
     return placement;
   }
   if (!flags.advertise.empty() || flags.etcd_prefix != ClusterFlags().etcd_prefix) {
@@ -198,6 +227,7 @@ std::optional<ClusterPlacement> PlacementFromFlags(const ClusterFlags& given, st
   placement.partitions = static_cast<size_t>(flags.partitions);
   placement.self = static_cast<PartitionId>(flags.partition);
   placement.members = flags.members;
+  if (!AddGrowthHistory(flags, &placement, error)) return std::nullopt;
   return placement;
 }
 
@@ -218,6 +248,11 @@ std::string ClusterUsage() {
   --advertise HOST:PORT       the address other members dial to reach this one (default: the
                               --listen address with its actual port; required when --listen is
                               a wildcard such as 0.0.0.0)
+  --grown P0,P1@T1[,...]      a grown cluster's placement history, as `tools/cluster grow`
+                              printed it (deploy-time count, then each count and the unix ms
+                              it took effect); --partitions is its last count
+  --grow-joining              this partition joins a growing cluster (tools/cluster grow starts
+                              it): ids and email claims refused until the tool unfreezes it
   --etcd-prefix PREFIX        the cluster's key prefix in etcd (default /percore)
   --etcd-lease-ttl-seconds N  the registration's lease: renewed every N/3 s; a member not renewed
                               for N s is dropped by the others (default 10)

@@ -6,7 +6,8 @@
 // whole cluster and nothing is routed. Or live membership: --etcd URL,... with --advertise,
 // --etcd-prefix, --etcd-lease-ttl-seconds, --etcd-connect-timeout-seconds
 // (services/cluster/etcd_membership.h). --partition-from-hostname takes I from the host name's
-// trailing ordinal (a Kubernetes StatefulSet pod: percore-2 serves partition 2).
+// trailing ordinal (a Kubernetes StatefulSet pod: percore-2 serves partition 2). --grown
+// P0,P1@T1[,...]: the history `tools/cluster grow` printed, for a restart after growth.
 
 #include <functional>
 #include <optional>
@@ -29,6 +30,12 @@ struct ClusterFlags {
   std::string advertise;  // HOST:PORT other members dial; empty: the --listen address
   int etcd_lease_ttl_seconds = 10;
   int etcd_connect_timeout_seconds = 10;
+  // --grown P0,P1@T1,...: the growth history of a grown cluster (core/cluster/growth_history.h);
+  // empty: never grown.
+  std::string grown;
+  // --grow-joining: a partition started while its cluster grows; frozen until the tool's
+  // Unfreeze (services/cluster/growth_freeze.h).
+  bool grow_joining = false;
 
   bool live_membership() const { return !etcd.empty(); }
 };

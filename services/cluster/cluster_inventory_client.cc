@@ -126,7 +126,7 @@ ClusterInventoryClient::ClusterInventoryClient(ClusterPlacement placement,
 void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
                                         const clients::CallOptions& options,
                                         clients::Done<inv::Product> done) {
-  const PartitionId owner = placement_.OwnerOf(request.sku());
+  const PartitionId owner = placement_.OwnerOfCommerce(request.sku());
   LocalOrMember(*links_, placement_.self, owner, Path("GetProduct"), *local_,
                 &clients::InventoryClient::GetProduct, std::move(request), options,
                 std::move(done));
@@ -135,7 +135,7 @@ void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
 void ClusterInventoryClient::AdjustStock(inv::AdjustStockRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<inv::Product> done) {
-  const PartitionId owner = placement_.OwnerOf(request.sku());
+  const PartitionId owner = placement_.OwnerOfCommerce(request.sku());
   LocalOrMember(*links_, placement_.self, owner, Path("AdjustStock"), *local_,
                 &clients::InventoryClient::AdjustStock, std::move(request), options,
                 std::move(done));
@@ -153,7 +153,7 @@ void ClusterInventoryClient::CommitPart(const std::string& id, const clients::Ca
                                         clients::Done<inv::Reservation> done) {
   inv::CommitReservationRequest request;
   request.set_reservation_id(id);
-  const PartitionId owner = placement_.OwnerOf(id);
+  const PartitionId owner = placement_.OwnerOfCommerce(id);
   LocalOrMember(*links_, placement_.self, owner, Path("CommitReservation"), *local_,
                 &clients::InventoryClient::CommitReservation, std::move(request), options,
                 std::move(done));
@@ -163,7 +163,7 @@ void ClusterInventoryClient::ReleasePart(const std::string& id, const clients::C
                                          clients::Done<inv::Reservation> done) {
   inv::ReleaseReservationRequest request;
   request.set_reservation_id(id);
-  const PartitionId owner = placement_.OwnerOf(id);
+  const PartitionId owner = placement_.OwnerOfCommerce(id);
   LocalOrMember(*links_, placement_.self, owner, Path("ReleaseReservation"), *local_,
                 &clients::InventoryClient::ReleaseReservation, std::move(request), options,
                 std::move(done));
@@ -174,7 +174,7 @@ void ClusterInventoryClient::ReserveStock(inv::ReserveStockRequest request,
                                           clients::Done<inv::Reservation> done) {
   std::map<PartitionId, std::vector<int>> lines_by_partition;  // ascending partitions
   for (int i = 0; i < request.lines_size(); ++i) {
-    lines_by_partition[placement_.OwnerOf(request.lines(i).sku())].push_back(i);
+    lines_by_partition[placement_.OwnerOfCommerce(request.lines(i).sku())].push_back(i);
   }
   // No key or no line: the local handler names the field. One partition: its own reservation.
   if (request.reservation_key().empty() || lines_by_partition.size() <= 1) {
@@ -258,11 +258,12 @@ void ClusterInventoryClient::ReleaseAll(std::shared_ptr<Parts> parts, size_t cou
 std::vector<std::string> ClusterInventoryClient::PartIds(
     const std::string& id, clients::Done<inv::Reservation>& done) const {
   std::vector<std::string> ids = SplitParts(id);
-  if (ids.size() > placement_.partitions) {
-    done(Status(StatusCode::kInvalidArgument,
-                "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
-                    std::to_string(placement_.partitions) + " partitions of this cluster"),
-         inv::Reservation());
+  if (ids.size() > placement_.initial_partitions()) {
+    done(
+        Status(StatusCode::kInvalidArgument,
+               "reservation_id names " + std::to_string(ids.size()) + " parts, more than the " +
+                   std::to_string(placement_.initial_partitions()) + " partitions of this cluster"),
+        inv::Reservation());
     return {};
   }
   return ids;
@@ -335,7 +336,8 @@ bool ClusterInventoryClient::Spans(std::string_view path,
     const auto& reserve = static_cast<const inv::ReserveStockRequest&>(request);
     if (reserve.reservation_key().empty()) return false;
     for (const inv::StockLine& line : reserve.lines()) {
-      if (placement_.OwnerOf(line.sku()) != placement_.OwnerOf(reserve.lines(0).sku())) {
+      if (placement_.OwnerOfCommerce(line.sku()) !=
+          placement_.OwnerOfCommerce(reserve.lines(0).sku())) {
         return true;
       }
     }

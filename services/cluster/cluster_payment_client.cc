@@ -17,7 +17,7 @@ ClusterPaymentClient::ClusterPaymentClient(ClusterPlacement placement,
 void ClusterPaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                                           const clients::CallOptions& options,
                                           clients::Done<::payment::v1::PaymentResult> done) {
-  const PartitionId owner = placement_.OwnerOf(request.idempotency_key());
+  const PartitionId owner = placement_.OwnerOfCommerce(request.idempotency_key());
   LocalOrMember(*links_, placement_.self, owner, std::string(kPayment) + "ProcessPayment", *local_,
                 &clients::PaymentClient::ProcessPayment, std::move(request), options,
                 std::move(done));
@@ -26,7 +26,7 @@ void ClusterPaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest r
 void ClusterPaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<::payment::v1::PaymentResult> done) {
-  const PartitionId owner = placement_.OwnerOf(request.transaction_id());
+  const PartitionId owner = placement_.OwnerOfCommerce(request.transaction_id());
   LocalOrMember(*links_, placement_.self, owner, std::string(kPayment) + "RefundPayment", *local_,
                 &clients::PaymentClient::RefundPayment, std::move(request), options,
                 std::move(done));
@@ -35,7 +35,7 @@ void ClusterPaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest req
 void ClusterPaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
                                        const clients::CallOptions& options,
                                        clients::Done<::payment::v1::PaymentResult> done) {
-  const PartitionId owner = placement_.OwnerOf(request.idempotency_key());
+  const PartitionId owner = placement_.OwnerOfCommerce(request.idempotency_key());
   LocalOrMember(*links_, placement_.self, owner, std::string(kPayment) + "VoidPayment", *local_,
                 &clients::PaymentClient::VoidPayment, std::move(request), options, std::move(done));
 }

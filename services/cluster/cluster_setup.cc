@@ -25,12 +25,20 @@ std::shared_ptr<ForwardingRouter> SetUpMember(const ClusterPlacement& placement)
     if (!members.empty()) members += ',';
     members += member;
   }
-  SetPageTokenKey("percore-cluster/" + std::to_string(placement.partitions) + "/" + members);
+  // The token key stays the same across growth: P₀ and the first P₀ members (the whole list
+  // before any growth).
+  std::string first_members;
+  for (size_t p = 0; p < placement.initial_partitions() && p < placement.members.size(); ++p) {
+    if (p > 0) first_members += ',';
+    first_members += placement.members[p];
+  }
+  SetPageTokenKey("percore-cluster/" + std::to_string(placement.initial_partitions()) + "/" +
+                  first_members);
   // Under --etcd the list is empty here: the membership logs it once this member has registered.
   observe::Log(observe::LogLevel::kInfo, "percore-server: partition %u of %zu; members %s\n",
                placement.self, placement.partitions,
                members.empty() ? "from etcd (listed once registered)" : members.c_str());
-  return std::make_shared<ForwardingRouter>(placement, PercoreRoutes(),
+  return std::make_shared<ForwardingRouter>(PercoreRoutes(),
                                             std::make_shared<MemberLinks>(placement.members));
 }
 

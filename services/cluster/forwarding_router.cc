@@ -8,6 +8,7 @@
 
 #include "core/rpc/method_table.h"
 #include "services/cluster/forwarded_call.h"
+#include "services/cluster/growth_freeze.h"
 
 namespace percore::cluster {
 namespace {
@@ -21,13 +22,20 @@ std::string MemberName(PartitionId partition, const std::string& address) {
 
 }  // namespace
 
-ForwardingRouter::ForwardingRouter(ClusterPlacement placement, RouteTable routes,
-                                   std::shared_ptr<MemberLinks> links)
-    : placement_(std::move(placement)), routes_(std::move(routes)), links_(std::move(links)) {}
+ForwardingRouter::ForwardingRouter(RouteTable routes, std::shared_ptr<MemberLinks> links)
+    : routes_(std::move(routes)), links_(std::move(links)) {}
 
 bool ForwardingRouter::Route(const rpc::InterceptedCall& call,
                              const std::function<rpc::RoutedAnswer()>& take) const {
-  if (call.request == nullptr || !placement_.clustered()) return false;
+  // The placement current at this call (a grown cluster's switch replaces it): one view for the
+  // whole decision.
+  const ClusterPlacement& placement = ProcessPlacement();
+  if (call.request == nullptr || !placement.clustered()) return false;
+  // While the cluster grows no id is drawn and no email claimed anywhere (growth_freeze.h).
+  if (std::optional<Status> refused = RefusedWhileGrowing(call.method.path(), *call.request)) {
+    take()(*refused, {});
+    return true;
+  }
   if (inventory_ && !call.call.metadata(kForwardedFromKey) &&
       inventory_->Spans(call.method.path(), *call.request)) {
     clients::CallOptions options;
@@ -37,8 +45,8 @@ bool ForwardingRouter::Route(const rpc::InterceptedCall& call,
   }
   std::optional<std::string> key = routes_.KeyOf(call.method.path(), *call.request);
   if (!key) return false;
-  const PartitionId owner = placement_.OwnerOf(*key);
-  if (owner == placement_.self) return false;
+  const PartitionId owner = placement.OwnerOfKind(*key, routes_.KindOf(call.method.path()));
+  if (owner == placement.self) return false;
 
   rpc::RoutedAnswer answer = take();
   rpc::CallCore& core = call.call;
@@ -46,7 +54,7 @@ bool ForwardingRouter::Route(const rpc::InterceptedCall& call,
     answer(
         Status(StatusCode::kUnavailable,
                "misrouted call: partition " + std::string(*from) + " forwarded it to partition " +
-                   std::to_string(placement_.self) + ", but its key belongs to partition " +
+                   std::to_string(placement.self) + ", but its key belongs to partition " +
                    std::to_string(owner) + " (the members disagree on --members/--partitions)"),
         {});
     return true;
@@ -78,7 +86,7 @@ bool ForwardingRouter::Route(const rpc::InterceptedCall& call,
       request.metadata.emplace_back(name, std::string(*value));
     }
   }
-  request.metadata.emplace_back(kForwardedFromKey, std::to_string(placement_.self));
+  request.metadata.emplace_back(kForwardedFromKey, std::to_string(placement.self));
   ForwardedCall::Start(
       links_->StubFor(shard_links, owner), shard_links.calls, shard.cq(), std::move(request),
       [answer = std::move(answer), who = MemberName(owner, address)](

@@ -24,8 +24,8 @@ namespace percore::cluster {
 
 class ForwardingRouter final : public rpc::CallRouter {
  public:
-  ForwardingRouter(ClusterPlacement placement, RouteTable routes,
-                   std::shared_ptr<MemberLinks> links);
+  // Routes by the process's placement as it is at each call (ProcessPlacement()).
+  ForwardingRouter(RouteTable routes, std::shared_ptr<MemberLinks> links);
 
   bool Route(const rpc::InterceptedCall& call,
              const std::function<rpc::RoutedAnswer()>& take) const override;
@@ -40,7 +40,6 @@ class ForwardingRouter final : public rpc::CallRouter {
   const std::shared_ptr<MemberLinks>& shared_links() const { return links_; }
 
  private:
-  ClusterPlacement placement_;
   RouteTable routes_;
   std::shared_ptr<MemberLinks> links_;
   std::shared_ptr<ClusterInventoryClient> inventory_;

@@ -34,8 +34,12 @@ MemberLinks::ShardLinks& MemberLinks::ForShard(runtime::Shard& shard) {
 }
 
 grpc::GenericStub& MemberLinks::StubFor(ShardLinks& links, size_t member) {
+  // A partition past this shard's list (a grown placement seen before its members arrive
+  // through the mailbox) dials nowhere: UNAVAILABLE at once.
+  if (links.by_member.size() <= member) links.by_member.resize(member + 1);
+  static const std::string kNone;
   Link& link = links.by_member[member];
-  const std::string& address = (*links.members)[member];
+  const std::string& address = member < links.members->size() ? (*links.members)[member] : kNone;
   if (!link.stub || link.address != address) {
     // A replaced channel's calls in flight keep what they need (gRPC counts their references);
     // they finish or are cancelled as before.
@@ -68,9 +72,20 @@ void MemberLinks::UpdateMembers(runtime::Runtime& runtime, std::vector<std::stri
   runtime.RunOnAll([this, list](runtime::Shard& shard) { ForShard(shard).members = list; });
 }
 
+void MemberLinks::GrowMembers(runtime::Runtime& runtime, std::vector<std::string> members) {
+  MemberList list = std::make_shared<const std::vector<std::string>>(std::move(members));
+  runtime.RunOnAll([this, list](runtime::Shard& shard) {
+    ShardLinks& links = ForShard(shard);
+    links.members = list;
+    if (links.by_member.size() < list->size()) links.by_member.resize(list->size());
+  });
+}
+
 const std::string& MemberLinks::member(size_t index) {
   runtime::Shard* shard = runtime::Shard::Current();
-  const std::string& address = shard ? (*ForShard(*shard).members)[index] : (*initial_)[index];
+  const MemberList& list = shard ? ForShard(*shard).members : initial_;
+  if (index >= list->size()) return kNoLiveMember;
+  const std::string& address = (*list)[index];
   return address.empty() ? kNoLiveMember : address;
 }
 

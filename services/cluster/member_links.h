@@ -66,11 +66,14 @@ class MemberLinks {
   // Any thread: every shard of `runtime` takes `members` (by partition, "" for none) through its
   // mailbox. A list of another length is a bug (partitions are fixed at deploy).
   void UpdateMembers(runtime::Runtime& runtime, std::vector<std::string> members);
+  // Any thread: a grown cluster's longer list (cluster_admin.h's Switch), taken the same way;
+  // each shard makes room for the new partitions' links.
+  void GrowMembers(runtime::Runtime& runtime, std::vector<std::string> members);
 
   // Partition `index`'s address as the calling shard sees it (off a shard: the first list), or
   // kNoLiveMember; for messages naming a member.
   const std::string& member(size_t index);
-  size_t size() const { return size_; }
+  size_t size() const { return size_; }  // the count at start (before any growth)
 
   static const std::string kNoLiveMember;
 

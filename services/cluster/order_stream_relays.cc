@@ -9,15 +9,16 @@ namespace {
 
 namespace ord = ::order::v1;
 
-// Whether the owner of `key` is another partition (and the call a client's): then it is
-// relayed from there.
+// Whether the owner of `key` (a user or order id: placed by its epoch) is another partition (and
+// the call a client's): then it is relayed from there. The placement is read per call (a grown
+// cluster's switch replaces it).
 template <class Req, class Resp>
-auto RelayFromOwner(const ClusterPlacement& placement, std::shared_ptr<MemberLinks> links,
-                    const char* path) {
-  return [placement, links = std::move(links), path](const rpc::ServerStream<Req, Resp>& call,
-                                                     std::string_view key) {
+auto RelayFromOwner(std::shared_ptr<MemberLinks> links, const char* path) {
+  return [links = std::move(links), path](const rpc::ServerStream<Req, Resp>& call,
+                                          std::string_view key) {
     if (call.metadata(kForwardedFromKey).has_value()) return false;
-    const PartitionId owner = placement.OwnerOf(key);
+    const ClusterPlacement& placement = ProcessPlacement();
+    const PartitionId owner = placement.OwnerOfId(key);
     if (owner == placement.self) return false;
     StreamRelay<Req, Resp>::Start(call, path, *links, placement.self, {owner});
     return true;
@@ -26,12 +27,12 @@ auto RelayFromOwner(const ClusterPlacement& placement, std::shared_ptr<MemberLin
 
 }  // namespace
 
-void InstallOrderStreamRelays(const ClusterPlacement& placement, std::shared_ptr<MemberLinks> links,
+void InstallOrderStreamRelays(const ClusterPlacement&, std::shared_ptr<MemberLinks> links,
                               order::OrderServiceOptions& options) {
   options.cluster_list = RelayFromOwner<ord::ListOrdersRequest, ord::Order>(
-      placement, links, "/order.v1.OrderService/ListOrders");
+      links, "/order.v1.OrderService/ListOrders");
   options.cluster_watch = RelayFromOwner<ord::WatchOrderUpdatesRequest, ord::OrderUpdate>(
-      placement, links, "/order.v1.OrderService/WatchOrderUpdates");
+      links, "/order.v1.OrderService/WatchOrderUpdates");
 }
 
 }  // namespace percore::cluster

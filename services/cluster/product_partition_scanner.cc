@@ -14,7 +14,7 @@ namespace percore::cluster {
 inventory::ProductPartitionScanner MakeProductPartitionScanner(const ClusterPlacement& placement,
                                                                std::shared_ptr<MemberLinks> links) {
   std::vector<PartitionId> others;
-  for (PartitionId p = 0; p < placement.partitions; ++p) {
+  for (PartitionId p = 0; p < placement.initial_partitions(); ++p) {
     if (p != placement.self) others.push_back(p);
   }
   inventory::ProductPartitionScanner scanner;

@@ -11,19 +11,26 @@
 
 namespace percore::cluster {
 
+namespace {
+
+// Source i is the i-th partition other than this one, under the placement now: a switch only
+// appends partitions, so a list started before it keeps its sources' meaning.
+PartitionId SourcePartition(size_t source, PartitionId self) {
+  return static_cast<PartitionId>(source < self ? source : source + 1);
+}
+
+}  // namespace
+
 user::PartitionScanner MakeUserPartitionScanner(const ClusterPlacement& placement,
                                                 std::shared_ptr<MemberLinks> links) {
-  std::vector<PartitionId> others;
-  for (PartitionId p = 0; p < placement.partitions; ++p) {
-    if (p != placement.self) others.push_back(p);
-  }
   user::PartitionScanner scanner;
-  scanner.sources = others.size();
-  scanner.scan = [links = std::move(links), others, self = placement.self](
+  scanner.sources = placement.partitions - 1;
+  scanner.count = [] { return ProcessPlacement().partitions - 1; };
+  scanner.scan = [links = std::move(links), self = placement.self](
                      size_t source, std::optional<user::UserId> after, size_t limit,
                      std::chrono::system_clock::time_point deadline,
                      std::function<void(Result<user::PartitionScanner::Rows>)> done) {
-    const PartitionId partition = others.at(source);
+    const PartitionId partition = SourcePartition(source, self);
     ::user::v1::ListUsersRequest list;
     list.set_page_size(static_cast<int32_t>(limit));
     if (after) list.set_page_token(user::EncodePageToken(*after));

@@ -18,16 +18,17 @@ using WatchRelay = StreamRelay<::user::v1::WatchUserRequest, ::user::v1::UserUpd
 
 }  // namespace
 
-user::ClusterWatch MakeUserWatchRelay(const ClusterPlacement& placement,
-                                      std::shared_ptr<MemberLinks> links) {
-  return [placement, links = std::move(links)](const WatchStream& call) {
+user::ClusterWatch MakeUserWatchRelay(const ClusterPlacement&, std::shared_ptr<MemberLinks> links) {
+  return [links = std::move(links)](const WatchStream& call) {
     if (call.metadata(kForwardedFromKey).has_value()) return false;  // a member's: serve here
+    // Read per call: after a grown cluster's switch a new watch spans every partition.
+    const ClusterPlacement& placement = ProcessPlacement();
     std::vector<PartitionId> partitions;
     const std::string& user_id = call.request().user_id();
     if (!user_id.empty()) {
       std::optional<Uuid> id = Uuid::Parse(user_id);
       if (!id) return false;  // the handler names the field
-      PartitionId owner = placement.OwnerOf(id->view());
+      PartitionId owner = placement.OwnerOfId(id->view());
       if (owner == placement.self) return false;
       partitions.push_back(owner);
     } else {

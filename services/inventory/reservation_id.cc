@@ -28,7 +28,7 @@ std::string ReservationIdGenerator::Make(uint64_t random) {
 
 bool ReservationIdGenerator::OwnedBy(std::string_view id, size_t shard, size_t shards) {
   // And in this process's partition, so any member finds its owner by the id alone.
-  return runtime::ShardFor(id, shards) == shard && cluster::OwnsKey(id);
+  return runtime::ShardFor(id, shards) == shard && cluster::OwnsCommerceKey(id);
 }
 
 }  // namespace percore::inventory

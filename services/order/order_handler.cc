@@ -216,7 +216,7 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
   Uuid order_id = ids_.Next(NowNanos(), [this](const Uuid& candidate) {
     // Stays here: this shard, this process's partition (core/cluster/cluster_placement.h).
     return runtime::ShardFor(candidate.view(), runtime_.size()) == shard_.id() &&
-           cluster::OwnsKey(candidate.view());
+           cluster::OwnsId(candidate.view());
   });
   auto saga = OrderSaga::ForCreate(&env_, order_id, input, deadline);
   if (!input.idempotency_key.empty()) {

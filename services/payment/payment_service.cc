@@ -104,7 +104,7 @@ void PaymentService::StartShard(runtime::Shard& shard) {
 NewTransactionId PaymentService::IdsOf(PaymentShard& owner) {
   return [this, &owner] {
     return owner.ids.Next([this, &owner](const std::string& id) {
-      return OwnerOf(id) == owner.shard.id() && cluster::OwnsKey(id) &&
+      return OwnerOf(id) == owner.shard.id() && cluster::OwnsCommerceKey(id) &&
              !owner.ledger.HasTransactionId(id) && !owner.moved.contains(id);
     });
   };

@@ -47,6 +47,13 @@ constexpr Row kRows[] = {
     {"/order.v1.OrderService/WatchOrderUpdates", Access::kOwner},
     {"/order.v1.OrderService/ChatSession", Access::kAuthenticated},
 
+    // A member's side of growing a cluster (tools/cluster grow): member calls.
+    {"/cluster.v1.ClusterAdmin/Freeze", Access::kService},
+    {"/cluster.v1.ClusterAdmin/Unfreeze", Access::kService},
+    {"/cluster.v1.ClusterAdmin/PullPartition", Access::kService},
+    {"/cluster.v1.ClusterAdmin/AdoptClaims", Access::kService},
+    {"/cluster.v1.ClusterAdmin/Switch", Access::kService},
+
     // The interop test service (grpc.testing): conformance tests, any authenticated caller.
     {"/grpc.testing.TestService/EmptyCall", Access::kAuthenticated},
     {"/grpc.testing.TestService/UnaryCall", Access::kAuthenticated},

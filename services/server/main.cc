@@ -25,7 +25,9 @@
 #include "core/rpc/server_host.h"
 #include "core/runtime/runtime.h"
 #include "core/tls/server_tls_context.h"
+#include "services/cluster/cluster_admin.h"
 #include "services/cluster/cluster_setup.h"
+#include "services/cluster/growth_freeze.h"
 #include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/peer_call.h"
@@ -67,6 +69,8 @@ int main(int argc, char** argv) {
   if (flags->log_format == observe::LogFormat::kJson) gpr_set_log_function(GrpcLogLine);
   // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
   std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
+  // A partition joining a growing cluster draws nothing until the grow tool unfreezes it.
+  if (flags->cluster.grow_joining) cluster::SetGrowthFrozen(true);
   durability::DataDirLock data_dir_lock;
   server::ClientsDecorator cluster_clients;
   if (router) {
@@ -225,6 +229,10 @@ int main(int argc, char** argv) {
   if (!server::ConfigureTls(*flags, *built)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
+  // A member's side of growing the cluster (tools/cluster grow).
+  if (router) {
+    host.AddService(cluster::MakeClusterAdminService(runtime, router->shared_links(), built->user));
+  }
   grpc::Status started = host.Start();
   if (!started.ok()) {
     observe::Log(observe::LogLevel::kError, "percore-server: %s\n",

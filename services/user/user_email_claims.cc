@@ -24,7 +24,7 @@ UserService::Deadline Capped(UserService::Deadline deadline) {
 }
 
 cluster::PartitionId PartitionOf(const UserId& id) {
-  return cluster::ProcessPlacement().OwnerOf(id.view());
+  return cluster::ProcessPlacement().OwnerOfId(id.view());
 }
 
 // What one claim attempt on the key's shard found.
@@ -40,7 +40,7 @@ ClaimStep Decided(Status status) { return ClaimStep{std::move(status), std::null
 
 void UserService::ClaimEmail(std::string email, std::string key, UserId claimer, Deadline deadline,
                              int repairs, Done<void> done) {
-  const bool remote_claimer = !cluster::OwnsKey(claimer.view());
+  const bool remote_claimer = !cluster::OwnsId(claimer.view());
   shards_.InvokeOnAsync<ClaimStep>(
       shards_.ShardFor(key),
       [key, claimer, remote_claimer](UserShard& owner, auto reply) {

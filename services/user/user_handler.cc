@@ -153,7 +153,7 @@ void UserHandler::ListUsers(rpc::ServerStream<v1::ListUsersRequest, v1::User> ca
     return;
   }
   // A client's call lists the whole cluster; a member's (marked) lists this partition alone.
-  const bool whole_cluster = service_->partition_scanner().sources > 0 &&
+  const bool whole_cluster = service_->partition_scanner().Sources() > 0 &&
                              !call.metadata(cluster::kForwardedFromKey).has_value();
   std::make_shared<UserListStream>(service_, call, page->size, page->after, whole_cluster)->Start();
 }

@@ -12,7 +12,7 @@ UserListStream::UserListStream(std::shared_ptr<UserService> service, Stream stre
     : service_(std::move(service)),
       stream_(std::move(stream)),
       runs_(service_->shards().size() +
-            (whole_cluster ? service_->partition_scanner().sources : 0)),
+            (whole_cluster ? service_->partition_scanner().Sources() : 0)),
       shard_runs_(service_->shards().size()),
       page_size_(page_size) {
   for (ShardRun& run : runs_) run.cursor = after;

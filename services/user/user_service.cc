@@ -77,7 +77,7 @@ void UserService::CreateUser(const v1::CreateUserRequest& request,
   int64_t now = NowNanos();
   UserId id = shards_.local().ids.Next(now, [this, here](const UserId& candidate) {
     // The row stays on this shard, in this process's partition (cluster_placement.h).
-    return OwnerOf(candidate) == here && cluster::OwnsKey(candidate.view());
+    return OwnerOf(candidate) == here && cluster::OwnsId(candidate.view());
   });
   v1::User user;
   user.set_id(id.ToString());

@@ -72,6 +72,10 @@ struct UserShard {
 struct PartitionScanner {
   using Rows = std::vector<std::pair<UserId, rpc::SerializedMessage>>;
   size_t sources = 0;
+  // When set, the number of sources now (a grown cluster's switch adds partitions); a list
+  // takes it once at its start.
+  std::function<size_t()> count;
+  size_t Sources() const { return count ? count() : sources; }
   std::function<void(size_t source, std::optional<UserId> after, size_t limit,
                      std::chrono::system_clock::time_point deadline,
                      std::function<void(Result<Rows>)> done)>

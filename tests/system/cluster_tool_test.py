@@ -2,7 +2,9 @@
 member answers; SIGTERM stops exactly the processes it started (all exit 0, their pids gone);
 started again on the same --data-dir, the users created before are back. With --etcd it starts
 an etcd too, the members register there (etcdctl sees them) and answer for each other, and the
-stop ends etcd as well.
+stop ends etcd as well. `tools/cluster grow --to 3` grows a running 2-partition one: it prints
+the new member and the --grown history, every user is readable through the new member, new
+users are created, and its SIGTERM stops exactly the member it started.
 Usage: cluster_tool_test.py PATH/TO/percore-server"""
 
 import os
@@ -23,10 +25,10 @@ TOOL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "too
 
 
 class ClusterTool(unittest.TestCase):
-    def start(self, data_dir, *flags):
+    def start(self, data_dir, *flags, partitions=3):
         proc = subprocess.Popen(
-            [TOOL, "--partitions", "3", "--base-port", "0", "--binary", SERVER, "--data-dir",
-             data_dir, *flags, "--", "--services", "user"],
+            [TOOL, "--partitions", str(partitions), "--base-port", "0", "--binary", SERVER,
+             "--data-dir", data_dir, *flags, "--", "--services", "user"],
             stdout=subprocess.PIPE, text=True)
         pids, addresses = [], []
         self.etcd_url = None
@@ -39,15 +41,15 @@ class ClusterTool(unittest.TestCase):
             if line.startswith("cluster ready: "):
                 addresses = line.split(": ", 1)[1].strip().split(",")
                 break
-        self.assertEqual(len(pids), 4 if self.etcd_url else 3)
-        self.assertEqual(len(addresses), 3)
+        self.assertEqual(len(pids), partitions + 1 if self.etcd_url else partitions)
+        self.assertEqual(len(addresses), partitions)
         return proc, pids, addresses
 
-    def stop(self, proc, pids):
+    def stop(self, proc, pids, codes="exit codes [0, 0, 0]"):
         proc.send_signal(signal.SIGTERM)
         rest = proc.stdout.read()
         self.assertEqual(proc.wait(timeout=30), 0, rest)
-        self.assertIn("exit codes [0, 0, 0]", rest)
+        self.assertIn(codes, rest)
         for pid in pids:
             with self.assertRaises(ProcessLookupError):
                 os.kill(pid, 0)
@@ -79,6 +81,54 @@ class ClusterTool(unittest.TestCase):
                                                           timeout=10), user)
             finally:
                 self.stop(proc, pids)
+
+    def test_grow_a_running_cluster_to_three(self):
+        pb, pb_grpc = stub_modules("user.v1.user")
+        with tempfile.TemporaryDirectory(prefix="percore-cluster-tool-grow-") as data_dir:
+            proc, pids, addresses = self.start(data_dir, partitions=2)
+            grower = None
+            try:
+                with grpc.insecure_channel(addresses[0]) as channel:
+                    stub = pb_grpc.UserServiceStub(channel)
+                    users = [stub.CreateUser(pb.CreateUserRequest(
+                        name="G%d" % i, email="g%d-%s@example.com" % (i, uuid.uuid4().hex[:8])),
+                        timeout=10) for i in range(8)]
+                grower = subprocess.Popen(
+                    [TOOL, "grow", "--to", "3", "--members", ",".join(addresses), "--binary",
+                     SERVER, "--data-dir", data_dir, "--", "--services", "user"],
+                    stdout=subprocess.PIPE, text=True)
+                grown_line, new_pid = None, None
+                for line in grower.stdout:
+                    if line.startswith("partition 2: "):
+                        new_pid = int(line.rsplit("pid ", 1)[1].rstrip(")\n"))
+                    if line.startswith("cluster grown: "):
+                        grown_line = line
+                        break
+                self.assertIsNotNone(grown_line, "grow printed no result")
+                self.assertRegex(grown_line, r"--partitions 3 --grown 2,3@\d+ --members ")
+                new_address = grown_line.rsplit(",", 1)[1].strip()
+                with grpc.insecure_channel(new_address) as channel:
+                    stub = pb_grpc.UserServiceStub(channel)
+                    for user in users:
+                        self.assertEqual(stub.GetUser(pb.GetUserRequest(id=user.id),
+                                                      timeout=10), user)
+                    later = stub.CreateUser(pb.CreateUserRequest(
+                        name="Later", email="later-%s@example.com" % uuid.uuid4().hex[:8]),
+                        timeout=10)
+                with grpc.insecure_channel(addresses[1]) as channel:
+                    self.assertEqual(pb_grpc.UserServiceStub(channel).GetUser(
+                        pb.GetUserRequest(id=later.id), timeout=10), later)
+                self.assertIn("partition-2", os.listdir(data_dir))
+            finally:
+                if grower:
+                    grower.send_signal(signal.SIGTERM)
+                    rest = grower.stdout.read()
+                    grower.stdout.close()
+                    self.assertEqual(grower.wait(timeout=30), 0, rest)
+                    self.assertIn("new members stopped: exit codes [0]", rest)
+                    with self.assertRaises(ProcessLookupError):
+                        os.kill(new_pid, 0)
+                self.stop(proc, pids, codes="exit codes [0, 0]")
 
     def test_etcd_started_members_registered_there_all_stopped(self):
         pb, pb_grpc = stub_modules("user.v1.user")

@@ -88,5 +88,32 @@ TEST(PartitionFromHostname, ExcludesPartition) {
   EXPECT_NE(error.find("not both"), std::string::npos) << error;
 }
 
+TEST(GrownFlag, HistoryEndsAtThePartitionCount) {
+  ClusterFlags flags;
+  std::string error;
+  ASSERT_TRUE(Parse({"--partitions", "3", "--partition", "2", "--members", "a:1,b:2,c:3", "--grown",
+                     "2,3@1780000000000", "--grow-joining"},
+                    &flags, &error))
+      << error;
+  EXPECT_TRUE(flags.grow_joining);
+  std::optional<ClusterPlacement> placement = PlacementFromFlags(flags, &error);
+  ASSERT_TRUE(placement) << error;
+  EXPECT_EQ(placement->initial_partitions(), 2u);
+  ASSERT_EQ(placement->grown.size(), 1u);
+  EXPECT_EQ(placement->grown[0].since_ms, 1780000000000u);
+  EXPECT_EQ(placement->grown[0].partitions, 3u);
+
+  ClusterFlags other;
+  ASSERT_TRUE(Parse({"--partitions", "4", "--partition", "0", "--members", "a:1,b:2,c:3,d:4",
+                     "--grown", "2,3@1780000000000"},
+                    &other, &error));
+  EXPECT_FALSE(PlacementFromFlags(other, &error));
+  EXPECT_NE(error.find("ends with 3 partitions; --partitions is 4"), std::string::npos) << error;
+
+  ClusterFlags bad;
+  EXPECT_FALSE(Parse({"--grown", "3"}, &bad, &error));
+  EXPECT_NE(error.find("--grown wants"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace percore::cluster

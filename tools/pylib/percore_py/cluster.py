@@ -6,7 +6,8 @@ URL, e.g. percore_py.etcd.Etcd().url) the members find each other there instead 
 live membership, no --members): each registers its own address, so a member can also come back
 on a new port. A member can be killed (as a crash) and started again; stop() stops exactly the
 processes started here, also when start() failed half-way. Used by
-tests/system/cluster_python_test.py, cluster_etcd_python_test.py and tools/cluster."""
+tests/system/cluster_python_test.py, cluster_etcd_python_test.py and tools/cluster. grow(P')
+grows a running (static) cluster (percore_py.grow), as `tools/cluster grow` does."""
 
 import os
 import socket
@@ -46,6 +47,7 @@ class Cluster:
         self.ports = list(ports) if ports else free_ports(partitions)
         self.addresses = ["127.0.0.1:%d" % p for p in self.ports]
         self.members = [None] * partitions  # percore_py.server.Server by partition
+        self.grown = None  # the --grown history once grown (every later start passes it)
 
     def start(self):
         try:
@@ -64,7 +66,29 @@ class Cluster:
             flags += ["--etcd-lease-ttl-seconds", str(self.lease_ttl_seconds)]
         return flags
 
-    def start_member(self, i, attempts=50, new_port=False):
+    def grow(self, to, metadata=(), log=lambda line: None):
+        """Grows the running cluster to `to` partitions (percore_py.grow: freeze, start the new
+        members, pull the email claims, switch, unfreeze); later starts of any member pass the
+        printed --grown history. Returns it."""
+        from percore_py.grow import grow
+        assert not self.etcd, "growing is for static membership (--members)"
+        old = self.partitions
+        # Every new address is known before the first new member starts (each lists all P').
+        self.ports += free_ports(to - old)
+        self.addresses = ["127.0.0.1:%d" % p for p in self.ports]
+        self.members += [None] * (to - old)
+
+        def start_new(q, grown):
+            self.grown = grown
+            self.start_member(q, partitions=to, extra=["--grow-joining"])
+            return self.addresses[q]
+
+        grown, _ = grow(self.addresses[:old], to, start_new, metadata=metadata, log=log)
+        self.partitions = to
+        self.grown = grown
+        return grown
+
+    def start_member(self, i, attempts=50, new_port=False, partitions=None, extra=()):
         """Starts member i on its port (retried while the port is still held by a killed one),
         or on a new free port (etcd membership only: the others learn it from etcd)."""
         if new_port:
@@ -76,8 +100,9 @@ class Cluster:
             try:
                 self.members[i] = Server(
                     self.binary, "--listen", self.addresses[i], "--shards", str(self.shards),
-                    "--shutdown-grace", "2", "--partitions", str(self.partitions),
+                    "--shutdown-grace", "2", "--partitions", str(partitions or self.partitions),
                     "--partition", str(i), *self.membership_flags(),
+                    *(["--grown", self.grown] if self.grown else []), *extra,
                     *self.flags, *self.member_flags(i))
                 return self.members[i]
             except RuntimeError as e:
@@ -97,7 +122,7 @@ class Cluster:
 
     def stop(self):
         """SIGTERM to every member still running; their exit codes by partition."""
-        return [self.stop_member(i) for i in range(self.partitions)]
+        return [self.stop_member(i) for i in range(len(self.members))]
 
     def pids(self):
         return [m.proc.pid for m in self.members if m]

@@ -17,7 +17,8 @@ _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.
 _STUBS = None
 # Ours, when the checkout has them (a proto added later is picked up without a change here).
 _OWN_PROTOS = ("user/v1/user.proto", "commerce/v1/money.proto", "inventory/v1/inventory.proto",
-               "payment/v1/payment.proto", "order/v1/order.proto")
+               "payment/v1/payment.proto", "order/v1/order.proto",
+               "cluster/v1/cluster_admin.proto")
 _GRPC_PROTOS = ("grpc/health/v1/health.proto", "grpc/reflection/v1alpha/reflection.proto",
                 "grpc/reflection/v1/reflection.proto",
                 "grpc/testing/test.proto", "grpc/testing/messages.proto",
