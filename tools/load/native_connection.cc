@@ -155,7 +155,7 @@ void NativeConnection::Flush() {
 
 void NativeConnection::UpdateEpoll() {
   epoll_event event{};
-  event.events = EPOLLIN | (want_out_ ? EPOLLOUT : 0);
+  event.events = want_out_ ? (EPOLLIN | EPOLLOUT) : EPOLLIN;
   event.data.ptr = this;
   epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd_, &event);
 }
