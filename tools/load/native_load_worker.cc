@@ -64,7 +64,7 @@ class NativeLoadWorker::Slot : public NativeCallObserver {
   void Stop() {
     stopped_ = true;
     if (call_.in_flight()) {
-      call_.connection()->Cancel(call_, grpc::StatusCode::CANCELLED, "Cancelled");
+      call_.connection()->Cancel(call_, grpc::StatusCode::CANCELLED, "CANCELLED");
     }
   }
 
