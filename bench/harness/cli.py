@@ -11,7 +11,8 @@ GETs). Writes bench/results/<date>-<host>.md and .json and a latency plot
 (.png, gnuplot). Finishes in a few minutes on a 2-core machine.
 
   bench/run [--duration SECONDS] [--users N] [--quick] [--only percore,async,...]
-            [--build DIR] [--no-build] [--no-callgrind] [--report-from JSON]
+            [--build DIR] [--no-build] [--no-callgrind] [--load-client grpc|native]
+            [--report-from JSON]
 
 Besides the figures, it profiles: `perf stat` counts the server's CPU time and context switches
 during the timed GetUser and ListUsers runs (and the load generator's CPU time), so the report can
@@ -67,6 +68,10 @@ def parse_args(argv):
     parser.add_argument("--no-callgrind", action="store_true", help="skip the callgrind pass")
     parser.add_argument("--callgrind-calls", type=int, default=3000,
                         help="GetUser calls per server under callgrind")
+    parser.add_argument("--load-client", choices=("grpc", "native"), default="grpc",
+                        help="percore-load's --client-transport for every percore-load row: "
+                             "grpc (libgrpc, the default) or native (nghttp2 on epoll, about "
+                             "a fifth of the instructions per call)")
     parser.add_argument("--report-from", metavar="JSON",
                         help="only write the report again from a run's .json (e.g. after "
                              "editing bench/tried.md)")
@@ -139,7 +144,9 @@ def main(argv=None):
                "duration_s": args.duration, "users": args.users, "servers": [],
                "loadavg_start": os.getloadavg(),
                "command": " ".join(["bench/run"] + argv),
-               "open_loop_rps": args.open_loop_rps, "callgrind_calls": args.callgrind_calls}
+               "open_loop_rps": args.open_loop_rps, "callgrind_calls": args.callgrind_calls,
+               "load_client": args.load_client}
+    env.LOAD_CLIENT = args.load_client
     for name, make, wanted in plan:
         env.log("measuring", name)
         server = make()

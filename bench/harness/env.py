@@ -19,6 +19,8 @@ PROTO_ARGS = ["--proto", os.path.join(ROOT, "proto/user/v1/user.proto"), "-i",
               os.path.join(ROOT, "proto")]
 
 _build = DEFAULT_BUILD
+# percore-load's --client-transport (bench/run --load-client): grpc (libgrpc) or native.
+LOAD_CLIENT = "grpc"
 
 
 def use_build(path):

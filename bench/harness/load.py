@@ -17,7 +17,8 @@ def percore_load(address, call, data, extra, proto_args=None):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(data, f)  # a file: large request arrays exceed the argument list limit
         data_file = f.name
-    cmd = [env.binary("tools/load/percore-load"), "--insecure", "--call", call,
+    cmd = [env.binary("tools/load/percore-load"), "--insecure", "--client-transport",
+           env.LOAD_CLIENT, "--call", call,
            "-D", data_file, "-O", "json"] + (proto_args or env.PROTO_ARGS) + extra + [address]
     try:
         out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE).stdout
@@ -31,6 +32,7 @@ def watch_all_users(address, watchers, duration, stderr=None):
     e.g. "10s"), started and left running: the caller reads its JSON report from stdout."""
     return subprocess.Popen(
         env.pin(env.LOAD_CPU, [env.binary("tools/load/percore-load"), "--insecure",
+                               "--client-transport", env.LOAD_CLIENT,
                                "--call", "user.v1.UserService.WatchUserUpdates", "-d", "{}",
                                "-c", str(watchers), "-n", str(watchers), "--connections", "4",
                                "-z", duration, "-O", "json"] + env.PROTO_ARGS + [address]),

@@ -30,11 +30,14 @@ def write_report(results, args, started):
     ceiling = next((s for s in servers if s["server"] == "baseline-ceiling"), None)
     grpcgo = next((s for s in servers if s["server"] == "grpc-go"), None)
 
+    # Runs before the option existed used libgrpc's client.
+    LOAD_CLIENT_TEXT = {"grpc": "libgrpc (--client-transport grpc)",
+                        "native": "nghttp2 on epoll (--client-transport native)"}
     lines = ["# percore benchmark, %s on %s" % (started.strftime("%Y-%m-%d %H:%M UTC"), host), "",
              "Command: `%s`. Server pinned to CPU %s, load to CPU %s; %d s per run, "
-             "%d seeded users. Latencies in microseconds." % (
+             "%d seeded users. Latencies in microseconds. percore-load's client: %s." % (
                  results.get("command", "bench/run"), SERVER_CPU, LOAD_CPU, args.duration,
-                 args.users), ""]
+                 args.users, LOAD_CLIENT_TEXT[results.get("load_client", "grpc")]), ""]
 
     def table(title, key, cols):
         lines.extend(["## " + title, "", "| server | " + " | ".join(c[0] for c in cols) + " |",

@@ -83,6 +83,11 @@ void AddFlags(FlagParser& flags, LoadOptions& o, std::string& data, std::string&
                 "client threads polling completion queues\n"
                 "(default: 2, or 1 on a single CPU)",
                 &o.threads);
+  flags.AddString({"--client-transport"}, "T",
+                  "grpc (libgrpc, the default) or native (percore's nghttp2 client on one\n"
+                  "epoll loop per thread, at most one thread per connection; unary and\n"
+                  "server-streaming calls in plaintext, others fall back to grpc)",
+                  &o.client_transport);
   flags.AddBool({"-h", "--help"}, "this text", &o.help);
 }
 
@@ -155,6 +160,9 @@ grpcdyn::Result<LoadOptions> ParseLoadOptions(int argc, char** argv) {
   }
   if (o.format != "summary" && o.format != "json" && o.format != "pretty") {
     return Error{"-O must be summary, json or pretty, got '" + o.format + "'"};
+  }
+  if (o.client_transport != "grpc" && o.client_transport != "native") {
+    return Error{"--client-transport must be grpc or native, got '" + o.client_transport + "'"};
   }
   if (flags.WasSet("--rps") && o.rps <= 0) return Error{"--rps must be greater than 0"};
   if (o.threads == 0) {

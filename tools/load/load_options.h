@@ -37,7 +37,8 @@ struct LoadOptions {
   std::string format = "summary";
   std::string output;
   bool details = false;
-  uint64_t threads = 0;  // client threads; 0 picks min(2, CPUs)
+  uint64_t threads = 0;                   // client threads; 0 picks min(2, CPUs)
+  std::string client_transport = "grpc";  // grpc (libgrpc) | native (nghttp2 on epoll)
   bool help = false;
 };
 

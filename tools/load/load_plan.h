@@ -25,7 +25,10 @@ struct LoadPlan {
   grpcdyn::CallShape shape = grpcdyn::CallShape::kUnary;
   std::vector<grpc::ByteBuffer> requests;  // the -d messages, serialized, in order
   grpcdyn::Metadata metadata;
-  std::vector<std::shared_ptr<grpc::Channel>> channels;  // --connections of them
+  std::vector<std::shared_ptr<grpc::Channel>> channels;  // --connections of them (libgrpc)
+  // --client-transport native, for a shape and security it serves (unary or server streaming,
+  // plaintext): the workers open their own nghttp2 connections instead of using `channels`.
+  bool native_client = false;
 };
 
 }  // namespace percore::load

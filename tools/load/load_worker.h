@@ -22,23 +22,24 @@
 
 #include "tools/load/load_plan.h"
 #include "tools/load/load_schedule.h"
+#include "tools/load/load_thread.h"
 #include "tools/load/precise_waker.h"
 #include "tools/load/run_stats.h"
 
 namespace percore::load {
 
-class LoadWorker {
+class LoadWorker : public LoadThread {
  public:
   // Runs slots [first_slot, first_slot + slot_count) of the run; slot i uses connection
   // i mod --connections, so the calls of every worker spread over all connections.
   LoadWorker(const LoadPlan& plan, LoadSchedule& schedule, const std::atomic<bool>& interrupted,
              size_t first_slot, size_t slot_count, int64_t unix_start_ns);
-  ~LoadWorker();
+  ~LoadWorker() override;
 
   // Returns when every slot is out of work and the queue is drained.
-  void Run();
-  RunStats& stats() { return stats_; }
-  Clock::time_point finished_at() const { return finished_at_; }
+  void Run() override;
+  RunStats& stats() override { return stats_; }
+  Clock::time_point finished_at() const override { return finished_at_; }
 
  private:
   class Slot;

@@ -90,9 +90,8 @@ int main(int argc, char** argv) {
   if (!credentials.ok()) return Fail(kUsageError, credentials.error());
   load::LoadPlan plan;
   plan.options = &o;
-  for (uint64_t i = 0; i < o.connections; ++i) {
-    plan.channels.push_back(grpcdyn::MakeChannel(o.host, static_cast<int>(i), *credentials));
-  }
+  // Channel 0 also serves reflection and the reachability check (both transports).
+  plan.channels.push_back(grpcdyn::MakeChannel(o.host, 0, *credentials));
   if (auto connected = grpcdyn::WaitForConnection(*plan.channels[0], o.host, o.connect_timeout);
       !connected.ok()) {
     return Fail(kRuntimeError, connected.error());
@@ -110,6 +109,21 @@ int main(int argc, char** argv) {
     plan.requests.push_back(std::move(*wire));
   }
   plan.metadata = std::move(*metadata);
+  if (o.client_transport == "native") {
+    bool served = o.tls.cacert.empty() && (plan.shape == grpcdyn::CallShape::kUnary ||
+                                           plan.shape == grpcdyn::CallShape::kServerStreaming);
+    if (served) {
+      plan.native_client = true;
+    } else {
+      std::fputs(
+          "percore-load: --client-transport native serves unary and server-streaming calls "
+          "in plaintext; this run uses grpc\n",
+          stderr);
+    }
+  }
+  for (uint64_t i = 1; i < (plan.native_client ? 0 : o.connections); ++i) {
+    plan.channels.push_back(grpcdyn::MakeChannel(o.host, static_cast<int>(i), *credentials));
+  }
   for (size_t i = 1; i < plan.channels.size(); ++i) {
     if (auto connected = grpcdyn::WaitForConnection(*plan.channels[i], o.host, o.connect_timeout);
         !connected.ok()) {
