@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/storage/partition_of.h"
 
 namespace percore::remote {
 namespace {
@@ -58,6 +59,15 @@ bool IsDefiniteRefusal(StatusCode code) {
   return code == StatusCode::kFailedPrecondition || code == StatusCode::kInvalidArgument;
 }
 
+// The replica that owns an idempotency key: the same in every order process and after a restart
+// (a pinned hash, partition_of.h), re-mixed with a salt of its own so that the replicas' split
+// is independent of their shards' (`StableHash64 % shards`).
+size_t OwnerReplica(const std::string& key, size_t replicas) {
+  constexpr uint64_t kReplicaSalt = 0x2545f4914f6cdd1dULL;
+  return static_cast<size_t>(storage::internal::Fmix64(storage::StableHash64(key) ^ kReplicaSalt) %
+                             replicas);
+}
+
 }  // namespace
 
 RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
@@ -96,10 +106,21 @@ PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
 void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<PaymentResult> done) {
-  stubs_.Call<PaymentResult>(kProcessPayment, options, std::move(done),
-                             [&](auto& stub, auto* context, auto* cq) {
-                               return stub.PrepareAsyncProcessPayment(context, request, cq);
-                             });
+  auto prepare = [&](auto& stub, auto* context, auto* cq) {
+    return stub.PrepareAsyncProcessPayment(context, request, cq);
+  };
+  if (replicas_.empty()) {
+    stubs_.Call<PaymentResult>(kProcessPayment, options, std::move(done), prepare);
+    return;
+  }
+  // Each replica keeps its own ledger, so a key's charge must always reach the same one: a
+  // replica killed after its approval was durable but before it answered fails the call
+  // UNAVAILABLE, and a retry that round_robin sent to another replica was approved there too
+  // (two charges for one order, soak seed 103). The retries of the owner's own peer go to the
+  // owner alone, which answers the approval it recorded; while it is down the call fails and
+  // the saga settles the key by VoidPayment on every replica.
+  replicas_[OwnerReplica(request.idempotency_key(), replicas_.size())]->Call<PaymentResult>(
+      kProcessPayment, options, std::move(done), prepare);
 }
 
 void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
