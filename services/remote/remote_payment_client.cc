@@ -68,6 +68,15 @@ size_t OwnerReplica(const std::string& key, size_t replicas) {
                              replicas);
 }
 
+// A call to one replica waits (within its deadline) for the replica to be reachable instead of
+// failing at once: only that replica can answer for its keys and its ledger, and one that was
+// just restarted is reconnected to within gRPC's reconnect backoff (about 1 s).
+clients::CallOptions ToReplica(const clients::CallOptions& options) {
+  clients::CallOptions to_replica = options;
+  to_replica.wait_for_ready = true;
+  return to_replica;
+}
+
 }  // namespace
 
 RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
@@ -100,6 +109,9 @@ PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
   options.service = "payment.v1.PaymentService";
   options.addresses = std::move(addresses);
   options.retryable_methods = {"ProcessPayment", "RefundPayment", "VoidPayment"};
+  // A key's charge waits for its replica (ToReplica): one that restarts is reconnected to
+  // within a few hundred ms of being back, well inside the payment step's budget.
+  options.initial_reconnect_backoff_ms = 100;
   return options;
 }
 
@@ -120,7 +132,7 @@ void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest re
   // owner alone, which answers the approval it recorded; while it is down the call fails and
   // the saga settles the key by VoidPayment on every replica.
   replicas_[OwnerReplica(request.idempotency_key(), replicas_.size())]->Call<PaymentResult>(
-      kProcessPayment, options, std::move(done), prepare);
+      kProcessPayment, ToReplica(options), std::move(done), prepare);
 }
 
 void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
@@ -137,7 +149,7 @@ void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest requ
   // refund goes to each, and the owner's answer (a refund, or why it cannot be refunded) wins;
   // NOT_FOUND only when every replica said so. Through the balanced channel alone, a refund
   // reached the wrong replica about half the time and the charge was kept (soak, 2026-12-02).
-  CallEveryReplica(replicas_, kRefundPayment, options, std::move(done), prepare,
+  CallEveryReplica(replicas_, kRefundPayment, ToReplica(options), std::move(done), prepare,
                    [transaction = request.transaction_id()](std::vector<Answer> answers) {
                      Answer owner_refusal, unsure;  // unsure: a replica that may be the owner
                      for (Answer& answer : answers) {
@@ -168,7 +180,7 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
     return;
   }
   // One replica unsure: all unsure (the void must be retried); else the weightiest answer.
-  CallEveryReplica(replicas_, kVoidPayment, options, std::move(done), prepare,
+  CallEveryReplica(replicas_, kVoidPayment, ToReplica(options), std::move(done), prepare,
                    [](std::vector<Answer> answers) {
                      Answer best;
                      for (Answer& answer : answers) {

@@ -46,9 +46,9 @@ def pb(name):
     return stub_module(name)
 
 
+class Soak(SoakChecks):
+    """The workload and the run; the invariant checks are SoakChecks' (soak_checks.py)."""
 
-
-class Soak:
     def __init__(self, placement, seconds, clients, seed, rss_growth_per_order, cycle):
         self.placement = placement
         self.seconds = seconds
