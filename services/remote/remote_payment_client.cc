@@ -70,7 +70,7 @@ size_t OwnerReplica(const std::string& key, size_t replicas) {
 
 // A call to one replica waits (within its deadline) for the replica to be reachable instead of
 // failing at once: only that replica can answer for its keys and its ledger, and one that was
-// just restarted is reconnected to within gRPC's reconnect backoff (about 1 s).
+// just restarted is reconnected to soon (Options: 100 ms after the loss, then gRPC's backoff).
 clients::CallOptions ToReplica(const clients::CallOptions& options) {
   clients::CallOptions to_replica = options;
   to_replica.wait_for_ready = true;
@@ -129,8 +129,9 @@ void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest re
   // replica killed after its approval was durable but before it answered fails the call
   // UNAVAILABLE, and a retry that round_robin sent to another replica was approved there too
   // (two charges for one order, soak seed 103). The retries of the owner's own peer go to the
-  // owner alone, which answers the approval it recorded; while it is down the call fails and
-  // the saga settles the key by VoidPayment on every replica.
+  // owner alone, which answers the approval it recorded; while it is down the call waits for it
+  // within its deadline, then fails, and the saga settles the key by VoidPayment on every
+  // replica.
   replicas_[OwnerReplica(request.idempotency_key(), replicas_.size())]->Call<PaymentResult>(
       kProcessPayment, ToReplica(options), std::move(done), prepare);
 }
