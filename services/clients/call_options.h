@@ -16,6 +16,11 @@ struct CallOptions {
   // The caller's deadline, propagated to the callee (gRPC deadline when remote). A callee that
   // cannot answer by then ends the call with DEADLINE_EXCEEDED.
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
+  // A remote call waits (up to the deadline) for an unreachable callee to come back instead of
+  // failing UNAVAILABLE at once (gRPC's wait_for_ready): for a call that must not be lost but
+  // cannot be retried, since a request that never left is then sent once the callee is back.
+  // In process, and for a forwarded cluster call, it changes nothing.
+  bool wait_for_ready = false;
 };
 
 // The answer: a status, and the response when the status is OK.

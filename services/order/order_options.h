@@ -25,6 +25,10 @@ struct OrderServiceOptions {
   // Budget of each compensating call (release, refund, stock return). These are not bounded by
   // the caller's deadline: a caller that gave up must not leave stock held or money taken.
   std::chrono::milliseconds compensation_deadline{2000};
+  // Budget of a stock return (AdjustStock of a cancelled sale), which waits for an unreachable
+  // inventory to come back: it cannot be retried (a delta applied twice moves the stock twice),
+  // so it must outlast an inventory restart rather than fail while inventory is down.
+  std::chrono::milliseconds stock_return_deadline{10000};
   // Attempts of an idempotent compensating call (release, refund) before giving up.
   int compensation_attempts = 3;
   // Attempts to settle a payment whose outcome is unknown (VoidPayment by the order's key),

@@ -130,11 +130,15 @@ void OrderSaga::ReturnLine(size_t line, Next next) {
   request.set_sku(input_.lines[line].sku);
   request.set_delta(input_.lines[line].quantity);
   auto self = shared_from_this();
-  // One attempt: AdjustStock is not idempotent, a retry after a lost answer could add twice.
+  // One attempt: AdjustStock is not idempotent, a retry after a lost answer could add twice. So
+  // it waits for an unreachable inventory (a restart) instead of failing at once: a return made
+  // while inventory was down used to fail UNAVAILABLE unsent, and its units were lost from the
+  // stock (a cancelled order's, so the soak saw a SKU short with no order to blame, seed 108).
   CallWithDeadline<inv::Product>(
-      *env_->shard, CompensationDeadline(), "inventory (AdjustStock)",
-      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
+      *env_->shard, Clock::now() + env_->options.stock_return_deadline, "inventory (AdjustStock)",
+      [inventory = env_->clients.inventory, request](clients::CallOptions options,
                                                      clients::Done<inv::Product> done) {
+        options.wait_for_ready = true;
         inventory->AdjustStock(request, options, std::move(done));
       },
       [self, line, next](const Status& status, inv::Product) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/base/status.h"
+#include "core/storage/partition_of.h"
 
 namespace percore::remote {
 namespace {
@@ -58,6 +59,24 @@ bool IsDefiniteRefusal(StatusCode code) {
   return code == StatusCode::kFailedPrecondition || code == StatusCode::kInvalidArgument;
 }
 
+// The replica that owns an idempotency key: the same in every order process and after a restart
+// (a pinned hash, partition_of.h), re-mixed with a salt of its own so that the replicas' split
+// is independent of their shards' (`StableHash64 % shards`).
+size_t OwnerReplica(const std::string& key, size_t replicas) {
+  constexpr uint64_t kReplicaSalt = 0x2545f4914f6cdd1dULL;
+  return static_cast<size_t>(storage::internal::Fmix64(storage::StableHash64(key) ^ kReplicaSalt) %
+                             replicas);
+}
+
+// A call to one replica waits (within its deadline) for the replica to be reachable instead of
+// failing at once: only that replica can answer for its keys and its ledger, and one that was
+// just restarted is reconnected to soon (Options: 100 ms after the loss, then gRPC's backoff).
+clients::CallOptions ToReplica(const clients::CallOptions& options) {
+  clients::CallOptions to_replica = options;
+  to_replica.wait_for_ready = true;
+  return to_replica;
+}
+
 }  // namespace
 
 RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
@@ -90,16 +109,31 @@ PeerOptions RemotePaymentClient::Options(std::vector<std::string> addresses) {
   options.service = "payment.v1.PaymentService";
   options.addresses = std::move(addresses);
   options.retryable_methods = {"ProcessPayment", "RefundPayment", "VoidPayment"};
+  // A key's charge waits for its replica (ToReplica): one that restarts is reconnected to
+  // within a few hundred ms of being back, well inside the payment step's budget.
+  options.initial_reconnect_backoff_ms = 100;
   return options;
 }
 
 void RemotePaymentClient::ProcessPayment(::payment::v1::ProcessPaymentRequest request,
                                          const clients::CallOptions& options,
                                          clients::Done<PaymentResult> done) {
-  stubs_.Call<PaymentResult>(kProcessPayment, options, std::move(done),
-                             [&](auto& stub, auto* context, auto* cq) {
-                               return stub.PrepareAsyncProcessPayment(context, request, cq);
-                             });
+  auto prepare = [&](auto& stub, auto* context, auto* cq) {
+    return stub.PrepareAsyncProcessPayment(context, request, cq);
+  };
+  if (replicas_.empty()) {
+    stubs_.Call<PaymentResult>(kProcessPayment, options, std::move(done), prepare);
+    return;
+  }
+  // Each replica keeps its own ledger, so a key's charge must always reach the same one: a
+  // replica killed after its approval was durable but before it answered fails the call
+  // UNAVAILABLE, and a retry that round_robin sent to another replica was approved there too
+  // (two charges for one order, soak seed 103). The retries of the owner's own peer go to the
+  // owner alone, which answers the approval it recorded; while it is down the call waits for it
+  // within its deadline, then fails, and the saga settles the key by VoidPayment on every
+  // replica.
+  replicas_[OwnerReplica(request.idempotency_key(), replicas_.size())]->Call<PaymentResult>(
+      kProcessPayment, ToReplica(options), std::move(done), prepare);
 }
 
 void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest request,
@@ -116,7 +150,7 @@ void RemotePaymentClient::RefundPayment(::payment::v1::RefundPaymentRequest requ
   // refund goes to each, and the owner's answer (a refund, or why it cannot be refunded) wins;
   // NOT_FOUND only when every replica said so. Through the balanced channel alone, a refund
   // reached the wrong replica about half the time and the charge was kept (soak, 2026-12-02).
-  CallEveryReplica(replicas_, kRefundPayment, options, std::move(done), prepare,
+  CallEveryReplica(replicas_, kRefundPayment, ToReplica(options), std::move(done), prepare,
                    [transaction = request.transaction_id()](std::vector<Answer> answers) {
                      Answer owner_refusal, unsure;  // unsure: a replica that may be the owner
                      for (Answer& answer : answers) {
@@ -147,7 +181,7 @@ void RemotePaymentClient::VoidPayment(::payment::v1::VoidPaymentRequest request,
     return;
   }
   // One replica unsure: all unsure (the void must be retried); else the weightiest answer.
-  CallEveryReplica(replicas_, kVoidPayment, options, std::move(done), prepare,
+  CallEveryReplica(replicas_, kVoidPayment, ToReplica(options), std::move(done), prepare,
                    [](std::vector<Answer> answers) {
                      Answer best;
                      for (Answer& answer : answers) {

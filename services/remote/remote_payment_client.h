@@ -2,10 +2,12 @@
 // Threading contract: see services/clients/call_options.h; calls on the shards of one Runtime.
 // Built before the runtime starts, destroyed after it stopped.
 //
-// PaymentService in other processes (--peer payment=HOST:PORT,...), over gRPC: round_robin
-// across the replicas, the caller's deadline propagated. Every method is retried on
-// UNAVAILABLE: ProcessPayment charges once per idempotency key; RefundPayment and VoidPayment are
-// idempotent.
+// PaymentService in other processes (--peer payment=HOST:PORT,...), over gRPC, the caller's
+// deadline propagated. With several replicas (each its own ledger) ProcessPayment goes to the
+// replica that owns its idempotency key (a stable hash of the key), never to another: its
+// retries too, so a key is approved at most once across the replicas. Every method is retried
+// on UNAVAILABLE (on the same replica for ProcessPayment): ProcessPayment charges once per
+// idempotency key on its replica; RefundPayment and VoidPayment are idempotent.
 
 #include <memory>
 #include <string>

@@ -32,6 +32,9 @@ std::shared_ptr<grpc::Channel> RemotePeer::NewChannel(
   // Each channel gets its own subchannels (connections) instead of gRPC's process-wide pool.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
+  if (options_.initial_reconnect_backoff_ms > 0) {
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, options_.initial_reconnect_backoff_ms);
+  }
   if (!credentials) {
     return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
   }

@@ -35,6 +35,8 @@ struct PeerOptions {
   // How long a lost replica waits at most between reconnection attempts (gRPC: 120 s), so one
   // that restarts rejoins the rotation soon.
   int max_reconnect_backoff_ms = 5000;
+  // The first wait before reconnecting to a lost replica; 0: gRPC's (1 s).
+  int initial_reconnect_backoff_ms = 0;
 };
 
 class RemotePeer : public std::enable_shared_from_this<RemotePeer> {

@@ -57,6 +57,7 @@ class RemoteUnaryCall final : public InFlightCall {
     if (options.deadline != std::chrono::system_clock::time_point::max()) {
       call->context_.set_deadline(options.deadline);
     }
+    if (options.wait_for_ready) call->context_.set_wait_for_ready(true);
     if (!call->peer_->authorization().empty()) {
       call->context_.AddMetadata("authorization", call->peer_->authorization());
     }

@@ -1,7 +1,8 @@
 """The order flow under faults, five processes (user, inventory, order, two payment replicas):
-a payment replica SIGKILLed in the middle of a stream of orders (no order left PENDING, RESERVED
-or PAID; orders after the kill are CONFIRMED), and the cancel of an order whose payment's
-replica came back empty (FAILED_PRECONDITION, for good).
+a payment replica SIGKILLed in the middle of a stream of orders and started again (no order
+left PENDING, RESERVED or PAID, none FAILED keeps a charge; orders after it is back are
+CONFIRMED), and the cancel of an order whose payment's replica came back empty
+(FAILED_PRECONDITION, for good).
 Usage: order_faults_python_test.py PATH/TO/percore-server"""
 
 import sys
@@ -41,13 +42,16 @@ class PaymentHolderGone(FlowHelpers, unittest.TestCase):
 
 class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
     """Five processes; a steady stream of orders (tok_approve and tok_slow) while one payment
-    replica is SIGKILLed: the other takes over, and no order is left half-way."""
+    replica is SIGKILLed and, a moment later, started again. A charge goes to the replica that
+    owns its key, never to the other (which could approve it a second time), so the orders of
+    the dead replica's keys wait for it or fail with no charge kept; no order is left half-way,
+    and once it is back every order is CONFIRMED."""
 
-    def test_no_order_is_left_half_way_and_the_survivor_takes_over(self):
+    def test_no_order_is_left_half_way_and_orders_resume_when_the_replica_is_back(self):
         users = [self.new_user() for _ in range(4)]
         sku = self.new_product(stock=100000)
         lock = threading.Lock()
-        created = []  # (started after the kill?, order id or None, error)
+        created = []  # (started after the restart?, order id or None, error)
         killed = threading.Event()
         stop = threading.Event()
 
@@ -70,11 +74,13 @@ class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
             t.start()
         try:
             self.wait_until(lambda: len(created) >= 20, "orders before the kill")
-            self.cluster.servers["payment-1"].kill()
+            self.cluster.kill("payment-1")
+            time.sleep(1.0)  # orders meanwhile: those of payment-1's keys wait or fail
+            self.cluster.start_again("payment-1")  # empty: no --data-dir here
             killed.set()
             with lock:
                 mark = len(created)
-            self.wait_until(lambda: len(created) >= mark + 30, "orders after the kill")
+            self.wait_until(lambda: len(created) >= mark + 30, "orders after the restart")
         finally:
             stop.set()
             for t in threads:
@@ -90,11 +96,26 @@ class PaymentReplicaKilled(FlowHelpers, unittest.TestCase):
         after = [(order_id, final[order_id]) for after_kill, order_id, _ in created if after_kill]
         self.assertGreaterEqual(len(after), 30)
         self.assertEqual([a for a in after if a[1] != "ORDER_STATUS_CONFIRMED"], [])
+        # No FAILED order keeps an approved charge on a replica (payment-1's ledger before its
+        # kill is gone with it; what it approved since is in its new one).
+        approved = self.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED
+        for order_id, status in final.items():
+            if status != "ORDER_STATUS_FAILED":
+                continue
+            for server in self.cluster.payment_servers():
+                stub = pb("payment.v1.payment_pb2_grpc").PaymentServiceStub(server.channel)
+                try:
+                    r = stub.GetPayment(self.pay_pb.GetPaymentRequest(idempotency_key=order_id),
+                                        timeout=TIMEOUT)
+                except grpc.RpcError as e:
+                    self.assertEqual(e.code(), grpc.StatusCode.NOT_FOUND, e.details())
+                    continue
+                self.assertNotEqual(r.status, approved, "FAILED order %s" % order_id)
 
-        # The survivor answers health; the process that called the dead replica is fine too.
+        # Both replicas answer health; the process that called the dead replica is fine too.
         health = pb("grpc.health.v1.health_pb2")
         health_grpc = pb("grpc.health.v1.health_pb2_grpc")
-        for name in ("payment-0", "order"):
+        for name in ("payment-0", "payment-1", "order"):
             r = health_grpc.HealthStub(self.cluster.servers[name].channel).Check(
                 health.HealthCheckRequest(service=""), timeout=TIMEOUT)
             self.assertEqual(r.status, health.HealthCheckResponse.SERVING, name)

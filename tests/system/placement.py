@@ -33,6 +33,7 @@ class Placement:
         self.servers = {}  # name -> percore_py.server.Server
         self.flags = {}  # name -> the flags it was started with (a restart reuses them)
         self.restarted = set()  # processes killed and started again since the start
+        self.killed = {}  # name -> its killed incarnations (Server), for their stderr
         self.lock = threading.Lock()  # restart() against readers of `servers`
 
     def start_one(self, name, *flags):
@@ -62,16 +63,25 @@ class Placement:
         """SIGKILLs the process `name` and starts it again with its flags on the same port:
         empty, or recovered from its data directory when the placement has a data_root."""
         with self.lock:
-            port = self.servers[name].port
-            self.servers[name].kill()
-            self.restarted.add(name)
-            for _ in range(50):  # the port is free once the process is gone
-                try:
-                    self.start_one(name, *self.flags[name], "--listen", "127.0.0.1:%d" % port)
-                    return
-                except RuntimeError:
-                    time.sleep(0.1)
-            raise RuntimeError("could not restart %s on port %d" % (name, port))
+            self.kill(name)
+            self.start_again(name)
+
+    def kill(self, name):
+        """SIGKILLs the process `name`; start_again(name) brings it back on its port."""
+        self.servers[name].kill()
+        self.killed.setdefault(name, []).append(self.servers[name])
+        self.restarted.add(name)
+
+    def start_again(self, name):
+        """Starts the killed process `name` with its flags on its port, as restart() does."""
+        port = self.servers[name].port
+        for _ in range(50):  # the port is free once the process is gone
+            try:
+                self.start_one(name, *self.flags[name], "--listen", "127.0.0.1:%d" % port)
+                return
+            except RuntimeError:
+                time.sleep(0.1)
+        raise RuntimeError("could not restart %s on port %d" % (name, port))
 
     def restart_payment(self, name):
         """The payment replica `name` killed and started again (empty without a data_root)."""
@@ -105,6 +115,11 @@ class Placement:
         # The order process first: it calls the others, which then have no callers left.
         return {name: self.servers[name].stop()
                 for name in sorted(self.servers, key=lambda n: n != "order")}
+
+    def stderr_lines(self, name):
+        """The stderr lines of every incarnation of the process `name`, the killed ones first."""
+        return [line for server in self.killed.get(name, []) + [self.servers[name]]
+                for line in server.stderr_text().splitlines()]
 
     def stderr(self):
         return "\n".join("--- %s:\n%s" % (n, s.stderr_text()[-4000:])

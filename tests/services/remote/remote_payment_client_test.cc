@@ -1,6 +1,8 @@
 // RemotePaymentClient against two real payment replicas (separate ledgers, as --peer
 // payment=A,B deploys them): a refund reaches the replica that charged whichever replica the
-// balanced channel would pick, and a transaction no replica knows is NOT_FOUND.
+// balanced channel would pick, a transaction no replica knows is NOT_FOUND, and every
+// ProcessPayment of one idempotency key (a retry, a repeat) reaches the same replica, so the key
+// is approved on one ledger only.
 
 #include "services/remote/remote_payment_client.h"
 
@@ -63,6 +65,33 @@ class RemotePaymentClientTest : public ::testing::Test {
     return result.transaction_id();
   }
 
+  std::optional<Outcome<pay::PaymentResult>> Charge(const std::string& key) {
+    return CallOn<pay::PaymentResult>(*caller_, 0, [this, key](auto done) {
+      pay::ProcessPaymentRequest request;
+      request.set_order_id("order-" + key);
+      request.mutable_amount()->set_amount_minor(1250);
+      request.mutable_amount()->set_currency("USD");
+      request.mutable_method()->set_token("tok_approve");
+      request.set_idempotency_key(key);
+      clients::CallOptions options{.deadline = std::chrono::system_clock::now() + 20s};
+      client_->ProcessPayment(request, options, std::move(done));
+    });
+  }
+
+  // Whether replica `replica`'s ledger has a charge under `key` (GetPayment by key).
+  bool HasCharge(size_t replica, const std::string& key) {
+    auto stub = replicas_[replica]->MakeStub<pay::PaymentService>();
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 20s);
+    pay::GetPaymentRequest request;
+    request.set_idempotency_key(key);
+    pay::PaymentResult result;
+    grpc::Status status = stub->GetPayment(&context, request, &result);
+    EXPECT_TRUE(status.ok() || status.error_code() == grpc::StatusCode::NOT_FOUND)
+        << status.error_message();
+    return status.ok();
+  }
+
   std::optional<Outcome<pay::PaymentResult>> Refund(const std::string& transaction_id) {
     return CallOn<pay::PaymentResult>(*caller_, 0, [this, transaction_id](auto done) {
       pay::RefundPaymentRequest request;
@@ -93,6 +122,30 @@ TEST_F(RemotePaymentClientTest, ARefundReachesTheReplicaThatChargedEveryTime) {
       EXPECT_EQ(outcome->times_done, 1);
     }
   }
+}
+
+TEST_F(RemotePaymentClientTest, EveryChargeOfAKeyReachesOneReplica) {
+  // A charge repeated under its key is what the retry after a lost answer sends (a replica killed
+  // after its approval was durable): through the balanced channel the repeat alternated
+  // replicas and was approved on both (soak seed 103). Both replicas get some keys.
+  std::vector<int> keys_on(2, 0);
+  for (int k = 0; k < 8; ++k) {
+    std::string key = "order-key-" + std::to_string(k);
+    std::string transaction;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto outcome = Charge(key);
+      ASSERT_TRUE(outcome) << "done never ran";
+      ASSERT_TRUE(outcome->status.ok()) << outcome->status.error_message();
+      EXPECT_EQ(outcome->response.status(), pay::PaymentResult::PAYMENT_STATUS_APPROVED);
+      if (attempt == 0) transaction = outcome->response.transaction_id();
+      EXPECT_EQ(outcome->response.transaction_id(), transaction) << key << " attempt " << attempt;
+    }
+    bool on0 = HasCharge(0, key), on1 = HasCharge(1, key);
+    EXPECT_NE(on0, on1) << key << " charged on replica 0: " << on0 << ", 1: " << on1;
+    ++keys_on[on1 ? 1 : 0];
+  }
+  EXPECT_GT(keys_on[0], 0);
+  EXPECT_GT(keys_on[1], 0);
 }
 
 TEST_F(RemotePaymentClientTest, ATransactionNoReplicaKnowsIsNotFound) {
