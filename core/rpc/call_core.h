@@ -174,12 +174,17 @@ class CallCore {
     done_ = true;
     cancelled_ = cancelled;
     if (metrics_ != nullptr || span_) {
-      // A cancel at or just before the deadline is the deadline's (cancel_code.h).
-      const std::chrono::nanoseconds elapsed =
-          metrics_ != nullptr ? std::chrono::steady_clock::now() - metrics_start_
-                              : std::chrono::nanoseconds(0);  // unknown: only a passed deadline
-      EndMetrics(cancelled, cancelled && CancelCode(deadline(), std::chrono::system_clock::now(),
-                                                    elapsed) == StatusCode::kDeadlineExceeded);
+      // A cancel at or just before the deadline is the deadline's (cancel_code.h); the clocks
+      // are read only for a cancelled call.
+      bool deadline_passed = false;
+      if (cancelled) {
+        const std::chrono::nanoseconds elapsed =
+            metrics_ != nullptr ? std::chrono::steady_clock::now() - metrics_start_
+                                : std::chrono::nanoseconds(0);  // unknown: only a passed deadline
+        deadline_passed = CancelCode(deadline(), std::chrono::system_clock::now(), elapsed) ==
+                          StatusCode::kDeadlineExceeded;
+      }
+      EndMetrics(cancelled, deadline_passed);
     }
     if (cancelled_ && on_cancel_) {
       std::function<void()> fn = std::move(on_cancel_);
