@@ -92,6 +92,10 @@ void ShardLog::WhenDurable(Lsn lsn, DurableFn fn) {
     fn(Status(StatusCode::kUnavailable, "write-ahead log " + path_ + " closed before the write"));
     return;
   }
+  if (!failure_.ok()) {  // a record appended before the failure was known: not held either
+    fn(NotAcknowledged());
+    return;
+  }
   // Callers wait for the record they just appended, so this is almost always the back.
   auto at = std::upper_bound(waiters_.begin(), waiters_.end(), lsn,
                              [](Lsn l, const Waiter& w) { return l < w.lsn; });
@@ -187,6 +191,25 @@ void ShardLog::OnProgress(Lsn written_end, Lsn synced_end, uint64_t bytes, uint6
   written_bytes_ = std::max(written_bytes_, bytes);
   if (!closed_) failure_ = std::move(failure);
   RunWaiters();
+  if (!failure_.ok()) FailWaiters();
+}
+
+void ShardLog::FailWaiters() {
+  // The writes waiting now are applied in memory and their records keep their place in the
+  // log (so later ones replay on top of them), but they are answered at once rather than held
+  // until the disk has room, maybe past their clients' deadlines, and never acknowledged later.
+  if (waiters_.empty()) return;
+  Status unknown = NotAcknowledged();
+  std::deque<Waiter> failed = std::move(waiters_);
+  waiters_.clear();
+  for (Waiter& waiter : failed) waiter.fn(unknown);
+}
+
+Status ShardLog::NotAcknowledged() const {
+  return Status(StatusCode::kUnavailable,
+                failure_.message() +
+                    "; this write is not acknowledged: its outcome is unknown (it is logged if "
+                    "the disk has room again before the server stops)");
 }
 
 void ShardLog::RunWaiters() {

@@ -12,8 +12,10 @@
 //
 // Disk trouble (ENOSPC, EIO): the writer keeps the batch and retries every `retry_interval`;
 // meanwhile Append refuses new records with UNAVAILABLE (the caller must not apply or acknowledge
-// the change), records already appended stay queued and are acknowledged once written, and
-// writes resume by themselves when the disk recovers.
+// the change), and records already appended stay queued, in order, but their WhenDurable
+// callbacks run at once with UNAVAILABLE ("not acknowledged: its outcome is unknown"): a write
+// is never held until the disk has room, past its client's deadline, nor acknowledged later.
+// Writes resume by themselves when the disk recovers.
 //
 // Snapshots while serving (shard_snapshotter.h drives them): BeginSnapshot cuts the log — the
 // records appended from then on go to a new segment file named by its first LSN, the cut — and
@@ -78,8 +80,9 @@ class ShardLog : public std::enable_shared_from_this<ShardLog> {
   // Frames one record; its LSN, or UNAVAILABLE while the log cannot be written (the change must
   // then not be applied).
   Result<Lsn> Append(uint32_t type, std::string_view payload);
-  // `fn` runs on this shard once `lsn` is durable (OK), or with UNAVAILABLE if the log closes
-  // first without having written it. Runs at once when it already is.
+  // `fn` runs on this shard once `lsn` is durable (OK), or with UNAVAILABLE if the log cannot be
+  // written (disk trouble: at once, not when the disk recovers) or closes first without having
+  // written it. Runs at once when it already is.
   void WhenDurable(Lsn lsn, DurableFn fn);
 
   // Starts a snapshot at a cut: records appended from now on go to a new segment, and the
@@ -143,6 +146,9 @@ class ShardLog : public std::enable_shared_from_this<ShardLog> {
   Status SyncLog(WriterState& state);
   void OnSnapshotDone(const Status& status, uint64_t bytes, uint64_t records);
   void RunWaiters();
+  // While failing_: every waiter left is answered UNAVAILABLE (not acknowledged).
+  void FailWaiters();
+  Status NotAcknowledged() const;
 
   runtime::Shard& shard_;
   const ShardLogOptions options_;

@@ -37,6 +37,9 @@ struct Request {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::string peer;  // "ipv4:127.0.0.1:5000"
+  // Over TLS: the common name of the client certificate the handshake verified (empty: none,
+  // or plaintext; core/tls/peer_common_name.h).
+  std::string peer_certificate_name;
   std::chrono::system_clock::time_point received;
 
   std::string_view path() const {
@@ -114,6 +117,16 @@ struct ServerOptions {
   std::string flag = "--admin";
   // Bodies of the answers the server gives itself (400, 404 to an upgrade, 413, 431, 503).
   std::function<Response(int status, std::string_view message)> error_response = nullptr;
+  // Called on the server's thread for every answer the server gives before any handler runs
+  // (400, 404 to an upgrade, 413, 431, 503 while draining) and for a WebSocket handshake's
+  // answer (101, or Beast's 400 to a bad handshake: only the headers added are used), with what
+  // was read of the request (no headers when they could not be parsed). The gateway adds its
+  // trace context here (services/gateway/edge_trace.h), so every answer names one.
+  std::function<void(const Request& request, Response& response)> on_own_answer = nullptr;
+  // With a TLS context that requires client certificates (--tls-client-ca): request one but let
+  // a client without one in (a certificate presented must still verify). The handler decides
+  // from Request::peer_certificate_name (the admin listener: probes need no certificate).
+  bool client_certificate_optional = false;
   // Called on the server's thread for every answer given to an HTTP request (not for the
   // answers of a client that has left): the response's label, the request's method ("" when
   // the request could not be parsed), the status, and the time since the request was read.

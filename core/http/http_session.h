@@ -4,6 +4,7 @@
 #include "core/http/response_writer.h"
 #include "core/http/server_impl.h"
 #include "core/http/websocket_session.h"
+#include "core/tls/peer_common_name.h"
 
 namespace percore::http::internal {
 
@@ -28,12 +29,18 @@ class HttpSession final : public Connection,
   // The TLS handshake (bounded by the read timeout), then the first request.
   void Begin() {
     if constexpr (kTls) {
+      SSL* ssl = stream_.native_handle();
+      if (server_.options.client_certificate_optional &&
+          (SSL_get_verify_mode(ssl) & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) != 0) {
+        SSL_set_verify(ssl, SSL_VERIFY_PEER, SSL_get_verify_callback(ssl));
+      }
       beast::get_lowest_layer(stream_).expires_after(server_.options.read_timeout);
-      stream_.async_handshake(ssl::stream_base::server,
-                              [self = this->shared_from_this()](beast::error_code ec) {
-                                if (ec) return self->Close();  // not TLS, wrong CA, expired...
-                                self->Read();
-                              });
+      stream_.async_handshake(
+          ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+            if (ec) return self->Close();  // not TLS, wrong CA, expired...
+            self->certificate_name_ = tls::VerifiedPeerCommonName(self->stream_.native_handle());
+            self->Read();
+          });
     } else {
       Read();
     }
@@ -114,28 +121,11 @@ class HttpSession final : public Connection,
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     head_ = req.method() == bhttp::verb::head;
-    Request request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    request.headers.reserve(8);
-    for (const auto& field : req) {
-      std::string name(field.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace_back(std::move(name), std::string(field.value()));
-    }
-    request.received = std::chrono::system_clock::now();
-    request.peer = peer_;
-    if (server_.draining) {
-      keep_alive_ = false;
-      awaiting_ = true;
-      return Respond(server_.options.error_response(503, "server is shutting down"));
-    }
+    Request request = RequestOf(req);
+    if (server_.draining) return Refuse(503, "server is shutting down", request);
     if (websocket::is_upgrade(req)) {
       if (server_.websockets == nullptr || !server_.websockets->Accepts(request.path())) {
-        keep_alive_ = false;
-        awaiting_ = true;
-        return Respond(server_.options.error_response(
-            404, "no WebSocket endpoint at " + std::string(request.path())));
+        return Refuse(404, "no WebSocket endpoint at " + std::string(request.path()), request);
       }
       // The socket becomes a WebSocket under a new id; this session ends without closing it.
       ExchangeId ws_id = server_.next_id++;
@@ -153,10 +143,37 @@ class HttpSession final : public Connection,
     server_.handler(*server_.self, id_, std::move(request));
   }
 
+  // The request as the handlers see it (header names lower-case), from Beast's header.
+  template <class Fields>
+  Request RequestOf(const bhttp::request_header<Fields>& req) const {
+    Request request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    request.headers.reserve(8);
+    for (const auto& field : req) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    request.received = std::chrono::system_clock::now();
+    request.peer = peer_;
+    request.peer_certificate_name = certificate_name_;
+    return request;
+  }
+
+  // An answer of the server's own, before any handler; the connection closes after it.
   void Refuse(int status, const std::string& message) {
+    // What was read of the request: its header when it was whole (a body past its cap), else
+    // nothing (a header past its cap, a malformed request).
+    Request request = parser_ && parser_->is_header_done() ? RequestOf(parser_->get()) : Request();
+    Refuse(status, message, request);
+  }
+  void Refuse(int status, const std::string& message, const Request& request) {
     keep_alive_ = false;
     awaiting_ = true;
-    Respond(server_.options.error_response(status, message));
+    Response response = server_.options.error_response(status, message);
+    if (server_.options.on_own_answer) server_.options.on_own_answer(request, response);
+    Respond(std::move(response));
   }
 
   void Write(const Response& r, bool keep_alive) {
@@ -198,7 +215,8 @@ class HttpSession final : public Connection,
   const ExchangeId id_;
   std::shared_ptr<ssl::context> tls_;  // TLS: the context this connection was made with
   Stream stream_;
-  const std::string peer_;  // once per connection
+  const std::string peer_;        // once per connection
+  std::string certificate_name_;  // TLS: the verified client certificate's name, after handshake
   beast::flat_buffer buffer_;
   std::string out_;  // the answer being written (AppendResponse)
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;

@@ -22,8 +22,15 @@ class WebSocketSession final : public Connection,
     timeouts.idle_timeout = server_.options.websocket_ping_after * 2;
     timeouts.keep_alive_pings = true;  // a ping at half the idle timeout; no pong: closed
     ws_.set_option(timeouts);
+    // The handshake's answer (101, or Beast's 400) carries what the server adds to its own
+    // answers (ServerOptions::on_own_answer: the gateway's trace context).
+    Response handshake{.status = 101};
+    if (server_.options.on_own_answer) server_.options.on_own_answer(request, handshake);
     ws_.set_option(websocket::stream_base::decorator(
-        [](websocket::response_type& res) { res.set(bhttp::field::server, "percore"); }));
+        [headers = std::move(handshake.headers)](websocket::response_type& res) {
+          res.set(bhttp::field::server, "percore");
+          for (const auto& [name, value] : headers) res.set(name, value);
+        }));
     ws_.read_message_max(server_.options.max_websocket_message_bytes);
     if (int bytes = server_.options.websocket_send_buffer_bytes; bytes > 0) {
       beast::error_code ignored;

@@ -1,7 +1,6 @@
 #include "core/net/connection.h"
 
 #include <openssl/err.h>
-#include <openssl/x509.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -15,6 +14,7 @@
 #include "core/net/shard_server.h"
 #include "core/net/stream.h"
 #include "core/runtime/shard.h"
+#include "core/tls/peer_common_name.h"
 
 namespace percore::net {
 namespace {
@@ -359,14 +359,7 @@ void Connection::Unlink(Stream* stream) {
 
 std::string_view Connection::peer_certificate_name() {
   if (!peer_certificate_name_) {
-    peer_certificate_name_.emplace();
-    X509* cert = ssl_ != nullptr && !handshaking_ ? SSL_get0_peer_certificate(ssl_) : nullptr;
-    if (cert != nullptr && SSL_get_verify_result(ssl_) == X509_V_OK) {
-      char name[256];
-      int length =
-          X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
-      if (length > 0) peer_certificate_name_->assign(name, static_cast<size_t>(length));
-    }
+    peer_certificate_name_ = handshaking_ ? std::string() : tls::VerifiedPeerCommonName(ssl_);
   }
   return *peer_certificate_name_;
 }

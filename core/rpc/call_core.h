@@ -22,8 +22,9 @@
 // and the messages they hand over (handle_methods.h); the end is recorded once, when the
 // transport ends the call (EndCall) or, failing that, when the object is freed: handled by
 // code and the handling time. A call that ends with no status noted was cancelled
-// (DeadlineExceeded once its deadline passed, else Canceled) or ended by the transport itself
-// (Unknown). All of it on the call's shard, into that shard's counters.
+// (DeadlineExceeded once its deadline passed or when the cancel came just before it, within a
+// slack for the request's transit: cancel_code.h; else Canceled) or ended by the transport
+// itself (Unknown). All of it on the call's shard, into that shard's counters.
 //
 // Tracing (core/observe/tracer.h), when the shard traces (--trace-log): MethodEntry::Invoke
 // begins the call's server span (BeginSpan: a child of the client's `traceparent`, or a new
@@ -44,6 +45,7 @@
 #include "core/observe/grpc_server_metrics.h"
 #include "core/observe/trace_state.h"
 #include "core/observe/tracer.h"
+#include "core/rpc/cancel_code.h"
 
 namespace percore::runtime {
 class Shard;
@@ -172,7 +174,17 @@ class CallCore {
     done_ = true;
     cancelled_ = cancelled;
     if (metrics_ != nullptr || span_) {
-      EndMetrics(cancelled, cancelled && std::chrono::system_clock::now() >= deadline());
+      // A cancel at or just before the deadline is the deadline's (cancel_code.h); the clocks
+      // are read only for a cancelled call.
+      bool deadline_passed = false;
+      if (cancelled) {
+        const std::chrono::nanoseconds elapsed =
+            metrics_ != nullptr ? std::chrono::steady_clock::now() - metrics_start_
+                                : std::chrono::nanoseconds(0);  // unknown: only a passed deadline
+        deadline_passed = CancelCode(deadline(), std::chrono::system_clock::now(), elapsed) ==
+                          StatusCode::kDeadlineExceeded;
+      }
+      EndMetrics(cancelled, deadline_passed);
     }
     if (cancelled_ && on_cancel_) {
       std::function<void()> fn = std::move(on_cancel_);

@@ -77,6 +77,11 @@ bool Gateway::Start(std::string* error) {
   http.error_response = [](int status, std::string_view message) {
     return ErrorFor(status, message);
   };
+  // The HTTP layer's own answers and the WebSocket handshake name a trace too (io thread).
+  http.on_own_answer = [this](const http::Request& request, http::Response& response) {
+    AddTraceHeaders(edge_trace_.For(request.header("traceparent"), request.header("tracestate")),
+                    response);
+  };
   if (HttpMetrics* metrics = options_.metrics) {
     http.on_response = [metrics](int label, std::string_view method, int status,
                                  std::chrono::nanoseconds elapsed) {
@@ -152,6 +157,7 @@ runtime::ShardId Gateway::PickShard(ShardKey key, std::string_view value) {
 void Gateway::FillSpec(const http::Request& request, CallSpec& spec) const {
   spec.server = server_.get();
   spec.peer = request.peer;
+  spec.peer_certificate_name = request.peer_certificate_name;
   spec.received = request.received;
   for (const auto& [name, value] : request.headers) {
     if (name == "authorization" || name == "traceparent" || name == "tracestate") {
@@ -216,18 +222,18 @@ void Gateway::StartCall(runtime::ShardId shard, std::string method, CallSpec spe
 
 void Gateway::OnRequest(http::Server& server, http::ExchangeId id, http::Request&& request) {
   std::string_view path = request.path();
+  // The trace context the answer names unless a call's span does (edge_trace.h).
+  observe::TraceContext trace =
+      edge_trace_.For(request.header("traceparent"), request.header("tracestate"));
   // The web page.
   if ((request.method == "GET" || request.method == "HEAD") && path.substr(0, 4) != "/v1/") {
     if (auto it = files_.find(std::string(path)); it != files_.end()) {
       http::Response response{200, it->second.content_type, it->second.body, {}};
       response.headers.emplace_back("Cache-Control", "no-cache");
-      if (options_.metrics) response.label = options_.metrics->static_label(request.method);
-      return server.Respond(id, std::move(response));
+      int label = options_.metrics ? options_.metrics->static_label(request.method) : -1;
+      return Answer(server, id, label, std::move(response), trace);
     }
   }
-  // The trace context the answer names unless a call's span does (edge_trace.h).
-  observe::TraceContext trace =
-      edge_trace_.For(request.header("traceparent"), request.header("tracestate"));
   RouteMatch match = Match(request.method, path);
   const Route* route = match.route;
   std::string method;

@@ -57,6 +57,9 @@ struct CallSpec {
   std::vector<std::pair<std::string, std::string>> metadata;  // lower-case keys
   Params params;  // path and query parameters, set on the request after its JSON
   std::string peer;
+  // HTTPS: the verified client certificate's common name (http::Request's), which
+  // --tls-service-identity maps to the `service` role as on gRPC (core/rpc/auth_interceptor.h).
+  std::string peer_certificate_name;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::chrono::system_clock::time_point received;
   bool idempotent_create = false;  // an Idempotency-Key came: a replay answers 200
@@ -82,6 +85,7 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   std::optional<std::string_view> metadata(std::string_view key) const override;
   std::chrono::system_clock::time_point deadline() const override { return spec_.deadline; }
   std::string_view peer() const override { return spec_.peer; }
+  std::string_view peer_certificate_name() const override { return spec_.peer_certificate_name; }
   void Pause() override { paused_ = true; }
   void Resume() override;
   // Keeps `traceparent`/`tracestate` (the call's span: CallCore::BeginSpan for a hosted method,

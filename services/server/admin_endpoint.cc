@@ -1,5 +1,7 @@
 #include "services/server/admin_endpoint.h"
 
+#include <openssl/ssl.h>
+
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -17,8 +19,22 @@ bool AdminEndpoint::Start(const std::string& listen, std::string* error, SSL_CTX
     if (ready_.load(std::memory_order_acquire)) return http::Response{.body = "ready\n"};
     return http::Response{.status = 503, .body = "not ready\n"};
   });
-  server_ =
-      std::make_unique<http::Server>(http::ServerOptions{.listen = listen}, std::move(router));
+  // With --tls-client-ca the TLS layer asks for a client certificate but lets a probe without
+  // one in; the paths but /healthz and /readyz then need one it verified (NeedsCertificate).
+  certificate_required_.store(RequiresClientCertificate(tls), std::memory_order_relaxed);
+  http::Handler handler = [this, router = std::move(router)](const http::Request& request) {
+    if (request.peer_certificate_name.empty() &&
+        certificate_required_.load(std::memory_order_relaxed) && !IsProbe(request.path())) {
+      return http::Response{.status = 403,
+                            .body = "a client certificate from --tls-client-ca is required for " +
+                                    std::string(request.path()) +
+                                    " (/healthz and /readyz need none)\n"};
+    }
+    return router(request);
+  };
+  server_ = std::make_unique<http::Server>(
+      http::ServerOptions{.listen = listen, .client_certificate_optional = true},
+      std::move(handler));
   if (!server_->Listen(error)) {
     server_.reset();
     return false;
@@ -26,6 +42,20 @@ bool AdminEndpoint::Start(const std::string& listen, std::string* error, SSL_CTX
   if (tls != nullptr) server_->SetTlsContext(tls);
   server_->Start();
   return true;
+}
+
+bool AdminEndpoint::RequiresClientCertificate(SSL_CTX* tls) {
+  return tls != nullptr && (SSL_CTX_get_verify_mode(tls) & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) != 0;
+}
+
+bool AdminEndpoint::IsProbe(std::string_view path) {
+  return path == "/healthz" || path == "/readyz";
+}
+
+void AdminEndpoint::ReloadTls(SSL_CTX* tls) {
+  if (!server_ || !server_->tls()) return;
+  certificate_required_.store(RequiresClientCertificate(tls), std::memory_order_relaxed);
+  server_->SetTlsContext(tls);
 }
 
 http::Response AdminEndpoint::Metrics() const {

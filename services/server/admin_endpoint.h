@@ -11,7 +11,11 @@
 // grpc_server_*, grpc_client_*, percore_shard_*, the state series of core/observe/state_metrics.h,
 // process_*), /healthz (200 while the process runs),
 // /readyz (200 once the server serves; 503 before, during recovery, and from the start of
-// draining).
+// draining). Over TLS with --tls-client-ca the handshake asks for a client certificate without
+// requiring one, so Kubernetes httpGet probes reach /healthz and /readyz; every other path
+// (/metrics) answers 403 unless the connection's certificate verified (a presented certificate
+// that does not verify fails the handshake, as on the gRPC port). 403, not 401: 401 needs a
+// WWW-Authenticate challenge, and no HTTP scheme asks for a TLS certificate.
 
 #include <prometheus/metric_family.h>
 
@@ -20,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/http/http_server.h"
@@ -44,9 +49,7 @@ class AdminEndpoint {
   // with `error` when it cannot listen.
   bool Start(const std::string& listen, std::string* error, SSL_CTX* tls = nullptr);
   // SIGHUP: new connections use `tls` (connections open keep theirs). Control thread.
-  void ReloadTls(SSL_CTX* tls) {
-    if (server_ && server_->tls()) server_->SetTlsContext(tls);
-  }
+  void ReloadTls(SSL_CTX* tls);
   int port() const { return server_ ? server_->port() : 0; }
   // The server whose calls /metrics reports, once it has started.
   void SetHost(const rpc::ServerHost* host) { host_.store(host, std::memory_order_release); }
@@ -71,6 +74,10 @@ class AdminEndpoint {
   }
 
  private:
+  // Whether `tls` requires client certificates (--tls-client-ca).
+  static bool RequiresClientCertificate(SSL_CTX* tls);
+  // The Kubernetes probes' paths, open without a client certificate.
+  static bool IsProbe(std::string_view path);
   http::Response Metrics() const;
   // Each shard's samples from state_readers_ (an empty list for a shard that did not answer).
   std::vector<std::vector<observe::StateSample>> ReadState() const;
@@ -83,6 +90,9 @@ class AdminEndpoint {
   std::shared_ptr<const std::vector<StateReader>> state_readers_;
   std::vector<FamilySource> sources_;  // fixed before Start()
   std::atomic<bool> ready_{false};
+  // --tls-client-ca: paths but the probes need a verified client certificate (403 without).
+  // Set on the control thread (Start, ReloadTls), read on the admin thread.
+  std::atomic<bool> certificate_required_{false};
   std::unique_ptr<http::Server> server_;
 };
 

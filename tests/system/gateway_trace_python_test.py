@@ -8,6 +8,9 @@ the edge, inventory, payment), and an edge without --trace-log. With python3-req
     `tracestate` echoed; a traced call's answer names its span in the edge's --trace-log;
   - a malformed `traceparent` (wrong length, all-zero ids, bad or upper-case hex, version ff)
     gets a fresh trace, never the value sent, and its tracestate is dropped;
+  - the HTTP layer's own answers (core/http: 400 to a malformed request, 413, 431, 404 to an
+    upgrade at no WebSocket path), the WebSocket handshake's 101 and the web page's files carry
+    one too: the request's trace continued where its header was read, else a fresh one;
   - one request without a traceparent followed by the trace id its answer names into the span
     lines of the edge (the client span) and of the payment peer (the server span);
   - a short deadline header on a call the payment peer holds until the deadline (token
@@ -22,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -29,6 +33,7 @@ import unittest
 import uuid
 
 import requests
+import websocket
 
 from gateway_support import TIMEOUT, GatewayClient, unique
 from percore_py import admin
@@ -214,6 +219,87 @@ class GatewayTraceTest(GatewayClient, unittest.TestCase):
                         seen.add(trace)
                         # A tracestate is kept only beside a valid traceparent.
                         self.assertNotIn("tracestate", r.headers)
+
+    def raw(self, head, body=b""):
+        """Sends `head` (CRLF-joined, then a blank line) and `body` on a fresh connection to the
+        edge; returns the answer's (status, {lower-case header: value})."""
+        port = int(self.base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as s:
+            s.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        lines = data.split(b"\r\n\r\n", 1)[0].decode().split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(lines[0].split()[1]), headers
+
+    def own_answers(self, traceparent):
+        """The HTTP layer's own answers and the handshake, each with `traceparent` (and a
+        tracestate): {what: (status, headers, whether the request's header was read)}."""
+        tp = "traceparent: " + traceparent
+        ts = "tracestate: a=1,Bad=x,b=2"
+        upgrade = ["Connection: Upgrade", "Upgrade: websocket", "Sec-WebSocket-Version: 13",
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="]
+        out = {
+            "431": self.raw(["GET /v1/nowhere HTTP/1.1", "Host: x", tp, ts,
+                             "X-Big: " + "a" * (20 << 10)]) + (False,),
+            "413": self.raw(["POST /v1/users HTTP/1.1", "Host: x", tp, ts,
+                             "Content-Type: application/json",
+                             "Content-Length: %d" % (2 << 20)], b"{") + (None,),
+            "400": self.raw(["GET /v1/nowhere HTTP/1.1", "Host: x", tp, ts,
+                             "Content-Length: abc"]) + (None,),
+            "404 upgrade": self.raw(["GET /v1/nowhere HTTP/1.1", "Host: x", tp, ts] +
+                                    upgrade) + (True,),
+            "101": self.raw(["GET /v1/users/stream?user_id=%s HTTP/1.1" % uuid.uuid4(),
+                             "Host: x", tp, ts] + upgrade) + (True,),
+            "200 page": self.raw(["GET / HTTP/1.1", "Host: x", tp, ts]) + (True,),
+        }
+        for what, status in (("431", 431), ("413", 413), ("400", 400), ("404 upgrade", 404),
+                             ("101", 101)):
+            self.assertEqual(out[what][0], status, what)
+        self.assertIn(out["200 page"][0], (200, 404))  # 404 when the page is not installed
+        return out
+
+    def test_the_http_layers_own_answers_and_the_handshake_name_a_trace(self):
+        for what, (status, headers, read) in self.own_answers(VALID).items():
+            with self.subTest(answer=what, status=status):
+                value = headers.get("traceparent")
+                self.assertIsNotNone(value, "no traceparent on the %s answer" % what)
+                match = TRACEPARENT.match(value)
+                self.assertTrue(match, value)
+                self.assertNotEqual(match.group(2), PARENT)
+                if read:  # the request's trace continued, its tracestate cleaned
+                    self.assertEqual(match.group(1), TRACE)
+                    self.assertEqual(headers.get("tracestate"), "a=1,b=2")
+                elif read is False:  # nothing of the request read: a fresh trace
+                    self.assertNotEqual(match.group(1), TRACE)
+        # A client library's handshake sees it as well.
+        ws = websocket.create_connection(
+            self.base.replace("http://", "ws://") + "/v1/users/stream?user_id=%s" % uuid.uuid4(),
+            timeout=TIMEOUT, header=["traceparent: " + VALID])
+        try:
+            self.assertEqual(TRACEPARENT.match(ws.getheaders()["traceparent"]).group(1), TRACE)
+        finally:
+            ws.close()
+
+    def test_own_answers_never_echo_a_malformed_traceparent(self):
+        seen = set()
+        for value in MALFORMED[:-1]:
+            for what, (status, headers, _) in self.own_answers(value).items():
+                with self.subTest(traceparent=value, answer=what):
+                    match = TRACEPARENT.match(headers.get("traceparent", ""))
+                    self.assertTrue(match, headers)
+                    self.assertNotEqual(headers["traceparent"], value)
+                    self.assertNotEqual(match.group(1), TRACE)
+                    self.assertNotIn(match.group(1), seen)
+                    seen.add(match.group(1))
+                    self.assertNotIn("tracestate", headers)
 
     def test_one_request_followed_into_the_edge_and_the_peer(self):
         """A request without a traceparent: its answer names a new trace, which the edge's

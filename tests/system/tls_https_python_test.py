@@ -1,7 +1,9 @@
 """HTTPS on the HTTP listeners (issue 13): the gateway (--http) and the admin listener (--admin)
-take the --tls-* flags: mutual TLS for REST, /metrics and wss://, plaintext and strangers refused,
-and SIGHUP reloads their certificate with the gRPC side's. The certificates and the cases' base
-are tls_python_test.py's.
+take the --tls-* flags: mutual TLS for REST, /metrics and wss://, plaintext and strangers refused;
+the admin listener lets a client without a certificate reach /healthz and /readyz (Kubernetes
+probes) and answers 403 elsewhere; a client certificate named by --tls-service-identity is the
+`service` role on the gateway as on gRPC; SIGHUP reloads their certificate with the gRPC side's.
+The certificates and the cases' base are tls_python_test.py's.
 Usage: tls_https_python_test.py PATH/TO/percore-server"""
 
 import json
@@ -46,17 +48,55 @@ class HttpsListeners(tls_base.TlsCase):
         self.assertEqual(presented_common_name(http, self.pki, https=True, client="client"),
                          "percore-a")
         for port in (http, admin):
-            # Plaintext, no client certificate, a certificate from another CA: refused.
+            # Plaintext and a certificate from another CA: refused at the TLS layer.
             with self.assertRaises(requests.exceptions.ConnectionError):
                 requests.get("http://127.0.0.1:%d/healthz" % port, timeout=tls_base.TIMEOUT)
-            for bad in (None, (self.pki.path("client-other.pem"),
-                               self.pki.path("client-other.key"))):
-                with self.assertRaises(requests.exceptions.ConnectionError):
-                    requests.get("https://127.0.0.1:%d/healthz" % port, verify=ca, cert=bad,
+            with self.assertRaises(requests.exceptions.ConnectionError):
+                requests.get("https://127.0.0.1:%d/healthz" % port, verify=ca,
+                             cert=(self.pki.path("client-other.pem"),
+                                   self.pki.path("client-other.key")), timeout=tls_base.TIMEOUT)
+        # No client certificate: refused by the gateway; the admin listener serves the probes
+        # (Kubernetes httpGet presents none) and answers 403 for the rest.
+        with self.assertRaises(requests.exceptions.ConnectionError):
+            requests.get(base + "/healthz", verify=ca, timeout=tls_base.TIMEOUT)
+        for path, status in (("/healthz", 200), ("/readyz", 200), ("/metrics", 403),
+                             ("/nowhere", 403)):
+            with self.subTest(path=path):
+                r = requests.get("https://127.0.0.1:%d%s" % (admin, path), verify=ca,
                                  timeout=tls_base.TIMEOUT)
-        r = requests.get("https://127.0.0.1:%d/healthz" % admin, verify=ca, cert=client,
-                         timeout=tls_base.TIMEOUT)
-        self.assertEqual(r.status_code, 200)
+                self.assertEqual(r.status_code, status, r.text)
+        self.assertIn("client certificate", r.text)
+        for path, status in (("/healthz", 200), ("/readyz", 200), ("/metrics", 200)):
+            r = requests.get("https://127.0.0.1:%d%s" % (admin, path), verify=ca, cert=client,
+                             timeout=tls_base.TIMEOUT)
+            self.assertEqual(r.status_code, status, path)
+
+    def test_a_client_certificate_on_https_is_the_service_role(self):
+        """--tls-service-identity on the gateway as on gRPC (tls_python_test's
+        test_a_client_certificate_name_is_the_service_role): GET /v1/payments/{id} (GetPayment,
+        the service role's) with CN=order-service and no token runs (404: no such payment)."""
+        import jwt
+        import requests
+        secret = b"percore-test-secret-of-at-least-32-bytes"
+        with open(self.pki.path("jwt-secret"), "wb") as f:
+            f.write(secret)
+        server = self.start("--services", "payment", "--tls-client-ca", self.pki.path("ca.pem"),
+                            "--jwt-secret-file", self.pki.path("jwt-secret"),
+                            "--tls-service-identity", "order-service", "--http", "127.0.0.1:0")
+        url = "https://127.0.0.1:%d/v1/payments/txn_00000000deadbeef" % (
+            server.logged_ports("HTTP gateway")[0])
+
+        def status(client, token=None):
+            headers = {"Authorization": "Bearer " + token} if token else {}
+            cert = (self.pki.path(client + ".pem"), self.pki.path(client + ".key"))
+            return requests.get(url, verify=self.pki.path("ca.pem"), headers=headers, cert=cert,
+                                timeout=tls_base.TIMEOUT).status_code
+
+        self.assertEqual(status("client"), 404)  # the service role: GetPayment ran
+        self.assertEqual(status("client-user"), 401)  # same CA, a name not listed, no token
+        user = jwt.encode({"sub": "u1", "roles": ["user"], "exp": int(time.time()) + 600}, secret,
+                          algorithm="HS256")
+        self.assertEqual(status("client", user), 403)  # a token, when there is one, decides
 
     def test_sighup_reloads_the_https_certificate(self):
         if native():

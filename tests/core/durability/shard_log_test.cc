@@ -8,7 +8,9 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
+#include <vector>
 
 #include "core/durability/log_reader.h"
 #include "core/runtime/runtime.h"
@@ -150,10 +152,17 @@ TEST_F(ShardLogTest, FullDiskRefusesNewRecordsThenResumes) {
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &tight), 0);
 
   int acknowledged = 0;
+  std::vector<Status> not_acknowledged;
   RunOnShard(runtime_, 0, [&] {
     for (int i = 0; i < 20; ++i) {
       Lsn lsn = *log_->Append(1, std::string(40, 'a' + i));
-      log_->WhenDurable(lsn, [&](const Status& s) { acknowledged += s.ok(); });
+      log_->WhenDurable(lsn, [&](const Status& s) {
+        if (s.ok()) {
+          ++acknowledged;
+        } else {
+          not_acknowledged.push_back(s);
+        }
+      });
     }
     return 0;
   });
@@ -163,12 +172,24 @@ TEST_F(ShardLogTest, FullDiskRefusesNewRecordsThenResumes) {
     EXPECT_EQ(refused.code(), StatusCode::kUnavailable);
     EXPECT_NE(refused.message().find(path_), std::string::npos) << refused.message();
     EXPECT_EQ(acknowledged, 0) << "acknowledged records that are not in the file";
+    // The waiting writes are answered as the failure is known, not when the disk has room.
+    EXPECT_EQ(not_acknowledged.size(), 20u);
+    for (const Status& s : not_acknowledged) {
+      EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+      EXPECT_NE(s.message().find(path_), std::string::npos) << s.message();
+      EXPECT_NE(s.message().find("not acknowledged"), std::string::npos) << s.message();
+    }
+    // A record appended before the failure was known, waited for now: answered at once too.
+    std::optional<Status> late;
+    log_->WhenDurable(log_->next_lsn() - 1, [&](const Status& s) { late = s; });
+    EXPECT_TRUE(late.has_value() && late->code() == StatusCode::kUnavailable);
     return 0;
   });
 
   ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &saved), 0);  // space returns
-  EXPECT_TRUE(WaitOnShard([&] { return acknowledged == 20 && !log_->failing(); }));
+  EXPECT_TRUE(WaitOnShard([&] { return log_->durable_lsn() == 20 && !log_->failing(); }));
   RunOnShard(runtime_, 0, [&] {
+    EXPECT_EQ(acknowledged, 0) << "a write answered UNAVAILABLE was acknowledged later";
     EXPECT_TRUE(log_->Append(1, "resumed").ok());
     return 0;
   });
