@@ -123,16 +123,17 @@ void OrderSaga::Finish(const Status& status) {
   }
   std::vector<Reply> waiters = std::move(waiters_);
   waiters_.clear();
-  auto answer = [waiters = std::move(waiters), status, order = order_](const Status& durable) {
-    if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
-    for (const Reply& reply : waiters) reply(status, order);
-  };
-  // Acknowledged once the final state is as durable as --fsync says.
-  if (env_->journal == nullptr) {
-    answer(Status());
-  } else {
-    env_->journal->AfterAllDurable(std::move(answer));
+  if (env_->journal == nullptr) {  // in memory: answered now, with the order as it is
+    for (const Reply& reply : waiters) reply(status, order_);
+    return;
   }
+  // Acknowledged once the final state is as durable as --fsync says; a copy, as a late answer
+  // meanwhile (a hold or charge given back) may still change the working order.
+  env_->journal->AfterAllDurable(
+      [waiters = std::move(waiters), status, order = order_](const Status& durable) {
+        if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
+        for (const Reply& reply : waiters) reply(status, order);
+      });
 }
 
 }  // namespace percore::order
