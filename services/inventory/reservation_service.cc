@@ -246,9 +246,12 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
         std::optional<durability::Lsn> lsn =
             owner.journal.LogWith(kReservationPut, [&] { return reservation.SerializeAsString(); });
         owner.journal.AfterDurable(
-            lsn, [this, &owner, reply, waiters, reservation](const Status& durable) {
-              Result<v1::Reservation> answer = reservation;
-              if (!durable.ok()) answer = durable;
+            lsn, [this, &owner, reply, waiters = std::move(waiters),
+                  reservation = std::move(reservation)](const Status& durable) mutable {
+              // Run once: the reservation moves into the answer (no copy per hand-over).
+              Result<v1::Reservation> answer = durable.ok()
+                                                   ? Result<v1::Reservation>(std::move(reservation))
+                                                   : Result<v1::Reservation>(durable);
               if (Serving(owner)) AnswerWaiters(waiters, answer);
               reply(Completed{std::move(answer)});
             });
@@ -354,19 +357,23 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
         if (settled.ok() && settled->cancel_timer != 0) {
           owner.shard.CancelTimer(settled->cancel_timer);
         }
-        auto answer = [reply, settled](const Status& durable) {
+        const bool decided = settled.ok() && !settled->lines.empty();
+        std::optional<durability::Lsn> lsn;
+        if (decided) {
+          lsn = owner.journal.LogWith(kReservationPut,
+                                      [&] { return settled->reservation.SerializeAsString(); });
+        }
+        // Run once: the settlement moves into the answer (no copy per hand-over).
+        auto answer = [reply, settled = std::move(settled)](const Status& durable) mutable {
           if (!durable.ok()) {
             reply(Decided{durable});
           } else {
-            reply(Decided{settled});
+            reply(Decided{std::move(settled)});
           }
         };
-        if (settled.ok() && !settled->lines.empty()) {
+        if (decided) {
           // The decision is durable before any hold follows it (inventory_journal.h).
-          owner.journal.AfterDurable(
-              owner.journal.LogWith(kReservationPut,
-                                    [&] { return settled->reservation.SerializeAsString(); }),
-              std::move(answer));
+          owner.journal.AfterDurable(lsn, std::move(answer));
         } else {
           owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
         }
@@ -387,7 +394,9 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
             [id, how, now = NowNanos()](InventoryShard& owner) {
               EndHolds(owner, id, /*sold=*/how == SettleHow::kCommit, now);
             },
-            [done, reservation = std::move(settled->reservation)] { done(reservation); });
+            [done, reservation = std::move(settled->reservation)]() mutable {
+              done(std::move(reservation));  // run once
+            });
       });
 }
 
