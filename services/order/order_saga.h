@@ -185,6 +185,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   Clock::time_point deadline_ = Clock::time_point::max();  // the caller's
   v1::Order order_;  // the working copy; committed to the store at each transition
   bool order_stored_ = false;
+  OrderStore::Record* record_ = nullptr;  // the order's record once this saga committed it
   bool cancel_requested_ = false;
   // What the order holds and compensation gives back.
   bool held_ = false;       // reservation_id is HELD

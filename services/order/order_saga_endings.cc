@@ -66,7 +66,9 @@ void OrderSaga::Transition(v1::OrderStatus status) {
   }
   order_.set_status(status);
   *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
-  OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  OrderStore::Record& record =
+      env_->store->Commit(order_id_, input_.user_id, order_, previous, record_);
+  record_ = &record;
   env_->store->CountTransition(order_);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
@@ -108,7 +110,8 @@ void OrderSaga::ThenDurable(Next next) {
 void OrderSaga::Finish(const Status& status) {
   auto self = shared_from_this();  // the store may hold the last reference
   OrderStore& store = *env_->store;
-  if (OrderStore::Record* record = store.Find(order_id_); record && record->saga == self) {
+  if (OrderStore::Record* record = record_ ? record_ : store.Find(order_id_);
+      record && record->saga == self) {
     record->saga = nullptr;
   }
   if (!input_.idempotency_key.empty()) {
