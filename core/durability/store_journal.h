@@ -48,6 +48,13 @@ class StoreJournal {
   // Frames the record. nullopt when off, or when the log refuses it (which cannot happen after
   // CheckWritable said OK on the same task).
   std::optional<Lsn> Log(uint32_t type, std::string_view payload);
+  // Log(type, encode()), with `encode` called only when the journal is on: without a data
+  // directory a record is never built (a hot path's serialization and copies cost nothing).
+  template <class Encode>
+  std::optional<Lsn> LogWith(uint32_t type, Encode&& encode) {
+    if (!enabled()) return std::nullopt;
+    return Log(type, std::forward<Encode>(encode)());
+  }
   // fn(status) on this shard once `lsn` is durable (at once when off or nullopt).
   void AfterDurable(std::optional<Lsn> lsn, ShardLog::DurableFn fn);
   // fn(status) once everything logged so far is durable: an answer that reports state another

@@ -57,6 +57,15 @@ class TablePartition {
     return it == rows_.end() ? nullptr : &it->second;
   }
 
+  // The row stored under `key`, to change in place, or nullptr. Valid as Get()'s. Not for
+  // tables whose bytes the partition counts: a byte string's size changes only through Put.
+  template <class K>
+  Value* GetMutable(const K& key) {
+    static_assert(!kCountsBytes, "a counted byte string changes only through Put");
+    auto it = rows_.find(key);
+    return it == rows_.end() ? nullptr : &it->second;
+  }
+
   // Stores `value` under `key`, replacing any previous value. Returns true if the key was new,
   // false if an existing value was replaced.
   bool Put(Key key, Value value) {

@@ -101,7 +101,8 @@ static void WriteProduct(InventoryShard& owner, Change change,
     owner.journal.AfterAllDurable([reply, product](const Status&) { reply(product); });
     return;
   }
-  std::optional<durability::Lsn> lsn = owner.journal.Log(kProductPut, product->SerializeAsString());
+  std::optional<durability::Lsn> lsn =
+      owner.journal.LogWith(kProductPut, [&] { return product->SerializeAsString(); });
   owner.journal.AfterDurable(lsn, [reply, product](const Status& durable) {
     if (!durable.ok()) {
       reply(durable);

@@ -36,13 +36,16 @@ void EndHolds(InventoryShard& owner, const std::string& id, bool sold, int64_t n
                          [&owner, id, sold, now] { EndHolds(owner, id, sold, now); });
     return;
   }
-  std::vector<Line> lines = held->second;
+  std::vector<Line> lines;
+  if (owner.journal.enabled()) lines = held->second;  // the rows to log, once changed
   if (sold) {
     owner.stock.CommitHold(id, now);
   } else {
     owner.stock.ReleaseHold(id, now);
   }
-  owner.journal.Log(kHoldState, EncodeHoldState({id, {}, RowsOf(owner.stock, lines)}));
+  owner.journal.LogWith(kHoldState, [&] {
+    return EncodeHoldState({id, {}, RowsOf(owner.stock, lines)});
+  });
 }
 
 // True on `owner`'s own thread: a durable callback that runs from Close() (after the shards
@@ -177,8 +180,9 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           return;
         }
         // Durable before the reservation is logged HELD (inventory_journal.h).
-        std::optional<durability::Lsn> lsn =
-            owner.journal.Log(kHoldState, EncodeHoldState({id, lines, RowsOf(owner.stock, lines)}));
+        std::optional<durability::Lsn> lsn = owner.journal.LogWith(kHoldState, [&] {
+          return EncodeHoldState({id, lines, RowsOf(owner.stock, lines)});
+        });
         owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices](const Status& durable) {
           if (!durable.ok()) {
             owner.stock.ReleaseHold(id, now);  // not counted as held: the abort skips it
@@ -240,11 +244,14 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
         ArmExpiry(owner, id, plan.ttl);
         v1::Reservation reservation = owner.reservations.Find(id)->reservation;
         std::optional<durability::Lsn> lsn =
-            owner.journal.Log(kReservationPut, reservation.SerializeAsString());
+            owner.journal.LogWith(kReservationPut, [&] { return reservation.SerializeAsString(); });
         owner.journal.AfterDurable(
-            lsn, [this, &owner, reply, waiters, reservation](const Status& durable) {
-              Result<v1::Reservation> answer = reservation;
-              if (!durable.ok()) answer = durable;
+            lsn, [this, &owner, reply, waiters = std::move(waiters),
+                  reservation = std::move(reservation)](const Status& durable) mutable {
+              // Run once: the reservation moves into the answer (no copy per hand-over).
+              Result<v1::Reservation> answer = durable.ok()
+                                                   ? Result<v1::Reservation>(std::move(reservation))
+                                                   : Result<v1::Reservation>(durable);
               if (Serving(owner)) AnswerWaiters(waiters, answer);
               reply(Completed{std::move(answer)});
             });
@@ -292,8 +299,8 @@ void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id,
   std::optional<Settlement> expired = owner.reservations.Expire(id, NowNanos(), force);
   if (!expired) return;
   if (expired->cancel_timer != 0) owner.shard.CancelTimer(expired->cancel_timer);
-  std::optional<durability::Lsn> lsn =
-      owner.journal.Log(kReservationPut, expired->reservation.SerializeAsString());
+  std::optional<durability::Lsn> lsn = owner.journal.LogWith(
+      kReservationPut, [&] { return expired->reservation.SerializeAsString(); });
   owner.journal.AfterDurable(lsn, [this, &owner, expired = *expired](const Status& durable) {
     if (durable.ok() && Serving(owner)) ReleaseExpired(owner, expired);
   });
@@ -350,18 +357,23 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
         if (settled.ok() && settled->cancel_timer != 0) {
           owner.shard.CancelTimer(settled->cancel_timer);
         }
-        auto answer = [reply, settled](const Status& durable) {
+        const bool decided = settled.ok() && !settled->lines.empty();
+        std::optional<durability::Lsn> lsn;
+        if (decided) {
+          lsn = owner.journal.LogWith(kReservationPut,
+                                      [&] { return settled->reservation.SerializeAsString(); });
+        }
+        // Run once: the settlement moves into the answer (no copy per hand-over).
+        auto answer = [reply, settled = std::move(settled)](const Status& durable) mutable {
           if (!durable.ok()) {
             reply(Decided{durable});
           } else {
-            reply(Decided{settled});
+            reply(Decided{std::move(settled)});
           }
         };
-        if (settled.ok() && !settled->lines.empty()) {
+        if (decided) {
           // The decision is durable before any hold follows it (inventory_journal.h).
-          owner.journal.AfterDurable(
-              owner.journal.Log(kReservationPut, settled->reservation.SerializeAsString()),
-              std::move(answer));
+          owner.journal.AfterDurable(lsn, std::move(answer));
         } else {
           owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
         }
@@ -382,7 +394,9 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
             [id, how, now = NowNanos()](InventoryShard& owner) {
               EndHolds(owner, id, /*sold=*/how == SettleHow::kCommit, now);
             },
-            [done, reservation = std::move(settled->reservation)] { done(reservation); });
+            [done, reservation = std::move(settled->reservation)]() mutable {
+              done(std::move(reservation));  // run once
+            });
       });
 }
 

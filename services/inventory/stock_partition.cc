@@ -58,11 +58,10 @@ Result<v1::Product> StockPartition::Adjust(const std::string& sku, int64_t delta
                 std::to_string(stock) + ", below the " + std::to_string(row->reserved()) +
                 " units held by open reservations"};
   }
-  v1::Product product = *row;
-  product.set_stock(stock);
-  Touch(product, now);
-  Store(sku, product);
-  return product;
+  return *Update(sku, [&](v1::Product& product) {
+    product.set_stock(stock);
+    Touch(product, now);
+  });
 }
 
 Result<std::vector<commerce::v1::Money>> StockPartition::Hold(const std::string& reservation_id,
@@ -82,10 +81,10 @@ Result<std::vector<commerce::v1::Money>> StockPartition::Hold(const std::string&
     prices.push_back(product->price());
   }
   for (const Line& line : lines) {
-    v1::Product product = *rows_.Get(line.sku);
-    product.set_reserved(product.reserved() + line.quantity);
-    Touch(product, now);
-    Store(line.sku, std::move(product));
+    Update(line.sku, [&](v1::Product& product) {
+      product.set_reserved(product.reserved() + line.quantity);
+      Touch(product, now);
+    });
   }
   std::vector<Line>& held = holds_[reservation_id];
   held.insert(held.end(), lines.begin(), lines.end());
@@ -104,23 +103,22 @@ void StockPartition::EndHold(const std::string& reservation_id, bool sold, int64
   auto it = holds_.find(reservation_id);
   if (it == holds_.end()) return;  // settled already, or never held here
   for (const Line& line : it->second) {
-    const v1::Product* row = rows_.Get(line.sku);
-    if (row == nullptr) continue;  // products are never deleted; defensive
-    v1::Product product = *row;
-    product.set_reserved(product.reserved() - line.quantity);
-    if (sold) product.set_stock(product.stock() - line.quantity);
-    Touch(product, now);
-    Store(line.sku, std::move(product));
+    // Products are never deleted; a missing row is skipped (defensive).
+    Update(line.sku, [&](v1::Product& product) {
+      product.set_reserved(product.reserved() - line.quantity);
+      if (sold) product.set_stock(product.stock() - line.quantity);
+      Touch(product, now);
+    });
   }
   holds_.erase(it);
 }
 
 void StockPartition::Store(const std::string& sku, v1::Product product) {
-  // The serialized size, old row out and new row in: /metrics' bytes without a walk.
-  const v1::Product* old = rows_.Get(sku);
-  if (old != nullptr) bytes_ -= old->ByteSizeLong();
-  bytes_ += product.ByteSizeLong();
+  // The serialized size, old row out and new row in: /metrics' bytes without a walk. Every
+  // stored row's size is measured once stored, so its cached size is its size (Update).
+  if (const v1::Product* old = rows_.Get(sku)) bytes_ -= old->GetCachedSize();
   rows_.Put(sku, std::move(product));
+  bytes_ += rows_.GetMutable(sku)->ByteSizeLong();
 }
 
 void StockPartition::RestoreHold(const std::string& reservation_id,

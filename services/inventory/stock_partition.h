@@ -60,8 +60,20 @@ class StockPartition {
  private:
   // Ends a hold: every held unit leaves `reserved`, and leaves `stock` too when sold.
   void EndHold(const std::string& reservation_id, bool sold, int64_t now);
-  // Every row write: Put and the bytes count.
+  // Every new or replaced row: Put and the bytes count.
   void Store(const std::string& sku, v1::Product product);
+  // change(v1::Product&) on the row of `sku` in place (no copy of the row), keeping the bytes
+  // count: the old size is the row's cached size (measured when it was last stored or changed),
+  // the new one measured once. The row, or nullptr (and no change) when there is none.
+  template <class Change>
+  const v1::Product* Update(const std::string& sku, Change&& change) {
+    v1::Product* row = rows_.GetMutable(sku);
+    if (row == nullptr) return nullptr;
+    bytes_ -= row->GetCachedSize();
+    change(*row);
+    bytes_ += row->ByteSizeLong();
+    return row;
+  }
 
   storage::TablePartition<std::string, v1::Product> rows_;
   std::map<std::string, std::vector<Line>, std::less<>> holds_;  // by reservation id

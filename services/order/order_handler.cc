@@ -175,8 +175,9 @@ void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order>
 void OrderHandler::CreateOnOwner(CreateOrderInput input,
                                  std::chrono::system_clock::time_point deadline,
                                  OrderSaga::Reply reply) {
-  std::string fingerprint = input.Fingerprint();
+  std::string fingerprint;  // only a request with an idempotency key has one
   if (!input.idempotency_key.empty()) {
+    fingerprint = input.Fingerprint();
     if (OrderStore::IdempotencyEntry* entry =
             store_.FindKey(input.user_id, input.idempotency_key)) {
       if (entry->fingerprint != fingerprint) {
@@ -218,11 +219,14 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
     return runtime::ShardFor(candidate.view(), runtime_.size()) == shard_.id() &&
            cluster::OwnsId(candidate.view());
   });
-  auto saga = OrderSaga::ForCreate(&env_, order_id, input, deadline);
+  OrderStore::IdempotencyEntry* claimed = nullptr;
   if (!input.idempotency_key.empty()) {
-    store_.ClaimKey(input.user_id, input.idempotency_key,
-                    OrderStore::IdempotencyEntry{fingerprint, order_id, saga});
+    claimed = &store_.ClaimKey(input.user_id, input.idempotency_key,
+                               OrderStore::IdempotencyEntry{fingerprint, order_id, nullptr});
   }
+  auto saga =
+      OrderSaga::ForCreate(&env_, order_id, std::move(input), std::move(fingerprint), deadline);
+  if (claimed) claimed->saga = saga;
   saga->AddWaiter(std::move(reply));
   saga->Start();
 }

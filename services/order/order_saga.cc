@@ -27,11 +27,11 @@ bool Transient(const Status& status) {
 OrderSaga::OrderSaga(Env* env, const Uuid& order_id) : env_(env), order_id_(order_id) {}
 
 std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
-                                                CreateOrderInput input,
+                                                CreateOrderInput input, std::string fingerprint,
                                                 Clock::time_point deadline) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCreate;
-  if (!input.idempotency_key.empty()) saga->fingerprint_ = input.Fingerprint();
+  saga->fingerprint_ = std::move(fingerprint);
   saga->input_ = std::move(input);
   saga->deadline_ = deadline;
   return saga;
@@ -83,8 +83,8 @@ void OrderSaga::CheckUser() {
   CallWithDeadline<::user::v1::User>(
       *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
       [users = env_->clients.users, request](const clients::CallOptions& options,
-                                             clients::Done<::user::v1::User> done) {
-        users->GetUser(request, options, std::move(done));
+                                             clients::Done<::user::v1::User> done) mutable {
+        users->GetUser(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, ::user::v1::User) {
         self->OnUserChecked(status);
@@ -142,14 +142,14 @@ inv::ReserveStockRequest OrderSaga::ReserveRequest() const {
   return request;
 }
 
-void OrderSaga::CallReserveStock(Clock::time_point deadline, std::string what,
+void OrderSaga::CallReserveStock(Clock::time_point deadline, const char* what,
                                  std::function<void(const Status&, inv::Reservation)> then,
                                  std::function<void(inv::Reservation)> on_late) {
   CallWithDeadline<inv::Reservation>(
-      *env_->shard, deadline, std::move(what),
+      *env_->shard, deadline, what,
       [inventory = env_->clients.inventory, request = ReserveRequest()](
-          const clients::CallOptions& options, clients::Done<inv::Reservation> done) {
-        inventory->ReserveStock(request, options, std::move(done));
+          const clients::CallOptions& options, clients::Done<inv::Reservation> done) mutable {
+        inventory->ReserveStock(std::move(request), options, std::move(done));
       },
       std::move(then), std::move(on_late));
 }
@@ -246,8 +246,8 @@ void OrderSaga::Pay() {
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, StepDeadline(env_->options.payment_deadline), "payment (ProcessPayment)",
       [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) {
-        payments->ProcessPayment(request, options, std::move(done));
+                                                   clients::Done<pay::PaymentResult> done) mutable {
+        payments->ProcessPayment(std::move(request), options, std::move(done));
       },
       [self](const Status& status, pay::PaymentResult result) { self->OnPaid(status, result); },
       [self](pay::PaymentResult late) {
@@ -312,8 +312,8 @@ void OrderSaga::CommitStock() {
   CallWithDeadline<inv::Reservation>(
       *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (CommitReservation)",
       [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) {
-        inventory->CommitReservation(request, options, std::move(done));
+                                                     clients::Done<inv::Reservation> done) mutable {
+        inventory->CommitReservation(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, inv::Reservation) {
         self->OnCommitted(status);

@@ -71,9 +71,11 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
     durability::StoreJournal* journal = nullptr;
   };
 
-  // A new order. `order_id` is already claimed under the idempotency key, if there is one.
+  // A new order. `order_id` is already claimed under the idempotency key, if there is one;
+  // `fingerprint` is input.Fingerprint() then ("" without a key).
   static std::shared_ptr<OrderSaga> ForCreate(Env* env, const Uuid& order_id,
-                                              CreateOrderInput input, Clock::time_point deadline);
+                                              CreateOrderInput input, std::string fingerprint,
+                                              Clock::time_point deadline);
   // The cancel of a CONFIRMED order that no saga drives.
   static std::shared_ptr<OrderSaga> ForCancel(Env* env, const Uuid& order_id,
                                               const OrderStore::Record& record);
@@ -109,7 +111,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // does, finds the same reservation).
   ::inventory::v1::ReserveStockRequest ReserveRequest() const;
   // That ReserveStock, within `deadline`; `on_late` gets a reservation answered after it.
-  void CallReserveStock(Clock::time_point deadline, std::string what,
+  void CallReserveStock(Clock::time_point deadline, const char* what,
                         std::function<void(const Status&, ::inventory::v1::Reservation)> then,
                         std::function<void(::inventory::v1::Reservation)> on_late = nullptr);
   void OnReserved(const Status& status, const ::inventory::v1::Reservation& reservation);
@@ -183,6 +185,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   Clock::time_point deadline_ = Clock::time_point::max();  // the caller's
   v1::Order order_;  // the working copy; committed to the store at each transition
   bool order_stored_ = false;
+  OrderStore::Record* record_ = nullptr;  // the order's record once this saga committed it
   bool cancel_requested_ = false;
   // What the order holds and compensation gives back.
   bool held_ = false;       // reservation_id is HELD

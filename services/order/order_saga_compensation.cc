@@ -55,8 +55,8 @@ void OrderSaga::Refund(int attempt, std::function<void(bool, bool, std::string)>
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, CompensationDeadline(), "payment (RefundPayment)",
       [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) {
-        payments->RefundPayment(request, options, std::move(done));
+                                                   clients::Done<pay::PaymentResult> done) mutable {
+        payments->RefundPayment(std::move(request), options, std::move(done));
       },
       [self, attempt, next](const Status& status, pay::PaymentResult) {
         if (status.ok()) {
@@ -83,8 +83,8 @@ void OrderSaga::Release(int attempt, Next next) {
   CallWithDeadline<inv::Reservation>(
       *env_->shard, CompensationDeadline(), "inventory (ReleaseReservation)",
       [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) {
-        inventory->ReleaseReservation(request, options, std::move(done));
+                                                     clients::Done<inv::Reservation> done) mutable {
+        inventory->ReleaseReservation(std::move(request), options, std::move(done));
       },
       [self, attempt, next](const Status& status, inv::Reservation) {
         if (status.ok()) {
@@ -137,9 +137,9 @@ void OrderSaga::ReturnLine(size_t line, Next next) {
   CallWithDeadline<inv::Product>(
       *env_->shard, Clock::now() + env_->options.stock_return_deadline, "inventory (AdjustStock)",
       [inventory = env_->clients.inventory, request](clients::CallOptions options,
-                                                     clients::Done<inv::Product> done) {
+                                                     clients::Done<inv::Product> done) mutable {
         options.wait_for_ready = true;
-        inventory->AdjustStock(request, options, std::move(done));
+        inventory->AdjustStock(std::move(request), options, std::move(done));
       },
       [self, line, next](const Status& status, inv::Product) {
         if (!status.ok()) {
@@ -180,8 +180,8 @@ void OrderSaga::VoidPaymentByKey(
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
       [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) {
-        payments->VoidPayment(request, options, std::move(done));
+                                                   clients::Done<pay::PaymentResult> done) mutable {
+        payments->VoidPayment(std::move(request), options, std::move(done));
       },
       [then = std::move(then)](const Status& status, pay::PaymentResult result) {
         then(status, result);

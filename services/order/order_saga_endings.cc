@@ -66,7 +66,9 @@ void OrderSaga::Transition(v1::OrderStatus status) {
   }
   order_.set_status(status);
   *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
-  OrderStore::Record& record = env_->store->Commit(order_id_, input_.user_id, order_, previous);
+  OrderStore::Record& record =
+      env_->store->Commit(order_id_, input_.user_id, order_, previous, record_);
+  record_ = &record;
   env_->store->CountTransition(order_);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
@@ -108,7 +110,8 @@ void OrderSaga::ThenDurable(Next next) {
 void OrderSaga::Finish(const Status& status) {
   auto self = shared_from_this();  // the store may hold the last reference
   OrderStore& store = *env_->store;
-  if (OrderStore::Record* record = store.Find(order_id_); record && record->saga == self) {
+  if (OrderStore::Record* record = record_ ? record_ : store.Find(order_id_);
+      record && record->saga == self) {
     record->saga = nullptr;
   }
   if (!input_.idempotency_key.empty()) {
@@ -123,16 +126,17 @@ void OrderSaga::Finish(const Status& status) {
   }
   std::vector<Reply> waiters = std::move(waiters_);
   waiters_.clear();
-  auto answer = [waiters = std::move(waiters), status, order = order_](const Status& durable) {
-    if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
-    for (const Reply& reply : waiters) reply(status, order);
-  };
-  // Acknowledged once the final state is as durable as --fsync says.
-  if (env_->journal == nullptr) {
-    answer(Status());
-  } else {
-    env_->journal->AfterAllDurable(std::move(answer));
+  if (env_->journal == nullptr) {  // in memory: answered now, with the order as it is
+    for (const Reply& reply : waiters) reply(status, order_);
+    return;
   }
+  // Acknowledged once the final state is as durable as --fsync says; a copy, as a late answer
+  // meanwhile (a hold or charge given back) may still change the working order.
+  env_->journal->AfterAllDurable(
+      [waiters = std::move(waiters), status, order = order_](const Status& durable) {
+        if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
+        for (const Reply& reply : waiters) reply(status, order);
+      });
 }
 
 }  // namespace percore::order

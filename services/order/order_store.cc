@@ -14,8 +14,9 @@ OrderStore::Record* OrderStore::Find(const Uuid& order_id) {
 }
 
 OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id,
-                                       const v1::Order& order, v1::OrderStatus previous) {
-  Record* record = Find(order_id);
+                                       const v1::Order& order, v1::OrderStatus previous,
+                                       Record* known) {
+  Record* record = known != nullptr ? known : Find(order_id);
   if (record == nullptr) {
     auto fresh = std::make_unique<Record>();
     fresh->user_id = user_id;

@@ -70,8 +70,10 @@ class OrderStore {
 
   // Stores `order` (new or changed) and publishes the change from `previous`
   // (ORDER_STATUS_UNSPECIFIED for a new order). `order.updated_at` is set by the caller.
+  // `known`: the order's record from an earlier Commit, if the caller kept it (records are
+  // never erased, so it stays valid): no lookup.
   Record& Commit(const Uuid& order_id, const Uuid& user_id, const v1::Order& order,
-                 v1::OrderStatus previous);
+                 v1::OrderStatus previous, Record* known = nullptr);
 
   // Up to `limit` orders of `user_id` with ids after `after` (from the first when nullopt),
   // oldest first.

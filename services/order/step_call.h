@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "core/base/status.h"
@@ -31,39 +32,70 @@ inline std::string DescribeCallStatus(const Status& status) {
   return std::string(StatusCodeName(status.code())) + ": " + status.message();
 }
 
-template <class Resp>
+// False for an empty std::function; true for any other callable.
+template <class F>
+bool IsSet(const F& f) {
+  if constexpr (std::is_constructible_v<bool, const F&>) {
+    return static_cast<bool>(f);
+  } else {
+    return true;
+  }
+}
+
+// `issue(options, done)` sends the call; `on_result(status, Resp)` ends the step;
+// `on_late_success(Resp)` (or nullptr) gets an answer that came after the backstop. Each is moved
+// once into the call's one shared state (no copies of the callbacks per call), and `what` (a
+// string literal) names the step in a DEADLINE_EXCEEDED message.
+template <class Resp, class Issue, class OnResult, class OnLate = std::nullptr_t>
 void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_point deadline,
-                      std::string what,
-                      std::function<void(const clients::CallOptions&, clients::Done<Resp>)> issue,
-                      std::function<void(const Status&, Resp)> on_result,
-                      std::function<void(Resp)> on_late_success = nullptr) {
+                      const char* what, Issue&& issue, OnResult&& on_result,
+                      OnLate&& on_late_success = nullptr) {
   auto left = deadline - std::chrono::system_clock::now();
   if (left <= std::chrono::system_clock::duration::zero()) {
-    on_result(Status(StatusCode::kDeadlineExceeded, what + ": no time left before the deadline"),
+    on_result(Status(StatusCode::kDeadlineExceeded,
+                     std::string(what) + ": no time left before the deadline"),
               Resp());
     return;
   }
+  using Result = std::decay_t<OnResult>;
+  using Late = std::decay_t<OnLate>;
   struct State {
+    State(runtime::Shard* shard, const char* what, Result on_result, Late on_late)
+        : shard(shard),
+          what(what),
+          on_result(std::move(on_result)),
+          on_late_success(std::move(on_late)) {}
+    runtime::Shard* shard;
+    const char* what;
     bool settled = false;
     runtime::TimerId timer = 0;
+    Result on_result;
+    Late on_late_success;
   };
-  auto state = std::make_shared<State>();
-  state->timer = shard.RunAfter(left + kBackstopMargin, [state, on_result, what] {
+  auto state = std::make_shared<State>(&shard, what, std::forward<OnResult>(on_result),
+                                       std::forward<OnLate>(on_late_success));
+  state->timer = shard.RunAfter(left + kBackstopMargin, [state] {
     if (state->settled) return;
     state->settled = true;
-    on_result(Status(StatusCode::kDeadlineExceeded, what + ": no answer in time"), Resp());
+    state->on_result(
+        Status(StatusCode::kDeadlineExceeded, std::string(state->what) + ": no answer in time"),
+        Resp());
   });
   clients::CallOptions options;
   options.deadline = deadline;
-  issue(options, [state, &shard, on_result, on_late_success](const Status& status, Resp response) {
-    if (state->settled) {
-      if (status.ok() && on_late_success) on_late_success(std::move(response));
-      return;
-    }
-    state->settled = true;
-    shard.CancelTimer(state->timer);
-    on_result(status, std::move(response));
-  });
+  issue(options, clients::Done<Resp>([state](const Status& status, Resp response) {
+          if (state->settled) {
+            if constexpr (!std::is_null_pointer_v<Late>) {
+              if (status.ok() && IsSet(state->on_late_success)) {
+                state->on_late_success(std::move(response));
+              }
+            }
+            return;
+          }
+          state->settled = true;
+          state->shard->CancelTimer(state->timer);
+          state->on_result(status, std::move(response));
+        }));
 }
 
 }  // namespace percore::order

@@ -250,9 +250,10 @@ void PaymentService::RefundPayment(const v1::RefundPaymentRequest& request, Done
         Result<v1::PaymentResult> refunded = owner.ledger.Refund(id, Now());
         std::optional<durability::Lsn> lsn;
         if (refunds && refunded.ok()) {
-          lsn = owner.journal.Log(
-              kPaymentPut,
-              EncodePayment(*owner.ledger.AttemptOfKey(refunded->idempotency_key()), &*refunded));
+          lsn = owner.journal.LogWith(kPaymentPut, [&] {
+            return EncodePayment(*owner.ledger.AttemptOfKey(refunded->idempotency_key()),
+                                 &*refunded);
+          });
         }
         ReplyDurable(owner.journal, lsn, std::move(refunded), std::move(reply));
       },
@@ -345,8 +346,8 @@ void PaymentService::VoidPayment(const v1::VoidPaymentRequest& request, Done don
         v1::PaymentResult voided = owner.ledger.Void(key, Now());
         std::optional<durability::Lsn> lsn;
         if (refunds) {
-          lsn = owner.journal.Log(kPaymentPut,
-                                  EncodePayment(*owner.ledger.AttemptOfKey(key), &voided));
+          lsn = owner.journal.LogWith(
+              kPaymentPut, [&] { return EncodePayment(*owner.ledger.AttemptOfKey(key), &voided); });
         } else if (!was_voided && owner.ledger.IsVoided(key)) {
           lsn = owner.journal.Log(kKeyVoided, key);
         }
@@ -366,7 +367,8 @@ void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Wa
   }
   std::string key = attempt.idempotency_key;
   bool recorded = owner.ledger.AttemptOfKey(key) != nullptr;
-  PaymentAttempt logged = attempt;
+  std::optional<PaymentAttempt> logged;  // what the log records of it (none when off)
+  if (owner.journal.enabled()) logged = attempt;
   ProcessorAnswer answer = owner.processor.Answer(attempt.token);
   Result<Begun> begun = owner.ledger.Begin(std::move(attempt), answer, waiter, IdsOf(owner), Now());
   if (!begun.ok() || begun->kind == Begun::kWait) {
@@ -375,7 +377,7 @@ void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Wa
   }
   if (begun->kind == Begun::kStarted) {
     // Handed to the processor: if the process dies before it answers, recovery voids it.
-    owner.journal.Log(kInFlight, EncodePayment(logged, nullptr));
+    if (logged) owner.journal.Log(kInFlight, EncodePayment(*logged, nullptr));
     if (answer.when == ProcessorAnswer::When::kAfterDelay) {
       owner.shard.RunAfter(answer.delay, [this, &owner, key] { ProcessorAnswered(owner, key); });
     }
@@ -383,7 +385,8 @@ void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Wa
     return;
   }
   std::optional<durability::Lsn> lsn;
-  if (!recorded) lsn = owner.journal.Log(kPaymentPut, EncodePayment(logged, &begun->result));
+  if (!recorded && logged)
+    lsn = owner.journal.Log(kPaymentPut, EncodePayment(*logged, &begun->result));
   ReplyDurable(owner.journal, lsn, std::move(begun), std::move(reply));
 }
 
@@ -400,8 +403,9 @@ void PaymentService::ProcessorAnswered(PaymentShard& owner, const std::string& i
   std::optional<Answered> answered =
       owner.ledger.ProcessorAnswered(idempotency_key, IdsOf(owner), Now());
   if (!answered) return;
-  std::optional<durability::Lsn> lsn = owner.journal.Log(
-      kPaymentPut, EncodePayment(*owner.ledger.AttemptOfKey(idempotency_key), &answered->result));
+  std::optional<durability::Lsn> lsn = owner.journal.LogWith(kPaymentPut, [&] {
+    return EncodePayment(*owner.ledger.AttemptOfKey(idempotency_key), &answered->result);
+  });
   owner.journal.AfterDurable(
       lsn, [this, &owner, answered = std::move(*answered)](const Status& durable) {
         if (!Serving(owner)) return;
