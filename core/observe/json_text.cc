@@ -15,6 +15,15 @@ void AppendJsonString(std::string_view text, std::string* out) {
       case '\\':
         out->append("\\\\");
         break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           char escaped[8];

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "core/observe/json_text.h"
 #include "services/gateway/edge_trace.h"
 #include "services/gateway/status_mapping.h"
 
@@ -145,7 +146,7 @@ void GatewayCall::Finish(StatusCode code, std::string_view message) {
         response.body += "\":[";
         response.body += body_;
         response.body += "],\"nextPageToken\":";
-        AppendJsonString(response.body, next_page_token_);
+        observe::AppendJsonString(next_page_token_, &response.body);
         response.body.push_back('}');
       } else {
         response.body = body_.empty() ? std::string("{}") : std::move(body_);

@@ -1,6 +1,6 @@
 #include "services/gateway/status_mapping.h"
 
-#include <cstdio>
+#include "core/observe/json_text.h"
 
 namespace percore::gateway {
 
@@ -71,41 +71,9 @@ uint16_t CloseCodeOf(StatusCode code) {
   return static_cast<uint16_t>(4000 + static_cast<int>(code));
 }
 
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof escaped, "\\u%04x", c);
-          out += escaped;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 std::string ErrorBody(StatusCode code, std::string_view message) {
   std::string body = "{\"code\":" + std::to_string(static_cast<int>(code)) + ",\"message\":";
-  AppendJsonString(body, message);
+  observe::AppendJsonString(message, &body);
   body += ",\"details\":[]}";
   return body;
 }

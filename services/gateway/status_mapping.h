@@ -15,12 +15,11 @@
 namespace percore::gateway {
 
 int HttpStatusOf(StatusCode code);
-// {"code":N,"message":"...","details":[]}, with `message` escaped as a JSON string.
+// {"code":N,"message":"...","details":[]}, with `message` escaped as a JSON string
+// (observe::AppendJsonString, core/observe/json_text.h).
 std::string ErrorBody(StatusCode code, std::string_view message);
 uint16_t CloseCodeOf(StatusCode code);
 // The gRPC code an HTTP error the gateway answers itself stands for (404 NOT_FOUND, ...).
 StatusCode CodeOfHttpStatus(int http_status);
-// `text` as a JSON string literal, quotes included.
-void AppendJsonString(std::string& out, std::string_view text);
 
 }  // namespace percore::gateway

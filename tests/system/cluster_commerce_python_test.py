@@ -24,7 +24,8 @@ import uuid
 import grpc
 
 from percore_py.cluster import Cluster
-from percore_py.stubs import stub_module
+
+from order_flow_support import load_messages, pb
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
@@ -32,18 +33,10 @@ P = 3
 MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
 
 
-def pb(name):
-    return stub_module(name)
-
-
 class ClusterCommerce(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.user_pb = pb("user.v1.user_pb2")
-        cls.inv_pb = pb("inventory.v1.inventory_pb2")
-        cls.pay_pb = pb("payment.v1.payment_pb2")
-        cls.order_pb = pb("order.v1.order_pb2")
-        cls.money_pb = pb("commerce.v1.money_pb2")
+        load_messages(cls)
         cls.cluster = Cluster(SERVER, P)
         cls.addClassCleanup(cls.cluster.stop)
         cls.cluster.start()

@@ -20,70 +20,29 @@ Usage: cluster_email_python_test.py PATH/TO/percore-server"""
 
 import concurrent.futures
 import os
-import sys
-import tempfile
 import threading
 import time
-import unittest
 import uuid
 
 import grpc
-import jwt
 
-from percore_py.cluster import Cluster
-from percore_py.stubs import stub_modules
+from user_cluster_support import MARK, P, TIMEOUT, UserClusterCase, main, token, write_file
 
-SERVER = None
-TIMEOUT = 10
-P = 3
-MARK = ("percore-forwarded-from", "9")  # a call one member sends another
 SECRET = "percore-cluster-email-secret-0123456789abcdef"
 
 
-def token(sub, roles):
-    now = int(time.time())
-    return jwt.encode({"sub": sub, "roles": roles, "iat": now, "exp": now + 300}, SECRET,
-                      algorithm="HS256")
-
-
-class ClusterEmails(unittest.TestCase):
+class ClusterEmails(UserClusterCase):
     @classmethod
     def cluster_flags(cls):
-        return []
+        # Snapshots while serving every KiB of log: claims of other partitions' users must be in
+        # them (the log before the cut is dropped).
+        return ["--snapshot-every", "1KiB"]
 
     @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-email-")
-        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
-        cls.cluster = Cluster(
-            # Snapshots while serving every KiB of log: claims of other partitions' users must
-            # be in them (the log before the cut is dropped).
-            SERVER, P, flags=["--services", "user", "--snapshot-every", "1KiB",
-                              *cls.cluster_flags()],
-            member_flags=lambda i: ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)])
-        cls.cluster.start()
-        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
-        cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
-
-    @classmethod
-    def tearDownClass(cls):
-        for c in cls.channels:
-            c.close()
-        codes = cls.cluster.stop()
-        cls.dir.cleanup()
-        assert all(code in (0, None) for code in codes), codes
+    def member_flags(cls, i):
+        return ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)]
 
     # --- helpers ---------------------------------------------------------------------------
-
-    def email(self, tag):
-        return "%s-%s@example.com" % (tag, uuid.uuid4().hex[:10])
-
-    def create(self, member, email, name="Someone"):
-        return self.stubs[member].CreateUser(self.pb.CreateUserRequest(name=name, email=email),
-                                             timeout=TIMEOUT)
-
-    def get(self, member, user_id):
-        return self.stubs[member].GetUser(self.pb.GetUserRequest(id=user_id), timeout=TIMEOUT)
 
     def update_email(self, member, user_id, email):
         return self.stubs[member].UpdateUser(
@@ -93,19 +52,6 @@ class ClusterEmails(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as e:
             fn(*args)
         return e.exception
-
-    def user_partition(self, user_id):
-        """The member holding the user: the one that serves a marked GetUser (others refuse it
-        as misrouted)."""
-        for member in range(P):
-            try:
-                self.stubs[member].GetUser(self.pb.GetUserRequest(id=user_id), timeout=TIMEOUT,
-                                           metadata=[MARK])
-                return member
-            except grpc.RpcError as e:
-                if e.code() != grpc.StatusCode.UNAVAILABLE:
-                    raise
-        raise AssertionError("no member owns user %s" % user_id)
 
     def email_partition(self, email):
         """The partition owning the email's key: the one member where a marked CreateUser gets
@@ -325,41 +271,24 @@ class ClusterEmails(unittest.TestCase):
         self.create(2, email)  # nothing was claimed
 
 
-class ClusterEmailsAuth(unittest.TestCase):
+class ClusterEmailsAuth(UserClusterCase):
     """JWT on every member, --peer-token-file a `service` token: a user moves its own email to
     another partition's (the members' calls carry the peer token), a user's token cannot make
     a member's call."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-email-auth-")
-        secret, peer = os.path.join(cls.dir.name, "secret"), os.path.join(cls.dir.name, "peer")
-        with open(secret, "w") as f:
-            f.write(SECRET)
-        with open(peer, "w") as f:
-            f.write(token("percore-members", ["service"]))
-        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
-        cls.cluster = Cluster(SERVER, P, flags=["--services", "user", "--jwt-secret-file", secret,
-                                                "--peer-token-file", peer])
-        cls.cluster.start()
-        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
-        cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
-
-    @classmethod
-    def tearDownClass(cls):
-        for c in cls.channels:
-            c.close()
-        codes = cls.cluster.stop()
-        cls.dir.cleanup()
-        assert all(code in (0, None) for code in codes), codes
+    def cluster_flags(cls):
+        return ["--jwt-secret-file", write_file(cls.dir.name, "secret", SECRET),
+                "--peer-token-file",
+                write_file(cls.dir.name, "peer", token(SECRET, "percore-members", ["service"]))]
 
     def test_user_moves_own_email_across_partitions(self):
-        admin = [("authorization", "Bearer " + token("root", ["admin"]))]
+        admin = [("authorization", "Bearer " + token(SECRET, "root", ["admin"]))]
         user = self.stubs[0].CreateUser(
             self.pb.CreateUserRequest(name="Mover",
                                       email="mover-%s@example.com" % uuid.uuid4().hex),
             timeout=TIMEOUT, metadata=admin)
-        mine = [("authorization", "Bearer " + token(user.id, ["user"]))]
+        mine = [("authorization", "Bearer " + token(SECRET, user.id, ["user"]))]
         for i in range(12):  # about two thirds of these belong to another partition
             email = "moved-%d-%s@example.com" % (i, uuid.uuid4().hex[:8])
             got = self.stubs[i % P].UpdateUser(self.pb.UpdateUserRequest(id=user.id, email=email),
@@ -380,5 +309,4 @@ class ClusterEmailsAuth(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    SERVER = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    main()

@@ -19,6 +19,16 @@ def pb(name):
     return stub_module(name)
 
 
+def load_messages(cls):
+    """The commerce messages' modules as attributes of `cls` (also cluster_commerce_python_test.py):
+    user_pb, inv_pb, pay_pb, order_pb, money_pb."""
+    cls.user_pb = pb("user.v1.user_pb2")
+    cls.inv_pb = pb("inventory.v1.inventory_pb2")
+    cls.pay_pb = pb("payment.v1.payment_pb2")
+    cls.order_pb = pb("order.v1.order_pb2")
+    cls.money_pb = pb("commerce.v1.money_pb2")
+
+
 class FlowHelpers:
     """Black-box helpers over the generated stubs, against the processes of `placement` ("one"
     or "five", see placement.py) started once for the test class as `cluster`."""
@@ -36,11 +46,7 @@ class FlowHelpers:
 
     @classmethod
     def make_stubs(cls):
-        cls.user_pb = pb("user.v1.user_pb2")
-        cls.inv_pb = pb("inventory.v1.inventory_pb2")
-        cls.pay_pb = pb("payment.v1.payment_pb2")
-        cls.order_pb = pb("order.v1.order_pb2")
-        cls.money_pb = pb("commerce.v1.money_pb2")
+        load_messages(cls)
         cls.users = pb("user.v1.user_pb2_grpc").UserServiceStub(cls.cluster.channel("user"))
         cls.inventory = pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(
             cls.cluster.channel("inventory"))

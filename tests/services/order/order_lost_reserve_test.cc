@@ -80,20 +80,10 @@ class LosingInventoryClient final : public clients::InventoryClient {
 
 class LostReserveTest : public OrderServiceTest {
  protected:
-  Services MakeServices() override {
-    auto users = std::make_shared<user::UserService>();
-    users_def_ = user::MakeUserGrpcService(users);
-    auto inventory = std::make_shared<inventory::InventoryService>();
-    inventory_def_ = inventory::MakeInventoryGrpcService(inventory);
-    auto payments = std::make_shared<payment::PaymentService>(PaymentOptions());
-    payments_def_ = payment::MakePaymentGrpcService(payments);
-    losing_ = std::make_shared<LosingInventoryClient>(inventory);
-    clients::ServiceClients clients;
-    clients.users = users;
-    clients.inventory = losing_;
-    clients.payments = payments;
-    orders_def_ = order::MakeOrderService(clients, OrderOptions());
-    return {users_def_, inventory_def_, payments_def_, orders_def_};
+  std::shared_ptr<clients::InventoryClient> InventoryForOrders(
+      std::shared_ptr<clients::InventoryClient> inventory) override {
+    losing_ = std::make_shared<LosingInventoryClient>(std::move(inventory));
+    return losing_;
   }
 
   // An order of 2 units of a product of 5 whose ReserveStock is lost `how`: it fails, and

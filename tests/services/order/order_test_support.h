@@ -180,6 +180,12 @@ class OrderServiceTest : public testing::ServiceTest<v1::OrderService> {
   // What each suite may change (a short payment deadline, a small backlog, ...).
   virtual order::OrderServiceOptions OrderOptions() { return {}; }
   virtual payment::PaymentServiceOptions PaymentOptions() { return {}; }
+  // The inventory client the order service calls: a suite may wrap the in-process one (to lose
+  // answers, say); the inventory gRPC service is the unwrapped one either way.
+  virtual std::shared_ptr<clients::InventoryClient> InventoryForOrders(
+      std::shared_ptr<clients::InventoryClient> inventory) {
+    return inventory;
+  }
 
   Services MakeServices() override {
     auto users = std::make_shared<user::UserService>();
@@ -190,7 +196,7 @@ class OrderServiceTest : public testing::ServiceTest<v1::OrderService> {
     payments_def_ = payment::MakePaymentGrpcService(payments);
     clients::ServiceClients clients;
     clients.users = users;  // the service API is the in-process client
-    clients.inventory = inventory;
+    clients.inventory = InventoryForOrders(inventory);
     clients.payments = payments;
     orders_def_ = order::MakeOrderService(clients, OrderOptions());
     return {users_def_, inventory_def_, payments_def_, orders_def_};

@@ -6,7 +6,7 @@ URL, e.g. percore_py.etcd.Etcd().url) the members find each other there instead 
 live membership, no --members): each registers its own address, so a member can also come back
 on a new port. A member can be killed (as a crash) and started again; stop() stops exactly the
 processes started here, also when start() failed half-way. Used by
-tests/system/cluster_python_test.py, cluster_etcd_python_test.py and tools/cluster. grow(P')
+tests/system/user_cluster_support.py, cluster_etcd_python_test.py and tools/cluster. grow(P')
 grows a running (static) cluster (percore_py.grow), as `tools/cluster grow` does."""
 
 import os

@@ -1,0 +1,99 @@
+"""The fixture the user-service cluster tests share (cluster_python_test.py,
+cluster_faults_python_test.py, cluster_email_python_test.py): a 3-partition percore cluster on
+loopback serving user.v1 (percore_py.cluster), one per test class, a UserService stub per member,
+and the helpers every case of theirs uses. A class adds flags for every member
+(`cluster_flags`, which may write files into `cls.dir`) or for member i (`member_flags`).
+Run a test module with `main()`: it takes the percore-server path from argv."""
+
+import os
+import sys
+import tempfile
+import time
+import unittest
+import uuid
+
+import grpc
+import jwt
+
+from percore_py.cluster import Cluster
+from percore_py.stubs import stub_modules
+
+TIMEOUT = 10
+P = 3
+MARK = ("percore-forwarded-from", "9")  # a call one member sends another: only the owner serves it
+
+
+def token(secret, sub, roles):
+    """An HS256 JWT for `sub` with `roles`, valid for five minutes."""
+    now = int(time.time())
+    return jwt.encode({"sub": sub, "roles": roles, "iat": now, "exp": now + 300}, secret,
+                      algorithm="HS256")
+
+
+def write_file(directory, name, text):
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class UserClusterCase(unittest.TestCase):
+    server = None  # the percore-server binary, set by main()
+
+    @classmethod
+    def cluster_flags(cls):
+        """Flags for every member, after `--services user`."""
+        return []
+
+    @classmethod
+    def member_flags(cls, i):
+        """Flags for member i only (its own --data-dir, say)."""
+        return []
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-")
+        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
+        cls.cluster = Cluster(cls.server, P, flags=["--services", "user", *cls.cluster_flags()],
+                              member_flags=cls.member_flags)
+        cls.cluster.start()
+        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
+        cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in cls.channels:
+            c.close()
+        codes = cls.cluster.stop()
+        cls.dir.cleanup()
+        assert all(code in (0, None) for code in codes), codes
+
+    def email(self, tag):
+        return "%s-%s@example.com" % (tag, uuid.uuid4().hex[:10])
+
+    def create(self, member, email, name="Someone", **kwargs):
+        return self.stubs[member].CreateUser(
+            self.pb.CreateUserRequest(name=name, email=email), timeout=TIMEOUT, **kwargs)
+
+    def get(self, member, user_id, **kwargs):
+        return self.stubs[member].GetUser(self.pb.GetUserRequest(id=user_id), timeout=TIMEOUT,
+                                          **kwargs)
+
+    def user_partition(self, user_id):
+        """The member holding the user, None if no running member does: the one that serves a
+        marked GetUser (the others refuse it as misrouted, UNAVAILABLE)."""
+        for member in range(P):
+            if self.cluster.members[member] is None:
+                continue
+            try:
+                self.get(member, user_id, metadata=[MARK])
+                return member
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+        return None
+
+
+def main():
+    UserClusterCase.server = sys.argv.pop(1)
+    unittest.main(module="__main__", verbosity=2)
