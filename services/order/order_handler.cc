@@ -197,7 +197,11 @@ void OrderHandler::CreateOnOwner(CreateOrderInput input,
         if (env_.journal != nullptr) {
           env_.journal->AfterAllDurable(
               [reply = std::move(reply), order = record->order](const Status& durable) {
-                if (durable.ok()) reply(Status(), order);
+                if (durable.ok()) {
+                  reply(Status(), order);
+                } else {
+                  reply(durable, v1::Order());  // not durable: not acknowledged
+                }
               });
         } else {
           reply(Status(), record->order);

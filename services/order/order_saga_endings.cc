@@ -134,8 +134,15 @@ void OrderSaga::Finish(const Status& status) {
   // meanwhile (a hold or charge given back) may still change the working order.
   env_->journal->AfterAllDurable(
       [waiters = std::move(waiters), status, order = order_](const Status& durable) {
-        if (!durable.ok()) return;  // the log closed first (shutdown): nobody is waiting any more
-        for (const Reply& reply : waiters) reply(status, order);
+        // Not durable (the disk is failing, or the log closed at shutdown): not acknowledged,
+        // UNAVAILABLE naming the log, as every other write answers then.
+        for (const Reply& reply : waiters) {
+          if (durable.ok()) {
+            reply(status, order);
+          } else {
+            reply(durable, v1::Order());
+          }
+        }
       });
 }
 
