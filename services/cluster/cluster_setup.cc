@@ -8,6 +8,7 @@
 #include "core/observe/log.h"
 #include "services/cluster/cluster_inventory_client.h"
 #include "services/cluster/cluster_payment_client.h"
+#include "services/cluster/order_chat_lookup.h"
 #include "services/cluster/order_stream_relays.h"
 #include "services/cluster/product_partition_scanner.h"
 #include "services/cluster/route_keys.h"
@@ -59,6 +60,7 @@ void AttachInventoryService(ForwardingRouter& router, const ClusterPlacement& pl
 void UseClusterClients(const ForwardingRouter& router, const ClusterPlacement& placement,
                        clients::ServiceClients& clients, order::OrderServiceOptions& options) {
   InstallOrderStreamRelays(placement, router.shared_links(), options);
+  InstallOrderChatLookup(router.shared_links(), options);
   clients.inventory = std::make_shared<ClusterInventoryClient>(placement, router.shared_links(),
                                                                std::move(clients.inventory));
   clients.payments = std::make_shared<ClusterPaymentClient>(placement, router.shared_links(),

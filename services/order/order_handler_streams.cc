@@ -129,6 +129,7 @@ void OrderHandler::EndWatch(uint64_t watch_id, const Status& status) {
 void OrderHandler::ChatSession(rpc::BidiStream<v1::ChatMessage, v1::ChatResponse> call) {
   uint64_t chat_id = next_chat_id_++;
   auto lookup = [this](const Uuid& order_id, ChatConversation::LookupDone done) {
+    if (options_.cluster_order_lookup && options_.cluster_order_lookup(order_id, done)) return;
     runtime_.Hop(
         OwnerOfOrder(order_id),
         [def = def_, order_id]() -> std::optional<v1::Order> {

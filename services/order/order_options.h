@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string_view>
 
+#include "core/base/uuid.h"
 #include "core/rpc/server_stream_call.h"
 #include "order/v1/order.pb.h"
 
@@ -59,6 +61,12 @@ struct OrderServiceOptions {
       const rpc::ServerStream<::order::v1::WatchOrderUpdatesRequest, ::order::v1::OrderUpdate>&,
       std::string_view key)>
       cluster_watch;
+  // A support chat's "status <order id>" for an order another partition holds: looked up there
+  // (true: `done` taken and called once on this shard, nullopt when the owner has no such order
+  // or cannot be asked), or here (false: `done` left alone).
+  std::function<bool(const Uuid& order_id,
+                     std::function<void(std::optional<::order::v1::Order>)>& done)>
+      cluster_order_lookup;
 };
 
 }  // namespace percore::order

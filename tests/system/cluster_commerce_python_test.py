@@ -326,6 +326,20 @@ class ClusterCommerce(unittest.TestCase):
         self.assertEqual(sorted(ids), sorted(p.id for p in placed))
         self.assertGreaterEqual(pages, 2)
 
+    def test_chat_status_of_an_order_another_partition_holds(self):
+        o = self.order_pb
+        buyer = self.new_user(0, partition=1)
+        order = self.create_order(1, buyer, [(self.new_product(5, 2), 1)])
+        for member in (0, 2):  # neither holds the order: asked of partition 1
+            messages = [o.ChatMessage(message_id=1, text="status " + order.id, user_id=buyer),
+                        o.ChatMessage(message_id=2, text="status " + str(uuid.uuid4()),
+                                      user_id=buyer)]
+            replies = list(self.orders[member].ChatSession(iter(messages), timeout=TIMEOUT))
+            self.assertEqual([r.in_reply_to for r in replies], [1, 2])
+            self.assertEqual(replies[0].order_id, order.id, replies[0].text)
+            self.assertEqual(replies[0].order_status, o.ORDER_STATUS_CONFIRMED)
+            self.assertEqual(replies[1].order_id, "", replies[1].text)
+
     def test_y_stalled_partition_times_out_and_releases_the_parts_held_before_it(self):
         first, stalled = self.new_product(4, 0), self.new_product(4, 2)
         pid = self.cluster.members[2].proc.pid
