@@ -272,7 +272,7 @@ void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
   if (!status.ok() && status.code() != StatusCode::kInvalidArgument && !payment_settled_) {
     // The processor may have approved (or may still approve) a charge the order never heard
     // of: the caller's deadline bounds how long the caller waits, not whether the books balance.
-    SettlePayment(1, status);
+    SettlePayment(status);
     return;
   }
   if (cancel_requested_) {

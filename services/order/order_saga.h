@@ -144,11 +144,15 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // The payment step ended without a definite answer (deadline, outage, cancel): VoidPayment by
   // the order's idempotency key until the payment service confirms no charge stands, then
   // carry on as OnPaid would with `unknown`.
-  void SettlePayment(int attempt, Status unknown);
-  // One VoidPayment of the order's idempotency key within the compensation deadline (the
-  // callers retry and read the result their own way).
-  void VoidPaymentByKey(
-      std::function<void(const Status&, const ::payment::v1::PaymentResult&)> then);
+  void SettlePayment(Status unknown);
+  using Settled = std::function<void(const Status&, const ::payment::v1::PaymentResult&)>;
+  // One VoidPayment of the order's idempotency key within the compensation deadline.
+  void VoidPaymentByKey(Settled then);
+  // VoidPaymentByKey until it answers (transient failures retried up to settle_attempts, growing
+  // apart), the unknown outcome recorded as a compensation problem when it never does; then
+  // `settled` with the last answer. With `until_charged`, a transaction learnt meanwhile ends it
+  // (OK, an empty result): the compensation refunds that one. SettlePayment and VoidByKey.
+  void VoidUntilSettled(int attempt, bool until_charged, Settled settled);
 
   // The cancel of a confirmed order.
   void CancelConfirmed();
@@ -166,7 +170,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // A lost ReserveStock's lookup while the caller waits: a partition that stays down must not
   // hold the order's answer for the whole settle budget (its hold, if any, then meets its ttl).
   static constexpr int kLostReserveLookups = 4;
-  void VoidByKey(int attempt, Next next);
+  void VoidByKey(Next next);
 
   Env* env_;
   Uuid order_id_;

@@ -173,8 +173,7 @@ void OrderSaga::RefundLatePayment(const std::string& transaction_id) {
   Refund(1, [](bool, bool, std::string) {});
 }
 
-void OrderSaga::VoidPaymentByKey(
-    std::function<void(const Status&, const pay::PaymentResult&)> then) {
+void OrderSaga::VoidPaymentByKey(Settled then) {
   pay::VoidPaymentRequest request;
   request.set_idempotency_key(order_.id());  // the key Pay() charges with
   CallWithDeadline<pay::PaymentResult>(
@@ -188,34 +187,50 @@ void OrderSaga::VoidPaymentByKey(
       });
 }
 
-void OrderSaga::SettlePayment(int attempt, Status unknown) {
+void OrderSaga::VoidUntilSettled(int attempt, bool until_charged, Settled settled) {
+  if (until_charged && charged_) {
+    settled(Status(), pay::PaymentResult());
+    return;
+  }
   auto self = shared_from_this();
-  VoidPaymentByKey([self, attempt, unknown](const Status& status,
-                                            const pay::PaymentResult& result) {
-    if (!status.ok() && attempt < self->env_->options.settle_attempts &&
-        status.code() != StatusCode::kInvalidArgument) {
-      self->RetryLater(attempt,
-                       [self, attempt, unknown] { self->SettlePayment(attempt + 1, unknown); });
+  VoidPaymentByKey([self, attempt, until_charged, settled](const Status& status,
+                                                           const pay::PaymentResult& result) {
+    if (!status.ok() && status.code() != StatusCode::kInvalidArgument &&
+        attempt < self->env_->options.settle_attempts) {
+      self->RetryLater(attempt, [self, attempt, until_charged, settled] {
+        self->VoidUntilSettled(attempt + 1, until_charged, settled);
+      });
       return;
     }
-    self->payment_settled_ = true;
     if (!status.ok()) {
       self->compensation_problems_.push_back(
           "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order_.id() +
           " failed (payment " + DescribeCallStatus(status) + "); settle it by hand");
-    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
-      self->order_.set_transaction_id(result.transaction_id());
-      self->settlement_note_ = "the charge " + result.transaction_id() +
-                               " that the processor approved late was refunded";
-    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
-      self->settlement_note_ =
-          "the payment was voided: anything the processor approves later is refunded";
-    } else {
-      self->settlement_note_ =
-          "the payment was settled as " + pay::PaymentResult::PaymentStatus_Name(result.status());
     }
-    self->OnPaid(unknown, pay::PaymentResult());
+    settled(status, result);
   });
+}
+
+void OrderSaga::SettlePayment(Status unknown) {
+  auto self = shared_from_this();
+  VoidUntilSettled(
+      1, false, [self, unknown](const Status& status, const pay::PaymentResult& result) {
+        self->payment_settled_ = true;
+        if (!status.ok()) {
+          // The unknown outcome is already a compensation problem (VoidUntilSettled).
+        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+          self->order_.set_transaction_id(result.transaction_id());
+          self->settlement_note_ = "the charge " + result.transaction_id() +
+                                   " that the processor approved late was refunded";
+        } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
+          self->settlement_note_ =
+              "the payment was voided: anything the processor approves later is refunded";
+        } else {
+          self->settlement_note_ = "the payment was settled as " +
+                                   pay::PaymentResult::PaymentStatus_Name(result.status());
+        }
+        self->OnPaid(unknown, pay::PaymentResult());
+      });
 }
 
 // ---- The cancel of a confirmed order ----

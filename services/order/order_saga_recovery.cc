@@ -90,7 +90,7 @@ void OrderSaga::Resume() {
 void OrderSaga::ResumeCompensation() {
   auto self = shared_from_this();
   LocateReservation(1, self->env_->options.settle_attempts, [self] {
-    self->VoidByKey(1, [self] {
+    self->VoidByKey([self] {
       if (self->phase_ == SagaPhase::kCancelling) {
         self->EndCancelled();
       } else {
@@ -152,23 +152,10 @@ void OrderSaga::LocateReservation(int attempt, int max_attempts, Next next) {
       });
 }
 
-void OrderSaga::VoidByKey(int attempt, Next next) {
-  if (charged_) {  // the approved transaction is known: the compensation refunds it
-    next();
-    return;
-  }
+void OrderSaga::VoidByKey(Next next) {
   auto self = shared_from_this();
-  VoidPaymentByKey([self, attempt, next](const Status& status, const pay::PaymentResult& result) {
-    if (!status.ok() && status.code() != StatusCode::kInvalidArgument &&
-        attempt < self->env_->options.settle_attempts) {
-      self->RetryLater(attempt, [self, attempt, next] { self->VoidByKey(attempt + 1, next); });
-      return;
-    }
-    if (!status.ok()) {
-      self->compensation_problems_.push_back(
-          "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order_.id() +
-          " failed (payment " + DescribeCallStatus(status) + "); settle it by hand");
-    } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
+  VoidUntilSettled(1, true, [self, next](const Status& status, const pay::PaymentResult& result) {
+    if (status.ok() && result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
       self->order_.set_transaction_id(result.transaction_id());
       self->settlement_note_ =
           "the charge " + result.transaction_id() + " approved before the restart was refunded";
