@@ -89,7 +89,14 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   void Start();
   // The recovered saga's next step (see the top of this file).
   void Resume();
-  void AddWaiter(Reply reply) { waiters_.push_back(std::move(reply)); }
+  // A saga stopped by a log it cannot write answers at once (see ThenDurable).
+  void AddWaiter(Reply reply) {
+    if (stopped_.ok()) {
+      waiters_.push_back(std::move(reply));
+    } else {
+      reply(stopped_, v1::Order());
+    }
+  }
   // The payload of the last kOrderState this saga logged ("" if none yet): what a snapshot
   // holds for an order a saga drives (never a state the log has not seen).
   const std::string& last_logged_state() const { return last_logged_; }
@@ -204,6 +211,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   std::string settlement_note_;  // what settling found, for the failure reason
   std::vector<std::string> compensation_problems_;
   std::vector<Reply> waiters_;
+  // Not OK once a step's record could not be made durable (a full or failing disk): the saga
+  // stops there, for recovery to finish after a restart, and its callers are told so.
+  Status stopped_;
 };
 
 }  // namespace percore::order

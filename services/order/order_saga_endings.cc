@@ -101,10 +101,20 @@ void OrderSaga::ThenDurable(Next next) {
     next();
     return;
   }
-  // Not OK only when the log closes first (shutdown): the saga stops there, as the shard does.
-  env_->journal->AfterDurable(last_lsn_, [next = std::move(next)](const Status& durable) {
-    if (durable.ok()) next();
-  });
+  // Not OK when the disk refuses the record or the log closes first (shutdown): the saga stops
+  // there — going on would act on a decision a crash could forget — and recovery finishes it
+  // after a restart. Its callers get the log's UNAVAILABLE now, not their deadline.
+  env_->journal->AfterDurable(
+      last_lsn_, [self = shared_from_this(), next = std::move(next)](const Status& durable) {
+        if (durable.ok()) {
+          next();
+          return;
+        }
+        self->stopped_ = durable;
+        std::vector<Reply> waiters = std::move(self->waiters_);
+        self->waiters_.clear();
+        for (const Reply& reply : waiters) reply(durable, v1::Order());
+      });
 }
 
 void OrderSaga::Finish(const Status& status) {
