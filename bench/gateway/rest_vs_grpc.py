@@ -109,7 +109,7 @@ def main():
         for native in (False, True):
             cmd = [env.binary("services/server/percore-server"), "--shards", "1",
                    "--shutdown-grace", "1", "--http", "127.0.0.1:0"] + (
-                       ["--transport", "native"] if native else [])
+                       ["--transport", "native" if native else "grpc"])
             server = servers.Measured("percore", cmd)
             transport = "native" if native else "libgrpc"
             try:

@@ -33,7 +33,7 @@ def percore_cmd(shards, minimal_stack=False, native=False):
     return ([env.binary("services/server/percore-server"), "--shards", str(shards),
              "--services", "user", "--shutdown-grace", "1"] +
             (["--minimal-stack"] if minimal_stack else []) +
-            (["--transport", "native"] if native else []))
+            ["--transport", "native" if native else "grpc"])
 
 
 def percore_server(shards, minimal_stack=False, native=False):

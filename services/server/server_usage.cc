@@ -18,7 +18,7 @@ std::string ServerUsage() {
                               own per-shard HTTP/2 transport (native: each shard listens
                               with SO_REUSEPORT and runs an epoll loop; same services,
                               limits and drain; --peer channels stay libgrpc; not applied:
-                              --grpc-memory-limit-bytes) (default grpc)
+                              --grpc-memory-limit-bytes) (default native)
   --idle-poll-us N            native transport: after its last event each shard polls for N
                               microseconds before it sleeps, trading CPU for the wake-up a
                               request arriving then would pay (0 to 10000; default 0: sleep)

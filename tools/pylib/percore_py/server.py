@@ -4,7 +4,8 @@ with --listen 127.0.0.1:0, its port read from the first stdout line ("... listen
 killed when the Python process exits, so a test that died half-way leaves no server behind.
 
 With PERCORE_TRANSPORT=native in the environment, every percore-server started here gets
-`--transport native` (percore's own HTTP/2 transport), so a system test runs unchanged against
+`--transport native` (percore's own HTTP/2 transport), and without it `--transport grpc`
+(libgrpc's, though the binary's default is native), so a system test runs unchanged against
 both transports (tests/system/meson.build registers the _native copies); baselines are left
 alone. native() says which one a test is running against."""
 
@@ -26,9 +27,10 @@ def native():
 
 
 def transport_flags(binary):
-    """["--transport", "native"] for percore-server when PERCORE_TRANSPORT=native, else []."""
-    if native() and os.path.basename(binary) == "percore-server":
-        return ["--transport", "native"]
+    """percore-server's --transport as PERCORE_TRANSPORT says (grpc when unset: the plain tests
+    are libgrpc's, the `_native` twins percore's own, whatever the binary's default is)."""
+    if os.path.basename(binary) == "percore-server":
+        return ["--transport", "native" if native() else "grpc"]
     return []
 
 
