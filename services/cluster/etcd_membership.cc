@@ -217,7 +217,9 @@ Status EtcdMembership::Start() {
   milliseconds backoff = kFirstBackoff;
   Status last;
   for (;;) {
-    last = Register();
+    // Registered once, only the listing is retried (a second registration would find the key
+    // held under this process's own lease).
+    last = lease_.load() == 0 ? Register() : Status();
     if (last.code() == StatusCode::kAlreadyExists) return last;  // not etcd's fault: no retry
     if (last.ok()) last = Sync();
     if (last.ok()) break;
