@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "core/observe/log.h"
@@ -136,6 +137,7 @@ Status EtcdMembership::Register() {
                       std::find(unanswered_leases_.begin(), unanswered_leases_.end(),
                                 holder->lease()) != unanswered_leases_.end();
     RevokeQuietly(granted.id());
+    holder_ = holder != nullptr ? holder->value() : std::string();
     if (!ours) {
       // Another process serves this partition: never take the key from under its live lease.
       return Status(StatusCode::kAlreadyExists,
@@ -216,11 +218,31 @@ Status EtcdMembership::Start() {
       std::chrono::steady_clock::now() + std::chrono::seconds(options_.connect_timeout_seconds);
   milliseconds backoff = kFirstBackoff;
   Status last;
+  std::optional<std::chrono::steady_clock::time_point> held_until;
   for (;;) {
     // Registered once, only the listing is retried (a second registration would find the key
     // held under this process's own lease).
     last = lease_.load() == 0 ? Register() : Status();
-    if (last.code() == StatusCode::kAlreadyExists) return last;  // not etcd's fault: no retry
+    if (last.code() == StatusCode::kAlreadyExists) {
+      // Held at another address: another process serves the partition; refused at once. Held at
+      // this member's own address: most likely its previous process, killed before it could
+      // revoke (a restarted pod); its lease ends within a TTL, so wait that long, never taking
+      // the key while the lease lives.
+      if (holder_ != options_.advertise) return last;
+      const auto now = std::chrono::steady_clock::now();
+      if (!held_until) {
+        held_until = now + std::chrono::seconds(options_.lease_ttl_seconds) + milliseconds(1000);
+        observe::Log(observe::LogLevel::kWarn,
+                     "percore-server: etcd: partition %zu is registered at this member's own "
+                     "address %s (a previous process?): waiting up to %ds for its lease to "
+                     "expire\n",
+                     static_cast<size_t>(options_.self), options_.advertise.c_str(),
+                     options_.lease_ttl_seconds + 1);
+      }
+      if (now >= *held_until) return last;
+      std::this_thread::sleep_for(milliseconds(250));
+      continue;
+    }
     if (last.ok()) last = Sync();
     if (last.ok()) break;
     NextEndpoint();

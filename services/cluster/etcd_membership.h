@@ -20,9 +20,11 @@
 // Fencing: the key is written in a transaction only if it does not exist (create_revision 0),
 // so while one process holds a partition's key under its live lease a second one for the same
 // partition is refused (Start() fails ALREADY_EXISTS naming the holder) and the first is not
-// disturbed. A member whose lease expired (frozen, cut off from etcd longer than the TTL) and
-// whose partition another process has taken meanwhile learns it at its next renewal: `on_lost`
-// runs (the keep-alive thread, once) and the keep-alive stops; main() then drains and exits.
+// disturbed; a key held at this member's own address (its previous process, killed) is waited
+// for, up to a TTL, then refused alike. A member whose lease expired (frozen, cut off from etcd
+// longer than the TTL) and whose partition another process has taken meanwhile learns it at its
+// next renewal: `on_lost` runs (the keep-alive thread, once) and the keep-alive stops; main() then
+// drains and exits.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -68,7 +70,8 @@ class EtcdMembership {
 
   // Registers this member and publishes the members registered now, then starts the keep-alive
   // and the watch. UNAVAILABLE naming the endpoints if none answered within the connect timeout;
-  // ALREADY_EXISTS naming the holder if another process holds this partition (no retry).
+  // ALREADY_EXISTS naming the holder if another process holds this partition (at once; after
+  // up to a lease TTL when the holder has this member's own address).
   Status Start();
   // Stops both threads and revokes the lease (the others drop this member at once). Idempotent.
   void Stop();
@@ -101,6 +104,7 @@ class EtcdMembership {
   // Register() only (Start(), then the keep-alive thread): leases granted whose transaction got
   // no answer, so a retry finding the key under one of them knows it is its own.
   std::vector<int64_t> unanswered_leases_;
+  std::string holder_;  // Register(): the address holding the key when it was refused
 
   // Watch thread (and Start() before it runs).
   std::map<PartitionId, std::string> registered_;

@@ -3,7 +3,8 @@
 With etcd (a real one, percore_py.etcd, leases of 2 s): a second process started for a partition
 whose key another holds under a live lease is refused (exit 2, naming the partition and the
 holder's address) and the holder goes on undisturbed; once the holder is killed and its lease
-has expired a new process takes the partition; a member frozen past its lease whose partition
+has expired a new process takes the partition (one restarted on the killed holder's own address
+waits for that lease rather than failing); a member frozen past its lease whose partition
 another process took meanwhile stops when it wakes (drains, exit 1) and leaves the new holder's
 key alone.
 
@@ -56,9 +57,12 @@ class EtcdFencing(unittest.TestCase):
     def setUp(self):
         prefix = "/fence-%s" % uuid.uuid4().hex[:8]  # one cluster per case in the one etcd
         self.key = prefix + "/members/1"
+        # The restart on its own address waits for its predecessor's lease: a longer one makes
+        # sure the restart comes before it expires.
+        ttl = 5 if "own_address" in self.id() else TTL
         self.cluster = Cluster(SERVER, P, shards=1, flags=["--services", "user",
                                                           "--etcd-prefix", prefix],
-                               etcd=self.etcd.url, lease_ttl_seconds=TTL).start()
+                               etcd=self.etcd.url, lease_ttl_seconds=ttl).start()
         self.addCleanup(self.cluster.stop)
         self.membership = self.cluster.membership_flags() + ["--etcd-prefix", prefix]
 
@@ -113,6 +117,20 @@ class EtcdFencing(unittest.TestCase):
         taker = self.start_second()
         self.addCleanup(taker.stop)
         self.assertEqual(self.holder(), taker.address)
+
+    def test_a_killed_member_restarted_on_its_own_address_waits_for_its_old_lease(self):
+        address = self.cluster.addresses[1]
+        users = self.partition_1_users(2)
+        self.cluster.kill(1)
+        restarted = self.cluster.start_member(1)  # the same port: waits, then registers
+        self.assertIn("registered at this member's own address %s" % address,
+                      restarted.stderr_text())
+        self.assertEqual(self.holder(), address)
+        stub = self.pb_grpc.UserServiceStub(self.cluster.members[0].channel)
+        for user in users:  # no --data-dir: gone, but partition 1 answers again
+            with self.assertRaises(grpc.RpcError) as e:
+                stub.GetUser(self.pb.GetUserRequest(id=user.id), timeout=TIMEOUT)
+            self.assertEqual(e.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_a_member_frozen_past_its_lease_stops_when_its_partition_was_taken(self):
         frozen = self.cluster.members[1]
