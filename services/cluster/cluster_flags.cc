@@ -234,7 +234,9 @@ std::optional<ClusterPlacement> PlacementFromFlags(const ClusterFlags& given, st
 std::string ClusterUsage() {
   return R"(  --partitions P              this process is one of P key partitions (default 1: the
                               whole data set); a call for a key another partition owns is
-                              forwarded to it, one hop
+                              forwarded to it, one hop. With --data-dir the count, the
+                              --grown history and the partition are recorded there at the
+                              first start; a later start they do not explain is refused
   --partition I               the partition this process serves, 0 to P-1
   --members A,B,...           every partition's HOST:PORT (DNS names allowed), by partition
                               index; this process's own entry included
@@ -244,7 +246,8 @@ std::string ClusterUsage() {
   --etcd URL[,URL...]         live membership instead of --members: etcd's client URLs
                               (http://HOST:PORT); this process registers
                               PREFIX/members/<partition> = its --advertise address under a lease
-                              and routes to the members registered there
+                              and routes to the members registered there; a partition another
+                              live process holds is refused (exit 2)
   --advertise HOST:PORT       the address other members dial to reach this one (default: the
                               --listen address with its actual port; required when --listen is
                               a wildcard such as 0.0.0.0)

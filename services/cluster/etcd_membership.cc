@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <utility>
 
 #include "core/observe/log.h"
@@ -38,6 +39,12 @@ std::string PrefixEnd(std::string prefix) {
   return std::string(1, '\0');  // every key
 }
 
+std::string Hex(int64_t lease) {
+  char text[24];
+  std::snprintf(text, sizeof(text), "%llx", static_cast<unsigned long long>(lease));
+  return text;
+}
+
 Status FromGrpc(const char* what, const grpc::Status& status) {
   return Status(StatusCode::kUnavailable, std::string(what) + ": " +
                                               std::to_string(status.error_code()) + " " +
@@ -46,9 +53,10 @@ Status FromGrpc(const char* what, const grpc::Status& status) {
 
 }  // namespace
 
-EtcdMembership::EtcdMembership(EtcdMembershipOptions options, Publish publish)
+EtcdMembership::EtcdMembership(EtcdMembershipOptions options, Publish publish, Lost on_lost)
     : options_(std::move(options)),
       publish_(std::move(publish)),
+      on_lost_(std::move(on_lost)),
       members_prefix_(options_.prefix + "/members/") {
   grpc::ChannelArguments args;
   // A connection attempt to a down etcd fails within about a second instead of gRPC's 20 s.
@@ -96,23 +104,73 @@ Status EtcdMembership::Register() {
       return Status(StatusCode::kUnavailable, "LeaseGrant: " + granted.error());
     }
   }
-  etcdserverpb::PutRequest put;
-  put.set_key(KeyOf(options_.self));
-  put.set_value(options_.advertise);
-  put.set_lease(granted.id());
-  etcdserverpb::PutResponse written;
+  // Fencing: the key is written only if nobody holds it (create_revision 0: no such key), bound
+  // to the new lease; else the holder is read in the same transaction.
+  const std::string key = KeyOf(options_.self);
+  etcdserverpb::TxnRequest txn;
+  etcdserverpb::Compare* absent = txn.add_compare();
+  absent->set_result(etcdserverpb::Compare::EQUAL);
+  absent->set_target(etcdserverpb::Compare::CREATE);
+  absent->set_key(key);
+  absent->set_create_revision(0);
+  etcdserverpb::PutRequest* put = txn.add_success()->mutable_request_put();
+  put->set_key(key);
+  put->set_value(options_.advertise);
+  put->set_lease(granted.id());
+  txn.add_failure()->mutable_request_range()->set_key(key);
+  etcdserverpb::TxnResponse done;
   grpc::ClientContext context;
   SetDeadline(context, kRequestTimeout);
-  grpc::Status status = etcdserverpb::KV::NewStub(Channel())->Put(&context, put, &written);
-  if (!status.ok()) return FromGrpc("Put", status);
-  lease_.store(granted.id());
+  grpc::Status status = etcdserverpb::KV::NewStub(Channel())->Txn(&context, txn, &done);
+  if (!status.ok()) {
+    // The write may have happened: a retry that finds the key under this lease takes it.
+    unanswered_leases_.push_back(granted.id());
+    return FromGrpc("Txn", status);
+  }
+  int64_t lease = granted.id();
+  if (!done.succeeded()) {
+    const etcdserverpb::KeyValue* holder = nullptr;
+    if (done.responses_size() > 0 && done.responses(0).response_range().kvs_size() > 0) {
+      holder = &done.responses(0).response_range().kvs(0);
+    }
+    const bool ours = holder != nullptr && holder->value() == options_.advertise &&
+                      std::find(unanswered_leases_.begin(), unanswered_leases_.end(),
+                                holder->lease()) != unanswered_leases_.end();
+    RevokeQuietly(granted.id());
+    holder_ = holder != nullptr ? holder->value() : std::string();
+    if (!ours) {
+      // Another process serves this partition: never take the key from under its live lease.
+      return Status(StatusCode::kAlreadyExists,
+                    "partition " + std::to_string(options_.self) + " is already served by " +
+                        (holder != nullptr ? holder->value() : std::string("another member")) +
+                        " (etcd key " + key + " held under lease " +
+                        (holder != nullptr ? Hex(holder->lease()) : std::string("?")) +
+                        "); one process per partition: stop that one or wait for its lease to "
+                        "expire (up to --etcd-lease-ttl-seconds after it died)");
+    }
+    lease = holder->lease();  // an earlier attempt of ours whose answer was lost
+  }
+  for (int64_t unanswered : unanswered_leases_) {
+    if (unanswered != lease) RevokeQuietly(unanswered);
+  }
+  unanswered_leases_.clear();
+  lease_.store(lease);
   ttl_seconds_.store(granted.ttl() > 0 ? granted.ttl() : options_.lease_ttl_seconds);
   observe::Log(observe::LogLevel::kInfo,
-               "percore-server: etcd: registered %s = %s (lease %llx, TTL %llds)\n",
-               put.key().c_str(), options_.advertise.c_str(),
-               static_cast<unsigned long long>(granted.id()),
+               "percore-server: etcd: registered %s = %s (lease %s, TTL %llds)\n", key.c_str(),
+               options_.advertise.c_str(), Hex(lease).c_str(),
                static_cast<long long>(ttl_seconds_.load()));
   return Status();
+}
+
+void EtcdMembership::RevokeQuietly(int64_t lease) {
+  etcdserverpb::LeaseRevokeRequest revoke;
+  revoke.set_id(lease);
+  etcdserverpb::LeaseRevokeResponse revoked;
+  grpc::ClientContext context;
+  SetDeadline(context, kRequestTimeout);
+  // A lease not revoked (etcd away) expires by itself, holding no key.
+  (void)etcdserverpb::Lease::NewStub(Channel())->LeaseRevoke(&context, revoke, &revoked);
 }
 
 Status EtcdMembership::Sync() {
@@ -160,8 +218,31 @@ Status EtcdMembership::Start() {
       std::chrono::steady_clock::now() + std::chrono::seconds(options_.connect_timeout_seconds);
   milliseconds backoff = kFirstBackoff;
   Status last;
+  std::optional<std::chrono::steady_clock::time_point> held_until;
   for (;;) {
-    last = Register();
+    // Registered once, only the listing is retried (a second registration would find the key
+    // held under this process's own lease).
+    last = lease_.load() == 0 ? Register() : Status();
+    if (last.code() == StatusCode::kAlreadyExists) {
+      // Held at another address: another process serves the partition; refused at once. Held at
+      // this member's own address: most likely its previous process, killed before it could
+      // revoke (a restarted pod); its lease ends within a TTL, so wait that long, never taking
+      // the key while the lease lives.
+      if (holder_ != options_.advertise) return last;
+      const auto now = std::chrono::steady_clock::now();
+      if (!held_until) {
+        held_until = now + std::chrono::seconds(options_.lease_ttl_seconds) + milliseconds(1000);
+        observe::Log(observe::LogLevel::kWarn,
+                     "percore-server: etcd: partition %zu is registered at this member's own "
+                     "address %s (a previous process?): waiting up to %ds for its lease to "
+                     "expire\n",
+                     static_cast<size_t>(options_.self), options_.advertise.c_str(),
+                     options_.lease_ttl_seconds + 1);
+      }
+      if (now >= *held_until) return last;
+      std::this_thread::sleep_for(milliseconds(250));
+      continue;
+    }
     if (last.ok()) last = Sync();
     if (last.ok()) break;
     NextEndpoint();
@@ -221,6 +302,15 @@ void EtcdMembership::KeepAliveLoop() {
       observe::Log(observe::LogLevel::kWarn, "percore-server: etcd: %s; registering again\n",
                    status.message().c_str());
       status = Register();
+      if (status.code() == StatusCode::kAlreadyExists) {
+        // Another process took the partition while this one could not renew (frozen, cut off).
+        lease_.store(0);  // nothing of ours left to revoke
+        observe::Log(observe::LogLevel::kError,
+                     "percore-server: etcd: lost the registration of partition %zu: %s\n",
+                     static_cast<size_t>(options_.self), status.message().c_str());
+        if (on_lost_) on_lost_(status);
+        return;
+      }
     }
     if (status.ok()) {
       if (failing)

@@ -16,6 +16,15 @@
 // known members stay published, the keep-alive and the watch retry with backoff (over the
 // endpoints in turn); a lease etcd no longer knows (it expired meanwhile) is replaced and the
 // key written again.
+//
+// Fencing: the key is written in a transaction only if it does not exist (create_revision 0),
+// so while one process holds a partition's key under its live lease a second one for the same
+// partition is refused (Start() fails ALREADY_EXISTS naming the holder) and the first is not
+// disturbed; a key held at this member's own address (its previous process, killed) is waited
+// for, up to a TTL, then refused alike. A member whose lease expired (frozen, cut off from etcd
+// longer than the TTL) and whose partition another process has taken meanwhile learns it at its
+// next renewal: `on_lost` runs (the keep-alive thread, once) and the keep-alive stops; main() then
+// drains and exits.
 
 #include <grpcpp/channel.h>
 #include <grpcpp/client_context.h>
@@ -50,13 +59,19 @@ class EtcdMembership {
   // Members by partition; "" where no member is registered.
   using Publish = std::function<void(const std::vector<std::string>& members)>;
 
-  EtcdMembership(EtcdMembershipOptions options, Publish publish);
+  // The partition was taken by another process after this one's lease expired (the status names
+  // the new holder).
+  using Lost = std::function<void(const Status& taken)>;
+
+  EtcdMembership(EtcdMembershipOptions options, Publish publish, Lost on_lost = nullptr);
   ~EtcdMembership();  // Stop()
   EtcdMembership(const EtcdMembership&) = delete;
   EtcdMembership& operator=(const EtcdMembership&) = delete;
 
   // Registers this member and publishes the members registered now, then starts the keep-alive
-  // and the watch. UNAVAILABLE naming the endpoints if none answered within the connect timeout.
+  // and the watch. UNAVAILABLE naming the endpoints if none answered within the connect timeout;
+  // ALREADY_EXISTS naming the holder if another process holds this partition (at once; after
+  // up to a lease TTL when the holder has this member's own address).
   Status Start();
   // Stops both threads and revokes the lease (the others drop this member at once). Idempotent.
   void Stop();
@@ -68,8 +83,9 @@ class EtcdMembership {
   std::shared_ptr<grpc::Channel> Channel() const;
   void NextEndpoint();
   void SetDeadline(grpc::ClientContext& context, std::chrono::milliseconds timeout) const;
-  Status Register();  // a new lease and the key under it
-  Status Sync();      // every member registered now (the watch's starting revision)
+  Status Register();  // a new lease and the key under it, if nobody holds the key
+  void RevokeQuietly(int64_t lease);
+  Status Sync();  // every member registered now (the watch's starting revision)
   Status KeepAliveOnce();
   Status WatchUntilBroken();
   void PublishIfChanged();
@@ -79,11 +95,16 @@ class EtcdMembership {
 
   EtcdMembershipOptions options_;
   Publish publish_;
+  Lost on_lost_;
   std::string members_prefix_;  // PREFIX/members/
   std::vector<std::shared_ptr<grpc::Channel>> channels_;
   std::atomic<size_t> endpoint_{0};
   std::atomic<int64_t> lease_{0};
   std::atomic<int64_t> ttl_seconds_{0};
+  // Register() only (Start(), then the keep-alive thread): leases granted whose transaction got
+  // no answer, so a retry finding the key under one of them knows it is its own.
+  std::vector<int64_t> unanswered_leases_;
+  std::string holder_;  // Register(): the address holding the key when it was refused
 
   // Watch thread (and Start() before it runs).
   std::map<PartitionId, std::string> registered_;

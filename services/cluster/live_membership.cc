@@ -15,7 +15,9 @@ std::unique_ptr<EtcdMembership> StartEtcdMembership(const ClusterFlags& flags,
                                                     const ClusterPlacement& placement,
                                                     const std::string& listen, int listening_port,
                                                     runtime::Runtime& runtime, MemberLinks& links,
+                                                    EtcdMembership::Lost on_lost, bool* taken,
                                                     std::string* error) {
+  *taken = false;
   std::string advertise = flags.advertise;
   if (advertise.empty()) {
     std::string host = listen.substr(0, listen.rfind(':'));
@@ -38,9 +40,11 @@ std::unique_ptr<EtcdMembership> StartEtcdMembership(const ClusterFlags& flags,
                             .connect_timeout_seconds = flags.etcd_connect_timeout_seconds},
       [&runtime, &links](const std::vector<std::string>& members) {
         links.UpdateMembers(runtime, members);
-      });
+      },
+      std::move(on_lost));
   Status started = membership->Start();
   if (!started.ok()) {
+    *taken = started.code() == StatusCode::kAlreadyExists;
     *error = started.message();
     return nullptr;
   }

@@ -18,11 +18,14 @@
 
 namespace percore::cluster {
 
-// The running membership, or nullptr with `error` (no address to advertise, etcd unreachable).
+// The running membership, or nullptr with `error` (no address to advertise, etcd unreachable;
+// `*taken` set when another process holds this partition). `on_lost`: the partition was taken
+// after this member's lease expired (EtcdMembership::Lost, on the keep-alive thread).
 std::unique_ptr<EtcdMembership> StartEtcdMembership(const ClusterFlags& flags,
                                                     const ClusterPlacement& placement,
                                                     const std::string& listen, int listening_port,
                                                     runtime::Runtime& runtime, MemberLinks& links,
+                                                    EtcdMembership::Lost on_lost, bool* taken,
                                                     std::string* error);
 
 }  // namespace percore::cluster

@@ -1,12 +1,12 @@
 #include "services/cluster/member_links.h"
 
 #include <grpc/grpc.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
 #include <cassert>
 #include <utility>
+
+#include "services/remote/peer_channel.h"
 
 namespace percore::cluster {
 namespace {
@@ -29,6 +29,7 @@ MemberLinks::ShardLinks& MemberLinks::ForShard(runtime::Shard& shard) {
     auto links = std::make_unique<ShardLinks>();
     links->members = initial_;
     links->by_member.resize(size_);
+    links->credentials = credentials_;
     return links;
   });
 }
@@ -52,8 +53,9 @@ grpc::GenericStub& MemberLinks::StubFor(ShardLinks& links, size_t member) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
     args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, options_.max_reconnect_backoff_ms);
     link.address = address;
-    link.channel = grpc::CreateCustomChannel(address.empty() ? kNowhere : "dns:///" + address,
-                                             grpc::InsecureChannelCredentials(), args);
+    link.channel = address.empty() ? remote::NewPeerChannel(kNowhere, "", nullptr, std::move(args))
+                                   : remote::NewPeerChannel("dns:///" + address, address,
+                                                            links.credentials, std::move(args));
     link.stub = std::make_unique<grpc::GenericStub>(link.channel);
   }
   return *link.stub;
@@ -78,6 +80,15 @@ void MemberLinks::GrowMembers(runtime::Runtime& runtime, std::vector<std::string
     ShardLinks& links = ForShard(shard);
     links.members = list;
     if (links.by_member.size() < list->size()) links.by_member.resize(list->size());
+  });
+}
+
+void MemberLinks::ReloadCredentials(runtime::Runtime& runtime,
+                                    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  runtime.RunOnAll([this, credentials](runtime::Shard& shard) {
+    ShardLinks& links = ForShard(shard);
+    links.credentials = credentials;
+    for (Link& link : links.by_member) link.stub.reset();  // remade on next use
   });
 }
 

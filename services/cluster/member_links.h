@@ -17,9 +17,16 @@
 // UpdateMembers()). Each shard holds its own immutable member list; a member whose address
 // changed gets a new channel on its next call, one with no live member (its lease expired) is
 // answered UNAVAILABLE at once through a channel that cannot connect.
+//
+// With --peer-tls-* the channels are TLS (mutual with --peer-tls-cert) made by the same code as a
+// --peer's (services/remote/peer_channel.h), each member's certificate checked against the host
+// of its address; SetChannelCredentials() before the runtime runs, ReloadCredentials() on SIGHUP
+// (from the control thread: each shard, through its mailbox, drops its links, so its next calls
+// open new connections with the new certificate; calls in flight finish on the old channels).
 
 #include <grpcpp/channel.h>
 #include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/security/credentials.h>
 
 #include <memory>
 #include <string>
@@ -55,6 +62,8 @@ class MemberLinks {
     std::vector<Link> by_member;  // made on first use, remade when the address changes
     remote::InFlightCalls calls;
     bool closed = false;  // after Close(): new calls fail at once
+    // What this shard's channels are made with (nullptr: plaintext); replaced by a reload.
+    std::shared_ptr<grpc::ChannelCredentials> credentials;
   };
 
   ShardLinks& ForShard(runtime::Shard& shard);
@@ -83,11 +92,21 @@ class MemberLinks {
   void SetAuthorization(std::string value) { authorization_ = std::move(value); }
   const std::string& authorization() const { return authorization_; }
 
+  // TLS to the members (--peer-tls-*): on the control thread before the shards start.
+  void SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
+  // SIGHUP (--peer-tls-* read again), any thread once the runtime runs: every shard takes
+  // `credentials` through its mailbox and remakes its links on their next use.
+  void ReloadCredentials(runtime::Runtime& runtime,
+                         std::shared_ptr<grpc::ChannelCredentials> credentials);
+
  private:
   size_t size_;
   MemberList initial_;
   MemberLinkOptions options_;
   std::string authorization_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;  // nullptr: plaintext
   remote::PerShard<ShardLinks> shards_;
 };
 

@@ -1,11 +1,11 @@
 #include "services/remote/remote_peer.h"
 
 #include <grpc/grpc.h>
-#include <grpcpp/create_channel.h>
 #include <grpcpp/security/credentials.h>
 #include <grpcpp/support/channel_arguments.h>
 
 #include "core/observe/log.h"
+#include "services/remote/peer_channel.h"
 #include "services/remote/peer_target.h"
 
 namespace percore::remote {
@@ -35,15 +35,7 @@ std::shared_ptr<grpc::Channel> RemotePeer::NewChannel(
   if (options_.initial_reconnect_backoff_ms > 0) {
     args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, options_.initial_reconnect_backoff_ms);
   }
-  if (!credentials) {
-    return grpc::CreateCustomChannel(target_, grpc::InsecureChannelCredentials(), args);
-  }
-  std::string host;
-  int port = 0;
-  if (SplitHostPort(options_.addresses.front(), &host, &port)) {
-    args.SetSslTargetNameOverride(host);
-  }
-  return grpc::CreateCustomChannel(target_, credentials, args);
+  return NewPeerChannel(target_, options_.addresses.front(), credentials, std::move(args));
 }
 
 void RemotePeer::SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {

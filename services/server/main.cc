@@ -17,6 +17,7 @@
 #include <string>
 #include <thread>
 
+#include "core/cluster/data_dir_placement.h"
 #include "core/durability/data_dir_lock.h"
 #include "core/observe/log.h"
 #include "core/observe/tracer.h"
@@ -208,6 +209,13 @@ int main(int argc, char** argv) {
       return 1;
     }
     data_dir_lock = std::move(*lock);
+    // The directory's partition count (and growth) as recorded at its first start: a larger
+    // --partitions not explained by --grown is refused before anything is recovered.
+    Status placed = cluster::CheckDataDirPlacement(flags->durability.data_dir, flags->placement);
+    if (!placed.ok()) {
+      observe::Log(observe::LogLevel::kError, "percore-server: %s\n", placed.message().c_str());
+      return placed.code() == StatusCode::kFailedPrecondition ? 2 : 1;
+    }
     for (auto& recover : built->recoveries) {
       std::string report;
       Status recovered = recover(runtime.size(), &report);
@@ -226,7 +234,7 @@ int main(int argc, char** argv) {
   if (!server::ConfigureAuth(*flags, runtime.size(), *built, router, &auth)) return 2;
   // The saga's calls to other members present the peer token, as calls to --peer do.
   if (router) router->links().SetAuthorization(*server::PeerAuthorization(flags->auth));
-  if (!server::ConfigureTls(*flags, *built)) return 2;
+  if (!server::ConfigureTls(*flags, *built, router ? &router->links() : nullptr)) return 2;
   rpc::ServerHost host(runtime, flags->server);
   for (auto& s : built->registrations) host.AddService(s);
   // A member's side of growing the cluster (tools/cluster grow).
@@ -241,15 +249,25 @@ int main(int argc, char** argv) {
   }
   admin.SetHost(&host);
   // --etcd: register this member and learn the others before the "listening" line (issue 14).
+  // A second process for a partition another holds is refused (exit 2, a deployment error);
+  // this one's partition taken later (its lease expired meanwhile) stops it: it drains and
+  // exits 1 rather than keep writing a partition that is someone else's now (README).
+  std::atomic<bool> partition_lost{false};  // before the membership whose thread sets it
   std::unique_ptr<cluster::EtcdMembership> etcd_membership;
   if (router && flags->cluster.live_membership()) {
-    etcd_membership =
-        cluster::StartEtcdMembership(flags->cluster, flags->placement, flags->server.listen,
-                                     host.port(), runtime, router->links(), &error);
+    bool taken = false;
+    etcd_membership = cluster::StartEtcdMembership(
+        flags->cluster, flags->placement, flags->server.listen, host.port(), runtime,
+        router->links(),
+        [&partition_lost, main_thread = pthread_self()](const Status&) {
+          partition_lost.store(true);
+          pthread_kill(main_thread, SIGTERM);
+        },
+        &taken, &error);
     if (!etcd_membership) {
       observe::Log(observe::LogLevel::kError, "percore-server: %s\n", error.c_str());
       host.Shutdown(std::chrono::milliseconds(0));
-      return 1;
+      return taken ? 2 : 1;
     }
   }
   // --http: the gateway calls the hosted handlers in process (services/gateway).
@@ -358,13 +376,19 @@ int main(int argc, char** argv) {
       }
     }
     if (auth != nullptr) server::ReloadJwtKeys(flags->auth, *auth, runtime);
-    if (flags->tls.peer_enabled()) server::ReloadPeerCredentials(flags->tls, built->peers, runtime);
+    if (flags->tls.peer_enabled()) {
+      server::ReloadPeerCredentials(flags->tls, built->peers, router ? &router->links() : nullptr,
+                                    runtime);
+    }
   }
   admin.SetReady(false);
   // Leave the cluster first: the others drop this member now, not when its lease expires.
   if (etcd_membership) etcd_membership->Stop();
   observe::Log(observe::LogLevel::kInfo, "percore-server: %s, draining (grace %.1fs)\n",
-               signal_number == SIGTERM ? "SIGTERM" : "SIGINT", flags->shutdown_grace_seconds);
+               partition_lost.load()      ? "partition taken by another process"
+               : signal_number == SIGTERM ? "SIGTERM"
+                                          : "SIGINT",
+               flags->shutdown_grace_seconds);
   auto grace =
       std::chrono::milliseconds(static_cast<long long>(flags->shutdown_grace_seconds * 1000));
   // The gateway refuses new requests and ends its WebSockets; its in-flight calls drain with
@@ -408,5 +432,5 @@ int main(int argc, char** argv) {
   if (tracer) tracer->Stop();
   admin.Stop();  // before host: /metrics reads its counters
   observe::Log(observe::LogLevel::kInfo, "percore-server: stopped\n");
-  return 0;
+  return partition_lost.load() ? 1 : 0;
 }

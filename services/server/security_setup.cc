@@ -78,11 +78,12 @@ void ReloadJwtKeys(const AuthFlags& flags, const rpc::AuthInterceptor& auth,
                (*verifier)->options().keys.size() == 1 ? "" : "s");
 }
 
-// SIGHUP with --peer-tls-*: the files read again; each peer's shards move to channels with the
-// new credentials (calls in flight finish on the old ones). A bad file keeps the current ones.
+// SIGHUP with --peer-tls-*: the files read again; each peer's shards, and the cluster's member
+// links, move to channels with the new credentials (calls in flight finish on the old ones). A
+// bad file keeps the current ones.
 void ReloadPeerCredentials(const TlsFlags& flags,
                            const std::vector<std::shared_ptr<remote::RemotePeer>>& peers,
-                           runtime::Runtime& runtime) {
+                           cluster::MemberLinks* members, runtime::Runtime& runtime) {
   auto credentials = server::LoadPeerCredentials(flags);
   if (!credentials.ok()) {
     observe::Log(observe::LogLevel::kWarn,
@@ -92,14 +93,18 @@ void ReloadPeerCredentials(const TlsFlags& flags,
     return;
   }
   for (const auto& peer : peers) peer->ReloadCredentials(*credentials, runtime);
-  observe::Log(observe::LogLevel::kInfo,
-               "percore-server: SIGHUP: peer TLS credentials reloaded for new calls (%zu peer%s)\n",
-               peers.size(), peers.size() == 1 ? "" : "s");
+  if (members != nullptr) members->ReloadCredentials(runtime, *credentials);
+  observe::Log(
+      observe::LogLevel::kInfo,
+      "percore-server: SIGHUP: peer TLS credentials reloaded for new calls (%zu peer%s%s)\n",
+      peers.size(), peers.size() == 1 ? "" : "s",
+      members != nullptr ? " and the cluster's members" : "");
 }
 
 // --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
-// TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
-bool ConfigureTls(ServerFlags& flags, BuiltServices& built) {
+// TLS credentials for every --peer's channels and every cluster member's. False (after a message)
+// when a file is unusable, or when a member serves TLS without --peer-tls-ca.
+bool ConfigureTls(ServerFlags& flags, BuiltServices& built, cluster::MemberLinks* members) {
   auto material = server::LoadServerTls(flags.tls);
   if (!material.ok()) {
     observe::Log(observe::LogLevel::kError, "percore-server: %s\n", material.message().c_str());
@@ -119,8 +124,23 @@ bool ConfigureTls(ServerFlags& flags, BuiltServices& built) {
                  channel_credentials.message().c_str());
     return false;
   }
+  if (members != nullptr && flags.server.tls && !*channel_credentials) {
+    // The members serve TLS on the one port they dial each other on: a plaintext member channel
+    // could never connect, every forwarded call would fail.
+    observe::Log(observe::LogLevel::kError,
+                 "percore-server: --tls-cert with --partitions needs --peer-tls-ca (and "
+                 "--peer-tls-cert/--peer-tls-key when the members require client certificates "
+                 "with --tls-client-ca): the members call each other over TLS\n");
+    return false;
+  }
   if (!*channel_credentials) return true;
   for (auto& remote : built.peers) remote->SetChannelCredentials(*channel_credentials);
+  if (members != nullptr) {
+    members->SetChannelCredentials(*channel_credentials);
+    observe::Log(observe::LogLevel::kInfo,
+                 "percore-server: calls to the cluster's members over TLS (--peer-tls-*)%s\n",
+                 flags.tls.peer_cert_file.empty() ? "" : ", presenting --peer-tls-cert");
+  }
   return true;
 }
 

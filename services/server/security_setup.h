@@ -15,6 +15,7 @@
 #include "core/rpc/call_router.h"
 #include "core/runtime/runtime.h"
 #include "core/tls/server_tls_context.h"
+#include "services/cluster/member_links.h"
 #include "services/remote/remote_peer.h"
 #include "services/server/server_flags.h"
 #include "services/server/service_catalog.h"
@@ -36,15 +37,18 @@ bool ConfigureAuth(ServerFlags& flags, size_t shards, BuiltServices& built,
 void ReloadJwtKeys(const AuthFlags& flags, const rpc::AuthInterceptor& auth,
                    runtime::Runtime& runtime);
 
-// SIGHUP with --peer-tls-*: the files read again; each peer's shards move to channels with the
-// new credentials (calls in flight finish on the old ones). A bad file keeps the current ones.
+// SIGHUP with --peer-tls-*: the files read again; each peer's shards, and the cluster's member
+// links (`members`, nullptr outside a cluster), move to channels with the new credentials (calls
+// in flight finish on the old ones). A bad file keeps the current ones.
 void ReloadPeerCredentials(const TlsFlags& flags,
                            const std::vector<std::shared_ptr<remote::RemotePeer>>& peers,
-                           runtime::Runtime& runtime);
+                           cluster::MemberLinks* members, runtime::Runtime& runtime);
 
 // --tls-*: the server's credentials (files checked now) into the server options; --peer-tls-*:
-// TLS credentials for every --peer's channels. False (after a message) when a file is unusable.
-bool ConfigureTls(ServerFlags& flags, BuiltServices& built);
+// TLS credentials for every --peer's channels and every cluster member's (`members`, nullptr
+// outside a cluster). False (after a message) when a file is unusable, or when a member serves
+// TLS but was given no --peer-tls-ca to call the other members with.
+bool ConfigureTls(ServerFlags& flags, BuiltServices& built, cluster::MemberLinks* members);
 
 // --tls-* for the HTTP listeners (admin, gateway): an OpenSSL context offering HTTP/1.1 in
 // ALPN, into `out` (left empty without --tls-cert). False (after a message) on a bad file.

@@ -92,11 +92,12 @@ std::string TlsUsage() {
   --health-listen HOST:PORT   serve grpc.health.v1.Health alone, in plaintext, on a second
                               port (probes that cannot speak TLS); every other service
                               answers UNIMPLEMENTED there; port 0 picks one (default off)
-  --peer-tls-ca FILE          call --peers over TLS, checking their certificates against
-                              these PEM CAs (default: plaintext)
+  --peer-tls-ca FILE          call --peers and the cluster's other members (--partitions)
+                              over TLS, checking their certificates against these PEM CAs
+                              (default: plaintext; required with --tls-cert in a cluster)
   --peer-tls-cert FILE, --peer-tls-key FILE
-                              the client certificate and key presented to --peers (for
-                              peers that require mutual TLS)
+                              the client certificate and key presented to --peers and to
+                              the other members (for those that require mutual TLS)
 )";
 }
 

@@ -5,7 +5,8 @@
 // The TLS flags of percore-server (issue 13): --tls-cert/--tls-key serve gRPC over TLS,
 // --tls-client-ca requires and verifies client certificates (mutual TLS), --health-listen
 // serves grpc.health.v1 alone in plaintext on a second port (Kubernetes probes cannot speak
-// TLS), and --peer-tls-* are what this server presents and trusts when it calls its --peers.
+// TLS), and --peer-tls-* are what this server presents and trusts when it calls its --peers and
+// the other members of its cluster.
 // On SIGHUP the server's certificate, key and client CA are read again (ReloadServerTls).
 
 #include <grpcpp/security/credentials.h>
@@ -60,8 +61,8 @@ std::string TlsUsage();
 // The server's TLS material from --tls-* (files read and checked, so a bad file stops the start
 // or is refused on SIGHUP, the server keeping what it has), or nullopt without --tls-cert.
 Result<std::optional<tls::TlsMaterial>> LoadServerTls(const TlsFlags& flags);
-// The channel credentials for every --peer from --peer-tls-* (files read and checked now, at the
-// start and on SIGHUP), or nullptr without --peer-tls-ca (plaintext).
+// The channel credentials for every --peer and cluster member from --peer-tls-* (files read and
+// checked now, at the start and on SIGHUP), or nullptr without --peer-tls-ca (plaintext).
 Result<std::shared_ptr<grpc::ChannelCredentials>> LoadPeerCredentials(const TlsFlags& flags);
 
 }  // namespace percore::server
