@@ -1,69 +1,211 @@
 #!/usr/bin/python3
-"""What a reused JWT costs one GetUser, in instructions (callgrind: stable on a busy machine):
-percore-server --shards 1 under valgrind, 3,000 GetUser from h2load (pre-encoded frames,
--c 2 -m 32) without authentication and with `--jwt-secret-file` and one HS256 token reused by
-every call, on both transports; start-up and seeding excluded (issue 13's target: within 10%).
+"""What a reused JWT costs one GetUser, in instructions of the SERVER (callgrind: stable on a
+busy machine): percore-server --shards 1 under valgrind, GetUser without authentication and
+with `--jwt-secret-file` and one HS256 token reused by every call, on both transports; start-up,
+seeding and the client's warm-up excluded (issue 13's target: within 10%).
+
+Clients (--clients, default h2load):
+  h2load  pre-encoded frames, -c 2 -m 32, CALLS calls; like every nghttp2-based encoder it sends
+          `authorization` as a never-indexed literal, so every call carries (and the server
+          Huffman-decodes) the whole token;
+  grpc    percore-load --client-transport grpc (libgrpc's client, -c 32, no deadline): its HPACK
+          encoder indexes the header, so calls after the first send a 1-byte index; the figure is
+          the difference between a run of CALLS/4 calls and one of CALLS + CALLS/4, so the
+          connection, the reachability check and the first call are out;
+  python  grpcio (libgrpc core underneath, indexes the header too), 32 calls in flight on one
+          channel, 200 warm-up calls before the counters are zeroed.
+--functions N also prints the N functions (self instructions, by shared object) whose cost per
+call grew most with the token: where the difference goes.
 Usage, from a checkout after a release build:
   PYTHONPATH=bench:tools/pylib /usr/bin/python3 bench/security/callgrind_auth.py build/release
-      [CALLS]"""
+      [CALLS] [--clients h2load,grpc,python] [--transports grpc,native] [--functions N]
+      [--keep DIR]"""
 
+import argparse
+import collections
 import os
+import re
+import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
+import grpc
 import jwt
 
 from harness import env, load, servers
 from harness.callgrind import CallgrindRun
+from percore_py.stubs import stub_modules
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
+IN_FLIGHT = 32
 
 
-def instructions_per_call(name, command, calls, token):
+def function_costs(path):
+    """Self instructions per (shared object, function) of one callgrind dump."""
+    names = {"ob": {}, "fn": {}}
+    obj = fn = ""
+    skip_next = False
+    costs = collections.Counter()
+
+    def resolve(kind, text):
+        m = re.match(r"\((\d+)\)(?: (.*))?$", text.strip())
+        if not m:
+            return text.strip()
+        if m.group(2) is not None:
+            names[kind][m.group(1)] = m.group(2)
+        return names[kind].get(m.group(1), "?")
+
+    with open(path, errors="replace") as f:
+        for line in f:
+            c = line[:1]
+            if c.isdigit() or c in "+-*":
+                if skip_next:  # a call's inclusive cost, counted in the callee
+                    skip_next = False
+                    continue
+                parts = line.split()
+                if len(parts) > 1:
+                    costs[(os.path.basename(obj), fn)] += int(parts[1])
+            elif line.startswith("ob="):
+                obj = resolve("ob", line[3:])
+            elif line.startswith("fn="):
+                fn = resolve("fn", line[3:])
+            elif line.startswith("cob="):
+                resolve("ob", line[4:])
+            elif line.startswith("cfn="):
+                resolve("fn", line[4:])
+            elif line.startswith("calls="):
+                skip_next = True
+    return costs
+
+
+def dumps(run):
+    return [os.path.join(run.dir, p) for p in sorted(
+        (p for p in os.listdir(run.dir) if re.match(r"cg\.out\.\d+$", p)),
+        key=lambda p: int(p.rsplit(".", 1)[1]))]
+
+
+def drive_h2load(address, user_id, token, calls, run):
+    body = os.path.join(run.dir, "get.bin")
+    with open(body, "wb") as f:
+        f.write(load.grpc_frame(load.get_user_request(user_id)))
+    cmd = load.h2load_args(2, IN_FLIGHT, ["-n", str(calls)], body,
+                           "http://%s/user.v1.UserService/GetUser" % address)
+    if token:
+        cmd[1:1] = ["-H", "authorization: Bearer " + token]
+    run.zero()
+    out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE,
+                  stderr=subprocess.STDOUT).stdout
+    if "%d 2xx" % calls not in out:
+        raise RuntimeError("h2load did not get %d answers:\n%s" % (calls, out))
+    run.dump()
+    return {"calls": calls, "dump": dumps(run)[-1]}
+
+
+def drive_percore_load(address, user_id, token, calls, run):
+    small = max(calls // 4, 100)
+    cmd = [env.binary("tools/load/percore-load"), "--insecure", "--client-transport", "grpc",
+           "--call", "user.v1.UserService.GetUser", "-d", '{"id":"%s"}' % user_id,
+           "-c", str(IN_FLIGHT), "-t", "0", "-O", "json"] + env.PROTO_ARGS + [address]
+    if token:
+        cmd[1:1] = ["-m", '{"authorization":"Bearer %s"}' % token]
+    run.zero()
+    for n in (small, small + calls):
+        out = env.run(env.pin(env.LOAD_CPU, cmd[:1] + ["-n", str(n)] + cmd[1:]),
+                      stdout=subprocess.PIPE).stdout
+        if '"OK":%d' % n not in out.replace(" ", ""):
+            raise RuntimeError("percore-load did not get %d OK answers:\n%s" % (n, out))
+        run.dump()
+    first, second = dumps(run)[-2:]
+    return {"calls": calls, "dump": second, "minus": first}
+
+
+def drive_python(address, user_id, token, calls, run):
+    pb, pb_grpc = stub_modules("user.v1.user")
+    metadata = [("authorization", "Bearer " + token)] if token else None
+    request = pb.GetUserRequest(id=user_id)
+    with grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.UserServiceStub(channel)
+
+        def batch(n):
+            done = 0
+            while done < n:
+                futures = [stub.GetUser.future(request, metadata=metadata, timeout=60)
+                           for _ in range(min(IN_FLIGHT, n - done))]
+                for f in futures:
+                    f.result()
+                done += len(futures)
+
+        batch(200)  # the connection, the first (literal) header, the caches warm
+        run.zero()
+        batch(calls)
+        run.dump()
+    return {"calls": calls, "dump": dumps(run)[-1]}
+
+
+DRIVERS = {"h2load": drive_h2load, "grpc": drive_percore_load, "python": drive_python}
+
+
+def measure(name, command, client, calls, token, keep=None):
+    """{"per_call": instructions, "functions": Counter of per-call self cost} of the server;
+    `keep`: a folder the measured dump is copied into (for callgrind_annotate)."""
     run = CallgrindRun(name, command)
     try:
         address = run.server.address
         metadata = [("authorization", "Bearer " + token)] if token else None
         user_id = servers.seed(address, 100, metadata)[50]
-        body = os.path.join(run.dir, "get.bin")
-        with open(body, "wb") as f:
-            f.write(load.grpc_frame(load.get_user_request(user_id)))
-        cmd = load.h2load_args(2, 32, ["-n", str(calls)], body,
-                               "http://%s/user.v1.UserService/GetUser" % address)
-        if token:
-            cmd[1:1] = ["-H", "authorization: Bearer " + token]
-        run.zero()
-        out = env.run(env.pin(env.LOAD_CPU, cmd), stdout=subprocess.PIPE,
-                      stderr=subprocess.STDOUT).stdout
-        if "%d 2xx" % calls not in out:
-            raise RuntimeError("h2load did not get %d answers:\n%s" % (calls, out))
-        run.dump()
-        total, _ = next(run.phases())
-        return round(total / calls)
+        got = DRIVERS[client](address, user_id, token, calls, run)
+        if keep:
+            os.makedirs(keep, exist_ok=True)
+            for key in ("dump", "minus"):
+                if key in got:
+                    shutil.copy(got[key], os.path.join(keep, "%s-%s-%s.cg" % (name, client, key)))
+        costs = function_costs(got["dump"])
+        if "minus" in got:
+            costs.subtract(function_costs(got["minus"]))
+        per_function = collections.Counter({k: v / got["calls"] for k, v in costs.items()})
+        return {"per_call": round(sum(costs.values()) / got["calls"]),
+                "functions": per_function}
     finally:
         run.close()
 
 
-def main(build, calls=3000):
-    env.use_build(build)
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("build")
+    parser.add_argument("calls", nargs="?", type=int, default=3000)
+    parser.add_argument("--clients", default="h2load")
+    parser.add_argument("--transports", default="grpc,native")
+    parser.add_argument("--functions", type=int, default=0)
+    parser.add_argument("--keep", help="copy the measured dumps into this folder")
+    args = parser.parse_args()
+    env.use_build(args.build)
     with tempfile.TemporaryDirectory(prefix="percore-callgrind-auth-") as tmp:
         secret_file = os.path.join(tmp, "secret")
         with open(secret_file, "w") as f:
             f.write(SECRET)
         token = jwt.encode({"sub": "bench", "roles": ["admin"], "exp": int(time.time()) + 86400},
                            SECRET, algorithm="HS256")
-        for native in (False, True):
-            transport = "native " if native else "libgrpc"
-            # Under callgrind calls wait longer than the default shedding allows (bench/harness/cli).
-            server = servers.percore_cmd(1, False, native) + ["--shed-queue-delay-ms", "0"]
-            plain = instructions_per_call("plain", server, calls, None)
-            authed = instructions_per_call(
-                "jwt", server + ["--jwt-secret-file", secret_file], calls, token)
-            print("%s GetUser instructions: no auth %d, reused HS256 token %d (%+.1f%%)" %
-                  (transport, plain, authed, 100.0 * (authed - plain) / plain), flush=True)
+        for transport in args.transports.split(","):
+            # Under callgrind calls wait longer than the default shedding allows
+            # (bench/harness/cli).
+            server = servers.percore_cmd(1, False, transport == "native") + [
+                "--shed-queue-delay-ms", "0"]
+            for client in args.clients.split(","):
+                keep = args.keep and os.path.join(args.keep, transport)
+                plain = measure("plain", server, client, args.calls, None, keep)
+                authed = measure("jwt", server + ["--jwt-secret-file", secret_file], client,
+                                 args.calls, token, keep)
+                a, b = plain["per_call"], authed["per_call"]
+                print("%-7s server, %-6s client: GetUser instructions: no auth %d, reused HS256 "
+                      "token %d (%+d, %+.1f%%)" % (transport, client, a, b, b - a,
+                                                   100.0 * (b - a) / a), flush=True)
+                if args.functions:
+                    grown = authed["functions"]
+                    grown.subtract(plain["functions"])
+                    for (obj, fn), cost in grown.most_common(args.functions):
+                        print("    %+7.0f  %s  %s" % (cost, obj, fn[:110]))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], *(int(n) for n in sys.argv[2:3]))
+    main()

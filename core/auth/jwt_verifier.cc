@@ -171,6 +171,7 @@ Result<std::string_view> BearerToken(std::optional<std::string_view> authorizati
   }
   std::string_view value = *authorization;
   constexpr std::string_view kScheme = "bearer ";
+  static_assert(kScheme.size() == kBearerPrefixBytes);
   if (value.size() <= kScheme.size()) return Invalid("not a bearer token");
   for (size_t i = 0; i < kScheme.size(); ++i) {
     char c = value[i];

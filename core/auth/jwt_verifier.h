@@ -45,6 +45,8 @@ class JwtVerifier {
 // The token of an `authorization` value "Bearer <token>" (the scheme is case-insensitive, RFC
 // 7235 2.1). UNAUTHENTICATED "Missing authentication token" when there is no value, "Invalid
 // authentication token: ..." when it is not a bearer token.
+// "Bearer " (the scheme and one space): what precedes the token in the canonical form.
+inline constexpr size_t kBearerPrefixBytes = 7;
 Result<std::string_view> BearerToken(std::optional<std::string_view> authorization);
 
 }  // namespace percore::auth

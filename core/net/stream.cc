@@ -20,10 +20,26 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// Request headers the wire layer consumes itself; the rest is the call's metadata.
-bool IsTransportHeader(std::string_view name) {
-  return name == "content-type" || name == "te" || name == "grpc-timeout" ||
-         name == "grpc-encoding" || name == "grpc-accept-encoding" || name == "content-length";
+// Request headers the wire layer consumes itself (kOther: read by nobody); kMetadata, the
+// rest, is the call's metadata. Told apart by size first: one comparison for most names.
+enum class HeaderKind { kMetadata, kContentType, kGrpcEncoding, kGrpcTimeout, kOther };
+HeaderKind KindOf(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+      return name == "te" ? HeaderKind::kOther : HeaderKind::kMetadata;
+    case 12:
+      return name == "content-type"   ? HeaderKind::kContentType
+             : name == "grpc-timeout" ? HeaderKind::kGrpcTimeout
+                                      : HeaderKind::kMetadata;
+    case 13:
+      return name == "grpc-encoding" ? HeaderKind::kGrpcEncoding : HeaderKind::kMetadata;
+    case 14:
+      return name == "content-length" ? HeaderKind::kOther : HeaderKind::kMetadata;
+    case 20:
+      return name == "grpc-accept-encoding" ? HeaderKind::kOther : HeaderKind::kMetadata;
+    default:
+      return HeaderKind::kMetadata;
+  }
 }
 
 }  // namespace
@@ -45,17 +61,24 @@ std::string_view Stream::peer_certificate_name() const {
 }
 
 std::optional<std::string_view> Stream::metadata(std::string_view key) const {
-  for (size_t i = 0; i < entries_.size(); ++i) {
-    auto [k, v] = metadata_at(i);
-    if (k == key) return v;
+  for (const Entry& e : entries_) {
+    if (KeyIs(e, key)) return std::string_view(arena_.data() + e.value_offset, e.value_size);
   }
   return std::nullopt;
 }
 
+bool Stream::metadata_repeated(std::string_view key) const {
+  int seen = 0;
+  for (const Entry& e : entries_) {
+    if (KeyIs(e, key) && ++seen > 1) return true;
+  }
+  return false;
+}
+
 std::pair<std::string_view, std::string_view> Stream::metadata_at(size_t i) const {
   const Entry& e = entries_[i];
-  std::string_view arena(arena_);
-  return {arena.substr(e.key_offset, e.key_size), arena.substr(e.value_offset, e.value_size)};
+  return {std::string_view(arena_.data() + e.key_offset, e.key_size),
+          std::string_view(arena_.data() + e.value_offset, e.value_size)};
 }
 
 bool Stream::OnHeader(std::string_view name, std::string_view value) {
@@ -75,17 +98,25 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
     }
     return true;
   }
-  if (name == "content-type") {
-    grpc_content_type_ = IsGrpcContentType(value);
-  } else if (name == "grpc-encoding") {
-    if (value != "identity") encoding_ = value;  // the rare case: allocates only then
-  } else if (name == "grpc-timeout") {
-    if (auto timeout = ParseGrpcTimeout(value)) {
-      deadline_ = runtime::Clock::now() + *timeout;
-    }
+  switch (KindOf(name)) {
+    case HeaderKind::kContentType:
+      grpc_content_type_ = IsGrpcContentType(value);
+      return true;
+    case HeaderKind::kGrpcEncoding:
+      if (value != "identity") encoding_ = value;  // the rare case: allocates only then
+      return true;
+    case HeaderKind::kGrpcTimeout:
+      if (auto timeout = ParseGrpcTimeout(value)) {
+        deadline_ = runtime::Clock::now() + *timeout;
+      }
+      return true;
+    case HeaderKind::kOther:
+      return true;
+    case HeaderKind::kMetadata:
+      break;
   }
-  if (IsTransportHeader(name)) return true;
   if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
+  if (entries_.empty()) entries_.reserve(kEntriesReserve);
   Entry entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(name.size()), 0, 0};
   arena_.append(name);
   entry.value_offset = static_cast<uint32_t>(arena_.size());

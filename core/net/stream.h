@@ -18,6 +18,7 @@
 // (WireOptions::connection_buffer_bytes), when the connection window is held back too.
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -50,6 +51,8 @@ class Stream {
   std::string_view authority() const { return At(authority_); }
   // The first value of `key` (lower-case); -bin values come base64-decoded.
   std::optional<std::string_view> metadata(std::string_view key) const;
+  // `key` (lower-case) sent more than once.
+  bool metadata_repeated(std::string_view key) const;
   // Every custom entry, in order: (key, value).
   size_t metadata_count() const { return entries_.size(); }
   std::pair<std::string_view, std::string_view> metadata_at(size_t i) const;
@@ -102,8 +105,10 @@ class Stream {
   struct Slice {
     uint32_t offset = 0, size = 0;
   };
-  // One allocation holds the path, the authority and the metadata of a usual request.
-  static constexpr size_t kArenaReserve = 256;
+  // One allocation holds the path, the authority and the metadata of a usual request (with a
+  // user-agent and a ~170-byte bearer token: about 300 bytes), one more the metadata entries.
+  static constexpr size_t kArenaReserve = 512;
+  static constexpr size_t kEntriesReserve = 4;
 
   ~Stream();
 
@@ -124,6 +129,10 @@ class Stream {
   void MarkCancelled();
   void OnDeadline();
   Slice Intern(std::string_view value);
+  bool KeyIs(const Entry& e, std::string_view key) const {  // sizes first: mostly no memcmp
+    return e.key_size == key.size() &&
+           std::memcmp(arena_.data() + e.key_offset, key.data(), key.size()) == 0;
+  }
   std::string_view At(Slice slice) const {
     return std::string_view(arena_).substr(slice.offset, slice.size);
   }

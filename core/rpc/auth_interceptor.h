@@ -30,6 +30,9 @@ class AuthInterceptor final : public CallInterceptor {
                   size_t shards, size_t cache_capacity = 4096);
 
   Status Intercept(const InterceptedCall& call) const override;
+  // The method's AccessRule (a pointer into the policy; nullptr: none), so a call needs no
+  // lookup by path.
+  const void* Prepare(const MethodBinding& method) const override;
   // On shard `shard`'s thread only: verify with `verifier` from the next call on.
   void ReplaceVerifier(size_t shard, std::shared_ptr<const auth::JwtVerifier> verifier) const;
 

@@ -15,6 +15,7 @@
 #include <google/protobuf/message.h>
 
 #include <memory>
+#include <span>
 #include <utility>
 #include <vector>
 
@@ -30,6 +31,9 @@ struct InterceptedCall {
   CallCore& call;
   const MethodBinding& method;
   const google::protobuf::Message* request;  // nullptr when the client streams its messages
+  // What this interceptor's Prepare() made for the method, or nullptr (none, or a call not run
+  // through a chain attached to the method).
+  const void* prepared = nullptr;
 };
 
 class CallInterceptor {
@@ -37,6 +41,11 @@ class CallInterceptor {
   virtual ~CallInterceptor() = default;
   // OK lets the call go on to the next interceptor and then the handler.
   virtual Status Intercept(const InterceptedCall& call) const = 0;
+  // Once per method, when the chain is attached to it (control thread, before serving): what
+  // the interceptor wants handed back with every call of that method (InterceptedCall::prepared,
+  // e.g. the method's policy rule, so a call needs no lookup by path). Must live as long as the
+  // interceptor.
+  virtual const void* Prepare(const MethodBinding& /*method*/) const { return nullptr; }
 };
 
 class InterceptorChain {
@@ -49,9 +58,18 @@ class InterceptorChain {
   // nullptr: every call is served here.
   void SetRouter(std::shared_ptr<const CallRouter> router) { router_ = std::move(router); }
   const CallRouter* router() const { return router_.get(); }
-  Status Run(const InterceptedCall& call) const {
-    for (const auto& interceptor : interceptors_) {
-      Status status = interceptor->Intercept(call);
+  // Each interceptor's Prepare() for `method`, in chain order (MethodBinding keeps them).
+  std::vector<const void*> Prepare(const MethodBinding& method) const {
+    std::vector<const void*> prepared;
+    for (const auto& interceptor : interceptors_) prepared.push_back(interceptor->Prepare(method));
+    return prepared;
+  }
+  // `prepared`: what Prepare() gave for the call's method (empty: nothing prepared).
+  Status Run(const InterceptedCall& call, std::span<const void* const> prepared = {}) const {
+    for (size_t i = 0; i < interceptors_.size(); ++i) {
+      InterceptedCall each{call.call, call.method, call.request,
+                           i < prepared.size() ? prepared[i] : nullptr};
+      Status status = interceptors_[i]->Intercept(each);
       if (!status.ok()) return status;
     }
     return Status();

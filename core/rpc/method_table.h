@@ -21,6 +21,7 @@
 #include <typeinfo>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "core/base/status.h"
 #include "core/observe/log.h"
@@ -94,8 +95,13 @@ class MethodBinding {
   const std::type_info* ops_type() const { return ops_type_; }
   // The chain every call of this method passes before its handler (nullptr: none). Set on the
   // control thread before the server starts.
-  void set_interceptors(const InterceptorChain* chain) { interceptors_ = chain; }
+  void set_interceptors(const InterceptorChain* chain) {
+    interceptors_ = chain;
+    prepared_ = chain != nullptr ? chain->Prepare(*this) : std::vector<const void*>();
+  }
   const InterceptorChain* interceptors() const { return interceptors_; }
+  // Each interceptor's Prepare() for this method (InterceptorChain::Run's `prepared`).
+  const std::vector<const void*>& prepared() const { return prepared_; }
   bool exempt_from_shedding() const { return exempt_from_shedding_; }
 
   // Runs the handler of `handler` (the shard's handler object) for `core`, whose shape interface
@@ -114,6 +120,7 @@ class MethodBinding {
   CallShape shape_;
   const std::type_info* ops_type_;
   const InterceptorChain* interceptors_ = nullptr;
+  std::vector<const void*> prepared_;
   bool exempt_from_shedding_;
 };
 

@@ -37,11 +37,7 @@ class NetByteCall final : public ByteCall, public net::StreamObserver {
     return stream_.metadata(key);
   }
   bool metadata_repeated(std::string_view key) const override {
-    int seen = 0;
-    for (size_t i = 0; i < stream_.metadata_count() && seen < 2; ++i) {
-      seen += stream_.metadata_at(i).first == key;
-    }
-    return seen > 1;
+    return stream_.metadata_repeated(key);
   }
   std::chrono::system_clock::time_point deadline() const override { return deadline_; }
   std::string_view peer() const override { return stream_.peer(); }

@@ -93,7 +93,8 @@ class BoundMethod final : public MethodBinding {
       if (const InterceptorChain* chain = interceptors(); chain != nullptr) {
         const google::protobuf::Message* request = nullptr;
         if constexpr (requires { typed->request(); }) request = &typed->request();
-        if (Status refused = chain->Run(InterceptedCall{core, *this, request}); !refused.ok()) {
+        if (Status refused = chain->Run(InterceptedCall{core, *this, request}, prepared());
+            !refused.ok()) {
           core.NoteStatus(refused.code());
           core.FinishWithStatus(refused);  // the handler never sees the call
           return;

@@ -214,6 +214,34 @@ class Hs256(AuthBase):
         for _ in range(20):  # a reused token: verified once per shard, then from the cache
             self.create_user(admin)
 
+    def test_a_cached_token_keeps_every_rule(self):
+        # The shard's cache hashes a token's last bytes (its signature) and skips the scheme's
+        # parsing on a hit: the whole token must still be compared, a duplicated header and
+        # the expiry still refused, and a padded header still accepted.
+        short = self.token(claims("root", ["admin"], lifetime=3))
+        for _ in range(3):
+            created = self.create_user(short)  # verified once, then from the cache
+        header, _, signature = short.split(".")
+        forged_body = b64url(json.dumps(claims("mallory", ["admin"])).encode())
+        self.assert_refused(grpc.StatusCode.UNAUTHENTICATED, self.users.CreateUser,
+                            self.user_pb.CreateUserRequest(name="M", email="m@x.test"),
+                            ".".join([header, forged_body, signature]),
+                            "Invalid authentication token: bad signature")
+        with self.assertRaises(grpc.RpcError) as e:
+            self.users.CreateUser(self.user_pb.CreateUserRequest(name="D", email="d@x.test"),
+                                  timeout=TIMEOUT, metadata=[("authorization", "Bearer " + short),
+                                                             ("authorization", "Bearer " + short)])
+        self.assertEqual(e.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+        self.assertEqual(e.exception.details(),
+                         "Invalid authentication token: more than one authorization header")
+        for _ in range(2):  # extra spaces (inside: nghttp2 refuses a trailing one): not cached
+            self.call(self.users.GetUser, self.user_pb.GetUserRequest(id=created.id),
+                      "  " + short)
+        time.sleep(4)  # past exp (no leeway): the cached entry must not serve it
+        self.assert_refused(grpc.StatusCode.UNAUTHENTICATED, self.users.CreateUser,
+                            self.user_pb.CreateUserRequest(name="E", email="e@x.test"), short,
+                            "Invalid authentication token: expired")
+
 
 class Rs256AndEs256(AuthBase):
     """--jwt-jwks with an RSA and an EC key, chosen by kid."""

@@ -298,6 +298,20 @@ TEST(VerifiedTokenCacheTest, ServesUntilExpiryAndStaysBounded) {
   EXPECT_NE(cache.Find("t3", now), nullptr);
 }
 
+TEST(VerifiedTokenCacheTest, ComparesTheWholeTokenNotOnlyTheHashedTail) {
+  // The hash reads only the last 16 bytes: a token that differs before them lands in the same
+  // bucket and must still miss.
+  VerifiedTokenCache cache;
+  auto now = Clock::now();
+  std::string signature(43, 's');
+  cache.Insert("Bearer header.alice." + signature, Until("alice", now + std::chrono::seconds(5)));
+  EXPECT_EQ(TokenTailHash()("Bearer header.alice." + signature),
+            TokenTailHash()("Bearer header.mallo." + signature));
+  EXPECT_EQ(cache.Find("Bearer header.mallo." + signature, now), nullptr);
+  ASSERT_NE(cache.Find("Bearer header.alice." + signature, now), nullptr);
+  EXPECT_NE(TokenTailHash()("short"), TokenTailHash()("shorT"));
+}
+
 TEST(JwtKeyTest, SecretFileNeedsThirtyTwoBytesAndLosesOneTrailingNewline) {
   std::string path = ::testing::TempDir() + "/percore-jwt-secret";
   std::ofstream(path) << "short\n";
