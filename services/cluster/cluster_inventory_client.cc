@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/observe/log.h"
 #include "core/rpc/serialized_message.h"
 #include "services/cluster/member_call.h"
 
@@ -59,6 +60,15 @@ bool OutcomeUnknown(const Status& status) {
 // caller's deadline may be what ran out).
 constexpr std::chrono::seconds kSettleBudget{2};
 
+// How long the later parts of a reservation whose first part was committed are retried after the
+// caller's deadline (a hold's default ttl: past it, the part has expired anyway).
+constexpr std::chrono::seconds kCommitBudget{60};
+
+// 100 ms, 200 ms, ... 800 ms between the attempts at a part that must be committed.
+std::chrono::milliseconds CommitBackoff(int attempt) {
+  return std::chrono::milliseconds(100) * (1 << std::min(attempt, 3));
+}
+
 }  // namespace
 
 struct ClusterInventoryClient::Parts {
@@ -73,6 +83,18 @@ struct ClusterInventoryClient::Parts {
   size_t pending = 0;
   Status first_error;
   std::string unreleased;  // releases that failed while undoing a refused reservation
+  // Commit: the parts go forward once the first is committed (retried until kCommitBudget).
+  bool rolling_forward = false;  // a release found the first part committed: commit the rest
+  int attempts = 0;              // at the current part
+  std::chrono::system_clock::time_point give_up{};  // set when the caller has been answered
+
+  // Answers the caller once (a commit may go on after it, in the background).
+  void Answer(const Status& status, inv::Reservation reservation) {
+    if (!done) return;
+    clients::Done<inv::Reservation> answer = std::move(done);
+    done = nullptr;
+    answer(status, std::move(reservation));
+  }
 
   // The parts as one reservation (the class comment says how).
   inv::Reservation Merged() const {
@@ -284,20 +306,90 @@ void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest req
 
 void ClusterInventoryClient::CommitNext(std::shared_ptr<Parts> parts, size_t next) {
   if (next == parts->ids.size()) {
-    clients::Done<inv::Reservation> done = std::move(parts->done);
-    done(Status(), parts->Merged());
+    if (parts->rolling_forward) {
+      parts->Answer(Status(StatusCode::kFailedPrecondition,
+                           "reservation " + parts->Merged().id() +
+                               " was committed (a commit spanning partitions is all or nothing: "
+                               "its later parts were committed now)"),
+                    inv::Reservation());
+    } else {
+      parts->Answer(Status(), parts->Merged());
+    }
     return;
   }
-  CommitPart(parts->ids[next], parts->options,
-             [this, parts, next](const Status& status, inv::Reservation reservation) {
-               if (!status.ok()) {
-                 clients::Done<inv::Reservation> done = std::move(parts->done);
-                 done(status, inv::Reservation());
-                 return;
-               }
-               parts->held.push_back(std::move(reservation));
-               CommitNext(parts, next + 1);
-             });
+  clients::CallOptions attempt = parts->options;
+  const auto now = std::chrono::system_clock::now();
+  if (parts->attempts > 0 || !parts->done) {
+    attempt.deadline =
+        std::min(parts->done ? parts->options.deadline : parts->give_up, now + kSettleBudget);
+  }
+  CommitPart(
+      parts->ids[next], attempt,
+      [this, parts, next](const Status& status, inv::Reservation reservation) {
+        if (status.ok()) {
+          parts->attempts = 0;
+          parts->held.push_back(std::move(reservation));
+          return CommitNext(parts, next + 1);
+        }
+        if (next == 0) {
+          // Nothing committed: nothing to finish (a release undoes the holds).
+          // Its release was refused and so is its commit: it expired, none was committed.
+          if (parts->rolling_forward && status.code() == StatusCode::kFailedPrecondition) {
+            return ReleaseRest(parts, status, inv::Reservation());
+          }
+          return parts->Answer(status, inv::Reservation());
+        }
+        // An earlier part is sold: this one must be too (commits are idempotent by id).
+        const auto now = std::chrono::system_clock::now();
+        const auto wait = CommitBackoff(parts->attempts++);
+        if (OutcomeUnknown(status)) {
+          if (parts->done && now + wait >= parts->options.deadline) {
+            parts->give_up = now + kCommitBudget;
+            parts->Answer(Status(status.code(), "the reservation's part " + parts->ids[next] +
+                                                    " is not committed yet (its earlier parts "
+                                                    "are; it is retried): " +
+                                                    status.message()),
+                          inv::Reservation());
+          }
+          if (parts->done || now + wait < parts->give_up) {
+            runtime::Shard::Current()->RunAfter(wait,
+                                                [this, parts, next] { CommitNext(parts, next); });
+            return;
+          }
+        }
+        // Refused (its hold expired or was released), or still unreachable after the budget:
+        // the earlier parts stay sold. Said loudly: their units are to be returned by hand.
+        observe::Log(observe::LogLevel::kError,
+                     "percore: reservation part %s could not be committed (%s) after its earlier "
+                     "parts were: their units stay sold\n",
+                     parts->ids[next].c_str(), status.ToString().c_str());
+        parts->Answer(Status(StatusCode::kInternal,
+                             "the reservation's earlier parts were committed but part " +
+                                 parts->ids[next] + " could not be (" + status.message() +
+                                 "): the earlier parts' units stay sold"),
+                      inv::Reservation());
+      });
+}
+
+void ClusterInventoryClient::ReleaseRest(std::shared_ptr<Parts> parts, Status first,
+                                         inv::Reservation first_part) {
+  parts->first_error = std::move(first);
+  parts->held.assign(parts->ids.size(), inv::Reservation());
+  parts->held[0] = std::move(first_part);
+  parts->pending = parts->ids.size() - 1;
+  if (parts->pending == 0) return parts->Answer(parts->first_error, inv::Reservation());
+  for (size_t i = 1; i < parts->ids.size(); ++i) {
+    ReleasePart(parts->ids[i], parts->options,
+                [parts, i](const Status& status, inv::Reservation reservation) {
+                  if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
+                  parts->held[i] = std::move(reservation);
+                  if (--parts->pending > 0) return;
+                  if (!parts->first_error.ok()) {
+                    return parts->Answer(parts->first_error, inv::Reservation());
+                  }
+                  parts->Answer(Status(), parts->Merged());
+                });
+  }
 }
 
 void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest request,
@@ -306,26 +398,23 @@ void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest r
   std::vector<std::string> ids = PartIds(request.reservation_id(), done);
   if (ids.empty()) return;
   if (ids.size() == 1) return ReleasePart(ids[0], options, std::move(done));
-  // Every part is released, whatever another part answers; the first refusal is the answer.
   auto parts = std::make_shared<Parts>();
   parts->ids = std::move(ids);
-  parts->held.resize(parts->ids.size());
+  parts->options = options;
   parts->done = std::move(done);
-  parts->pending = parts->ids.size();
-  for (size_t i = 0; i < parts->ids.size(); ++i) {
-    ReleasePart(parts->ids[i], options,
-                [parts, i](const Status& status, inv::Reservation reservation) {
-                  if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
-                  parts->held[i] = std::move(reservation);
-                  if (--parts->pending > 0) return;
-                  clients::Done<inv::Reservation> done = std::move(parts->done);
-                  if (!parts->first_error.ok()) {
-                    done(parts->first_error, inv::Reservation());
-                    return;
-                  }
-                  done(Status(), parts->Merged());
-                });
-  }
+  // The first part decides: a commit goes in ascending order, so none is committed unless the
+  // first is. Released: the rest are released too. Refused (committed, or expired): its commit,
+  // idempotent, tells which; committed, the commit is finished rather than left half done (the
+  // answer FAILED_PRECONDITION, as for a committed reservation of one partition).
+  ReleasePart(parts->ids[0], options,
+              [this, parts](const Status& status, inv::Reservation reservation) {
+                if (status.code() == StatusCode::kFailedPrecondition) {
+                  parts->rolling_forward = true;
+                  return CommitNext(parts, 0);
+                }
+                if (!status.ok()) return parts->Answer(status, inv::Reservation());
+                ReleaseRest(parts, Status(), std::move(reservation));
+              });
 }
 
 bool ClusterInventoryClient::Spans(std::string_view path,

@@ -1,0 +1,130 @@
+"""A reservation spanning partitions whose commit fails on a later part (issue 14 item 2, "all or
+nothing"; services/cluster/cluster_inventory_client.h), on a 3-partition percore cluster on
+loopback: SKU A on partition 0, SKU B on partition 1, the reservation asked of member 2 (both
+parts remote), partition 1 stopped (SIGSTOP) between the parts.
+- The commit's caller is answered an error at its deadline (A's part committed, B's not yet);
+  once partition 1 runs again, B's part is committed too (retried past the caller's deadline):
+  both sold, none left held, and a release then answers FAILED_PRECONDITION (committed).
+- A release asked of another member meanwhile finds A's part committed and finishes the commit
+  instead of releasing B's part (which left the reservation half sold, half released: a caller
+  returning the units of a "committed" reservation then returned B's twice); so returning every
+  line afterwards conserves the stock exactly.
+Usage: cluster_spanning_commit_python_test.py PATH/TO/percore-server"""
+
+import os
+import signal
+import sys
+import time
+import unittest
+import uuid
+
+import grpc
+
+from percore_py.cluster import Cluster
+
+from order_flow_support import load_messages, pb
+
+SERVER = None
+TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
+P = 3
+MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+
+
+class SpanningCommit(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        load_messages(cls)
+        cls.cluster = Cluster(SERVER, P, flags=["--services", "inventory"])
+        cls.addClassCleanup(cls.cluster.stop)
+        cls.cluster.start()
+        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
+        for c in cls.channels:
+            cls.addClassCleanup(c.close)
+        cls.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
+                         for c in cls.channels]
+
+    def new_product(self, stock, partition):
+        for _ in range(100):
+            sku = "sku-" + uuid.uuid4().hex[:16]
+            try:
+                self.inventory[partition].CreateProduct(self.inv_pb.CreateProductRequest(
+                    sku=sku, name="Widget " + sku,
+                    price=self.money_pb.Money(amount_minor=500, currency="USD"),
+                    initial_stock=stock), timeout=TIMEOUT, metadata=MARK)
+                return sku
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
+        self.fail("no SKU landed on partition %d" % partition)
+
+    def stock(self, sku):
+        p = self.inventory[0].GetProduct(self.inv_pb.GetProductRequest(sku=sku), timeout=TIMEOUT)
+        return p.stock, p.reserved
+
+    def reserve_both(self):
+        a, b = self.new_product(4, 0), self.new_product(4, 1)
+        held = self.inventory[2].ReserveStock(self.inv_pb.ReserveStockRequest(
+            reservation_key="rk-" + uuid.uuid4().hex,
+            lines=[self.inv_pb.StockLine(sku=a, quantity=1),
+                   self.inv_pb.StockLine(sku=b, quantity=1)]), timeout=TIMEOUT)
+        self.assertEqual(held.id.count("."), 1, held.id)  # two parts
+        return a, b, held.id
+
+    def commit_with_b_stopped(self, reservation_id):
+        """Commits through member 2 while partition 1 is stopped: the caller gets an error, A's
+        part is committed. Returns with partition 1 still stopped."""
+        os.kill(self.cluster.members[1].proc.pid, signal.SIGSTOP)
+        with self.assertRaises(grpc.RpcError) as raised:
+            self.inventory[2].CommitReservation(self.inv_pb.CommitReservationRequest(
+                reservation_id=reservation_id), timeout=1.5)
+        self.assertIn(raised.exception.code(), (grpc.StatusCode.DEADLINE_EXCEEDED,
+                                                grpc.StatusCode.UNAVAILABLE))
+
+    def resume_b(self):
+        os.kill(self.cluster.members[1].proc.pid, signal.SIGCONT)
+
+    def wait_for_stock(self, sku, want):
+        deadline = time.monotonic() + 20
+        while self.stock(sku) != want and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.assertEqual(self.stock(sku), want, sku)
+
+    def test_a_commit_failing_on_a_later_part_is_finished_when_it_is_back(self):
+        a, b, rid = self.reserve_both()
+        try:
+            self.commit_with_b_stopped(rid)
+            self.assertEqual(self.stock(a), (3, 0))  # A's part sold
+        finally:
+            self.resume_b()
+        # Retried past the caller's deadline: B's part sold too, well before its 60 s ttl.
+        self.wait_for_stock(b, (3, 0))
+        self.assertEqual(self.stock(a), (3, 0))
+        with self.assertRaises(grpc.RpcError) as raised:
+            self.inventory[0].ReleaseReservation(self.inv_pb.ReleaseReservationRequest(
+                reservation_id=rid), timeout=TIMEOUT)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual((self.stock(a), self.stock(b)), ((3, 0), (3, 0)))
+
+    def test_b_a_release_of_a_half_committed_reservation_finishes_the_commit(self):
+        a, b, rid = self.reserve_both()
+        try:
+            self.commit_with_b_stopped(rid)
+        finally:
+            self.resume_b()
+        # Another member (no commit under way there) is asked to release it, as a saga
+        # compensating its failed commit does: A's part is committed, so the commit is finished.
+        with self.assertRaises(grpc.RpcError) as raised:
+            self.inventory[0].ReleaseReservation(self.inv_pb.ReleaseReservationRequest(
+                reservation_id=rid), timeout=TIMEOUT)
+        self.assertEqual(raised.exception.code(), grpc.StatusCode.FAILED_PRECONDITION,
+                         raised.exception.details())
+        self.assertEqual((self.stock(a), self.stock(b)), ((3, 0), (3, 0)))
+        # "Committed": the caller returns every line's units; the stock is whole again.
+        for sku in (a, b):
+            self.inventory[0].AdjustStock(self.inv_pb.AdjustStockRequest(sku=sku, delta=1),
+                                          timeout=TIMEOUT)
+        self.assertEqual((self.stock(a), self.stock(b)), ((4, 0), (4, 0)))
+
+
+if __name__ == "__main__":
+    SERVER = sys.argv.pop(1)
+    unittest.main()
