@@ -1,9 +1,11 @@
 """A reservation spanning partitions whose commit fails on a later part (issue 14 item 2, "all or
 nothing"; services/cluster/cluster_inventory_client.h), on a 3-partition percore cluster on
 loopback: SKU A on partition 0, SKU B on partition 1, the reservation asked of member 2 (both
-parts remote), partition 1 stopped (SIGSTOP) between the parts.
+parts remote), partition 1 killed (SIGKILL) before the commit, so its part's commit is never
+sent (a stopped process would still serve the call it had queued), then restarted on its
+--data-dir (its hold back).
 - The commit's caller is answered an error at its deadline (A's part committed, B's not yet);
-  once partition 1 runs again, B's part is committed too (retried past the caller's deadline):
+  once partition 1 is back, B's part is committed too (retried past the caller's deadline):
   both sold, none left held, and a release then answers FAILED_PRECONDITION (committed).
 - A release asked of another member meanwhile finds A's part committed and finishes the commit
   instead of releasing B's part (which left the reservation half sold, half released: a caller
@@ -12,8 +14,8 @@ parts remote), partition 1 stopped (SIGSTOP) between the parts.
 Usage: cluster_spanning_commit_python_test.py PATH/TO/percore-server"""
 
 import os
-import signal
 import sys
+import tempfile
 import time
 import unittest
 import uuid
@@ -34,7 +36,11 @@ class SpanningCommit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         load_messages(cls)
-        cls.cluster = Cluster(SERVER, P, flags=["--services", "inventory"])
+        cls.dir = tempfile.TemporaryDirectory(prefix="percore-spanning-commit-")
+        cls.addClassCleanup(cls.dir.cleanup)
+        cls.cluster = Cluster(
+            SERVER, P, flags=["--services", "inventory"],
+            member_flags=lambda i: ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)])
         cls.addClassCleanup(cls.cluster.stop)
         cls.cluster.start()
         cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
@@ -69,18 +75,19 @@ class SpanningCommit(unittest.TestCase):
         self.assertEqual(held.id.count("."), 1, held.id)  # two parts
         return a, b, held.id
 
-    def commit_with_b_stopped(self, reservation_id):
-        """Commits through member 2 while partition 1 is stopped: the caller gets an error, A's
-        part is committed. Returns with partition 1 still stopped."""
-        os.kill(self.cluster.members[1].proc.pid, signal.SIGSTOP)
+    def commit_with_b_down(self, reservation_id):
+        """Commits through member 2 while partition 1 is down: the caller gets an error, A's
+        part is committed. Returns with partition 1 still down."""
+        self.cluster.kill(1)
         with self.assertRaises(grpc.RpcError) as raised:
             self.inventory[2].CommitReservation(self.inv_pb.CommitReservationRequest(
                 reservation_id=reservation_id), timeout=1.5)
         self.assertIn(raised.exception.code(), (grpc.StatusCode.DEADLINE_EXCEEDED,
                                                 grpc.StatusCode.UNAVAILABLE))
 
-    def resume_b(self):
-        os.kill(self.cluster.members[1].proc.pid, signal.SIGCONT)
+    def restart_b(self):
+        if self.cluster.members[1] is None:
+            self.cluster.start_member(1)
 
     def wait_for_stock(self, sku, want):
         deadline = time.monotonic() + 20
@@ -91,11 +98,12 @@ class SpanningCommit(unittest.TestCase):
     def test_a_commit_failing_on_a_later_part_is_finished_when_it_is_back(self):
         a, b, rid = self.reserve_both()
         try:
-            self.commit_with_b_stopped(rid)
+            self.commit_with_b_down(rid)
             self.assertEqual(self.stock(a), (3, 0))  # A's part sold
         finally:
-            self.resume_b()
-        # Retried past the caller's deadline: B's part sold too, well before its 60 s ttl.
+            self.restart_b()
+        # Retried past the caller's deadline: B's part sold too once partition 1 is back, well
+        # before its 60 s ttl.
         self.wait_for_stock(b, (3, 0))
         self.assertEqual(self.stock(a), (3, 0))
         with self.assertRaises(grpc.RpcError) as raised:
@@ -107,9 +115,9 @@ class SpanningCommit(unittest.TestCase):
     def test_b_a_release_of_a_half_committed_reservation_finishes_the_commit(self):
         a, b, rid = self.reserve_both()
         try:
-            self.commit_with_b_stopped(rid)
+            self.commit_with_b_down(rid)
         finally:
-            self.resume_b()
+            self.restart_b()
         # Another member (no commit under way there) is asked to release it, as a saga
         # compensating its failed commit does: A's part is committed, so the commit is finished.
         with self.assertRaises(grpc.RpcError) as raised:
