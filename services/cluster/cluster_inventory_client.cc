@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -10,140 +11,35 @@
 
 #include "core/observe/log.h"
 #include "core/rpc/serialized_message.h"
+#include "services/cluster/cluster_inventory_parts.h"
 #include "services/cluster/member_call.h"
 
 namespace percore::cluster {
-namespace {
 
 namespace inv = ::inventory::v1;
-
-constexpr char kInventory[] = "/inventory.v1.InventoryService/";
-constexpr char kPartSeparator = '.';
-constexpr std::string_view kPartKeyMark = "#p";
-
-std::string PartKey(const std::string& key, PartitionId partition) {
-  return key + std::string(kPartKeyMark) + std::to_string(partition);
-}
-
-// The caller's key back from a part's key.
-std::string CallerKey(const std::string& part_key) {
-  size_t mark = part_key.rfind(kPartKeyMark);
-  return mark == std::string::npos ? part_key : part_key.substr(0, mark);
-}
-
-std::vector<std::string> SplitParts(const std::string& id) {
-  std::vector<std::string> parts;
-  size_t begin = 0;
-  while (true) {
-    size_t end = id.find(kPartSeparator, begin);
-    parts.push_back(id.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
-    if (end == std::string::npos) return parts;
-    begin = end + 1;
-  }
-}
-
-bool Earlier(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
-  return a.seconds() < b.seconds() || (a.seconds() == b.seconds() && a.nanos() < b.nanos());
-}
-
-std::string Path(const char* method) { return std::string(kInventory) + method; }
-
-// A part's call that may have been held on its partition all the same (it timed out, the
-// connection broke after sending): not a refusal.
-bool OutcomeUnknown(const Status& status) {
-  return status.code() == StatusCode::kDeadlineExceeded ||
-         status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCancelled ||
-         status.code() == StatusCode::kInternal || status.code() == StatusCode::kUnknown;
-}
-
-// How long the settling of a part whose outcome is unknown may take (its own budget: the
-// caller's deadline may be what ran out).
-constexpr std::chrono::seconds kSettleBudget{2};
-
-// How long the later parts of a reservation whose first part was committed are retried after the
-// caller's deadline (a hold's default ttl: past it, the part has expired anyway).
-constexpr std::chrono::seconds kCommitBudget{60};
-
-// 100 ms, 200 ms, ... 800 ms between the attempts at a part that must be committed.
-std::chrono::milliseconds CommitBackoff(int attempt) {
-  return std::chrono::milliseconds(100) * (1 << std::min(attempt, 3));
-}
-
-}  // namespace
-
-struct ClusterInventoryClient::Parts {
-  std::string key;                      // the caller's reservation key
-  std::vector<std::string> asked;       // the SKUs in the order asked (ReserveStock)
-  std::vector<PartitionId> partitions;  // ascending (ReserveStock)
-  std::vector<inv::ReserveStockRequest> requests;
-  std::vector<std::string> ids;        // each part's id, ascending by partition
-  std::vector<inv::Reservation> held;  // the parts' answers so far
-  clients::CallOptions options;
-  clients::Done<inv::Reservation> done;
-  size_t pending = 0;
-  Status first_error;
-  std::string unreleased;  // releases that failed while undoing a refused reservation
-  // Commit: the parts go forward once the first is committed (retried until kCommitBudget).
-  bool rolling_forward = false;  // a release found the first part committed: commit the rest
-  int attempts = 0;              // at the current part
-  std::chrono::system_clock::time_point give_up{};  // set when the caller has been answered
-
-  // Answers the caller once (a commit may go on after it, in the background).
-  void Answer(const Status& status, inv::Reservation reservation) {
-    if (!done) return;
-    clients::Done<inv::Reservation> answer = std::move(done);
-    done = nullptr;
-    answer(status, std::move(reservation));
-  }
-
-  // The parts as one reservation (the class comment says how).
-  inv::Reservation Merged() const {
-    inv::Reservation merged;
-    std::string id;
-    for (const inv::Reservation& part : held) {
-      if (!id.empty()) id += kPartSeparator;
-      id += part.id();
-    }
-    merged.set_id(id);
-    merged.set_reservation_key(key.empty() && !held.empty() ? CallerKey(held[0].reservation_key())
-                                                            : key);
-    std::map<std::string, const inv::StockLine*, std::less<>> by_sku;
-    for (const inv::Reservation& part : held) {
-      for (const inv::StockLine& line : part.lines()) by_sku.emplace(line.sku(), &line);
-    }
-    if (!asked.empty()) {
-      for (const std::string& sku : asked) {
-        if (auto it = by_sku.find(sku); it != by_sku.end()) *merged.add_lines() = *it->second;
-      }
-    } else {
-      for (const inv::Reservation& part : held) {
-        for (const inv::StockLine& line : part.lines()) *merged.add_lines() = line;
-      }
-    }
-    merged.set_state(inv::Reservation::RESERVATION_STATE_HELD);
-    for (size_t i = 0; i < held.size(); ++i) {
-      const inv::Reservation& part = held[i];
-      if (merged.state() == inv::Reservation::RESERVATION_STATE_HELD) {
-        merged.set_state(part.state());
-      }
-      if (i == 0 || Earlier(part.expires_at(), merged.expires_at())) {
-        *merged.mutable_expires_at() = part.expires_at();
-      }
-      if (i == 0 || Earlier(part.created_at(), merged.created_at())) {
-        *merged.mutable_created_at() = part.created_at();
-      }
-      if (i == 0 || Earlier(merged.updated_at(), part.updated_at())) {
-        *merged.mutable_updated_at() = part.updated_at();
-      }
-    }
-    return merged;
-  }
-};
+using inventory_parts::CallerKey;
+using inventory_parts::CommitBackoff;
+using inventory_parts::Earlier;
+using inventory_parts::kCommitBudget;
+using inventory_parts::kInventory;
+using inventory_parts::kPartKeyMark;
+using inventory_parts::kPartSeparator;
+using inventory_parts::kSettleBudget;
+using inventory_parts::OutcomeUnknown;
+using inventory_parts::PartKey;
+using inventory_parts::Path;
+using inventory_parts::SplitParts;
 
 ClusterInventoryClient::ClusterInventoryClient(ClusterPlacement placement,
                                                std::shared_ptr<MemberLinks> links,
                                                std::shared_ptr<clients::InventoryClient> local)
-    : placement_(std::move(placement)), links_(std::move(links)), local_(std::move(local)) {}
+    : placement_(std::move(placement)), links_(std::move(links)), local_(std::move(local)) {
+  // Test only: a pause before each later part's commit, logged, so that a system test can kill
+  // a process between the parts (cluster_spanning_commit_python_test.py).
+  if (const char* pause = std::getenv("PERCORE_TEST_COMMIT_PART_PAUSE_MS")) {
+    test_commit_pause_ = std::chrono::milliseconds(std::atoi(pause));
+  }
+}
 
 void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
                                         const clients::CallOptions& options,
@@ -289,132 +185,6 @@ std::vector<std::string> ClusterInventoryClient::PartIds(
     return {};
   }
   return ids;
-}
-
-void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest request,
-                                               const clients::CallOptions& options,
-                                               clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
-  if (ids.empty()) return;
-  if (ids.size() == 1) return CommitPart(ids[0], options, std::move(done));
-  auto parts = std::make_shared<Parts>();
-  parts->ids = std::move(ids);
-  parts->options = options;
-  parts->done = std::move(done);
-  CommitNext(std::move(parts), 0);
-}
-
-void ClusterInventoryClient::CommitNext(std::shared_ptr<Parts> parts, size_t next) {
-  if (next == parts->ids.size()) {
-    if (parts->rolling_forward) {
-      parts->Answer(Status(StatusCode::kFailedPrecondition,
-                           "reservation " + parts->Merged().id() +
-                               " was committed (a commit spanning partitions is all or nothing: "
-                               "its later parts were committed now)"),
-                    inv::Reservation());
-    } else {
-      parts->Answer(Status(), parts->Merged());
-    }
-    return;
-  }
-  clients::CallOptions attempt = parts->options;
-  const auto now = std::chrono::system_clock::now();
-  if (parts->attempts > 0 || !parts->done) {
-    attempt.deadline =
-        std::min(parts->done ? parts->options.deadline : parts->give_up, now + kSettleBudget);
-  }
-  CommitPart(
-      parts->ids[next], attempt,
-      [this, parts, next](const Status& status, inv::Reservation reservation) {
-        if (status.ok()) {
-          parts->attempts = 0;
-          parts->held.push_back(std::move(reservation));
-          return CommitNext(parts, next + 1);
-        }
-        if (next == 0) {
-          // Nothing committed: nothing to finish (a release undoes the holds).
-          // Its release was refused and so is its commit: it expired, none was committed.
-          if (parts->rolling_forward && status.code() == StatusCode::kFailedPrecondition) {
-            return ReleaseRest(parts, status, inv::Reservation());
-          }
-          return parts->Answer(status, inv::Reservation());
-        }
-        // An earlier part is sold: this one must be too (commits are idempotent by id).
-        const auto now = std::chrono::system_clock::now();
-        const auto wait = CommitBackoff(parts->attempts++);
-        if (OutcomeUnknown(status)) {
-          if (parts->done && now + wait >= parts->options.deadline) {
-            parts->give_up = now + kCommitBudget;
-            parts->Answer(Status(status.code(), "the reservation's part " + parts->ids[next] +
-                                                    " is not committed yet (its earlier parts "
-                                                    "are; it is retried): " +
-                                                    status.message()),
-                          inv::Reservation());
-          }
-          if (parts->done || now + wait < parts->give_up) {
-            runtime::Shard::Current()->RunAfter(wait,
-                                                [this, parts, next] { CommitNext(parts, next); });
-            return;
-          }
-        }
-        // Refused (its hold expired or was released), or still unreachable after the budget:
-        // the earlier parts stay sold. Said loudly: their units are to be returned by hand.
-        observe::Log(observe::LogLevel::kError,
-                     "percore: reservation part %s could not be committed (%s) after its earlier "
-                     "parts were: their units stay sold\n",
-                     parts->ids[next].c_str(), status.ToString().c_str());
-        parts->Answer(Status(StatusCode::kInternal,
-                             "the reservation's earlier parts were committed but part " +
-                                 parts->ids[next] + " could not be (" + status.message() +
-                                 "): the earlier parts' units stay sold"),
-                      inv::Reservation());
-      });
-}
-
-void ClusterInventoryClient::ReleaseRest(std::shared_ptr<Parts> parts, Status first,
-                                         inv::Reservation first_part) {
-  parts->first_error = std::move(first);
-  parts->held.assign(parts->ids.size(), inv::Reservation());
-  parts->held[0] = std::move(first_part);
-  parts->pending = parts->ids.size() - 1;
-  if (parts->pending == 0) return parts->Answer(parts->first_error, inv::Reservation());
-  for (size_t i = 1; i < parts->ids.size(); ++i) {
-    ReleasePart(parts->ids[i], parts->options,
-                [parts, i](const Status& status, inv::Reservation reservation) {
-                  if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
-                  parts->held[i] = std::move(reservation);
-                  if (--parts->pending > 0) return;
-                  if (!parts->first_error.ok()) {
-                    return parts->Answer(parts->first_error, inv::Reservation());
-                  }
-                  parts->Answer(Status(), parts->Merged());
-                });
-  }
-}
-
-void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest request,
-                                                const clients::CallOptions& options,
-                                                clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
-  if (ids.empty()) return;
-  if (ids.size() == 1) return ReleasePart(ids[0], options, std::move(done));
-  auto parts = std::make_shared<Parts>();
-  parts->ids = std::move(ids);
-  parts->options = options;
-  parts->done = std::move(done);
-  // The first part decides: a commit goes in ascending order, so none is committed unless the
-  // first is. Released: the rest are released too. Refused (committed, or expired): its commit,
-  // idempotent, tells which; committed, the commit is finished rather than left half done (the
-  // answer FAILED_PRECONDITION, as for a committed reservation of one partition).
-  ReleasePart(parts->ids[0], options,
-              [this, parts](const Status& status, inv::Reservation reservation) {
-                if (status.code() == StatusCode::kFailedPrecondition) {
-                  parts->rolling_forward = true;
-                  return CommitNext(parts, 0);
-                }
-                if (!status.ok()) return parts->Answer(status, inv::Reservation());
-                ReleaseRest(parts, Status(), std::move(reservation));
-              });
 }
 
 bool ClusterInventoryClient::Spans(std::string_view path,

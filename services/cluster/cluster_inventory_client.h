@@ -30,6 +30,7 @@
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -91,6 +92,7 @@ class ClusterInventoryClient final : public clients::InventoryClient {
   ClusterPlacement placement_;
   std::shared_ptr<MemberLinks> links_;
   std::shared_ptr<clients::InventoryClient> local_;
+  std::chrono::milliseconds test_commit_pause_{0};  // PERCORE_TEST_COMMIT_PART_PAUSE_MS
 };
 
 }  // namespace percore::cluster

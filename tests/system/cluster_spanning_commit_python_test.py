@@ -11,11 +11,16 @@ sent (a stopped process would still serve the call it had queued), then restarte
   instead of releasing B's part (which left the reservation half sold, half released: a caller
   returning the units of a "committed" reservation then returned B's twice); so returning every
   line afterwards conserves the stock exactly.
+- An order (user on partition 2, so member 2 runs its saga) whose commit is paused between the
+  parts by a test-only hook (PERCORE_TEST_COMMIT_PART_PAUSE_MS, logged), member 2 killed there
+  (A's part sold, B's held, the payment taken): restarted on its --data-dir, the saga's recovery
+  finishes the commit; the order CONFIRMED, both SKUs sold once, nothing held.
 Usage: cluster_spanning_commit_python_test.py PATH/TO/percore-server"""
 
 import os
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import uuid
@@ -131,6 +136,85 @@ class SpanningCommit(unittest.TestCase):
             self.inventory[0].AdjustStock(self.inv_pb.AdjustStockRequest(sku=sku, delta=1),
                                           timeout=TIMEOUT)
         self.assertEqual((self.stock(a), self.stock(b)), ((4, 0), (4, 0)))
+
+
+class SagaCommitRecovery(unittest.TestCase):
+    def setUp(self):
+        load_messages(self)
+        self.dir = tempfile.TemporaryDirectory(prefix="percore-spanning-commit-saga-")
+        self.addCleanup(self.dir.cleanup)
+        self.cluster = Cluster(
+            SERVER, P,
+            member_flags=lambda i: ["--data-dir", os.path.join(self.dir.name, "p%d" % i)])
+        self.addCleanup(self.cluster.stop)
+        os.environ["PERCORE_TEST_COMMIT_PART_PAUSE_MS"] = "5000"
+        try:
+            self.cluster.start()
+        finally:
+            del os.environ["PERCORE_TEST_COMMIT_PART_PAUSE_MS"]
+        self.channels = [grpc.insecure_channel(a) for a in self.cluster.addresses]
+        for c in self.channels:
+            self.addCleanup(c.close)
+        self.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in self.channels]
+        self.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
+                          for c in self.channels]
+        self.orders = [pb("order.v1.order_pb2_grpc").OrderServiceStub(c) for c in self.channels]
+
+    new_product = SpanningCommit.new_product
+    stock = SpanningCommit.stock
+    wait_for_stock = SpanningCommit.wait_for_stock
+
+    def user_on(self, partition):
+        for _ in range(100):
+            tag = uuid.uuid4().hex[:12]
+            user = self.users[0].CreateUser(self.user_pb.CreateUserRequest(
+                name="Buyer " + tag, email=tag + "@example.com"), timeout=TIMEOUT)
+            try:
+                self.users[partition].GetUser(self.user_pb.GetUserRequest(id=user.id),
+                                              timeout=TIMEOUT, metadata=MARK)
+                return user.id
+            except grpc.RpcError as e:
+                self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
+        self.fail("no user landed on partition %d" % partition)
+
+    def test_recovery_finishes_a_commit_killed_between_its_parts(self):
+        user = self.user_on(2)
+        a, b = self.new_product(4, 0), self.new_product(4, 1)
+
+        def order():
+            try:
+                self.orders[0].CreateOrder(self.order_pb.CreateOrderRequest(
+                    user_id=user, items=[self.order_pb.LineItem(sku=a, quantity=1),
+                                         self.order_pb.LineItem(sku=b, quantity=1)],
+                    payment_method=self.pay_pb.PaymentMethod(token="tok_approve")),
+                    timeout=TIMEOUT)
+            except grpc.RpcError:
+                pass  # its member was killed
+
+        thread = threading.Thread(target=order)
+        thread.start()
+        deadline = time.monotonic() + 20
+        while "test hook: pausing" not in self.cluster.members[2].stderr_text():
+            self.assertLess(time.monotonic(), deadline, "the commit never reached its 2nd part")
+            time.sleep(0.05)
+        self.cluster.kill(2)
+        thread.join(TIMEOUT)
+        self.assertEqual((self.stock(a), self.stock(b)), ((3, 0), (4, 1)))  # half committed
+
+        self.cluster.start_member(2)  # without the hook; its saga log says PAID
+        self.wait_for_stock(b, (3, 0))
+        self.assertEqual(self.stock(a), (3, 0))
+        listed = list(self.orders[0].ListOrders(self.order_pb.ListOrdersRequest(user_id=user),
+                                                timeout=TIMEOUT))
+        self.assertEqual(len(listed), 1)
+        deadline = time.monotonic() + 20
+        while True:
+            got = self.orders[0].GetOrder(self.order_pb.GetOrderRequest(id=listed[0].id),
+                                          timeout=TIMEOUT)
+            if self.order_pb.OrderStatus.Name(got.status) == "ORDER_STATUS_CONFIRMED":
+                break
+            self.assertLess(time.monotonic(), deadline, self.order_pb.OrderStatus.Name(got.status))
+            time.sleep(0.1)
 
 
 if __name__ == "__main__":
