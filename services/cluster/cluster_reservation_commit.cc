@@ -156,6 +156,10 @@ void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest r
                   parts->rolling_forward = true;
                   return CommitNext(parts, 0);
                 }
+                // Unknown there (never held, or lost): not committed either, so the rest go.
+                if (status.code() == StatusCode::kNotFound) {
+                  return ReleaseRest(parts, status, inv::Reservation());
+                }
                 if (!status.ok()) return parts->Answer(status, inv::Reservation());
                 ReleaseRest(parts, Status(), std::move(reservation));
               });

@@ -84,8 +84,11 @@ void MarkSwitched(const std::string& grown) {
   state.switched = true;
 }
 
-Status EndGrowth(bool abort, const std::string& grown) {
+Status EndGrowth(bool abort, const std::string& grown, uint64_t generation) {
   std::lock_guard lock(mutex);
+  if (generation != 0 && generation != state.generation) {
+    return Status(StatusCode::kAborted, "the freeze was renewed or ended meanwhile");
+  }
   if (!grown.empty() && !state.growing.empty() && grown != state.growing) {
     return Status(StatusCode::kFailedPrecondition,
                   "frozen for another growth (--grown " + state.growing + ")");

@@ -45,7 +45,8 @@ Status MaySwitch(const std::string& grown);
 void MarkSwitched(const std::string& grown);
 // Ends the freeze. `abort`: the pending growth (and `grown`, if named) is abandoned (refused if
 // already switched: it can only go forward). Not `abort`: refused if a pending growth was not
-// switched. `grown` named and another growth pending: refused.
-Status EndGrowth(bool abort, const std::string& grown = "");
+// switched. `grown` named and another growth pending: refused. `generation` (not 0): only if no
+// freeze, renewal or end came since that one (a lease's settling).
+Status EndGrowth(bool abort, const std::string& grown = "", uint64_t generation = 0);
 
 }  // namespace percore::cluster

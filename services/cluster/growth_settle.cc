@@ -53,8 +53,16 @@ void Finish(const std::shared_ptr<GrowthContext>& context, const GrowthState& gr
   std::string error;
   std::optional<GrowthHistory> history = ParseGrowthHistory(growth.growing, &error);
   if (history && ProcessPlacement().self < PreviousCount(*history)) {
-    DropForeignClaims(*context, [growing = growth.growing](Result<size_t> dropped) {
-      [[maybe_unused]] Status ended = EndGrowth(true);
+    // Renewed meanwhile (the tool is back and goes on with it): not abandoned after all.
+    if (CurrentGrowth().generation != growth.generation) return;
+    DropForeignClaims(*context, [growing = growth.growing,
+                                 generation = growth.generation](Result<size_t> dropped) {
+      if (Status ended = EndGrowth(true, "", generation); !ended.ok()) {
+        observe::Log(observe::LogLevel::kWarn,
+                     "percore-server: growth --grown %s not abandoned: %s\n", growing.c_str(),
+                     ended.ToString().c_str());
+        return;
+      }
       observe::Log(observe::LogLevel::kWarn,
                    "percore-server: freeze lease ran out; no member was switched: growth --grown "
                    "%s abandoned, unfrozen under the placement in force (%zu claims adopted for "
@@ -63,6 +71,7 @@ void Finish(const std::shared_ptr<GrowthContext>& context, const GrowthState& gr
     });
     return;
   }
+  if (CurrentGrowth().generation != growth.generation) return;  // renewed meanwhile
   observe::Log(observe::LogLevel::kWarn,
                "percore-server: freeze lease ran out; no member was switched: growth --grown %s "
                "abandoned; this joining member stops\n",
@@ -122,7 +131,7 @@ void Settle(std::shared_ptr<GrowthContext> context, uint64_t generation) {
   // Renewed (a newer timer settles it), switched by the tool since, or over.
   if (growth.generation != generation) return;
   if (growth.growing.empty()) {  // frozen under a lease before any growth was named
-    [[maybe_unused]] Status ended = EndGrowth(true);
+    if (!EndGrowth(true, "", generation).ok()) return;
     observe::Log(observe::LogLevel::kWarn,
                  "percore-server: freeze lease ran out before any growth was named: unfrozen\n");
     return;
