@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -32,6 +33,21 @@ class ClusterAdminHandler {
     if (!request.grown().empty() && request.lease_ms() == 0) {
       call.Finish(Status(StatusCode::kInvalidArgument, "a freeze for a growth wants a lease"));
       return;
+    }
+    if (!request.grown().empty()) {
+      // Checked now, not when the lease runs out (a growth that does not parse has no old
+      // partitions to ask).
+      std::string error;
+      std::optional<GrowthHistory> history = ParseGrowthHistory(request.grown(), &error);
+      if (!history || history->first_partitions != ProcessPlacement().initial_partitions() ||
+          static_cast<size_t>(request.members_size()) != history->epochs.back().partitions) {
+        call.Finish(Status(StatusCode::kInvalidArgument,
+                           "Freeze wants a growth of this cluster (its first count " +
+                               std::to_string(ProcessPlacement().initial_partitions()) +
+                               ") and one member per partition of its last count" +
+                               (error.empty() ? "" : ": " + error)));
+        return;
+      }
     }
     if (request.lease_ms() > 0) {
       const std::chrono::milliseconds lease(request.lease_ms());
