@@ -1,6 +1,8 @@
 #include "services/cluster/cluster_admin.h"
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +13,8 @@
 #include "core/observe/log.h"
 #include "core/rpc/raw_service.h"
 #include "services/cluster/growth_freeze.h"
+#include "services/cluster/growth_lease.h"
+#include "services/cluster/growth_settle.h"
 #include "services/user/user_claim_transfer.h"
 
 namespace percore::cluster {
@@ -21,31 +25,99 @@ class ClusterAdminHandler {
  public:
   ClusterAdminHandler(runtime::Runtime& runtime, std::shared_ptr<MemberLinks> links,
                       std::shared_ptr<user::UserService> users)
-      : runtime_(runtime), links_(std::move(links)), users_(std::move(users)) {}
+      : context_(std::make_shared<GrowthContext>(
+            GrowthContext{runtime, std::move(links), std::move(users)})) {}
 
   void Freeze(rpc::UnaryCall<v1::FreezeRequest, v1::MemberState> call) {
+    const v1::FreezeRequest& request = call.request();
+    if (!request.grown().empty() && request.lease_ms() == 0) {
+      call.Finish(Status(StatusCode::kInvalidArgument, "a freeze for a growth wants a lease"));
+      return;
+    }
+    if (!request.grown().empty()) {
+      // Checked now, not when the lease runs out (a growth that does not parse has no old
+      // partitions to ask).
+      std::string error;
+      std::optional<GrowthHistory> history = ParseGrowthHistory(request.grown(), &error);
+      if (!history || history->first_partitions != ProcessPlacement().initial_partitions() ||
+          static_cast<size_t>(request.members_size()) != history->epochs.back().partitions) {
+        call.Finish(Status(StatusCode::kInvalidArgument,
+                           "Freeze wants a growth of this cluster (its first count " +
+                               std::to_string(ProcessPlacement().initial_partitions()) +
+                               ") and one member per partition of its last count" +
+                               (error.empty() ? "" : ": " + error)));
+        return;
+      }
+    }
+    if (request.lease_ms() > 0) {
+      const std::chrono::milliseconds lease(request.lease_ms());
+      Result<uint64_t> generation = FreezeForGrowth(
+          request.grown(), {request.members().begin(), request.members().end()}, lease);
+      if (!generation.ok()) {
+        call.Finish(generation.status());
+        return;
+      }
+      ArmGrowthLease(context_, *generation, lease);
+    }
     SetGrowthFrozen(true);
-    observe::Log(observe::LogLevel::kInfo, "percore-server: frozen for growth\n");
-    if (!users_) {
-      call.Finish(State());
+    observe::Log(observe::LogLevel::kInfo, "percore-server: frozen for growth%s%s\n",
+                 request.grown().empty() ? "" : " to --grown ", request.grown().c_str());
+    if (!context_->users) {
+      call.Finish(StateNow());
       return;
     }
     // Two rounds of a no-op through every shard's mailbox: after the first, every call that
     // passed the gate before the flag was set has run its task (a user id is drawn there); after
     // the second, the task that task posted (an order id is drawn on the user's shard, an email
     // claimed on its key's) has run too, before the answer says "frozen".
-    auto shards = &users_->shards();
+    auto shards = &context_->users->shards();
     shards->InvokeOnAll([](user::UserShard&) {},
                         [shards, call] {
                           shards->InvokeOnAll([](user::UserShard&) {},
-                                              [call] { call.Finish(State()); });
+                                              [call] { call.Finish(StateNow()); });
                         });
   }
 
   void Unfreeze(rpc::UnaryCall<v1::UnfreezeRequest, v1::MemberState> call) {
-    SetGrowthFrozen(false);
-    observe::Log(observe::LogLevel::kInfo, "percore-server: unfrozen\n");
-    call.Finish(State());
+    const GrowthState growth = CurrentGrowth();
+    if (!call.request().grown().empty() && growth.growing.empty() && !GrowthFrozen() &&
+        !call.request().abort()) {
+      // Already over here (a re-run of the tool): say how it ended.
+      call.Finish(StateNow());
+      return;
+    }
+    if (Status ended = EndGrowth(call.request().abort(), call.request().grown()); !ended.ok()) {
+      call.Finish(ended);
+      return;
+    }
+    observe::Log(observe::LogLevel::kInfo, "percore-server: unfrozen%s\n",
+                 call.request().abort() ? " (growth abandoned)" : "");
+    if (!call.request().abort()) {
+      call.Finish(StateNow());
+      return;
+    }
+    // The claims adopted for the abandoned growth (keys another old partition owns) go.
+    DropForeignClaims(*context_, [call](Result<size_t> dropped) {
+      if (!dropped.ok()) {
+        call.Finish(dropped.status());
+        return;
+      }
+      v1::MemberState state = StateNow();
+      state.set_claims(*dropped);
+      call.Finish(state);
+    });
+  }
+
+  void State(rpc::UnaryCall<v1::StateRequest, v1::MemberState> call) {
+    if (!context_->users) {
+      call.Finish(StateNow());
+      return;
+    }
+    user::CountClaims(*context_->users, [call](size_t held) {
+      v1::MemberState state = StateNow();
+      state.set_claims_held(held);
+      call.Finish(state);
+    });
   }
 
   void PullPartition(rpc::ServerStream<v1::PullPartitionRequest, v1::EmailClaim> call) {
@@ -55,11 +127,11 @@ class ClusterAdminHandler {
           Status(StatusCode::kInvalidArgument, "PullPartition wants partition < partitions"));
       return;
     }
-    if (!users_) {
+    if (!context_->users) {
       call.Finish(Status());
       return;
     }
-    user::CollectClaimsFor(*users_, request.partitions(), request.partition(),
+    user::CollectClaimsFor(*context_->users, request.partitions(), request.partition(),
                            [call](std::vector<std::vector<user::MovedClaim>> chunks) {
                              auto pump = std::make_shared<Pump>(Pump{call, {}, 0});
                              for (auto& chunk : chunks) {
@@ -70,7 +142,7 @@ class ClusterAdminHandler {
   }
 
   void AdoptClaims(rpc::UnaryCall<v1::AdoptClaimsRequest, v1::MemberState> call) {
-    if (!users_) {
+    if (!context_->users) {
       call.Finish(Status(StatusCode::kFailedPrecondition, "this member hosts no user service"));
       return;
     }
@@ -84,7 +156,7 @@ class ClusterAdminHandler {
       }
       claims.push_back(user::MovedClaim{claim.email_key(), *id});
     }
-    user::AdoptClaims(*users_, std::move(claims), [call](Result<user::Adopted> adopted) {
+    user::AdoptClaims(*context_->users, std::move(claims), [call](Result<user::Adopted> adopted) {
       if (!adopted.ok()) {
         call.Finish(adopted.status());
         return;
@@ -95,44 +167,36 @@ class ClusterAdminHandler {
                      "user (kept as they were)\n",
                      adopted->conflicts);
       }
-      v1::MemberState state = State();
+      v1::MemberState state = StateNow();
       state.set_claims(adopted->taken);
       call.Finish(state);
     });
   }
 
   void Switch(rpc::UnaryCall<v1::SwitchRequest, v1::MemberState> call) {
-    std::string error;
-    std::optional<GrowthHistory> history = ParseGrowthHistory(call.request().grown(), &error);
-    if (!history) {
-      call.Finish(Status(StatusCode::kInvalidArgument, error));
+    const std::string grown = call.request().grown();
+    if (Status may = MaySwitch(grown); !may.ok()) {
+      call.Finish(may);
       return;
     }
-    const ClusterPlacement& now = ProcessPlacement();
-    const size_t partitions = history->epochs.back().partitions;
-    std::vector<std::string> members(call.request().members().begin(),
-                                     call.request().members().end());
-    if (members.size() != partitions || partitions < now.partitions ||
-        history->first_partitions != now.initial_partitions()) {
-      call.Finish(Status(StatusCode::kInvalidArgument,
-                         "Switch wants one member per partition of the history's last count (" +
-                             std::to_string(partitions) + "), no fewer partitions than now (" +
-                             std::to_string(now.partitions) + ") and the same first count (" +
-                             std::to_string(now.initial_partitions()) + ")"));
-      return;
-    }
-    ClusterPlacement next = now;
-    next.partitions = partitions;
-    next.members = members;
-    next.first_partitions = history->first_partitions;
-    next.grown = std::move(history->epochs);
-    // The members first, so a call routed by the new placement finds its partition's address.
-    links_->GrowMembers(runtime_, members);
-    SwitchPlacement(std::move(next));
-    observe::Log(observe::LogLevel::kInfo,
-                 "percore-server: switched to %zu partitions (--grown %s)\n", partitions,
-                 call.request().grown().c_str());
-    call.Finish(State());
+    ApplyGrowth(*context_, grown,
+                {call.request().members().begin(), call.request().members().end()},
+                [call, grown](Result<size_t> dropped) {
+                  if (!dropped.ok()) {
+                    call.Finish(dropped.status());
+                    return;
+                  }
+                  MarkSwitched(grown);
+                  if (*dropped > 0) {
+                    observe::Log(observe::LogLevel::kInfo,
+                                 "percore-server: dropped %zu email claims other partitions own "
+                                 "now\n",
+                                 *dropped);
+                  }
+                  v1::MemberState state = StateNow();
+                  state.set_claims(*dropped);
+                  call.Finish(state);
+                });
   }
 
  private:
@@ -158,12 +222,22 @@ class ClusterAdminHandler {
     }
   };
 
-  static v1::MemberState State() {
+  static v1::MemberState StateNow() {
     const ClusterPlacement& placement = ProcessPlacement();
     v1::MemberState state;
     state.set_partition(placement.self);
     state.set_partitions(static_cast<uint32_t>(placement.partitions));
     state.set_frozen(GrowthFrozen());
+    for (const std::string& member : placement.members) state.add_members(member);
+    const GrowthState growth = CurrentGrowth();
+    state.set_growing(growth.growing);
+    for (const std::string& member : growth.members) state.add_growing_members(member);
+    state.set_switched(growth.switched);
+    const auto left = growth.lease_end - std::chrono::steady_clock::now();
+    if (growth.lease.count() > 0 && left.count() > 0) {
+      state.set_lease_ms_left(std::chrono::duration_cast<std::chrono::milliseconds>(left).count());
+    }
+    for (const std::string& grown : growth.abandoned) state.add_abandoned(grown);
     if (!placement.grown.empty()) {
       state.set_grown(
           FormatGrowthHistory(GrowthHistory{placement.initial_partitions(), placement.grown}));
@@ -171,9 +245,7 @@ class ClusterAdminHandler {
     return state;
   }
 
-  runtime::Runtime& runtime_;
-  std::shared_ptr<MemberLinks> links_;
-  std::shared_ptr<user::UserService> users_;
+  std::shared_ptr<GrowthContext> context_;
 };
 
 std::shared_ptr<rpc::ServiceDef<ClusterAdminHandler>> MakeClusterAdminService(
@@ -189,6 +261,7 @@ std::shared_ptr<rpc::ServiceDef<ClusterAdminHandler>> MakeClusterAdminService(
   def->ServerStream("PullPartition", &ClusterAdminHandler::PullPartition);
   def->Unary("AdoptClaims", &ClusterAdminHandler::AdoptClaims);
   def->Unary("Switch", &ClusterAdminHandler::Switch);
+  def->Unary("State", &ClusterAdminHandler::State);
   return def;
 }
 

@@ -2,126 +2,44 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "core/observe/log.h"
 #include "core/rpc/serialized_message.h"
+#include "services/cluster/cluster_inventory_parts.h"
 #include "services/cluster/member_call.h"
 
 namespace percore::cluster {
-namespace {
 
 namespace inv = ::inventory::v1;
-
-constexpr char kInventory[] = "/inventory.v1.InventoryService/";
-constexpr char kPartSeparator = '.';
-constexpr std::string_view kPartKeyMark = "#p";
-
-std::string PartKey(const std::string& key, PartitionId partition) {
-  return key + std::string(kPartKeyMark) + std::to_string(partition);
-}
-
-// The caller's key back from a part's key.
-std::string CallerKey(const std::string& part_key) {
-  size_t mark = part_key.rfind(kPartKeyMark);
-  return mark == std::string::npos ? part_key : part_key.substr(0, mark);
-}
-
-std::vector<std::string> SplitParts(const std::string& id) {
-  std::vector<std::string> parts;
-  size_t begin = 0;
-  while (true) {
-    size_t end = id.find(kPartSeparator, begin);
-    parts.push_back(id.substr(begin, end == std::string::npos ? std::string::npos : end - begin));
-    if (end == std::string::npos) return parts;
-    begin = end + 1;
-  }
-}
-
-bool Earlier(const google::protobuf::Timestamp& a, const google::protobuf::Timestamp& b) {
-  return a.seconds() < b.seconds() || (a.seconds() == b.seconds() && a.nanos() < b.nanos());
-}
-
-std::string Path(const char* method) { return std::string(kInventory) + method; }
-
-// A part's call that may have been held on its partition all the same (it timed out, the
-// connection broke after sending): not a refusal.
-bool OutcomeUnknown(const Status& status) {
-  return status.code() == StatusCode::kDeadlineExceeded ||
-         status.code() == StatusCode::kUnavailable || status.code() == StatusCode::kCancelled ||
-         status.code() == StatusCode::kInternal || status.code() == StatusCode::kUnknown;
-}
-
-// How long the settling of a part whose outcome is unknown may take (its own budget: the
-// caller's deadline may be what ran out).
-constexpr std::chrono::seconds kSettleBudget{2};
-
-}  // namespace
-
-struct ClusterInventoryClient::Parts {
-  std::string key;                      // the caller's reservation key
-  std::vector<std::string> asked;       // the SKUs in the order asked (ReserveStock)
-  std::vector<PartitionId> partitions;  // ascending (ReserveStock)
-  std::vector<inv::ReserveStockRequest> requests;
-  std::vector<std::string> ids;        // each part's id, ascending by partition
-  std::vector<inv::Reservation> held;  // the parts' answers so far
-  clients::CallOptions options;
-  clients::Done<inv::Reservation> done;
-  size_t pending = 0;
-  Status first_error;
-  std::string unreleased;  // releases that failed while undoing a refused reservation
-
-  // The parts as one reservation (the class comment says how).
-  inv::Reservation Merged() const {
-    inv::Reservation merged;
-    std::string id;
-    for (const inv::Reservation& part : held) {
-      if (!id.empty()) id += kPartSeparator;
-      id += part.id();
-    }
-    merged.set_id(id);
-    merged.set_reservation_key(key.empty() && !held.empty() ? CallerKey(held[0].reservation_key())
-                                                            : key);
-    std::map<std::string, const inv::StockLine*, std::less<>> by_sku;
-    for (const inv::Reservation& part : held) {
-      for (const inv::StockLine& line : part.lines()) by_sku.emplace(line.sku(), &line);
-    }
-    if (!asked.empty()) {
-      for (const std::string& sku : asked) {
-        if (auto it = by_sku.find(sku); it != by_sku.end()) *merged.add_lines() = *it->second;
-      }
-    } else {
-      for (const inv::Reservation& part : held) {
-        for (const inv::StockLine& line : part.lines()) *merged.add_lines() = line;
-      }
-    }
-    merged.set_state(inv::Reservation::RESERVATION_STATE_HELD);
-    for (size_t i = 0; i < held.size(); ++i) {
-      const inv::Reservation& part = held[i];
-      if (merged.state() == inv::Reservation::RESERVATION_STATE_HELD) {
-        merged.set_state(part.state());
-      }
-      if (i == 0 || Earlier(part.expires_at(), merged.expires_at())) {
-        *merged.mutable_expires_at() = part.expires_at();
-      }
-      if (i == 0 || Earlier(part.created_at(), merged.created_at())) {
-        *merged.mutable_created_at() = part.created_at();
-      }
-      if (i == 0 || Earlier(merged.updated_at(), part.updated_at())) {
-        *merged.mutable_updated_at() = part.updated_at();
-      }
-    }
-    return merged;
-  }
-};
+using inventory_parts::CallerKey;
+using inventory_parts::CommitBackoff;
+using inventory_parts::Earlier;
+using inventory_parts::kCommitBudget;
+using inventory_parts::kInventory;
+using inventory_parts::kPartKeyMark;
+using inventory_parts::kPartSeparator;
+using inventory_parts::kSettleBudget;
+using inventory_parts::OutcomeUnknown;
+using inventory_parts::PartKey;
+using inventory_parts::Path;
+using inventory_parts::SplitParts;
 
 ClusterInventoryClient::ClusterInventoryClient(ClusterPlacement placement,
                                                std::shared_ptr<MemberLinks> links,
                                                std::shared_ptr<clients::InventoryClient> local)
-    : placement_(std::move(placement)), links_(std::move(links)), local_(std::move(local)) {}
+    : placement_(std::move(placement)), links_(std::move(links)), local_(std::move(local)) {
+  // Test only: a pause before each later part's commit, logged, so that a system test can kill
+  // a process between the parts (cluster_spanning_commit_python_test.py).
+  if (const char* pause = std::getenv("PERCORE_TEST_COMMIT_PART_PAUSE_MS")) {
+    test_commit_pause_ = std::chrono::milliseconds(std::atoi(pause));
+  }
+}
 
 void ClusterInventoryClient::GetProduct(inv::GetProductRequest request,
                                         const clients::CallOptions& options,
@@ -267,65 +185,6 @@ std::vector<std::string> ClusterInventoryClient::PartIds(
     return {};
   }
   return ids;
-}
-
-void ClusterInventoryClient::CommitReservation(inv::CommitReservationRequest request,
-                                               const clients::CallOptions& options,
-                                               clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
-  if (ids.empty()) return;
-  if (ids.size() == 1) return CommitPart(ids[0], options, std::move(done));
-  auto parts = std::make_shared<Parts>();
-  parts->ids = std::move(ids);
-  parts->options = options;
-  parts->done = std::move(done);
-  CommitNext(std::move(parts), 0);
-}
-
-void ClusterInventoryClient::CommitNext(std::shared_ptr<Parts> parts, size_t next) {
-  if (next == parts->ids.size()) {
-    clients::Done<inv::Reservation> done = std::move(parts->done);
-    done(Status(), parts->Merged());
-    return;
-  }
-  CommitPart(parts->ids[next], parts->options,
-             [this, parts, next](const Status& status, inv::Reservation reservation) {
-               if (!status.ok()) {
-                 clients::Done<inv::Reservation> done = std::move(parts->done);
-                 done(status, inv::Reservation());
-                 return;
-               }
-               parts->held.push_back(std::move(reservation));
-               CommitNext(parts, next + 1);
-             });
-}
-
-void ClusterInventoryClient::ReleaseReservation(inv::ReleaseReservationRequest request,
-                                                const clients::CallOptions& options,
-                                                clients::Done<inv::Reservation> done) {
-  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
-  if (ids.empty()) return;
-  if (ids.size() == 1) return ReleasePart(ids[0], options, std::move(done));
-  // Every part is released, whatever another part answers; the first refusal is the answer.
-  auto parts = std::make_shared<Parts>();
-  parts->ids = std::move(ids);
-  parts->held.resize(parts->ids.size());
-  parts->done = std::move(done);
-  parts->pending = parts->ids.size();
-  for (size_t i = 0; i < parts->ids.size(); ++i) {
-    ReleasePart(parts->ids[i], options,
-                [parts, i](const Status& status, inv::Reservation reservation) {
-                  if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
-                  parts->held[i] = std::move(reservation);
-                  if (--parts->pending > 0) return;
-                  clients::Done<inv::Reservation> done = std::move(parts->done);
-                  if (!parts->first_error.ok()) {
-                    done(parts->first_error, inv::Reservation());
-                    return;
-                  }
-                  done(Status(), parts->Merged());
-                });
-  }
 }
 
 bool ClusterInventoryClient::Spans(std::string_view path,

@@ -18,14 +18,19 @@
 //     (a partition that stays unreachable: its ttl ends the hold);
 //   - the reservation's id lists the parts' ids in ascending partition order, joined by '.'
 //     (`rsv_…​.rsv_…`): each part's id names its partition, so Commit and Release reach every
-//     part without a directory. Commit goes part by part in ascending order and stops at the first
-//     refusal (commits are idempotent: a retry carries on); Release releases every part.
+//     part without a directory. Commit goes part by part in ascending order, all or nothing:
+//     nothing is sold until the first part is; once it is, every later part is committed too
+//     (a part unreachable is retried, past the caller's deadline for up to a minute in the
+//     background; commits are idempotent by id). Release asks the first part first: released,
+//     the others are released; found committed, the commit is finished instead and the answer
+//     is FAILED_PRECONDITION (committed), so a caller returning the units returns all of them.
 // The answer for a spanning reservation is the parts merged: the caller's key and the joined id,
 // the lines in the order asked, the earliest expiry, and HELD only when every part is HELD.
 // Calls for this partition go to `local`; others' to their member (member_call.h).
 
 #include <google/protobuf/message.h>
 
+#include <chrono>
 #include <memory>
 #include <string_view>
 
@@ -73,6 +78,10 @@ class ClusterInventoryClient final : public clients::InventoryClient {
                    clients::Done<::inventory::v1::Reservation> done);
   void ReserveNext(std::shared_ptr<Parts> parts, size_t next);
   void CommitNext(std::shared_ptr<Parts> parts, size_t next);
+  // Releases parts 1.. (the first was released, or its commit refused: none is committed) and
+  // answers `first` or the first refusal.
+  void ReleaseRest(std::shared_ptr<Parts> parts, Status first,
+                   ::inventory::v1::Reservation first_part);
   // The part ids a reservation id joins; empty, after answering `done` INVALID_ARGUMENT, when it
   // names more parts than this cluster has partitions.
   std::vector<std::string> PartIds(const std::string& id,
@@ -83,6 +92,7 @@ class ClusterInventoryClient final : public clients::InventoryClient {
   ClusterPlacement placement_;
   std::shared_ptr<MemberLinks> links_;
   std::shared_ptr<clients::InventoryClient> local_;
+  std::chrono::milliseconds test_commit_pause_{0};  // PERCORE_TEST_COMMIT_PART_PAUSE_MS
 };
 
 }  // namespace percore::cluster

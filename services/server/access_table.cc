@@ -53,6 +53,7 @@ constexpr Row kRows[] = {
     {"/cluster.v1.ClusterAdmin/PullPartition", Access::kService},
     {"/cluster.v1.ClusterAdmin/AdoptClaims", Access::kService},
     {"/cluster.v1.ClusterAdmin/Switch", Access::kService},
+    {"/cluster.v1.ClusterAdmin/State", Access::kService},
 
     // The interop test service (grpc.testing): conformance tests, any authenticated caller.
     {"/grpc.testing.TestService/EmptyCall", Access::kAuthenticated},

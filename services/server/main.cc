@@ -28,7 +28,7 @@
 #include "core/tls/server_tls_context.h"
 #include "services/cluster/cluster_admin.h"
 #include "services/cluster/cluster_setup.h"
-#include "services/cluster/growth_freeze.h"
+#include "services/cluster/growth_lease.h"
 #include "services/cluster/live_membership.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/peer_call.h"
@@ -71,7 +71,10 @@ int main(int argc, char** argv) {
   // Before any service draws an id: ids land on this process's partition (cluster_setup.h).
   std::shared_ptr<cluster::ForwardingRouter> router = cluster::SetUpMember(flags->placement);
   // A partition joining a growing cluster draws nothing until the grow tool unfreezes it.
-  if (flags->cluster.grow_joining) cluster::SetGrowthFrozen(true);
+  // Frozen for the growth its --grown names until switched and unfrozen (growth_lease.h).
+  if (flags->cluster.grow_joining) {
+    cluster::JoinGrowth(flags->cluster.grown, flags->cluster.members);
+  }
   durability::DataDirLock data_dir_lock;
   server::ClientsDecorator cluster_clients;
   if (router) {

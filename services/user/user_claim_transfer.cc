@@ -89,4 +89,63 @@ void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
   }
 }
 
+void DropMovedClaims(UserService& users, std::function<void(Result<size_t>)> done) {
+  struct Dropped {
+    Status status;
+    size_t count = 0;
+  };
+  struct Gather {
+    Dropped total;
+    size_t pending = 0;
+    std::function<void(Result<size_t>)> done;
+  };
+  auto gather = std::make_shared<Gather>();
+  gather->done = std::move(done);
+  gather->pending = users.shards().size();
+  for (runtime::ShardId shard = 0; shard < users.shards().size(); ++shard) {
+    users.shards().InvokeOnAsync<Dropped>(
+        shard,
+        [](UserShard& owner, auto reply) {
+          Dropped dropped;
+          if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
+            dropped.status = writable;
+            reply(std::move(dropped));
+            return;
+          }
+          std::vector<MovedClaim> moved;
+          owner.partition.emails().ForEach([&](std::string_view key, const UserId& claimer) {
+            if (!cluster::OwnsKey(key)) moved.push_back(MovedClaim{std::string(key), claimer});
+          });
+          std::optional<UserJournal::Lsn> last;
+          for (const MovedClaim& claim : moved) {
+            ++dropped.count;
+            if (!owner.partition.DropClaim(claim.key, claim.claimer)) continue;
+            // Another partition's user: its claim was journaled here, so is its drop.
+            if (auto lsn = owner.journal.LogEmailClaim(kEmailRelease, claim.claimer, claim.key)) {
+              last = lsn;
+            }
+          }
+          owner.journal.AfterDurable(last, [reply, dropped](const Status& durable) mutable {
+            dropped.status = durable;
+            reply(std::move(dropped));
+          });
+        },
+        [gather](Dropped dropped) {
+          gather->total.count += dropped.count;
+          if (!dropped.status.ok() && gather->total.status.ok()) {
+            gather->total.status = dropped.status;
+          }
+          if (--gather->pending > 0) return;
+          if (!gather->total.status.ok()) return gather->done(gather->total.status);
+          gather->done(gather->total.count);
+        });
+  }
+}
+
+void CountClaims(UserService& users, std::function<void(size_t)> done) {
+  users.shards().MapReduce([](UserShard& shard) { return shard.partition.emails().size(); },
+                           size_t{0}, [](size_t& total, size_t count) { total += count; },
+                           std::move(done));
+}
+
 }  // namespace percore::user

@@ -35,4 +35,12 @@ struct Adopted {
 void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
                  std::function<void(Result<Adopted>)> done);
 
+// After a switch: every shard releases the claims whose key this partition no longer owns (the
+// placement in force), a claim of another partition's user journaled (kEmailRelease) so that a
+// restart does not bring it back; `done` with how many were dropped, once durable.
+void DropMovedClaims(UserService& users, std::function<void(Result<size_t>)> done);
+
+// How many email claims every shard holds.
+void CountClaims(UserService& users, std::function<void(size_t)> done);
+
 }  // namespace percore::user

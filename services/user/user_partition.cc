@@ -171,6 +171,14 @@ bool UserPartition::FreeRemoteClaim(const std::string& key, const UserId& claime
   return true;
 }
 
+bool UserPartition::DropClaim(const std::string& key, const UserId& claimer) {
+  emails_.Release(key, claimer);
+  auto it = remote_claims_.find(key);
+  if (it == remote_claims_.end() || !(it->second.claimer == claimer)) return false;
+  remote_claims_.erase(it);
+  return true;
+}
+
 Result<std::string> UserPartition::ApplyPatch(const UserId& id, const UserPatch& patch,
                                               const std::string& claimed_key, int64_t now,
                                               std::string* release_key) {

@@ -136,6 +136,9 @@ class UserPartition {
   // Frees `key`'s remote claim if it is still `claimer`'s as noted at `seq`; true if freed.
   bool FreeRemoteClaim(const std::string& key, const UserId& claimer, uint64_t seq);
   const std::map<std::string, RemoteClaim>& remote_claims() const { return remote_claims_; }
+  // Releases `key`'s claim by `claimer` (a moved claim after a growth's switch); true if it was
+  // another partition's user's (noted remote: its release is to be journaled).
+  bool DropClaim(const std::string& key, const UserId& claimer);
   // For subscribing and unsubscribing: changes are published by Store and Remove, which flush
   // the outbox after the feed.
   Feed& feed() { return feed_; }

@@ -66,24 +66,29 @@ class Cluster:
             flags += ["--etcd-lease-ttl-seconds", str(self.lease_ttl_seconds)]
         return flags
 
-    def grow(self, to, metadata=(), log=lambda line: None):
+    def grow(self, to, metadata=(), log=lambda line: None, **hooks):
         """Grows the running cluster to `to` partitions (percore_py.grow: freeze, start the new
         members, pull the email claims, switch, unfreeze); later starts of any member pass the
-        printed --grown history. Returns it."""
+        printed --grown history. Returns it. Called again after a failure (the same `to`), it
+        finishes or abandons the growth left part-way (its new members are still running).
+        `hooks`: percore_py.grow's `lease_ms` and test-only `fail_at`, `timeout`."""
         from percore_py.grow import grow
         assert not self.etcd, "growing is for static membership (--members)"
         old = self.partitions
-        # Every new address is known before the first new member starts (each lists all P').
-        self.ports += free_ports(to - old)
-        self.addresses = ["127.0.0.1:%d" % p for p in self.ports]
-        self.members += [None] * (to - old)
+        if len(self.ports) < to:
+            # Every new address is known before the first new member starts (each lists all P').
+            self.ports += free_ports(to - len(self.ports))
+            self.addresses = ["127.0.0.1:%d" % p for p in self.ports]
+            self.members += [None] * (to - len(self.members))
 
         def start_new(q, grown):
             self.grown = grown
+            if self.members[q]:  # a joining member of a growth abandoned since
+                self.stop_member(q)
             self.start_member(q, partitions=to, extra=["--grow-joining"])
             return self.addresses[q]
 
-        grown, _ = grow(self.addresses[:old], to, start_new, metadata=metadata, log=log)
+        grown, _ = grow(self.addresses[:old], to, start_new, metadata=metadata, log=log, **hooks)
         self.partitions = to
         self.grown = grown
         return grown
