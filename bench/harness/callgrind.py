@@ -42,8 +42,9 @@ def categorize(obj, fn):
     return "other"
 
 
-def callgrind_costs(path):
-    """Self instructions (Ir) per category from a callgrind dump (name-compressed format)."""
+def dump_costs(path, key):
+    """Self instructions (Ir) of a callgrind dump (name-compressed format), summed by
+    key(shared object, function); `key` is asked once per pair."""
     names = {"ob": {}, "fn": {}}
     obj = fn = ""
     skip_next = False
@@ -68,10 +69,10 @@ def callgrind_costs(path):
                     continue
                 parts = line.split()
                 if len(parts) > 1:
-                    key = (obj, fn)
-                    if key not in cache:
-                        cache[key] = categorize(obj, fn)
-                    costs[cache[key]] += int(parts[1])
+                    pair = (obj, fn)
+                    if pair not in cache:
+                        cache[pair] = key(obj, fn)
+                    costs[cache[pair]] += int(parts[1])
             elif line.startswith("ob="):
                 obj = resolve("ob", line[3:])
             elif line.startswith("fn="):
@@ -83,6 +84,11 @@ def callgrind_costs(path):
             elif line.startswith("calls="):
                 skip_next = True
     return costs
+
+
+def callgrind_costs(path):
+    """Self instructions (Ir) per category (categorize) from a callgrind dump."""
+    return dump_costs(path, categorize)
 
 
 class CallgrindRun:

@@ -34,7 +34,7 @@ import grpc
 import jwt
 
 from harness import env, load, servers
-from harness.callgrind import CallgrindRun
+from harness.callgrind import CallgrindRun, dump_costs
 from percore_py.stubs import stub_modules
 
 SECRET = "bench-secret-0123456789abcdef0123456789"
@@ -43,40 +43,7 @@ IN_FLIGHT = 32
 
 def function_costs(path):
     """Self instructions per (shared object, function) of one callgrind dump."""
-    names = {"ob": {}, "fn": {}}
-    obj = fn = ""
-    skip_next = False
-    costs = collections.Counter()
-
-    def resolve(kind, text):
-        m = re.match(r"\((\d+)\)(?: (.*))?$", text.strip())
-        if not m:
-            return text.strip()
-        if m.group(2) is not None:
-            names[kind][m.group(1)] = m.group(2)
-        return names[kind].get(m.group(1), "?")
-
-    with open(path, errors="replace") as f:
-        for line in f:
-            c = line[:1]
-            if c.isdigit() or c in "+-*":
-                if skip_next:  # a call's inclusive cost, counted in the callee
-                    skip_next = False
-                    continue
-                parts = line.split()
-                if len(parts) > 1:
-                    costs[(os.path.basename(obj), fn)] += int(parts[1])
-            elif line.startswith("ob="):
-                obj = resolve("ob", line[3:])
-            elif line.startswith("fn="):
-                fn = resolve("fn", line[3:])
-            elif line.startswith("cob="):
-                resolve("ob", line[4:])
-            elif line.startswith("cfn="):
-                resolve("fn", line[4:])
-            elif line.startswith("calls="):
-                skip_next = True
-    return costs
+    return dump_costs(path, lambda obj, fn: (os.path.basename(obj), fn))
 
 
 def dumps(run):

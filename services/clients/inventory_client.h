@@ -2,7 +2,11 @@
 // Threading contract: see call_options.h. One object serves every shard.
 //
 // What other services ask of inventory.v1.InventoryService (the semantics are in
-// proto/inventory/v1/inventory.proto).
+// proto/inventory/v1/inventory.proto), and InventoryClientVia, for an implementation that sends
+// every operation the same way.
+
+#include <cstddef>
+#include <utility>
 
 #include "inventory/v1/inventory.pb.h"
 #include "services/clients/call_options.h"
@@ -26,6 +30,45 @@ class InventoryClient {
   // Returns units to stock (CancelOrder of a confirmed order).
   virtual void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
                            Done<::inventory::v1::Product> done) = 0;
+};
+
+// InventoryClient's operations, in the order above, by their gRPC method names.
+inline constexpr const char* kInventoryMethods[] = {
+    "GetProduct", "ReserveStock", "CommitReservation", "ReleaseReservation", "AdjustStock"};
+
+// An InventoryClient that sends each operation alike (a peer's generated stubs):
+// `Impl::Send<op>(request, options, done)`, `op` indexing kInventoryMethods.
+template <class Impl>
+class InventoryClientVia : public InventoryClient {
+ public:
+  void GetProduct(::inventory::v1::GetProductRequest request, const CallOptions& options,
+                  Done<::inventory::v1::Product> done) final {
+    Send<0>(std::move(request), options, std::move(done));
+  }
+  void ReserveStock(::inventory::v1::ReserveStockRequest request, const CallOptions& options,
+                    Done<::inventory::v1::Reservation> done) final {
+    Send<1>(std::move(request), options, std::move(done));
+  }
+  void CommitReservation(::inventory::v1::CommitReservationRequest request,
+                         const CallOptions& options,
+                         Done<::inventory::v1::Reservation> done) final {
+    Send<2>(std::move(request), options, std::move(done));
+  }
+  void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
+                          const CallOptions& options,
+                          Done<::inventory::v1::Reservation> done) final {
+    Send<3>(std::move(request), options, std::move(done));
+  }
+  void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
+                   Done<::inventory::v1::Product> done) final {
+    Send<4>(std::move(request), options, std::move(done));
+  }
+
+ private:
+  template <size_t op, class Req, class Resp>
+  void Send(Req request, const CallOptions& options, Done<Resp> done) {
+    static_cast<Impl*>(this)->template Send<op>(std::move(request), options, std::move(done));
+  }
 };
 
 }  // namespace percore::clients

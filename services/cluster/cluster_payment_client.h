@@ -18,21 +18,20 @@
 
 namespace percore::cluster {
 
-class ClusterPaymentClient final : public clients::PaymentClient {
+class ClusterPaymentClient final : public clients::PaymentClientVia<ClusterPaymentClient> {
  public:
   ClusterPaymentClient(ClusterPlacement placement, std::shared_ptr<MemberLinks> links,
                        std::shared_ptr<clients::PaymentClient> local);
 
-  void ProcessPayment(::payment::v1::ProcessPaymentRequest request,
-                      const clients::CallOptions& options,
-                      clients::Done<::payment::v1::PaymentResult> done) override;
-  void RefundPayment(::payment::v1::RefundPaymentRequest request,
-                     const clients::CallOptions& options,
-                     clients::Done<::payment::v1::PaymentResult> done) override;
-  void VoidPayment(::payment::v1::VoidPaymentRequest request, const clients::CallOptions& options,
-                   clients::Done<::payment::v1::PaymentResult> done) override;
-
  private:
+  friend class clients::PaymentClientVia<ClusterPaymentClient>;
+  // Each operation: to its key's owner, `local`'s `method` or the member's gRPC method.
+  template <size_t op, class Req>
+  void Send(void (clients::PaymentClient::*method)(Req, const clients::CallOptions&,
+                                                   clients::Done<::payment::v1::PaymentResult>),
+            Req request, const clients::CallOptions& options,
+            clients::Done<::payment::v1::PaymentResult> done);
+
   ClusterPlacement placement_;
   std::shared_ptr<MemberLinks> links_;
   std::shared_ptr<clients::PaymentClient> local_;

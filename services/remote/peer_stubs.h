@@ -7,6 +7,7 @@
 
 #include <initializer_list>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,12 +28,14 @@ class PeerStubs {
 
   // `methods`: the names of the methods the client calls, in the order of the `method` index
   // Call() takes; each gets its grpc_client_* series (at zero) on the peer's metrics.
-  PeerStubs(std::shared_ptr<RemotePeer> peer, std::initializer_list<const char*> methods)
+  PeerStubs(std::shared_ptr<RemotePeer> peer, std::span<const char* const> methods)
       : peer_(std::move(peer)) {
     for (const char* method : methods) {
       metric_ids_.push_back(peer_->metrics().Register(peer_->service(), method));
     }
   }
+  PeerStubs(std::shared_ptr<RemotePeer> peer, std::initializer_list<const char*> methods)
+      : PeerStubs(std::move(peer), std::span(methods.begin(), methods.size())) {}
 
   // `prepare(stub, context, cq)` returns stub.PrepareAsync<Method>(context, request, cq);
   // `method` indexes the names given to the constructor.

@@ -9,6 +9,8 @@
 
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "inventory/v1/inventory.grpc.pb.h"
@@ -18,39 +20,34 @@
 
 namespace percore::remote {
 
-class RemoteInventoryClient final : public clients::InventoryClient {
+// Every operation is one call of the peer's generated stub; kPrepare names the stub's method
+// for each, in the order of clients::kInventoryMethods.
+class RemoteInventoryClient final : public clients::InventoryClientVia<RemoteInventoryClient> {
  public:
   static PeerOptions Options(std::vector<std::string> addresses);
 
   explicit RemoteInventoryClient(std::shared_ptr<RemotePeer> peer)
-      : stubs_(std::move(peer), {"GetProduct", "ReserveStock", "CommitReservation",
-                                 "ReleaseReservation", "AdjustStock"}) {}
-
-  void GetProduct(::inventory::v1::GetProductRequest request, const clients::CallOptions& options,
-                  clients::Done<::inventory::v1::Product> done) override;
-  void ReserveStock(::inventory::v1::ReserveStockRequest request,
-                    const clients::CallOptions& options,
-                    clients::Done<::inventory::v1::Reservation> done) override;
-  void CommitReservation(::inventory::v1::CommitReservationRequest request,
-                         const clients::CallOptions& options,
-                         clients::Done<::inventory::v1::Reservation> done) override;
-  void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
-                          const clients::CallOptions& options,
-                          clients::Done<::inventory::v1::Reservation> done) override;
-  void AdjustStock(::inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
-                   clients::Done<::inventory::v1::Product> done) override;
+      : stubs_(std::move(peer), clients::kInventoryMethods) {}
 
   RemotePeer& peer() { return stubs_.peer(); }
 
  private:
-  // Indexes the names given to stubs_.
-  enum Method : size_t {
-    kGetProduct,
-    kReserveStock,
-    kCommitReservation,
-    kReleaseReservation,
-    kAdjustStock
-  };
+  friend class clients::InventoryClientVia<RemoteInventoryClient>;
+  using Stub = ::inventory::v1::InventoryService::Stub;
+  static constexpr auto kPrepare =
+      std::make_tuple(&Stub::PrepareAsyncGetProduct, &Stub::PrepareAsyncReserveStock,
+                      &Stub::PrepareAsyncCommitReservation, &Stub::PrepareAsyncReleaseReservation,
+                      &Stub::PrepareAsyncAdjustStock);
+
+  template <size_t op, class Req, class Resp>
+  void Send(Req request, const clients::CallOptions& options, clients::Done<Resp> done) {
+    stubs_.template Call<Resp>(
+        op, options, std::move(done),
+        [&](Stub& stub, grpc::ClientContext* context, grpc::CompletionQueue* cq) {
+          return (stub.*std::get<op>(kPrepare))(context, request, cq);
+        });
+  }
+
   PeerStubs<::inventory::v1::InventoryService> stubs_;
 };
 

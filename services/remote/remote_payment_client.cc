@@ -80,7 +80,7 @@ clients::CallOptions ToReplica(const clients::CallOptions& options) {
 }  // namespace
 
 RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
-    : stubs_(std::move(peer), {"ProcessPayment", "RefundPayment", "VoidPayment"}) {
+    : stubs_(std::move(peer), clients::kPaymentMethods) {
   const std::vector<std::string>& addresses = stubs_.peer().addresses();
   if (addresses.size() < 2) return;
   for (const std::string& address : addresses) {
@@ -92,9 +92,7 @@ RemotePaymentClient::RemotePaymentClient(std::shared_ptr<RemotePeer> peer)
       replicas_.clear();
       return;
     }
-    replicas_.push_back(std::make_unique<Stubs>(
-        std::move(replica),
-        std::initializer_list<const char*>{"ProcessPayment", "RefundPayment", "VoidPayment"}));
+    replicas_.push_back(std::make_unique<Stubs>(std::move(replica), clients::kPaymentMethods));
   }
 }
 

@@ -44,7 +44,7 @@ class RemotePaymentClient final : public clients::PaymentClient {
 
  private:
   using Stubs = PeerStubs<::payment::v1::PaymentService>;
-  // Indexes kMethods, the names given to every Stubs.
+  // Indexes clients::kPaymentMethods, the names given to every Stubs.
   enum Method : size_t { kProcessPayment, kRefundPayment, kVoidPayment };
   Stubs stubs_;
   std::vector<std::unique_ptr<Stubs>> replicas_;

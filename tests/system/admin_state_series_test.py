@@ -12,17 +12,11 @@ import threading
 import time
 import unittest
 
-from percore_py import admin
-from percore_py.admin import get, key, parse
+from percore_py.admin import get, key, parse, start_with_admin
 from percore_py.stubs import stub_modules
 
 SERVER = None
 TIMEOUT = 10
-
-
-def start_server(*flags):
-    """percore-server with --admin on a free port; returns (server, admin port)."""
-    return admin.start_with_admin(SERVER, *flags)
 
 
 class AdminStateSeries(unittest.TestCase):
@@ -37,7 +31,7 @@ class AdminStateSeries(unittest.TestCase):
         cls.order_pb, order_grpc = stub_modules("order.v1.order")
         cls.pay_pb, _ = stub_modules("payment.v1.payment")
         cls.money_pb, _ = stub_modules("commerce.v1.money")
-        cls.server, cls.admin = start_server("--shards", "2")
+        cls.server, cls.admin = start_with_admin(SERVER, "--shards", "2")
         cls.users = cls.user_grpc.UserServiceStub(cls.server.channel)
         cls.inventory = inv_grpc.InventoryServiceStub(cls.server.channel)
         cls.orders = order_grpc.OrderServiceStub(cls.server.channel)
@@ -168,8 +162,8 @@ class AdminDraining(unittest.TestCase):
     def test_readyz_is_503_while_draining(self):
         messages, _ = stub_modules("grpc.testing.messages")
         _, test_grpc = stub_modules("grpc.testing.test")
-        server, admin = start_server("--shards", "1", "--services", "interop",
-                                     "--shutdown-grace", "10")
+        server, admin = start_with_admin(SERVER, "--shards", "1", "--services", "interop",
+                                         "--shutdown-grace", "10")
         try:
             self.assertEqual(get(admin, "/readyz")[0], 200)
             stub = test_grpc.TestServiceStub(server.channel)

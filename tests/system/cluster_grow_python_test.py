@@ -24,6 +24,7 @@ import jwt
 
 from percore_py.cluster import Cluster
 from percore_py.stubs import stub_module
+from user_cluster_support import write_file
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
@@ -264,12 +265,9 @@ class ClusterGrowAuth(unittest.TestCase):
         admin_grpc = pb("cluster.v1.cluster_admin_pb2_grpc")
         user_pb = pb("user.v1.user_pb2")
         with tempfile.TemporaryDirectory(prefix="percore-cluster-grow-auth-") as d:
-            secret = os.path.join(d, "secret")
-            with open(secret, "w") as f:
-                f.write(SECRET)
-            peer = os.path.join(d, "peer")
-            with open(peer, "w") as f:
-                f.write(bearer("percore-members", ["service"])[0][1].split(" ", 1)[1])
+            secret = write_file(d, "secret", SECRET)
+            member_token = bearer("percore-members", ["service"])[0][1].split(" ", 1)[1]
+            peer = write_file(d, "peer", member_token)
             cluster = Cluster(SERVER, 2, flags=["--services", "user", "--jwt-secret-file", secret,
                                                 "--peer-token-file", peer])
             self.addCleanup(cluster.stop)

@@ -12,44 +12,33 @@ UNAVAILABLE for every call it forwards, never a plaintext success; a member serv
 Usage: cluster_tls_python_test.py PATH/TO/percore-server"""
 
 import signal
-import sys
-import tempfile
 import time
-import unittest
 import uuid
 
 import grpc
 
-from percore_py.cluster import Cluster, free_ports
+from percore_py.cluster import free_ports
 from percore_py.server import Server, run_refused
-from percore_py.stubs import stub_modules
 from tls_support import Pki, secure_channel
+from user_cluster_support import UserClusterCase, main
 
-SERVER = None
 TIMEOUT = 10
 P = 2
 MARK = ("percore-forwarded-from", "9")  # only the owner serves a marked call
 
 
-class ClusterOverMutualTls(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = tempfile.TemporaryDirectory(prefix="percore-cluster-tls-")
-        cls.pki = Pki(cls.tmp.name)
-        cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
-        cls.cluster = Cluster(SERVER, P, shards=1, flags=[
-            "--services", "user", *cls.server_tls(), *cls.peer_tls("client")]).start()
-        cls.channels = [secure_channel(a, cls.pki, client="client")
-                        for a in cls.cluster.addresses]
-        cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
+class ClusterOverMutualTls(UserClusterCase):
+    partitions = P
+    shards = 1
 
     @classmethod
-    def tearDownClass(cls):
-        for c in cls.channels:
-            c.close()
-        codes = cls.cluster.stop()
-        cls.tmp.cleanup()
-        assert all(code in (0, None) for code in codes), codes
+    def cluster_flags(cls):
+        cls.pki = Pki(cls.dir.name)
+        return [*cls.server_tls(), *cls.peer_tls("client")]
+
+    @classmethod
+    def channel(cls, address):
+        return secure_channel(address, cls.pki, client="client")
 
     @classmethod
     def server_tls(cls):
@@ -67,10 +56,6 @@ class ClusterOverMutualTls(unittest.TestCase):
 
     def email(self, tag):
         return "%s-%s@tls.test" % (tag, uuid.uuid4().hex[:10])
-
-    def create(self, member, email):
-        return self.stubs[member].CreateUser(self.pb.CreateUserRequest(name="T", email=email),
-                                             timeout=TIMEOUT)
 
     def owner(self, user_id):
         for member in range(P):
@@ -143,7 +128,7 @@ class ClusterOverMutualTls(unittest.TestCase):
         """A process claiming partition 1 of this cluster on a port of its own, dialling member 0
         with `peer_flags`; serving TLS with a good certificate when `tls`."""
         address = "127.0.0.1:%d" % free_ports(1)[0]
-        server = Server(SERVER, "--listen", address, "--shards", "1", "--shutdown-grace", "1",
+        server = Server(self.server, "--listen", address, "--shards", "1", "--shutdown-grace", "1",
                         "--services", "user", "--partitions", str(P), "--partition", "1",
                         "--members", "%s,%s" % (self.cluster.addresses[0], address),
                         *(self.server_tls() if tls else []), *peer_flags)
@@ -176,7 +161,7 @@ class ClusterOverMutualTls(unittest.TestCase):
                                                    timeout=TIMEOUT), user)
 
     def test_a_tls_member_without_peer_tls_is_refused_at_start(self):
-        code, stderr = run_refused(SERVER, "--listen", "127.0.0.1:0", "--services", "user",
+        code, stderr = run_refused(self.server, "--listen", "127.0.0.1:0", "--services", "user",
                                    "--partitions", "2", "--partition", "1", "--members",
                                    "127.0.0.1:1,127.0.0.1:2", *self.server_tls())
         self.assertEqual(code, 2, stderr)
@@ -184,5 +169,4 @@ class ClusterOverMutualTls(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    SERVER = sys.argv.pop(1)
-    unittest.main(verbosity=2)
+    main()

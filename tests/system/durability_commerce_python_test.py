@@ -16,9 +16,7 @@ Usage: durability_commerce_python_test.py PATH/TO/percore-server"""
 
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import unittest
@@ -26,6 +24,7 @@ import unittest
 import grpc
 from google.protobuf import duration_pb2
 
+from durability_support import DataDirTest, kill_mid_load
 from percore_py.server import Server
 from percore_py.stubs import stub_module, stub_modules
 
@@ -131,13 +130,8 @@ class PayLoader(threading.Thread):
                 return
 
 
-class CommerceDurability(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="percore-commerce-durability-")
-        self.data = os.path.join(self.dir, "data")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class CommerceDurability(DataDirTest):
+    PREFIX = "percore-commerce-durability-"
 
     def start(self, shards, fsync="always", *extra):
         server = Server(SERVER, "--shards", str(shards), "--services", "inventory,payment",
@@ -215,12 +209,8 @@ class CommerceDurability(unittest.TestCase):
         hanging = pay.ProcessPayment.future(pay_request("hanging", "tok_timeout"), timeout=60)
         # Load, then kill -9 in the middle of it.
         loaders = [Loader(server.address, "load%d" % i) for i in range(3)]
+        kill_mid_load(server, loaders)
         for loader in loaders:
-            loader.start()
-        time.sleep(1.5)
-        server.kill()
-        for loader in loaders:
-            loader.join(timeout=10)
             loader.channel.close()
         self.assertRaises(grpc.RpcError, hanging.result)
         self.assertGreater(sum(len(l.acked) for l in loaders), 10, "the load did not run")

@@ -12,16 +12,14 @@ Usage: durability_python_test.py PATH/TO/percore-server"""
 
 import os
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 import unittest
 
 import grpc
 
+from durability_support import DataDirTest, kill_mid_load
 from percore_py.server import Server
 from percore_py.stubs import stub_modules
 
@@ -129,13 +127,8 @@ def settle_writers(test, writers, now, expected, emails):
     return acknowledged
 
 
-class Durability(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="percore-durability-")
-        self.data = os.path.join(self.dir, "data")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class Durability(DataDirTest):
+    PREFIX = "percore-durability-"
 
     def start(self, *flags, shards=2):
         return Server(SERVER, "--shards", str(shards), "--services", "user", "--data-dir",
@@ -152,12 +145,8 @@ class Durability(unittest.TestCase):
                              "round %d: recovered users differ from the acknowledged ones"
                              % round_number)
             writers = [Writer(server.address, "r%dw%d" % (round_number, w)) for w in range(4)]
+            kill_mid_load(server, writers)
             for w in writers:
-                w.start()
-            time.sleep(1.5)
-            server.kill()
-            for w in writers:
-                w.join(timeout=10)
                 w.close()
             # Settle the one unknown outcome per writer by looking after the restart.
             server = self.start("--fsync", "always", shards=shards)

@@ -8,77 +8,22 @@ token (the peer's trailer), a payment, a cancel, the support chat (a bidi stream
 the peer's errors mapped as grpc-gateway maps them, and JSON errors named before any peer call.
 Usage: gateway_peer_python_test.py PATH/TO/percore-server"""
 
-import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
-import requests
-
-from gateway_support import TIMEOUT, GatewayClient, close_of, recv_json
-from percore_py import admin
-from percore_py.cluster import free_ports
-from percore_py.server import Server
+from gateway_support import TIMEOUT, GatewayClient, PeerPlacement, close_of, recv_json
 
 from admin_metrics_test import get as admin_get, key, parse
 
 SERVER = None
 
 
-def free_port():
-    return free_ports(1)[0]
-
-
-class GatewayPeerTest(GatewayClient, unittest.TestCase):
+class GatewayPeerTest(PeerPlacement, GatewayClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        common = ("--shards", "2", "--shutdown-grace", "2")
-        cls.servers = []
-        try:
-            # The edge and inventory write spans (the edge's peer calls are client spans).
-            cls.trace_dir = tempfile.mkdtemp(prefix="percore-gwpeer-")
-            cls.traces = {name: os.path.join(cls.trace_dir, name + ".jsonl")
-                          for name in ("edge", "inventory")}
-            inventory = cls.spawn(*common, "--services", "inventory",
-                                  "--trace-log", cls.traces["inventory"])
-            payment = cls.spawn(*common, "--services", "payment")
-            order_address = "127.0.0.1:%d" % free_port()
-            cls.edge, cls.admin = admin.start_with_admin(
-                SERVER, *common, "--services", "user", "--http", "127.0.0.1:0",
-                "--peer", "inventory=" + inventory.address,
-                "--peer", "payment=" + payment.address,
-                "--peer", "order=" + order_address, "--trace-log", cls.traces["edge"])
-            cls.servers.append(cls.edge)
-            cls.spawn(*common, "--services", "order", "--listen", order_address,
-                      "--peer", "user=" + cls.edge.address,
-                      "--peer", "inventory=" + inventory.address,
-                      "--peer", "payment=" + payment.address)
-        except Exception:
-            cls.stop_all()
-            raise
-        cls.base = "http://127.0.0.1:%d" % cls.edge.logged_ports("HTTP gateway")[0]
-        cls.http = requests.Session()
-
-    @classmethod
-    def spawn(cls, *flags):
-        server = Server(SERVER, *flags)
-        cls.servers.append(server)
-        return server
-
-    @classmethod
-    def stop_all(cls):
-        codes = [(s.address, s.stop()) for s in reversed(cls.servers)]
-        return codes
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.http.close()
-        codes = cls.stop_all()
-        shutil.rmtree(cls.trace_dir, ignore_errors=True)
-        assert all(code == 0 for _, code in codes), codes
+        # The edge and inventory write spans (the edge's peer calls are client spans).
+        cls.start_placement(SERVER, traced=("edge", "inventory"), with_admin=("edge",))
 
     def test_order_placed_over_rest_and_watched_over_websocket(self):
         user = self.create_user()  # hosted at the edge
@@ -133,18 +78,6 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
         self.chat_in_order_then_bad_json(10)
 
 
-    def spans(self, process, trace_id, count):
-        """`process`'s spans of `trace_id`, once there are `count` (bounded wait)."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            with open(self.traces[process]) as f:
-                lines = [line for line in f if line.endswith("\n")]  # the last may be mid-write
-                found = [x for x in map(json.loads, filter(str.strip, lines))
-                         if x["trace_id"] == trace_id]
-            if len(found) >= count or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
     def test_peer_calls_are_client_metrics_and_spans(self):
         """The gateway's calls to a --peer are in grpc_client_* exactly (every code at zero from
         the start) and are client spans: children of the request's traceparent, parents of the
@@ -153,7 +86,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
         trace, parent = "8af92f3577b34da6a3ce929d0e0e4731", "00f067aa0ba902b7"
         labels = dict(grpc_type="unary", grpc_service="inventory.v1.InventoryService",
                       grpc_method="GetProduct")
-        before = parse(admin_get(self.admin, "/metrics")[2])
+        before = parse(admin_get(self.admins["edge"], "/metrics")[2])
         self.assertIn(key("grpc_client_handled_total", grpc_code="DataLoss", **labels), before)
         headers = {"traceparent": "00-%s-%s-01" % (trace, parent),
                    "tracestate": "a=1,Bad=x,b=2"}
@@ -171,7 +104,7 @@ class GatewayPeerTest(GatewayClient, unittest.TestCase):
         # A write's completion may be counted just after the answer went out: settle first.
         deadline = time.monotonic() + TIMEOUT
         while grew("grpc_client_msg_sent_total") < 4 and time.monotonic() < deadline:
-            after = parse(admin_get(self.admin, "/metrics")[2])
+            after = parse(admin_get(self.admins["edge"], "/metrics")[2])
 
         self.assertEqual(grew("grpc_client_started_total"), 4)
         self.assertEqual(grew("grpc_client_handled_total", grpc_code="OK"), 3)

@@ -1,15 +1,21 @@
-"""What the gateway's system tests share (gateway_python_test.py, gateway_peer_python_test.py):
-the WebSocket readers, and GatewayClient, a unittest mixin that speaks REST to `self.base`
-through `self.http` (a requests.Session): calls, grpc-gateway's error body checked, a user and a
-product made, and an order placed while a WebSocket watches it go through every step."""
+"""What the gateway's system tests share (gateway_python_test.py, gateway_peer_python_test.py,
+gateway_trace_python_test.py): the WebSocket readers; GatewayClient, a unittest mixin that
+speaks REST to `self.base` through `self.http` (a requests.Session): calls, grpc-gateway's error
+body checked, a user and a product made, and an order placed while a WebSocket watches it go
+through every step; and PeerPlacement, the servers of a test class whose gateway calls --peers."""
 
 import json
+import os
+import shutil
 import struct
+import tempfile
 import time
 
 import requests
 import websocket
 
+from percore_py import admin
+from percore_py.cluster import free_ports
 from percore_py.server import Server
 
 TIMEOUT = 10
@@ -139,3 +145,82 @@ class GatewayClient:
         self.assertEqual(again.status_code, 200, again.text)  # the replay: the same order
         self.assertEqual(again.json()["id"], order["id"])
         return body, order
+
+
+class PeerPlacement:
+    """A unittest mixin: the class's percore-servers in the --peer placement (issue 11). The
+    edge hosts user and the gateway (--http; `cls.base`, `cls.http`) with inventory, payment and
+    order as --peers; order's own peers are user at the edge, inventory and payment. The
+    processes named in `traced` (edge, inventory, payment, order) write a --trace-log
+    (`cls.traces[name]`, read by spans()), those in `with_admin` an --admin listener
+    (`cls.admins[name]`, its port).
+    `then()` starts any further server (by spawn()) before the set counts as up. Every server is
+    stopped at tearDownClass, in reverse order, and must exit 0."""
+
+    COMMON = ("--shards", "2", "--shutdown-grace", "2")
+
+    @classmethod
+    def start_placement(cls, binary, traced=(), with_admin=(), then=lambda: None):
+        cls.binary = binary
+        cls.servers, cls.admins = [], {}
+        cls.trace_dir = tempfile.mkdtemp(prefix="percore-gateway-peers-")
+        cls.traces = {name: os.path.join(cls.trace_dir, name + ".jsonl") for name in traced}
+
+        def start(name, service, *flags):
+            if name in traced:
+                flags += ("--trace-log", cls.traces[name])
+            if name not in with_admin:
+                return cls.spawn(*cls.COMMON, "--services", service, *flags)
+            server, cls.admins[name] = admin.start_with_admin(
+                binary, *cls.COMMON, "--services", service, *flags)
+            cls.servers.append(server)
+            return server
+
+        try:
+            inventory = start("inventory", "inventory")
+            cls.payment = start("payment", "payment")
+            order_address = "127.0.0.1:%d" % free_ports(1)[0]
+            peers = ("--peer", "inventory=" + inventory.address,
+                     "--peer", "payment=" + cls.payment.address)
+            cls.edge = start("edge", "user", "--http", "127.0.0.1:0", *peers,
+                             "--peer", "order=" + order_address)
+            start("order", "order", "--listen", order_address,
+                  "--peer", "user=" + cls.edge.address, *peers)
+            then()
+        except Exception:
+            cls.stop_all()
+            shutil.rmtree(cls.trace_dir, ignore_errors=True)
+            raise
+        cls.base = "http://127.0.0.1:%d" % cls.edge.logged_ports("HTTP gateway")[0]
+        cls.http = requests.Session()
+
+    def spans(self, process, trace_id, count=1, span_ids=()):
+        """`process`'s spans of `trace_id` in its --trace-log, once there are `count` and every
+        one of `span_ids` is among them (bounded wait: the writer drains every 20 ms)."""
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            with open(self.traces[process]) as f:
+                lines = [line for line in f if line.endswith("\n")]  # the last may be mid-write
+                found = [x for x in map(json.loads, filter(str.strip, lines))
+                         if x["trace_id"] == trace_id]
+            ids = {x["span_id"] for x in found}
+            if (len(found) >= count and ids.issuperset(span_ids)) or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    @classmethod
+    def spawn(cls, *flags):
+        server = Server(cls.binary, *flags)
+        cls.servers.append(server)
+        return server
+
+    @classmethod
+    def stop_all(cls):
+        return [(s.address, s.stop()) for s in reversed(cls.servers)]
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.http.close()
+        codes = cls.stop_all()
+        shutil.rmtree(cls.trace_dir, ignore_errors=True)
+        assert all(code == 0 for _, code in codes), codes

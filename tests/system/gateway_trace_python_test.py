@@ -21,24 +21,17 @@ the edge, inventory, payment), and an edge without --trace-log. With python3-req
     the step would run its whole budget: checked by hand, 2.0 s).
 Usage: gateway_trace_python_test.py PATH/TO/percore-server"""
 
-import json
-import os
 import re
-import shutil
 import socket
 import sys
-import tempfile
 import time
 import unittest
 import uuid
 
-import requests
 import websocket
 
-from gateway_support import TIMEOUT, GatewayClient, unique
+from gateway_support import TIMEOUT, GatewayClient, PeerPlacement, unique
 from percore_py import admin
-from percore_py.cluster import free_ports
-from percore_py.server import Server
 
 SERVER = None
 NO_TX = "txn_00000000deadbeef"  # well-formed, never issued: GetPayment's NOT_FOUND
@@ -61,58 +54,15 @@ MALFORMED = [
 NO_DEADLINE_SECONDS = 30
 
 
-def free_port():
-    return free_ports(1)[0]
-
-
-class GatewayTraceTest(GatewayClient, unittest.TestCase):
+class GatewayTraceTest(PeerPlacement, GatewayClient, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        common = ("--shards", "2", "--shutdown-grace", "2")
-        cls.servers = []
-        cls.trace_dir = tempfile.mkdtemp(prefix="percore-gwtrace-")
-        cls.traces = {name: os.path.join(cls.trace_dir, name + ".jsonl")
-                      for name in ("edge", "payment", "order")}
-        try:
-            inventory = cls.spawn(*common, "--services", "inventory")
-            cls.payment, cls.payment_admin = admin.start_with_admin(
-                SERVER, *common, "--services", "payment", "--trace-log", cls.traces["payment"])
-            cls.servers.append(cls.payment)
-            order_address = "127.0.0.1:%d" % free_port()
-            cls.edge = cls.spawn(*common, "--services", "user", "--http", "127.0.0.1:0",
-                                 "--peer", "inventory=" + inventory.address,
-                                 "--peer", "payment=" + cls.payment.address,
-                                 "--peer", "order=" + order_address,
-                                 "--trace-log", cls.traces["edge"])
-            cls.spawn(*common, "--services", "order", "--listen", order_address,
-                      "--peer", "user=" + cls.edge.address,
-                      "--peer", "inventory=" + inventory.address,
-                      "--peer", "payment=" + cls.payment.address,
-                      "--trace-log", cls.traces["order"])
-            cls.plain = cls.spawn(*common, "--services", "user", "--http", "127.0.0.1:0")
-        except Exception:
-            cls.stop_all()
-            raise
-        cls.base = "http://127.0.0.1:%d" % cls.edge.logged_ports("HTTP gateway")[0]
+        def start_plain():  # an edge without --trace-log
+            cls.plain = cls.spawn(*cls.COMMON, "--services", "user", "--http", "127.0.0.1:0")
+
+        cls.start_placement(SERVER, traced=("edge", "payment", "order"), with_admin=("payment",),
+                            then=start_plain)
         cls.plain_base = "http://127.0.0.1:%d" % cls.plain.logged_ports("HTTP gateway")[0]
-        cls.http = requests.Session()
-
-    @classmethod
-    def spawn(cls, *flags):
-        server = Server(SERVER, *flags)
-        cls.servers.append(server)
-        return server
-
-    @classmethod
-    def stop_all(cls):
-        return [(s.address, s.stop()) for s in reversed(cls.servers)]
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.http.close()
-        codes = cls.stop_all()
-        shutil.rmtree(cls.trace_dir, ignore_errors=True)
-        assert all(code == 0 for _, code in codes), codes
 
     def send(self, method, path, base=None, body=None, **headers):
         kw = {"json": body} if body is not None else {}
@@ -128,20 +78,6 @@ class GatewayTraceTest(GatewayClient, unittest.TestCase):
         self.assertNotEqual(match.group(1), "0" * 32)
         self.assertNotEqual(match.group(2), "0" * 16)
         return match.group(1), match.group(2)
-
-    def spans(self, process, trace_id, count=1, span_ids=()):
-        """`process`'s spans of `trace_id`, once there are `count` and every one of `span_ids`
-        is among them (bounded wait: the writer drains every 20 ms)."""
-        deadline = time.monotonic() + TIMEOUT
-        while True:
-            with open(self.traces[process]) as f:
-                lines = [line for line in f if line.endswith("\n")]  # the last may be mid-write
-                found = [x for x in map(json.loads, filter(str.strip, lines))
-                         if x["trace_id"] == trace_id]
-            ids = {x["span_id"] for x in found}
-            if (len(found) >= count and ids.issuperset(span_ids)) or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
 
     def answers(self, base, **headers):
         """One answer of each kind, with `headers`: {what: (response, expected status)}."""
@@ -322,7 +258,7 @@ class GatewayTraceTest(GatewayClient, unittest.TestCase):
     def handled(self, code):
         labels = frozenset(dict(grpc_type="unary", grpc_service="payment.v1.PaymentService",
                                 grpc_method="ProcessPayment", grpc_code=code).items())
-        return admin.metrics(self.payment_admin).get(("grpc_server_handled_total", labels), 0)
+        return admin.metrics(self.admins["payment"]).get(("grpc_server_handled_total", labels), 0)
 
     def test_deadline_ends_the_peers_held_call(self):
         """tok_timeout: the payment peer holds the call until the caller's deadline (or 30 s).

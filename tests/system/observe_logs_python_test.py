@@ -12,18 +12,12 @@ import unittest
 
 import grpc
 
-from percore_py import admin
+from percore_py.admin import get, start_with_admin
 from percore_py.server import Server
 from percore_py.stubs import stub_module
 
-from admin_metrics_test import get
-
 SERVER = None
 TIMEOUT = 10
-
-
-def start_with_admin(*flags):
-    return admin.start_with_admin(SERVER, *flags)
 
 
 class JsonLogs(unittest.TestCase):
@@ -54,7 +48,7 @@ class JsonLogs(unittest.TestCase):
         self.assertIn(text, server.stderr_text())
 
     def test_every_stderr_line_is_a_json_object(self):
-        server, admin_port = start_with_admin("--shards", "2", "--services", "user",
+        server, admin_port = start_with_admin(SERVER, "--shards", "2", "--services", "user",
                                               "--log-format", "json")
         try:
             self.assertEqual(get(admin_port, "/readyz")[0], 200)

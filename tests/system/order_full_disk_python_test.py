@@ -7,15 +7,14 @@ Usage: order_full_disk_python_test.py PERCORE_SERVER"""
 
 import os
 import resource
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 import uuid
 
 import grpc
 
+from durability_support import DataDirTest
 from percore_py.server import Server
 from percore_py.stubs import stub_module
 
@@ -27,12 +26,8 @@ def pb(name):
     return stub_module(name)
 
 
-class OrderFullDisk(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="percore-order-full-disk-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class OrderFullDisk(DataDirTest):
+    PREFIX = "percore-order-full-disk-"
 
     def test_orders_refused_unavailable_then_resume(self):
         def small_files():

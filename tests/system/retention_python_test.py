@@ -6,14 +6,13 @@ reservation / payment, while a key used within the retention still returns the f
 Usage: retention_python_test.py PATH/TO/percore-server"""
 
 import os
-import shutil
 import sys
-import tempfile
 import time
 import unittest
 
 from google.protobuf import duration_pb2
 
+from durability_support import DataDirTest
 from percore_py import admin
 from percore_py.stubs import stub_module, stub_modules
 
@@ -42,17 +41,13 @@ def pay(stub, key):
         idempotency_key=key), timeout=10)
 
 
-class Retention(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp(prefix="percore-retention-")
-
-    def tearDown(self):
-        shutil.rmtree(self.dir, ignore_errors=True)
+class Retention(DataDirTest):
+    PREFIX = "percore-retention-"
 
     def start(self, retention):
         server, port = admin.start_with_admin(
             SERVER, "--services", "inventory,payment", "--shards", "2", "--data-dir",
-            os.path.join(self.dir, "data"), "--fsync", "always",
+            self.data, "--fsync", "always",
             "--idempotency-retention", retention)
         return (server, port, inv_grpc.InventoryServiceStub(server.channel),
                 pay_grpc.PaymentServiceStub(server.channel))

@@ -1,9 +1,11 @@
 """The fixture the user-service cluster tests share (cluster_python_test.py,
-cluster_faults_python_test.py, cluster_email_python_test.py): a 3-partition percore cluster on
-loopback serving user.v1 (percore_py.cluster), one per test class, a UserService stub per member,
-and the helpers every case of theirs uses. A class adds flags for every member
-(`cluster_flags`, which may write files into `cls.dir`) or for member i (`member_flags`).
-Run a test module with `main()`: it takes the percore-server path from argv."""
+cluster_faults_python_test.py, cluster_email_python_test.py, cluster_tls_python_test.py): a
+3-partition percore cluster on loopback serving user.v1 (percore_py.cluster), one per test
+class, a UserService stub per member, and the helpers every case of theirs uses. A class adds
+flags for every member (`cluster_flags`, which may write files into `cls.dir`) or for member i
+(`member_flags`), and may change the partitions, the shards per member and the test's channel to
+a member (`channel`). Run a test module with `main()`: it takes the percore-server path from
+argv."""
 
 import os
 import sys
@@ -39,6 +41,13 @@ def write_file(directory, name, text):
 
 class UserClusterCase(unittest.TestCase):
     server = None  # the percore-server binary, set by main()
+    partitions = P
+    shards = 2  # per member
+
+    @classmethod
+    def channel(cls, address):
+        """The test's channel to the member at `address`."""
+        return grpc.insecure_channel(address)
 
     @classmethod
     def cluster_flags(cls):
@@ -54,10 +63,11 @@ class UserClusterCase(unittest.TestCase):
     def setUpClass(cls):
         cls.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-")
         cls.pb, cls.pb_grpc = stub_modules("user.v1.user")
-        cls.cluster = Cluster(cls.server, P, flags=["--services", "user", *cls.cluster_flags()],
+        cls.cluster = Cluster(cls.server, cls.partitions, shards=cls.shards,
+                              flags=["--services", "user", *cls.cluster_flags()],
                               member_flags=cls.member_flags)
         cls.cluster.start()
-        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
+        cls.channels = [cls.channel(a) for a in cls.cluster.addresses]
         cls.stubs = [cls.pb_grpc.UserServiceStub(c) for c in cls.channels]
 
     @classmethod
@@ -82,7 +92,7 @@ class UserClusterCase(unittest.TestCase):
     def user_partition(self, user_id):
         """The member holding the user, None if no running member does: the one that serves a
         marked GetUser (the others refuse it as misrouted, UNAVAILABLE)."""
-        for member in range(P):
+        for member in range(self.partitions):
             if self.cluster.members[member] is None:
                 continue
             try:

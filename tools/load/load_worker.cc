@@ -38,21 +38,9 @@ class LoadWorker::Slot : public grpcdyn::RpcCallObserver {
     };
   }
 
-  // Claims the next ticket and starts (or schedules) its call; goes idle when there is none.
+  // Claims the next ticket and starts (or parks) its call; goes idle when there is none.
   void Next() {
-    auto now = Clock::now();
-    std::optional<Ticket> ticket;
-    if (!worker_.stopping_) ticket = worker_.schedule_.Claim(now);
-    if (!ticket) {
-      --worker_.active_slots_;
-      return;
-    }
-    ticket_ = *ticket;
-    if (ticket_.due > now) {
-      worker_.parked_.push_back(this);
-      return;
-    }
-    StartCall();
+    if (worker_.book_.Claim(this, &ticket_)) StartCall();
   }
 
   void StartCall() {
@@ -78,23 +66,13 @@ class LoadWorker::Slot : public grpcdyn::RpcCallObserver {
 
   void OnDone(const grpc::Status& status) override {
     in_call_ = false;
-    auto latency = Clock::now() - ticket_.due;
-    if (!(stopped_ && worker_.discard_stopped_) && !worker_.schedule_.SkipResult()) {
-      CallOutcome outcome;
-      outcome.latency = latency;
-      outcome.status = status;
-      outcome.messages_sent = call_.messages_sent();
-      outcome.messages_received = call_.messages_received();
-      outcome.bytes_received = call_.bytes_received();
-      worker_.stats_.Record(outcome);
-      if (worker_.plan_.options->details) {
-        auto offset = ticket_.due - worker_.schedule_.start();
-        worker_.stats_.RecordDetail(
-            CallDetail{worker_.unix_start_ns_ + std::chrono::nanoseconds(offset).count(),
-                       std::chrono::nanoseconds(latency).count(), status.error_code(),
-                       status.ok() ? "" : status.error_message()});
-      }
-    }
+    CallOutcome outcome;
+    outcome.latency = Clock::now() - ticket_.due;
+    outcome.status = status;
+    outcome.messages_sent = call_.messages_sent();
+    outcome.messages_received = call_.messages_received();
+    outcome.bytes_received = call_.bytes_received();
+    worker_.book_.Record(ticket_, outcome, stopped_);
     Next();
   }
 
@@ -114,8 +92,8 @@ LoadWorker::LoadWorker(const LoadPlan& plan, LoadSchedule& schedule,
     : plan_(plan),
       schedule_(schedule),
       interrupted_(interrupted),
-      unix_start_ns_(unix_start_ns),
-      requests_(plan.requests) {
+      requests_(plan.requests),
+      book_(schedule, *plan.options, unix_start_ns) {
   for (const auto& channel : plan.channels) {
     stubs_.push_back(std::make_unique<grpc::GenericStub>(channel));
   }
@@ -128,15 +106,9 @@ LoadWorker::LoadWorker(const LoadPlan& plan, LoadSchedule& schedule,
 LoadWorker::~LoadWorker() = default;
 
 void LoadWorker::StartDueSlots() {
-  if (parked_.empty()) return;
-  auto now = Clock::now();
-  while (!parked_.empty() && parked_.front()->due() <= now) {
-    Slot* slot = parked_.front();
-    parked_.pop_front();
-    slot->StartCall();
-  }
-  if (!parked_.empty() && waker_ && parked_.front()->due() != waker_armed_for_) {
-    waker_armed_for_ = parked_.front()->due();
+  std::optional<Clock::time_point> next = book_.StartDue();
+  if (next && waker_ && *next != waker_armed_for_) {
+    waker_armed_for_ = *next;
     waker_->WakeAt(waker_armed_for_);
   }
 }
@@ -144,29 +116,18 @@ void LoadWorker::StartDueSlots() {
 void LoadWorker::OnWake(bool) { StartDueSlots(); }
 
 void LoadWorker::StopIfDue() {
-  if (stopping_) return;
-  bool interrupted = interrupted_.load(std::memory_order_relaxed);
-  if (!interrupted && !schedule_.TimeUp(Clock::now())) return;
-  stopping_ = true;
-  if (interrupted) schedule_.Stop();
-  const std::string& mode = plan_.options->duration_stop;
-  // Ctrl-C means now, whatever --duration-stop says.
-  if (!interrupted && mode == "wait") return;
-  discard_stopped_ = !interrupted && mode == "ignore";
-  // Parked tickets' calls are never made.
-  active_slots_ -= parked_.size();
-  parked_.clear();
+  if (!book_.StopIfDue(interrupted_.load(std::memory_order_relaxed))) return;
   for (auto& slot : slots_) slot->Stop();
 }
 
 void LoadWorker::Run() {
-  active_slots_ = slots_.size();
+  book_.Begin(slots_.size());
   if (plan_.options->rps > 0) waker_ = std::make_unique<PreciseWaker>(cq_, wake_tag_);
   for (auto& slot : slots_) slot->Next();
-  while (active_slots_ > 0) {
+  while (book_.active()) {
     StartDueSlots();
     auto wake = Clock::now() + kPollInterval;
-    if (schedule_.timed() && !stopping_) wake = std::min(wake, schedule_.end());
+    if (schedule_.timed() && !book_.stopping()) wake = std::min(wake, schedule_.end());
     void* tag = nullptr;
     bool ok = false;
     auto got = cq_.AsyncNext(&tag, &ok, ToSystem(wake));

@@ -16,7 +16,6 @@
 #include <grpcpp/generic/generic_stub.h>
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -25,6 +24,7 @@
 #include "tools/load/load_thread.h"
 #include "tools/load/precise_waker.h"
 #include "tools/load/run_stats.h"
+#include "tools/load/slot_book.h"
 
 namespace percore::load {
 
@@ -38,7 +38,7 @@ class LoadWorker : public LoadThread {
 
   // Returns when every slot is out of work and the queue is drained.
   void Run() override;
-  RunStats& stats() override { return stats_; }
+  RunStats& stats() override { return book_.stats(); }
   Clock::time_point finished_at() const override { return finished_at_; }
 
  private:
@@ -53,20 +53,15 @@ class LoadWorker : public LoadThread {
   const LoadPlan& plan_;
   LoadSchedule& schedule_;
   const std::atomic<bool>& interrupted_;
-  const int64_t unix_start_ns_;
   // Declared first so it is destroyed last, after every call that used it.
   grpc::CompletionQueue cq_;
   std::vector<std::unique_ptr<grpc::GenericStub>> stubs_;  // one per connection
   std::vector<grpc::ByteBuffer> requests_;                 // this thread's copies
   std::vector<std::unique_ptr<Slot>> slots_;
-  std::deque<Slot*> parked_;             // slots whose ticket is not yet due, earliest first
+  SlotBook<Slot> book_;
   std::unique_ptr<PreciseWaker> waker_;  // with --rps only
   Clock::time_point waker_armed_for_;
   grpcdyn::CqTag wake_tag_{&grpcdyn::OnTag<LoadWorker, &LoadWorker::OnWake>, this};
-  size_t active_slots_ = 0;
-  bool stopping_ = false;
-  bool discard_stopped_ = false;  // --duration-stop ignore
-  RunStats stats_;
   Clock::time_point finished_at_;
 };
 

@@ -28,19 +28,7 @@ class NativeLoadWorker::Slot : public NativeCallObserver {
 
   // Claims the next ticket and starts (or parks) its call; goes idle when there is none.
   void Next() {
-    auto now = Clock::now();
-    std::optional<Ticket> ticket;
-    if (!worker_.stopping_) ticket = worker_.schedule_.Claim(now);
-    if (!ticket) {
-      --worker_.active_slots_;
-      return;
-    }
-    ticket_ = *ticket;
-    if (ticket_.due > now) {
-      worker_.parked_.push_back(this);
-      return;
-    }
-    StartCall();
+    if (worker_.book_.Claim(this, &ticket_)) StartCall();
   }
 
   void StartCall() {
@@ -81,27 +69,16 @@ class NativeLoadWorker::Slot : public NativeCallObserver {
   Clock::time_point due() const { return ticket_.due; }
 
   void OnCallDone() override {
-    auto latency = Clock::now() - ticket_.due;
-    const grpc::Status& status = call_.status();
-    if (!(stopped_ && worker_.discard_stopped_) && !worker_.schedule_.SkipResult()) {
-      CallOutcome outcome;
-      outcome.latency = latency;
-      outcome.status = status;
-      outcome.messages_sent = 1;
-      // As libgrpc's unary calls: a response counts only when the call succeeded.
-      if (!unary_ || status.ok()) {
-        outcome.messages_received = call_.messages_received();
-        outcome.bytes_received = call_.bytes_received();
-      }
-      worker_.stats_.Record(outcome);
-      if (worker_.plan_.options->details) {
-        auto offset = ticket_.due - worker_.schedule_.start();
-        worker_.stats_.RecordDetail(
-            CallDetail{worker_.unix_start_ns_ + std::chrono::nanoseconds(offset).count(),
-                       std::chrono::nanoseconds(latency).count(), status.error_code(),
-                       status.ok() ? "" : status.error_message()});
-      }
+    CallOutcome outcome;
+    outcome.latency = Clock::now() - ticket_.due;
+    outcome.status = call_.status();
+    outcome.messages_sent = 1;
+    // As libgrpc's unary calls: a response counts only when the call succeeded.
+    if (!unary_ || outcome.status.ok()) {
+      outcome.messages_received = call_.messages_received();
+      outcome.bytes_received = call_.bytes_received();
     }
+    worker_.book_.Record(ticket_, outcome, stopped_);
     worker_.ready_.push_back(this);
   }
 
@@ -122,10 +99,10 @@ NativeLoadWorker::NativeLoadWorker(const LoadPlan& plan, LoadSchedule& schedule,
     : plan_(plan),
       schedule_(schedule),
       interrupted_(interrupted),
-      unix_start_ns_(unix_start_ns),
       epoll_fd_(epoll_create1(EPOLL_CLOEXEC)),
       timer_fd_(timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)),
-      request_(plan) {
+      request_(plan),
+      book_(schedule, *plan.options, unix_start_ns) {
   for (size_t i = 0; i < std::max<size_t>(connection_count, 1); ++i) {
     endpoints_.push_back(std::make_unique<NativeEndpoint>(epoll_fd_, request_, plan.options->host,
                                                           plan.options->connect_timeout));
@@ -154,14 +131,7 @@ void NativeLoadWorker::RunReady() {
 }
 
 void NativeLoadWorker::StartDueSlots() {
-  if (parked_.empty()) return;
-  auto now = Clock::now();
-  while (!parked_.empty() && parked_.front()->due() <= now) {
-    Slot* slot = parked_.front();
-    parked_.pop_front();
-    slot->StartCall();
-  }
-  if (!parked_.empty()) ArmTimer(parked_.front()->due());
+  if (std::optional<Clock::time_point> next = book_.StartDue()) ArmTimer(*next);
 }
 
 void NativeLoadWorker::ArmTimer(Clock::time_point when) {
@@ -183,25 +153,14 @@ void NativeLoadWorker::ExpireDeadlines(Clock::time_point now) {
 }
 
 void NativeLoadWorker::StopIfDue() {
-  if (stopping_) return;
-  bool interrupted = interrupted_.load(std::memory_order_relaxed);
-  if (!interrupted && !schedule_.TimeUp(Clock::now())) return;
-  stopping_ = true;
-  if (interrupted) schedule_.Stop();
-  const std::string& mode = plan_.options->duration_stop;
-  // Ctrl-C means now, whatever --duration-stop says.
-  if (!interrupted && mode == "wait") return;
-  discard_stopped_ = !interrupted && mode == "ignore";
-  // Parked tickets' calls are never made.
-  active_slots_ -= parked_.size();
-  parked_.clear();
+  if (!book_.StopIfDue(interrupted_.load(std::memory_order_relaxed))) return;
   for (auto& slot : slots_) slot->Stop();
 }
 
 int NativeLoadWorker::WaitMillis(Clock::time_point now) const {
   if (!ready_.empty()) return 0;
   auto wake = now + kPollInterval;
-  if (schedule_.timed() && !stopping_) wake = std::min(wake, schedule_.end());
+  if (schedule_.timed() && !book_.stopping()) wake = std::min(wake, schedule_.end());
   wake = std::min(wake, next_deadline_);
   if (wake <= now) return 0;
   // Rounded up: waking early would only go round the loop again.
@@ -209,14 +168,14 @@ int NativeLoadWorker::WaitMillis(Clock::time_point now) const {
 }
 
 void NativeLoadWorker::Run() {
-  active_slots_ = slots_.size();
+  book_.Begin(slots_.size());
   for (auto& slot : slots_) slot->Next();
   epoll_event events[kMaxEvents];
-  while (active_slots_ > 0) {
+  while (book_.active()) {
     RunReady();
     StartDueSlots();
     for (auto& endpoint : endpoints_) endpoint->Flush();
-    if (active_slots_ == 0) break;
+    if (!book_.active()) break;
     int n = epoll_wait(epoll_fd_, events, kMaxEvents, WaitMillis(Clock::now()));
     for (int i = 0; i < n; ++i) {
       if (events[i].data.ptr == nullptr) {

@@ -14,7 +14,6 @@
 // epoll_wait's milliseconds).
 
 #include <atomic>
-#include <deque>
 #include <memory>
 #include <vector>
 
@@ -24,6 +23,7 @@
 #include "tools/load/native_endpoint.h"
 #include "tools/load/native_request.h"
 #include "tools/load/run_stats.h"
+#include "tools/load/slot_book.h"
 
 namespace percore::load {
 
@@ -36,7 +36,7 @@ class NativeLoadWorker : public LoadThread {
   ~NativeLoadWorker() override;
 
   void Run() override;
-  RunStats& stats() override { return stats_; }
+  RunStats& stats() override { return book_.stats(); }
   Clock::time_point finished_at() const override { return finished_at_; }
 
  private:
@@ -52,7 +52,6 @@ class NativeLoadWorker : public LoadThread {
   const LoadPlan& plan_;
   LoadSchedule& schedule_;
   const std::atomic<bool>& interrupted_;
-  const int64_t unix_start_ns_;
   const int epoll_fd_;
   const int timer_fd_;
   NativeRequest request_;
@@ -60,13 +59,9 @@ class NativeLoadWorker : public LoadThread {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<Slot*> ready_;    // finished this round: claim their next ticket
   std::vector<Slot*> running_;  // the batch RunReady is restarting (kept for its capacity)
-  std::deque<Slot*> parked_;    // tickets not yet due (--rps), earliest first
+  SlotBook<Slot> book_;
   Clock::time_point timer_armed_for_{};
   Clock::time_point next_deadline_ = Clock::time_point::max();
-  size_t active_slots_ = 0;
-  bool stopping_ = false;
-  bool discard_stopped_ = false;
-  RunStats stats_;
   Clock::time_point finished_at_;
 };
 

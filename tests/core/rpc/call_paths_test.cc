@@ -257,7 +257,6 @@ TEST_F(CallPathsTest, UnparsableStreamMessageEndsTheCallAndRunsOnCancel) {
   const std::string garbage("\xff\xff\xff\xff\xff\xff", 6);  // wire type 7 does not exist
   grpc::Slice slice(garbage);
   grpc::ByteBuffer message(&slice, 1);
-  grpc::ByteBuffer response;
   grpc::Status status;
   grpc::ClientContext context;
   SetDeadline(context);

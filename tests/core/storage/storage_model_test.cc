@@ -84,11 +84,15 @@ void ExpectPagedWalkMatches(const ShardedTable& table,
   ASSERT_EQ(walked, expected) << where;
 }
 
-class TableModelTest : public ::testing::TestWithParam<uint32_t> {};
+// A model test runs once per fixed seed, which drives its random operations and names each
+// failure.
+class SeededModelTest : public ::testing::TestWithParam<uint32_t> {
+ protected:
+  const uint32_t seed_ = GetParam();
+  std::mt19937 rng_{seed_};
+};
 
-TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
-  const uint32_t seed = GetParam();
-  std::mt19937 rng(seed);
+TEST_P(SeededModelTest, PartitionedTableMatchesASingleMap) {
   std::uniform_int_distribution<uint32_t> key_dist(0, 1499);
   std::uniform_int_distribution<int> op_dist(0, 99);
   std::uniform_int_distribution<size_t> limit_dist(0, 40);
@@ -97,9 +101,9 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
   std::map<std::string, std::string> model;
   constexpr int kOps = 20000;
   for (int i = 0; i < kOps; ++i) {
-    const std::string where = Numbered("seed ", seed) + Numbered(" op ", i);
-    const std::string key = KeyFor(key_dist(rng));
-    const int op = op_dist(rng);
+    const std::string where = Numbered("seed ", seed_) + Numbered(" op ", i);
+    const std::string key = KeyFor(key_dist(rng_));
+    const int op = op_dist(rng_);
     if (op < 40) {  // put
       const std::string value = key + Numbered("#", i);
       const bool inserted = table.Owner(key).Put(key, CompactBlob::CopyOf(value));
@@ -115,9 +119,9 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
     } else if (op < 85) {  // erase
       ASSERT_EQ(table.Owner(key).Erase(key), model.erase(key) == 1) << where;
     } else if (op < 99) {  // one page after a random cursor, present or not
-      const size_t limit = limit_dist(rng);
+      const size_t limit = limit_dist(rng_);
       std::optional<std::string> cursor;
-      if (op_dist(rng) >= 10) cursor = key;
+      if (op_dist(rng_) >= 10) cursor = key;
       MergedPage<ShardedTable::Row> page = table.Page(cursor, limit);
       auto it = cursor ? model.upper_bound(*cursor) : model.begin();
       for (const auto& row : page.items) {
@@ -133,22 +137,16 @@ TEST_P(TableModelTest, PartitionedTableMatchesASingleMap) {
           << where;
       ASSERT_EQ(page.more, it != model.end()) << where;
     } else {  // a full paged walk now and then
-      ExpectPagedWalkMatches(table, model, rng, where);
+      ExpectPagedWalkMatches(table, model, rng_, where);
     }
     ASSERT_EQ(table.size(), model.size()) << where;
   }
-  ExpectPagedWalkMatches(table, model, rng, Numbered("seed ", seed) + " final");
+  ExpectPagedWalkMatches(table, model, rng_, Numbered("seed ", seed_) + " final");
   // The walk crossed partitions: every one of them held part of the keys.
   for (size_t p = 0; p < kPartitions; ++p) EXPECT_GT(table.partition_size(p), 50u) << p;
 }
 
-INSTANTIATE_TEST_SUITE_P(FixedSeeds, TableModelTest, ::testing::Values(1u, 2u, 3u, 20240601u));
-
-class UniqueIndexModelTest : public ::testing::TestWithParam<uint32_t> {};
-
-TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
-  const uint32_t seed = GetParam();
-  std::mt19937 rng(seed);
+TEST_P(SeededModelTest, PartitionedIndexMatchesASingleMap) {
   std::uniform_int_distribution<int> key_dist(0, 199);
   std::uniform_int_distribution<int> owner_dist(0, 5);
   std::uniform_int_distribution<int> op_dist(0, 99);
@@ -160,10 +158,10 @@ TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
   std::map<std::string, std::string> model;
   constexpr int kOps = 20000;
   for (int i = 0; i < kOps; ++i) {
-    const std::string where = Numbered("seed ", seed) + Numbered(" op ", i);
-    const std::string key = Numbered("mail", key_dist(rng)) + "@example.com";
-    const std::string owner = Numbered("u", owner_dist(rng));
-    const int op = op_dist(rng);
+    const std::string where = Numbered("seed ", seed_) + Numbered(" op ", i);
+    const std::string key = Numbered("mail", key_dist(rng_)) + "@example.com";
+    const std::string owner = Numbered("u", owner_dist(rng_));
+    const int op = op_dist(rng_);
     auto it = model.find(key);
     if (op < 50) {  // claim
       std::string holder;
@@ -196,8 +194,7 @@ TEST_P(UniqueIndexModelTest, PartitionedIndexMatchesASingleMap) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(FixedSeeds, UniqueIndexModelTest,
-                         ::testing::Values(1u, 2u, 3u, 20240601u));
+INSTANTIATE_TEST_SUITE_P(FixedSeeds, SeededModelTest, ::testing::Values(1u, 2u, 3u, 20240601u));
 
 // The claim -> write row -> release protocol of unique_index_partition.h, with many requests
 // for the same key interleaved step by step in a random order, as shards would run them.

@@ -62,6 +62,12 @@ class RemoteInventoryClientTest : public ::testing::Test {
     caller_->Start();
   }
 
+  // One replica, and a caller (2 shards) of it.
+  void StartOneReplica() {
+    StartReplicas(1);
+    StartCaller(Addresses());
+  }
+
   std::vector<std::string> Addresses() const {
     std::vector<std::string> addresses;
     for (auto& server : servers_) addresses.push_back(server->address());
@@ -108,8 +114,7 @@ class RemoteInventoryClientTest : public ::testing::Test {
 };
 
 TEST_F(RemoteInventoryClientTest, CallReachesThePeerAndCompletesOnTheCallingShard) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   for (runtime::ShardId shard : {0u, 1u}) {
     auto outcome = GetProduct(shard, "sku-" + std::to_string(shard));
     ASSERT_TRUE(outcome) << "done never ran";
@@ -149,8 +154,7 @@ TEST_F(RemoteInventoryClientTest, RoundRobinSpreadsCallsAcrossReplicas) {
 }
 
 TEST_F(RemoteInventoryClientTest, EachShardHasItsOwnChannel) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   ASSERT_TRUE(GetProduct(0, "a"));
   ASSERT_TRUE(GetProduct(1, "b"));
   std::shared_ptr<grpc::Channel> channels[2];
@@ -166,8 +170,7 @@ TEST_F(RemoteInventoryClientTest, EachShardHasItsOwnChannel) {
 }
 
 TEST_F(RemoteInventoryClientTest, IdempotentMethodsAreRetriedOnUnavailable) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   states_[0]->unavailable_left = 1;
   auto product = GetProduct(0, "sku-1");
   ASSERT_TRUE(product);
@@ -183,8 +186,7 @@ TEST_F(RemoteInventoryClientTest, IdempotentMethodsAreRetriedOnUnavailable) {
 }
 
 TEST_F(RemoteInventoryClientTest, AdjustStockIsNotRetried) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   states_[0]->unavailable_left = 1;
   auto outcome = CallOn<inv::Product>(*caller_, 0, [this](auto done) {
     inv::AdjustStockRequest request;
@@ -198,8 +200,7 @@ TEST_F(RemoteInventoryClientTest, AdjustStockIsNotRetried) {
 }
 
 TEST_F(RemoteInventoryClientTest, RetriesGiveUpAfterMaxAttempts) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   states_[0]->unavailable_left = 100;
   auto outcome = GetProduct(0, "sku-1");
   ASSERT_TRUE(outcome);
@@ -208,8 +209,7 @@ TEST_F(RemoteInventoryClientTest, RetriesGiveUpAfterMaxAttempts) {
 }
 
 TEST_F(RemoteInventoryClientTest, DeadlineIsPropagatedAndEnforced) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   states_[0]->hold_reserve = true;
   clients::CallOptions options = Within(std::chrono::milliseconds(300));
   auto outcome = ReserveStock(0, "order-1", options);
@@ -225,8 +225,7 @@ TEST_F(RemoteInventoryClientTest, DeadlineIsPropagatedAndEnforced) {
 }
 
 TEST_F(RemoteInventoryClientTest, WithoutADeadlineTheCalleeSeesNone) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   auto outcome = ReserveStock(0, "order-1", clients::CallOptions{});
   ASSERT_TRUE(outcome && outcome->status.ok());
   std::lock_guard lock(states_[0]->mutex);
@@ -236,8 +235,7 @@ TEST_F(RemoteInventoryClientTest, WithoutADeadlineTheCalleeSeesNone) {
 }
 
 TEST_F(RemoteInventoryClientTest, CloseCancelsCallsInFlightAndFailsLaterOnesOnThatShard) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   states_[0]->hold_reserve = true;
   // No deadline: only Close() can end this call.
   auto held = std::async(std::launch::async,
@@ -298,8 +296,7 @@ TEST_F(RemoteInventoryClientTest, UnreachablePeerIsUnavailable) {
 }
 
 TEST_F(RemoteInventoryClientTest, CallOffAShardThreadFailsInline) {
-  StartReplicas(1);
-  StartCaller(Addresses());
+  StartOneReplica();
   std::optional<grpc::Status> seen;  // as a gRPC client would see it
   client_->GetProduct(
       inv::GetProductRequest(), clients::CallOptions{},

@@ -26,6 +26,17 @@ using ::percore::remote::RemotePaymentClient;
 using ::percore::remote::RemotePeer;
 using ::percore::testing::ServerFixture;
 
+// An approved charge of 12.50 USD for order "order-KEY" under idempotency key `key`.
+pay::ProcessPaymentRequest ChargeRequest(const std::string& key) {
+  pay::ProcessPaymentRequest request;
+  request.set_order_id("order-" + key);
+  request.mutable_amount()->set_amount_minor(1250);
+  request.mutable_amount()->set_currency("USD");
+  request.mutable_method()->set_token("tok_approve");
+  request.set_idempotency_key(key);
+  return request;
+}
+
 class RemotePaymentClientTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -52,14 +63,8 @@ class RemotePaymentClientTest : public ::testing::Test {
     auto stub = replicas_[replica]->MakeStub<pay::PaymentService>();
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + 20s);
-    pay::ProcessPaymentRequest request;
-    request.set_order_id("order-" + key);
-    request.mutable_amount()->set_amount_minor(1250);
-    request.mutable_amount()->set_currency("USD");
-    request.mutable_method()->set_token("tok_approve");
-    request.set_idempotency_key(key);
     pay::PaymentResult result;
-    grpc::Status status = stub->ProcessPayment(&context, request, &result);
+    grpc::Status status = stub->ProcessPayment(&context, ChargeRequest(key), &result);
     EXPECT_TRUE(status.ok()) << status.error_message();
     EXPECT_EQ(result.status(), pay::PaymentResult::PAYMENT_STATUS_APPROVED);
     return result.transaction_id();
@@ -67,14 +72,8 @@ class RemotePaymentClientTest : public ::testing::Test {
 
   std::optional<Outcome<pay::PaymentResult>> Charge(const std::string& key) {
     return CallOn<pay::PaymentResult>(*caller_, 0, [this, key](auto done) {
-      pay::ProcessPaymentRequest request;
-      request.set_order_id("order-" + key);
-      request.mutable_amount()->set_amount_minor(1250);
-      request.mutable_amount()->set_currency("USD");
-      request.mutable_method()->set_token("tok_approve");
-      request.set_idempotency_key(key);
       clients::CallOptions options{.deadline = std::chrono::system_clock::now() + 20s};
-      client_->ProcessPayment(request, options, std::move(done));
+      client_->ProcessPayment(ChargeRequest(key), options, std::move(done));
     });
   }
 
