@@ -23,9 +23,18 @@ class InventoryClient {
   virtual void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                                   const CallOptions& options,
                                   Done<::inventory::v1::Reservation> done) = 0;
-  // Returns units to stock (CancelOrder of a confirmed order).
+  // Adds units to (or takes them from) the stock; not idempotent.
   virtual void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
                            Done<::inventory::v1::Product> done) = 0;
+  // Returns a committed reservation's units to stock, exactly once (CancelOrder of a confirmed
+  // order); idempotent, so it may be retried. A client that cannot answers UNIMPLEMENTED.
+  virtual void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                                 const CallOptions& options,
+                                 Done<::inventory::v1::Reservation> done) {
+    (void)request;
+    (void)options;
+    done(Status(StatusCode::kUnimplemented, "ReturnReservation"), ::inventory::v1::Reservation());
+  }
 };
 
 }  // namespace percore::clients

@@ -19,7 +19,7 @@
 //   - the reservation's id lists the parts' ids in ascending partition order, joined by '.'
 //     (`rsv_…​.rsv_…`): each part's id names its partition, so Commit and Release reach every
 //     part without a directory. Commit goes part by part in ascending order and stops at the first
-//     refusal (commits are idempotent: a retry carries on); Release releases every part.
+//     refusal (commits are idempotent: a retry carries on); Release (and Return) every part.
 // The answer for a spanning reservation is the parts merged: the caller's key and the joined id,
 // the lines in the order asked, the earliest expiry, and HELD only when every part is HELD.
 // Calls for this partition go to `local`; others' to their member (member_call.h).
@@ -54,6 +54,10 @@ class ClusterInventoryClient final : public clients::InventoryClient {
                           clients::Done<::inventory::v1::Reservation> done) override;
   void AdjustStock(::inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
                    clients::Done<::inventory::v1::Product> done) override;
+  // Every part returned (each idempotent), as ReleaseReservation releases every part.
+  void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                         const clients::CallOptions& options,
+                         clients::Done<::inventory::v1::Reservation> done) override;
 
   // For the router: whether a client's call on `path` is a reservation spanning partitions
   // (served here by Coordinate, not forwarded whole to one owner).

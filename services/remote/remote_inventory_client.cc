@@ -10,7 +10,7 @@ PeerOptions RemoteInventoryClient::Options(std::vector<std::string> addresses) {
   options.service = "inventory.v1.InventoryService";
   options.addresses = std::move(addresses);
   options.retryable_methods = {"GetProduct", "ReserveStock", "CommitReservation",
-                               "ReleaseReservation"};
+                               "ReleaseReservation", "ReturnReservation"};
   return options;
 }
 
@@ -57,6 +57,15 @@ void RemoteInventoryClient::AdjustStock(::inventory::v1::AdjustStockRequest requ
                        [&](auto& stub, auto* context, auto* cq) {
                          return stub.PrepareAsyncAdjustStock(context, request, cq);
                        });
+}
+
+void RemoteInventoryClient::ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                                              const clients::CallOptions& options,
+                                              clients::Done<Reservation> done) {
+  stubs_.Call<Reservation>(kReturnReservation, options, std::move(done),
+                           [&](auto& stub, auto* context, auto* cq) {
+                             return stub.PrepareAsyncReturnReservation(context, request, cq);
+                           });
 }
 
 }  // namespace percore::remote

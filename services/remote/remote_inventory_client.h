@@ -4,8 +4,8 @@
 //
 // InventoryService in other processes (--peer inventory=HOST:PORT,...), over gRPC: round_robin
 // across the replicas, the caller's deadline propagated. Retried on UNAVAILABLE: GetProduct (a
-// read), ReserveStock (idempotent by reservation_key), CommitReservation and ReleaseReservation
-// (idempotent). Never AdjustStock: a delta applied twice moves the stock twice.
+// read), ReserveStock (idempotent by reservation_key), CommitReservation, ReleaseReservation and
+// ReturnReservation (idempotent). Never AdjustStock: a delta applied twice moves the stock twice.
 
 #include <memory>
 #include <string>
@@ -24,7 +24,7 @@ class RemoteInventoryClient final : public clients::InventoryClient {
 
   explicit RemoteInventoryClient(std::shared_ptr<RemotePeer> peer)
       : stubs_(std::move(peer), {"GetProduct", "ReserveStock", "CommitReservation",
-                                 "ReleaseReservation", "AdjustStock"}) {}
+                                 "ReleaseReservation", "AdjustStock", "ReturnReservation"}) {}
 
   void GetProduct(::inventory::v1::GetProductRequest request, const clients::CallOptions& options,
                   clients::Done<::inventory::v1::Product> done) override;
@@ -39,6 +39,9 @@ class RemoteInventoryClient final : public clients::InventoryClient {
                           clients::Done<::inventory::v1::Reservation> done) override;
   void AdjustStock(::inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
                    clients::Done<::inventory::v1::Product> done) override;
+  void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                         const clients::CallOptions& options,
+                         clients::Done<::inventory::v1::Reservation> done) override;
 
   RemotePeer& peer() { return stubs_.peer(); }
 
@@ -49,7 +52,8 @@ class RemoteInventoryClient final : public clients::InventoryClient {
     kReserveStock,
     kCommitReservation,
     kReleaseReservation,
-    kAdjustStock
+    kAdjustStock,
+    kReturnReservation
   };
   PeerStubs<::inventory::v1::InventoryService> stubs_;
 };
