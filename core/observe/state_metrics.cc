@@ -12,7 +12,7 @@ struct FamilyInfo {
   prometheus::MetricType type;
 };
 
-constexpr std::array<FamilyInfo, 11> kFamilies = {{
+constexpr std::array<FamilyInfo, 12> kFamilies = {{
     {StateFamily::kStorageRows, "percore_storage_rows", "Rows stored in the table on the shard.",
      prometheus::MetricType::Gauge},
     {StateFamily::kStorageBytes, "percore_storage_bytes",
@@ -27,6 +27,10 @@ constexpr std::array<FamilyInfo, 11> kFamilies = {{
      "Orders whose saga reached a final status (CONFIRMED, FAILED by failure code, CANCELLED) on "
      "the shard since start; a confirmed order cancelled later counts in both.",
      prometheus::MetricType::Counter},
+    {StateFamily::kCompensationsPending, "percore_order_compensations_pending",
+     "FAILED or CANCELLED orders on the shard whose compensation (a refund, a hold's release, a "
+     "stock return) failed and is being retried in the background (compensation_pending).",
+     prometheus::MetricType::Gauge},
     {StateFamily::kWalBytes, "percore_wal_bytes_total",
      "Record bytes the store's write-ahead log wrote on the shard since start.",
      prometheus::MetricType::Counter},

@@ -20,11 +20,12 @@ namespace percore::observe {
 
 // Every state family; names, help texts and types in state_metrics.cc.
 enum class StateFamily {
-  kStorageRows,       // gauge, labels table
-  kStorageBytes,      // gauge, labels table
-  kStreamsOpen,       // gauge, labels grpc_service, grpc_method
-  kReservationsHeld,  // gauge
-  kOrdersFinished,    // counter, labels status, failure_code
+  kStorageRows,           // gauge, labels table
+  kStorageBytes,          // gauge, labels table
+  kStreamsOpen,           // gauge, labels grpc_service, grpc_method
+  kReservationsHeld,      // gauge
+  kOrdersFinished,        // counter, labels status, failure_code
+  kCompensationsPending,  // gauge
   // The write-ahead log and snapshots of each durable store (core/durability LogStats).
   kWalBytes,               // counter, labels store
   kWalFsyncs,              // counter, labels store

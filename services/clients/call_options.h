@@ -19,7 +19,8 @@ struct CallOptions {
   // A remote call waits (up to the deadline) for an unreachable callee to come back instead of
   // failing UNAVAILABLE at once (gRPC's wait_for_ready): for a call that must not be lost but
   // cannot be retried, since a request that never left is then sent once the callee is back.
-  // In process, and for a forwarded cluster call, it changes nothing.
+  // A service's call to another cluster member (services/cluster/member_call.h) waits the same
+  // way; in process it changes nothing.
   bool wait_for_ready = false;
 };
 

@@ -27,14 +27,24 @@ class InventoryClient {
   virtual void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                                   const CallOptions& options,
                                   Done<::inventory::v1::Reservation> done) = 0;
-  // Returns units to stock (CancelOrder of a confirmed order).
+  // Adds units to (or takes them from) the stock; not idempotent.
   virtual void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
                            Done<::inventory::v1::Product> done) = 0;
+  // Returns a committed reservation's units to stock, exactly once (CancelOrder of a confirmed
+  // order); idempotent, so it may be retried. A client that cannot answers UNIMPLEMENTED.
+  virtual void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                                 const CallOptions& options,
+                                 Done<::inventory::v1::Reservation> done) {
+    (void)request;
+    (void)options;
+    done(Status(StatusCode::kUnimplemented, "ReturnReservation"), ::inventory::v1::Reservation());
+  }
 };
 
 // InventoryClient's operations, in the order above, by their gRPC method names.
-inline constexpr const char* kInventoryMethods[] = {
-    "GetProduct", "ReserveStock", "CommitReservation", "ReleaseReservation", "AdjustStock"};
+inline constexpr const char* kInventoryMethods[] = {"GetProduct",        "ReserveStock",
+                                                    "CommitReservation", "ReleaseReservation",
+                                                    "AdjustStock",       "ReturnReservation"};
 
 // An InventoryClient that sends each operation alike (a peer's generated stubs):
 // `Impl::Send<op>(request, options, done)`, `op` indexing kInventoryMethods.
@@ -62,6 +72,11 @@ class InventoryClientVia : public InventoryClient {
   void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
                    Done<::inventory::v1::Product> done) final {
     Send<4>(std::move(request), options, std::move(done));
+  }
+  void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                         const CallOptions& options,
+                         Done<::inventory::v1::Reservation> done) final {
+    Send<5>(std::move(request), options, std::move(done));
   }
 
  private:

@@ -187,6 +187,41 @@ std::vector<std::string> ClusterInventoryClient::PartIds(
   return ids;
 }
 
+void ClusterInventoryClient::ReturnReservation(inv::ReturnReservationRequest request,
+                                               const clients::CallOptions& options,
+                                               clients::Done<inv::Reservation> done) {
+  std::vector<std::string> ids = PartIds(request.reservation_id(), done);
+  if (ids.empty()) return;
+  auto return_part = [this, options](const std::string& id, clients::Done<inv::Reservation> done) {
+    inv::ReturnReservationRequest part;
+    part.set_reservation_id(id);
+    LocalOrMember(*links_, placement_.self, placement_.OwnerOfCommerce(id),
+                  Path("ReturnReservation"), *local_, &clients::InventoryClient::ReturnReservation,
+                  std::move(part), options, std::move(done));
+  };
+  if (ids.size() == 1) return return_part(ids[0], std::move(done));
+  // Every part is returned (each is idempotent, so a retry finishes what one left); the first
+  // refusal is the answer.
+  auto parts = std::make_shared<Parts>();
+  parts->ids = std::move(ids);
+  parts->held.resize(parts->ids.size());
+  parts->done = std::move(done);
+  parts->pending = parts->ids.size();
+  for (size_t i = 0; i < parts->ids.size(); ++i) {
+    return_part(parts->ids[i], [parts, i](const Status& status, inv::Reservation reservation) {
+      if (!status.ok() && parts->first_error.ok()) parts->first_error = status;
+      parts->held[i] = std::move(reservation);
+      if (--parts->pending > 0) return;
+      clients::Done<inv::Reservation> done = std::move(parts->done);
+      if (!parts->first_error.ok()) {
+        done(parts->first_error, inv::Reservation());
+        return;
+      }
+      done(Status(), parts->Merged());
+    });
+  }
+}
+
 bool ClusterInventoryClient::Spans(std::string_view path,
                                    const google::protobuf::Message& request) const {
   const std::string_view method = path.substr(std::min(path.size(), std::strlen(kInventory)));
@@ -210,6 +245,10 @@ bool ClusterInventoryClient::Spans(std::string_view path,
     return static_cast<const inv::ReleaseReservationRequest&>(request).reservation_id().find(
                kPartSeparator) != std::string::npos;
   }
+  if (method == "ReturnReservation") {
+    return static_cast<const inv::ReturnReservationRequest&>(request).reservation_id().find(
+               kPartSeparator) != std::string::npos;
+  }
   return false;
 }
 
@@ -226,6 +265,9 @@ void ClusterInventoryClient::Coordinate(std::string_view path,
     ReserveStock(static_cast<const inv::ReserveStockRequest&>(request), options, std::move(reply));
   } else if (method == "CommitReservation") {
     CommitReservation(static_cast<const inv::CommitReservationRequest&>(request), options,
+                      std::move(reply));
+  } else if (method == "ReturnReservation") {
+    ReturnReservation(static_cast<const inv::ReturnReservationRequest&>(request), options,
                       std::move(reply));
   } else {
     ReleaseReservation(static_cast<const inv::ReleaseReservationRequest&>(request), options,

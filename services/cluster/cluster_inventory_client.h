@@ -24,6 +24,7 @@
 //     background; commits are idempotent by id). Release asks the first part first: released,
 //     the others are released; found committed, the commit is finished instead and the answer
 //     is FAILED_PRECONDITION (committed), so a caller returning the units returns all of them.
+//     Return (ReturnReservation, idempotent) goes to every part.
 // The answer for a spanning reservation is the parts merged: the caller's key and the joined id,
 // the lines in the order asked, the earliest expiry, and HELD only when every part is HELD.
 // Calls for this partition go to `local`; others' to their member (member_call.h).
@@ -59,6 +60,10 @@ class ClusterInventoryClient final : public clients::InventoryClient {
                           clients::Done<::inventory::v1::Reservation> done) override;
   void AdjustStock(::inventory::v1::AdjustStockRequest request, const clients::CallOptions& options,
                    clients::Done<::inventory::v1::Product> done) override;
+  // Every part returned (each idempotent), as ReleaseReservation releases every part.
+  void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
+                         const clients::CallOptions& options,
+                         clients::Done<::inventory::v1::Reservation> done) override;
 
   // For the router: whether a client's call on `path` is a reservation spanning partitions
   // (served here by Coordinate, not forwarded whole to one owner).

@@ -34,6 +34,11 @@ struct ForwardRequest {
   grpc::ByteBuffer request;
   std::chrono::system_clock::time_point deadline = std::chrono::system_clock::time_point::max();
   std::vector<std::pair<std::string, std::string>> metadata;
+  // Wait (within the deadline) for an unreachable owner instead of failing UNAVAILABLE at once:
+  // only for a service's own call that asked for it (clients::CallOptions::wait_for_ready). A
+  // client's call the router forwards never waits: gRPC does not send the client's
+  // wait_for_ready, and a partition that is down must answer its keys UNAVAILABLE quickly.
+  bool wait_for_ready = false;
 };
 
 using ForwardDone = std::function<void(const Status& status, const rpc::SerializedMessage& bytes)>;
@@ -46,8 +51,8 @@ class ForwardedCall final : public remote::InFlightCall {
     if (request.deadline != std::chrono::system_clock::time_point::max()) {
       call->context_.set_deadline(request.deadline);
     }
-    // Fail at once while the owner is unreachable rather than wait for it (UNAVAILABLE).
-    call->context_.set_wait_for_ready(false);
+    // Unless asked to wait, fail at once while the owner is unreachable (UNAVAILABLE).
+    call->context_.set_wait_for_ready(request.wait_for_ready);
     for (auto& [key, value] : request.metadata) call->context_.AddMetadata(key, value);
     call->reader_ = stub.PrepareUnaryCall(&call->context_, request.path, request.request, cq);
     call->reader_->StartCall();

@@ -7,7 +7,8 @@
 // reservation spread over partitions): the request serialized, sent at the byte level over the
 // shard's member link (forwarded_call.h) with the caller's deadline and the forwarded mark (the
 // receiver serves it itself, never forwarding it again), the answer parsed back. An UNAVAILABLE
-// answer names the partition and its address.
+// answer names the partition and its address. The caller's wait_for_ready is honoured (it waits
+// for an unreachable member within the deadline); without it the call fails at once.
 
 #include <google/protobuf/message.h>
 #include <grpcpp/support/byte_buffer.h>
@@ -58,6 +59,9 @@ void CallMemberWith(MemberLinks& links, PartitionId self, PartitionId partition,
   if (options.deadline < std::chrono::system_clock::now() + std::chrono::hours(24 * 365)) {
     forward.deadline = options.deadline;
   }
+  // A call that must not be lost but is safe to send late (the saga's stock return) waits for
+  // the member, within its deadline, as a --peer call does (remote_unary_call.h).
+  forward.wait_for_ready = options.wait_for_ready;
   forward.metadata.emplace_back(kForwardedFromKey, std::to_string(self));
   if (!links.authorization().empty()) {
     forward.metadata.emplace_back("authorization", links.authorization());

@@ -78,6 +78,10 @@ void AddInventoryRoutes(RouteTable& routes) {
       inventory + "ReleaseReservation",
       ByText<inv::ReleaseReservationRequest, &inv::ReleaseReservationRequest::reservation_id>(),
       KeyKind::kCommerce);
+  routes.Add(
+      inventory + "ReturnReservation",
+      ByText<inv::ReturnReservationRequest, &inv::ReturnReservationRequest::reservation_id>(),
+      KeyKind::kCommerce);
 }
 
 void AddPaymentRoutes(RouteTable& routes) {

@@ -49,6 +49,11 @@ void InventoryHandler::ReleaseReservation(
   service_->ReleaseReservation(call.request(), FinishCall(call));
 }
 
+void InventoryHandler::ReturnReservation(
+    rpc::UnaryCall<v1::ReturnReservationRequest, v1::Reservation> call) {
+  service_->ReturnReservation(call.request(), FinishCall(call));
+}
+
 void InventoryHandler::ListProducts(rpc::ServerStream<v1::ListProductsRequest, v1::Product> call) {
   Result<ProductPage> page = ValidateListProducts(
       call.request(), service_->options().default_page_size, service_->options().max_page_size);
@@ -92,6 +97,7 @@ std::shared_ptr<InventoryHandler::Def> MakeInventoryGrpcService(
   def->Unary("ReserveStock", &InventoryHandler::ReserveStock);
   def->Unary("CommitReservation", &InventoryHandler::CommitReservation);
   def->Unary("ReleaseReservation", &InventoryHandler::ReleaseReservation);
+  def->Unary("ReturnReservation", &InventoryHandler::ReturnReservation);
   return def;
 }
 

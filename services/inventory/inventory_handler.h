@@ -26,6 +26,7 @@ class InventoryHandler {
   void ReserveStock(rpc::UnaryCall<v1::ReserveStockRequest, v1::Reservation> call);
   void CommitReservation(rpc::UnaryCall<v1::CommitReservationRequest, v1::Reservation> call);
   void ReleaseReservation(rpc::UnaryCall<v1::ReleaseReservationRequest, v1::Reservation> call);
+  void ReturnReservation(rpc::UnaryCall<v1::ReturnReservationRequest, v1::Reservation> call);
 
   // This shard's part of the service (tests read its stores).
   InventoryShard& local() { return service_->shards().local(); }

@@ -113,6 +113,13 @@ Status Apply(Replayed& shard, std::map<std::string, v1::Reservation>& reservatio
       shard.stock.SetHold(state.reservation_id, std::move(state.lines));
       return Status();
     }
+    case kReturnState: {
+      HoldState state;
+      if (!DecodeHoldState(payload, &state)) return damaged();
+      for (const v1::Product& row : state.rows) shard.stock.RestoreRow(row);
+      shard.stock.SetReturn(state.reservation_id, std::move(state.lines));
+      return Status();
+    }
     case kReservationPut: {
       v1::Reservation reservation;
       if (!reservation.ParseFromArray(payload.data(), static_cast<int>(payload.size())) ||
@@ -172,6 +179,30 @@ Result<std::vector<InventoryRestore>> RecoverInventory(const durability::Durabil
   if (committed + released > 0) {
     *report += "inventory: settled holds the crash left behind: " + std::to_string(committed) +
                " committed, " + std::to_string(released) + " released\n";
+  }
+
+  // Pending returns: applied when their reservation was decided RETURNED (the decision was
+  // durable before any was applied), dropped otherwise (never decided: its caller asks again).
+  uint64_t returned = 0, undecided = 0;
+  for (auto& [old, replayed] : old_shards) {
+    std::vector<std::string> ids;
+    for (const auto& [id, lines] : replayed.stock.returns()) ids.push_back(id);
+    for (const std::string& id : ids) {
+      auto it = reservations.find(id);
+      if (it != reservations.end() &&
+          it->second.state() == v1::Reservation::RESERVATION_STATE_RETURNED) {
+        replayed.stock.ApplyReturn(id, now);
+        ++returned;
+      } else {
+        replayed.stock.SetReturn(id, {});
+        ++undecided;
+      }
+    }
+  }
+  if (returned + undecided > 0) {
+    *report +=
+        "inventory: pending stock returns the crash left behind: " + std::to_string(returned) +
+        " applied, " + std::to_string(undecided) + " never decided (dropped)\n";
   }
 
   // Retention: ended reservations past it are not resurrected (after the reconciliation, which

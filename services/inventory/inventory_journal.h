@@ -11,13 +11,20 @@
 //     StockPartition, are what servers before snapshots-while-serving logged; still replayed.)
 //   - kReservationPut: the whole reservation record when it becomes HELD and when it leaves HELD
 //     (COMMITTED, RELEASED, EXPIRED). Pending records are not logged: nothing was acknowledged.
+//   - kReturnState: a reservation's pending return on this shard's products (ReturnReservation,
+//     return_service.cc), in HoldState's form: the lines to put back (none once applied) and
+//     the rows the application changed, whole.
 //   - kReservationDrop: an ended reservation forgotten once --idempotency-retention has passed
 //     since its last change (its key may then be used again); recovery drops such records too.
 // Write order makes the records agree after any crash: a hold is durable before its reservation
 // is logged HELD, and holds are settled on the product shards only after the decision
 // (COMMITTED / RELEASED / EXPIRED) is durable. Recovery then reconciles what is left: a hold whose
 // reservation is not HELD is committed (COMMITTED) or given back (anything else, including no
-// record: a ReserveStock the crash interrupted, never acknowledged).
+// record: a ReserveStock the crash interrupted, never acknowledged). A return is placed as a
+// pending return on every product shard (durable) before its reservation is logged RETURNED, and
+// applied to the rows only after that: recovery applies a pending return whose reservation is
+// RETURNED and drops one whose reservation is not (the return was never decided; its caller
+// retries), so the units go back exactly once.
 //
 // Every record sets keyed state whole (a product by SKU, a hold by reservation id, a reservation
 // by id), never a delta, so a fuzzy snapshot taken while serving plus the log from its cut
@@ -54,6 +61,7 @@ enum InventoryRecordType : uint32_t {
   kHoldRestore = 6,      // snapshots only: reservation id, 0, lines; `reserved` is in the rows
   kHoldState = 7,        // HoldState: a hold's lines now and the rows it changed, whole
   kReservationDrop = 8,  // reservation id: an ended reservation past its retention, forgotten
+  kReturnState = 9,      // HoldState: a pending return's lines now and the rows it changed
 };
 
 struct HoldRecord {

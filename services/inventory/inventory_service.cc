@@ -265,6 +265,12 @@ void InventoryService::ReleaseReservation(v1::ReleaseReservationRequest request,
   ReleaseReservation(request, ClientDone(std::move(done)));
 }
 
+void InventoryService::ReturnReservation(v1::ReturnReservationRequest request,
+                                         const clients::CallOptions& /*options*/,
+                                         clients::Done<v1::Reservation> done) {
+  ReturnReservation(request, ClientDone(std::move(done)));
+}
+
 void InventoryService::AdjustStock(v1::AdjustStockRequest request,
                                    const clients::CallOptions& /*options*/,
                                    clients::Done<v1::Product> done) {

@@ -138,6 +138,10 @@ class InventoryService final : public clients::InventoryClient {
   void ReserveStock(const v1::ReserveStockRequest& request, Done<v1::Reservation> done);
   void CommitReservation(const v1::CommitReservationRequest& request, Done<v1::Reservation> done);
   void ReleaseReservation(const v1::ReleaseReservationRequest& request, Done<v1::Reservation> done);
+  // COMMITTED -> RETURNED, the units back in stock exactly once (return_service.cc): on the
+  // record's shard mark it returning; place a pending return on each product shard (durable);
+  // decide RETURNED on the record's shard (durable); apply the pending returns; answer.
+  void ReturnReservation(const v1::ReturnReservationRequest& request, Done<v1::Reservation> done);
 
   // clients::InventoryClient: the same operations for other services in this process. The
   // deadline in CallOptions is not enforced in process: every operation answers without
@@ -153,6 +157,8 @@ class InventoryService final : public clients::InventoryClient {
                           clients::Done<v1::Reservation> done) override;
   void AdjustStock(v1::AdjustStockRequest request, const clients::CallOptions& options,
                    clients::Done<v1::Product> done) override;
+  void ReturnReservation(v1::ReturnReservationRequest request, const clients::CallOptions& options,
+                         clients::Done<v1::Reservation> done) override;
 
  private:
   struct ReserveAttempt;
@@ -166,6 +172,15 @@ class InventoryService final : public clients::InventoryClient {
   // Settle on `shard`, following a moved id once.
   void SettleOn(runtime::ShardId shard, const std::string& id, SettleHow how,
                 Done<v1::Reservation> done, bool followed);
+
+  // ReturnReservation's steps (return_service.cc): begin on `shard` (following a moved id once),
+  // place the pending returns, decide, apply.
+  void ReturnOn(runtime::ShardId shard, const std::string& id, Done<v1::Reservation> done,
+                bool followed);
+  void PlaceReturns(runtime::ShardId record_shard, Settlement settlement,
+                    Done<v1::Reservation> done);
+  void DecideReturn(runtime::ShardId record_shard, std::vector<Line> lines,
+                    Done<v1::Reservation> done, const std::string& id);
 
   // On the record's shard.
   void ExpireOnTimer(InventoryShard& owner, const std::string& id);

@@ -23,6 +23,13 @@ size_t InventorySnapshotSource::ScanPart(size_t part, const std::string* after, 
                      ++records;
                    });
   }
+  if (part == 3) {
+    return ScanMap(stock_.returns(), after, kRowsPerScan, last,
+                   [&](const std::string& id, const std::vector<Line>& lines) {
+                     durability::AppendRecord(kReturnState, EncodeHoldState({id, lines, {}}), out);
+                     ++records;
+                   });
+  }
   return ScanMap(reservations_.records(), after, kRowsPerScan, last,
                  [&](const std::string&, const ReservationRecord& record) {
                    if (record.pending) return;  // not logged: nothing was acknowledged

@@ -17,6 +17,8 @@ const char* StateWord(v1::Reservation::ReservationState state) {
       return "released";
     case v1::Reservation::RESERVATION_STATE_EXPIRED:
       return "expired";
+    case v1::Reservation::RESERVATION_STATE_RETURNED:
+      return "returned";
     default:
       return "held";
   }
@@ -161,11 +163,46 @@ std::optional<Settlement> ReservationBook::Expire(const std::string& id, int64_t
   return EndHeld(*record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
 }
 
+Result<Settlement> ReservationBook::BeginReturn(const std::string& id) {
+  ReservationRecord* record = Find(id);
+  if (record == nullptr || record->pending) {
+    return {StatusCode::kNotFound, "reservation " + id + " not found"};
+  }
+  const v1::Reservation& reservation = record->reservation;
+  if (reservation.state() == v1::Reservation::RESERVATION_STATE_RETURNED) {
+    return Settlement{.reservation = reservation, .lines = {}};  // a repeat: returned once already
+  }
+  if (reservation.state() != v1::Reservation::RESERVATION_STATE_COMMITTED) {
+    return {StatusCode::kFailedPrecondition, "reservation " + id + " was " +
+                                                 StateWord(reservation.state()) +
+                                                 "; only a committed one can be returned"};
+  }
+  if (record->returning) {
+    return {StatusCode::kUnavailable,
+            "the return of reservation " + id + " is under way; retry to learn its outcome"};
+  }
+  record->returning = true;
+  return Settlement{.reservation = reservation, .lines = record->sorted_lines};
+}
+
+Settlement ReservationBook::DecideReturn(const std::string& id, int64_t now) {
+  ReservationRecord& record = *Find(id);  // `returning` records are never erased
+  record.returning = false;
+  record.reservation.set_state(v1::Reservation::RESERVATION_STATE_RETURNED);
+  *record.reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  return Settlement{.reservation = record.reservation, .lines = record.sorted_lines};
+}
+
+void ReservationBook::AbortReturn(const std::string& id) {
+  if (ReservationRecord* record = Find(id)) record->returning = false;
+}
+
 bool ReservationBook::Forgettable(const v1::Reservation& reservation, int64_t cutoff) {
   auto state = reservation.state();
   return (state == v1::Reservation::RESERVATION_STATE_COMMITTED ||
           state == v1::Reservation::RESERVATION_STATE_RELEASED ||
-          state == v1::Reservation::RESERVATION_STATE_EXPIRED) &&
+          state == v1::Reservation::RESERVATION_STATE_EXPIRED ||
+          state == v1::Reservation::RESERVATION_STATE_RETURNED) &&
          TimeUtil::TimestampToNanoseconds(reservation.updated_at()) < cutoff;
 }
 
@@ -175,7 +212,7 @@ bool ReservationBook::ForgetEnded(int64_t cutoff, size_t limit, std::string* cur
   for (size_t seen = 0; it != records_.end() && seen < limit; ++seen) {
     *cursor = it->first;
     const ReservationRecord& record = it->second;
-    if (record.pending || !Forgettable(record.reservation, cutoff)) {
+    if (record.pending || record.returning || !Forgettable(record.reservation, cutoff)) {
       ++it;
       continue;
     }

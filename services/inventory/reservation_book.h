@@ -38,6 +38,7 @@ struct ReservationRecord {
   bool pending = true;
   std::vector<ReserveWaiter> waiters;
   runtime::TimerId expiry_timer = 0;  // 0: none armed
+  bool returning = false;  // a ReturnReservation is placing its pending returns (not logged)
 };
 
 // What the key's shard says to a ReserveStock.
@@ -102,6 +103,16 @@ class ReservationBook {
   // HELD past its expires_at (or `force`: its timer ran) -> EXPIRED at `now`: the holds to
   // return to stock. nullopt when the record is not HELD or not yet due.
   std::optional<Settlement> Expire(const std::string& id, int64_t now, bool force = false);
+
+  // ReturnReservation (return_service.cc), on the record's shard. BeginReturn: a COMMITTED
+  // record not already being returned is marked `returning`, with its lines to place as pending
+  // returns on the product shards; a RETURNED one is a repeat (no lines); UNAVAILABLE while
+  // another call's return is under way; NOT_FOUND; FAILED_PRECONDITION when never committed.
+  Result<Settlement> BeginReturn(const std::string& id);
+  // Once every pending return is durable: COMMITTED -> RETURNED at `now` (the decision).
+  Settlement DecideReturn(const std::string& id, int64_t now);
+  // The pending returns could not all be placed: it stays COMMITTED (it may be asked again).
+  void AbortReturn(const std::string& id);
 
  private:
   // Ordered, so a snapshot can walk it a chunk at a time by a key cursor.

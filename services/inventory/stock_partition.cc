@@ -113,6 +113,30 @@ void StockPartition::EndHold(const std::string& reservation_id, bool sold, int64
   holds_.erase(it);
 }
 
+void StockPartition::PrepareReturn(const std::string& reservation_id, std::vector<Line> lines) {
+  returns_[reservation_id] = std::move(lines);
+}
+
+void StockPartition::ApplyReturn(const std::string& reservation_id, int64_t now) {
+  auto it = returns_.find(reservation_id);
+  if (it == returns_.end()) return;  // applied already, or none here
+  for (const Line& line : it->second) {
+    Update(line.sku, [&](v1::Product& product) {
+      product.set_stock(product.stock() + line.quantity);
+      Touch(product, now);
+    });
+  }
+  returns_.erase(it);
+}
+
+void StockPartition::SetReturn(const std::string& reservation_id, std::vector<Line> lines) {
+  if (lines.empty()) {
+    returns_.erase(reservation_id);
+  } else {
+    returns_[reservation_id] = std::move(lines);
+  }
+}
+
 void StockPartition::Store(const std::string& sku, v1::Product product) {
   // The serialized size, old row out and new row in: /metrics' bytes without a walk. Every
   // stored row's size is measured once stored, so its cached size is its size (Update).

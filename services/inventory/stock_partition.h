@@ -8,6 +8,9 @@
 // step (so a shard never holds part of a reservation), and CommitHold / ReleaseHold of an id
 // that holds nothing here do nothing, which makes settling a reservation idempotent.
 // Invariant: 0 <= reserved <= stock for every product, so available = stock - reserved >= 0.
+// A pending return (ReturnReservation) is keyed by reservation id too: the committed units this
+// shard puts back once the return is decided; ApplyReturn of an id with none does nothing, so a
+// return is applied once however often it is asked.
 
 #include <cstdint>
 #include <map>
@@ -39,6 +42,16 @@ class StockPartition {
   void ReleaseHold(const std::string& reservation_id, int64_t now);
   // The held units leave the stock.
   void CommitHold(const std::string& reservation_id, int64_t now);
+  // A pending return of `lines` (every SKU owned here) for `reservation_id`: the rows are not
+  // changed yet. Replaces one already pending for that id.
+  void PrepareReturn(const std::string& reservation_id, std::vector<Line> lines);
+  // The pending return's units go back to the stock, and it ends. Nothing when there is none.
+  void ApplyReturn(const std::string& reservation_id, int64_t now);
+  // Replay of a pending return's whole state (kReturnState): its lines, none once it ended (or
+  // was dropped: recovery drops those whose reservation was not returned).
+  void SetReturn(const std::string& reservation_id, std::vector<Line> lines);
+  // Pending returns by reservation id, ascending.
+  const std::map<std::string, std::vector<Line>, std::less<>>& returns() const { return returns_; }
   // Up to `limit` products with SKUs after `after` (all when nullptr), ascending.
   std::vector<std::pair<std::string, v1::Product>> ScanAfter(const std::string* after,
                                                              size_t limit) const;
@@ -76,8 +89,9 @@ class StockPartition {
   }
 
   storage::TablePartition<std::string, v1::Product> rows_;
-  std::map<std::string, std::vector<Line>, std::less<>> holds_;  // by reservation id
-  size_t bytes_ = 0;                                             // see bytes()
+  std::map<std::string, std::vector<Line>, std::less<>> holds_;    // by reservation id
+  std::map<std::string, std::vector<Line>, std::less<>> returns_;  // by reservation id
+  size_t bytes_ = 0;                                               // see bytes()
 };
 
 }  // namespace percore::inventory

@@ -61,6 +61,8 @@ class OrderHandler {
   void OnDrain();
 
   OrderStore& store() { return store_; }
+  // Orders of this shard with a compensation pending (order_saga_retry.cc), for /metrics.
+  size_t compensations_pending() const { return env_.compensations_pending; }
   // What this shard holds for calls it serves (tests use them to prove nothing is left).
   size_t watch_count() const { return watches_.size(); }
   size_t chat_count() const { return chats_.size(); }

@@ -13,12 +13,16 @@ constexpr uint32_t kHeld = 1;
 constexpr uint32_t kCommitted = 2;
 constexpr uint32_t kCharged = 4;
 constexpr uint32_t kCancelRequested = 8;
+constexpr uint32_t kRefundRefused = 16;
+constexpr uint32_t kKnownFlags = 31;
 
 }  // namespace
 
 std::string EncodeOrderState(const OrderState& state) {
   uint32_t flags = (state.held ? kHeld : 0) | (state.committed ? kCommitted : 0) |
-                   (state.charged ? kCharged : 0) | (state.cancel_requested ? kCancelRequested : 0);
+                   (state.charged ? kCharged : 0) |
+                   (state.cancel_requested ? kCancelRequested : 0) |
+                   (state.refund_refused ? kRefundRefused : 0);
   durability::RecordEncoder out;
   out.U32(static_cast<uint32_t>(state.phase))
       .U32(flags)
@@ -37,7 +41,7 @@ bool DecodeOrderState(std::string_view payload, OrderState* state) {
   uint32_t code = 0;
   if (!in.U32(&phase) || !in.U32(&flags) || !in.U32(&state->lines_returned) || !in.U32(&code) ||
       !in.Str(&state->failure_reason) || !in.Str(&state->fingerprint) ||
-      phase > static_cast<uint32_t>(SagaPhase::kLast) || flags > 15 ||
+      phase > static_cast<uint32_t>(SagaPhase::kLast) || flags > kKnownFlags ||
       !::order::v1::FailureCode_IsValid(static_cast<int>(code))) {
     return false;
   }
@@ -46,6 +50,7 @@ bool DecodeOrderState(std::string_view payload, OrderState* state) {
   state->committed = flags & kCommitted;
   state->charged = flags & kCharged;
   state->cancel_requested = flags & kCancelRequested;
+  state->refund_refused = flags & kRefundRefused;
   state->failure_code = static_cast<::order::v1::FailureCode>(code);
   if (!state->order.ParseFromArray(in.rest().data(), static_cast<int>(in.rest().size()))) {
     return false;

@@ -44,7 +44,10 @@ enum class SagaPhase : uint32_t {
   kFailing = 2,          // compensating, then FAILED with `failure_code`/`failure_reason`
   kCancelling = 3,       // compensating, then CANCELLED (a cancel during the forward steps)
   kCancelConfirmed = 4,  // the cancel of a CONFIRMED order: refund, return the stock
-  kLast = kCancelConfirmed,
+  // FAILED or CANCELLED, with a compensation still to retry (`held`, `committed`, or `charged`
+  // without `refund_refused`): order_saga_retry.cc.
+  kCompensationPending = 5,
+  kLast = kCompensationPending,
 };
 
 struct OrderState {
@@ -55,8 +58,9 @@ struct OrderState {
   bool committed = false;  // the reserved units left the stock
   bool charged = false;    // the transaction is APPROVED
   bool cancel_requested = false;
-  // Lines whose stock return was started (each is logged before its AdjustStock, so a crash
-  // can lose a return but never repeat one).
+  bool refund_refused = false;  // the payment service refused the refund for good: not retried
+  // Lines whose stock return was started by a server before ReturnReservation (each logged
+  // before its AdjustStock, so a crash could lose a return but never repeat one); 0 since.
   uint32_t lines_returned = 0;
   // kFailing: the failure the order ends with.
   ::order::v1::FailureCode failure_code = ::order::v1::FAILURE_CODE_UNSPECIFIED;

@@ -27,12 +27,16 @@ struct OrderServiceOptions {
   // Budget of each compensating call (release, refund, stock return). These are not bounded by
   // the caller's deadline: a caller that gave up must not leave stock held or money taken.
   std::chrono::milliseconds compensation_deadline{2000};
-  // Budget of a stock return (AdjustStock of a cancelled sale), which waits for an unreachable
-  // inventory to come back: it cannot be retried (a delta applied twice moves the stock twice),
-  // so it must outlast an inventory restart rather than fail while inventory is down.
+  // Budget of a line's stock return by AdjustStock (only to finish a return a server before
+  // ReturnReservation started line by line, or for an inventory without it), which waits for an
+  // unreachable inventory to come back: it cannot be retried (a delta applied twice moves the
+  // stock twice), so it must outlast an inventory restart.
   std::chrono::milliseconds stock_return_deadline{10000};
-  // Attempts of an idempotent compensating call (release, refund) before giving up.
+  // Attempts of an idempotent compensating call (release, refund, stock return) while the
+  // caller waits; then the order ends with compensation_pending and it is retried in the
+  // background, `compensation_retry` apart at first, doubling up to 32 times that.
   int compensation_attempts = 3;
+  std::chrono::milliseconds compensation_retry{1000};
   // Attempts to settle a payment whose outcome is unknown (VoidPayment by the order's key),
   // 100 ms apart at first, 1.6 s later (about 30 s in all), before the order ends with the
   // outcome reported as unknown.

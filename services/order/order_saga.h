@@ -14,7 +14,14 @@
 // while the saga runs takes effect at the next step boundary: compensate, then CANCELLED.
 // The cancel of a CONFIRMED order is a saga too: refund, then return the stock, then
 // CANCELLED (a refund that fails leaves the order CONFIRMED and the cancel answers
-// UNAVAILABLE, so it can be retried).
+// UNAVAILABLE, so it can be retried). Stock goes back by ReturnReservation (idempotent: the
+// units return exactly once however often it is asked), retried.
+//
+// A compensation that still fails after its attempts (its service unreachable) does not hold
+// the order's answer: the order ends FAILED or CANCELLED with `compensation_pending` set, logged
+// as SagaPhase::kCompensationPending, and this saga retries what is left (refund, release,
+// return) on a timer, growing apart, until it is done (order_saga_retry.cc); recovery carries
+// it on after a restart. Env::compensations_pending counts them (/metrics).
 //
 // Every forward step has a deadline, the earlier of the caller's and the step's budget
 // (step_call.h), so a saga always ends. Every caller waiting for the outcome (the CreateOrder
@@ -25,9 +32,8 @@
 // transition, and waits for that record to be durable before a step recovery must know of:
 // PENDING before ReserveStock (so every reservation, payment and commit made for an order
 // belongs to an order in the log), the decision to fail or cancel before compensating (so a
-// refunded order is never committed after a crash), the start of a confirmed order's cancel
-// before its refund, and each line's stock return before its AdjustStock (a crash may lose a
-// return, never repeat it). Recovery (ForRecovery + Resume) finishes what the crash left:
+// refunded order is never committed after a crash), and the start of a confirmed order's cancel
+// before its refund. Recovery (ForRecovery + Resume) finishes what the crash left:
 // PAID -> commit; PENDING or RESERVED -> find the reservation by its key (ReserveStock is
 // idempotent by it), void the payment by its idempotency key (a charge approved meanwhile is
 // refunded), release, FAILED; a compensation or a confirmed order's cancel is carried on.
@@ -69,6 +75,8 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
     OrderServiceOptions options;
     // The shard's order log; null or off: in memory only.
     durability::StoreJournal* journal = nullptr;
+    // Orders of this shard whose compensation is pending (order_saga_retry.cc), for /metrics.
+    size_t compensations_pending = 0;
   };
 
   // A new order. `order_id` is already claimed under the idempotency key, if there is one;
@@ -142,8 +150,11 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   void Refund(int attempt,
               std::function<void(bool refunded, bool permanent, std::string error)> next);
   void Release(int attempt, Next next);
-  // Returns the committed units line by line, from lines_returned_ on.
+  // Returns the committed units: ReturnReservation, retried (ReturnLines for a return a server
+  // before it had started line by line, or an inventory that does not know the method).
   void ReturnStock(Next next);
+  void ReturnReservation(int attempt, Next next);
+  void ReturnLines(Next next);
   void ReturnLine(size_t line, Next next);
   void RetryLater(int attempt, Next again);
   void ReleaseLateReservation(const std::string& reservation_id);
@@ -163,6 +174,18 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
 
   // The cancel of a confirmed order.
   void CancelConfirmed();
+
+  // Pending compensations (order_saga_retry.cc). Whether the order still holds something a
+  // compensation must give back: a hold, committed units, or a charge not refused for good.
+  bool CompensationPending() const { return held_ || committed_ || (charged_ && !refund_refused_); }
+  // Before the final transition: sets the order's compensation_pending.
+  void MarkCompensationPending();
+  // After it (once answered): keeps retrying while something is pending.
+  void KeepCompensating();
+  void RetryCompensationLater(int round);
+  void RetryCompensation(int round);
+  // What was pending is given back: the order without compensation_pending, stored and logged.
+  void CompensationDone();
 
   // Durability: logs the order's state (order_journal.h); `next` once it is durable.
   void LogState();
@@ -203,6 +226,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   bool committed_ = false;  // the reserved units left the stock
   bool charged_ = false;    // transaction_id is APPROVED
   bool payment_settled_ = false;
+  bool refund_refused_ = false;  // the payment service refused the refund for good
   // ReserveStock was sent and ended without an answer (deadline, outage): a hold may stand under
   // the order's key all the same (a remote answer lost to the deadline or a broken connection),
   // so the compensation looks it up by the key and releases it, rather than leaving it to its ttl.

@@ -35,8 +35,10 @@ void OrderSaga::Fail() {
   for (const std::string& problem : compensation_problems_) full += "; " + problem;
   order_.set_failure_code(pending_code_);
   order_.set_failure_reason(full);
+  MarkCompensationPending();
   Transition(v1::ORDER_STATUS_FAILED);
   Finish(Status());
+  KeepCompensating();
 }
 
 void OrderSaga::EndCancelled() {
@@ -54,8 +56,10 @@ void OrderSaga::Cancel() {
     observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
                  order_.id().c_str(), problem.c_str());
   }
+  MarkCompensationPending();
   Transition(v1::ORDER_STATUS_CANCELLED);
   Finish(Status());
+  KeepCompensating();
 }
 
 void OrderSaga::Transition(v1::OrderStatus status) {
@@ -85,10 +89,14 @@ void OrderSaga::LogState() {
   bool settled =
       IsTerminal(status) || (status == v1::ORDER_STATUS_CONFIRMED && phase_ == SagaPhase::kForward);
   state.phase = settled ? SagaPhase::kSettled : phase_;
+  if (IsTerminal(status) && order_.compensation_pending()) {
+    state.phase = SagaPhase::kCompensationPending;  // retried, also after a restart
+  }
   state.held = held_;
   state.committed = committed_;
   state.charged = charged_;
   state.cancel_requested = cancel_requested_;
+  state.refund_refused = refund_refused_;
   state.lines_returned = lines_returned_;
   state.failure_code = pending_code_;
   state.failure_reason = pending_reason_;

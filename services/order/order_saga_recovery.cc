@@ -38,6 +38,7 @@ std::shared_ptr<OrderSaga> OrderSaga::ForRecovery(Env* env, const Uuid& order_id
   saga->committed_ = state.committed;
   saga->charged_ = state.charged;
   saga->cancel_requested_ = state.cancel_requested;
+  saga->refund_refused_ = state.refund_refused;
   saga->lines_returned_ = state.lines_returned;
   saga->pending_code_ = state.failure_code;
   saga->pending_reason_ = state.failure_reason;
@@ -80,6 +81,11 @@ void OrderSaga::Resume() {
     case SagaPhase::kFailing:
     case SagaPhase::kCancelling:
       ResumeCompensation();
+      return;
+    case SagaPhase::kCompensationPending:
+      // FAILED or CANCELLED already: answered as it is, then retried (order_saga_retry.cc).
+      Finish(Status());
+      KeepCompensating();
       return;
     case SagaPhase::kSettled:
       Finish(Status());

@@ -7,7 +7,7 @@ PeerOptions RemoteInventoryClient::Options(std::vector<std::string> addresses) {
   options.service = "inventory.v1.InventoryService";
   options.addresses = std::move(addresses);
   options.retryable_methods = {"GetProduct", "ReserveStock", "CommitReservation",
-                               "ReleaseReservation"};
+                               "ReleaseReservation", "ReturnReservation"};
   return options;
 }
 

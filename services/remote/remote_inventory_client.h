@@ -4,8 +4,8 @@
 //
 // InventoryService in other processes (--peer inventory=HOST:PORT,...), over gRPC: round_robin
 // across the replicas, the caller's deadline propagated. Retried on UNAVAILABLE: GetProduct (a
-// read), ReserveStock (idempotent by reservation_key), CommitReservation and ReleaseReservation
-// (idempotent). Never AdjustStock: a delta applied twice moves the stock twice.
+// read), ReserveStock (idempotent by reservation_key), CommitReservation, ReleaseReservation and
+// ReturnReservation (idempotent). Never AdjustStock: a delta applied twice moves the stock twice.
 
 #include <memory>
 #include <string>
@@ -37,7 +37,7 @@ class RemoteInventoryClient final : public clients::InventoryClientVia<RemoteInv
   static constexpr auto kPrepare =
       std::make_tuple(&Stub::PrepareAsyncGetProduct, &Stub::PrepareAsyncReserveStock,
                       &Stub::PrepareAsyncCommitReservation, &Stub::PrepareAsyncReleaseReservation,
-                      &Stub::PrepareAsyncAdjustStock);
+                      &Stub::PrepareAsyncAdjustStock, &Stub::PrepareAsyncReturnReservation);
 
   template <size_t op, class Req, class Resp>
   void Send(Req request, const clients::CallOptions& options, clients::Done<Resp> done) {

@@ -34,6 +34,7 @@ constexpr Row kRows[] = {
     {"/inventory.v1.InventoryService/ReserveStock", Access::kService},
     {"/inventory.v1.InventoryService/CommitReservation", Access::kService},
     {"/inventory.v1.InventoryService/ReleaseReservation", Access::kService},
+    {"/inventory.v1.InventoryService/ReturnReservation", Access::kService},
 
     {"/payment.v1.PaymentService/ProcessPayment", Access::kService},
     {"/payment.v1.PaymentService/RefundPayment", Access::kService},

@@ -92,6 +92,9 @@ StateReader OrderStateReader(std::shared_ptr<order::OrderHandler::Def> def,
     Bytes(out, "orders", store.bytes());
     Streams(out, "order.v1.OrderService", "WatchOrderUpdates", handler->watch_count());
     Streams(out, "order.v1.OrderService", "ChatSession", handler->chat_count());
+    out->push_back({StateFamily::kCompensationsPending,
+                    {},
+                    static_cast<double>(handler->compensations_pending())});
     // Every final status and failure code, zero included, so rate() sees the first one.
     auto finished = [&](order::v1::OrderStatus status, order::v1::FailureCode code) {
       std::string code_name =

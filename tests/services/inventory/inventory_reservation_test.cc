@@ -1,5 +1,5 @@
 // inventory.v1 reservations: ReserveStock (all or nothing, idempotent by key, validation),
-// CommitReservation, ReleaseReservation and expiry.
+// CommitReservation, ReleaseReservation, ReturnReservation and expiry.
 
 #include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
@@ -207,6 +207,31 @@ TEST_F(InventoryReservationTest, CommitAndReleaseValidateTheId) {
   EXPECT_TRUE(IsErrorNaming(CommitReservation(*stub_, "rsv_0123456789abcdef"),
                             StatusCode::NOT_FOUND, "rsv_0123456789abcdef"));
   EXPECT_TRUE(IsErrorNaming(ReleaseReservation(*stub_, "rsv_0123456789abcdef"),
+                            StatusCode::NOT_FOUND, "rsv_0123456789abcdef"));
+}
+
+TEST_F(InventoryReservationTest, ReturnPutsCommittedUnitsBackExactlyOnce) {
+  v1::Reservation r = MustReserve(ReserveRequest("ret", {{a_, 3}, {b_, 2}}));
+  EXPECT_TRUE(IsErrorNaming(ReturnReservation(*stub_, r.id()), StatusCode::FAILED_PRECONDITION,
+                            "only a committed one can be returned"));
+  ASSERT_TRUE(CommitReservation(*stub_, r.id()).ok());
+  EXPECT_EQ(Levels(a_), (std::vector<int64_t>{7, 0, 7}));
+  EXPECT_EQ(Levels(b_), (std::vector<int64_t>{3, 0, 3}));
+  v1::Reservation returned;
+  ASSERT_TRUE(ReturnReservation(*stub_, r.id(), &returned).ok());
+  EXPECT_EQ(returned.state(), State::RESERVATION_STATE_RETURNED);
+  EXPECT_EQ(Levels(a_), (std::vector<int64_t>{10, 0, 10}));
+  EXPECT_EQ(Levels(b_), (std::vector<int64_t>{5, 0, 5}));
+  // The same return again (a retry after a lost answer): the same answer, no more units.
+  v1::Reservation again;
+  ASSERT_TRUE(ReturnReservation(*stub_, r.id(), &again).ok());
+  EXPECT_EQ(again.state(), State::RESERVATION_STATE_RETURNED);
+  EXPECT_EQ(again.updated_at().seconds(), returned.updated_at().seconds());
+  EXPECT_EQ(Levels(a_), (std::vector<int64_t>{10, 0, 10}));
+  EXPECT_EQ(Levels(b_), (std::vector<int64_t>{5, 0, 5}));
+  EXPECT_TRUE(IsErrorNaming(ReleaseReservation(*stub_, r.id()), StatusCode::FAILED_PRECONDITION,
+                            "returned"));
+  EXPECT_TRUE(IsErrorNaming(ReturnReservation(*stub_, "rsv_0123456789abcdef"),
                             StatusCode::NOT_FOUND, "rsv_0123456789abcdef"));
 }
 

@@ -68,12 +68,22 @@ class InventorySnapshotTest : public ::testing::Test {
     if (rng() % 2 == 0) {
       v1::CommitReservationRequest request;
       request.set_reservation_id(id);
-      on_.service().CommitReservation(request, Track<v1::Reservation>());
+      on_.service().CommitReservation(
+          request, Track<v1::Reservation>([this](const auto& r) { committed_.push_back(r.id()); }));
     } else {
       v1::ReleaseReservationRequest request;
       request.set_reservation_id(id);
       on_.service().ReleaseReservation(request, Track<v1::Reservation>());
     }
+  }
+  // Shard thread: returns a COMMITTED reservation's units (ReturnReservation).
+  void Return(std::mt19937& rng) {
+    if (committed_.empty()) return;
+    size_t at = rng() % committed_.size();
+    v1::ReturnReservationRequest request;
+    request.set_reservation_id(committed_[at]);
+    committed_.erase(committed_.begin() + at);
+    on_.service().ReturnReservation(request, Track<v1::Reservation>());
   }
   void Adjust(std::mt19937& rng) {
     v1::AdjustStockRequest request;
@@ -103,6 +113,7 @@ class InventorySnapshotTest : public ::testing::Test {
   // Shard thread.
   int next_key_ = 0;
   std::vector<std::string> held_;
+  std::vector<std::string> committed_;
 };
 
 TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverTheLiveState) {
@@ -136,6 +147,7 @@ TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverT
     Reserve(rng);
     Settle(rng);
     Settle(rng);
+    Return(rng);
     Adjust(rng);
   });
   // Chunks ran with writes between them.
@@ -148,11 +160,21 @@ TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverT
     for (int i = 0; i < 200; ++i) {
       Reserve(rng);
       Settle(rng);
+      Return(rng);
     }
     return 0;
   });
   on_.WaitIdle();
   const State live = Live();
+  EXPECT_TRUE(on_.Run([&] { return shard().stock.returns().empty(); }));  // all applied
+  EXPECT_GT(on_.Run([&] {
+    size_t returned = 0;
+    for (const auto& [id, record] : shard().reservations.records()) {
+      returned += record.reservation.state() == v1::Reservation::RESERVATION_STATE_RETURNED;
+    }
+    return returned;
+  }),
+            0u);
   EXPECT_FALSE(live.holds.empty());
   on_.Stop();
 
@@ -161,6 +183,7 @@ TEST_F(InventorySnapshotTest, SnapshotWhileReservingAndTheLogAfterItsCutRecoverT
       RecoverInventory(config_, 1, internal::NowNanos(), &report);
   ASSERT_TRUE(restore.ok()) << restore.message();
   EXPECT_EQ(report.find("settled holds"), std::string::npos) << report;
+  EXPECT_EQ(report.find("pending stock returns"), std::string::npos) << report;
   State recovered;
   for (const v1::Product& product : (*restore)[0].products) {
     recovered.products[product.sku()] = Levels(product);

@@ -161,6 +161,47 @@ TEST(InventoryStoreTest, SettleMovesHeldOnceAndNamesTheStateAfterwards) {
             StatusCode::kNotFound);
 }
 
+TEST(InventoryStoreTest, APendingReturnIsAppliedOnceHoweverOftenAsked) {
+  StockPartition stock;
+  ASSERT_TRUE(stock.Create(Product("a", 5), kNow).ok());
+  ASSERT_TRUE(stock.Hold(kId, {Line{"a", 4}}, kNow).ok());
+  stock.CommitHold(kId, kNow);
+  EXPECT_EQ(Levels(stock, "a"), (std::vector<int64_t>{1, 0, 1}));
+  stock.PrepareReturn(kId, {Line{"a", 4}});
+  EXPECT_EQ(Levels(stock, "a"), (std::vector<int64_t>{1, 0, 1}));  // not before it is decided
+  stock.ApplyReturn(kId, kNow);
+  EXPECT_EQ(Levels(stock, "a"), (std::vector<int64_t>{5, 0, 5}));
+  stock.ApplyReturn(kId, kNow);  // a repeat returns nothing more
+  EXPECT_EQ(Levels(stock, "a"), (std::vector<int64_t>{5, 0, 5}));
+  EXPECT_TRUE(stock.returns().empty());
+}
+
+TEST(InventoryStoreTest, AReturnIsDecidedOnceAndOnlyForACommittedReservation) {
+  ReservationBook book;
+  ASSERT_TRUE(
+      book.Begin("k", {Line{"a", 2}}, ReserveWaiter{0, 1}, [] { return std::string(kId); }).ok());
+  (void)book.Activate(kId, Plan("k", {Line{"a", 2}}), {{}}, kNow);
+  Result<Settlement> held = book.BeginReturn(kId);
+  EXPECT_EQ(held.code(), StatusCode::kFailedPrecondition);
+  EXPECT_TRUE(Mentions(held.status(), "was held; only a committed one can be returned"))
+      << held.message();
+  ASSERT_TRUE(book.Settle(kId, SettleHow::kCommit, kNow).ok());
+
+  Result<Settlement> first = book.BeginReturn(kId);
+  ASSERT_TRUE(first.ok()) << first.message();
+  EXPECT_EQ(first->lines.size(), 1u);  // the pending returns to place
+  // While the first call places them, another is told to retry (it changes nothing).
+  EXPECT_EQ(book.BeginReturn(kId).code(), StatusCode::kUnavailable);
+  Settlement decided = book.DecideReturn(kId, kNow + kSecond);
+  EXPECT_EQ(decided.reservation.state(), v1::Reservation::RESERVATION_STATE_RETURNED);
+  Result<Settlement> repeat = book.BeginReturn(kId);
+  ASSERT_TRUE(repeat.ok());
+  EXPECT_TRUE(repeat->lines.empty());  // returned by the first call: nothing to return again
+  EXPECT_EQ(repeat->reservation.state(), v1::Reservation::RESERVATION_STATE_RETURNED);
+  EXPECT_EQ(book.Settle(kId, SettleHow::kRelease, kNow).code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(book.BeginReturn("rsv_00000000000000ff").code(), StatusCode::kNotFound);
+}
+
 TEST(InventoryStoreTest, ExpiresOnlyWhenDueUnlessItsTimerRan) {
   ReservationBook book;
   ASSERT_TRUE(

@@ -117,6 +117,13 @@ inline Status ReleaseReservation(Stub& stub, const std::string& id,
   return EndReservation(stub, &Stub::ReleaseReservation, id, reservation);
 }
 
+inline Status ReturnReservation(Stub& stub, const std::string& id,
+                                v1::Reservation* reservation = nullptr) {
+  v1::ReturnReservationRequest request;
+  request.set_reservation_id(id);
+  return CallUnary(stub, &Stub::ReturnReservation, request, reservation);
+}
+
 // One ListProducts call: the products streamed (items), the status and the next-page-token.
 using Page = testing::StreamPage<v1::Product>;
 

@@ -77,8 +77,17 @@ TEST(OrderJournalTest, StateRoundTripsAndDamageIsRefused) {
   bad_phase[0] = 9;
   EXPECT_FALSE(DecodeOrderState(bad_phase, &back));
   std::string bad_flags = bytes;
-  bad_flags[4] = 16;
+  bad_flags[4] = 32;  // past kRefundRefused (16)
   EXPECT_FALSE(DecodeOrderState(bad_flags, &back));
+  // A pending compensation (order_saga_retry.cc): its phase and the refund refused for good.
+  OrderState pending = state;
+  pending.phase = SagaPhase::kCompensationPending;
+  pending.refund_refused = true;
+  pending.order.set_compensation_pending(true);
+  ASSERT_TRUE(DecodeOrderState(EncodeOrderState(pending), &back));
+  EXPECT_EQ(back.phase, SagaPhase::kCompensationPending);
+  EXPECT_TRUE(back.refund_refused);
+  EXPECT_TRUE(back.order.compensation_pending());
   OrderState too_far = state;
   too_far.lines_returned = 2;  // more returns than lines
   EXPECT_FALSE(DecodeOrderState(EncodeOrderState(too_far), &back));
