@@ -59,7 +59,8 @@ TEST(PeerServiceConfigTest, OnlyIdempotentMethodsAreRetried) {
   using Methods = std::vector<std::string>;
   EXPECT_EQ(RemoteUserClient::Options({}).retryable_methods, Methods({"GetUser"}));
   EXPECT_EQ(RemoteInventoryClient::Options({}).retryable_methods,
-            Methods({"GetProduct", "ReserveStock", "CommitReservation", "ReleaseReservation"}));
+            Methods({"GetProduct", "ReserveStock", "CommitReservation", "ReleaseReservation",
+                     "ReturnReservation"}));
   EXPECT_EQ(RemotePaymentClient::Options({}).retryable_methods,
             Methods({"ProcessPayment", "RefundPayment", "VoidPayment"}));
 }
