@@ -83,8 +83,9 @@ void OrderSaga::CheckUser() {
   request.set_id(input_.user_id.ToString());
   CallWithDeadline<::user::v1::User>(
       *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
-      [users = env_->clients.users, request](const clients::CallOptions& options,
-                                             clients::Done<::user::v1::User> done) mutable {
+      // The request moves into the issuing call and on to the client (run once): no copy.
+      [users = env_->clients.users, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<::user::v1::User> done) mutable {
         users->GetUser(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, ::user::v1::User) {
@@ -120,7 +121,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
   int64_t now = NowNanos();
   v1::Order& order = Edit();
   order.set_id(order_id_.ToString());
-  order.set_user_id(user);
+  order.set_user_id(std::move(user));  // its last use
   for (const OrderLine& line : input_.lines) {
     v1::LineItem* item = order.add_items();
     item->set_sku(line.sku);
@@ -248,8 +249,8 @@ void OrderSaga::Pay() {
   auto self = shared_from_this();
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, StepDeadline(env_->options.payment_deadline), "payment (ProcessPayment)",
-      [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) mutable {
+      [payments = env_->clients.payments, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<pay::PaymentResult> done) mutable {
         payments->ProcessPayment(std::move(request), options, std::move(done));
       },
       [self](const Status& status, pay::PaymentResult result) { self->OnPaid(status, result); },
@@ -314,8 +315,8 @@ void OrderSaga::CommitStock() {
   // compensation answers FAILED_PRECONDITION and the stock is returned instead (Release()).
   CallWithDeadline<inv::Reservation>(
       *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (CommitReservation)",
-      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) mutable {
+      [inventory = env_->clients.inventory, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<inv::Reservation> done) mutable {
         inventory->CommitReservation(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, inv::Reservation) {
