@@ -30,17 +30,17 @@ OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id
                                        Record* known) {
   Record& record = RecordOf(order_id, user_id, known);
   if (&record.order != &order) record.order = order;
-  return Published(order_id, record, previous);
+  return Published(order_id, user_id, record, previous);
 }
 
 OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id, v1::Order&& order,
                                        v1::OrderStatus previous, Record* known) {
   Record& record = RecordOf(order_id, user_id, known);
   if (&record.order != &order) record.order = std::move(order);
-  return Published(order_id, record, previous);
+  return Published(order_id, user_id, record, previous);
 }
 
-OrderStore::Record& OrderStore::Published(const Uuid& order_id, Record& record,
+OrderStore::Record& OrderStore::Published(const Uuid& order_id, const Uuid& user_id, Record& record,
                                           v1::OrderStatus previous) {
   const v1::Order& order = record.order;
   size_t bytes = order.ByteSizeLong();  // orders are never erased: only this write changes it
@@ -64,7 +64,7 @@ OrderStore::Record& OrderStore::Published(const Uuid& order_id, Record& record,
     return *event;
   };
   feed_.PublishWith(FeedKey{FeedKey::kOrder, order_id}, make_event);
-  feed_.PublishWith(FeedKey{FeedKey::kUser, record.user_id}, make_event);
+  feed_.PublishWith(FeedKey{FeedKey::kUser, user_id}, make_event);
   return record;
 }
 

@@ -125,7 +125,8 @@ class OrderStore {
   // The record of `order_id` (`known`, found or made).
   Record& RecordOf(const Uuid& order_id, const Uuid& user_id, Record* known);
   // Counts and publishes the record's order as committed.
-  Record& Published(const Uuid& order_id, Record& record, v1::OrderStatus previous);
+  Record& Published(const Uuid& order_id, const Uuid& user_id, Record& record,
+                    v1::OrderStatus previous);
 
   storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;
   // (user, order) -> nothing: a user's orders in id order.
