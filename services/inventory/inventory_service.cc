@@ -73,12 +73,12 @@ void InventoryService::StartShard(runtime::Shard& shard) {
   for (const auto& [id, lines] : restore.holds) mine.stock.RestoreHold(id, lines);
   int64_t now = internal::NowNanos();
   for (const v1::Reservation& reservation : restore.reservations) {
-    mine.reservations.Restore(reservation);
+    ReservationRecord& record = mine.reservations.Restore(reservation);
     if (reservation.state() == v1::Reservation::RESERVATION_STATE_HELD) {
       // A held reservation keeps its expiry: its timer is armed again (at once when overdue).
       int64_t left =
           google::protobuf::util::TimeUtil::TimestampToNanoseconds(reservation.expires_at()) - now;
-      ArmExpiry(mine, reservation.id(), std::chrono::nanoseconds(std::max<int64_t>(left, 0)));
+      ArmExpiry(mine, record, std::chrono::nanoseconds(std::max<int64_t>(left, 0)));
     }
   }
   mine.moved = std::move(restore.moved);

@@ -187,7 +187,8 @@ class InventoryService final : public clients::InventoryClient {
   // Expires `id` if it is HELD and due (or `force`), logs it, and once that is durable releases
   // its holds. A log that cannot be written leaves it HELD (a timer tries again).
   void ExpireIfDue(InventoryShard& owner, const std::string& id, bool force);
-  void ArmExpiry(InventoryShard& owner, const std::string& id, std::chrono::nanoseconds after);
+  // `record`: owner's (a reference, not an id: no second lookup).
+  void ArmExpiry(InventoryShard& owner, ReservationRecord& record, std::chrono::nanoseconds after);
   // On the record's shard, once the expiry is durable: the reservation left HELD there (its
   // timer is cancelled); the holds it placed are released on their shards, with no answer.
   void ReleaseExpired(InventoryShard& owner, const Settlement& expired);

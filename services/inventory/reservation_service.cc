@@ -241,8 +241,9 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
         }
         std::vector<ReserveWaiter> waiters =
             owner.reservations.Activate(id, plan, prices, NowNanos());
-        ArmExpiry(owner, id, plan.ttl);
-        v1::Reservation reservation = owner.reservations.Find(id)->reservation;
+        ReservationRecord& record = *owner.reservations.Find(id);  // Activate made it HELD
+        ArmExpiry(owner, record, plan.ttl);
+        v1::Reservation reservation = record.reservation;
         std::optional<durability::Lsn> lsn =
             owner.journal.LogWith(kReservationPut, [&] { return reservation.SerializeAsString(); });
         owner.journal.AfterDurable(
@@ -274,10 +275,10 @@ void InventoryService::AnswerWaiters(const std::vector<ReserveWaiter>& waiters,
   }
 }
 
-void InventoryService::ArmExpiry(InventoryShard& owner, const std::string& id,
+void InventoryService::ArmExpiry(InventoryShard& owner, ReservationRecord& record,
                                  std::chrono::nanoseconds after) {
-  owner.reservations.Find(id)->expiry_timer =
-      owner.shard.RunAfter(after, [this, &owner, id] { ExpireOnTimer(owner, id); });
+  record.expiry_timer = owner.shard.RunAfter(
+      after, [this, &owner, id = record.reservation.id()] { ExpireOnTimer(owner, id); });
 }
 
 void InventoryService::ExpireOnTimer(InventoryShard& owner, const std::string& id) {
@@ -292,7 +293,7 @@ void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id,
     // The expiry cannot be logged yet: it stays HELD, and its timer tries again.
     if (force && !record->pending &&
         record->reservation.state() == v1::Reservation::RESERVATION_STATE_HELD) {
-      ArmExpiry(owner, id, std::chrono::seconds(1));
+      ArmExpiry(owner, *record, std::chrono::seconds(1));
     }
     return;
   }

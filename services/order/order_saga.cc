@@ -38,11 +38,12 @@ std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
 }
 
 std::shared_ptr<OrderSaga> OrderSaga::ForCancel(Env* env, const Uuid& order_id,
-                                                const OrderStore::Record& record) {
+                                                OrderStore::Record& record) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCancelConfirmed;
   saga->phase_ = SagaPhase::kCancelConfirmed;
-  saga->order_ = record.order;
+  saga->draft_.reset();  // the stored order is the saga's
+  saga->record_ = &record;
   saga->input_.idempotency_key = record.order.idempotency_key();
   if (const OrderStore::IdempotencyEntry* entry =
           env->store->FindKey(record.user_id, record.order.idempotency_key())) {
@@ -82,8 +83,9 @@ void OrderSaga::CheckUser() {
   request.set_id(input_.user_id.ToString());
   CallWithDeadline<::user::v1::User>(
       *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
-      [users = env_->clients.users, request](const clients::CallOptions& options,
-                                             clients::Done<::user::v1::User> done) mutable {
+      // The request moves into the issuing call and on to the client (run once): no copy.
+      [users = env_->clients.users, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<::user::v1::User> done) mutable {
         users->GetUser(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, ::user::v1::User) {
@@ -117,22 +119,23 @@ void OrderSaga::OnUserChecked(const Status& status) {
     }
   }
   int64_t now = NowNanos();
-  order_.set_id(order_id_.ToString());
-  order_.set_user_id(user);
+  v1::Order& order = Edit();
+  order.set_id(order_id_.ToString());
+  order.set_user_id(std::move(user));  // its last use
   for (const OrderLine& line : input_.lines) {
-    v1::LineItem* item = order_.add_items();
+    v1::LineItem* item = order.add_items();
     item->set_sku(line.sku);
     item->set_quantity(line.quantity);
   }
-  order_.set_idempotency_key(input_.idempotency_key);
-  *order_.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
+  order.set_idempotency_key(input_.idempotency_key);
+  *order.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
   Transition(v1::ORDER_STATUS_PENDING);
   ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }
 
 inv::ReserveStockRequest OrderSaga::ReserveRequest() const {
   inv::ReserveStockRequest request;
-  request.set_reservation_key(order_.id());
+  request.set_reservation_key(order().id());
   for (const OrderLine& line : input_.lines) {
     inv::StockLine* stock = request.add_lines();
     stock->set_sku(line.sku);
@@ -192,19 +195,20 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
     }
   }
   held_ = true;
-  order_.set_reservation_id(reservation.id());
+  v1::Order& order = Edit();  // committed by the Transition below, in this turn
+  order.set_reservation_id(reservation.id());
   std::map<std::string, const commerce::v1::Money*> prices;
   for (const inv::StockLine& line : reservation.lines()) prices[line.sku()] = &line.unit_price();
   std::string currency;
   bool mixed = false;
   bool overflow = false;
   int64_t total = 0;
-  for (v1::LineItem& item : *order_.mutable_items()) {
+  for (v1::LineItem& item : *order.mutable_items()) {
     auto it = prices.find(item.sku());
     if (it == prices.end()) {
-      Transition(v1::ORDER_STATUS_RESERVED);
-      EndFailed(v1::FAILURE_CODE_INTERNAL,
-                "the reservation has no line for sku \"" + item.sku() + "\"");
+      std::string reason = "the reservation has no line for sku \"" + item.sku() + "\"";
+      Transition(v1::ORDER_STATUS_RESERVED);  // `item` may be a draft's, gone after it
+      EndFailed(v1::FAILURE_CODE_INTERNAL, std::move(reason));
       return;
     }
     *item.mutable_unit_price() = *it->second;
@@ -217,8 +221,8 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
     }
   }
   if (!mixed && !overflow) {
-    order_.mutable_total()->set_amount_minor(total);
-    order_.mutable_total()->set_currency(currency);
+    order.mutable_total()->set_amount_minor(total);
+    order.mutable_total()->set_currency(currency);
   }
   Transition(v1::ORDER_STATUS_RESERVED);
   if (cancel_requested_) {
@@ -238,15 +242,15 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
 
 void OrderSaga::Pay() {
   pay::ProcessPaymentRequest request;
-  request.set_order_id(order_.id());
-  *request.mutable_amount() = order_.total();
+  request.set_order_id(order().id());
+  *request.mutable_amount() = order().total();
   request.mutable_method()->set_token(input_.payment_token);
-  request.set_idempotency_key(order_.id());  // one charge per order, whatever is retried
+  request.set_idempotency_key(order().id());  // one charge per order, whatever is retried
   auto self = shared_from_this();
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, StepDeadline(env_->options.payment_deadline), "payment (ProcessPayment)",
-      [payments = env_->clients.payments, request](const clients::CallOptions& options,
-                                                   clients::Done<pay::PaymentResult> done) mutable {
+      [payments = env_->clients.payments, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<pay::PaymentResult> done) mutable {
         payments->ProcessPayment(std::move(request), options, std::move(done));
       },
       [self](const Status& status, pay::PaymentResult result) { self->OnPaid(status, result); },
@@ -260,7 +264,7 @@ void OrderSaga::Pay() {
 void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
   if (status.ok() && result.status() == pay::PaymentResult::PAYMENT_STATUS_APPROVED) {
     charged_ = true;
-    order_.set_transaction_id(result.transaction_id());
+    Edit().set_transaction_id(result.transaction_id());  // committed by the Transition below
     Transition(v1::ORDER_STATUS_PAID);
     if (cancel_requested_) {
       EndCancelled();
@@ -306,13 +310,13 @@ void OrderSaga::OnPaid(const Status& status, const pay::PaymentResult& result) {
 
 void OrderSaga::CommitStock() {
   inv::CommitReservationRequest request;
-  request.set_reservation_id(order_.reservation_id());
+  request.set_reservation_id(order().reservation_id());
   // No late-success handler: if a commit lands after its deadline, the release of the
   // compensation answers FAILED_PRECONDITION and the stock is returned instead (Release()).
   CallWithDeadline<inv::Reservation>(
       *env_->shard, StepDeadline(env_->options.inventory_deadline), "inventory (CommitReservation)",
-      [inventory = env_->clients.inventory, request](const clients::CallOptions& options,
-                                                     clients::Done<inv::Reservation> done) mutable {
+      [inventory = env_->clients.inventory, request = std::move(request)](
+          const clients::CallOptions& options, clients::Done<inv::Reservation> done) mutable {
         inventory->CommitReservation(std::move(request), options, std::move(done));
       },
       [self = shared_from_this()](const Status& status, inv::Reservation) {

@@ -86,7 +86,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
                                               Clock::time_point deadline);
   // The cancel of a CONFIRMED order that no saga drives.
   static std::shared_ptr<OrderSaga> ForCancel(Env* env, const Uuid& order_id,
-                                              const OrderStore::Record& record);
+                                              OrderStore::Record& record);
 
   // An order recovery found mid-saga (its logged state); Resume() finishes it.
   static std::shared_ptr<OrderSaga> ForRecovery(Env* env, const Uuid& order_id,
@@ -217,7 +217,18 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   int commit_attempts_ = 0;  // stock returns started (ReturnStock's cursor)
   CreateOrderInput input_;
   Clock::time_point deadline_ = Clock::time_point::max();  // the caller's
-  v1::Order order_;  // the working copy; committed to the store at each transition
+  // The order as this saga has it. Once stored, it is the record's order itself: a forward step
+  // changes it just before its Transition, in the same turn, so OrderStore::Commit copies
+  // nothing and readers never see a change before its transition. A change that waits for a
+  // later transition (a late answer's id; recovery's logged state) goes to a draft instead, a copy
+  // of the stored order made then; the next transition commits the draft. Before the first
+  // commit the draft is the order being built.
+  const v1::Order& order() const { return draft_ ? *draft_ : record_->order; }
+  // For a change committed by a Transition in this same turn.
+  v1::Order& Edit() { return draft_ ? *draft_ : record_->order; }
+  // For a change kept until a later transition.
+  v1::Order& Draft();
+  std::optional<v1::Order> draft_{std::in_place};  // see order(); engaged or record_ is set
   bool order_stored_ = false;
   OrderStore::Record* record_ = nullptr;  // the order's record once this saga committed it
   bool cancel_requested_ = false;

@@ -50,7 +50,7 @@ void OrderSaga::Compensate(Next next) {
 
 void OrderSaga::Refund(int attempt, std::function<void(bool, bool, std::string)> next) {
   pay::RefundPaymentRequest request;
-  request.set_transaction_id(order_.transaction_id());
+  request.set_transaction_id(order().transaction_id());
   auto self = shared_from_this();
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, CompensationDeadline(), "payment (RefundPayment)",
@@ -70,7 +70,7 @@ void OrderSaga::Refund(int attempt, std::function<void(bool, bool, std::string)>
           self->RetryLater(attempt, [self, attempt, next] { self->Refund(attempt + 1, next); });
           return;
         }
-        std::string problem = "the refund of transaction " + self->order_.transaction_id() +
+        std::string problem = "the refund of transaction " + self->order().transaction_id() +
                               " failed: payment " + DescribeCallStatus(status);
         self->compensation_problems_.push_back(problem);
         next(false, permanent, problem);
@@ -79,7 +79,7 @@ void OrderSaga::Refund(int attempt, std::function<void(bool, bool, std::string)>
 
 void OrderSaga::Release(int attempt, Next next) {
   inv::ReleaseReservationRequest request;
-  request.set_reservation_id(order_.reservation_id());
+  request.set_reservation_id(order().reservation_id());
   auto self = shared_from_this();
   CallWithDeadline<inv::Reservation>(
       *env_->shard, CompensationDeadline(), "inventory (ReleaseReservation)",
@@ -105,7 +105,7 @@ void OrderSaga::Release(int attempt, Next next) {
           self->RetryLater(attempt, [self, attempt, next] { self->Release(attempt + 1, next); });
           return;
         }
-        self->compensation_problems_.push_back("the reservation " + self->order_.reservation_id() +
+        self->compensation_problems_.push_back("the reservation " + self->order().reservation_id() +
                                                " could not be released (inventory " +
                                                DescribeCallStatus(status) +
                                                "); it expires on its own after its ttl");
@@ -118,7 +118,7 @@ void OrderSaga::ReturnStock(Next next) {
     next();
     return;
   }
-  if (lines_returned_ > 0 || order_.reservation_id().empty()) {
+  if (lines_returned_ > 0 || order().reservation_id().empty()) {
     ReturnLines(std::move(next));  // a line-by-line return a server before this had started
     return;
   }
@@ -127,7 +127,7 @@ void OrderSaga::ReturnStock(Next next) {
 
 void OrderSaga::ReturnReservation(int attempt, Next next) {
   inv::ReturnReservationRequest request;
-  request.set_reservation_id(order_.reservation_id());
+  request.set_reservation_id(order().reservation_id());
   auto self = shared_from_this();
   // Idempotent, so it may wait for an inventory that restarts and be asked again: the units go
   // back exactly once, however often (inventory.proto).
@@ -149,7 +149,7 @@ void OrderSaga::ReturnReservation(int attempt, Next next) {
           // nothing left the stock); or forgotten past its retention (nothing to ask again).
           if (status.code() == StatusCode::kNotFound) {
             self->compensation_problems_.push_back(
-                "the reservation " + self->order_.reservation_id() +
+                "the reservation " + self->order().reservation_id() +
                 " whose stock was to be returned is unknown to inventory: check the stock");
           }
           self->committed_ = false;
@@ -163,7 +163,7 @@ void OrderSaga::ReturnReservation(int attempt, Next next) {
         }
         // Still committed_: retried until done (order_saga_retry.cc).
         self->compensation_problems_.push_back(
-            "the stock of reservation " + self->order_.reservation_id() +
+            "the stock of reservation " + self->order().reservation_id() +
             " is not returned yet (inventory " + DescribeCallStatus(status) + "); retrying");
         next();
       });
@@ -216,21 +216,21 @@ void OrderSaga::RetryLater(int attempt, Next again) {
 void OrderSaga::ReleaseLateReservation(const std::string& reservation_id) {
   // The reservation step had already ended (as DEADLINE_EXCEEDED) when this hold came in, so
   // the order never tracked it: give it back.
-  order_.set_reservation_id(reservation_id);
+  Draft().set_reservation_id(reservation_id);
   held_ = true;
   Release(1, [] {});
 }
 
 void OrderSaga::RefundLatePayment(const std::string& transaction_id) {
   // As above, for an approval that came after the payment step ended.
-  order_.set_transaction_id(transaction_id);
+  Draft().set_transaction_id(transaction_id);
   charged_ = true;
   Refund(1, [](bool, bool, std::string) {});
 }
 
 void OrderSaga::VoidPaymentByKey(Settled then) {
   pay::VoidPaymentRequest request;
-  request.set_idempotency_key(order_.id());  // the key Pay() charges with
+  request.set_idempotency_key(order().id());  // the key Pay() charges with
   CallWithDeadline<pay::PaymentResult>(
       *env_->shard, CompensationDeadline(), "payment (VoidPayment)",
       [payments = env_->clients.payments, request](const clients::CallOptions& options,
@@ -259,7 +259,7 @@ void OrderSaga::VoidUntilSettled(int attempt, bool until_charged, Settled settle
     }
     if (!status.ok()) {
       self->compensation_problems_.push_back(
-          "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order_.id() +
+          "the payment's outcome is unknown: VoidPayment of idempotency key " + self->order().id() +
           " failed (payment " + DescribeCallStatus(status) + "); settle it by hand");
     }
     settled(status, result);
@@ -274,7 +274,7 @@ void OrderSaga::SettlePayment(Status unknown) {
         if (!status.ok()) {
           // The unknown outcome is already a compensation problem (VoidUntilSettled).
         } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
-          self->order_.set_transaction_id(result.transaction_id());
+          self->Draft().set_transaction_id(result.transaction_id());
           self->settlement_note_ = "the charge " + result.transaction_id() +
                                    " that the processor approved late was refunded";
         } else if (result.status() == pay::PaymentResult::PAYMENT_STATUS_VOIDED) {
@@ -296,7 +296,7 @@ void OrderSaga::CancelConfirmed() {
     self->ReturnStock([self] {
       for (const std::string& problem : self->compensation_problems_) {
         observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
-                     self->order_.id().c_str(), problem.c_str());
+                     self->order().id().c_str(), problem.c_str());
       }
       self->MarkCompensationPending();
       self->Transition(v1::ORDER_STATUS_CANCELLED);
@@ -317,10 +317,10 @@ void OrderSaga::CancelConfirmed() {
       // not invite the client to try forever.
       self->Finish(permanent
                        ? Status(StatusCode::kFailedPrecondition,
-                                "order " + self->order_.id() + " stays CONFIRMED: " + error +
+                                "order " + self->order().id() + " stays CONFIRMED: " + error +
                                     "; the payment service cannot refund it, so the order cannot "
                                     "be cancelled")
-                       : Status(StatusCode::kUnavailable, "order " + self->order_.id() +
+                       : Status(StatusCode::kUnavailable, "order " + self->order().id() +
                                                               " stays CONFIRMED: " + error +
                                                               "; retry the cancel"));
       return;

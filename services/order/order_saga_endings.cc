@@ -33,8 +33,8 @@ void OrderSaga::Fail() {
   std::string full = pending_reason_;
   if (!settlement_note_.empty()) full += "; " + settlement_note_;
   for (const std::string& problem : compensation_problems_) full += "; " + problem;
-  order_.set_failure_code(pending_code_);
-  order_.set_failure_reason(full);
+  Edit().set_failure_code(pending_code_);  // committed by the Transition below
+  Edit().set_failure_reason(full);
   MarkCompensationPending();
   Transition(v1::ORDER_STATUS_FAILED);
   Finish(Status());
@@ -49,12 +49,12 @@ void OrderSaga::EndCancelled() {
 
 void OrderSaga::Cancel() {
   if (!settlement_note_.empty()) {
-    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled; %s\n", order_.id().c_str(),
-                 settlement_note_.c_str());
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled; %s\n",
+                 order().id().c_str(), settlement_note_.c_str());
   }
   for (const std::string& problem : compensation_problems_) {
     observe::Log(observe::LogLevel::kWarn, "percore: order %s cancelled, but %s\n",
-                 order_.id().c_str(), problem.c_str());
+                 order().id().c_str(), problem.c_str());
   }
   MarkCompensationPending();
   Transition(v1::ORDER_STATUS_CANCELLED);
@@ -63,33 +63,42 @@ void OrderSaga::Cancel() {
 }
 
 void OrderSaga::Transition(v1::OrderStatus status) {
-  v1::OrderStatus previous = order_stored_ ? order_.status() : v1::ORDER_STATUS_UNSPECIFIED;
+  v1::Order& order = Edit();
+  v1::OrderStatus previous = order_stored_ ? order.status() : v1::ORDER_STATUS_UNSPECIFIED;
   int64_t now = NowNanos();
-  if (order_.has_updated_at()) {  // never backwards for one order
-    now = std::max(now, TimeUtil::TimestampToNanoseconds(order_.updated_at()));
+  if (order.has_updated_at()) {  // never backwards for one order
+    now = std::max(now, TimeUtil::TimestampToNanoseconds(order.updated_at()));
   }
-  order_.set_status(status);
-  *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  order.set_status(status);
+  *order.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  // The draft moves into the record; the stored order itself is committed in place.
   OrderStore::Record& record =
-      env_->store->Commit(order_id_, input_.user_id, order_, previous, record_);
+      draft_ ? env_->store->Commit(order_id_, input_.user_id, std::move(*draft_), previous, record_)
+             : env_->store->Commit(order_id_, input_.user_id, order, previous, record_);
+  draft_.reset();
   record_ = &record;
-  env_->store->CountTransition(order_);
+  env_->store->CountTransition(record.order);
   if (!order_stored_) record.saga = shared_from_this();
   order_stored_ = true;
   LogState();
+}
+
+v1::Order& OrderSaga::Draft() {
+  if (!draft_) draft_.emplace(record_->order);
+  return *draft_;
 }
 
 void OrderSaga::LogState() {
   durability::StoreJournal* journal = env_->journal;
   if (journal == nullptr || !journal->enabled() || !order_stored_) return;
   OrderState state;
-  state.order = order_;
+  state.order = order();
   state.fingerprint = fingerprint_;
-  v1::OrderStatus status = order_.status();
+  v1::OrderStatus status = order().status();
   bool settled =
       IsTerminal(status) || (status == v1::ORDER_STATUS_CONFIRMED && phase_ == SagaPhase::kForward);
   state.phase = settled ? SagaPhase::kSettled : phase_;
-  if (IsTerminal(status) && order_.compensation_pending()) {
+  if (IsTerminal(status) && order().compensation_pending()) {
     state.phase = SagaPhase::kCompensationPending;  // retried, also after a restart
   }
   state.held = held_;
@@ -145,13 +154,13 @@ void OrderSaga::Finish(const Status& status) {
   std::vector<Reply> waiters = std::move(waiters_);
   waiters_.clear();
   if (env_->journal == nullptr) {  // in memory: answered now, with the order as it is
-    for (const Reply& reply : waiters) reply(status, order_);
+    for (const Reply& reply : waiters) reply(status, order());
     return;
   }
   // Acknowledged once the final state is as durable as --fsync says; a copy, as a late answer
   // meanwhile (a hold or charge given back) may still change the working order.
   env_->journal->AfterAllDurable(
-      [waiters = std::move(waiters), status, order = order_](const Status& durable) {
+      [waiters = std::move(waiters), status, order = order()](const Status& durable) {
         // Not durable (the disk is failing, or the log closed at shutdown): not acknowledged,
         // UNAVAILABLE naming the log, as every other write answers then.
         for (const Reply& reply : waiters) {

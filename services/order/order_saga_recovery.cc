@@ -26,7 +26,7 @@ std::shared_ptr<OrderSaga> OrderSaga::ForRecovery(Env* env, const Uuid& order_id
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = state.phase == SagaPhase::kCancelConfirmed ? Mode::kCancelConfirmed : Mode::kCreate;
   saga->phase_ = state.phase;
-  saga->order_ = state.order;
+  saga->draft_ = state.order;  // committed by its next transition
   saga->order_stored_ = true;
   saga->fingerprint_ = state.fingerprint;
   saga->input_.user_id = *Uuid::Parse(state.order.user_id());
@@ -55,7 +55,7 @@ void OrderSaga::Resume() {
     compensation_problems_.push_back(
         "the return of " + std::to_string(line.quantity) + " units of sku \"" + line.sku +
         "\" was under way when the server stopped and may not have been made: check the stock");
-    observe::Log(observe::LogLevel::kWarn, "percore: order %s: %s\n", order_.id().c_str(),
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s: %s\n", order().id().c_str(),
                  compensation_problems_.back().c_str());
   }
   switch (phase_) {
@@ -63,10 +63,10 @@ void OrderSaga::Resume() {
       CancelConfirmed();  // the refund is idempotent; the stock returns go on from the log's
       return;
     case SagaPhase::kForward:
-      if (order_.status() == v1::ORDER_STATUS_PAID) {
+      if (order().status() == v1::ORDER_STATUS_PAID) {
         // Paid and held: the sale goes through (CommitReservation is idempotent).
         held_ = true;
-        charged_ = !order_.transaction_id().empty();
+        charged_ = !order().transaction_id().empty();
         CommitStock();
         return;
       }
@@ -74,7 +74,7 @@ void OrderSaga::Resume() {
       phase_ = cancel_requested_ ? SagaPhase::kCancelling : SagaPhase::kFailing;
       pending_code_ = v1::FAILURE_CODE_SERVICE_UNAVAILABLE;
       pending_reason_ = "the order service restarted while the order was " +
-                        v1::OrderStatus_Name(order_.status()) +
+                        v1::OrderStatus_Name(order().status()) +
                         "; nothing stays charged or held for it: order again";
       ResumeCompensation();
       return;
@@ -107,7 +107,7 @@ void OrderSaga::ResumeCompensation() {
 }
 
 void OrderSaga::LocateReservation(int attempt, int max_attempts, Next next) {
-  if (!order_.reservation_id().empty()) {
+  if (!order().reservation_id().empty()) {
     // Known: release it (idempotent; FAILED_PRECONDITION if it was committed, and the units are
     // returned instead).
     if (!committed_) held_ = true;
@@ -126,7 +126,7 @@ void OrderSaga::LocateReservation(int attempt, int max_attempts, Next next) {
       CompensationDeadline(), "inventory (ReserveStock by key)",
       [self, attempt, max_attempts, next](const Status& status, inv::Reservation reservation) {
         if (status.ok()) {
-          self->order_.set_reservation_id(reservation.id());
+          self->Draft().set_reservation_id(reservation.id());
           switch (reservation.state()) {
             case inv::Reservation::RESERVATION_STATE_HELD:
               self->held_ = true;
@@ -148,7 +148,7 @@ void OrderSaga::LocateReservation(int attempt, int max_attempts, Next next) {
         }
         if (Transient(status)) {
           self->compensation_problems_.push_back(
-              "a reservation under key " + self->order_.id() +
+              "a reservation under key " + self->order().id() +
               " could not be looked up (inventory " + DescribeCallStatus(status) +
               "); if it exists it expires on its own after its ttl");
         }
@@ -162,7 +162,7 @@ void OrderSaga::VoidByKey(Next next) {
   auto self = shared_from_this();
   VoidUntilSettled(1, true, [self, next](const Status& status, const pay::PaymentResult& result) {
     if (status.ok() && result.status() == pay::PaymentResult::PAYMENT_STATUS_REFUNDED) {
-      self->order_.set_transaction_id(result.transaction_id());
+      self->Draft().set_transaction_id(result.transaction_id());
       self->settlement_note_ =
           "the charge " + result.transaction_id() + " approved before the restart was refunded";
     }

@@ -19,11 +19,11 @@ namespace percore::order {
 using google::protobuf::util::TimeUtil;
 
 void OrderSaga::MarkCompensationPending() {
-  order_.set_compensation_pending(CompensationPending());
+  Edit().set_compensation_pending(CompensationPending());  // committed by the next Transition
 }
 
 void OrderSaga::KeepCompensating() {
-  if (!order_.compensation_pending()) return;
+  if (!order().compensation_pending()) return;
   ++env_->compensations_pending;
   // The record keeps its saga while the compensation is pending: a snapshot then holds the
   // pending state this saga logged, not a settled order.
@@ -33,7 +33,7 @@ void OrderSaga::KeepCompensating() {
   }
   observe::Log(observe::LogLevel::kWarn,
                "percore: order %s is %s with a compensation pending; retrying it\n",
-               order_.id().c_str(), v1::OrderStatus_Name(order_.status()).c_str());
+               order().id().c_str(), v1::OrderStatus_Name(order().status()).c_str());
   RetryCompensationLater(1);
 }
 
@@ -74,16 +74,21 @@ void OrderSaga::RetryCompensation(int round) {
 void OrderSaga::CompensationDone() {
   --env_->compensations_pending;
   for (const std::string& problem : compensation_problems_) {  // e.g. the refund refused for good
-    observe::Log(observe::LogLevel::kWarn, "percore: order %s: %s\n", order_.id().c_str(),
+    observe::Log(observe::LogLevel::kWarn, "percore: order %s: %s\n", order().id().c_str(),
                  problem.c_str());
   }
   observe::Log(observe::LogLevel::kInfo, "percore: order %s: its pending compensation is done\n",
-               order_.id().c_str());
-  order_.set_compensation_pending(false);
-  int64_t now = std::max(NowNanos(), TimeUtil::TimestampToNanoseconds(order_.updated_at()));
-  *order_.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+               order().id().c_str());
+  // Committed at once, as a Transition that keeps the status (order_saga.h: Edit, Draft).
+  v1::Order& order = Edit();
+  order.set_compensation_pending(false);
+  int64_t now = std::max(NowNanos(), TimeUtil::TimestampToNanoseconds(order.updated_at()));
+  *order.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  const v1::OrderStatus status = order.status();
   OrderStore::Record& record =
-      env_->store->Commit(order_id_, input_.user_id, order_, order_.status(), record_);
+      draft_ ? env_->store->Commit(order_id_, input_.user_id, std::move(*draft_), status, record_)
+             : env_->store->Commit(order_id_, input_.user_id, order, status, record_);
+  draft_.reset();
   record_ = &record;
   phase_ = SagaPhase::kSettled;
   LogState();

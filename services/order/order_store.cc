@@ -13,9 +13,7 @@ OrderStore::Record* OrderStore::Find(const Uuid& order_id) {
   return record ? record->get() : nullptr;
 }
 
-OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id,
-                                       const v1::Order& order, v1::OrderStatus previous,
-                                       Record* known) {
+OrderStore::Record& OrderStore::RecordOf(const Uuid& order_id, const Uuid& user_id, Record* known) {
   Record* record = known != nullptr ? known : Find(order_id);
   if (record == nullptr) {
     auto fresh = std::make_unique<Record>();
@@ -24,10 +22,30 @@ OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id
     orders_.Put(order_id, std::move(fresh));
     by_user_.Put({user_id, order_id}, true);
   }
-  record->order = order;
+  return *record;
+}
+
+OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id,
+                                       const v1::Order& order, v1::OrderStatus previous,
+                                       Record* known) {
+  Record& record = RecordOf(order_id, user_id, known);
+  if (&record.order != &order) record.order = order;
+  return Published(order_id, user_id, record, previous);
+}
+
+OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id, v1::Order&& order,
+                                       v1::OrderStatus previous, Record* known) {
+  Record& record = RecordOf(order_id, user_id, known);
+  if (&record.order != &order) record.order = std::move(order);
+  return Published(order_id, user_id, record, previous);
+}
+
+OrderStore::Record& OrderStore::Published(const Uuid& order_id, const Uuid& user_id, Record& record,
+                                          v1::OrderStatus previous) {
+  const v1::Order& order = record.order;
   size_t bytes = order.ByteSizeLong();  // orders are never erased: only this write changes it
-  bytes_ += bytes - record->bytes;
-  record->bytes = bytes;
+  bytes_ += bytes - record.bytes;
+  record.bytes = bytes;
 
   // One event, built only if someone watches the order or its user, published under both.
   std::optional<OrderEvent> event;
@@ -47,7 +65,7 @@ OrderStore::Record& OrderStore::Commit(const Uuid& order_id, const Uuid& user_id
   };
   feed_.PublishWith(FeedKey{FeedKey::kOrder, order_id}, make_event);
   feed_.PublishWith(FeedKey{FeedKey::kUser, user_id}, make_event);
-  return *record;
+  return record;
 }
 
 std::vector<std::pair<Uuid, v1::Order>> OrderStore::ListAfter(const Uuid& user_id,

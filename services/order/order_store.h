@@ -71,8 +71,12 @@ class OrderStore {
   // Stores `order` (new or changed) and publishes the change from `previous`
   // (ORDER_STATUS_UNSPECIFIED for a new order). `order.updated_at` is set by the caller.
   // `known`: the order's record from an earlier Commit, if the caller kept it (records are
-  // never erased, so it stays valid): no lookup.
+  // never erased, so it stays valid): no lookup. `order` may be the record's own order (changed
+  // in place by its saga): then nothing is copied.
   Record& Commit(const Uuid& order_id, const Uuid& user_id, const v1::Order& order,
+                 v1::OrderStatus previous, Record* known = nullptr);
+  // The same, `order` moved into the record.
+  Record& Commit(const Uuid& order_id, const Uuid& user_id, v1::Order&& order,
                  v1::OrderStatus previous, Record* known = nullptr);
 
   // Up to `limit` orders of `user_id` with ids after `after` (from the first when nullopt),
@@ -118,6 +122,12 @@ class OrderStore {
   }
 
  private:
+  // The record of `order_id` (`known`, found or made).
+  Record& RecordOf(const Uuid& order_id, const Uuid& user_id, Record* known);
+  // Counts and publishes the record's order as committed.
+  Record& Published(const Uuid& order_id, const Uuid& user_id, Record& record,
+                    v1::OrderStatus previous);
+
   storage::TablePartition<Uuid, std::unique_ptr<Record>> orders_;
   // (user, order) -> nothing: a user's orders in id order.
   storage::TablePartition<std::pair<Uuid, Uuid>, bool> by_user_;
