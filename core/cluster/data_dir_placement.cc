@@ -19,6 +19,7 @@ constexpr char kFile[] = "CLUSTER";
 struct Recorded {
   std::string history;
   long long partition = -1;
+  bool joining = false;  // written by a --grow-joining start: its last growth may be abandoned
 };
 
 // "history=..." and "partition=..." lines; nullopt when the file is not that shape.
@@ -28,6 +29,7 @@ std::optional<Recorded> Parse(const std::string& text) {
   std::string line;
   while (std::getline(lines, line)) {
     if (line.rfind("history=", 0) == 0) recorded.history = line.substr(8);
+    if (line == "joining=1") recorded.joining = true;
     if (line.rfind("partition=", 0) == 0) {
       try {
         recorded.partition = std::stoll(line.substr(10));
@@ -52,6 +54,12 @@ bool Extends(const std::string& now, const std::string& recorded) {
   // A grown record: `now` must start with it, growth for growth.
   return now.size() > recorded.size() && now.compare(0, recorded.size(), recorded) == 0 &&
          now[recorded.size()] == ',';
+}
+
+// The history before its last growth ("P0,P1@T1,P2@T2" -> "P0,P1@T1"; "P0,P1@T1" -> "P0").
+std::string WithoutLastGrowth(const std::string& history) {
+  size_t comma = history.rfind(',');
+  return comma == std::string::npos ? history : history.substr(0, comma);
 }
 
 Status Unavailable(const std::string& path, int error) {
@@ -86,11 +94,12 @@ std::string PlacementHistory(const ClusterPlacement& placement) {
       GrowthHistory{.first_partitions = placement.initial_partitions(), .epochs = placement.grown});
 }
 
-Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& placement) {
+Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& placement,
+                             bool joining) {
   const std::string path = dir + "/" + kFile;
   const std::string now = PlacementHistory(placement);
-  const std::string record =
-      "history=" + now + "\npartition=" + std::to_string(placement.self) + "\n";
+  const std::string record = "history=" + now + "\npartition=" + std::to_string(placement.self) +
+                             "\n" + (joining ? "joining=1\n" : "");
   if (::access(path.c_str(), F_OK) != 0) {
     if (errno != ENOENT) return Unavailable(path, errno);
     return Write(dir, record);  // first start
@@ -106,7 +115,11 @@ Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& pla
   }
   const std::string started = "--partitions " + std::to_string(placement.partitions) +
                               (placement.grown.empty() ? "" : " --grown " + now);
-  if (!Extends(now, recorded->history)) {
+  // A partition that joined a growth which was then abandoned (GROWING.md) joins the next one:
+  // its record's last growth was never switched to, so it may be replaced.
+  const bool rejoining =
+      joining && recorded->joining && Extends(now, WithoutLastGrowth(recorded->history));
+  if (!rejoining && !Extends(now, recorded->history)) {
     const bool grown = recorded->history.find(',') != std::string::npos;
     return Status(
         StatusCode::kFailedPrecondition,
@@ -125,7 +138,7 @@ Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& pla
                       "'s data (" + path + "); started as partition " +
                       std::to_string(placement.self) + ": give each partition its own directory");
   }
-  if (now == recorded->history) return Status();
+  if (now == recorded->history && joining == recorded->joining) return Status();
   return Write(dir, record);  // grown since: later starts must carry the longer history
 }
 

@@ -9,7 +9,9 @@
 // growth history as --grown prints it, "P" for a cluster never grown, and the partition), and
 // every later start must extend it: the same P₀ and the recorded growths, possibly followed by
 // newer ones (`tools/cluster grow` prints the --grown that explains them). A directory written
-// before this check (no CLUSTER file) is taken as first started now.
+// before this check (no CLUSTER file) is taken as first started now. A `joining` start (a new
+// partition of a growth, --grow-joining) marks its record so: started joining again, its last
+// growth may be replaced by another (the first one was abandoned before any switch).
 
 #include <string>
 
@@ -24,6 +26,7 @@ std::string PlacementHistory(const ClusterPlacement& placement);
 // OK (the record written or brought forward) or FAILED_PRECONDITION saying what the directory
 // was written under and what would explain the start; UNAVAILABLE when the file cannot be
 // read or written.
-Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& placement);
+Status CheckDataDirPlacement(const std::string& dir, const ClusterPlacement& placement,
+                             bool joining = false);
 
 }  // namespace percore::cluster

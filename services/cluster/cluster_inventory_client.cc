@@ -17,18 +17,7 @@
 namespace percore::cluster {
 
 namespace inv = ::inventory::v1;
-using inventory_parts::CallerKey;
-using inventory_parts::CommitBackoff;
-using inventory_parts::Earlier;
-using inventory_parts::kCommitBudget;
-using inventory_parts::kInventory;
-using inventory_parts::kPartKeyMark;
-using inventory_parts::kPartSeparator;
-using inventory_parts::kSettleBudget;
-using inventory_parts::OutcomeUnknown;
-using inventory_parts::PartKey;
-using inventory_parts::Path;
-using inventory_parts::SplitParts;
+using namespace inventory_parts;  // the parts' conventions (cluster_inventory_parts.h)
 
 ClusterInventoryClient::ClusterInventoryClient(ClusterPlacement placement,
                                                std::shared_ptr<MemberLinks> links,

@@ -358,48 +358,59 @@ bool AppendMessage(std::string& out, std::string_view bytes, const pb::Descripto
   }
   if (reader.failed()) return false;
   out.push_back('{');
-  for (int i = 0; i < type.field_count(); ++i) {
+  // protobuf prints a present google.protobuf.Timestamp after every other field (its printer
+  // makes the timestamp's node when the value comes, after the nodes of the type's other fields),
+  // so those come second here too.
+  auto timestamp = [&type](int i) {
     const FD& field = *type.field(i);
-    bool present = (seen & (uint64_t{1} << i)) != 0;
-    if (!present && !field.is_repeated() && field.type() == FD::TYPE_MESSAGE) continue;
-    if (out.back() != '{') out.push_back(',');
-    out.push_back('"');
-    out += field.json_name();
-    out += "\":";
-    if (!present) {
-      if (field.is_repeated()) {
-        out += "[]";
-      } else if (!AppendDefault(out, field)) {
-        return false;
-      }
-      continue;
-    }
-    if (field.is_repeated()) out.push_back('[');
-    bool first = true;
-    WireReader values(bytes.substr(first_at[i]));
-    while (values.Next(f)) {
-      if (f.number != static_cast<uint32_t>(field.number())) continue;
-      int expected = WireTypeOf(field);
-      if (f.wire_type == 2 && expected != 2) {  // packed
-        WireReader packed(f.data);
-        WireField one;
-        one.wire_type = expected;
-        while (!packed.done()) {
-          bool read = expected == 0 ? packed.Varint(one.scalar)
-                                    : packed.Fixed(expected == 1 ? 8 : 4, one.scalar);
-          if (!read) return false;
-          if (!first) out.push_back(',');
-          first = false;
-          if (!AppendValue(out, field, one, depth)) return false;
+    return !field.is_repeated() && field.type() == FD::TYPE_MESSAGE &&
+           field.message_type()->well_known_type() == pb::Descriptor::WELLKNOWNTYPE_TIMESTAMP;
+  };
+  for (int pass = 0; pass < 2; ++pass) {
+    for (int i = 0; i < type.field_count(); ++i) {
+      const FD& field = *type.field(i);
+      bool present = (seen & (uint64_t{1} << i)) != 0;
+      if (!present && !field.is_repeated() && field.type() == FD::TYPE_MESSAGE) continue;
+      if (timestamp(i) != (pass == 1)) continue;
+      if (out.back() != '{') out.push_back(',');
+      out.push_back('"');
+      out += field.json_name();
+      out += "\":";
+      if (!present) {
+        if (field.is_repeated()) {
+          out += "[]";
+        } else if (!AppendDefault(out, field)) {
+          return false;
         }
         continue;
       }
-      if (!first) out.push_back(',');
-      first = false;
-      if (!AppendValue(out, field, f, depth)) return false;
-      if (!field.is_repeated()) break;
+      if (field.is_repeated()) out.push_back('[');
+      bool first = true;
+      WireReader values(bytes.substr(first_at[i]));
+      while (values.Next(f)) {
+        if (f.number != static_cast<uint32_t>(field.number())) continue;
+        int expected = WireTypeOf(field);
+        if (f.wire_type == 2 && expected != 2) {  // packed
+          WireReader packed(f.data);
+          WireField one;
+          one.wire_type = expected;
+          while (!packed.done()) {
+            bool read = expected == 0 ? packed.Varint(one.scalar)
+                                      : packed.Fixed(expected == 1 ? 8 : 4, one.scalar);
+            if (!read) return false;
+            if (!first) out.push_back(',');
+            first = false;
+            if (!AppendValue(out, field, one, depth)) return false;
+          }
+          continue;
+        }
+        if (!first) out.push_back(',');
+        first = false;
+        if (!AppendValue(out, field, f, depth)) return false;
+        if (!field.is_repeated()) break;
+      }
+      if (field.is_repeated()) out.push_back(']');
     }
-    if (field.is_repeated()) out.push_back(']');
   }
   out.push_back('}');
   return true;

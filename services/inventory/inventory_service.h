@@ -81,9 +81,25 @@ struct InventoryShard {
   // different --shards than they were made with): id -> the record's shard.
   std::unordered_map<std::string, runtime::ShardId> moved;
 
+  // On a first ask (not `followed`) for a reservation whose record is not here but moved: the
+  // shard to ask again.
+  std::optional<runtime::ShardId> MovedTo(const std::string& id, bool followed) const {
+    if (followed || reservations.Contains(id)) return std::nullopt;
+    auto it = moved.find(id);
+    if (it == moved.end()) return std::nullopt;
+    return it->second;
+  }
+
   uint64_t Park(Done<v1::Reservation> done);
   // Answers the parked call `token` (no-op when already answered).
   void Resume(uint64_t token, Result<v1::Reservation> answer);
+};
+
+// What the shard a reservation's record hashes to answers a settle or a return with: the
+// outcome, or the shard its record moved to (InventoryShard::MovedTo: ask again there).
+struct SettlementOnShard {
+  Result<Settlement> result;
+  std::optional<runtime::ShardId> moved;
 };
 
 // A ListProducts page: the products after the cursor in SKU order, and whether more follow.

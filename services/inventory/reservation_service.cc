@@ -14,15 +14,6 @@ using internal::NowNanos;
 
 namespace {
 
-// The rows `lines` name, whole, as they are now (a kHoldState's rows).
-std::vector<v1::Product> RowsOf(const StockPartition& stock, const std::vector<Line>& lines) {
-  std::vector<v1::Product> rows;
-  for (const Line& line : lines) {
-    if (std::optional<v1::Product> row = stock.Load(line.sku)) rows.push_back(std::move(*row));
-  }
-  return rows;
-}
-
 // Settles a reservation's holds on this product shard, and logs the hold's end and the rows it
 // changed, whole. While the log cannot be written the hold stays and is settled once it can be
 // (every second): a settled hold whose record were missing would be settled a second time by
@@ -44,7 +35,7 @@ void EndHolds(InventoryShard& owner, const std::string& id, bool sold, int64_t n
     owner.stock.ReleaseHold(id, now);
   }
   owner.journal.LogWith(kHoldState, [&] {
-    return EncodeHoldState({id, {}, RowsOf(owner.stock, lines)});
+    return EncodeHoldState({id, {}, owner.stock.LoadLines(lines)});
   });
 }
 
@@ -181,7 +172,7 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
         }
         // Durable before the reservation is logged HELD (inventory_journal.h).
         std::optional<durability::Lsn> lsn = owner.journal.LogWith(kHoldState, [&] {
-          return EncodeHoldState({id, lines, RowsOf(owner.stock, lines)});
+          return EncodeHoldState({id, lines, owner.stock.LoadLines(lines)});
         });
         owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices](const Status& durable) {
           if (!durable.ok()) {
@@ -335,18 +326,13 @@ void InventoryService::Settle(const std::string& id, SettleHow how, Done<v1::Res
 
 void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, SettleHow how,
                                 Done<v1::Reservation> done, bool followed) {
-  struct Decided {
-    Result<Settlement> settled;
-    std::optional<runtime::ShardId> moved;  // the record lives there: ask again
-  };
+  using Decided = SettlementOnShard;
   shards_.InvokeOnAsync<Decided>(
       shard,
       [this, id, how, followed](InventoryShard& owner, auto reply) {
-        if (!followed && !owner.reservations.Contains(id)) {
-          if (auto it = owner.moved.find(id); it != owner.moved.end()) {
-            reply(Decided{Status(StatusCode::kNotFound, id), it->second});
-            return;
-          }
+        if (std::optional<runtime::ShardId> moved = owner.MovedTo(id, followed)) {
+          reply(Decided{Status(StatusCode::kNotFound, id), moved});
+          return;
         }
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(Decided{std::move(writable)});
@@ -384,7 +370,7 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
           SettleOn(*decided.moved, id, how, std::move(done), /*followed=*/true);
           return;
         }
-        Result<Settlement>& settled = decided.settled;
+        Result<Settlement>& settled = decided.result;
         if (!settled.ok()) {
           done(settled.status());
           return;

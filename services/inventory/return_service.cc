@@ -21,14 +21,6 @@ using internal::NowNanos;
 
 namespace {
 
-std::vector<v1::Product> ChangedRows(const StockPartition& stock, const std::vector<Line>& lines) {
-  std::vector<v1::Product> rows;
-  for (const Line& line : lines) {
-    if (std::optional<v1::Product> row = stock.Load(line.sku)) rows.push_back(std::move(*row));
-  }
-  return rows;
-}
-
 // Step 4 on a product shard. While the log cannot take the record the pending return stays and
 // is applied once it can (every second): applied rows without their record would be applied a
 // second time by recovery. The decision is durable, so a crash meanwhile applies it at recovery.
@@ -43,7 +35,7 @@ void ApplyReturns(InventoryShard& owner, const std::string& id, int64_t now) {
   std::vector<Line> lines = pending->second;
   owner.stock.ApplyReturn(id, now);
   owner.journal.LogWith(kReturnState, [&] {
-    return EncodeHoldState({id, {}, ChangedRows(owner.stock, lines)});
+    return EncodeHoldState({id, {}, owner.stock.LoadLines(lines)});
   });
 }
 
@@ -61,18 +53,13 @@ void InventoryService::ReturnReservation(const v1::ReturnReservationRequest& req
 
 void InventoryService::ReturnOn(runtime::ShardId shard, const std::string& id,
                                 Done<v1::Reservation> done, bool followed) {
-  struct Begun {
-    Result<Settlement> begun;
-    std::optional<runtime::ShardId> moved;  // the record lives there: ask again
-  };
+  using Begun = SettlementOnShard;
   shards_.InvokeOnAsync<Begun>(
       shard,
       [id, followed](InventoryShard& owner, auto reply) {
-        if (!followed && !owner.reservations.Contains(id)) {
-          if (auto it = owner.moved.find(id); it != owner.moved.end()) {
-            reply(Begun{Status(StatusCode::kNotFound, id), it->second});
-            return;
-          }
+        if (std::optional<runtime::ShardId> moved = owner.MovedTo(id, followed)) {
+          reply(Begun{Status(StatusCode::kNotFound, id), moved});
+          return;
         }
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(Begun{std::move(writable), std::nullopt});
@@ -93,12 +80,12 @@ void InventoryService::ReturnOn(runtime::ShardId shard, const std::string& id,
           ReturnOn(*begun.moved, id, std::move(done), /*followed=*/true);
           return;
         }
-        if (!begun.begun.ok()) {
-          done(begun.begun.status());
-        } else if (begun.begun->lines.empty()) {
-          done(std::move(begun.begun->reservation));  // returned once already
+        if (!begun.result.ok()) {
+          done(begun.result.status());
+        } else if (begun.result->lines.empty()) {
+          done(std::move(begun.result->reservation));  // returned once already
         } else {
-          PlaceReturns(shard, std::move(begun.begun).value(), std::move(done));
+          PlaceReturns(shard, std::move(begun.result).value(), std::move(done));
         }
       });
 }

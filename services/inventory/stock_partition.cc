@@ -27,6 +27,14 @@ std::optional<v1::Product> StockPartition::Load(const std::string& sku) const {
   return *product;
 }
 
+std::vector<v1::Product> StockPartition::LoadLines(const std::vector<Line>& lines) const {
+  std::vector<v1::Product> rows;
+  for (const Line& line : lines) {
+    if (std::optional<v1::Product> row = Load(line.sku)) rows.push_back(std::move(*row));
+  }
+  return rows;
+}
+
 Result<v1::Product> StockPartition::Create(const v1::CreateProductRequest& request, int64_t now) {
   if (rows_.Get(request.sku()) != nullptr) {
     return {StatusCode::kAlreadyExists, "product \"" + request.sku() + "\" already exists"};

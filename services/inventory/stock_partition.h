@@ -28,6 +28,8 @@ namespace percore::inventory {
 class StockPartition {
  public:
   std::optional<v1::Product> Load(const std::string& sku) const;
+  // The rows `lines` name, whole, as they are now (the rows a hold's or a return's record logs).
+  std::vector<v1::Product> LoadLines(const std::vector<Line>& lines) const;
   // ALREADY_EXISTS if the SKU exists. `request` is validated.
   Result<v1::Product> Create(const v1::CreateProductRequest& request, int64_t now);
   // NOT_FOUND; FAILED_PRECONDITION if the stock would fall below the reserved units;

@@ -214,7 +214,8 @@ int main(int argc, char** argv) {
     data_dir_lock = std::move(*lock);
     // The directory's partition count (and growth) as recorded at its first start: a larger
     // --partitions not explained by --grown is refused before anything is recovered.
-    Status placed = cluster::CheckDataDirPlacement(flags->durability.data_dir, flags->placement);
+    Status placed = cluster::CheckDataDirPlacement(flags->durability.data_dir, flags->placement,
+                                                   flags->cluster.grow_joining);
     if (!placed.ok()) {
       observe::Log(observe::LogLevel::kError, "percore-server: %s\n", placed.message().c_str());
       return placed.code() == StatusCode::kFailedPrecondition ? 2 : 1;

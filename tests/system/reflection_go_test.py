@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 GOCODE = "/usr/share/gocode/src/google.golang.org"
 EXPECTED = {"grpc.health.v1.Health": 2, "grpc.reflection.v1.ServerReflection": 1,
             "grpc.reflection.v1alpha.ServerReflection": 1, "grpc.testing.TestService": 8,
-            "inventory.v1.InventoryService": 7, "order.v1.OrderService": 6,
+            "inventory.v1.InventoryService": 8, "order.v1.OrderService": 6,
             "payment.v1.PaymentService": 4, "user.v1.UserService": 6}
 
 

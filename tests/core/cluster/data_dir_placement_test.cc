@@ -38,8 +38,8 @@ class DataDirPlacementTest : public ::testing::Test {
     text << in.rdbuf();
     return text.str();
   }
-  Status Check(const ClusterPlacement& placement) {
-    return CheckDataDirPlacement(dir_.string(), placement);
+  Status Check(const ClusterPlacement& placement, bool joining = false) {
+    return CheckDataDirPlacement(dir_.string(), placement, joining);
   }
   std::filesystem::path dir_;
 };
@@ -89,6 +89,21 @@ TEST_F(DataDirPlacementTest, AnotherPartitionIsRefused) {
 TEST_F(DataDirPlacementTest, AFileThatIsNotARecordIsRefused) {
   std::ofstream(dir_ / "CLUSTER") << "garbage\n";
   EXPECT_EQ(Check(Placement(3, 1)).code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(DataDirPlacementTest, AJoiningPartitionMayJoinTheNextGrowthAfterAnAbandonedOne) {
+  ASSERT_TRUE(Check(Placement(3, 2, 2, {{1000, 3}}), /*joining=*/true).ok());
+  EXPECT_EQ(Record(), "history=2,3@1000\npartition=2\njoining=1\n");
+  // Abandoned before any switch; the tool's next run grows at another time.
+  ASSERT_TRUE(Check(Placement(3, 2, 2, {{2000, 3}}), /*joining=*/true).ok());
+  EXPECT_EQ(Record(), "history=2,3@2000\npartition=2\njoining=1\n");
+  // Not joining, the last growth must be the recorded one; restarted with it, the mark goes.
+  EXPECT_EQ(Check(Placement(3, 2, 2, {{3000, 3}})).code(), StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(Check(Placement(3, 2, 2, {{2000, 3}})).ok());
+  EXPECT_EQ(Record(), "history=2,3@2000\npartition=2\n");
+  // A member that is not joining never replaces a growth.
+  EXPECT_EQ(Check(Placement(3, 2, 2, {{4000, 3}}), /*joining=*/true).code(),
+            StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -21,12 +21,12 @@ namespace percore::order_test {
 namespace {
 
 // Threading: called on any shard; its knobs are atomics set by the test thread.
-class LosingInventoryClient final : public clients::InventoryClient {
+class LosingInventoryClient final : public ForwardingInventoryClient {
  public:
   enum class Lose { kAnswerToDeadline, kAnswerToBrokenConnection, kRequest };
 
   explicit LosingInventoryClient(std::shared_ptr<clients::InventoryClient> inner)
-      : inner_(std::move(inner)) {}
+      : ForwardingInventoryClient(std::move(inner)) {}
 
   // The next `count` ReserveStock calls are lost `how`.
   void LoseNextReserves(int count, Lose how) {
@@ -34,14 +34,10 @@ class LosingInventoryClient final : public clients::InventoryClient {
     to_lose_.store(count);
   }
 
-  void GetProduct(inv::GetProductRequest request, const clients::CallOptions& options,
-                  clients::Done<inv::Product> done) override {
-    inner_->GetProduct(std::move(request), options, std::move(done));
-  }
   void ReserveStock(inv::ReserveStockRequest request, const clients::CallOptions& options,
                     clients::Done<inv::Reservation> done) override {
     if (to_lose_.fetch_sub(1) <= 0) {
-      inner_->ReserveStock(std::move(request), options, std::move(done));
+      inner().ReserveStock(std::move(request), options, std::move(done));
       return;
     }
     Lose how = how_.load();
@@ -53,27 +49,13 @@ class LosingInventoryClient final : public clients::InventoryClient {
     percore::StatusCode code = how == Lose::kAnswerToDeadline
                                    ? percore::StatusCode::kDeadlineExceeded
                                    : percore::StatusCode::kUnavailable;
-    inner_->ReserveStock(std::move(request), options,
+    inner().ReserveStock(std::move(request), options,
                          [done = std::move(done), code](const percore::Status&, inv::Reservation) {
                            done(percore::Status(code, "the answer was lost"), inv::Reservation());
                          });
   }
-  void CommitReservation(inv::CommitReservationRequest request, const clients::CallOptions& options,
-                         clients::Done<inv::Reservation> done) override {
-    inner_->CommitReservation(std::move(request), options, std::move(done));
-  }
-  void ReleaseReservation(inv::ReleaseReservationRequest request,
-                          const clients::CallOptions& options,
-                          clients::Done<inv::Reservation> done) override {
-    inner_->ReleaseReservation(std::move(request), options, std::move(done));
-  }
-  void AdjustStock(inv::AdjustStockRequest request, const clients::CallOptions& options,
-                   clients::Done<inv::Product> done) override {
-    inner_->AdjustStock(std::move(request), options, std::move(done));
-  }
 
  private:
-  std::shared_ptr<clients::InventoryClient> inner_;
   std::atomic<Lose> how_{Lose::kAnswerToDeadline};
   std::atomic<int> to_lose_{0};
 };

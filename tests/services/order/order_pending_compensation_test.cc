@@ -23,44 +23,23 @@ namespace percore::order_test {
 namespace {
 
 // Threading: called on any shard; its knob is an atomic set by the test thread.
-class LosingReturnsClient final : public clients::InventoryClient {
+class LosingReturnsClient final : public ForwardingInventoryClient {
  public:
   explicit LosingReturnsClient(std::shared_ptr<clients::InventoryClient> inner)
-      : inner_(std::move(inner)) {}
+      : ForwardingInventoryClient(std::move(inner)) {}
 
   // The answers of the next `count` ReturnReservation calls are lost (the call is made).
   void LoseNextReturns(int count) { to_lose_.store(count); }
   int returns_asked() const { return asked_.load(); }
 
-  void GetProduct(inv::GetProductRequest request, const clients::CallOptions& options,
-                  clients::Done<inv::Product> done) override {
-    inner_->GetProduct(std::move(request), options, std::move(done));
-  }
-  void ReserveStock(inv::ReserveStockRequest request, const clients::CallOptions& options,
-                    clients::Done<inv::Reservation> done) override {
-    inner_->ReserveStock(std::move(request), options, std::move(done));
-  }
-  void CommitReservation(inv::CommitReservationRequest request, const clients::CallOptions& options,
-                         clients::Done<inv::Reservation> done) override {
-    inner_->CommitReservation(std::move(request), options, std::move(done));
-  }
-  void ReleaseReservation(inv::ReleaseReservationRequest request,
-                          const clients::CallOptions& options,
-                          clients::Done<inv::Reservation> done) override {
-    inner_->ReleaseReservation(std::move(request), options, std::move(done));
-  }
-  void AdjustStock(inv::AdjustStockRequest request, const clients::CallOptions& options,
-                   clients::Done<inv::Product> done) override {
-    inner_->AdjustStock(std::move(request), options, std::move(done));
-  }
   void ReturnReservation(inv::ReturnReservationRequest request, const clients::CallOptions& options,
                          clients::Done<inv::Reservation> done) override {
     ++asked_;
     if (to_lose_.fetch_sub(1) <= 0) {
-      inner_->ReturnReservation(std::move(request), options, std::move(done));
+      inner().ReturnReservation(std::move(request), options, std::move(done));
       return;
     }
-    inner_->ReturnReservation(
+    inner().ReturnReservation(
         std::move(request), options,
         [done = std::move(done)](const percore::Status&, inv::Reservation) {
           done(percore::Status(percore::StatusCode::kUnavailable, "the answer was lost"),
@@ -69,7 +48,6 @@ class LosingReturnsClient final : public clients::InventoryClient {
   }
 
  private:
-  std::shared_ptr<clients::InventoryClient> inner_;
   std::atomic<int> to_lose_{0};
   std::atomic<int> asked_{0};
 };

@@ -175,6 +175,46 @@ inline ::testing::AssertionResult IsUpdate(const std::optional<v1::OrderUpdate>&
   return ::testing::AssertionSuccess();
 }
 
+// An InventoryClient passing every call to `inner`: a test's client derives from it and overrides
+// only the calls it changes (InventoryForOrders). Threading: as its inner client.
+class ForwardingInventoryClient : public clients::InventoryClient {
+ public:
+  explicit ForwardingInventoryClient(std::shared_ptr<clients::InventoryClient> inner)
+      : inner_(std::move(inner)) {}
+
+  void GetProduct(inv::GetProductRequest request, const clients::CallOptions& options,
+                  clients::Done<inv::Product> done) override {
+    inner_->GetProduct(std::move(request), options, std::move(done));
+  }
+  void ReserveStock(inv::ReserveStockRequest request, const clients::CallOptions& options,
+                    clients::Done<inv::Reservation> done) override {
+    inner_->ReserveStock(std::move(request), options, std::move(done));
+  }
+  void CommitReservation(inv::CommitReservationRequest request, const clients::CallOptions& options,
+                         clients::Done<inv::Reservation> done) override {
+    inner_->CommitReservation(std::move(request), options, std::move(done));
+  }
+  void ReleaseReservation(inv::ReleaseReservationRequest request,
+                          const clients::CallOptions& options,
+                          clients::Done<inv::Reservation> done) override {
+    inner_->ReleaseReservation(std::move(request), options, std::move(done));
+  }
+  void AdjustStock(inv::AdjustStockRequest request, const clients::CallOptions& options,
+                   clients::Done<inv::Product> done) override {
+    inner_->AdjustStock(std::move(request), options, std::move(done));
+  }
+  void ReturnReservation(inv::ReturnReservationRequest request, const clients::CallOptions& options,
+                         clients::Done<inv::Reservation> done) override {
+    inner_->ReturnReservation(std::move(request), options, std::move(done));
+  }
+
+ protected:
+  clients::InventoryClient& inner() { return *inner_; }
+
+ private:
+  std::shared_ptr<clients::InventoryClient> inner_;
+};
+
 class OrderServiceTest : public testing::ServiceTest<v1::OrderService> {
  protected:
   // What each suite may change (a short payment deadline, a small backlog, ...).
