@@ -23,26 +23,22 @@ import uuid
 
 import grpc
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import OWNER_ONLY
 
-from order_flow_support import load_messages, pb
+
+from order_flow_support import load_messages, pb, start_class_cluster
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 
 
 class ClusterCommerce(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         load_messages(cls)
-        cls.cluster = Cluster(SERVER, P)
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
-        for c in cls.channels:
-            cls.addClassCleanup(c.close)
+        start_class_cluster(cls, SERVER, P)
         cls.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in cls.channels]
         cls.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
                          for c in cls.channels]

@@ -11,7 +11,6 @@ the new member lists everyone, a watch of every user through an old member sees 
 `service` or `admin` role, and growth with a `service` token works.
 Usage: cluster_grow_python_test.py PATH/TO/percore-server"""
 
-import os
 import sys
 import tempfile
 import threading
@@ -22,13 +21,13 @@ import uuid
 import grpc
 import jwt
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import Cluster, OWNER_ONLY
 from percore_py.stubs import stub_module
-from user_cluster_support import write_file
+from user_cluster_support import start_data_dir_cluster, write_file
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
-MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 SECRET = "percore-cluster-grow-secret-0123456789abcdef"
 
 
@@ -49,13 +48,8 @@ class ClusterGrow(unittest.TestCase):
         self.pay_pb = pb("payment.v1.payment_pb2")
         self.order_pb = pb("order.v1.order_pb2")
         self.money_pb = pb("commerce.v1.money_pb2")
-        self.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-grow-")
-        self.addCleanup(self.dir.cleanup)
-        self.cluster = Cluster(
-            SERVER, 2, flags=["--snapshot-every", "4KiB"],
-            member_flags=lambda i: ["--data-dir", os.path.join(self.dir.name, "p%d" % i)])
-        self.addCleanup(self.stop_cluster)
-        self.cluster.start()
+        start_data_dir_cluster(self, SERVER, 2, "percore-cluster-grow-",
+                               ["--snapshot-every", "4KiB"], self.stop_cluster)
         self.connect()
 
     def stop_cluster(self):

@@ -18,20 +18,21 @@ Usage: cluster_grow_resume_python_test.py PATH/TO/percore-server"""
 import os
 import signal
 import sys
-import tempfile
 import time
 import unittest
 import uuid
 
 import grpc
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import OWNER_ONLY
+
 from percore_py.grow import GrowthInterrupted, ToolKilled
 from percore_py.stubs import stub_module
+from user_cluster_support import start_data_dir_cluster
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
-MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner
+MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 
 
 def pb(name):
@@ -42,13 +43,8 @@ class ClusterGrowResume(unittest.TestCase):
     def setUp(self):
         self.user_pb = pb("user.v1.user_pb2")
         self.admin_pb = pb("cluster.v1.cluster_admin_pb2")
-        self.dir = tempfile.TemporaryDirectory(prefix="percore-cluster-grow-resume-")
-        self.addCleanup(self.dir.cleanup)
-        self.cluster = Cluster(
-            SERVER, 2, flags=["--services", "user"],
-            member_flags=lambda i: ["--data-dir", os.path.join(self.dir.name, "p%d" % i)])
-        self.addCleanup(self.stop_cluster)
-        self.cluster.start()
+        start_data_dir_cluster(self, SERVER, 2, "percore-cluster-grow-resume-",
+                               ["--services", "user"], self.stop_cluster)
         self.channels = {}
 
     def stop_cluster(self):

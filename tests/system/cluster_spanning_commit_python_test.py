@@ -27,30 +27,22 @@ import uuid
 
 import grpc
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import Cluster, OWNER_ONLY
 
-from order_flow_support import load_messages, pb
+from order_flow_support import load_messages, pb, start_class_cluster
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 
 
 class SpanningCommit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         load_messages(cls)
-        cls.dir = tempfile.TemporaryDirectory(prefix="percore-spanning-commit-")
-        cls.addClassCleanup(cls.dir.cleanup)
-        cls.cluster = Cluster(
-            SERVER, P, flags=["--services", "inventory"],
-            member_flags=lambda i: ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)])
-        cls.addClassCleanup(cls.cluster.stop)
-        cls.cluster.start()
-        cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
-        for c in cls.channels:
-            cls.addClassCleanup(c.close)
+        start_class_cluster(cls, SERVER, P, flags=["--services", "inventory"],
+                            data_prefix="percore-spanning-commit-")
         cls.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
                          for c in cls.channels]
 

@@ -16,14 +16,14 @@ import uuid
 
 import grpc
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import Cluster, OWNER_ONLY
 
 from order_flow_support import load_messages, pb
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = [("percore-forwarded-from", "9")]  # served only by the key's owner (others: UNAVAILABLE)
+MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 STOCK = 50
 DOWN_SECONDS = 1.0  # how long the SKU's partition stays down while the cancel runs
 

@@ -2,10 +2,13 @@
 the generated stubs and black-box helpers over them, against a placement of percore-server
 processes (placement.py) started once per test class."""
 
+import os
+import tempfile
 import uuid
 
 import grpc
 
+from percore_py.cluster import Cluster
 from percore_py.stubs import stub_module
 
 from placement import Placement
@@ -122,3 +125,20 @@ class FlowHelpers:
         p = self.product(sku)
         self.assertEqual((p.stock, p.reserved, p.available), (stock, reserved, stock - reserved),
                          "stock, reserved, available of " + sku)
+
+
+def start_class_cluster(cls, server, partitions, flags=(), data_prefix=None):
+    """For a test class: cls.cluster, `partitions` members with `flags` (each keeping its state in
+    a temporary DIR/p<i> when `data_prefix` names one), started, and cls.channels to each member;
+    all stopped, closed and removed at the class's end."""
+    member_flags = None
+    if data_prefix is not None:
+        cls.dir = tempfile.TemporaryDirectory(prefix=data_prefix)
+        cls.addClassCleanup(cls.dir.cleanup)
+        member_flags = lambda i: ["--data-dir", os.path.join(cls.dir.name, "p%d" % i)]  # noqa
+    cls.cluster = Cluster(server, partitions, flags=list(flags), member_flags=member_flags)
+    cls.addClassCleanup(cls.cluster.stop)
+    cls.cluster.start()
+    cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
+    for c in cls.channels:
+        cls.addClassCleanup(c.close)

@@ -39,6 +39,20 @@ def write_file(directory, name, text):
     return path
 
 
+def start_data_dir_cluster(test, server, partitions, prefix, flags, stop):
+    """Starts test.cluster, `partitions` members with member i keeping its state in a temporary
+    DIR/p<i> (test.dir; removed at the test's end), `flags` on every member; `stop` (the test's
+    own, run before the directory goes) is registered before the start, so a member that fails
+    to start still stops the others."""
+    test.dir = tempfile.TemporaryDirectory(prefix=prefix)
+    test.addCleanup(test.dir.cleanup)
+    test.cluster = Cluster(
+        server, partitions, flags=flags,
+        member_flags=lambda i: ["--data-dir", os.path.join(test.dir.name, "p%d" % i)])
+    test.addCleanup(stop)
+    test.cluster.start()
+
+
 class UserClusterCase(unittest.TestCase):
     server = None  # the percore-server binary, set by main()
     partitions = P

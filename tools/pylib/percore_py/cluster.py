@@ -16,6 +16,11 @@ import time
 from percore_py.server import Server
 
 
+# Metadata that marks a call as forwarded already: a member answers it only for its own keys
+# (others: UNAVAILABLE), so a test finds the partition that owns a key by asking each member.
+OWNER_ONLY = [("percore-forwarded-from", "9")]
+
+
 def free_ports(count):
     """`count` distinct loopback ports that were free a moment ago (held together while chosen,
     so they differ)."""
