@@ -26,44 +26,76 @@ void CollectClaimsFor(UserService& users, size_t partitions, uint32_t partition,
       std::move(done));
 }
 
-void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
-                 std::function<void(Result<Adopted>)> done) {
-  std::vector<std::vector<MovedClaim>> by_shard(users.shards().size());
-  for (MovedClaim& claim : claims) {
-    by_shard[users.shards().ShardFor(claim.key)].push_back(std::move(claim));
-  }
-  struct Gather {
-    Adopted adopted;
+namespace {
+
+// On every shard, the change `make(shard)` returns: run on that shard, it changes claims, adds
+// what it did to its Count and returns the last record it logged. Each shard answers once that
+// record is durable (at once when its log refuses writes); `done`, on the caller's shard, gets
+// the shards' counts added up, or the first error.
+template <class Count, class MakeChange>
+void ChangeClaimsOnEveryShard(UserService& users, MakeChange make,
+                              std::function<void(Result<Count>)> done) {
+  struct Answer {
     Status status;
+    Count count;
+  };
+  struct Gather {
+    Answer total;
     size_t pending = 0;
-    std::function<void(Result<Adopted>)> done;
+    std::function<void(Result<Count>)> done;
   };
   auto gather = std::make_shared<Gather>();
   gather->done = std::move(done);
-  gather->pending = by_shard.size();
-  struct ShardAnswer {
-    Status status;
-    Adopted adopted;
-  };
-  for (runtime::ShardId shard = 0; shard < by_shard.size(); ++shard) {
-    users.shards().InvokeOnAsync<ShardAnswer>(
+  gather->pending = users.shards().size();
+  for (runtime::ShardId shard = 0; shard < users.shards().size(); ++shard) {
+    users.shards().InvokeOnAsync<Answer>(
         shard,
-        [chunk = std::move(by_shard[shard])](UserShard& owner, auto reply) {
-          ShardAnswer answer;
+        [change = make(shard)](UserShard& owner, auto reply) mutable {
+          Answer answer;
           if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
             answer.status = writable;
             reply(std::move(answer));
             return;
           }
+          std::optional<UserJournal::Lsn> last = change(owner, answer.count);
+          owner.journal.AfterDurable(last, [reply, answer](const Status& durable) mutable {
+            answer.status = durable;
+            reply(std::move(answer));
+          });
+        },
+        [gather](Answer answer) {
+          gather->total.count += answer.count;
+          if (!answer.status.ok() && gather->total.status.ok()) {
+            gather->total.status = answer.status;
+          }
+          if (--gather->pending > 0) return;
+          if (!gather->total.status.ok()) return gather->done(gather->total.status);
+          gather->done(gather->total.count);
+        });
+  }
+}
+
+}  // namespace
+
+void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
+                 std::function<void(Result<Adopted>)> done) {
+  auto by_shard = std::make_shared<std::vector<std::vector<MovedClaim>>>(users.shards().size());
+  for (MovedClaim& claim : claims) {
+    (*by_shard)[users.shards().ShardFor(claim.key)].push_back(std::move(claim));
+  }
+  ChangeClaimsOnEveryShard<Adopted>(
+      users,
+      [by_shard](runtime::ShardId shard) {
+        return [chunk = std::move((*by_shard)[shard])](UserShard& owner, Adopted& adopted) {
           std::optional<UserJournal::Lsn> last;
           for (const MovedClaim& claim : chunk) {
             Result<storage::ClaimOutcome> claimed =
                 owner.partition.emails().Claim(claim.key, claim.claimer);
             if (!claimed.ok()) {
-              ++answer.adopted.conflicts;
+              ++adopted.conflicts;
               continue;
             }
-            ++answer.adopted.taken;
+            ++adopted.taken;
             // This partition's own user: its row says (rebuilt at recovery), no record.
             if (cluster::OwnsId(claim.claimer.view())) continue;
             owner.partition.NoteRemoteClaim(claim.key, claim.claimer);
@@ -73,73 +105,34 @@ void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
               }
             }
           }
-          owner.journal.AfterDurable(last, [reply, answer](const Status& durable) mutable {
-            answer.status = durable;
-            reply(std::move(answer));
-          });
-        },
-        [gather](ShardAnswer answer) {
-          gather->adopted.taken += answer.adopted.taken;
-          gather->adopted.conflicts += answer.adopted.conflicts;
-          if (!answer.status.ok() && gather->status.ok()) gather->status = answer.status;
-          if (--gather->pending > 0) return;
-          if (!gather->status.ok()) return gather->done(gather->status);
-          gather->done(gather->adopted);
-        });
-  }
+          return last;
+        };
+      },
+      std::move(done));
 }
 
 void DropMovedClaims(UserService& users, std::function<void(Result<size_t>)> done) {
-  struct Dropped {
-    Status status;
-    size_t count = 0;
-  };
-  struct Gather {
-    Dropped total;
-    size_t pending = 0;
-    std::function<void(Result<size_t>)> done;
-  };
-  auto gather = std::make_shared<Gather>();
-  gather->done = std::move(done);
-  gather->pending = users.shards().size();
-  for (runtime::ShardId shard = 0; shard < users.shards().size(); ++shard) {
-    users.shards().InvokeOnAsync<Dropped>(
-        shard,
-        [](UserShard& owner, auto reply) {
-          Dropped dropped;
-          if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
-            dropped.status = writable;
-            reply(std::move(dropped));
-            return;
-          }
+  ChangeClaimsOnEveryShard<size_t>(
+      users,
+      [](runtime::ShardId) {
+        return [](UserShard& owner, size_t& dropped) {
           std::vector<MovedClaim> moved;
           owner.partition.emails().ForEach([&](std::string_view key, const UserId& claimer) {
             if (!cluster::OwnsKey(key)) moved.push_back(MovedClaim{std::string(key), claimer});
           });
           std::optional<UserJournal::Lsn> last;
           for (const MovedClaim& claim : moved) {
-            ++dropped.count;
+            ++dropped;
             if (!owner.partition.DropClaim(claim.key, claim.claimer)) continue;
             // Another partition's user: its claim was journaled here, so is its drop.
             if (auto lsn = owner.journal.LogEmailClaim(kEmailRelease, claim.claimer, claim.key)) {
               last = lsn;
             }
           }
-          owner.journal.AfterDurable(last, [reply, dropped](const Status& durable) mutable {
-            dropped.status = durable;
-            reply(std::move(dropped));
-          });
-        },
-        [gather](Dropped dropped) {
-          gather->total.count += dropped.count;
-          if (!dropped.status.ok() && gather->total.status.ok()) {
-            gather->total.status = dropped.status;
-          }
-          if (--gather->pending > 0) return;
-          if (!gather->total.status.ok()) return gather->done(gather->total.status);
-          gather->done(gather->total.count);
-        });
-  }
+          return last;
+        };
+      },
+      std::move(done));
 }
 
 void CountClaims(UserService& users, std::function<void(size_t)> done) {

@@ -31,6 +31,11 @@ void CollectClaimsFor(UserService& users, size_t partitions, uint32_t partition,
 struct Adopted {
   size_t taken = 0;
   size_t conflicts = 0;
+  Adopted& operator+=(const Adopted& other) {
+    taken += other.taken;
+    conflicts += other.conflicts;
+    return *this;
+  }
 };
 void AdoptClaims(UserService& users, std::vector<MovedClaim> claims,
                  std::function<void(Result<Adopted>)> done);
