@@ -25,13 +25,10 @@ import grpc
 
 from percore_py.cluster import OWNER_ONLY
 
-
-from order_flow_support import load_messages, pb, start_class_cluster
+from order_flow_support import TIMEOUT, load_messages, pb, start_class_cluster
 
 SERVER = None
-TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 
 
 class ClusterCommerce(unittest.TestCase):
@@ -63,7 +60,7 @@ class ClusterCommerce(unittest.TestCase):
         for member in range(P):
             try:
                 self.users[member].GetUser(self.user_pb.GetUserRequest(id=user_id),
-                                           timeout=TIMEOUT, metadata=MARK)
+                                           timeout=TIMEOUT, metadata=OWNER_ONLY)
                 return member
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
@@ -78,7 +75,7 @@ class ClusterCommerce(unittest.TestCase):
                 self.inventory[partition].CreateProduct(self.inv_pb.CreateProductRequest(
                     sku=sku, name="Widget " + sku,
                     price=self.money_pb.Money(amount_minor=price_minor, currency="USD"),
-                    initial_stock=stock), timeout=TIMEOUT, metadata=MARK)
+                    initial_stock=stock), timeout=TIMEOUT, metadata=OWNER_ONLY)
                 return sku
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
@@ -112,7 +109,7 @@ class ClusterCommerce(unittest.TestCase):
             try:
                 self.payments[member].GetPayment(
                     self.pay_pb.GetPaymentRequest(transaction_id=transaction_id),
-                    timeout=TIMEOUT, metadata=MARK)
+                    timeout=TIMEOUT, metadata=OWNER_ONLY)
                 owners.append(member)
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
@@ -274,7 +271,7 @@ class ClusterCommerce(unittest.TestCase):
         # A member's (marked) list is its own partition's products; together: all, once.
         union = []
         for member in range(P):
-            page, token = self.list_products(member, 1000, metadata=MARK)
+            page, token = self.list_products(member, 1000, metadata=OWNER_ONLY)
             self.assertEqual(token, "")
             union.extend(p.sku for p in page)
         self.assertEqual(sorted(union), [p.sku for p in self.list_products(0, 1000)[0]])
@@ -364,7 +361,7 @@ class ClusterCommerce(unittest.TestCase):
         # The stalled partition's part (key KEY#p2) was held, then found by its key and released.
         part = self.inventory[2].ReserveStock(self.inv_pb.ReserveStockRequest(
             reservation_key=key + "#p2", lines=[self.inv_pb.StockLine(sku=stalled, quantity=1)]),
-            timeout=TIMEOUT, metadata=MARK)
+            timeout=TIMEOUT, metadata=OWNER_ONLY)
         self.assertEqual(self.inv_pb.Reservation.ReservationState.Name(part.state),
                          "RESERVATION_STATE_RELEASED")
 

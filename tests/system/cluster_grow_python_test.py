@@ -21,13 +21,12 @@ import uuid
 import grpc
 import jwt
 
-from percore_py.cluster import Cluster, OWNER_ONLY
-from percore_py.stubs import stub_module
-from user_cluster_support import start_data_dir_cluster, write_file
+from percore_py.cluster import Cluster
+from order_flow_support import pb
+from user_cluster_support import owner_of_user, start_data_dir_cluster, write_file
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
-MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 SECRET = "percore-cluster-grow-secret-0123456789abcdef"
 
 
@@ -35,10 +34,6 @@ def bearer(sub, roles):
     now = int(time.time())
     return [("authorization", "Bearer " + jwt.encode(
         {"sub": sub, "roles": roles, "iat": now, "exp": now + 300}, SECRET, algorithm="HS256"))]
-
-
-def pb(name):
-    return stub_module(name)
 
 
 class ClusterGrow(unittest.TestCase):
@@ -89,16 +84,7 @@ class ClusterGrow(unittest.TestCase):
             payment_method=self.pay_pb.PaymentMethod(token="tok_approve")), timeout=TIMEOUT)
 
     def owner_of_user(self, user_id):
-        owners = []
-        for member in range(self.cluster.partitions):
-            try:
-                self.users[member].GetUser(self.user_pb.GetUserRequest(id=user_id),
-                                           timeout=TIMEOUT, metadata=MARK)
-                owners.append(member)
-            except grpc.RpcError as e:
-                self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE, e.details())
-        self.assertEqual(len(owners), 1, "user %s served by %s" % (user_id, owners))
-        return owners[0]
+        return owner_of_user(self, lambda i: self.users[i], self.user_pb, user_id, TIMEOUT)
 
     def assert_everything_readable(self, users, orders, skus):
         for member in range(self.cluster.partitions):

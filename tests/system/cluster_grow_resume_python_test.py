@@ -24,19 +24,13 @@ import uuid
 
 import grpc
 
-from percore_py.cluster import OWNER_ONLY
 
 from percore_py.grow import GrowthInterrupted, ToolKilled
-from percore_py.stubs import stub_module
-from user_cluster_support import start_data_dir_cluster
+from order_flow_support import pb
+from user_cluster_support import owner_of_user, start_data_dir_cluster
 
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
-MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
-
-
-def pb(name):
-    return stub_module(name)
 
 
 class ClusterGrowResume(unittest.TestCase):
@@ -86,16 +80,7 @@ class ClusterGrowResume(unittest.TestCase):
         return users
 
     def owner_of_user(self, user_id):
-        owners = []
-        for member in range(self.cluster.partitions):
-            try:
-                self.users(member).GetUser(self.user_pb.GetUserRequest(id=user_id),
-                                           timeout=TIMEOUT, metadata=MARK)
-                owners.append(member)
-            except grpc.RpcError as e:
-                self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE, e.details())
-        self.assertEqual(len(owners), 1, "user %s served by %s" % (user_id, owners))
-        return owners[0]
+        return owner_of_user(self, self.users, self.user_pb, user_id, TIMEOUT)
 
     def claims_held(self, members):
         return sum(self.state(i).claims_held for i in range(members))

@@ -29,12 +29,10 @@ import grpc
 
 from percore_py.cluster import Cluster, OWNER_ONLY
 
-from order_flow_support import load_messages, pb, start_class_cluster
+from order_flow_support import TIMEOUT, load_messages, pb, start_class_cluster
 
 SERVER = None
-TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 
 
 class SpanningCommit(unittest.TestCase):
@@ -53,7 +51,7 @@ class SpanningCommit(unittest.TestCase):
                 self.inventory[partition].CreateProduct(self.inv_pb.CreateProductRequest(
                     sku=sku, name="Widget " + sku,
                     price=self.money_pb.Money(amount_minor=500, currency="USD"),
-                    initial_stock=stock), timeout=TIMEOUT, metadata=MARK)
+                    initial_stock=stock), timeout=TIMEOUT, metadata=OWNER_ONLY)
                 return sku
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)
@@ -163,7 +161,7 @@ class SagaCommitRecovery(unittest.TestCase):
                 name="Buyer " + tag, email=tag + "@example.com"), timeout=TIMEOUT)
             try:
                 self.users[partition].GetUser(self.user_pb.GetUserRequest(id=user.id),
-                                              timeout=TIMEOUT, metadata=MARK)
+                                              timeout=TIMEOUT, metadata=OWNER_ONLY)
                 return user.id
             except grpc.RpcError as e:
                 self.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE)

@@ -23,7 +23,6 @@ from order_flow_support import load_messages, pb
 SERVER = None
 TIMEOUT = 30  # per call: a bound so that nothing hangs, not a claim about speed
 P = 3
-MARK = OWNER_ONLY  # served only by the key's owner (others: UNAVAILABLE)
 STOCK = 50
 DOWN_SECONDS = 1.0  # how long the SKU's partition stays down while the cancel runs
 
@@ -69,7 +68,7 @@ class ClusterStockReturn(unittest.TestCase):
                     self.inv_pb.CreateProductRequest(
                         sku=sku, name="Widget",
                         price=self.money_pb.Money(amount_minor=500, currency="USD"),
-                        initial_stock=STOCK), timeout=TIMEOUT, metadata=MARK)):
+                        initial_stock=STOCK), timeout=TIMEOUT, metadata=OWNER_ONLY)):
                 break
         for _ in range(100):  # a user whose orders (and sagas) live elsewhere
             tag = uuid.uuid4().hex[:12]
@@ -77,7 +76,7 @@ class ClusterStockReturn(unittest.TestCase):
                 name="Buyer", email=tag + "@example.com"), timeout=TIMEOUT).id
             if not self.owned_by(sku_partition, lambda m: self.stub(
                     "user.v1.user_pb2_grpc", "UserServiceStub", m).GetUser(
-                        self.user_pb.GetUserRequest(id=user), timeout=TIMEOUT, metadata=MARK)):
+                        self.user_pb.GetUserRequest(id=user), timeout=TIMEOUT, metadata=OWNER_ONLY)):
                 break
         sold = 0
         for _ in range(20):  # an order whose payment lives elsewhere too (its refund must work)
@@ -89,7 +88,7 @@ class ClusterStockReturn(unittest.TestCase):
             sold += 2
             if not self.owned_by(sku_partition, lambda m: payments[m].GetPayment(
                     self.pay_pb.GetPaymentRequest(transaction_id=order.transaction_id),
-                    timeout=TIMEOUT, metadata=MARK)):
+                    timeout=TIMEOUT, metadata=OWNER_ONLY)):
                 break
 
         self.cluster.kill(sku_partition)

@@ -17,7 +17,7 @@ import uuid
 import grpc
 import jwt
 
-from percore_py.cluster import Cluster
+from percore_py.cluster import OWNER_ONLY, Cluster
 from percore_py.stubs import stub_modules
 
 TIMEOUT = 10
@@ -37,6 +37,22 @@ def write_file(directory, name, text):
     with open(path, "w") as f:
         f.write(text)
     return path
+
+
+def owner_of_user(test, stubs, user_pb, user_id, timeout=30):
+    """The one member whose partition owns `user_id` (asked with OWNER_ONLY: the others answer
+    UNAVAILABLE); `stubs(i)` is member i's UserService stub. Fails the test unless exactly one
+    member serves it."""
+    owners = []
+    for member in range(test.cluster.partitions):
+        try:
+            stubs(member).GetUser(user_pb.GetUserRequest(id=user_id), timeout=timeout,
+                                  metadata=OWNER_ONLY)
+            owners.append(member)
+        except grpc.RpcError as e:
+            test.assertEqual(e.code(), grpc.StatusCode.UNAVAILABLE, e.details())
+    test.assertEqual(len(owners), 1, "user %s served by %s" % (user_id, owners))
+    return owners[0]
 
 
 def start_data_dir_cluster(test, server, partitions, prefix, flags, stop):
