@@ -146,6 +146,23 @@ void Release(Shard& shard, const std::string& bytes) {
   if (DecodeRequest(bytes, &request)) Settle(shard, request.reservation_id(), SettleHow::kRelease);
 }
 
+// ReturnReservation as return_service.cc runs it (one shard): begun, its pending returns placed,
+// decided, applied. A repeat, or a reservation never committed, changes nothing.
+void Return(Shard& shard, const std::string& bytes) {
+  v1::ReturnReservationRequest request;
+  if (!DecodeRequest(bytes, &request)) return;
+  const std::string& id = request.reservation_id();
+  if (!ValidateReservationId(id).ok()) return;  // INVALID_ARGUMENT
+  Result<Settlement> begun = shard.book.BeginReturn(id);
+  if (!begun.ok() || begun->lines.empty()) return;  // refused, or returned once already
+  shard.stock.PrepareReturn(id, begun->lines);
+  shard.book.DecideReturn(id, kNow);
+  shard.stock.ApplyReturn(id, kNow);
+  FUZZ_CHECK(shard.book.Find(id)->reservation.state() ==
+             v1::Reservation::RESERVATION_STATE_RETURNED);
+  FUZZ_CHECK(shard.book.BeginReturn(id).ok() && shard.book.BeginReturn(id)->lines.empty());
+}
+
 // reserved = the units of the HELD reservations, product by product.
 void CheckReserved(Shard& shard) {
   std::map<std::string, int64_t> held;
@@ -168,9 +185,9 @@ void CheckReserved(Shard& shard) {
 }
 
 const fuzz::Method<Shard> kMethods[] = {
-    {"CreateProduct", Create},       {"GetProduct", Get},       {"ListProducts", List},
-    {"AdjustStock", Adjust},         {"ReserveStock", Reserve}, {"CommitReservation", Commit},
-    {"ReleaseReservation", Release},
+    {"CreateProduct", Create},       {"GetProduct", Get},           {"ListProducts", List},
+    {"AdjustStock", Adjust},         {"ReserveStock", Reserve},     {"CommitReservation", Commit},
+    {"ReleaseReservation", Release}, {"ReturnReservation", Return},
 };
 
 }  // namespace
