@@ -218,7 +218,10 @@ class Hs256(AuthBase):
         # The shard's cache hashes a token's last bytes (its signature) and skips the scheme's
         # parsing on a hit: the whole token must still be compared, a duplicated header and
         # the expiry still refused, and a padded header still accepted.
-        short = self.token(claims("root", ["admin"], lifetime=3))
+        # Ten seconds of life: every call before the sleep must land before exp, even on a slow
+        # sanitizer build on a busy machine (three seconds did not, once in CI).
+        short_claims = claims("root", ["admin"], lifetime=10)
+        short = self.token(short_claims)
         for _ in range(3):
             created = self.create_user(short)  # verified once, then from the cache
         header, _, signature = short.split(".")
@@ -237,7 +240,8 @@ class Hs256(AuthBase):
         for _ in range(2):  # extra spaces (inside: nghttp2 refuses a trailing one): not cached
             self.call(self.users.GetUser, self.user_pb.GetUserRequest(id=created.id),
                       "  " + short)
-        time.sleep(4)  # past exp (no leeway): the cached entry must not serve it
+        # Past exp (no leeway): the cached entry must not serve it.
+        time.sleep(max(0.0, short_claims["exp"] + 1.5 - time.time()))
         self.assert_refused(grpc.StatusCode.UNAUTHENTICATED, self.users.CreateUser,
                             self.user_pb.CreateUserRequest(name="E", email="e@x.test"), short,
                             "Invalid authentication token: expired")
