@@ -43,6 +43,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/status.h"
@@ -177,6 +178,9 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
 
   // Pending compensations (order_saga_retry.cc). Whether the order still holds something a
   // compensation must give back: a hold, committed units, or a charge not refused for good.
+  // In a FAILED order's failure_reason: the compensation problems that follow it were pending
+  // when the order was answered; CompensationDone replaces them.
+  static constexpr std::string_view kCompensationPendingMark = "; compensation pending: ";
   bool CompensationPending() const { return held_ || committed_ || (charged_ && !refund_refused_); }
   // Before the final transition: sets the order's compensation_pending.
   void MarkCompensationPending();

@@ -32,7 +32,13 @@ void OrderSaga::EndFailed(v1::FailureCode code, std::string reason) {
 void OrderSaga::Fail() {
   std::string full = pending_reason_;
   if (!settlement_note_.empty()) full += "; " + settlement_note_;
-  for (const std::string& problem : compensation_problems_) full += "; " + problem;
+  // What is still pending goes after one mark, so that CompensationDone can replace it once it
+  // is given back (order_saga_retry.cc) and the reason does not keep saying "retrying".
+  const bool pending = CompensationPending();
+  for (size_t i = 0; i < compensation_problems_.size(); ++i) {
+    full += pending && i == 0 ? kCompensationPendingMark : std::string_view("; ");
+    full += compensation_problems_[i];
+  }
   Edit().set_failure_code(pending_code_);  // committed by the Transition below
   Edit().set_failure_reason(full);
   MarkCompensationPending();

@@ -82,6 +82,14 @@ void OrderSaga::CompensationDone() {
   // Committed at once, as a Transition that keeps the status (order_saga.h: Edit, Draft).
   v1::Order& order = Edit();
   order.set_compensation_pending(false);
+  if (size_t mark = order.failure_reason().find(kCompensationPendingMark);
+      mark != std::string::npos) {
+    // The problems behind the mark were the pending ones (order_saga_endings.cc: Fail): given
+    // back now, so they leave the reason; this round's own problems, if any, replace them.
+    std::string reason = order.failure_reason().substr(0, mark) + "; compensated later";
+    for (const std::string& problem : compensation_problems_) reason += "; " + problem;
+    order.set_failure_reason(std::move(reason));
+  }
   int64_t now = std::max(NowNanos(), TimeUtil::TimestampToNanoseconds(order.updated_at()));
   *order.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
   const v1::OrderStatus status = order.status();

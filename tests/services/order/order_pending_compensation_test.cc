@@ -31,6 +31,19 @@ class LosingReturnsClient final : public ForwardingInventoryClient {
   // The answers of the next `count` ReturnReservation calls are lost (the call is made).
   void LoseNextReturns(int count) { to_lose_.store(count); }
   int returns_asked() const { return asked_.load(); }
+  // The next `count` ReleaseReservation calls find inventory unreachable (not made).
+  void FailNextReleases(int count) { releases_to_fail_.store(count); }
+
+  void ReleaseReservation(inv::ReleaseReservationRequest request,
+                          const clients::CallOptions& options,
+                          clients::Done<inv::Reservation> done) override {
+    if (releases_to_fail_.fetch_sub(1) <= 0) {
+      inner().ReleaseReservation(std::move(request), options, std::move(done));
+      return;
+    }
+    done(percore::Status(percore::StatusCode::kUnavailable, "inventory is unreachable"),
+         inv::Reservation());
+  }
 
   void ReturnReservation(inv::ReturnReservationRequest request, const clients::CallOptions& options,
                          clients::Done<inv::Reservation> done) override {
@@ -50,6 +63,7 @@ class LosingReturnsClient final : public ForwardingInventoryClient {
  private:
   std::atomic<int> to_lose_{0};
   std::atomic<int> asked_{0};
+  std::atomic<int> releases_to_fail_{0};
 };
 
 class PendingCompensationTest : public OrderServiceTest {
@@ -120,6 +134,32 @@ TEST_F(PendingCompensationTest, AReturnFailingPastItsAttemptsIsPendingThenDone) 
   EXPECT_EQ(Pending(), 0);
   EXPECT_GT(losing_->returns_asked(), 3);
   EXPECT_TRUE(StockIs(sku, 5, 0));  // once, though every lost answer's return was made
+}
+
+TEST_F(PendingCompensationTest, AFailedOrdersReasonDropsWhatWasPendingOnceItIsGivenBack) {
+  std::string user = MustCreateUser();
+  std::string sku = SkuOnShard("sku", 1);
+  MustCreateProduct(sku, 5);
+  // Declined: the hold is released, but inventory stays unreachable through every attempt.
+  losing_->FailNextReleases(order::OrderServiceOptions{}.compensation_attempts);
+  v1::Order failed = MustCreateOrder(OrderRequest(user, {{sku, 2}}, "tok_decline"));
+  ASSERT_TRUE(Ended(failed, v1::ORDER_STATUS_FAILED, v1::FAILURE_CODE_PAYMENT_DECLINED));
+  EXPECT_TRUE(failed.compensation_pending());
+  const std::string& reason = failed.failure_reason();
+  size_t mark = reason.find("; compensation pending: ");
+  ASSERT_NE(mark, std::string::npos) << reason;
+  EXPECT_NE(reason.find("could not be released", mark), std::string::npos) << reason;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (MustGetOrder(failed.id()).compensation_pending() &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  v1::Order later = MustGetOrder(failed.id());
+  EXPECT_FALSE(later.compensation_pending());
+  EXPECT_EQ(later.failure_code(), v1::FAILURE_CODE_PAYMENT_DECLINED);
+  // Why it failed stays; what was pending is replaced by the fact that it was given back.
+  EXPECT_EQ(later.failure_reason(), reason.substr(0, mark) + "; compensated later");
+  EXPECT_TRUE(StockIs(sku, 5, 0));
 }
 
 }  // namespace
