@@ -17,6 +17,8 @@ from harness import env, load, servers
 # The callgrind pass: users seeded (ListUsers pages are this long) and pages listed.
 CALLGRIND_USERS = 300
 CALLGRIND_LIST_PAGES = 4
+# PERCORE_CALLGRIND_KEEP=DIR: each run's dumps are copied to DIR/<server name>/ before removal.
+KEEP_DIR = os.environ.get("PERCORE_CALLGRIND_KEEP")
 
 # Shared objects by what they are; the server binary itself is split by function name.
 CATEGORIES = [
@@ -124,6 +126,8 @@ class CallgrindRun:
 
     def close(self):
         self.server.stop()
+        if KEEP_DIR:  # the dumps, for callgrind_annotate
+            shutil.copytree(self.dir, os.path.join(KEEP_DIR, self.server.name), dirs_exist_ok=True)
         shutil.rmtree(self.dir, ignore_errors=True)
 
 

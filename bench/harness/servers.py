@@ -29,11 +29,12 @@ class Measured(Server):
 
 def percore_cmd(shards, minimal_stack=False, native=False):
     """percore-server and its flags (--listen is added when it starts); `native`: percore's own
-    HTTP/2 transport (--transport native) instead of libgrpc's."""
+    HTTP/2 transport (--transport native) instead of libgrpc's; None: no --transport (a
+    server from before the flag existed, libgrpc's)."""
     return ([env.binary("services/server/percore-server"), "--shards", str(shards),
              "--services", "user", "--shutdown-grace", "1"] +
             (["--minimal-stack"] if minimal_stack else []) +
-            ["--transport", "native" if native else "grpc"])
+            ([] if native is None else ["--transport", "native" if native else "grpc"]))
 
 
 def percore_server(shards, minimal_stack=False, native=False):

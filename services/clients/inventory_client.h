@@ -6,6 +6,7 @@
 // every operation the same way.
 
 #include <cstddef>
+#include <tuple>
 #include <utility>
 
 #include "inventory/v1/inventory.pb.h"
@@ -46,36 +47,44 @@ inline constexpr const char* kInventoryMethods[] = {"GetProduct",        "Reserv
                                                     "CommitReservation", "ReleaseReservation",
                                                     "AdjustStock",       "ReturnReservation"};
 
-// An InventoryClient that sends each operation alike (a peer's generated stubs):
-// `Impl::Send<op>(request, options, done)`, `op` indexing kInventoryMethods.
+// InventoryClient's operations, in the order above, as member functions: for passing a call on
+// to another client.
+inline constexpr auto kInventoryOps =
+    std::make_tuple(&InventoryClient::GetProduct, &InventoryClient::ReserveStock,
+                    &InventoryClient::CommitReservation, &InventoryClient::ReleaseReservation,
+                    &InventoryClient::AdjustStock, &InventoryClient::ReturnReservation);
+
+// An InventoryClient that sends each operation alike (a peer's generated stubs, or another
+// client): `Impl::Send<op>(request, options, done)`, `op` indexing kInventoryMethods. An Impl
+// that is not final may still override one operation (a test's client losing some calls).
 template <class Impl>
 class InventoryClientVia : public InventoryClient {
  public:
   void GetProduct(::inventory::v1::GetProductRequest request, const CallOptions& options,
-                  Done<::inventory::v1::Product> done) final {
+                  Done<::inventory::v1::Product> done) override {
     Send<0>(std::move(request), options, std::move(done));
   }
   void ReserveStock(::inventory::v1::ReserveStockRequest request, const CallOptions& options,
-                    Done<::inventory::v1::Reservation> done) final {
+                    Done<::inventory::v1::Reservation> done) override {
     Send<1>(std::move(request), options, std::move(done));
   }
   void CommitReservation(::inventory::v1::CommitReservationRequest request,
                          const CallOptions& options,
-                         Done<::inventory::v1::Reservation> done) final {
+                         Done<::inventory::v1::Reservation> done) override {
     Send<2>(std::move(request), options, std::move(done));
   }
   void ReleaseReservation(::inventory::v1::ReleaseReservationRequest request,
                           const CallOptions& options,
-                          Done<::inventory::v1::Reservation> done) final {
+                          Done<::inventory::v1::Reservation> done) override {
     Send<3>(std::move(request), options, std::move(done));
   }
   void AdjustStock(::inventory::v1::AdjustStockRequest request, const CallOptions& options,
-                   Done<::inventory::v1::Product> done) final {
+                   Done<::inventory::v1::Product> done) override {
     Send<4>(std::move(request), options, std::move(done));
   }
   void ReturnReservation(::inventory::v1::ReturnReservationRequest request,
                          const CallOptions& options,
-                         Done<::inventory::v1::Reservation> done) final {
+                         Done<::inventory::v1::Reservation> done) override {
     Send<5>(std::move(request), options, std::move(done));
   }
 

@@ -25,7 +25,7 @@ import grpc
 
 from percore_py.cluster import OWNER_ONLY
 
-from order_flow_support import TIMEOUT, load_messages, pb, start_class_cluster
+from order_flow_support import TIMEOUT, start_class_cluster
 
 SERVER = None
 P = 3
@@ -34,14 +34,7 @@ P = 3
 class ClusterCommerce(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        load_messages(cls)
         start_class_cluster(cls, SERVER, P)
-        cls.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in cls.channels]
-        cls.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
-                         for c in cls.channels]
-        cls.payments = [pb("payment.v1.payment_pb2_grpc").PaymentServiceStub(c)
-                        for c in cls.channels]
-        cls.orders = [pb("order.v1.order_pb2_grpc").OrderServiceStub(c) for c in cls.channels]
 
     # ---- helpers
 

@@ -22,7 +22,7 @@ import grpc
 import jwt
 
 from percore_py.cluster import Cluster
-from order_flow_support import pb
+from order_flow_support import load_messages, member_stubs, pb
 from user_cluster_support import owner_of_user, start_data_dir_cluster, write_file
 
 SERVER = None
@@ -38,11 +38,7 @@ def bearer(sub, roles):
 
 class ClusterGrow(unittest.TestCase):
     def setUp(self):
-        self.user_pb = pb("user.v1.user_pb2")
-        self.inv_pb = pb("inventory.v1.inventory_pb2")
-        self.pay_pb = pb("payment.v1.payment_pb2")
-        self.order_pb = pb("order.v1.order_pb2")
-        self.money_pb = pb("commerce.v1.money_pb2")
+        load_messages(self)
         start_data_dir_cluster(self, SERVER, 2, "percore-cluster-grow-",
                                ["--snapshot-every", "4KiB"], self.stop_cluster)
         self.connect()
@@ -54,10 +50,7 @@ class ClusterGrow(unittest.TestCase):
 
     def connect(self):
         self.channels = [grpc.insecure_channel(a) for a in self.cluster.addresses]
-        self.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in self.channels]
-        self.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
-                          for c in self.channels]
-        self.orders = [pb("order.v1.order_pb2_grpc").OrderServiceStub(c) for c in self.channels]
+        member_stubs(self)
 
     def close_channels(self):
         for c in getattr(self, "channels", []):

@@ -29,7 +29,7 @@ import grpc
 
 from percore_py.cluster import Cluster, OWNER_ONLY
 
-from order_flow_support import TIMEOUT, load_messages, pb, start_class_cluster
+from order_flow_support import TIMEOUT, load_messages, member_stubs, start_class_cluster
 
 SERVER = None
 P = 3
@@ -38,11 +38,8 @@ P = 3
 class SpanningCommit(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        load_messages(cls)
         start_class_cluster(cls, SERVER, P, flags=["--services", "inventory"],
                             data_prefix="percore-spanning-commit-")
-        cls.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
-                         for c in cls.channels]
 
     def new_product(self, stock, partition):
         for _ in range(100):
@@ -145,10 +142,7 @@ class SagaCommitRecovery(unittest.TestCase):
         self.channels = [grpc.insecure_channel(a) for a in self.cluster.addresses]
         for c in self.channels:
             self.addCleanup(c.close)
-        self.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in self.channels]
-        self.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
-                          for c in self.channels]
-        self.orders = [pb("order.v1.order_pb2_grpc").OrderServiceStub(c) for c in self.channels]
+        member_stubs(self)
 
     new_product = SpanningCommit.new_product
     stock = SpanningCommit.stock

@@ -23,7 +23,7 @@ def pb(name):
 
 
 def load_messages(cls):
-    """The commerce messages' modules as attributes of `cls` (also cluster_commerce_python_test.py):
+    """The commerce messages' modules as attributes of `cls` (also the cluster_*_python tests):
     user_pb, inv_pb, pay_pb, order_pb, money_pb."""
     cls.user_pb = pb("user.v1.user_pb2")
     cls.inv_pb = pb("inventory.v1.inventory_pb2")
@@ -127,10 +127,22 @@ class FlowHelpers:
                          "stock, reserved, available of " + sku)
 
 
+def member_stubs(obj):
+    """obj.users, obj.inventory, obj.payments and obj.orders: each service's stub on every one of
+    obj.channels (a cluster's members, in order)."""
+    obj.users = [pb("user.v1.user_pb2_grpc").UserServiceStub(c) for c in obj.channels]
+    obj.inventory = [pb("inventory.v1.inventory_pb2_grpc").InventoryServiceStub(c)
+                     for c in obj.channels]
+    obj.payments = [pb("payment.v1.payment_pb2_grpc").PaymentServiceStub(c) for c in obj.channels]
+    obj.orders = [pb("order.v1.order_pb2_grpc").OrderServiceStub(c) for c in obj.channels]
+
+
 def start_class_cluster(cls, server, partitions, flags=(), data_prefix=None):
     """For a test class: cls.cluster, `partitions` members with `flags` (each keeping its state in
-    a temporary DIR/p<i> when `data_prefix` names one), started, and cls.channels to each member;
-    all stopped, closed and removed at the class's end."""
+    a temporary DIR/p<i> when `data_prefix` names one), started, cls.channels to each member, and
+    the messages (load_messages) and stubs (member_stubs); all stopped, closed and removed at the
+    class's end."""
+    load_messages(cls)
     member_flags = None
     if data_prefix is not None:
         cls.dir = tempfile.TemporaryDirectory(prefix=data_prefix)
@@ -142,3 +154,4 @@ def start_class_cluster(cls, server, partitions, flags=(), data_prefix=None):
     cls.channels = [grpc.insecure_channel(a) for a in cls.cluster.addresses]
     for c in cls.channels:
         cls.addClassCleanup(c.close)
+    member_stubs(cls)

@@ -48,6 +48,13 @@ class ClientQueue {
   // `context` is cancelled before the queue drains (it must outlive this queue).
   void CancelBeforeDrain(grpc::ClientContext* context) { cancel_before_drain_.push_back(context); }
 
+  // A long-lived call's `context`: its deadline `deadline` from now, and cancelled before the
+  // queue drains (it must outlive this queue).
+  void Adopt(grpc::ClientContext* context, std::chrono::milliseconds deadline) {
+    context->set_deadline(std::chrono::system_clock::now() + deadline);
+    CancelBeforeDrain(context);
+  }
+
   // The next event, or nullopt if none arrives within `timeout`.
   std::optional<Event> Next(std::chrono::milliseconds timeout) {
     void* tag = nullptr;

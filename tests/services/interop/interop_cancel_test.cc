@@ -38,8 +38,7 @@ TEST_F(InteropTest, ThousandCancelledServerStreamsLeaveNoLiveCalls) {
   ClientQueue queue;  // destroyed (drained) before the streams
   for (int i = 0; i < kStreams; ++i) {
     auto s = std::make_unique<AsyncStream>();
-    SetDeadline(s->context, 60s);
-    queue.CancelBeforeDrain(&s->context);
+    queue.Adopt(&s->context, 60s);
     s->server_stream =
         stubs[i % kChannels]->PrepareAsyncStreamingOutputCall(&s->context, request, queue.cq());
     s->server_stream->StartCall(s->tag(AsyncStream::kStart));
@@ -121,8 +120,7 @@ TEST_F(InteropTest, CancelledStreamWithPendingResponsesIsFreed) {
 TEST_F(InteropTest, CancelledFullDuplexWithPendingResponsesIsFreed) {
   {
     ClientContext context;
-    SetDeadline(context);
-    auto stream = stub_->FullDuplexCall(&context);
+    auto stream = FullDuplex(context);
     ASSERT_TRUE(stream->Write(SpacedResponses(8, {50 * 1000, 30 * 1000 * 1000})));
     EXPECT_TRUE(testing::HasCode(ReadOneThenCancel(*stream, context), StatusCode::CANCELLED));
   }
@@ -173,11 +171,9 @@ TEST_F(InteropTest, NoCallObjectsLeakAfterMixedCalls) {
                     .status.ok());
     {
       ClientContext context;
-      SetDeadline(context);
-      auto stream = stub_->FullDuplexCall(&context);
-      ASSERT_TRUE(stream->Write(OutputRequest(100, 100)));
+      auto stream = FullDuplex(context);
       StreamingOutputCallResponse response;
-      ASSERT_TRUE(stream->Read(&response));
+      ASSERT_TRUE(PingPong(*stream, OutputRequest(100, 100), &response));
       context.TryCancel();
       stream->Finish();
     }

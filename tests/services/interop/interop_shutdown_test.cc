@@ -18,11 +18,9 @@ namespace {
 TEST_F(InteropTest, DrainRefusesNewCallsWithUnavailable) {
   // A stream opened before the drain carries on; a call started after it is refused.
   ClientContext stream_context;
-  SetDeadline(stream_context);
-  auto stream = stub_->FullDuplexCall(&stream_context);
-  ASSERT_TRUE(stream->Write(OutputRequest(10, 0)));
+  auto stream = FullDuplex(stream_context);
   StreamingOutputCallResponse response;
-  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(PingPong(*stream, OutputRequest(10, 0), &response));
 
   server_->host().BeginDrain();
 
@@ -53,8 +51,7 @@ TEST_F(InteropTest, ShutdownWithOpenStreamsEndsWithinGrace) {
   ClientQueue queue;
   for (int i = 0; i < kIdleBidi + kSleepingOutput; ++i) {
     auto s = std::make_unique<AsyncStream>();
-    SetDeadline(s->context, 60s);
-    queue.CancelBeforeDrain(&s->context);
+    queue.Adopt(&s->context, 60s);
     if (i < kIdleBidi) {
       s->bidi = stub_->PrepareAsyncFullDuplexCall(&s->context, queue.cq());
       s->bidi->StartCall(s->tag(AsyncStream::kStart));

@@ -76,12 +76,11 @@ TEST_F(InteropTest, ServerStreaming) {
 
 TEST_F(InteropTest, PingPong) {
   ClientContext context;
-  SetDeadline(context);
-  auto stream = stub_->FullDuplexCall(&context);
+  auto stream = FullDuplex(context);
   for (size_t i = 0; i < kResponseSizes.size(); ++i) {
-    ASSERT_TRUE(stream->Write(OutputRequest(kResponseSizes[i], kRequestSizes[i])));
     StreamingOutputCallResponse response;
-    ASSERT_TRUE(stream->Read(&response)) << "no response to request " << i;
+    ASSERT_TRUE(PingPong(*stream, OutputRequest(kResponseSizes[i], kRequestSizes[i]), &response))
+        << "request " << i;
     EXPECT_EQ(response.payload().body().size(), static_cast<size_t>(kResponseSizes[i]));
   }
   ASSERT_TRUE(stream->WritesDone());
@@ -93,8 +92,7 @@ TEST_F(InteropTest, PingPong) {
 
 TEST_F(InteropTest, EmptyStream) {
   ClientContext context;
-  SetDeadline(context);
-  auto stream = stub_->FullDuplexCall(&context);
+  auto stream = FullDuplex(context);
   ASSERT_TRUE(stream->WritesDone());
   StreamingOutputCallResponse response;
   EXPECT_FALSE(stream->Read(&response));
@@ -120,11 +118,9 @@ TEST_F(InteropTest, CancelAfterBegin) {
 
 TEST_F(InteropTest, CancelAfterFirstResponse) {
   ClientContext context;
-  SetDeadline(context);
-  auto stream = stub_->FullDuplexCall(&context);
-  ASSERT_TRUE(stream->Write(OutputRequest(31415, 27182)));
+  auto stream = FullDuplex(context);
   StreamingOutputCallResponse response;
-  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(PingPong(*stream, OutputRequest(31415, 27182), &response));
   EXPECT_EQ(response.payload().body().size(), 31415u);
   context.TryCancel();
   Status status = stream->Finish();
@@ -179,9 +175,8 @@ TEST_F(InteropTest, CustomMetadataFullDuplex) {
   context.AddMetadata(kEchoInitialKey, kEchoInitialValue);
   context.AddMetadata(kEchoTrailingKey, kEchoTrailingValue);
   auto stream = stub_->FullDuplexCall(&context);
-  ASSERT_TRUE(stream->Write(OutputRequest(kLargeResponse, kLargeRequest)));
   StreamingOutputCallResponse response;
-  ASSERT_TRUE(stream->Read(&response));
+  ASSERT_TRUE(PingPong(*stream, OutputRequest(kLargeResponse, kLargeRequest), &response));
   EXPECT_EQ(response.payload().body().size(), static_cast<size_t>(kLargeResponse));
   ASSERT_TRUE(stream->WritesDone());
   EXPECT_FALSE(stream->Read(&response));
@@ -204,8 +199,7 @@ TEST_F(InteropTest, StatusCodeAndMessageUnary) {
 
 TEST_F(InteropTest, StatusCodeAndMessageFullDuplex) {
   ClientContext context;
-  SetDeadline(context);
-  auto stream = stub_->FullDuplexCall(&context);
+  auto stream = FullDuplex(context);
   StreamingOutputCallRequest request;
   request.mutable_response_status()->set_code(2);
   request.mutable_response_status()->set_message("test status message");

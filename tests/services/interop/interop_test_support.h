@@ -7,6 +7,7 @@
 // request builders, and one async output stream with its tags.
 
 #include <grpcpp/support/async_stream.h>
+#include <grpcpp/support/sync_stream.h>
 
 #include <chrono>
 #include <memory>
@@ -67,6 +68,16 @@ inline StreamingOutputCallRequest SpacedResponses(int size, const std::vector<in
   return request;
 }
 
+// One ping-pong on a FullDuplexCall: writes `request` and reads the response it asks for into
+// `response`.
+inline ::testing::AssertionResult PingPong(
+    grpc::ClientReaderWriter<StreamingOutputCallRequest, StreamingOutputCallResponse>& stream,
+    const StreamingOutputCallRequest& request, StreamingOutputCallResponse* response) {
+  if (!stream.Write(request)) return ::testing::AssertionFailure() << "the write failed";
+  if (!stream.Read(response)) return ::testing::AssertionFailure() << "no response came";
+  return ::testing::AssertionSuccess();
+}
+
 // Reads the first response of `stream`, cancels the call, and returns the status it ends with
 // (INTERNAL, naming it, if the stream ended before a first response).
 template <class Stream>
@@ -96,6 +107,13 @@ const std::string kEchoTrailingValue("\x0a\x0b\x0a\x0b\x0a\x0b", 6);
 class InteropTest : public testing::CallsFreedTest<TestService> {
  protected:
   Services MakeServices() override { return ServerFixture::CatalogServices({"interop"}); }
+
+  // A FullDuplexCall on `context`, which gets the suites' deadline (SetDeadline).
+  std::unique_ptr<grpc::ClientReaderWriter<StreamingOutputCallRequest, StreamingOutputCallResponse>>
+  FullDuplex(ClientContext& context) {
+    SetDeadline(context);
+    return stub_->FullDuplexCall(&context);
+  }
 
   // A plain unary round trip: proves the server still serves.
   ::testing::AssertionResult UnaryWorks() {

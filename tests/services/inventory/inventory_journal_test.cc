@@ -12,19 +12,18 @@
 #include "core/runtime/shard_for.h"
 #include "services/inventory/stock_partition.h"
 #include "tests/core/durability/append_records.h"
+#include "tests/core/durability/journal_config.h"
 #include "tests/core/durability/temp_dir.h"
 
 namespace percore::inventory {
 namespace {
 
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
+using testing::kHourNanos;
 
-durability::DurabilityConfig Config(const testing::TempDir& dir) {
-  durability::DurabilityConfig config;
-  config.data_dir = dir.path();
-  config.fsync = durability::FsyncPolicy::kAlways;
-  config.idempotency_retention = std::chrono::seconds(0);  // the records here carry no times
-  return config;
+durability::DurabilityConfig Config(const testing::TempDir& dir,
+                                    std::chrono::seconds retention = std::chrono::seconds(0)) {
+  return testing::JournalConfig(dir, retention, durability::FsyncPolicy::kAlways);
 }
 
 std::string Product(const std::string& sku, int64_t stock) {
@@ -172,12 +171,10 @@ TEST(InventoryJournalTest, RecoveryReconcilesHoldsWithReservationsAndReplacesFor
 
 TEST(InventoryJournalTest, RetentionDropsEndedReservationsAndTheirDropRecordsReplay) {
   testing::TempDir dir;
-  durability::DurabilityConfig config = Config(dir);
-  config.idempotency_retention = std::chrono::hours(1);
+  durability::DurabilityConfig config = Config(dir, std::chrono::hours(1));
   std::string report;
   Result<std::vector<InventoryRestore>> first = RecoverInventory(config, 1, kNow, &report);
   ASSERT_TRUE(first.ok()) << first.message();
-  const int64_t hour = int64_t{3600} * 1'000'000'000;
   auto at = [](std::string bytes, int64_t nanos) {
     v1::Reservation reservation;
     reservation.ParseFromString(bytes);
@@ -192,11 +189,13 @@ TEST(InventoryJournalTest, RetentionDropsEndedReservationsAndTheirDropRecordsRep
       *(*first)[0].log,
       {{kProductPut, Product("a", 10)},
        // Ended two hours ago: past the retention.
-       {kReservationPut, at(Reservation("rsv_old", "k1", committed, "a", 1), kNow - 2 * hour)},
+       {kReservationPut,
+        at(Reservation("rsv_old", "k1", committed, "a", 1), kNow - 2 * kHourNanos)},
        // Ended a minute ago: kept.
-       {kReservationPut, at(Reservation("rsv_new", "k2", released, "a", 1), kNow - hour / 60)},
+       {kReservationPut,
+        at(Reservation("rsv_new", "k2", released, "a", 1), kNow - kHourNanos / 60)},
        // Held for two hours: never dropped.
-       {kReservationPut, at(Reservation("rsv_held", "k3", held, "a", 1), kNow - 2 * hour)},
+       {kReservationPut, at(Reservation("rsv_held", "k3", held, "a", 1), kNow - 2 * kHourNanos)},
        // Dropped by the sweep while serving.
        {kReservationPut, at(Reservation("rsv_swept", "k4", released, "a", 1), kNow)},
        {kReservationDrop, "rsv_swept"}});

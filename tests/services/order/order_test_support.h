@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -177,41 +178,22 @@ inline ::testing::AssertionResult IsUpdate(const std::optional<v1::OrderUpdate>&
 
 // An InventoryClient passing every call to `inner`: a test's client derives from it and overrides
 // only the calls it changes (InventoryForOrders). Threading: as its inner client.
-class ForwardingInventoryClient : public clients::InventoryClient {
+class ForwardingInventoryClient : public clients::InventoryClientVia<ForwardingInventoryClient> {
  public:
   explicit ForwardingInventoryClient(std::shared_ptr<clients::InventoryClient> inner)
       : inner_(std::move(inner)) {}
-
-  void GetProduct(inv::GetProductRequest request, const clients::CallOptions& options,
-                  clients::Done<inv::Product> done) override {
-    inner_->GetProduct(std::move(request), options, std::move(done));
-  }
-  void ReserveStock(inv::ReserveStockRequest request, const clients::CallOptions& options,
-                    clients::Done<inv::Reservation> done) override {
-    inner_->ReserveStock(std::move(request), options, std::move(done));
-  }
-  void CommitReservation(inv::CommitReservationRequest request, const clients::CallOptions& options,
-                         clients::Done<inv::Reservation> done) override {
-    inner_->CommitReservation(std::move(request), options, std::move(done));
-  }
-  void ReleaseReservation(inv::ReleaseReservationRequest request,
-                          const clients::CallOptions& options,
-                          clients::Done<inv::Reservation> done) override {
-    inner_->ReleaseReservation(std::move(request), options, std::move(done));
-  }
-  void AdjustStock(inv::AdjustStockRequest request, const clients::CallOptions& options,
-                   clients::Done<inv::Product> done) override {
-    inner_->AdjustStock(std::move(request), options, std::move(done));
-  }
-  void ReturnReservation(inv::ReturnReservationRequest request, const clients::CallOptions& options,
-                         clients::Done<inv::Reservation> done) override {
-    inner_->ReturnReservation(std::move(request), options, std::move(done));
-  }
 
  protected:
   clients::InventoryClient& inner() { return *inner_; }
 
  private:
+  friend class clients::InventoryClientVia<ForwardingInventoryClient>;
+  template <size_t op, class Req, class Resp>
+  void Send(Req request, const clients::CallOptions& options, clients::Done<Resp> done) {
+    (inner_.get()->*std::get<op>(clients::kInventoryOps))(std::move(request), options,
+                                                          std::move(done));
+  }
+
   std::shared_ptr<clients::InventoryClient> inner_;
 };
 

@@ -12,6 +12,7 @@
 
 #include "core/runtime/shard_for.h"
 #include "tests/core/durability/append_records.h"
+#include "tests/core/durability/journal_config.h"
 #include "tests/core/durability/temp_dir.h"
 
 namespace percore::payment {
@@ -19,13 +20,8 @@ namespace {
 
 namespace v1 = ::payment::v1;
 constexpr int64_t kNow = 1'700'000'000'000'000'000;
-
-durability::DurabilityConfig Config(const testing::TempDir& dir) {
-  durability::DurabilityConfig config;
-  config.data_dir = dir.path();
-  config.idempotency_retention = std::chrono::seconds(0);  // the records here carry no times
-  return config;
-}
+using testing::JournalConfig;
+using testing::kHourNanos;
 
 PaymentAttempt Attempt(const std::string& key, TestToken token) {
   return PaymentAttempt{"order-" + key, 1299, "EUR", token, key};
@@ -79,7 +75,7 @@ TEST(PaymentJournalTest, PaymentRecordsRoundTripAndDamageIsRefused) {
 TEST(PaymentJournalTest, RecoveryKeepsRecordsVoidsUnansweredPaymentsAndForwardsMovedIds) {
   testing::TempDir dir;
   std::string report;
-  Result<std::vector<PaymentRestore>> first = RecoverPayments(Config(dir), 2, kNow, &report);
+  Result<std::vector<PaymentRestore>> first = RecoverPayments(JournalConfig(dir), 2, kNow, &report);
   ASSERT_TRUE(first.ok()) << first.message();
   PaymentAttempt approved = Attempt("approved", TestToken::kApprove);
   PaymentAttempt refunded = Attempt("refunded", TestToken::kApprove);
@@ -101,7 +97,8 @@ TEST(PaymentJournalTest, RecoveryKeepsRecordsVoidsUnansweredPaymentsAndForwardsM
 
   constexpr size_t kShards = 3;
   report.clear();
-  Result<std::vector<PaymentRestore>> second = RecoverPayments(Config(dir), kShards, kNow, &report);
+  Result<std::vector<PaymentRestore>> second =
+      RecoverPayments(JournalConfig(dir), kShards, kNow, &report);
   ASSERT_TRUE(second.ok()) << second.message();
   std::map<std::string, Placed> found = ByKey(*second);
   ASSERT_EQ(found.size(), 4u) << report;  // the dropped one left nothing
@@ -133,7 +130,7 @@ TEST(PaymentJournalTest, RecoveryKeepsRecordsVoidsUnansweredPaymentsAndForwardsM
   // The snapshots of the new generation say the same; the voided payment keeps its id.
   std::string voided_id = voided.result.transaction_id();
   second->clear();
-  Result<std::vector<PaymentRestore>> third = RecoverPayments(Config(dir), 1, kNow, &report);
+  Result<std::vector<PaymentRestore>> third = RecoverPayments(JournalConfig(dir), 1, kNow, &report);
   ASSERT_TRUE(third.ok()) << third.message();
   found = ByKey(*third);
   ASSERT_EQ(found.size(), 4u);
@@ -144,12 +141,10 @@ TEST(PaymentJournalTest, RecoveryKeepsRecordsVoidsUnansweredPaymentsAndForwardsM
 
 TEST(PaymentJournalTest, RetentionDropsOldRecordsAndTheirDropRecordsReplay) {
   testing::TempDir dir;
-  durability::DurabilityConfig config = Config(dir);
-  config.idempotency_retention = std::chrono::hours(1);
+  durability::DurabilityConfig config = JournalConfig(dir, std::chrono::hours(1));
   std::string report;
   Result<std::vector<PaymentRestore>> first = RecoverPayments(config, 1, kNow, &report);
   ASSERT_TRUE(first.ok()) << first.message();
-  const int64_t hour = int64_t{3600} * 1'000'000'000;
   auto put = [](const PaymentAttempt& attempt, const std::string& id, int64_t processed,
                 int64_t refunded) {
     v1::PaymentResult result;
@@ -167,10 +162,10 @@ TEST(PaymentJournalTest, RetentionDropsOldRecordsAndTheirDropRecordsReplay) {
   };
   testing::AppendRecords(
       *(*first)[0].log,
-      {{kPaymentPut, put(Attempt("old", TestToken::kApprove), "txn_1", kNow - 2 * hour, 0)},
+      {{kPaymentPut, put(Attempt("old", TestToken::kApprove), "txn_1", kNow - 2 * kHourNanos, 0)},
        // Paid long ago, refunded a minute ago: its last change is recent.
-       {kPaymentPut,
-        put(Attempt("refunded", TestToken::kApprove), "txn_2", kNow - 2 * hour, kNow - hour / 60)},
+       {kPaymentPut, put(Attempt("refunded", TestToken::kApprove), "txn_2", kNow - 2 * kHourNanos,
+                         kNow - kHourNanos / 60)},
        {kPaymentPut, put(Attempt("new", TestToken::kApprove), "txn_3", kNow, 0)},
        {kPaymentPut, put(Attempt("swept", TestToken::kApprove), "txn_4", kNow, 0)},
        {kPaymentDrop, "txn_4"}});

@@ -129,8 +129,7 @@ TEST_F(UserWatchTest, CancelledWatchesReleaseEverything) {
   ClientQueue queue;  // destroyed (drained) before the watches
   for (int i = 0; i < kWatches; ++i) {
     auto w = std::make_unique<AsyncWatch>();
-    SetDeadline(w->context, 60s);
-    queue.CancelBeforeDrain(&w->context);
+    queue.Adopt(&w->context, 60s);
     v1::WatchUserRequest request;
     request.set_user_id(i % 2 ? user.id() : "");  // half watch the user, half everyone
     w->reader =

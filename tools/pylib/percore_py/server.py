@@ -28,8 +28,11 @@ def native():
 
 def transport_flags(binary):
     """percore-server's --transport as PERCORE_TRANSPORT says (grpc when unset: the plain tests
-    are libgrpc's, the `_native` twins percore's own, whatever the binary's default is)."""
-    if os.path.basename(binary) == "percore-server":
+    are libgrpc's, the `_native` twins percore's own, whatever the binary's default is).
+    PERCORE_TRANSPORT=none: no flag, for a percore-server from before --transport existed
+    (bench/callgrind_getuser.py on a pre-seam checkout)."""
+    if (os.path.basename(binary) == "percore-server" and
+            os.environ.get("PERCORE_TRANSPORT") != "none"):
         return ["--transport", "native" if native() else "grpc"]
     return []
 
