@@ -270,8 +270,14 @@ class OrderDurability(unittest.TestCase):
                 break
             time.sleep(0.01)
         os.kill(inventory.proc.pid, signal.SIGSTOP)
-        time.sleep(1.0)  # the payments are approved; the commits wait on the frozen inventory
-        paid = self.orders_of(s, user)
+        # The payments are approved; the commits wait on the frozen inventory (no order can get
+        # past PAID: asked until all four are there, however slow the build).
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            paid = self.orders_of(s, user)
+            if all(self.status_name(s, o) == "ORDER_STATUS_PAID" for o in paid):
+                break
+            time.sleep(0.05)
         self.assertEqual([self.status_name(s, o) for o in paid], ["ORDER_STATUS_PAID"] * 4)
         self.kill(front)
         del futures
@@ -355,10 +361,16 @@ class OrderDurability(unittest.TestCase):
         del futures
         listed = [o for o in listed if self.status_name(s, o) == "ORDER_STATUS_RESERVED"]
         self.assertTrue(listed, "no order was paying at the kill")
-        time.sleep(0.5)  # the payment peer approves those it received meanwhile
         approved = s_back.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED
-        # A RESERVED order's ProcessPayment may not have left the process before the kill.
-        charged = [o for o in listed if self.payment_by_key(s_back, o.id) is not None]
+        # A RESERVED order's ProcessPayment may not have left the process before the kill; the
+        # payment peer approves those it received 200 ms after each (asked until it has).
+        deadline = time.time() + TIMEOUT
+        while True:
+            charged = [o for o in listed if self.payment_by_key(s_back, o.id) is not None]
+            if (charged and all(self.payment_by_key(s_back, o.id).status == approved
+                                for o in charged)) or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertTrue(charged, "no payment reached the payment peer before the kill")
         self.assertEqual([self.payment_by_key(s_back, o.id).status for o in charged],
                          [approved] * len(charged))
