@@ -31,6 +31,7 @@ import uuid
 
 import grpc
 
+from percore_py import admin
 from percore_py.server import Server
 from percore_py.stubs import stub_module, stub_modules
 
@@ -116,6 +117,11 @@ class OrderDurability(unittest.TestCase):
                 pass
             time.sleep(0.05)
         self.fail("the server did not report SERVING within %d s" % bound)
+
+    def order_fsyncs(self, admin_port):
+        """The fsyncs of the orders' write-ahead logs so far (every shard)."""
+        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
+                   if name == "percore_wal_fsyncs_total" and ("store", "orders") in labels)
 
     def payment_by_key(self, s, key):
         try:
@@ -294,6 +300,7 @@ class OrderDurability(unittest.TestCase):
             urllib.request.urlopen("http://127.0.0.1:%d/readyz" % admin_port, timeout=TIMEOUT)
         self.assertEqual(e.exception.code, 503)
         # A new order while the inventory is frozen stays PENDING; the process crashes again.
+        fsyncs = self.order_fsyncs(admin_port)
         pending = create_async(s, [(skus[1], 3)], "tok_approve")
         deadline = time.time() + TIMEOUT
         while time.time() < deadline:
@@ -304,7 +311,11 @@ class OrderDurability(unittest.TestCase):
         self.assertEqual(self.status_name(s, listed[0]), "ORDER_STATUS_PENDING")
         pending_id = listed[0].id
         # An order is visible PENDING before its record is durable; its ReserveStock waits for
-        # that (fsync always). Give the fsync time, so the ReserveStock is on its way.
+        # that (fsync always). Wait for the orders log's fsync, then give the ReserveStock time to
+        # leave (the pause alone assumed the disk and the writer thread were quick).
+        deadline = time.time() + TIMEOUT
+        while self.order_fsyncs(admin_port) == fsyncs and time.time() < deadline:
+            time.sleep(0.01)
         time.sleep(0.3)
         self.kill(front)
         del pending
