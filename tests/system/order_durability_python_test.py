@@ -123,6 +123,12 @@ class OrderDurability(unittest.TestCase):
         return sum(v for (name, labels), v in admin.metrics(admin_port).items()
                    if name == "percore_wal_fsyncs_total" and ("store", "orders") in labels)
 
+    def payments_received(self, admin_port):
+        """ProcessPayment calls the payment service has started so far (every shard)."""
+        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
+                   if name == "grpc_server_started_total"
+                   and ("grpc_method", "ProcessPayment") in labels)
+
     def payment_by_key(self, s, key):
         try:
             return s.payments.GetPayment(s.pay_pb.GetPaymentRequest(idempotency_key=key),
@@ -349,7 +355,9 @@ class OrderDurability(unittest.TestCase):
         stays up and approves them: recovery looks each up by its idempotency key and refunds
         it, and the orders end FAILED."""
         services = self.start("services", "--services", "user,inventory,payment",
-                              "--fsync", "always")
+                              "--fsync", "always", admin=True)
+        services_admin = int(re.search(r"admin listening on \S+ \(port (\d+)\)",
+                                       services.stderr_text()).group(1))
         front_flags = ("--services", "order", "--fsync", "always",
                        *[f for name in ("user", "inventory", "payment")
                          for f in ("--peer", name + "=" + services.address)])
@@ -357,6 +365,7 @@ class OrderDurability(unittest.TestCase):
         s_back, s = Stubs(services.channel), Stubs(front.channel)
         user = self.new_user(s_back)
         sku = self.new_product(s_back)
+        received = self.payments_received(services_admin)
         futures = [s.orders.CreateOrder.future(
             self.order_request(s, user, [(sku, 1)], "tok_slow"), timeout=TIMEOUT)
             for _ in range(3)]
@@ -367,7 +376,10 @@ class OrderDurability(unittest.TestCase):
                                         for o in listed):
                 break
             time.sleep(0.005)
-        time.sleep(0.05)  # their ProcessPayment calls leave; tok_slow answers after 200 ms
+        # Killed once a ProcessPayment reached the peer (a fixed pause assumed one left within
+        # 50 ms): tok_slow answers 200 ms after it arrived.
+        while self.payments_received(services_admin) == received and time.time() < deadline:
+            time.sleep(0.002)
         self.kill(front)
         del futures
         listed = [o for o in listed if self.status_name(s, o) == "ORDER_STATUS_RESERVED"]
