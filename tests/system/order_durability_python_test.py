@@ -291,6 +291,9 @@ class OrderDurability(unittest.TestCase):
                 break
             time.sleep(0.05)
         self.assertEqual([self.status_name(s, o) for o in paid], ["ORDER_STATUS_PAID"] * 4)
+        # The crash must come after the PAID records' fsync (PAID shows before it is durable)
+        # and before the commits' 1 s budget (inventory_deadline) ends them FAILED: half of it.
+        time.sleep(0.5)
         self.kill(front)
         del futures
 
