@@ -338,14 +338,19 @@ class ClusterCommerce(unittest.TestCase):
                     lines=[self.inv_pb.StockLine(sku=stalled, quantity=1),
                            self.inv_pb.StockLine(sku=first, quantity=1)]), timeout=1)
             self.assertEqual(e.exception.code(), grpc.StatusCode.DEADLINE_EXCEEDED)
-            # Past member 1's own deadline for the part (a little after the client's).
-            time.sleep(0.5)
+            # Past member 1's own deadline for the part (a little after the client's): it gave
+            # up, released the part held on partition 0 (on a budget of its own, not at its ttl)
+            # and asked the stalled partition for its part by key. Waited for, not slept: a
+            # resume before member 1 gave up would let the stalled part answer in time.
+            deadline = time.monotonic() + TIMEOUT
+            while self.product(first, 0).reserved != 0 and time.monotonic() < deadline:
+                time.sleep(0.05)
         finally:
             os.kill(pid, signal.SIGCONT)
-        # The part held on partition 0 is released on a budget of its own, not at its ttl; the
-        # stalled partition, resumed, serves the request it had queued (gRPC deadlines are
+        # The stalled partition, resumed, serves the request it had queued (gRPC deadlines are
         # relative: it still has time) and the part's lookup by key, which releases it.
-        for _ in range(100):
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
             if self.product(first, 0).reserved == 0 and self.product(stalled, 0).reserved == 0:
                 break
             time.sleep(0.05)

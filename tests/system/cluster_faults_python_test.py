@@ -69,7 +69,9 @@ class ClusterPartitionDown(UserClusterCase):
                 elapsed = time.monotonic() - start
                 self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
                 self.assertIn("partition %d" % dead, e.exception.details())
-                self.assertLess(elapsed, 1.0, "UNAVAILABLE took %.2fs" % elapsed)
+                # Fast: well before the call's own deadline, which a wait for the dead member
+                # would run out (not a speed claim: a loaded sanitizer build is slow).
+                self.assertLess(elapsed, TIMEOUT / 2, "UNAVAILABLE took %.2fs" % elapsed)
             for owner, owned in by_owner.items():
                 if owner == dead:
                     continue

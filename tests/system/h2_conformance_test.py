@@ -50,7 +50,7 @@ class H2Conformance(unittest.TestCase):
 
     def connect(self):
         client = RawClient(self.server.port)
-        client.pump(0.2)  # the server's SETTINGS, acknowledged by the client
+        client.pump_until(lambda: client.settings_received)  # the server's, acknowledged
         return client
 
     def headers_block(self, client, headers):
@@ -63,21 +63,21 @@ class H2Conformance(unittest.TestCase):
             ("content-type", "application/grpc"), *extra])
 
     def assert_connection_error(self, client, code):
-        client.pump(3)
+        client.pump_until(lambda: False)  # until the server closes it (or the hang bound)
         self.assertTrue(client.goaways, "no GOAWAY (closed: %s)" % client.closed)
         self.assertEqual(client.goaways[-1][1], code, client.goaways)
         self.assertTrue(client.closed, "the connection stayed open after GOAWAY")
         client.close()
 
     def assert_stream_error(self, client, stream, code):
-        client.pump(0.5)
+        client.pump_until(lambda: stream in client.resets or stream in client.status)
         self.assertEqual(client.resets.get(stream), code,
                          "resets %s goaways %s" % (client.resets, client.goaways))
         client.close()
 
     # 3.4: the client connection preface.
     def test_invalid_preface_closes_the_connection(self):
-        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=3)
+        sock = socket.create_connection(("127.0.0.1", self.server.port), timeout=10)
         sock.sendall(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n" + frame(SETTINGS, 0, 0))
         received = b""
         try:
@@ -109,7 +109,8 @@ class H2Conformance(unittest.TestCase):
         c.write(frame(HEADERS, END_HEADERS, 5, self.request_headers(c)))
         c.write(frame(HEADERS, END_HEADERS | END_STREAM, 3, self.request_headers(c)))
         c.ping(b"after 3!")
-        c.pump(0.5)
+        c.pump(0.5)  # time for an answer to stream 3 to show, were it served
+        c.pump_until(lambda: b"after 3!" in c.pings_acked)
         self.assertIn(b"after 3!", c.pings_acked)
         self.assertNotIn(3, c.status)
         self.assertNotIn(3, c.data)
@@ -168,7 +169,7 @@ class H2Conformance(unittest.TestCase):
         c = self.connect()
         c.write(frame(SETTINGS, 0, 0, setting(0xFF, 1)))
         c.ping(b"unknown!")
-        c.pump(0.5)
+        c.pump_until(lambda: b"unknown!" in c.pings_acked)
         self.assertIn(b"unknown!", c.pings_acked)
         self.assertEqual(c.goaways, [])
         c.close()
@@ -177,7 +178,7 @@ class H2Conformance(unittest.TestCase):
     def test_ping_is_acknowledged_with_its_payload(self):
         c = self.connect()
         c.ping(b"h2spec!!")
-        c.pump(0.5)
+        c.pump_until(lambda: c.pings_acked)
         self.assertEqual(c.pings_acked, [b"h2spec!!"])
         c.close()
 
@@ -219,7 +220,7 @@ class H2Conformance(unittest.TestCase):
         c = self.connect()
         c.write(frame(0xEE, 0, 0, b"ignore me"))
         c.ping(b"stillok!")
-        c.pump(0.5)
+        c.pump_until(lambda: b"stillok!" in c.pings_acked)
         self.assertIn(b"stillok!", c.pings_acked)
         self.assertEqual(c.goaways, [])
         c.close()

@@ -31,7 +31,7 @@ class Keepalive(RawChatCase, unittest.TestCase):
 
     def test_ping_flood_on_idle_connection_gets_too_many_pings(self):
         client = self.raw_client(self.server.port)
-        client.pump(0.2)  # settings exchanged
+        client.pump_until(lambda: client.settings_received)  # settings exchanged
         for _ in range(6):
             client.ping()
             client.pump(0.02)
@@ -48,7 +48,7 @@ class Keepalive(RawChatCase, unittest.TestCase):
     def test_pings_between_answers_on_a_live_call_are_allowed(self):
         client = self.raw_client(self.server.port)
         client.open(1, "/order.v1.OrderService/ChatSession", self.chat(1), end=False)
-        client.pump(0.2)
+        client.pump_until(lambda: client.data.get(1))  # the first answer, before any ping
         for i in range(2, 8):  # ping, then a message the server answers (DATA), and again
             client.ping()
             client.send(1, self.chat(i), end=False)

@@ -242,15 +242,26 @@ class NativeConnectionCap(unittest.TestCase):
             holders = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(2)]
             time.sleep(0.3)  # both accepted and counted
             with grpc.insecure_channel(server.address) as channel:
-                with self.assertRaises(grpc.RpcError) as e:
-                    health_grpc.HealthStub(channel).Check(health.HealthCheckRequest(), timeout=2)
+                with self.assertRaises(grpc.RpcError) as e:  # refused at once: no wait
+                    health_grpc.HealthStub(channel).Check(health.HealthCheckRequest(),
+                                                          timeout=TIMEOUT)
                 self.assertEqual(e.exception.code(), grpc.StatusCode.UNAVAILABLE)
             holders.pop().close()
-            time.sleep(0.3)
-            with grpc.insecure_channel(server.address) as channel:
-                self.assertEqual(health_grpc.HealthStub(channel).Check(
-                    health.HealthCheckRequest(), timeout=TIMEOUT).status,
-                    health.HealthCheckResponse.SERVING)
+            # Served again once the server has seen the close (asked until then, each time on a
+            # new channel: a refused one waits out its reconnect backoff).
+            deadline = time.monotonic() + TIMEOUT
+            while True:
+                with grpc.insecure_channel(server.address) as channel:
+                    try:
+                        status = health_grpc.HealthStub(channel).Check(
+                            health.HealthCheckRequest(), timeout=TIMEOUT).status
+                        break
+                    except grpc.RpcError as e:
+                        if (e.code() != grpc.StatusCode.UNAVAILABLE
+                                or time.monotonic() > deadline):
+                            raise
+                time.sleep(0.1)
+            self.assertEqual(status, health.HealthCheckResponse.SERVING)
             for holder in holders:
                 holder.close()
         finally:

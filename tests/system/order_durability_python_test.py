@@ -31,6 +31,7 @@ import uuid
 
 import grpc
 
+from percore_py import admin
 from percore_py.server import Server
 from percore_py.stubs import stub_module, stub_modules
 
@@ -116,6 +117,17 @@ class OrderDurability(unittest.TestCase):
                 pass
             time.sleep(0.05)
         self.fail("the server did not report SERVING within %d s" % bound)
+
+    def order_fsyncs(self, admin_port):
+        """The fsyncs of the orders' write-ahead logs so far (every shard)."""
+        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
+                   if name == "percore_wal_fsyncs_total" and ("store", "orders") in labels)
+
+    def payments_received(self, admin_port):
+        """ProcessPayment calls the payment service has started so far (every shard)."""
+        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
+                   if name == "grpc_server_started_total"
+                   and ("grpc_method", "ProcessPayment") in labels)
 
     def payment_by_key(self, s, key):
         try:
@@ -270,9 +282,18 @@ class OrderDurability(unittest.TestCase):
                 break
             time.sleep(0.01)
         os.kill(inventory.proc.pid, signal.SIGSTOP)
-        time.sleep(1.0)  # the payments are approved; the commits wait on the frozen inventory
-        paid = self.orders_of(s, user)
+        # The payments are approved; the commits wait on the frozen inventory (no order can get
+        # past PAID: asked until all four are there, however slow the build).
+        deadline = time.time() + TIMEOUT
+        while time.time() < deadline:
+            paid = self.orders_of(s, user)
+            if all(self.status_name(s, o) == "ORDER_STATUS_PAID" for o in paid):
+                break
+            time.sleep(0.05)
         self.assertEqual([self.status_name(s, o) for o in paid], ["ORDER_STATUS_PAID"] * 4)
+        # The crash must come after the PAID records' fsync (PAID shows before it is durable)
+        # and before the commits' 1 s budget (inventory_deadline) ends them FAILED: half of it.
+        time.sleep(0.5)
         self.kill(front)
         del futures
 
@@ -288,6 +309,7 @@ class OrderDurability(unittest.TestCase):
             urllib.request.urlopen("http://127.0.0.1:%d/readyz" % admin_port, timeout=TIMEOUT)
         self.assertEqual(e.exception.code, 503)
         # A new order while the inventory is frozen stays PENDING; the process crashes again.
+        fsyncs = self.order_fsyncs(admin_port)
         pending = create_async(s, [(skus[1], 3)], "tok_approve")
         deadline = time.time() + TIMEOUT
         while time.time() < deadline:
@@ -298,7 +320,11 @@ class OrderDurability(unittest.TestCase):
         self.assertEqual(self.status_name(s, listed[0]), "ORDER_STATUS_PENDING")
         pending_id = listed[0].id
         # An order is visible PENDING before its record is durable; its ReserveStock waits for
-        # that (fsync always). Give the fsync time, so the ReserveStock is on its way.
+        # that (fsync always). Wait for the orders log's fsync, then give the ReserveStock time to
+        # leave (the pause alone assumed the disk and the writer thread were quick).
+        deadline = time.time() + TIMEOUT
+        while self.order_fsyncs(admin_port) == fsyncs and time.time() < deadline:
+            time.sleep(0.01)
         time.sleep(0.3)
         self.kill(front)
         del pending
@@ -332,7 +358,9 @@ class OrderDurability(unittest.TestCase):
         stays up and approves them: recovery looks each up by its idempotency key and refunds
         it, and the orders end FAILED."""
         services = self.start("services", "--services", "user,inventory,payment",
-                              "--fsync", "always")
+                              "--fsync", "always", admin=True)
+        services_admin = int(re.search(r"admin listening on \S+ \(port (\d+)\)",
+                                       services.stderr_text()).group(1))
         front_flags = ("--services", "order", "--fsync", "always",
                        *[f for name in ("user", "inventory", "payment")
                          for f in ("--peer", name + "=" + services.address)])
@@ -340,6 +368,7 @@ class OrderDurability(unittest.TestCase):
         s_back, s = Stubs(services.channel), Stubs(front.channel)
         user = self.new_user(s_back)
         sku = self.new_product(s_back)
+        received = self.payments_received(services_admin)
         futures = [s.orders.CreateOrder.future(
             self.order_request(s, user, [(sku, 1)], "tok_slow"), timeout=TIMEOUT)
             for _ in range(3)]
@@ -350,15 +379,24 @@ class OrderDurability(unittest.TestCase):
                                         for o in listed):
                 break
             time.sleep(0.005)
-        time.sleep(0.05)  # their ProcessPayment calls leave; tok_slow answers after 200 ms
+        # Killed once a ProcessPayment reached the peer (a fixed pause assumed one left within
+        # 50 ms): tok_slow answers 200 ms after it arrived.
+        while self.payments_received(services_admin) == received and time.time() < deadline:
+            time.sleep(0.002)
         self.kill(front)
         del futures
         listed = [o for o in listed if self.status_name(s, o) == "ORDER_STATUS_RESERVED"]
         self.assertTrue(listed, "no order was paying at the kill")
-        time.sleep(0.5)  # the payment peer approves those it received meanwhile
         approved = s_back.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED
-        # A RESERVED order's ProcessPayment may not have left the process before the kill.
-        charged = [o for o in listed if self.payment_by_key(s_back, o.id) is not None]
+        # A RESERVED order's ProcessPayment may not have left the process before the kill; the
+        # payment peer approves those it received 200 ms after each (asked until it has).
+        deadline = time.time() + TIMEOUT
+        while True:
+            charged = [o for o in listed if self.payment_by_key(s_back, o.id) is not None]
+            if (charged and all(self.payment_by_key(s_back, o.id).status == approved
+                                for o in charged)) or time.time() > deadline:
+                break
+            time.sleep(0.05)
         self.assertTrue(charged, "no payment reached the payment peer before the kill")
         self.assertEqual([self.payment_by_key(s_back, o.id).status for o in charged],
                          [approved] * len(charged))

@@ -13,13 +13,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 
 import jwt
 
 from percore_py.server import Server
+from tools_support import connections_to
 from percore_py.stubs import stub_modules
 
 SERVER_BIN = None
@@ -217,16 +217,30 @@ class ConnectionLoss(unittest.TestCase):
         for transport in ("grpc", "native"):
             for client in ("grpc", "native"):
                 server = Server(SERVER_BIN, "--transport", transport, "--shards", "1")
-                killer = threading.Timer(1.0, server.kill)
-                killer.start()
+                started = time.monotonic()
+                load = subprocess.Popen([LOAD_BIN, "--client-transport", client, "-O", "json",
+                                         *TEST_PROTO, "--call",
+                                         "grpc.testing.TestService.EmptyCall", "-n", "800",
+                                         "--rps", "400", "-c", "4", server.address],
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True)
                 try:
-                    started = time.monotonic()
-                    report = run_load(client, server.address, *TEST_PROTO,
-                                      "--call", "grpc.testing.TestService.EmptyCall",
-                                      "-n", "800", "--rps", "400", "-c", "4", timeout=30)
-                finally:
-                    killer.join()
+                    # Killed 1 s into the 2 s run, counted from its connection (a sanitizer
+                    # build takes a while to start): about 400 calls before, 400 after.
+                    deadline = time.monotonic() + 30
+                    while (connections_to(load.pid, server.port) == 0 and load.poll() is None
+                           and time.monotonic() < deadline):
+                        time.sleep(0.02)
+                    time.sleep(1.0)
                     server.kill()
+                    out, err = load.communicate(timeout=30)
+                finally:
+                    server.kill()
+                    if load.poll() is None:
+                        load.kill()
+                        load.wait()
+                self.assertEqual(load.returncode, 0, err)
+                report = json.loads(out)
                 where = (transport, client)
                 self.assertLess(time.monotonic() - started, 15, where)
                 self.assertEqual(report["count"], 800, where)

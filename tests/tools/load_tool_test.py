@@ -5,6 +5,7 @@ errors that name the problem."""
 import json
 import os
 import signal
+import subprocess
 import tempfile
 import time
 import unittest
@@ -135,7 +136,7 @@ class LoadPacingTest(unittest.TestCase):
         self.assertEqual(report["count"], 40)
         seconds = report["total"] / 1e9
         self.assertGreater(seconds, 0.45)
-        self.assertLess(seconds, 1.5)
+        self.assertLess(seconds, 5)  # a hang guard (an unpaced run is caught above and below)
         self.assertLess(report["rps"], 90)
 
     def test_rps_latency_counts_from_the_intended_start(self):
@@ -171,26 +172,37 @@ class LoadPacingTest(unittest.TestCase):
         self.assertLessEqual(report["count"], 50)
 
     def test_interrupt_still_reports(self):
+        started = time.monotonic()
         proc = ts.start_load("--call", "grpc.testing.TestService.EmptyCall", "-n", "100000000",
                              "-c", "4", "--rps", "500")
+        # Calls flow once it is connected (a sanitizer build takes a while to get there).
+        deadline = time.monotonic() + 30
+        while (ts.connections_to(proc.pid, ts.SERVER.port) == 0 and proc.poll() is None
+               and time.monotonic() < deadline):
+            time.sleep(0.05)
         time.sleep(1.0)
         proc.send_signal(signal.SIGINT)
+        interrupted = time.monotonic() - started
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
         report = json.loads(out)
         self.assertEqual(report["endReason"], "cancel")
         self.assertGreater(report["count"], 0)
-        self.assertLess(report["count"], 2000)
+        # Paced to the end: no more than 500/s for as long as it ran, far from the -n.
+        self.assertLessEqual(report["count"], 500 * interrupted + 10)
 
     def test_connections_are_distinct(self):
         proc = ts.start_load("--call", "grpc.testing.TestService.EmptyCall", "-z", "3s", "-c", "6",
                              "--connections", "3", "--rps", "200")
         try:
             seen = 0
-            deadline = time.monotonic() + 2.5
-            while time.monotonic() < deadline and seen < 3:
-                time.sleep(0.2)
-                seen = max(seen, ts.connections_to(proc.pid, ts.SERVER.port))
+            deadline = time.monotonic() + 30  # a hang guard: the 3 s run ends the wait
+            while time.monotonic() < deadline and seen < 3 and proc.poll() is None:
+                time.sleep(0.1)
+                try:
+                    seen = max(seen, ts.connections_to(proc.pid, ts.SERVER.port))
+                except OSError:
+                    break  # it exited meanwhile
             self.assertEqual(seen, 3)
         finally:
             out, err = proc.communicate(timeout=30)
@@ -234,10 +246,19 @@ class LoadStreamTest(unittest.TestCase):
         proc = ts.start_load("--call", "user.v1.UserService.WatchUserUpdates", "-n", "1", "-c", "1",
                              "-t", "10s", "--stream-call-count", "1",
                              "-d", json.dumps({"user_id": user["id"]}))
-        time.sleep(0.5)
-        update = ts.call("call", "user.v1.UserService.UpdateUser",
-                         "-d", json.dumps({"id": user["id"], "name": "Watched Again"}))
-        self.assertEqual(update.returncode, 0, update.stderr)
+        # An update made before the watch is open is not sent: update until one reaches it
+        # (the first watch message ends the run), bounded against hangs.
+        deadline = time.monotonic() + 30
+        n = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            n += 1
+            update = ts.call("call", "user.v1.UserService.UpdateUser",
+                             "-d", json.dumps({"id": user["id"], "name": "Watched %d" % n}))
+            self.assertEqual(update.returncode, 0, update.stderr)
+            try:
+                proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
         out, err = proc.communicate(timeout=30)
         self.assertEqual(proc.returncode, 0, err)
         report = json.loads(out)

@@ -35,6 +35,7 @@ class RawClient:
         self.resets = {}
         self.pings_acked = []
         self.closed = False
+        self.settings_received = False  # the server's own SETTINGS (not an ACK) came
         self.buffer = b""
         self.sock.sendall(PREFACE + SettingsFrame(0).serialize())
 
@@ -76,8 +77,16 @@ class RawClient:
                 self.buffer = self.buffer[9 + length:]
                 self.on_frame(frame)
 
+    def pump_until(self, condition, seconds=10):
+        """Reads frames until `condition()` holds, the server closes the socket, or `seconds`
+        (a bound against hangs, not a wait: a slow sanitizer build may need much of it)."""
+        end = time.time() + seconds
+        while not condition() and not self.closed and time.time() < end:
+            self.pump(min(0.05, max(0.0, end - time.time())))
+
     def on_frame(self, frame):
         if isinstance(frame, SettingsFrame) and "ACK" not in frame.flags:
+            self.settings_received = True
             self.write(SettingsFrame(0, flags=["ACK"]).serialize())
         elif isinstance(frame, PingFrame) and "ACK" not in frame.flags:
             self.write(PingFrame(0, frame.opaque_data, flags=["ACK"]).serialize())
