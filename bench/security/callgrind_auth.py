@@ -8,11 +8,12 @@ Clients (--clients, default h2load):
   h2load  pre-encoded frames, -c 2 -m 32, CALLS calls; like every nghttp2-based encoder it sends
           `authorization` as a never-indexed literal, so every call carries (and the server
           Huffman-decodes) the whole token;
-  grpc    percore-load --client-transport grpc (libgrpc's client, -c 32, no deadline): its HPACK
-          encoder indexes the header, so calls after the first send a 1-byte index; the figure is
-          the difference between a run of CALLS/4 calls and one of CALLS + CALLS/4, so the
-          connection, the reachability check and the first call are out;
-  python  grpcio (libgrpc core underneath, indexes the header too), 32 calls in flight on one
+  grpc    percore-load --client-transport grpc (libgrpc's client, -c 32, no deadline): libgrpc
+          1.51's HPACK encoder sends metadata it does not know as a literal without indexing,
+          name and value raw (seen on the wire), so every call carries the whole token too; the
+          figure is the difference between a run of CALLS/4 calls and one of CALLS + CALLS/4, so
+          the connection, the reachability check and the first call are out;
+  python  grpcio (libgrpc core underneath, the same literal), 32 calls in flight on one
           channel, 200 warm-up calls before the counters are zeroed.
 --as-user: the calls carry a token of the user they read (roles ["user"], sub = the user's id),
           so the rule's own-resource check runs (the default token is an admin's, which skips it).
