@@ -8,18 +8,21 @@ Clients (--clients, default h2load):
   h2load  pre-encoded frames, -c 2 -m 32, CALLS calls; like every nghttp2-based encoder it sends
           `authorization` as a never-indexed literal, so every call carries (and the server
           Huffman-decodes) the whole token;
-  grpc    percore-load --client-transport grpc (libgrpc's client, -c 32, no deadline): its HPACK
-          encoder indexes the header, so calls after the first send a 1-byte index; the figure is
-          the difference between a run of CALLS/4 calls and one of CALLS + CALLS/4, so the
-          connection, the reachability check and the first call are out;
-  python  grpcio (libgrpc core underneath, indexes the header too), 32 calls in flight on one
+  grpc    percore-load --client-transport grpc (libgrpc's client, -c 32, no deadline): libgrpc
+          1.51's HPACK encoder sends metadata it does not know as a literal without indexing,
+          name and value raw (seen on the wire), so every call carries the whole token too; the
+          figure is the difference between a run of CALLS/4 calls and one of CALLS + CALLS/4, so
+          the connection, the reachability check and the first call are out;
+  python  grpcio (libgrpc core underneath, the same literal), 32 calls in flight on one
           channel, 200 warm-up calls before the counters are zeroed.
+--as-user: the calls carry a token of the user they read (roles ["user"], sub = the user's id),
+          so the rule's own-resource check runs (the default token is an admin's, which skips it).
 --functions N also prints the N functions (self instructions, by shared object) whose cost per
 call grew most with the token: where the difference goes.
 Usage, from a checkout after a release build:
   PYTHONPATH=bench:tools/pylib /usr/bin/python3 bench/security/callgrind_auth.py build/release
       [CALLS] [--clients h2load,grpc,python] [--transports grpc,native] [--functions N]
-      [--keep DIR]"""
+      [--keep DIR] [--as-user]"""
 
 import argparse
 import collections
@@ -113,7 +116,7 @@ def drive_python(address, user_id, token, calls, run):
 DRIVERS = {"h2load": drive_h2load, "grpc": drive_percore_load, "python": drive_python}
 
 
-def measure(name, command, client, calls, token, keep=None):
+def measure(name, command, client, calls, token, keep=None, as_user=False):
     """{"per_call": instructions, "functions": Counter of per-call self cost} of the server;
     `keep`: a folder the measured dump is copied into (for callgrind_annotate)."""
     run = CallgrindRun(name, command)
@@ -121,6 +124,9 @@ def measure(name, command, client, calls, token, keep=None):
         address = run.server.address
         metadata = [("authorization", "Bearer " + token)] if token else None
         user_id = servers.seed(address, 100, metadata)[50]
+        if token and as_user:
+            token = jwt.encode({"sub": user_id, "roles": ["user"],
+                                "exp": int(time.time()) + 86400}, SECRET, algorithm="HS256")
         got = DRIVERS[client](address, user_id, token, calls, run)
         if keep:
             os.makedirs(keep, exist_ok=True)
@@ -145,6 +151,8 @@ def main():
     parser.add_argument("--transports", default="grpc,native")
     parser.add_argument("--functions", type=int, default=0)
     parser.add_argument("--keep", help="copy the measured dumps into this folder")
+    parser.add_argument("--as-user", action="store_true",
+                        help="a user's own token (the own-resource rule runs), not an admin's")
     args = parser.parse_args()
     env.use_build(args.build)
     with tempfile.TemporaryDirectory(prefix="percore-callgrind-auth-") as tmp:
@@ -162,7 +170,7 @@ def main():
                 keep = args.keep and os.path.join(args.keep, transport)
                 plain = measure("plain", server, client, args.calls, None, keep)
                 authed = measure("jwt", server + ["--jwt-secret-file", secret_file], client,
-                                 args.calls, token, keep)
+                                 args.calls, token, keep, args.as_user)
                 a, b = plain["per_call"], authed["per_call"]
                 print("%-7s server, %-6s client: GetUser instructions: no auth %d, reused HS256 "
                       "token %d (%+d, %+.1f%%)" % (transport, client, a, b, b - a,

@@ -75,6 +75,21 @@ bool Stream::metadata_repeated(std::string_view key) const {
   return false;
 }
 
+std::optional<std::string_view> Stream::metadata_single(std::string_view key,
+                                                        bool* repeated) const {
+  *repeated = false;
+  std::optional<std::string_view> first;
+  for (const Entry& e : entries_) {
+    if (!KeyIs(e, key)) continue;
+    if (first) {
+      *repeated = true;
+      break;
+    }
+    first = std::string_view(arena_.data() + e.value_offset, e.value_size);
+  }
+  return first;
+}
+
 std::pair<std::string_view, std::string_view> Stream::metadata_at(size_t i) const {
   const Entry& e = entries_[i];
   return {std::string_view(arena_.data() + e.key_offset, e.key_size),

@@ -53,6 +53,8 @@ class Stream {
   std::optional<std::string_view> metadata(std::string_view key) const;
   // `key` (lower-case) sent more than once.
   bool metadata_repeated(std::string_view key) const;
+  // Both in one pass: the first value of `key`, and in `*repeated` whether it came again.
+  std::optional<std::string_view> metadata_single(std::string_view key, bool* repeated) const;
   // Every custom entry, in order: (key, value).
   size_t metadata_count() const { return entries_.size(); }
   std::pair<std::string_view, std::string_view> metadata_at(size_t i) const;

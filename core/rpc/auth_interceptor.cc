@@ -58,8 +58,8 @@ void AuthInterceptor::TrustServiceIdentities(const std::vector<std::string>& nam
 }
 
 Result<std::shared_ptr<const auth::Principal>> AuthInterceptor::Authenticate(
-    const InterceptedCall& call) const {
-  std::optional<std::string_view> authorization = call.call.metadata("authorization");
+    const InterceptedCall& call, PerShard& shard, std::optional<std::string_view> authorization,
+    bool repeated, std::chrono::system_clock::time_point now) const {
   if (!service_identities_.empty() && !authorization) {
     std::string name = call.call.peer_certificate_name();
     if (auto it = service_identities_.find(name);
@@ -67,20 +67,10 @@ Result<std::shared_ptr<const auth::Principal>> AuthInterceptor::Authenticate(
       return it->second;
     }
   }
-  PerShard& shard = shards_[call.call.shard().id()];
-  auto now = std::chrono::system_clock::now();
-  // Keyed by the whole value: a value cached is a well-formed bearer token, so a hit skips the
-  // scheme's parsing (BearerToken's answers come first on a miss, as before).
-  if (authorization) {
-    if (auto cached = shard.cache.Find(*authorization, now)) {
-      if (call.call.metadata_repeated("authorization")) return Repeated();
-      return cached;
-    }
-  }
   auto token = auth::BearerToken(authorization);
   if (!token.ok()) return token.status();
   // Two headers: which one would a proxy in front have checked? Neither is taken.
-  if (call.call.metadata_repeated("authorization")) return Repeated();
+  if (repeated) return Repeated();
   ++shard.verifications;
   auto verified = shard.verifier->Verify(*token, now);
   if (!verified.ok()) return verified.status();
@@ -92,49 +82,79 @@ Result<std::shared_ptr<const auth::Principal>> AuthInterceptor::Authenticate(
   return principal;
 }
 
+AuthInterceptor::MethodRule AuthInterceptor::RuleFor(const MethodBinding& method) const {
+  MethodRule found{policy_.Find(method.path()), nullptr};
+  if (found.rule != nullptr && found.rule->access == Access::kSelf) {
+    const auto* field = method.descriptor()->input_type()->FindFieldByName(found.rule->field);
+    if (field != nullptr && !field->is_repeated() &&
+        field->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_STRING) {
+      found.field = field;
+    }
+  }
+  return found;
+}
+
 const void* AuthInterceptor::Prepare(const MethodBinding& method) const {
-  return policy_.Find(method.path());
+  return &method_rules_.emplace_back(RuleFor(method));
+}
+
+bool AuthInterceptor::Allowed(const MethodRule& method, const InterceptedCall& call,
+                              const auth::Principal& who) const {
+  const AccessRule* rule = method.rule;
+  if (rule == nullptr) return false;  // a method without a rule is refused, whoever calls
+  switch (rule->access) {
+    case Access::kOpen:
+    case Access::kAuthenticated:
+    case Access::kOwner:
+      return true;
+    case Access::kService:
+      return who.HasRole("admin") || who.HasRole("service");
+    case Access::kAdmin:
+      return who.HasRole("admin");
+    case Access::kSelf: {
+      if (who.HasRole("admin") || (rule->service_too && who.HasRole("service"))) return true;
+      if (call.request == nullptr) return false;
+      if (method.field != nullptr &&
+          method.field->containing_type() == call.request->GetDescriptor()) {
+        // Read in place: no lookup by name, no copy of the value.
+        std::string scratch;
+        const std::string& value = call.request->GetReflection()->GetStringReference(
+            *call.request, method.field, &scratch);
+        return !value.empty() && value == who.subject;
+      }
+      auto value = StringField(*call.request, rule->field);  // a request of another pool
+      return value && !value->empty() && *value == who.subject;
+    }
+  }
+  return false;
 }
 
 Status AuthInterceptor::Intercept(const InterceptedCall& call) const {
-  // Found when the chain was attached to the method; nullptr: not prepared or no rule (looked
-  // up here, then refused if there is none).
-  const AccessRule* rule = call.prepared != nullptr ? static_cast<const AccessRule*>(call.prepared)
-                                                    : policy_.Find(call.method.path());
-  if (rule != nullptr && rule->access == Access::kOpen) return Status();
-  auto principal = Authenticate(call);
-  if (!principal.ok()) return principal.status();
-  const auth::Principal& who = **principal;
-  bool admin = who.HasRole("admin");
-  bool allowed = false;
-  if (rule == nullptr) {
-    allowed = false;  // a method without a rule is refused, whoever calls
-  } else {
-    switch (rule->access) {
-      case Access::kOpen:
-      case Access::kAuthenticated:
-      case Access::kOwner:
-        allowed = true;
-        break;
-      case Access::kService:
-        allowed = admin || who.HasRole("service");
-        break;
-      case Access::kAdmin:
-        allowed = admin;
-        break;
-      case Access::kSelf: {
-        if (admin || (rule->service_too && who.HasRole("service"))) {
-          allowed = true;
-        } else if (call.request != nullptr) {
-          auto value = StringField(*call.request, rule->field);
-          allowed = value && !value->empty() && *value == who.subject;
-        }
-        break;
-      }
-    }
+  // Found when the chain was attached to the method; nullptr: not prepared (looked up here).
+  MethodRule looked_up;
+  const auto* method = static_cast<const MethodRule*>(call.prepared);
+  if (method == nullptr) {
+    looked_up = RuleFor(call.method);
+    method = &looked_up;
   }
-  if (!allowed) return Denied(call.method);
-  call.call.set_principal(*std::move(principal));
+  if (method->rule != nullptr && method->rule->access == Access::kOpen) return Status();
+  PerShard& shard = shards_[call.call.shard().id()];
+  auto now = std::chrono::system_clock::now();
+  bool repeated = false;
+  std::optional<std::string_view> authorization =
+      call.call.metadata_single("authorization", &repeated);
+  // The cache is keyed by the whole value: a value cached is a well-formed bearer token, so a
+  // hit skips the scheme's parsing. Two headers never hit: Authenticate refuses them (after
+  // BearerToken's answers, as before).
+  std::shared_ptr<const auth::Principal> principal;
+  if (authorization && !repeated) principal = shard.cache.Find(*authorization, now);
+  if (principal == nullptr) {
+    auto verified = Authenticate(call, shard, authorization, repeated, now);
+    if (!verified.ok()) return verified.status();
+    principal = *std::move(verified);
+  }
+  if (!Allowed(*method, call, *principal)) return Denied(call.method);
+  call.call.set_principal(std::move(principal));
   return Status();
 }
 

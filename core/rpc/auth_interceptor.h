@@ -12,9 +12,13 @@
 // a bad one: UNAUTHENTICATED "Invalid authentication token: <rule>"; a wrong role:
 // PERMISSION_DENIED "permission denied for <Service>/<Method>" (the method, not the rule).
 
+#include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/auth/jwt_verifier.h"
@@ -30,8 +34,8 @@ class AuthInterceptor final : public CallInterceptor {
                   size_t shards, size_t cache_capacity = 4096);
 
   Status Intercept(const InterceptedCall& call) const override;
-  // The method's AccessRule (a pointer into the policy; nullptr: none), so a call needs no
-  // lookup by path.
+  // The method's MethodRule (its AccessRule and, for kSelf, the request's field), so a call
+  // needs no lookup by path or by field name.
   const void* Prepare(const MethodBinding& method) const override;
   // On shard `shard`'s thread only: verify with `verifier` from the next call on.
   void ReplaceVerifier(size_t shard, std::shared_ptr<const auth::JwtVerifier> verifier) const;
@@ -46,6 +50,12 @@ class AuthInterceptor final : public CallInterceptor {
   int64_t verifications(size_t shard) const { return shards_[shard].verifications; }
 
  private:
+  // What a call of one method is checked against, found once per method.
+  struct MethodRule {
+    const AccessRule* rule = nullptr;  // into policy_; nullptr: no rule (refused)
+    // kSelf: the request's string field named by the rule, or nullptr (no such field).
+    const google::protobuf::FieldDescriptor* field = nullptr;
+  };
   struct PerShard {
     PerShard(size_t capacity, std::shared_ptr<const auth::JwtVerifier> keys)
         : cache(capacity), verifier(std::move(keys)) {}
@@ -53,13 +63,23 @@ class AuthInterceptor final : public CallInterceptor {
     std::shared_ptr<const auth::JwtVerifier> verifier;
     int64_t verifications = 0;
   };
-  Result<std::shared_ptr<const auth::Principal>> Authenticate(const InterceptedCall& call) const;
+  MethodRule RuleFor(const MethodBinding& method) const;
+  // The principal of a call the shard's cache did not answer (`authorization`: its first
+  // value; `repeated`: sent more than once).
+  Result<std::shared_ptr<const auth::Principal>> Authenticate(
+      const InterceptedCall& call, PerShard& shard, std::optional<std::string_view> authorization,
+      bool repeated, std::chrono::system_clock::time_point now) const;
+  bool Allowed(const MethodRule& method, const InterceptedCall& call,
+               const auth::Principal& who) const;
 
   std::shared_ptr<const auth::JwtVerifier> verifier_;
   AccessPolicy policy_;
   // By certificate name; read-only once serving (shared principals: no allocation per call).
   std::map<std::string, std::shared_ptr<const auth::Principal>, std::less<>> service_identities_;
   mutable std::vector<PerShard> shards_;  // [shard id]; each element touched by its shard only
+  // What Prepare() handed out (stable addresses); grown on the control thread only, before
+  // serving.
+  mutable std::deque<MethodRule> method_rules_;
 };
 
 }  // namespace percore::rpc

@@ -74,6 +74,12 @@ class ByteCall {
   virtual std::optional<std::string_view> metadata(std::string_view key) const = 0;
   // Sent more than once (call_core.h); the default suits a transport that cannot repeat a key.
   virtual bool metadata_repeated(std::string_view /*key*/) const { return false; }
+  // Both in one pass (call_core.h's metadata_single).
+  virtual std::optional<std::string_view> metadata_single(std::string_view key,
+                                                          bool* repeated) const {
+    *repeated = metadata_repeated(key);
+    return metadata(key);
+  }
   virtual std::chrono::system_clock::time_point deadline() const = 0;
   virtual std::string_view peer() const = 0;
   // Mutual TLS: the common name of the client certificate the transport verified; "" without.

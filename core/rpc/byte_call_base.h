@@ -42,6 +42,9 @@ class ByteCallBase : public CallCore, public ByteCallSink, public IdleEndable {
     return bytes_.metadata(key);
   }
   bool metadata_repeated(std::string_view key) override { return bytes_.metadata_repeated(key); }
+  std::optional<std::string_view> metadata_single(std::string_view key, bool* repeated) override {
+    return bytes_.metadata_single(key, repeated);
+  }
   std::chrono::system_clock::time_point deadline() const override { return bytes_.deadline(); }
   std::string peer() const override { return std::string(bytes_.peer()); }
   std::string peer_certificate_name() const override {

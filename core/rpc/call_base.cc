@@ -1,5 +1,7 @@
 #include "core/rpc/call_base.h"
 
+#include <iterator>
+
 #include "core/rpc/admission.h"
 
 namespace percore::rpc {
@@ -70,6 +72,18 @@ std::optional<std::string_view> CallBase::metadata(std::string_view key) {
   const auto& all = context_.client_metadata();
   auto it = all.find(grpc::string_ref(key.data(), key.size()));
   if (it == all.end()) return std::nullopt;
+  return std::string_view(it->second.data(), it->second.size());
+}
+
+std::optional<std::string_view> CallBase::metadata_single(std::string_view key, bool* repeated) {
+  const auto& all = context_.client_metadata();
+  auto it = all.find(grpc::string_ref(key.data(), key.size()));
+  if (it == all.end()) {
+    *repeated = false;
+    return std::nullopt;
+  }
+  auto next = std::next(it);  // equal keys are adjacent in the multimap
+  *repeated = next != all.end() && next->first == it->first;
   return std::string_view(it->second.data(), it->second.size());
 }
 

@@ -41,6 +41,7 @@ class CallBase : public CallCore, public IdleEndable {
   bool metadata_repeated(std::string_view key) override {
     return context_.client_metadata().count(grpc::string_ref(key.data(), key.size())) > 1;
   }
+  std::optional<std::string_view> metadata_single(std::string_view key, bool* repeated) override;
   std::chrono::system_clock::time_point deadline() const override { return context_.deadline(); }
   std::string peer() const override { return context_.peer(); }
   void AddInitialMetadata(const std::string& key, const std::string& value) override {

@@ -75,6 +75,12 @@ class CallCore {
   // True when the client sent `key` more than once (the auth chain refuses two authorization
   // headers rather than pick one). A transport that cannot carry a key twice keeps the default.
   virtual bool metadata_repeated(std::string_view /*key*/) { return false; }
+  // Both in one pass (the auth chain's read on every call): the first value of `key`, and in
+  // `*repeated` whether the client sent it more than once.
+  virtual std::optional<std::string_view> metadata_single(std::string_view key, bool* repeated) {
+    *repeated = metadata_repeated(key);
+    return metadata(key);
+  }
   // The client's deadline (time_point::max() when it set none).
   virtual std::chrono::system_clock::time_point deadline() const = 0;
   // The client's address as the transport names it ("ipv4:127.0.0.1:5000").

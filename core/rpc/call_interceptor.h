@@ -66,6 +66,10 @@ class InterceptorChain {
   }
   // `prepared`: what Prepare() gave for the call's method (empty: nothing prepared).
   Status Run(const InterceptedCall& call, std::span<const void* const> prepared = {}) const {
+    if (interceptors_.size() == 1) {  // the usual chain (auth): no loop, no status moved
+      return interceptors_[0]->Intercept(InterceptedCall{call.call, call.method, call.request,
+                                                         prepared.empty() ? nullptr : prepared[0]});
+    }
     for (size_t i = 0; i < interceptors_.size(); ++i) {
       InterceptedCall each{call.call, call.method, call.request,
                            i < prepared.size() ? prepared[i] : nullptr};

@@ -39,6 +39,10 @@ class NetByteCall final : public ByteCall, public net::StreamObserver {
   bool metadata_repeated(std::string_view key) const override {
     return stream_.metadata_repeated(key);
   }
+  std::optional<std::string_view> metadata_single(std::string_view key,
+                                                  bool* repeated) const override {
+    return stream_.metadata_single(key, repeated);
+  }
   std::chrono::system_clock::time_point deadline() const override { return deadline_; }
   std::string_view peer() const override { return stream_.peer(); }
   std::string_view peer_certificate_name() const override {
