@@ -1,16 +1,34 @@
 #include "core/base/uuid.h"
 
+#include <cstring>
+
 namespace percore {
 namespace {
 
-constexpr char kHex[] = "0123456789abcdef";
+// Table-driven (these run several times per order): each byte's two digits, and each
+// character's digit value (-1: not hex).
+struct HexTables {
+  char pairs[256][2];
+  int8_t value[256];
+};
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
+constexpr HexTables MakeHexTables() {
+  constexpr char kHex[] = "0123456789abcdef";
+  HexTables t{};
+  for (int i = 0; i < 256; ++i) {
+    t.pairs[i][0] = kHex[i >> 4];
+    t.pairs[i][1] = kHex[i & 0xf];
+    t.value[i] = -1;
+  }
+  for (int i = 0; i < 10; ++i) t.value['0' + i] = static_cast<int8_t>(i);
+  for (int i = 0; i < 6; ++i) {
+    t.value['a' + i] = static_cast<int8_t>(10 + i);
+    t.value['A' + i] = static_cast<int8_t>(10 + i);
+  }
+  return t;
 }
+
+constexpr HexTables kHexTables = MakeHexTables();
 
 }  // namespace
 
@@ -19,28 +37,29 @@ std::string Uuid::ToString() const {
   char* out = text;
   for (size_t i = 0; i < bytes.size(); ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) *out++ = '-';
-    *out++ = kHex[bytes[i] >> 4];
-    *out++ = kHex[bytes[i] & 0xf];
+    std::memcpy(out, kHexTables.pairs[bytes[i]], 2);
+    out += 2;
   }
   return std::string(text, sizeof(text));
 }
 
 std::optional<Uuid> Uuid::Parse(std::string_view text) {
-  if (text.size() != 36) return std::nullopt;
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return std::nullopt;
+  }
   Uuid id;
-  size_t out = 0;
-  for (size_t i = 0; i < text.size();) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return std::nullopt;
-      ++i;
-      continue;
-    }
-    int hi = HexValue(text[i]);
-    int lo = HexValue(text[i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id.bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
+  int bad = 0;  // any digit's -1 makes it negative
+  size_t i = 0;
+  for (size_t out = 0; out < id.bytes.size(); ++out) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) ++i;
+    int hi = kHexTables.value[static_cast<uint8_t>(text[i])];
+    int lo = kHexTables.value[static_cast<uint8_t>(text[i + 1])];
+    bad |= hi | lo;
+    id.bytes[out] = static_cast<uint8_t>(hi << 4 | lo);
     i += 2;
   }
+  if (bad < 0) return std::nullopt;
   return id;
 }
 

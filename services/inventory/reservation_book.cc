@@ -39,23 +39,31 @@ Settlement EndHeld(ReservationRecord& record, v1::Reservation::ReservationState 
 }  // namespace
 
 ReservationRecord* ReservationBook::Find(const std::string& id) {
-  auto it = records_.find(id);
-  return it == records_.end() ? nullptr : &it->second;
+  auto it = by_id_.find(id);
+  return it == by_id_.end() ? nullptr : it->second;
 }
 
 ReservationRecord* ReservationBook::FindByKey(const std::string& key) {
-  auto it = ids_by_key_.find(key);
-  return it == ids_by_key_.end() ? nullptr : Find(it->second);
+  auto it = by_key_.find(key);
+  return it == by_key_.end() ? nullptr : it->second;
 }
 
 ReservationRecord& ReservationBook::AddPending(const std::string& id, const std::string& key,
                                                std::vector<Line> sorted_lines) {
-  ReservationRecord& record = records_[id];
+  auto [it, inserted] = records_.try_emplace(id);
+  ReservationRecord& record = it->second;
+  if (inserted) by_id_.emplace(it->first, &record);
   record.reservation.set_id(id);
   record.reservation.set_reservation_key(key);
   record.sorted_lines = std::move(sorted_lines);
-  ids_by_key_[key] = id;
+  by_key_[key] = &record;
   return record;
+}
+
+void ReservationBook::Unindex(std::map<std::string, ReservationRecord, std::less<>>::iterator it) {
+  auto key = by_key_.find(it->second.reservation.reservation_key());
+  if (key != by_key_.end() && key->second == &it->second) by_key_.erase(key);
+  by_id_.erase(it->first);
 }
 
 ReservationRecord& ReservationBook::Restore(const v1::Reservation& reservation) {
@@ -74,7 +82,7 @@ ReservationRecord& ReservationBook::Restore(const v1::Reservation& reservation) 
 void ReservationBook::Erase(const std::string& id) {
   auto it = records_.find(id);
   if (it == records_.end()) return;
-  ids_by_key_.erase(it->second.reservation.reservation_key());
+  Unindex(it);
   records_.erase(it);
 }
 
@@ -217,7 +225,7 @@ bool ReservationBook::ForgetEnded(int64_t cutoff, size_t limit, std::string* cur
       continue;
     }
     dropped->push_back(it->first);
-    ids_by_key_.erase(record.reservation.reservation_key());
+    Unindex(it);
     it = records_.erase(it);
   }
   if (it == records_.end()) cursor->clear();

@@ -17,9 +17,10 @@
 #include <map>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/base/result.h"
 #include "core/runtime/shard.h"
 #include "services/inventory/inventory_validation.h"
@@ -62,7 +63,7 @@ class ReservationBook {
  public:
   ReservationRecord* Find(const std::string& id);
   ReservationRecord* FindByKey(const std::string& key);
-  bool Contains(const std::string& id) const { return records_.contains(id); }
+  bool Contains(const std::string& id) const { return by_id_.contains(id); }
   // A new pending record. Precondition: neither the id nor the key is in use.
   ReservationRecord& AddPending(const std::string& id, const std::string& key,
                                 std::vector<Line> sorted_lines);
@@ -115,9 +116,16 @@ class ReservationBook {
   void AbortReturn(const std::string& id);
 
  private:
+  // Drops the hash indexes' entries for the record at `it` before it is erased.
+  void Unindex(std::map<std::string, ReservationRecord, std::less<>>::iterator it);
+
   // Ordered, so a snapshot can walk it a chunk at a time by a key cursor.
   std::map<std::string, ReservationRecord, std::less<>> records_;  // by id
-  std::unordered_map<std::string, std::string> ids_by_key_;
+  // The lookups (several per order) go through hash indexes instead of the ordered map's ~12
+  // string compares: by id (the view is records_' node key, which stays put until erased) and
+  // by reservation key. Both point at records_' nodes.
+  absl::flat_hash_map<std::string_view, ReservationRecord*> by_id_;
+  absl::flat_hash_map<std::string, ReservationRecord*> by_key_;
   size_t held_ = 0;
 };
 

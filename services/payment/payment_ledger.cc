@@ -7,54 +7,68 @@
 
 namespace percore::payment {
 
-const v1::PaymentResult* PaymentLedger::FindByKey(std::string_view idempotency_key) const {
-  const std::string* id = id_of_key_.Get(idempotency_key);
-  return id == nullptr ? nullptr : FindById(*id);
+const PaymentLedger::Entry* PaymentLedger::EntryOfKey(std::string_view idempotency_key) const {
+  auto it = by_key_.find(idempotency_key);
+  return it == by_key_.end() ? nullptr : it->second;
 }
 
-const v1::PaymentResult* PaymentLedger::FindById(std::string_view transaction_id) const {
-  const Entry* entry = records_.Get(transaction_id);
+const v1::PaymentResult* PaymentLedger::FindByKey(std::string_view idempotency_key) const {
+  const Entry* entry = EntryOfKey(idempotency_key);
   return entry == nullptr ? nullptr : &entry->result;
 }
 
+const v1::PaymentResult* PaymentLedger::FindById(std::string_view transaction_id) const {
+  auto it = records_.find(transaction_id);
+  return it == records_.end() ? nullptr : &it->second.result;
+}
+
 const PaymentAttempt* PaymentLedger::AttemptOfKey(std::string_view idempotency_key) const {
-  const std::string* id = id_of_key_.Get(idempotency_key);
-  if (id == nullptr) return nullptr;
-  const Entry* entry = records_.Get(*id);
+  const Entry* entry = EntryOfKey(idempotency_key);
   return entry == nullptr ? nullptr : &entry->attempt;
+}
+
+PaymentLedger::Entry& PaymentLedger::Store(PaymentAttempt attempt, v1::PaymentResult result) {
+  auto [it, inserted] = records_.try_emplace(result.transaction_id());
+  Entry& entry = it->second;
+  if (!inserted) Unindex(entry);  // replaced whole: its key's view goes with it
+  entry.attempt = std::move(attempt);
+  entry.result = std::move(result);
+  // A key indexed to another record moves to this one (the last stored wins, as a put would).
+  by_key_.erase(entry.attempt.idempotency_key);
+  by_key_.emplace(entry.attempt.idempotency_key, &entry);
+  return entry;
+}
+
+void PaymentLedger::Unindex(const Entry& entry) {
+  auto it = by_key_.find(entry.attempt.idempotency_key);
+  if (it != by_key_.end() && it->second == &entry) by_key_.erase(it);
 }
 
 const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt attempt, v1::PaymentResult result) {
   if (result.status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) ++charges_;
-  std::string id = result.transaction_id();
-  id_of_key_.Put(attempt.idempotency_key, id);
-  records_.Put(id, Entry{std::move(attempt), std::move(result)});
-  return records_.Get(id)->result;
+  return Store(std::move(attempt), std::move(result)).result;
 }
 
 Result<v1::PaymentResult> PaymentLedger::Refund(std::string_view transaction_id,
                                                 const google::protobuf::Timestamp& now) {
-  const Entry* found = records_.Get(transaction_id);
-  if (found == nullptr) {
+  auto it = records_.find(transaction_id);
+  if (it == records_.end()) {
     return {StatusCode::kNotFound,
             "transaction_id \"" + std::string(transaction_id) + "\" not found"};
   }
-  switch (found->result.status()) {
-    case v1::PaymentResult::PAYMENT_STATUS_APPROVED: {
-      Entry refunded = *found;  // rows are replaced whole (TablePartition hands out const rows)
-      refunded.result.set_status(v1::PaymentResult::PAYMENT_STATUS_REFUNDED);
-      *refunded.result.mutable_refunded_at() = now;
-      v1::PaymentResult answer = refunded.result;
-      records_.Put(std::string(transaction_id), std::move(refunded));
+  v1::PaymentResult* found = &it->second.result;
+  switch (found->status()) {
+    case v1::PaymentResult::PAYMENT_STATUS_APPROVED:
+      found->set_status(v1::PaymentResult::PAYMENT_STATUS_REFUNDED);  // in place: by_key_ views it
+      *found->mutable_refunded_at() = now;
       ++refunds_;
-      return answer;
-    }
+      return *found;
     case v1::PaymentResult::PAYMENT_STATUS_REFUNDED:
-      return found->result;
+      return *found;
     default:
       return {StatusCode::kFailedPrecondition,
               "transaction_id \"" + std::string(transaction_id) + "\" was not approved (status " +
-                  v1::PaymentResult::PaymentStatus_Name(found->result.status()) +
+                  v1::PaymentResult::PaymentStatus_Name(found->status()) +
                   "), so it cannot be refunded"};
   }
 }
@@ -103,9 +117,7 @@ std::optional<InFlightPayment> PaymentLedger::TakeInFlight(std::string_view idem
 }
 
 void PaymentLedger::Restore(PaymentAttempt attempt, v1::PaymentResult result) {
-  std::string id = result.transaction_id();
-  id_of_key_.Put(attempt.idempotency_key, id);
-  records_.Put(id, Entry{std::move(attempt), std::move(result)});
+  Store(std::move(attempt), std::move(result));
 }
 
 bool PaymentLedger::DropWaiter(std::string_view idempotency_key, const Waiter& waiter) {
@@ -124,9 +136,12 @@ size_t PaymentLedger::ScanRecords(
     const std::string* after, size_t limit,
     const std::function<void(const std::string&, const PaymentAttempt&, const v1::PaymentResult&)>&
         fn) const {
-  return records_.ScanAfter(after, limit, [&](const std::string& id, const Entry& entry) {
-    fn(id, entry.attempt, entry.result);
-  });
+  size_t visited = 0;
+  for (auto it = after == nullptr ? records_.begin() : records_.upper_bound(*after);
+       it != records_.end() && visited < limit; ++it, ++visited) {
+    fn(it->first, it->second.attempt, it->second.result);
+  }
+  return visited;
 }
 
 bool PaymentLedger::Forgettable(const v1::PaymentResult& result, int64_t cutoff) {
@@ -137,16 +152,17 @@ bool PaymentLedger::Forgettable(const v1::PaymentResult& result, int64_t cutoff)
 
 bool PaymentLedger::ForgetSettled(int64_t cutoff, size_t limit, std::string* cursor,
                                   std::vector<std::string>* dropped) {
-  const size_t first = dropped->size();
-  size_t seen = records_.ScanAfter(cursor->empty() ? nullptr : cursor, limit,
-                                   [&](const std::string& id, const Entry& entry) {
-                                     *cursor = id;
-                                     if (Forgettable(entry.result, cutoff)) dropped->push_back(id);
-                                   });
-  for (size_t i = first; i < dropped->size(); ++i) {
-    const std::string& id = (*dropped)[i];
-    id_of_key_.Erase(records_.Get(id)->attempt.idempotency_key);
-    records_.Erase(id);
+  size_t seen = 0;
+  auto it = cursor->empty() ? records_.begin() : records_.upper_bound(*cursor);
+  for (; it != records_.end() && seen < limit; ++seen) {
+    *cursor = it->first;
+    if (!Forgettable(it->second.result, cutoff)) {
+      ++it;
+      continue;
+    }
+    dropped->push_back(it->first);
+    Unindex(it->second);
+    it = records_.erase(it);
   }
   if (seen < limit) cursor->clear();
   return !cursor->empty();

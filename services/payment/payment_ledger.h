@@ -23,9 +23,9 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "core/base/result.h"
 #include "core/runtime/shard.h"
-#include "core/storage/table_partition.h"
 #include "payment/v1/payment.pb.h"
 #include "services/payment/payment_attempt.h"
 #include "services/payment/processor_simulator.h"
@@ -87,7 +87,7 @@ class PaymentLedger {
   // The request a recorded key was first made with (retries must repeat it).
   const PaymentAttempt* AttemptOfKey(std::string_view idempotency_key) const;
   bool HasTransactionId(std::string_view transaction_id) const {
-    return records_.Get(transaction_id) != nullptr;
+    return records_.find(transaction_id) != records_.end();
   }
 
   // Records the processor's answer for `attempt` (its key must be neither recorded nor in
@@ -159,8 +159,19 @@ class PaymentLedger {
     PaymentAttempt attempt;
     v1::PaymentResult result;
   };
-  storage::TablePartition<std::string, Entry> records_;            // by transaction id
-  storage::TablePartition<std::string, std::string> id_of_key_;    // idempotency key -> id
+  // Stores `attempt` and `result` under the result's transaction id, replacing a record with that
+  // id, and indexes it by its idempotency key.
+  Entry& Store(PaymentAttempt attempt, v1::PaymentResult result);
+  const Entry* EntryOfKey(std::string_view idempotency_key) const;
+  // Drops the key index of `entry` (if the key still names it) before the entry goes.
+  void Unindex(const Entry& entry);
+
+  // By transaction id, ordered for the snapshot's and retention's cursors. A node's entry stays
+  // where it is until erased (a refund changes it in place), which by_key_ relies on.
+  std::map<std::string, Entry, std::less<>> records_;
+  // Idempotency key -> its record: the key viewed in the record's own attempt (one hash insert
+  // per payment, no string copies).
+  absl::flat_hash_map<std::string_view, Entry*> by_key_;
   std::map<std::string, InFlightPayment, std::less<>> in_flight_;  // by idempotency key
   std::set<std::string, std::less<>> voided_keys_;
   uint64_t charges_ = 0;

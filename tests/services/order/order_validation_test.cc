@@ -30,6 +30,7 @@ TEST_F(OrderValidationTest, CreateOrderNamesTheBadField) {
   cases.push_back({OrderRequest(user, {{sku, 0}}), "items[0].quantity"});
   cases.push_back({OrderRequest(user, {{sku, -3}}), "items[0].quantity"});
   cases.push_back({OrderRequest(user, {{sku, 1}, {"other", 1}, {sku, 2}}), "items[2].sku"});
+  cases.push_back({OrderRequest(user, {{sku, 1}, {sku, 1}}), "items[1].sku"});
   cases.push_back({OrderRequest(user, {{sku, 1}}, ""), "payment_method.token"});
   cases.push_back(
       {OrderRequest(user, {{sku, 1}}, "tok_approve", std::string(129, 'k')), "idempotency_key"});
