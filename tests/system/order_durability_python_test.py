@@ -41,6 +41,16 @@ FINAL = ("ORDER_STATUS_CONFIRMED", "ORDER_STATUS_FAILED", "ORDER_STATUS_CANCELLE
 INITIAL = 10000
 
 
+def poll(fetch, done, pause=0.01):
+    """fetch() until done(its value) or TIMEOUT passes; returns the last value."""
+    deadline = time.time() + TIMEOUT
+    while True:
+        value = fetch()
+        if done(value) or time.time() > deadline:
+            return value
+        time.sleep(pause)
+
+
 def pb(name):
     return stub_module(name)
 
@@ -117,17 +127,6 @@ class OrderDurability(unittest.TestCase):
                 pass
             time.sleep(0.05)
         self.fail("the server did not report SERVING within %d s" % bound)
-
-    def order_fsyncs(self, admin_port):
-        """The fsyncs of the orders' write-ahead logs so far (every shard)."""
-        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
-                   if name == "percore_wal_fsyncs_total" and ("store", "orders") in labels)
-
-    def payments_received(self, admin_port):
-        """ProcessPayment calls the payment service has started so far (every shard)."""
-        return sum(v for (name, labels), v in admin.metrics(admin_port).items()
-                   if name == "grpc_server_started_total"
-                   and ("grpc_method", "ProcessPayment") in labels)
 
     def payment_by_key(self, s, key):
         try:
@@ -273,23 +272,17 @@ class OrderDurability(unittest.TestCase):
         # Round 1, PAID: payments approved (tok_slow, 200 ms) while the inventory is frozen, so
         # the commits wait; the order process crashes then.
         futures = [create_async(s, [(skus[0], 2)], "tok_slow") for _ in range(4)]
-        deadline = time.time() + TIMEOUT
-        while time.time() < deadline:  # every order reserved: paying (or paid, committing)
-            listed = self.orders_of(s, user)
-            if len(listed) == 4 and all(self.status_name(s, o) in ("ORDER_STATUS_RESERVED",
-                                                                   "ORDER_STATUS_PAID")
-                                        for o in listed):
-                break
-            time.sleep(0.01)
+        # Every order reserved: paying (or paid, committing).
+        poll(lambda: self.orders_of(s, user),
+             lambda listed: len(listed) == 4 and all(
+                 self.status_name(s, o) in ("ORDER_STATUS_RESERVED", "ORDER_STATUS_PAID")
+                 for o in listed))
         os.kill(inventory.proc.pid, signal.SIGSTOP)
         # The payments are approved; the commits wait on the frozen inventory (no order can get
         # past PAID: asked until all four are there, however slow the build).
-        deadline = time.time() + TIMEOUT
-        while time.time() < deadline:
-            paid = self.orders_of(s, user)
-            if all(self.status_name(s, o) == "ORDER_STATUS_PAID" for o in paid):
-                break
-            time.sleep(0.05)
+        paid = poll(lambda: self.orders_of(s, user),
+                    lambda paid: all(self.status_name(s, o) == "ORDER_STATUS_PAID" for o in paid),
+                    0.05)
         self.assertEqual([self.status_name(s, o) for o in paid], ["ORDER_STATUS_PAID"] * 4)
         # The crash must come after the PAID records' fsync (PAID shows before it is durable)
         # and before the commits' 1 s budget (inventory_deadline) ends them FAILED: half of it.
@@ -309,7 +302,7 @@ class OrderDurability(unittest.TestCase):
             urllib.request.urlopen("http://127.0.0.1:%d/readyz" % admin_port, timeout=TIMEOUT)
         self.assertEqual(e.exception.code, 503)
         # A new order while the inventory is frozen stays PENDING; the process crashes again.
-        fsyncs = self.order_fsyncs(admin_port)
+        fsyncs = admin.total(admin_port, "percore_wal_fsyncs_total", store="orders")
         pending = create_async(s, [(skus[1], 3)], "tok_approve")
         deadline = time.time() + TIMEOUT
         while time.time() < deadline:
@@ -322,9 +315,8 @@ class OrderDurability(unittest.TestCase):
         # An order is visible PENDING before its record is durable; its ReserveStock waits for
         # that (fsync always). Wait for the orders log's fsync, then give the ReserveStock time to
         # leave (the pause alone assumed the disk and the writer thread were quick).
-        deadline = time.time() + TIMEOUT
-        while self.order_fsyncs(admin_port) == fsyncs and time.time() < deadline:
-            time.sleep(0.01)
+        poll(lambda: admin.total(admin_port, "percore_wal_fsyncs_total", store="orders"),
+             lambda now: now != fsyncs)
         time.sleep(0.3)
         self.kill(front)
         del pending
@@ -368,21 +360,21 @@ class OrderDurability(unittest.TestCase):
         s_back, s = Stubs(services.channel), Stubs(front.channel)
         user = self.new_user(s_back)
         sku = self.new_product(s_back)
-        received = self.payments_received(services_admin)
+        received = admin.total(services_admin, "grpc_server_started_total",
+                                  grpc_method="ProcessPayment")
         futures = [s.orders.CreateOrder.future(
             self.order_request(s, user, [(sku, 1)], "tok_slow"), timeout=TIMEOUT)
             for _ in range(3)]
-        deadline = time.time() + TIMEOUT
-        while time.time() < deadline:  # all three made: some paying, maybe one paid already
-            listed = self.orders_of(s, user)
-            if len(listed) == 3 and all(self.status_name(s, o) != "ORDER_STATUS_PENDING"
-                                        for o in listed):
-                break
-            time.sleep(0.005)
+        # All three made: some paying, maybe one paid already.
+        listed = poll(lambda: self.orders_of(s, user),
+                      lambda listed: len(listed) == 3 and all(
+                          self.status_name(s, o) != "ORDER_STATUS_PENDING" for o in listed),
+                      0.005)
         # Killed once a ProcessPayment reached the peer (a fixed pause assumed one left within
         # 50 ms): tok_slow answers 200 ms after it arrived.
-        while self.payments_received(services_admin) == received and time.time() < deadline:
-            time.sleep(0.002)
+        poll(lambda: admin.total(services_admin, "grpc_server_started_total",
+                                 grpc_method="ProcessPayment"),
+             lambda now: now != received, 0.002)
         self.kill(front)
         del futures
         listed = [o for o in listed if self.status_name(s, o) == "ORDER_STATUS_RESERVED"]
@@ -390,13 +382,10 @@ class OrderDurability(unittest.TestCase):
         approved = s_back.pay_pb.PaymentResult.PAYMENT_STATUS_APPROVED
         # A RESERVED order's ProcessPayment may not have left the process before the kill; the
         # payment peer approves those it received 200 ms after each (asked until it has).
-        deadline = time.time() + TIMEOUT
-        while True:
-            charged = [o for o in listed if self.payment_by_key(s_back, o.id) is not None]
-            if (charged and all(self.payment_by_key(s_back, o.id).status == approved
-                                for o in charged)) or time.time() > deadline:
-                break
-            time.sleep(0.05)
+        charged = poll(lambda: [o for o in listed if self.payment_by_key(s_back, o.id) is not None],
+                       lambda charged: charged and all(
+                           self.payment_by_key(s_back, o.id).status == approved for o in charged),
+                       0.05)
         self.assertTrue(charged, "no payment reached the payment peer before the kill")
         self.assertEqual([self.payment_by_key(s_back, o.id).status for o in charged],
                          [approved] * len(charged))
@@ -434,11 +423,7 @@ class OrderDurability(unittest.TestCase):
         cancel = s.orders.CancelOrder.future(s.order_pb.CancelOrderRequest(id=order.id),
                                              timeout=TIMEOUT)
         refunded = s_pay.pay_pb.PaymentResult.PAYMENT_STATUS_REFUNDED
-        deadline = time.time() + TIMEOUT
-        while time.time() < deadline:
-            if self.payment_by_key(s_pay, order.id).status == refunded:
-                break
-            time.sleep(0.01)
+        poll(lambda: self.payment_by_key(s_pay, order.id).status, lambda st: st == refunded)
         time.sleep(0.2)  # the ReturnReservation is on its way to the frozen inventory
         self.kill(front)
         del cancel

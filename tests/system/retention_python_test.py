@@ -21,8 +21,7 @@ HELD, COMMITTED, RELEASED = 1, 2, 3
 
 
 def rows(port, table):
-    return sum(v for (name, labels), v in admin.metrics(port).items()
-               if name == "percore_storage_rows" and ("table", table) in labels)
+    return admin.total(port, "percore_storage_rows", table=table)
 
 
 def eur(minor):

@@ -1,7 +1,7 @@
 """percore-server with its admin listener (--admin) on a free port, for the tests that scrape
 /metrics or ask /readyz: the port is read from the server's stderr line "admin listening on
 HOST:PORT (port N)"; `get` makes one request, `metrics` reads /metrics into {(name, frozenset of
-labels): value} (`parse`, `key`)."""
+labels): value} (`parse`, `key`), `total` sums a series over the labels not named."""
 
 import http.client
 import re
@@ -56,3 +56,10 @@ def key(name, **labels):
 def metrics(port):
     """The samples of one GET /metrics on 127.0.0.1:`port` (`parse`)."""
     return parse(get(port, "/metrics")[2])
+
+
+def total(port, name, **labels):
+    """The sum of the series `name` over every series carrying `labels` (among others: every
+    shard, every method...), from one GET /metrics."""
+    wanted = set(labels.items())
+    return sum(v for (n, have), v in metrics(port).items() if n == name and wanted <= have)
