@@ -20,6 +20,29 @@ std::optional<std::string_view> GatewayCall::metadata(std::string_view key) cons
   return std::nullopt;
 }
 
+std::optional<std::string_view> GatewayCall::metadata_single(std::string_view key,
+                                                             bool* repeated) const {
+  // Two Authorization headers (or one and a Grpc-Metadata-Authorization) are refused by the
+  // chain as on gRPC (auth_interceptor.h), so it must see the repeat, not only the first.
+  std::optional<std::string_view> first;
+  *repeated = false;
+  for (const auto& [name, value] : spec_.metadata) {
+    if (name != key) continue;
+    if (first) {
+      *repeated = true;
+      break;
+    }
+    first = value;
+  }
+  return first;
+}
+
+bool GatewayCall::metadata_repeated(std::string_view key) const {
+  bool repeated = false;
+  metadata_single(key, &repeated);
+  return repeated;
+}
+
 void GatewayCall::Post(std::function<void()> fn) {
   spec_.server->Post(std::move(fn));  // refused once the HTTP side stopped: nobody to tell
 }

@@ -83,6 +83,10 @@ class GatewayCall final : public rpc::ByteCall, public rpc::MessageCodec {
   }
   void SetSink(rpc::ByteCallSink* sink) override { sink_ = sink; }
   std::optional<std::string_view> metadata(std::string_view key) const override;
+  // A header may come twice over HTTP (or as Authorization and Grpc-Metadata-Authorization).
+  bool metadata_repeated(std::string_view key) const override;
+  std::optional<std::string_view> metadata_single(std::string_view key,
+                                                  bool* repeated) const override;
   std::chrono::system_clock::time_point deadline() const override { return spec_.deadline; }
   std::string_view peer() const override { return spec_.peer; }
   std::string_view peer_certificate_name() const override { return spec_.peer_certificate_name; }

@@ -4,11 +4,14 @@ closing WebSockets with UNAVAILABLE (4014) and exiting 0, the web page served.
 gateway_python_test.py drives one shared server through every route.
 Usage: gateway_serving_python_test.py PATH/TO/percore-server"""
 
+import http.client
+import json
 import signal
 import sys
 import tempfile
 import time
 import unittest
+import urllib.parse
 
 import requests
 import websocket
@@ -43,6 +46,26 @@ class GatewayAuthTest(unittest.TestCase):
                 r = requests.get(base + "/v1/users", timeout=TIMEOUT,
                                  headers={"Authorization": "Bearer " + token(["admin"])})
                 self.assertEqual(r.status_code, 200, r.text)
+                # Two tokens (a proxy in front may have checked the other one): refused as on
+                # gRPC, whether both are Authorization or one comes as Grpc-Metadata-.
+                r = requests.get(base + "/v1/users", timeout=TIMEOUT, headers={
+                    "Authorization": "Bearer " + token(["admin"]),
+                    "Grpc-Metadata-Authorization": "Bearer " + token(["buyer"], "u1")})
+                self.assertEqual(r.status_code, 401, r.text)
+                self.assertIn("more than one authorization header", r.json()["message"])
+                conn = http.client.HTTPConnection(urllib.parse.urlsplit(base).netloc,
+                                                  timeout=TIMEOUT)
+                try:
+                    conn.putrequest("GET", "/v1/users")
+                    for roles in (["admin"], ["buyer"]):
+                        conn.putheader("Authorization", "Bearer " + token(roles))
+                    conn.endheaders()
+                    response = conn.getresponse()
+                    self.assertEqual(response.status, 401)
+                    self.assertIn("more than one authorization header",
+                                  json.loads(response.read())["message"])
+                finally:
+                    conn.close()
                 ws = websocket.create_connection(ws_url(base, "/v1/support/chat"),
                                                  timeout=TIMEOUT)
                 try:
