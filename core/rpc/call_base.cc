@@ -77,8 +77,9 @@ std::optional<std::string_view> CallBase::metadata(std::string_view key) {
 
 std::optional<std::string_view> CallBase::metadata_single(std::string_view key, bool* repeated) {
   const auto& all = context_.client_metadata();
-  auto it = all.find(grpc::string_ref(key.data(), key.size()));
-  if (it == all.end()) {
+  grpc::string_ref wanted(key.data(), key.size());
+  auto it = all.lower_bound(wanted);  // the first of equal keys (find may return any of them)
+  if (it == all.end() || it->first != wanted) {
     *repeated = false;
     return std::nullopt;
   }

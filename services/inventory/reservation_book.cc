@@ -52,7 +52,12 @@ ReservationRecord& ReservationBook::AddPending(const std::string& id, const std:
                                                std::vector<Line> sorted_lines) {
   auto [it, inserted] = records_.try_emplace(id);
   ReservationRecord& record = it->second;
-  if (inserted) by_id_.emplace(it->first, &record);
+  if (inserted) {
+    by_id_.emplace(it->first, &record);
+  } else if (auto old = by_key_.find(record.reservation.reservation_key());
+             old != by_key_.end() && old->second == &record) {
+    by_key_.erase(old);  // re-keyed (never by today's callers): the old key must not dangle
+  }
   record.reservation.set_id(id);
   record.reservation.set_reservation_key(key);
   record.sorted_lines = std::move(sorted_lines);

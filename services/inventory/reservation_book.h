@@ -61,6 +61,13 @@ enum class SettleHow { kCommit, kRelease };
 
 class ReservationBook {
  public:
+  // Its indexes point into its own records: a copy would point into the original.
+  ReservationBook() = default;
+  ReservationBook(const ReservationBook&) = delete;
+  ReservationBook& operator=(const ReservationBook&) = delete;
+  ReservationBook(ReservationBook&&) = default;
+  ReservationBook& operator=(ReservationBook&&) = default;
+
   ReservationRecord* Find(const std::string& id);
   ReservationRecord* FindByKey(const std::string& key);
   bool Contains(const std::string& id) const { return by_id_.contains(id); }

@@ -67,6 +67,13 @@ using NewTransactionId = std::function<std::string()>;
 
 class PaymentLedger {
  public:
+  // Its indexes point into its own records: a copy would point into the original.
+  PaymentLedger() = default;
+  PaymentLedger(const PaymentLedger&) = delete;
+  PaymentLedger& operator=(const PaymentLedger&) = delete;
+  PaymentLedger(PaymentLedger&&) = default;
+  PaymentLedger& operator=(PaymentLedger&&) = default;
+
   // ProcessPayment on the key's shard, given what the processor will answer: a retry of a
   // recorded key gets its record; a key in flight adds `waiter` (kWait); a new key is recorded at
   // once (kNow) or starts in flight with `waiter` (kStarted). FAILED_PRECONDITION for a retry
