@@ -35,7 +35,7 @@ runtime::Clock::time_point HoldUntil(SystemClock::time_point deadline,
 
 // A client's `done` as the service API's.
 Done ClientDone(clients::Done<v1::PaymentResult> done) {
-  return [done = std::move(done)](Result<v1::PaymentResult> result) {
+  return [done = std::move(done)](Result<v1::PaymentResult>&& result) {
     if (result.ok()) {
       done(Status(), std::move(result).value());
     } else {
