@@ -134,7 +134,7 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
           }
         });
       },
-      [this, attempt, token](Result<BeginOutcome> begin) {
+      [this, attempt, token](Result<BeginOutcome>&& begin) {
         if (begin.ok() && begin->kind == BeginOutcome::kWait) return;  // a RunOn resumes it
         InventoryShard& here = shards_.local();
         Done<v1::Reservation> done = std::move(here.waiting.at(token));
@@ -183,7 +183,7 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           }
         });
       },
-      [this, attempt](Result<std::vector<commerce::v1::Money>> prices) {
+      [this, attempt](Result<std::vector<commerce::v1::Money>>&& prices) {
         if (!prices.ok()) {
           AbortReserve(attempt, prices.status());
           return;
