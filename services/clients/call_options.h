@@ -24,8 +24,10 @@ struct CallOptions {
   bool wait_for_ready = false;
 };
 
-// The answer: a status, and the response when the status is OK.
+// The answer: a status, and the response when the status is OK. The response is handed over as
+// an rvalue (a protobuf message's move is a construction, a swap and a destruction): a callback
+// takes it by value only to keep it, and binds it by reference otherwise.
 template <class Resp>
-using Done = std::function<void(const Status& status, Resp response)>;
+using Done = std::function<void(const Status& status, Resp&& response)>;
 
 }  // namespace percore::clients

@@ -18,7 +18,7 @@ namespace {
 // A client's `done` as the service API's.
 template <class T>
 Done<T> ClientDone(clients::Done<T> done) {
-  return [done = std::move(done)](Result<T> result) {
+  return [done = std::move(done)](Result<T>&& result) {
     if (result.ok()) {
       done(Status(), std::move(result).value());
     } else {

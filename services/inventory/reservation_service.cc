@@ -134,7 +134,7 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
           }
         });
       },
-      [this, attempt, token](Result<BeginOutcome> begin) {
+      [this, attempt, token](Result<BeginOutcome>&& begin) {
         if (begin.ok() && begin->kind == BeginOutcome::kWait) return;  // a RunOn resumes it
         InventoryShard& here = shards_.local();
         Done<v1::Reservation> done = std::move(here.waiting.at(token));
@@ -183,7 +183,7 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           }
         });
       },
-      [this, attempt](Result<std::vector<commerce::v1::Money>> prices) {
+      [this, attempt](Result<std::vector<commerce::v1::Money>>&& prices) {
         if (!prices.ok()) {
           AbortReserve(attempt, prices.status());
           return;
@@ -248,7 +248,7 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
               reply(Completed{std::move(answer)});
             });
       },
-      [this, attempt](Completed completed) {
+      [this, attempt](Completed&& completed) {
         if (completed.abort) {
           AbortReserve(attempt, completed.reservation.status());
         } else {
@@ -365,7 +365,7 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
           owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
         }
       },
-      [this, id, how, done = std::move(done)](Decided decided) {
+      [this, id, how, done = std::move(done)](Decided&& decided) mutable {
         if (decided.moved) {
           SettleOn(*decided.moved, id, how, std::move(done), /*followed=*/true);
           return;
@@ -381,7 +381,7 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
             [id, how, now = NowNanos()](InventoryShard& owner) {
               EndHolds(owner, id, /*sold=*/how == SettleHow::kCommit, now);
             },
-            [done, reservation = std::move(settled->reservation)]() mutable {
+            [done = std::move(done), reservation = std::move(settled->reservation)]() mutable {
               done(std::move(reservation));  // run once
             });
       });

@@ -146,7 +146,7 @@ inv::ReserveStockRequest OrderSaga::ReserveRequest() const {
 }
 
 void OrderSaga::CallReserveStock(Clock::time_point deadline, const char* what,
-                                 std::function<void(const Status&, inv::Reservation)> then,
+                                 std::function<void(const Status&, inv::Reservation&&)> then,
                                  std::function<void(inv::Reservation)> on_late) {
   CallWithDeadline<inv::Reservation>(
       *env_->shard, deadline, what,
@@ -163,7 +163,7 @@ void OrderSaga::Reserve() {
   reserve_sent_ = deadline > Clock::now();  // with no time left, nothing is sent
   CallReserveStock(
       deadline, "inventory (ReserveStock)",
-      [self](const Status& status, inv::Reservation reservation) {
+      [self](const Status& status, const inv::Reservation& reservation) {
         self->OnReserved(status, reservation);
       },
       [self](inv::Reservation late) { self->ReleaseLateReservation(late.id()); });
@@ -253,7 +253,9 @@ void OrderSaga::Pay() {
           const clients::CallOptions& options, clients::Done<pay::PaymentResult> done) mutable {
         payments->ProcessPayment(std::move(request), options, std::move(done));
       },
-      [self](const Status& status, pay::PaymentResult result) { self->OnPaid(status, result); },
+      [self](const Status& status, const pay::PaymentResult& result) {
+        self->OnPaid(status, result);
+      },
       [self](pay::PaymentResult late) {
         if (late.status() == pay::PaymentResult::PAYMENT_STATUS_APPROVED) {
           self->RefundLatePayment(late.transaction_id());
@@ -319,7 +321,7 @@ void OrderSaga::CommitStock() {
           const clients::CallOptions& options, clients::Done<inv::Reservation> done) mutable {
         inventory->CommitReservation(std::move(request), options, std::move(done));
       },
-      [self = shared_from_this()](const Status& status, inv::Reservation) {
+      [self = shared_from_this()](const Status& status, const inv::Reservation&) {
         self->OnCommitted(status);
       });
 }

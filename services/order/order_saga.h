@@ -128,7 +128,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   ::inventory::v1::ReserveStockRequest ReserveRequest() const;
   // That ReserveStock, within `deadline`; `on_late` gets a reservation answered after it.
   void CallReserveStock(Clock::time_point deadline, const char* what,
-                        std::function<void(const Status&, ::inventory::v1::Reservation)> then,
+                        std::function<void(const Status&, ::inventory::v1::Reservation&&)> then,
                         std::function<void(::inventory::v1::Reservation)> on_late = nullptr);
   void OnReserved(const Status& status, const ::inventory::v1::Reservation& reservation);
   void Pay();

@@ -83,7 +83,7 @@ void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_poi
   });
   clients::CallOptions options;
   options.deadline = deadline;
-  issue(options, clients::Done<Resp>([state](const Status& status, Resp response) {
+  issue(options, clients::Done<Resp>([state](const Status& status, Resp&& response) {
           if (state->settled) {
             if constexpr (!std::is_null_pointer_v<Late>) {
               if (status.ok() && IsSet(state->on_late_success)) {

@@ -35,7 +35,7 @@ runtime::Clock::time_point HoldUntil(SystemClock::time_point deadline,
 
 // A client's `done` as the service API's.
 Done ClientDone(clients::Done<v1::PaymentResult> done) {
-  return [done = std::move(done)](Result<v1::PaymentResult> result) {
+  return [done = std::move(done)](Result<v1::PaymentResult>&& result) {
     if (result.ok()) {
       done(Status(), std::move(result).value());
     } else {
@@ -51,11 +51,13 @@ bool Serving(const PaymentShard& owner) { return runtime::Shard::Current() == &o
 template <class T, class Reply>
 void ReplyDurable(durability::StoreJournal& journal, std::optional<durability::Lsn> lsn,
                   Result<T> answer, Reply reply) {
-  auto then = [answer = std::move(answer), reply = std::move(reply)](const Status& durable) {
+  // Run once: the answer moves into the reply (no copy of the payment).
+  auto then = [answer = std::move(answer),
+               reply = std::move(reply)](const Status& durable) mutable {
     if (!durable.ok()) {
       reply(Result<T>(durable));
     } else {
-      reply(answer);
+      reply(std::move(answer));
     }
   };
   if (lsn) {
@@ -130,7 +132,7 @@ uint64_t PaymentService::ProcessPayment(const v1::ProcessPaymentRequest& request
         [this, attempt = std::move(attempt)](PaymentShard& there, auto reply) mutable {
           Begin(there, std::move(attempt), Waiter{}, std::move(reply));
         },
-        [done = std::move(done)](Result<Begun> begun) {
+        [done = std::move(done)](Result<Begun>&& begun) {
           if (!begun.ok()) {
             done(begun.status());
           } else {
@@ -157,7 +159,7 @@ uint64_t PaymentService::ProcessPayment(const v1::ProcessPaymentRequest& request
           PaymentShard& there, auto reply) mutable {
         Begin(there, std::move(attempt), waiter, std::move(reply));
       },
-      [this, ticket, hold_until](Result<Begun> begun) {
+      [this, ticket, hold_until](Result<Begun>&& begun) {
         if (!begun.ok()) {
           Answer(shards_.local(), ticket, begun.status());
         } else if (begun->kind == Begun::kAnswer) {
