@@ -19,7 +19,7 @@ import grpc
 
 from percore_py.cluster import free_ports
 from percore_py.server import Server, run_refused
-from tls_support import Pki, secure_channel
+from tls_support import Pki, allow_openssl_thread_state_at_exit, secure_channel
 from user_cluster_support import UserClusterCase, main
 
 TIMEOUT = 10
@@ -169,4 +169,5 @@ class ClusterOverMutualTls(UserClusterCase):
 
 
 if __name__ == "__main__":
+    allow_openssl_thread_state_at_exit()
     main()
