@@ -14,6 +14,7 @@ void QueueDelayProbe::Wake() {
   // Probing had stopped because the shard had no call in flight: whatever was measured before
   // is stale, and a shard that went idle is not overloaded.
   above_since_.reset();
+  above_samples_ = 0;
   overloaded_ = false;
   Send();
 }
@@ -44,21 +45,21 @@ void QueueDelayProbe::Observe(std::chrono::nanoseconds delay, Clock::time_point 
   ++samples_;
   if (delay < options_.target) {
     above_since_.reset();
+    above_samples_ = 0;
     overloaded_ = false;
     return;
   }
   if (!above_since_) above_since_ = now - delay + options_.target;
-  if (now - *above_since_ >= options_.window) overloaded_ = true;
+  ++above_samples_;
+  if (above_samples_ >= 2 && now - *above_since_ >= options_.window) overloaded_ = true;
 }
 
 bool QueueDelayProbe::overloaded(Clock::time_point now) {
-  if (in_flight_ && !overloaded_) {
-    // A probe stuck behind a long queue is evidence before it comes back.
+  if (in_flight_ && !overloaded_ && above_since_) {
+    // A probe stuck behind a long queue is evidence before it comes back: the second one in a
+    // row over the target (the first alone may have waited out a stall, not a queue).
     std::chrono::nanoseconds age = now - sent_at_;
-    if (age >= options_.target) {
-      Clock::time_point since = above_since_.value_or(sent_at_ + options_.target);
-      if (now - since >= options_.window) overloaded_ = true;
-    }
+    if (age >= options_.target && now - *above_since_ >= options_.window) overloaded_ = true;
   }
   return overloaded_;
 }

@@ -8,8 +8,11 @@
 // time until the shard loop reaches it. Calls ready to start wait in that same queue, so the
 // probe's delay is the queueing delay a new call sees. `overloaded()` turns true once the delay
 // has stayed above `target` for a whole `window` (a burst that drains within the window is not
-// overload) and false at the first probe below the target. One probe in flight at a time, sent
-// every `interval` while the shard has calls in flight; an idle shard sends none.
+// overload) as seen by at least two probes in a row, and false at the first probe below the
+// target. Two, because one probe only says the loop did not run for a while: a process stopped
+// or descheduled for a second (a frozen VM, a stalled disk) comes back to a short queue, and the
+// next probe, behind that queue, says whether calls really wait. One probe in flight at a time,
+// sent every `interval` while the shard has calls in flight; an idle shard sends none.
 
 #include <grpcpp/alarm.h>
 
@@ -57,6 +60,7 @@ class QueueDelayProbe {
   bool scheduled_ = false;  // a timer will send the next probe
   Clock::time_point sent_at_;
   std::optional<Clock::time_point> above_since_;  // first time the delay was seen over target
+  uint32_t above_samples_ = 0;                    // probes back in a row over the target
   bool overloaded_ = false;
   std::chrono::nanoseconds last_delay_{0};
   uint64_t samples_ = 0;

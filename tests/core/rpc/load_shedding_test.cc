@@ -10,6 +10,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "core/rpc/service_def.h"
@@ -24,6 +25,7 @@ using grpc::testing::SimpleRequest;
 using grpc::testing::SimpleResponse;
 
 std::atomic<int> handled{0};
+std::atomic<int> started{0};
 
 // grpc.testing.TestService whose UnaryCall keeps its shard busy for response_size microseconds:
 // the shard cannot poll meanwhile, so new calls queue as they would behind real work.
@@ -31,6 +33,7 @@ class BusyHandler {
  public:
   explicit BusyHandler(runtime::Shard&) {}
   void UnaryCall(rpc::UnaryCall<SimpleRequest, SimpleResponse> call) {
+    started.fetch_add(1, std::memory_order_relaxed);
     auto until = std::chrono::steady_clock::now() +
                  std::chrono::microseconds(call.request().response_size());
     while (std::chrono::steady_clock::now() < until) {
@@ -81,11 +84,13 @@ std::map<grpc::StatusCode, int> Flood(testing::ServerFixture& server, int calls,
   return codes;
 }
 
-testing::ServerFixtureOptions OneShard(std::chrono::milliseconds shed_queue_delay) {
+testing::ServerFixtureOptions OneShard(
+    std::chrono::milliseconds shed_queue_delay,
+    std::chrono::milliseconds shed_window = std::chrono::milliseconds(10)) {
   testing::ServerFixtureOptions options;
   options.shards = 1;
   options.server.limits.shed_queue_delay = shed_queue_delay;
-  options.server.limits.shed_window = std::chrono::milliseconds(10);
+  options.server.limits.shed_window = shed_window;
   return options;
 }
 
@@ -122,6 +127,33 @@ TEST(LoadSheddingTest, AnIdleServerAfterOverloadAdmitsAgain) {
   // Overload is over: a lone call is admitted (the probe comes back under the target).
   auto after = Flood(server, 1, 0);
   EXPECT_EQ(after[grpc::StatusCode::OK], 1);
+}
+
+TEST(LoadSheddingTest, OneLongStallIsNotOverloadTheCallsWaitingBehindItAreServed) {
+  // The shard stops for 600 ms (a frozen VM would do the same): the probe sent before the stall
+  // comes back 600 ms late, far over target + window, but the queue behind it is twenty calls
+  // that drain in well under the target. The CI run of the tenth stop refused such calls.
+  testing::ServerFixture server(
+      {BusyService()}, OneShard(std::chrono::milliseconds(50), std::chrono::milliseconds(100)));
+  ASSERT_TRUE(server.Start().ok());
+  started = 0;
+  auto stub = grpc::testing::TestService::NewStub(server.NewChannel());
+  grpc::ClientContext stall_context;
+  SimpleRequest stall;
+  stall.set_response_size(600'000);
+  testing::ClientQueue queue;
+  queue.CancelBeforeDrain(&stall_context);
+  SimpleResponse stall_response;
+  grpc::Status stall_status;
+  auto reader = stub->AsyncUnaryCall(&stall_context, stall, queue.cq());
+  reader->Finish(&stall_response, &stall_status, &stall_context);
+  while (started.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Sent while the shard is stalled: they queue behind (or beside) the late probe.
+  auto codes = Flood(server, 20, 0);
+  EXPECT_EQ(codes[grpc::StatusCode::OK], 20)
+      << "refused: " << codes[grpc::StatusCode::RESOURCE_EXHAUSTED];
+  ASSERT_TRUE(queue.Next(std::chrono::seconds(60)).has_value());
+  EXPECT_TRUE(stall_status.ok()) << stall_status.error_message();
 }
 
 }  // namespace
