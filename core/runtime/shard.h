@@ -72,6 +72,8 @@ class Shard {
   // Shard thread only.
   TimerId RunAfter(std::chrono::nanoseconds delay, std::function<void()> fn);
   bool CancelTimer(TimerId id) { return timers_.Cancel(id); }
+  // Shard thread only: timers set and not yet run or cancelled.
+  size_t pending_timers() const { return timers_.size(); }
 
   // Shard thread only: false once the completion queue is shutting down, after which no gRPC
   // operation may be started on it (gRPC asserts).
