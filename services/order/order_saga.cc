@@ -79,16 +79,14 @@ void OrderSaga::Start() {
 // ---- CreateOrder, forward steps ----
 
 void OrderSaga::CheckUser() {
-  ::user::v1::GetUserRequest request;
-  request.set_id(input_.user_id.ToString());
-  CallWithDeadline<::user::v1::User>(
+  // Only whether the user exists: in process, no User is built for it.
+  CallWithDeadline<clients::UserChecked>(
       *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
-      // The request moves into the issuing call and on to the client (run once): no copy.
-      [users = env_->clients.users, request = std::move(request)](
-          const clients::CallOptions& options, clients::Done<::user::v1::User> done) mutable {
-        users->GetUser(std::move(request), options, std::move(done));
+      [users = env_->clients.users, id = input_.user_id](const clients::CallOptions& options,
+                                                         clients::Done<clients::UserChecked> done) {
+        users->CheckUser(id, options, std::move(done));
       },
-      [self = shared_from_this()](const Status& status, ::user::v1::User) {
+      [self = shared_from_this()](const Status& status, const clients::UserChecked&) {
         self->OnUserChecked(status);
       });
 }
