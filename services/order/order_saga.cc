@@ -1,7 +1,5 @@
 #include "services/order/order_saga.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -15,7 +13,6 @@ namespace {
 
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
-using google::protobuf::util::TimeUtil;
 
 bool Transient(const Status& status) {
   return status.code() == StatusCode::kUnavailable ||
@@ -126,7 +123,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
     item->set_quantity(line.quantity);
   }
   order.set_idempotency_key(input_.idempotency_key);
-  *order.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
+  SetTimestamp(now, order.mutable_created_at());
   Transition(v1::ORDER_STATUS_PENDING);
   ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }
