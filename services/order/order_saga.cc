@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
+#include <string_view>
 
 #include "core/base/status.h"
 #include "services/order/order_clock.h"
@@ -13,6 +13,16 @@ namespace {
 
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
+
+// The reservation's unit price of `sku` (from its last line for it), or nullptr. A linear walk:
+// an order has at most kMaxLineItems lines, mostly one, and a map cost an allocation and a copy
+// of each sku per order.
+const commerce::v1::Money* PriceOf(const inv::Reservation& reservation, std::string_view sku) {
+  for (int i = reservation.lines_size() - 1; i >= 0; --i) {
+    if (reservation.lines(i).sku() == sku) return &reservation.lines(i).unit_price();
+  }
+  return nullptr;
+}
 
 bool Transient(const Status& status) {
   return status.code() == StatusCode::kUnavailable ||
@@ -192,25 +202,23 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
   held_ = true;
   v1::Order& order = Edit();  // committed by the Transition below, in this turn
   order.set_reservation_id(reservation.id());
-  std::map<std::string, const commerce::v1::Money*> prices;
-  for (const inv::StockLine& line : reservation.lines()) prices[line.sku()] = &line.unit_price();
   std::string currency;
   bool mixed = false;
   bool overflow = false;
   int64_t total = 0;
   for (v1::LineItem& item : *order.mutable_items()) {
-    auto it = prices.find(item.sku());
-    if (it == prices.end()) {
+    const commerce::v1::Money* price = PriceOf(reservation, item.sku());
+    if (price == nullptr) {
       std::string reason = "the reservation has no line for sku \"" + item.sku() + "\"";
       Transition(v1::ORDER_STATUS_RESERVED);  // `item` may be a draft's, gone after it
       EndFailed(v1::FAILURE_CODE_INTERNAL, std::move(reason));
       return;
     }
-    *item.mutable_unit_price() = *it->second;
-    if (currency.empty()) currency = it->second->currency();
-    if (it->second->currency() != currency) mixed = true;
+    *item.mutable_unit_price() = *price;
+    if (currency.empty()) currency = price->currency();
+    if (price->currency() != currency) mixed = true;
     int64_t line_total = 0;
-    if (__builtin_mul_overflow(it->second->amount_minor(), item.quantity(), &line_total) ||
+    if (__builtin_mul_overflow(price->amount_minor(), item.quantity(), &line_total) ||
         __builtin_add_overflow(total, line_total, &total)) {
       overflow = true;
     }
