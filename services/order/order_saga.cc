@@ -34,7 +34,7 @@ bool Transient(const Status& status) {
 OrderSaga::OrderSaga(Env* env, const Uuid& order_id) : env_(env), order_id_(order_id) {}
 
 std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
-                                                CreateOrderInput input, std::string fingerprint,
+                                                CreateOrderInput&& input, std::string fingerprint,
                                                 Clock::time_point deadline) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCreate;
