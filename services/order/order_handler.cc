@@ -172,7 +172,7 @@ void OrderHandler::CreateOrder(rpc::UnaryCall<v1::CreateOrderRequest, v1::Order>
         });
 }
 
-void OrderHandler::CreateOnOwner(CreateOrderInput input,
+void OrderHandler::CreateOnOwner(CreateOrderInput&& input,
                                  std::chrono::system_clock::time_point deadline,
                                  OrderSaga::Reply reply) {
   std::string fingerprint;  // only a request with an idempotency key has one

@@ -72,7 +72,7 @@ class OrderHandler {
   using Finisher = std::function<void(const Status&, const v1::Order&)>;
 
   // Owner side: runs on the shard that owns the user's orders.
-  void CreateOnOwner(CreateOrderInput input, std::chrono::system_clock::time_point deadline,
+  void CreateOnOwner(CreateOrderInput&& input, std::chrono::system_clock::time_point deadline,
                      OrderSaga::Reply reply);
   // `required_owner`: the order must be this user's ("" : anyone's, as for admin).
   void CancelOnOwner(const Uuid& order_id, const std::string& required_owner,

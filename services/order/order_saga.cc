@@ -1,10 +1,8 @@
 #include "services/order/order_saga.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include <algorithm>
 #include <cstdio>
-#include <map>
+#include <string_view>
 
 #include "core/base/status.h"
 #include "services/order/order_clock.h"
@@ -15,7 +13,16 @@ namespace {
 
 namespace inv = ::inventory::v1;
 namespace pay = ::payment::v1;
-using google::protobuf::util::TimeUtil;
+
+// The reservation's unit price of `sku` (from its last line for it), or nullptr. A linear walk:
+// an order has at most kMaxLineItems lines, mostly one, and a map cost an allocation and a copy
+// of each sku per order.
+const commerce::v1::Money* PriceOf(const inv::Reservation& reservation, std::string_view sku) {
+  for (int i = reservation.lines_size() - 1; i >= 0; --i) {
+    if (reservation.lines(i).sku() == sku) return &reservation.lines(i).unit_price();
+  }
+  return nullptr;
+}
 
 bool Transient(const Status& status) {
   return status.code() == StatusCode::kUnavailable ||
@@ -27,7 +34,7 @@ bool Transient(const Status& status) {
 OrderSaga::OrderSaga(Env* env, const Uuid& order_id) : env_(env), order_id_(order_id) {}
 
 std::shared_ptr<OrderSaga> OrderSaga::ForCreate(Env* env, const Uuid& order_id,
-                                                CreateOrderInput input, std::string fingerprint,
+                                                CreateOrderInput&& input, std::string fingerprint,
                                                 Clock::time_point deadline) {
   auto saga = std::make_shared<OrderSaga>(env, order_id);
   saga->mode_ = Mode::kCreate;
@@ -79,16 +86,14 @@ void OrderSaga::Start() {
 // ---- CreateOrder, forward steps ----
 
 void OrderSaga::CheckUser() {
-  ::user::v1::GetUserRequest request;
-  request.set_id(input_.user_id.ToString());
-  CallWithDeadline<::user::v1::User>(
+  // Only whether the user exists: in process, no User is built for it.
+  CallWithDeadline<clients::UserChecked>(
       *env_->shard, StepDeadline(env_->options.user_deadline), "user service (GetUser)",
-      // The request moves into the issuing call and on to the client (run once): no copy.
-      [users = env_->clients.users, request = std::move(request)](
-          const clients::CallOptions& options, clients::Done<::user::v1::User> done) mutable {
-        users->GetUser(std::move(request), options, std::move(done));
+      [users = env_->clients.users, id = input_.user_id](const clients::CallOptions& options,
+                                                         clients::Done<clients::UserChecked> done) {
+        users->CheckUser(id, options, std::move(done));
       },
-      [self = shared_from_this()](const Status& status, ::user::v1::User) {
+      [self = shared_from_this()](const Status& status, const clients::UserChecked&) {
         self->OnUserChecked(status);
       });
 }
@@ -128,7 +133,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
     item->set_quantity(line.quantity);
   }
   order.set_idempotency_key(input_.idempotency_key);
-  *order.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
+  SetTimestamp(now, order.mutable_created_at());
   Transition(v1::ORDER_STATUS_PENDING);
   ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }
@@ -197,25 +202,23 @@ void OrderSaga::OnReserved(const Status& status, const inv::Reservation& reserva
   held_ = true;
   v1::Order& order = Edit();  // committed by the Transition below, in this turn
   order.set_reservation_id(reservation.id());
-  std::map<std::string, const commerce::v1::Money*> prices;
-  for (const inv::StockLine& line : reservation.lines()) prices[line.sku()] = &line.unit_price();
   std::string currency;
   bool mixed = false;
   bool overflow = false;
   int64_t total = 0;
   for (v1::LineItem& item : *order.mutable_items()) {
-    auto it = prices.find(item.sku());
-    if (it == prices.end()) {
+    const commerce::v1::Money* price = PriceOf(reservation, item.sku());
+    if (price == nullptr) {
       std::string reason = "the reservation has no line for sku \"" + item.sku() + "\"";
       Transition(v1::ORDER_STATUS_RESERVED);  // `item` may be a draft's, gone after it
       EndFailed(v1::FAILURE_CODE_INTERNAL, std::move(reason));
       return;
     }
-    *item.mutable_unit_price() = *it->second;
-    if (currency.empty()) currency = it->second->currency();
-    if (it->second->currency() != currency) mixed = true;
+    *item.mutable_unit_price() = *price;
+    if (currency.empty()) currency = price->currency();
+    if (price->currency() != currency) mixed = true;
     int64_t line_total = 0;
-    if (__builtin_mul_overflow(it->second->amount_minor(), item.quantity(), &line_total) ||
+    if (__builtin_mul_overflow(price->amount_minor(), item.quantity(), &line_total) ||
         __builtin_add_overflow(total, line_total, &total)) {
       overflow = true;
     }

@@ -83,7 +83,7 @@ class OrderSaga : public std::enable_shared_from_this<OrderSaga> {
   // A new order. `order_id` is already claimed under the idempotency key, if there is one;
   // `fingerprint` is input.Fingerprint() then ("" without a key).
   static std::shared_ptr<OrderSaga> ForCreate(Env* env, const Uuid& order_id,
-                                              CreateOrderInput input, std::string fingerprint,
+                                              CreateOrderInput&& input, std::string fingerprint,
                                               Clock::time_point deadline);
   // The cancel of a CONFIRMED order that no saga drives.
   static std::shared_ptr<OrderSaga> ForCancel(Env* env, const Uuid& order_id,

@@ -6,10 +6,12 @@
 // One service-to-service call of a saga step, with a deadline that holds whatever the callee
 // does. The deadline goes to the callee in CallOptions (so a remote callee ends the call with
 // DEADLINE_EXCEEDED), and a shard timer a little after it is the backstop for a callee that
-// never answers: the step then ends as DEADLINE_EXCEEDED, and if the real answer still comes
-// and it took something (a reservation held, a payment approved), `on_late_success` gets it so
-// the saga can give it back. Exactly one of the two ends the step; `done` may run inline.
+// never answers (armed once the call is out, unless it was answered inline): the step then ends
+// as DEADLINE_EXCEEDED, and if the real answer still comes and it took something (a reservation
+// held, a payment approved), `on_late_success` gets it so the saga can give it back. Exactly one of
+// the two ends the step; `done` may run inline.
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -68,19 +70,13 @@ void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_poi
     runtime::Shard* shard;
     const char* what;
     bool settled = false;
+    bool timer_set = false;  // the backstop is armed only for an answer that did not come inline
     runtime::TimerId timer = 0;
     Result on_result;
     Late on_late_success;
   };
   auto state = std::make_shared<State>(&shard, what, std::forward<OnResult>(on_result),
                                        std::forward<OnLate>(on_late_success));
-  state->timer = shard.RunAfter(left + kBackstopMargin, [state] {
-    if (state->settled) return;
-    state->settled = true;
-    state->on_result(
-        Status(StatusCode::kDeadlineExceeded, std::string(state->what) + ": no answer in time"),
-        Resp());
-  });
   clients::CallOptions options;
   options.deadline = deadline;
   issue(options, clients::Done<Resp>([state](const Status& status, Resp&& response) {
@@ -93,9 +89,21 @@ void CallWithDeadline(runtime::Shard& shard, std::chrono::system_clock::time_poi
             return;
           }
           state->settled = true;
-          state->shard->CancelTimer(state->timer);
+          if (state->timer_set) state->shard->CancelTimer(state->timer);
           state->on_result(status, std::move(response));
         }));
+  if (state->settled) return;  // answered inline (a callee in this process): no backstop needed
+  // The backstop, armed once the call is out: at the deadline plus the margin, as measured now.
+  left = std::max(deadline - std::chrono::system_clock::now(),
+                  std::chrono::system_clock::duration::zero());
+  state->timer_set = true;
+  state->timer = shard.RunAfter(left + kBackstopMargin, [state] {
+    if (state->settled) return;
+    state->settled = true;
+    state->on_result(
+        Status(StatusCode::kDeadlineExceeded, std::string(state->what) + ": no answer in time"),
+        Resp());
+  });
 }
 
 }  // namespace percore::order

@@ -29,7 +29,7 @@ Status CheckRetry(const PaymentAttempt& first, const PaymentAttempt& retry) {
 
 }  // namespace
 
-Result<Begun> PaymentLedger::Begin(PaymentAttempt attempt, const ProcessorAnswer& answer,
+Result<Begun> PaymentLedger::Begin(PaymentAttempt&& attempt, const ProcessorAnswer& answer,
                                    const Waiter& waiter, const NewTransactionId& new_id,
                                    const google::protobuf::Timestamp& now) {
   Begun begun;
@@ -60,7 +60,7 @@ Result<Begun> PaymentLedger::Begin(PaymentAttempt attempt, const ProcessorAnswer
   return begun;
 }
 
-const v1::PaymentResult& PaymentLedger::RecordAnswer(PaymentAttempt attempt,
+const v1::PaymentResult& PaymentLedger::RecordAnswer(PaymentAttempt&& attempt,
                                                      const ProcessorAnswer& answer, std::string id,
                                                      const google::protobuf::Timestamp& now) {
   v1::PaymentResult result;

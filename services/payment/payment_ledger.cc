@@ -27,7 +27,7 @@ const PaymentAttempt* PaymentLedger::AttemptOfKey(std::string_view idempotency_k
   return entry == nullptr ? nullptr : &entry->attempt;
 }
 
-PaymentLedger::Entry& PaymentLedger::Store(PaymentAttempt attempt, v1::PaymentResult result) {
+PaymentLedger::Entry& PaymentLedger::Store(PaymentAttempt&& attempt, v1::PaymentResult&& result) {
   auto [it, inserted] = records_.try_emplace(result.transaction_id());
   Entry& entry = it->second;
   if (!inserted) Unindex(entry);  // replaced whole: its key's view goes with it
@@ -44,7 +44,8 @@ void PaymentLedger::Unindex(const Entry& entry) {
   if (it != by_key_.end() && it->second == &entry) by_key_.erase(it);
 }
 
-const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt attempt, v1::PaymentResult result) {
+const v1::PaymentResult& PaymentLedger::Record(PaymentAttempt&& attempt,
+                                               v1::PaymentResult&& result) {
   if (result.status() == v1::PaymentResult::PAYMENT_STATUS_APPROVED) ++charges_;
   return Store(std::move(attempt), std::move(result)).result;
 }

@@ -79,7 +79,7 @@ class PaymentLedger {
   // once (kNow) or starts in flight with `waiter` (kStarted). FAILED_PRECONDITION for a retry
   // that changed order_id, amount or method (naming them, and both requests), and for a voided
   // key.
-  Result<Begun> Begin(PaymentAttempt attempt, const ProcessorAnswer& answer, const Waiter& waiter,
+  Result<Begun> Begin(PaymentAttempt&& attempt, const ProcessorAnswer& answer, const Waiter& waiter,
                       const NewTransactionId& new_id, const google::protobuf::Timestamp& now);
   // The processor's answer for the in-flight payment of `idempotency_key` arrived at `now`:
   // recorded (and refunded at once when VoidPayment came meanwhile). nullopt when not in flight.
@@ -99,9 +99,9 @@ class PaymentLedger {
 
   // Records the processor's answer for `attempt` (its key must be neither recorded nor in
   // flight); an approved payment counts as a charge. Returns the stored result.
-  const v1::PaymentResult& Record(PaymentAttempt attempt, v1::PaymentResult result);
+  const v1::PaymentResult& Record(PaymentAttempt&& attempt, v1::PaymentResult&& result);
   // Record of `answer` under transaction id `id`, processed at `now`.
-  const v1::PaymentResult& RecordAnswer(PaymentAttempt attempt, const ProcessorAnswer& answer,
+  const v1::PaymentResult& RecordAnswer(PaymentAttempt&& attempt, const ProcessorAnswer& answer,
                                         std::string id, const google::protobuf::Timestamp& now);
 
   // APPROVED -> REFUNDED at `now`; REFUNDED stays as it is (idempotent). kNotFound for an
@@ -168,7 +168,7 @@ class PaymentLedger {
   };
   // Stores `attempt` and `result` under the result's transaction id, replacing a record with that
   // id, and indexes it by its idempotency key.
-  Entry& Store(PaymentAttempt attempt, v1::PaymentResult result);
+  Entry& Store(PaymentAttempt&& attempt, v1::PaymentResult&& result);
   const Entry* EntryOfKey(std::string_view idempotency_key) const;
   // Drops the key index of `entry` (if the key still names it) before the entry goes.
   void Unindex(const Entry& entry);

@@ -50,7 +50,11 @@ bool Serving(const PaymentShard& owner) { return runtime::Shard::Current() == &o
 // Answers `reply` with `answer` once `lsn` (or, without one, everything logged so far) is durable.
 template <class T, class Reply>
 void ReplyDurable(durability::StoreJournal& journal, std::optional<durability::Lsn> lsn,
-                  Result<T> answer, Reply reply) {
+                  Result<T>&& answer, Reply reply) {
+  if (!journal.enabled()) {  // nothing is logged: durable now, no callback to wrap it in
+    reply(std::move(answer));
+    return;
+  }
   // Run once: the answer moves into the reply (no copy of the payment).
   auto then = [answer = std::move(answer),
                reply = std::move(reply)](const Status& durable) mutable {
@@ -300,17 +304,18 @@ void PaymentService::VoidPayment(const v1::VoidPaymentRequest& request, Done don
 
 // ---- On the owner of the idempotency key.
 
-void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Waiter& waiter,
+void PaymentService::Begin(PaymentShard& owner, PaymentAttempt&& attempt, const Waiter& waiter,
                            std::function<void(Result<Begun>)> reply) {
   if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
     reply(std::move(writable));
     return;
   }
-  std::string key = attempt.idempotency_key;
-  bool recorded = owner.ledger.AttemptOfKey(key) != nullptr;
+  bool recorded = owner.ledger.AttemptOfKey(attempt.idempotency_key) != nullptr;
   std::optional<PaymentAttempt> logged;  // what the log records of it (none when off)
   if (owner.journal.enabled()) logged = attempt;
   ProcessorAnswer answer = owner.processor.Answer(attempt.token);
+  std::string key;  // for the processor's timer only
+  if (answer.when == ProcessorAnswer::When::kAfterDelay) key = attempt.idempotency_key;
   Result<Begun> begun = owner.ledger.Begin(std::move(attempt), answer, waiter, IdsOf(owner), Now());
   if (!begun.ok() || begun->kind == Begun::kWait) {
     ReplyDurable(owner.journal, std::nullopt, std::move(begun), std::move(reply));
@@ -320,7 +325,8 @@ void PaymentService::Begin(PaymentShard& owner, PaymentAttempt attempt, const Wa
     // Handed to the processor: if the process dies before it answers, recovery voids it.
     if (logged) owner.journal.Log(kInFlight, EncodePayment(*logged, nullptr));
     if (answer.when == ProcessorAnswer::When::kAfterDelay) {
-      owner.shard.RunAfter(answer.delay, [this, &owner, key] { ProcessorAnswered(owner, key); });
+      owner.shard.RunAfter(answer.delay,
+                           [this, &owner, key = std::move(key)] { ProcessorAnswered(owner, key); });
     }
     reply(std::move(begun));  // the callers wait for the answer, which waits for the disk
     return;

@@ -118,7 +118,7 @@ class PaymentService final : public clients::PaymentClient {
 
  private:
   // On the owner of the key; `reply` once what it recorded is durable.
-  void Begin(PaymentShard& owner, PaymentAttempt attempt, const Waiter& waiter,
+  void Begin(PaymentShard& owner, PaymentAttempt&& attempt, const Waiter& waiter,
              std::function<void(Result<Begun>)> reply);
   void ProcessorAnswered(PaymentShard& owner, const std::string& idempotency_key);
   void SendAnswer(const Waiter& waiter, const Result<v1::PaymentResult>& answer);

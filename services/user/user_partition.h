@@ -81,6 +81,7 @@ class UserPartition {
   // nullopt if this shard has no such user.
   std::optional<v1::User> Load(const UserId& id) const;
   std::optional<rpc::SerializedMessage> LoadBytes(const UserId& id) const;
+  bool Has(const UserId& id) const { return rows_.Get(id) != nullptr; }
   // Stores `user` (created or updated) and publishes the change (to the feed, then flushed
   // from the outbox); returns the stored bytes.
   std::string Store(const UserId& id, const v1::User& user, v1::UserUpdate::UpdateType type);

@@ -304,4 +304,13 @@ void UserService::GetUser(v1::GetUserRequest request, const clients::CallOptions
       });
 }
 
+void UserService::CheckUser(const UserId& id, const clients::CallOptions& /*options*/,
+                            clients::Done<clients::UserChecked> done) {
+  shards_.InvokeOn(
+      OwnerOf(id), [id](UserShard& owner) { return owner.partition.Has(id); },
+      [done = std::move(done), id](bool found) {
+        done(found ? Status() : UserNotFound(id), clients::UserChecked{});
+      });
+}
+
 }  // namespace percore::user

@@ -141,6 +141,9 @@ class UserService final : public clients::UserClient {
   // clients::UserClient: the user as a message, for other services in this process.
   void GetUser(v1::GetUserRequest request, const clients::CallOptions& options,
                clients::Done<v1::User> done) override;
+  // Only whether the user exists: no User parsed from its row.
+  void CheckUser(const UserId& id, const clients::CallOptions& options,
+                 clients::Done<clients::UserChecked> done) override;
 
  private:
   // The update once its email claim (if any) is settled: applied on the owner, then the old

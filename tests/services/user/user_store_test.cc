@@ -1,10 +1,14 @@
 // The user store (UserPartition) and the request rules alone, without a server: the pure ops the
-// service API runs on the owning shard, and the validation every caller (gRPC, gateway) gets.
+// service API runs on the owning shard, the validation every caller (gRPC, gateway) gets, and
+// clients::UserClient's default CheckUser.
 
 #include <gtest/gtest.h>
 
+#include <optional>
 #include <string>
+#include <utility>
 
+#include "services/clients/user_client.h"
 #include "services/user/user_partition.h"
 #include "services/user/user_service.h"
 #include "services/user/user_validation.h"
@@ -91,6 +95,44 @@ TEST(UserStoreTest, RemoveUserAnswersTheEmailKeyToRelease) {
   ASSERT_TRUE(key.ok());
   EXPECT_EQ(*key, "ada@example.com");
   EXPECT_FALSE(partition.Load(kAda).has_value());
+}
+
+TEST(UserStoreTest, HasSaysWhetherTheRowExists) {
+  UserPartition partition;
+  EXPECT_FALSE(partition.Has(kAda));
+  (void)partition.Store(kAda, Ada(), v1::UserUpdate::UPDATE_TYPE_CREATED);
+  EXPECT_TRUE(partition.Has(kAda));
+  ASSERT_TRUE(partition.RemoveUser(kAda).ok());
+  EXPECT_FALSE(partition.Has(kAda));
+}
+
+// A UserClient that only has GetUser (as a remote one): answers `status`, records the id asked.
+class GetUserOnly : public clients::UserClient {
+ public:
+  explicit GetUserOnly(Status status) : status_(std::move(status)) {}
+  void GetUser(v1::GetUserRequest request, const clients::CallOptions& /*options*/,
+               clients::Done<v1::User> done) override {
+    asked_ = request.id();
+    done(status_, status_.ok() ? Ada() : v1::User());
+  }
+  const std::string& asked() const { return asked_; }
+
+ private:
+  Status status_;
+  std::string asked_;
+};
+
+TEST(UserClientTest, DefaultCheckUserAsksGetUserAndPassesItsStatusOn) {
+  for (const Status& answer :
+       {Status(), UserNotFound(kAda), Status(StatusCode::kUnavailable, "user service down")}) {
+    GetUserOnly client(answer);
+    std::optional<Status> checked;
+    client.CheckUser(kAda, clients::CallOptions(),
+                     [&](const Status& status, clients::UserChecked&&) { checked = status; });
+    ASSERT_TRUE(checked.has_value()) << "done never ran";
+    EXPECT_EQ(*checked, answer);
+    EXPECT_EQ(client.asked(), kAda.ToString());
+  }
 }
 
 TEST(UserRequestRulesTest, UpdateMaskAloneDecidesAndUnknownPathsAreNamed) {
