@@ -61,8 +61,10 @@ struct InventoryServiceOptions {
   durability::DurabilityConfig durability{};
 };
 
+// The answer, handed over as an rvalue (a Reservation's move is a construction, a swap and a
+// destruction): a callback takes it by value only to keep it.
 template <class T>
-using Done = std::function<void(Result<T>)>;
+using Done = std::function<void(Result<T>&&)>;
 
 // One shard's part of the service: its stores, its id generator, and the ReserveStock calls of
 // this shard waiting for the first call with their key (which may run on any shard).
