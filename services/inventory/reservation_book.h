@@ -45,8 +45,10 @@ struct ReservationRecord {
 // What the key's shard says to a ReserveStock.
 struct BeginOutcome {
   enum Kind { kAnswer, kWait, kStart } kind = kAnswer;
-  v1::Reservation reservation;  // kAnswer: the existing reservation
-  std::string id;               // kStart: the new pending reservation's id
+  // kAnswer: the existing reservation (optional: none is built, moved and destroyed for the
+  // others, a new reservation's first call among them).
+  std::optional<v1::Reservation> reservation;
+  std::string id;  // kStart: the new pending reservation's id
 };
 
 // A HELD reservation that has just left that state: the holds to settle on the product shards

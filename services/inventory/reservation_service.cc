@@ -154,7 +154,7 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
         if (!begin.ok()) {
           done(begin.status());
         } else if (begin->kind == BeginOutcome::kAnswer) {
-          done(std::move(begin->reservation));
+          done(std::move(*begin->reservation));
         } else {
           attempt->id = std::move(begin->id);
           attempt->done = std::move(done);

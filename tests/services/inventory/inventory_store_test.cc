@@ -121,8 +121,9 @@ TEST(InventoryStoreTest, BeginIsIdempotentPerKeyAndWaitsWhilePending) {
   Result<BeginOutcome> repeat = book.Begin("k", lines, ReserveWaiter{0, 9}, new_id);
   ASSERT_TRUE(repeat.ok());
   EXPECT_EQ(repeat->kind, BeginOutcome::kAnswer);
-  EXPECT_EQ(repeat->reservation.id(), kId);
-  EXPECT_EQ(repeat->reservation.state(), v1::Reservation::RESERVATION_STATE_HELD);
+  ASSERT_TRUE(repeat->reservation.has_value());
+  EXPECT_EQ(repeat->reservation->id(), kId);
+  EXPECT_EQ(repeat->reservation->state(), v1::Reservation::RESERVATION_STATE_HELD);
   EXPECT_EQ(made, 1);
 }
 
