@@ -3,7 +3,6 @@
 // reservation_book.h).
 
 #include <algorithm>
-#include <map>
 
 #include "services/inventory/inventory_service.h"
 #include "services/inventory/service_clock.h"
@@ -62,10 +61,15 @@ struct InventoryService::ReserveAttempt {
   ReservePlan plan;
   runtime::ShardId record_shard = 0;
   std::string id;
-  // The lines by owning shard, ascending; `held` groups are held so far.
-  std::vector<std::pair<runtime::ShardId, std::vector<Line>>> groups;
+  // The lines by owning shard, ascending, each group as its lines' places in plan.lines
+  // (request order); `held` groups are held so far.
+  struct Group {
+    runtime::ShardId shard;
+    std::vector<size_t> at;
+  };
+  std::vector<Group> groups;
   size_t held = 0;
-  std::map<std::string, commerce::v1::Money> prices;  // by SKU
+  std::vector<commerce::v1::Money> prices;  // by place in plan.lines, once held
   Done<v1::Reservation> done;
 };
 
@@ -106,9 +110,19 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
   auto attempt = std::make_shared<ReserveAttempt>();
   attempt->plan = std::move(plan).value();
   attempt->record_shard = OwnerOf(attempt->plan.key);
-  std::map<runtime::ShardId, std::vector<Line>> groups;
-  for (const Line& line : attempt->plan.lines) groups[OwnerOf(line.sku)].push_back(line);
-  attempt->groups.assign(groups.begin(), groups.end());
+  std::vector<ReserveAttempt::Group>& groups = attempt->groups;
+  for (size_t i = 0; i < attempt->plan.lines.size(); ++i) {
+    runtime::ShardId shard = OwnerOf(attempt->plan.lines[i].sku);
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [shard](const ReserveAttempt::Group& g) { return g.shard == shard; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {shard, {}});
+    group->at.push_back(i);
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const ReserveAttempt::Group& a, const ReserveAttempt::Group& b) {
+              return a.shard < b.shard;
+            });
+  attempt->prices.resize(attempt->plan.lines.size());
 
   // Parked before the hop: if the key is in flight, the key's shard answers this token later.
   InventoryShard& here = shards_.local();
@@ -168,11 +182,15 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
     CompleteReserve(std::move(attempt));
     return;
   }
-  const auto& [shard, lines] = attempt->groups[attempt->held];
+  const ReserveAttempt::Group& group = attempt->groups[attempt->held];
+  std::vector<Line> lines;
+  lines.reserve(group.at.size());
+  for (size_t i : group.at) lines.push_back(attempt->plan.lines[i]);
   using Prices = Result<std::vector<commerce::v1::Money>>;
   shards_.InvokeOnAsync<Prices>(
-      shard,
-      [id = attempt->id, lines = lines, now = NowNanos()](InventoryShard& owner, auto reply) {
+      group.shard,
+      [id = attempt->id, lines = std::move(lines), now = NowNanos()](InventoryShard& owner,
+                                                                     auto reply) {
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(std::move(writable));
           return;
@@ -203,8 +221,8 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           AbortReserve(attempt, prices.status());
           return;
         }
-        const std::vector<Line>& lines = attempt->groups[attempt->held].second;
-        for (size_t i = 0; i < lines.size(); ++i) attempt->prices[lines[i].sku] = (*prices)[i];
+        const std::vector<size_t>& at = attempt->groups[attempt->held].at;
+        for (size_t i = 0; i < at.size(); ++i) attempt->prices[at[i]] = std::move((*prices)[i]);
         ++attempt->held;
         HoldNext(attempt);
       });
@@ -212,7 +230,7 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
 
 void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Status status) {
   std::vector<runtime::ShardId> held;
-  for (size_t i = 0; i < attempt->held; ++i) held.push_back(attempt->groups[i].first);
+  for (size_t i = 0; i < attempt->held; ++i) held.push_back(attempt->groups[i].shard);
   // Undo every hold, then free the key, then answer: once the caller hears "no", nothing of
   // this reservation is held anywhere.
   OnEach(
@@ -231,16 +249,15 @@ void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Sta
 }
 
 void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) {
-  std::vector<commerce::v1::Money> prices;
-  for (const Line& line : attempt->plan.lines) prices.push_back(attempt->prices[line.sku]);
   struct Completed {
     Result<v1::Reservation> reservation;
     bool abort = false;  // still pending: the log refused it, so the holds are undone
   };
   shards_.InvokeOnAsync<Completed>(
       attempt->record_shard,
-      [this, id = attempt->id, plan = attempt->plan, prices = std::move(prices)](
-          InventoryShard& owner, auto reply) {
+      // The plan and the prices move: an abort needs neither.
+      [this, id = attempt->id, plan = std::move(attempt->plan),
+       prices = std::move(attempt->prices)](InventoryShard& owner, auto reply) {
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(Completed{std::move(writable), true});
           return;
