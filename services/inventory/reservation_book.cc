@@ -4,6 +4,8 @@
 
 #include <utility>
 
+#include "services/inventory/service_clock.h"
+
 namespace percore::inventory {
 namespace {
 
@@ -30,7 +32,7 @@ Settlement EndHeld(ReservationRecord& record, v1::Reservation::ReservationState 
   Settlement settlement;
   settlement.cancel_timer = std::exchange(record.expiry_timer, 0);
   record.reservation.set_state(state);
-  *record.reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
+  internal::SetTimestamp(record.reservation.mutable_updated_at(), now);
   settlement.reservation = record.reservation;
   settlement.lines = record.sorted_lines;
   return settlement;
@@ -126,9 +128,9 @@ std::vector<ReserveWaiter> ReservationBook::Activate(const std::string& id, cons
     *line->mutable_unit_price() = prices[i];
   }
   reservation.set_state(v1::Reservation::RESERVATION_STATE_HELD);
-  *reservation.mutable_created_at() = TimeUtil::NanosecondsToTimestamp(now);
-  *reservation.mutable_updated_at() = TimeUtil::NanosecondsToTimestamp(now);
-  *reservation.mutable_expires_at() = TimeUtil::NanosecondsToTimestamp(now + plan.ttl.count());
+  internal::SetTimestamp(reservation.mutable_created_at(), now);
+  internal::SetTimestamp(reservation.mutable_updated_at(), now);
+  internal::SetTimestamp(reservation.mutable_expires_at(), now + plan.ttl.count());
   record.pending = false;
   ++held_;
   return std::exchange(record.waiters, {});
