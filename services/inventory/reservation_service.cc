@@ -88,6 +88,10 @@ void InventoryService::OnEach(const std::vector<runtime::ShardId>& shards, Fn fn
     then();
     return;
   }
+  if (shards.size() == 1) {  // nothing to count: fn moves there, then() follows it
+    shards_.InvokeOn(shards.front(), std::move(fn), std::move(then));
+    return;
+  }
   // Both live on this shard only: each continuation runs here.
   auto remaining = std::make_shared<size_t>(shards.size());
   auto last = std::make_shared<std::function<void()>>(std::move(then));
