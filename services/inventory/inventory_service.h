@@ -86,7 +86,8 @@ struct InventoryShard {
   // On a first ask (not `followed`) for a reservation whose record is not here but moved: the
   // shard to ask again.
   std::optional<runtime::ShardId> MovedTo(const std::string& id, bool followed) const {
-    if (followed || reservations.Contains(id)) return std::nullopt;
+    // Ids move only in a recovery for another --shards: with none moved, no lookup.
+    if (followed || moved.empty() || reservations.Contains(id)) return std::nullopt;
     auto it = moved.find(id);
     if (it == moved.end()) return std::nullopt;
     return it->second;

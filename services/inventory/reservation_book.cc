@@ -166,16 +166,21 @@ Result<Settlement> ReservationBook::Settle(const std::string& id, SettleHow how,
 
 std::optional<Settlement> ReservationBook::Expire(const std::string& id, int64_t now, bool force) {
   ReservationRecord* record = Find(id);
-  if (record != nullptr && force) record->expiry_timer = 0;  // it is that timer running
-  if (record == nullptr || record->pending ||
-      record->reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
+  if (record == nullptr) return std::nullopt;
+  return Expire(*record, now, force);
+}
+
+std::optional<Settlement> ReservationBook::Expire(ReservationRecord& record, int64_t now,
+                                                  bool force) {
+  if (force) record.expiry_timer = 0;  // it is that timer running
+  if (record.pending || record.reservation.state() != v1::Reservation::RESERVATION_STATE_HELD) {
     return std::nullopt;
   }
-  if (!force && now < TimeUtil::TimestampToNanoseconds(record->reservation.expires_at())) {
+  if (!force && now < TimeUtil::TimestampToNanoseconds(record.reservation.expires_at())) {
     return std::nullopt;
   }
   --held_;
-  return EndHeld(*record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
+  return EndHeld(record, v1::Reservation::RESERVATION_STATE_EXPIRED, now);
 }
 
 Result<Settlement> ReservationBook::BeginReturn(const std::string& id) {

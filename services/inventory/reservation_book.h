@@ -113,6 +113,8 @@ class ReservationBook {
   // HELD past its expires_at (or `force`: its timer ran) -> EXPIRED at `now`: the holds to
   // return to stock. nullopt when the record is not HELD or not yet due.
   std::optional<Settlement> Expire(const std::string& id, int64_t now, bool force = false);
+  // The same for a record already found (one lookup less on every settle).
+  std::optional<Settlement> Expire(ReservationRecord& record, int64_t now, bool force = false);
 
   // ReturnReservation (return_service.cc), on the record's shard. BeginReturn: a COMMITTED
   // record not already being returned is marked `returning`, with its lines to place as pending

@@ -324,7 +324,7 @@ void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id,
     }
     return;
   }
-  std::optional<Settlement> expired = owner.reservations.Expire(id, NowNanos(), force);
+  std::optional<Settlement> expired = owner.reservations.Expire(*record, NowNanos(), force);
   if (!expired) return;
   if (expired->cancel_timer != 0) owner.shard.CancelTimer(expired->cancel_timer);
   std::optional<durability::Lsn> lsn = owner.journal.LogWith(
