@@ -270,19 +270,25 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
             owner.reservations.Activate(id, plan, prices, NowNanos());
         ReservationRecord& record = *owner.reservations.Find(id);  // Activate made it HELD
         ArmExpiry(owner, record, plan.ttl);
-        v1::Reservation reservation = record.reservation;
-        std::optional<durability::Lsn> lsn =
-            owner.journal.LogWith(kReservationPut, [&] { return reservation.SerializeAsString(); });
-        WhenDurable(owner, lsn,
-                    [this, &owner, reply, waiters = std::move(waiters),
-                     reservation = std::move(reservation)](const Status& durable) mutable {
-                      // Run once: the reservation moves into the answer (no copy per hand-over).
-                      Result<v1::Reservation> answer =
-                          durable.ok() ? Result<v1::Reservation>(std::move(reservation))
-                                       : Result<v1::Reservation>(durable);
-                      if (Serving(owner)) AnswerWaiters(waiters, answer);
-                      reply(Completed{std::move(answer)});
-                    });
+        auto answer = [this, &owner, reply,
+                       waiters = std::move(waiters)](Result<v1::Reservation>&& answer) {
+          if (Serving(owner)) AnswerWaiters(waiters, answer);
+          reply(Completed{std::move(answer)});
+        };
+        std::optional<durability::Lsn> lsn = owner.journal.LogWith(
+            kReservationPut, [&] { return record.reservation.SerializeAsString(); });
+        if (!lsn) {  // nothing to wait for: the record copied straight into the answer
+          answer(Result<v1::Reservation>(record.reservation));
+          return;
+        }
+        // The answer is the record as it is now (its timer may expire it before it is durable).
+        owner.journal.AfterDurable(
+            lsn, [answer = std::move(answer),
+                  reservation = record.reservation](const Status& durable) mutable {
+              // Run once: the reservation moves into the answer (no copy per hand-over).
+              answer(durable.ok() ? Result<v1::Reservation>(std::move(reservation))
+                                  : Result<v1::Reservation>(durable));
+            });
       },
       [this, attempt](Completed&& completed) {
         if (completed.abort) {
