@@ -393,6 +393,10 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
         if (decided) {
           lsn = owner.journal.LogWith(kReservationPut,
                                       [&] { return settled->reservation.SerializeAsString(); });
+          if (!lsn) {  // nothing to wait for: answered without a callback holding the settlement
+            reply(Decided{std::move(settled)});
+            return;
+          }
         }
         // Run once: the settlement moves into the answer (no copy per hand-over).
         auto answer = [reply, settled = std::move(settled)](const Status& durable) mutable {
@@ -404,7 +408,7 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
         };
         if (decided) {
           // The decision is durable before any hold follows it (inventory_journal.h).
-          WhenDurable(owner, lsn, std::move(answer));
+          owner.journal.AfterDurable(lsn, std::move(answer));
         } else {
           owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
         }
