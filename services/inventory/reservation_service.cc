@@ -42,18 +42,6 @@ void EndHolds(InventoryShard& owner, const std::string& id, bool sold, int64_t n
 // stopped) must not hop anywhere.
 bool Serving(const InventoryShard& owner) { return runtime::Shard::Current() == &owner.shard; }
 
-// owner.journal.AfterDurable(lsn, fn), with fn run at once when there is no record to wait for
-// (no data directory: AfterDurable would run it at once too), not first wrapped in a
-// std::function (an allocation, and a move of everything it captured; 3 per order).
-template <class Fn>
-void WhenDurable(InventoryShard& owner, std::optional<durability::Lsn> lsn, Fn&& fn) {
-  if (!lsn) {
-    fn(Status());
-    return;
-  }
-  owner.journal.AfterDurable(lsn, std::forward<Fn>(fn));
-}
-
 }  // namespace
 
 // One ReserveStock in flight, on the shard that serves it.
@@ -208,17 +196,21 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
         std::optional<durability::Lsn> lsn = owner.journal.LogWith(kHoldState, [&] {
           return EncodeHoldState({id, lines, owner.stock.LoadLines(lines)});
         });
-        WhenDurable(owner, lsn,
-                    [&owner, id, now, reply,
-                     prices = std::move(prices)](const Status& durable) mutable {  // run once
-                      if (!durable.ok()) {
-                        // Not counted as held: the abort skips it.
-                        owner.stock.ReleaseHold(id, now);
-                        reply(durable);
-                      } else {
-                        reply(std::move(prices));
-                      }
-                    });
+        // No record to wait for (no data directory; AfterDurable would answer at once): answered
+        // without a callback holding the prices (an allocation and copies, per order).
+        if (!lsn) {
+          reply(std::move(prices));
+          return;
+        }
+        owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices = std::move(prices)](
+                                            const Status& durable) mutable {  // run once
+          if (!durable.ok()) {
+            owner.stock.ReleaseHold(id, now);  // not counted as held: the abort skips it
+            reply(durable);
+          } else {
+            reply(std::move(prices));
+          }
+        });
       },
       [this, attempt](Result<std::vector<commerce::v1::Money>>&& prices) {
         if (!prices.ok()) {
