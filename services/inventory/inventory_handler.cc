@@ -12,7 +12,7 @@ namespace {
 // The `done` of an RPC: finish the call with the response or the error.
 template <class Req, class Resp>
 Done<Resp> FinishCall(rpc::UnaryCall<Req, Resp> call) {
-  return [call = std::move(call)](Result<Resp> answer) {
+  return [call = std::move(call)](Result<Resp>&& answer) {
     if (answer.ok()) {
       call.Finish(*answer);
     } else {

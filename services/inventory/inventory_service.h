@@ -61,8 +61,10 @@ struct InventoryServiceOptions {
   durability::DurabilityConfig durability{};
 };
 
+// The answer, handed over as an rvalue (a Reservation's move is a construction, a swap and a
+// destruction): a callback takes it by value only to keep it.
 template <class T>
-using Done = std::function<void(Result<T>)>;
+using Done = std::function<void(Result<T>&&)>;
 
 // One shard's part of the service: its stores, its id generator, and the ReserveStock calls of
 // this shard waiting for the first call with their key (which may run on any shard).
@@ -84,7 +86,8 @@ struct InventoryShard {
   // On a first ask (not `followed`) for a reservation whose record is not here but moved: the
   // shard to ask again.
   std::optional<runtime::ShardId> MovedTo(const std::string& id, bool followed) const {
-    if (followed || reservations.Contains(id)) return std::nullopt;
+    // Ids move only in a recovery for another --shards: with none moved, no lookup.
+    if (followed || moved.empty() || reservations.Contains(id)) return std::nullopt;
     auto it = moved.find(id);
     if (it == moved.end()) return std::nullopt;
     return it->second;

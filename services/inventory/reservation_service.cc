@@ -3,7 +3,6 @@
 // reservation_book.h).
 
 #include <algorithm>
-#include <map>
 
 #include "services/inventory/inventory_service.h"
 #include "services/inventory/service_clock.h"
@@ -50,10 +49,15 @@ struct InventoryService::ReserveAttempt {
   ReservePlan plan;
   runtime::ShardId record_shard = 0;
   std::string id;
-  // The lines by owning shard, ascending; `held` groups are held so far.
-  std::vector<std::pair<runtime::ShardId, std::vector<Line>>> groups;
+  // The lines by owning shard, ascending, each group as its lines' places in plan.lines
+  // (request order); `held` groups are held so far.
+  struct Group {
+    runtime::ShardId shard;
+    std::vector<size_t> at;
+  };
+  std::vector<Group> groups;
   size_t held = 0;
-  std::map<std::string, commerce::v1::Money> prices;  // by SKU
+  std::vector<commerce::v1::Money> prices;  // by place in plan.lines, once held
   Done<v1::Reservation> done;
 };
 
@@ -70,6 +74,10 @@ void InventoryService::OnEach(const std::vector<runtime::ShardId>& shards, Fn fn
                               std::function<void()> then) {
   if (shards.empty()) {
     then();
+    return;
+  }
+  if (shards.size() == 1) {  // nothing to count: fn moves there, then() follows it
+    shards_.InvokeOn(shards.front(), std::move(fn), std::move(then));
     return;
   }
   // Both live on this shard only: each continuation runs here.
@@ -94,9 +102,19 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
   auto attempt = std::make_shared<ReserveAttempt>();
   attempt->plan = std::move(plan).value();
   attempt->record_shard = OwnerOf(attempt->plan.key);
-  std::map<runtime::ShardId, std::vector<Line>> groups;
-  for (const Line& line : attempt->plan.lines) groups[OwnerOf(line.sku)].push_back(line);
-  attempt->groups.assign(groups.begin(), groups.end());
+  std::vector<ReserveAttempt::Group>& groups = attempt->groups;
+  for (size_t i = 0; i < attempt->plan.lines.size(); ++i) {
+    runtime::ShardId shard = OwnerOf(attempt->plan.lines[i].sku);
+    auto group = std::find_if(groups.begin(), groups.end(),
+                              [shard](const ReserveAttempt::Group& g) { return g.shard == shard; });
+    if (group == groups.end()) group = groups.insert(groups.end(), {shard, {}});
+    group->at.push_back(i);
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const ReserveAttempt::Group& a, const ReserveAttempt::Group& b) {
+              return a.shard < b.shard;
+            });
+  attempt->prices.resize(attempt->plan.lines.size());
 
   // Parked before the hop: if the key is in flight, the key's shard answers this token later.
   InventoryShard& here = shards_.local();
@@ -142,7 +160,7 @@ void InventoryService::ReserveStock(const v1::ReserveStockRequest& request,
         if (!begin.ok()) {
           done(begin.status());
         } else if (begin->kind == BeginOutcome::kAnswer) {
-          done(std::move(begin->reservation));
+          done(std::move(*begin->reservation));
         } else {
           attempt->id = std::move(begin->id);
           attempt->done = std::move(done);
@@ -156,11 +174,15 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
     CompleteReserve(std::move(attempt));
     return;
   }
-  const auto& [shard, lines] = attempt->groups[attempt->held];
+  const ReserveAttempt::Group& group = attempt->groups[attempt->held];
+  std::vector<Line> lines;
+  lines.reserve(group.at.size());
+  for (size_t i : group.at) lines.push_back(attempt->plan.lines[i]);
   using Prices = Result<std::vector<commerce::v1::Money>>;
   shards_.InvokeOnAsync<Prices>(
-      shard,
-      [id = attempt->id, lines = lines, now = NowNanos()](InventoryShard& owner, auto reply) {
+      group.shard,
+      [id = attempt->id, lines = std::move(lines), now = NowNanos()](InventoryShard& owner,
+                                                                     auto reply) {
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(std::move(writable));
           return;
@@ -174,12 +196,19 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
         std::optional<durability::Lsn> lsn = owner.journal.LogWith(kHoldState, [&] {
           return EncodeHoldState({id, lines, owner.stock.LoadLines(lines)});
         });
-        owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices](const Status& durable) {
+        // No record to wait for (no data directory; AfterDurable would answer at once): answered
+        // without a callback holding the prices (an allocation and copies, per order).
+        if (!lsn) {
+          reply(std::move(prices));
+          return;
+        }
+        owner.journal.AfterDurable(lsn, [&owner, id, now, reply, prices = std::move(prices)](
+                                            const Status& durable) mutable {  // run once
           if (!durable.ok()) {
             owner.stock.ReleaseHold(id, now);  // not counted as held: the abort skips it
             reply(durable);
           } else {
-            reply(prices);
+            reply(std::move(prices));
           }
         });
       },
@@ -188,8 +217,8 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
           AbortReserve(attempt, prices.status());
           return;
         }
-        const std::vector<Line>& lines = attempt->groups[attempt->held].second;
-        for (size_t i = 0; i < lines.size(); ++i) attempt->prices[lines[i].sku] = (*prices)[i];
+        const std::vector<size_t>& at = attempt->groups[attempt->held].at;
+        for (size_t i = 0; i < at.size(); ++i) attempt->prices[at[i]] = std::move((*prices)[i]);
         ++attempt->held;
         HoldNext(attempt);
       });
@@ -197,7 +226,7 @@ void InventoryService::HoldNext(std::shared_ptr<ReserveAttempt> attempt) {
 
 void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Status status) {
   std::vector<runtime::ShardId> held;
-  for (size_t i = 0; i < attempt->held; ++i) held.push_back(attempt->groups[i].first);
+  for (size_t i = 0; i < attempt->held; ++i) held.push_back(attempt->groups[i].shard);
   // Undo every hold, then free the key, then answer: once the caller hears "no", nothing of
   // this reservation is held anywhere.
   OnEach(
@@ -216,16 +245,15 @@ void InventoryService::AbortReserve(std::shared_ptr<ReserveAttempt> attempt, Sta
 }
 
 void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) {
-  std::vector<commerce::v1::Money> prices;
-  for (const Line& line : attempt->plan.lines) prices.push_back(attempt->prices[line.sku]);
   struct Completed {
     Result<v1::Reservation> reservation;
     bool abort = false;  // still pending: the log refused it, so the holds are undone
   };
   shards_.InvokeOnAsync<Completed>(
       attempt->record_shard,
-      [this, id = attempt->id, plan = attempt->plan, prices = std::move(prices)](
-          InventoryShard& owner, auto reply) {
+      // The plan and the prices move: an abort needs neither.
+      [this, id = attempt->id, plan = std::move(attempt->plan),
+       prices = std::move(attempt->prices)](InventoryShard& owner, auto reply) {
         if (Status writable = owner.journal.CheckWritable(); !writable.ok()) {
           reply(Completed{std::move(writable), true});
           return;
@@ -234,18 +262,24 @@ void InventoryService::CompleteReserve(std::shared_ptr<ReserveAttempt> attempt) 
             owner.reservations.Activate(id, plan, prices, NowNanos());
         ReservationRecord& record = *owner.reservations.Find(id);  // Activate made it HELD
         ArmExpiry(owner, record, plan.ttl);
-        v1::Reservation reservation = record.reservation;
-        std::optional<durability::Lsn> lsn =
-            owner.journal.LogWith(kReservationPut, [&] { return reservation.SerializeAsString(); });
+        auto answer = [this, &owner, reply,
+                       waiters = std::move(waiters)](Result<v1::Reservation>&& answer) {
+          if (Serving(owner)) AnswerWaiters(waiters, answer);
+          reply(Completed{std::move(answer)});
+        };
+        std::optional<durability::Lsn> lsn = owner.journal.LogWith(
+            kReservationPut, [&] { return record.reservation.SerializeAsString(); });
+        if (!lsn) {  // nothing to wait for: the record copied straight into the answer
+          answer(Result<v1::Reservation>(record.reservation));
+          return;
+        }
+        // The answer is the record as it is now (its timer may expire it before it is durable).
         owner.journal.AfterDurable(
-            lsn, [this, &owner, reply, waiters = std::move(waiters),
-                  reservation = std::move(reservation)](const Status& durable) mutable {
+            lsn, [answer = std::move(answer),
+                  reservation = record.reservation](const Status& durable) mutable {
               // Run once: the reservation moves into the answer (no copy per hand-over).
-              Result<v1::Reservation> answer = durable.ok()
-                                                   ? Result<v1::Reservation>(std::move(reservation))
-                                                   : Result<v1::Reservation>(durable);
-              if (Serving(owner)) AnswerWaiters(waiters, answer);
-              reply(Completed{std::move(answer)});
+              answer(durable.ok() ? Result<v1::Reservation>(std::move(reservation))
+                                  : Result<v1::Reservation>(durable));
             });
       },
       [this, attempt](Completed&& completed) {
@@ -288,7 +322,7 @@ void InventoryService::ExpireIfDue(InventoryShard& owner, const std::string& id,
     }
     return;
   }
-  std::optional<Settlement> expired = owner.reservations.Expire(id, NowNanos(), force);
+  std::optional<Settlement> expired = owner.reservations.Expire(*record, NowNanos(), force);
   if (!expired) return;
   if (expired->cancel_timer != 0) owner.shard.CancelTimer(expired->cancel_timer);
   std::optional<durability::Lsn> lsn = owner.journal.LogWith(
@@ -327,9 +361,11 @@ void InventoryService::Settle(const std::string& id, SettleHow how, Done<v1::Res
 void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, SettleHow how,
                                 Done<v1::Reservation> done, bool followed) {
   using Decided = SettlementOnShard;
+  // `id = id`, not `id`: a plain capture of a const& is a const member, copied (not moved) at
+  // each of the closure's moves through the hop (~8 string copies per call).
   shards_.InvokeOnAsync<Decided>(
       shard,
-      [this, id, how, followed](InventoryShard& owner, auto reply) {
+      [this, id = id, how, followed](InventoryShard& owner, auto reply) {
         if (std::optional<runtime::ShardId> moved = owner.MovedTo(id, followed)) {
           reply(Decided{Status(StatusCode::kNotFound, id), moved});
           return;
@@ -349,6 +385,10 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
         if (decided) {
           lsn = owner.journal.LogWith(kReservationPut,
                                       [&] { return settled->reservation.SerializeAsString(); });
+          if (!lsn) {  // nothing to wait for: answered without a callback holding the settlement
+            reply(Decided{std::move(settled)});
+            return;
+          }
         }
         // Run once: the settlement moves into the answer (no copy per hand-over).
         auto answer = [reply, settled = std::move(settled)](const Status& durable) mutable {
@@ -365,7 +405,7 @@ void InventoryService::SettleOn(runtime::ShardId shard, const std::string& id, S
           owner.journal.AfterAllDurable(std::move(answer));  // a repeat, or a refusal
         }
       },
-      [this, id, how, done = std::move(done)](Decided&& decided) mutable {
+      [this, id = id, how, done = std::move(done)](Decided&& decided) mutable {
         if (decided.moved) {
           SettleOn(*decided.moved, id, how, std::move(done), /*followed=*/true);
           return;

@@ -2,6 +2,7 @@
 // server: the pure ops the service API runs on the owning shard, and the validation every caller
 // (gRPC, gateway, fuzz target) gets.
 
+#include <google/protobuf/util/time_util.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -10,6 +11,7 @@
 #include "services/inventory/inventory_validation.h"
 #include "services/inventory/reservation_book.h"
 #include "services/inventory/reservation_id.h"
+#include "services/inventory/service_clock.h"
 #include "services/inventory/stock_partition.h"
 
 namespace percore::inventory {
@@ -121,8 +123,9 @@ TEST(InventoryStoreTest, BeginIsIdempotentPerKeyAndWaitsWhilePending) {
   Result<BeginOutcome> repeat = book.Begin("k", lines, ReserveWaiter{0, 9}, new_id);
   ASSERT_TRUE(repeat.ok());
   EXPECT_EQ(repeat->kind, BeginOutcome::kAnswer);
-  EXPECT_EQ(repeat->reservation.id(), kId);
-  EXPECT_EQ(repeat->reservation.state(), v1::Reservation::RESERVATION_STATE_HELD);
+  ASSERT_TRUE(repeat->reservation.has_value());
+  EXPECT_EQ(repeat->reservation->id(), kId);
+  EXPECT_EQ(repeat->reservation->state(), v1::Reservation::RESERVATION_STATE_HELD);
   EXPECT_EQ(made, 1);
 }
 
@@ -216,6 +219,23 @@ TEST(InventoryStoreTest, ExpiresOnlyWhenDueUnlessItsTimerRan) {
   Result<Settlement> commit = book.Settle(kId, SettleHow::kCommit, kNow + 11 * kSecond);
   EXPECT_EQ(commit.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(Mentions(commit.status(), "was expired")) << commit.message();
+}
+
+// The records' times are set in place: the same value TimeUtil's conversion gives, negative
+// times (nanos in [0, 1e9), the seconds one lower) included.
+TEST(InventoryStoreTest, SetTimestampMatchesTimeUtil) {
+  using google::protobuf::util::TimeUtil;
+  for (int64_t nanos : {kNow, kNow + 1, int64_t{0}, int64_t{-1}, -kSecond, -kSecond - 1,
+                        3 * kSecond + 999'999'999, -3 * kSecond + 1}) {
+    google::protobuf::Timestamp set;
+    set.set_seconds(42);  // overwritten whole
+    set.set_nanos(7);
+    internal::SetTimestamp(&set, nanos);
+    google::protobuf::Timestamp expected = TimeUtil::NanosecondsToTimestamp(nanos);
+    EXPECT_EQ(set.seconds(), expected.seconds()) << nanos;
+    EXPECT_EQ(set.nanos(), expected.nanos()) << nanos;
+    EXPECT_EQ(TimeUtil::TimestampToNanoseconds(set), nanos);
+  }
 }
 
 TEST(InventoryValidationTest, ReserveRulesNameTheField) {
