@@ -31,7 +31,7 @@ Settlement EndHeld(ReservationRecord& record, v1::Reservation::ReservationState 
                    int64_t now) {
   runtime::TimerId cancel_timer = std::exchange(record.expiry_timer, 0);
   record.reservation.set_state(state);
-  internal::SetTimestamp(record.reservation.mutable_updated_at(), now);
+  SetTimestamp(record.reservation.mutable_updated_at(), now);
   // Copy-constructed: a copy assignment (CopyFrom: Clear, then MergeFrom field by field) costs
   // half as much again.
   return Settlement{.reservation = record.reservation,
@@ -129,9 +129,9 @@ std::vector<ReserveWaiter> ReservationBook::Activate(const std::string& id, cons
     *line->mutable_unit_price() = prices[i];
   }
   reservation.set_state(v1::Reservation::RESERVATION_STATE_HELD);
-  internal::SetTimestamp(reservation.mutable_created_at(), now);
-  internal::SetTimestamp(reservation.mutable_updated_at(), now);
-  internal::SetTimestamp(reservation.mutable_expires_at(), now + plan.ttl.count());
+  SetTimestamp(reservation.mutable_created_at(), now);
+  SetTimestamp(reservation.mutable_updated_at(), now);
+  SetTimestamp(reservation.mutable_expires_at(), now + plan.ttl.count());
   record.pending = false;
   ++held_;
   return std::exchange(record.waiters, {});

@@ -15,7 +15,7 @@ google::protobuf::Timestamp ToTimestamp(int64_t nanos) {
 
 void Touch(v1::Product& product, int64_t now) {
   int64_t previous = google::protobuf::util::TimeUtil::TimestampToNanoseconds(product.updated_at());
-  internal::SetTimestamp(product.mutable_updated_at(), std::max(now, previous));  // never backwards
+  SetTimestamp(product.mutable_updated_at(), std::max(now, previous));  // never backwards
   product.set_available(product.stock() - product.reserved());
 }
 

@@ -133,7 +133,7 @@ void OrderSaga::OnUserChecked(const Status& status) {
     item->set_quantity(line.quantity);
   }
   order.set_idempotency_key(input_.idempotency_key);
-  SetTimestamp(now, order.mutable_created_at());
+  SetTimestamp(order.mutable_created_at(), now);
   Transition(v1::ORDER_STATUS_PENDING);
   ThenDurable([self = shared_from_this()] { self->Reserve(); });
 }

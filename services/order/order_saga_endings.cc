@@ -76,7 +76,7 @@ void OrderSaga::Transition(v1::OrderStatus status) {
     now = std::max(now, TimeUtil::TimestampToNanoseconds(order.updated_at()));
   }
   order.set_status(status);
-  SetTimestamp(now, order.mutable_updated_at());
+  SetTimestamp(order.mutable_updated_at(), now);
   // The draft moves into the record; the stored order itself is committed in place.
   OrderStore::Record& record =
       draft_ ? env_->store->Commit(order_id_, input_.user_id, std::move(*draft_), previous, record_)

@@ -91,7 +91,7 @@ void OrderSaga::CompensationDone() {
     order.set_failure_reason(std::move(reason));
   }
   int64_t now = std::max(NowNanos(), TimeUtil::TimestampToNanoseconds(order.updated_at()));
-  SetTimestamp(now, order.mutable_updated_at());
+  SetTimestamp(order.mutable_updated_at(), now);
   const v1::OrderStatus status = order.status();
   OrderStore::Record& record =
       draft_ ? env_->store->Commit(order_id_, input_.user_id, std::move(*draft_), status, record_)

@@ -230,7 +230,7 @@ TEST(InventoryStoreTest, SetTimestampMatchesTimeUtil) {
     google::protobuf::Timestamp set;
     set.set_seconds(42);  // overwritten whole
     set.set_nanos(7);
-    internal::SetTimestamp(&set, nanos);
+    SetTimestamp(&set, nanos);
     google::protobuf::Timestamp expected = TimeUtil::NanosecondsToTimestamp(nanos);
     EXPECT_EQ(set.seconds(), expected.seconds()) << nanos;
     EXPECT_EQ(set.nanos(), expected.nanos()) << nanos;
