@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/net/hpack_authorization.h"
 #include "core/net/shard_server.h"
 #include "core/net/stream.h"
 #include "core/runtime/shard.h"
@@ -225,8 +226,7 @@ void Connection::OnFdReady(uint32_t events) {
         if (errno == EINTR) continue;
         return Close();
       }
-      ssize_t used = nghttp2_session_mem_recv(session_, buffer, static_cast<size_t>(n));
-      if (used < 0) {
+      if (!Receive(buffer, static_cast<size_t>(n))) {
         // A protocol error: nghttp2 has queued a GOAWAY; send it, then close.
         Flush();
         return Close();
@@ -260,6 +260,40 @@ void Connection::RunDeferred() {
       wbuf_offset_ == wbuf_.size()) {
     TearDown();  // after GOAWAY with nothing left, or the client's GOAWAY
   }
+}
+
+bool Connection::Receive(uint8_t* data, size_t size) {
+  size_t fed = 0;
+  size_t cursor = 0;
+  while (std::optional<FoundAuthorization> found =
+             frames_.Next(data, size, &cursor, authorization_seen_)) {
+    const AuthorizationLiteral& literal = found->literal;
+    if (authorization_.Matches(literal.wire_value)) {
+      WireStats::Add(stats_->authorization_reuses, 1);
+    } else {
+      std::optional<std::string> value = DecodeAuthorizationValue(literal.wire_value);
+      if (!value) continue;  // left in the frame: nghttp2 refuses it as it would anyway
+      authorization_.Remember(literal.wire_value, std::move(*value));
+    }
+    // The frame, shortened by the literal, goes to nghttp2 in two parts around it (a literal
+    // without indexing leaves the HPACK state as it was), and the value to the stream where the
+    // literal was: after the fields before it, before the block is reported complete.
+    uint8_t* header = data + found->frame_begin;
+    RequestFrameScanner::SetFrameLength(header,
+                                        RequestFrameScanner::FrameLength(header) -
+                                            static_cast<uint32_t>(literal.end - literal.begin));
+    inject_stream_ = found->stream_id;
+    if (!Feed(data + fed, literal.begin - fed)) return false;
+    InjectAuthorization();  // unless OnFrameRecv did, the literal having ended the block
+    fed = literal.end;
+    if (closing_) return true;
+  }
+  return Feed(data + fed, size - fed);
+}
+
+bool Connection::Feed(const uint8_t* data, size_t size) {
+  // nghttp2 takes all of it (no callback pauses) or fails the connection.
+  return size == 0 || nghttp2_session_mem_recv(session_, data, size) >= 0;
 }
 
 bool Connection::Flush() {

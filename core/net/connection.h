@@ -28,6 +28,8 @@
 #include <string>
 #include <vector>
 
+#include "core/net/authorization_memo.h"
+#include "core/net/request_frame_scanner.h"
 #include "core/net/wire_options.h"
 #include "core/runtime/poller.h"
 #include "core/runtime/timer_queue.h"
@@ -74,6 +76,8 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   // What the streams hold of received bytes (partial messages, paused input) changed by
   // `delta`; below the budget again, the held-back connection window is returned.
   void AddBuffered(int64_t delta);
+  // The client sent `authorization`: its requests' headers are looked into from now on.
+  void NoteAuthorization() { authorization_seen_ = true; }
 
   Connection* prev = nullptr;  // the ShardServer's list
   Connection* next = nullptr;
@@ -94,6 +98,13 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   ssize_t WriteSome(const char* data, size_t size);
   void UpdateInterest();
   void TearDown();
+  // One read's bytes to nghttp2 (false: a connection error, GOAWAY queued). A request's
+  // `authorization` literal equal to the one before is cut out of its HEADERS frame and its
+  // remembered value handed to the stream in its place (authorization_memo.h).
+  bool Receive(uint8_t* data, size_t size);
+  bool Feed(const uint8_t* data, size_t size);
+  // The remembered value to stream inject_stream_, if that stream is still there.
+  void InjectAuthorization();
   void Link(Stream* stream);
   void Unlink(Stream* stream);
 
@@ -141,6 +152,13 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   // past WireOptions::connection_buffer_bytes the client's connection window closes.
   int64_t buffered_ = 0;
   size_t owed_window_ = 0;
+  // Request headers are looked into for an `authorization` literal once the client has sent one
+  // (a client without tokens pays only the frame walk).
+  RequestFrameScanner frames_;
+  AuthorizationMemo authorization_;
+  bool authorization_seen_ = false;
+  // The stream whose literal was cut: given the value before its header block is reported done.
+  int32_t inject_stream_ = 0;
 };
 
 }  // namespace percore::net

@@ -2,6 +2,7 @@
 // its data, a stream's end or reset, a PING) turned into Stream events, and the table of them
 // every session is made with. Connection's lifecycle and I/O are in connection.cc.
 #include <cstring>
+#include <utility>
 
 #include "core/net/connection.h"
 #include "core/net/stream.h"
@@ -43,6 +44,8 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
       Stream* stream = StreamOf(session, frame->hd.stream_id);
       if (stream == nullptr) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
+        auto* connection = static_cast<Connection*>(self);
+        if (connection->inject_stream_ == frame->hd.stream_id) connection->InjectAuthorization();
         stream->OnHeadersDone(end_stream);
       } else if (end_stream) {
         stream->OnEndStream();  // trailers from the client end its side
@@ -64,6 +67,16 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
       return 0;
     default:
       return 0;
+  }
+}
+
+void Connection::InjectAuthorization() {
+  const int32_t id = std::exchange(inject_stream_, 0);
+  if (id == 0) return;
+  Stream* stream = StreamOf(session_, id);
+  if (stream == nullptr) return;  // refused or reset by nghttp2: nothing reads it
+  if (!stream->OnHandedOverAuthorization(authorization_.value())) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
   }
 }
 

@@ -147,6 +147,7 @@ int64_t Server::Sum(std::atomic<int64_t> WireStats::*counter) const {
 int64_t Server::open_connections() const { return Sum(&WireStats::connections); }
 int64_t Server::live_streams() const { return Sum(&WireStats::live_streams); }
 int64_t Server::cancelled_streams() const { return Sum(&WireStats::cancelled_streams); }
+int64_t Server::authorization_reuses() const { return Sum(&WireStats::authorization_reuses); }
 int64_t Server::streams_total() const { return Sum(&WireStats::streams_total); }
 int64_t Server::accept_errors() const { return Sum(&WireStats::accept_errors); }
 

@@ -49,6 +49,7 @@ class Server {
   int64_t open_connections() const;
   int64_t live_streams() const;
   int64_t cancelled_streams() const;
+  int64_t authorization_reuses() const;
   int64_t streams_total() const;
   int64_t accept_errors() const;
   const WireStats& stats(runtime::ShardId shard) const { return *stats_[shard]; }

@@ -20,9 +20,18 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
+constexpr std::string_view kAuthorizationKey = "authorization";
+
 // Request headers the wire layer consumes itself (kOther: read by nobody); kMetadata, the
 // rest, is the call's metadata. Told apart by size first: one comparison for most names.
-enum class HeaderKind { kMetadata, kContentType, kGrpcEncoding, kGrpcTimeout, kOther };
+enum class HeaderKind {
+  kMetadata,
+  kAuthorization,  // metadata, and the connection starts looking for it (Connection::Receive)
+  kContentType,
+  kGrpcEncoding,
+  kGrpcTimeout,
+  kOther
+};
 HeaderKind KindOf(std::string_view name) {
   switch (name.size()) {
     case 2:
@@ -32,7 +41,9 @@ HeaderKind KindOf(std::string_view name) {
              : name == "grpc-timeout" ? HeaderKind::kGrpcTimeout
                                       : HeaderKind::kMetadata;
     case 13:
-      return name == "grpc-encoding" ? HeaderKind::kGrpcEncoding : HeaderKind::kMetadata;
+      return name == "grpc-encoding"     ? HeaderKind::kGrpcEncoding
+             : name == kAuthorizationKey ? HeaderKind::kAuthorization
+                                         : HeaderKind::kMetadata;
     case 14:
       return name == "content-length" ? HeaderKind::kOther : HeaderKind::kMetadata;
     case 20:
@@ -104,6 +115,9 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
   }
   if (name.empty()) return false;
   if (name[0] == ':') {
+    // nghttp2 refuses a pseudo-header after a regular field; this catches one after the
+    // `authorization` the connection handed over itself (Connection::Receive).
+    if (authorization_handed_over_) return false;
     if (name == ":path") {
       path_ = Intern(value);
     } else if (name == ":method") {
@@ -127,6 +141,9 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
       return true;
     case HeaderKind::kOther:
       return true;
+    case HeaderKind::kAuthorization:
+      connection_->NoteAuthorization();
+      break;
     case HeaderKind::kMetadata:
       break;
   }
@@ -143,6 +160,11 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
   entry.value_size = static_cast<uint32_t>(arena_.size() - entry.value_offset);
   entries_.push_back(entry);
   return true;
+}
+
+bool Stream::OnHandedOverAuthorization(std::string_view value) {
+  authorization_handed_over_ = true;
+  return OnHeader(kAuthorizationKey, value);
 }
 
 Stream::Slice Stream::Intern(std::string_view value) {

@@ -116,6 +116,7 @@ class Stream {
 
   // From the connection (nghttp2 callbacks).
   bool OnHeader(std::string_view name, std::string_view value);  // false: reset the stream
+  bool OnHandedOverAuthorization(std::string_view value);        // the same
   void OnHeadersDone(bool end_stream);
   void OnData(const uint8_t* data, size_t size);
   void OnEndStream();
@@ -162,6 +163,9 @@ class Stream {
   uint32_t header_bytes_ = 0;
   bool headers_too_large_ = false;
   bool bad_metadata_ = false;
+  // Connection::Receive cut the `authorization` literal and gave its value: no pseudo-header
+  // may follow it (RFC 9113 §8.3; nghttp2 checks that for the fields it decodes).
+  bool authorization_handed_over_ = false;
   runtime::Clock::time_point deadline_ = runtime::Clock::time_point::max();
   runtime::TimerId deadline_timer_ = 0;
 

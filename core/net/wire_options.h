@@ -57,6 +57,9 @@ struct WireStats {
   std::atomic<int64_t> refused_connections{0};  // closed at accept: over the connection cap
   std::atomic<int64_t> aged_connections{0};     // sent GOAWAY for their max connection age
   std::atomic<int64_t> ping_abusers{0};         // closed with GOAWAY "too_many_pings"
+  // Request `authorization` literals equal to the connection's previous one, handed over
+  // without nghttp2 decoding them again (core/net/authorization_memo.h).
+  std::atomic<int64_t> authorization_reuses{0};
 
   static void Add(std::atomic<int64_t>& counter, int64_t delta) {
     counter.store(counter.load(std::memory_order_relaxed) + delta, std::memory_order_relaxed);

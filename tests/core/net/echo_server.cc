@@ -49,6 +49,13 @@ class UnaryCall final : public Call {
   using Call::Call;
   void OnHalfClose(Stream&) override {
     stream_.AddInitialMetadata("x-shard", std::to_string(runtime::Shard::Current()->id()));
+    // What the stream holds of `authorization` (however it came: decoded by nghttp2 or handed
+    // over by the connection), for the tests of Connection::Receive.
+    bool repeated = false;
+    if (auto authorization = stream_.metadata_single("authorization", &repeated)) {
+      stream_.AddInitialMetadata("x-authorization", *authorization);
+      if (repeated) stream_.AddInitialMetadata("x-authorization-repeated", "yes");
+    }
     stream_.Write(request_);
     stream_.Finish(StatusCode::kOk, "");
   }
@@ -139,13 +146,15 @@ class InfoCall final : public Call {
   using Call::Call;
   void OnHalfClose(Stream&) override {
     auto bin = stream_.metadata("x-echo-bin");
-    std::string reply = "peer=" + std::string(stream_.peer()) +
-                        " live_streams=" + std::to_string(server_for_stats->live_streams()) +
-                        " wait_cancels=" + std::to_string(wait_cancels.load()) +
-                        " cancelled=" + std::to_string(server_for_stats->cancelled_streams()) +
-                        " connections=" + std::to_string(server_for_stats->open_connections()) +
-                        " bin=" + std::string(bin.value_or("")) + " deadline=" +
-                        (stream_.deadline() == runtime::Clock::time_point::max() ? "none" : "set");
+    std::string reply =
+        "peer=" + std::string(stream_.peer()) +
+        " live_streams=" + std::to_string(server_for_stats->live_streams()) +
+        " wait_cancels=" + std::to_string(wait_cancels.load()) +
+        " cancelled=" + std::to_string(server_for_stats->cancelled_streams()) +
+        " connections=" + std::to_string(server_for_stats->open_connections()) +
+        " authorization_reuses=" + std::to_string(server_for_stats->authorization_reuses()) +
+        " bin=" + std::string(bin.value_or("")) +
+        " deadline=" + (stream_.deadline() == runtime::Clock::time_point::max() ? "none" : "set");
     stream_.Write(reply);
     stream_.Finish(StatusCode::kOk, "");
   }

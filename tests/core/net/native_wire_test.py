@@ -15,7 +15,11 @@ import unittest
 import grpc
 
 import wire_support
-from wire_support import MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame
+from wire_support import (MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame,
+                          never_indexed_authorization, raw_authorization, request_block)
+
+TOKEN_A = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0." + b"A" * 100
+TOKEN_B = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0." + b"B" * 100  # as long as A
 
 SERVER_BINARY = None
 
@@ -249,6 +253,182 @@ class NativeWireTest(unittest.TestCase):
         self.assertRegex(out, r"requests: 4000 total, 4000 started, 4000 done, 4000 succeeded, "
                               r"0 failed, 0 errored", out)
         self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
+
+
+class AuthorizationHandOverTest(unittest.TestCase):
+    """Connection::Receive: a request's `authorization` literal equal to the connection's
+    previous one is cut from its HEADERS frame before nghttp2 decodes it, and the remembered
+    value handed to the stream. Each case checks the value the handler saw (the echo server
+    returns it as x-authorization) and, through the server's counter, which path it took."""
+    proc = None
+    port = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.port = start_server("--shards", "1")
+        cls.channel = channel(cls.port)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.proc.send_signal(signal.SIGTERM)
+        out, _ = cls.proc.communicate(timeout=TIMEOUT)
+        assert cls.proc.returncode == 0, cls.proc.returncode
+        assert "live_streams=0" in out, out
+
+    def reuses(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
+        info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
+        return int(info["authorization_reuses"])
+
+    def seen(self, raw, sid):
+        self.assertIn(sid, raw.ended, "stream %d was not answered" % sid)
+        headers = raw.headers[sid]
+        self.assertEqual(headers.get("grpc-status"), "0")
+        return headers.get("x-authorization"), headers.get("x-authorization-repeated")
+
+    def test_each_call_sees_its_own_token_and_repeats_skip_decoding(self):
+        raw = RawH2(self.port)
+        before = self.reuses()
+        # (representation, value, reused?): the first authorization of a connection is
+        # nghttp2's; from the second on the connection decodes and remembers it itself; an
+        # equal literal after that is a reuse. The key is the value's literal only, so the
+        # raw-name form (libgrpc's) reuses what the static-name raw form taught.
+        calls = [
+            (never_indexed_authorization(TOKEN_A), TOKEN_A, False),
+            (never_indexed_authorization(TOKEN_A), TOKEN_A, False),
+            (never_indexed_authorization(TOKEN_A), TOKEN_A, True),
+            (never_indexed_authorization(TOKEN_A), TOKEN_A, True),
+            (never_indexed_authorization(TOKEN_B), TOKEN_B, False),
+            (never_indexed_authorization(TOKEN_A), TOKEN_A, False),
+            (never_indexed_authorization(TOKEN_A, huffman=False), TOKEN_A, False),
+            (never_indexed_authorization(TOKEN_A, huffman=False), TOKEN_A, True),
+            (raw_authorization(TOKEN_A), TOKEN_A, True),
+            (raw_authorization(TOKEN_B), TOKEN_B, False),
+            (raw_authorization(TOKEN_B), TOKEN_B, True),
+            (raw_authorization(TOKEN_B[:-1] + b"C"), TOKEN_B[:-1] + b"C", False),  # last differs
+            (raw_authorization(TOKEN_B[:-1]), TOKEN_B[:-1], False),  # one byte shorter
+            (raw_authorization(TOKEN_A), TOKEN_A, False),  # as long, every byte after 7 differs
+            # Huffman codes of one length ('a', 'c': 5 bits): literals of one size.
+            (never_indexed_authorization(TOKEN_A + b"a"), TOKEN_A + b"a", False),
+            (never_indexed_authorization(TOKEN_A + b"a"), TOKEN_A + b"a", True),
+            (never_indexed_authorization(TOKEN_A + b"c"), TOKEN_A + b"c", False),
+            (never_indexed_authorization(b"Cearer" + TOKEN_A[6:] + b"c"), b"Cearer" + TOKEN_A[6:] + b"c", False),
+        ]
+        for representation, value, reused in calls:
+            sid = raw.call_block(request_block("/test.Echo/Unary", [representation]))
+            self.assertEqual(self.seen(raw, sid), (value.decode(), None))
+        self.assertEqual(self.reuses() - before, sum(1 for c in calls if c[2]))
+        raw.close()
+
+    def test_padding_priority_and_continuation(self):
+        raw = RawH2(self.port)
+        block = request_block("/test.Echo/Unary", [never_indexed_authorization(TOKEN_A)])
+        raw.call_block(block)
+        raw.call_block(block)  # remembered from here
+        before = self.reuses()
+        for kwargs in [dict(pad=7), dict(priority=True), dict(pad=200, priority=True),
+                       dict(pad=0)]:
+            sid = raw.call_block(block, **kwargs)
+            self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None), kwargs)
+        self.assertEqual(self.reuses() - before, 4)
+        # A block in HEADERS + CONTINUATION is nghttp2's to decode, split anywhere.
+        for split_at in [1, len(block) // 2, len(block) - 5, len(block) - 1]:
+            sid = raw.call_block(block, split_at=split_at)
+            self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None), split_at)
+        self.assertEqual(self.reuses() - before, 4)
+        raw.close()
+
+    def test_two_authorization_fields_reach_the_handler_as_two(self):
+        raw = RawH2(self.port)
+        one = never_indexed_authorization(TOKEN_A)
+        raw.call_block(request_block("/test.Echo/Unary", [one]))
+        raw.call_block(request_block("/test.Echo/Unary", [one]))
+        for pair in [[one, one], [one, raw_authorization(TOKEN_B)],
+                     [raw_authorization(TOKEN_B), one]]:
+            before = self.reuses()
+            sid = raw.call_block(request_block("/test.Echo/Unary", pair))
+            self.assertEqual(self.seen(raw, sid)[1], "yes")
+            self.assertEqual(self.reuses() - before, 1 if pair[0] == one else 0)
+        raw.close()
+
+    def test_authorization_before_the_pseudo_headers_is_refused(self):
+        # First on a fresh connection (nghttp2 decodes it and refuses), then once the literal
+        # is remembered (the connection hands it over, and the stream refuses what follows).
+        raw = RawH2(self.port)
+        one = never_indexed_authorization(TOKEN_A)
+        for _ in range(3):
+            sid = raw.call_block(request_block("/test.Echo/Unary", [one], fields_first=True))
+            self.assertIn(sid, raw.reset)
+            self.assertNotIn("x-authorization", raw.headers.get(sid, {}))
+        for _ in range(3):
+            sid = raw.call_block(request_block("/test.Echo/Unary", [one]))
+            self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None))
+        before = self.reuses()
+        sid = raw.call_block(request_block("/test.Echo/Unary", [one], fields_first=True))
+        self.assertIn(sid, raw.reset)
+        self.assertEqual(self.reuses() - before, 1)
+        sid = raw.call_block(request_block("/test.Echo/Unary", [one]))
+        self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None))
+        raw.close()
+
+    def test_an_invalid_value_is_left_to_nghttp2(self):
+        raw = RawH2(self.port)
+        good = never_indexed_authorization(TOKEN_A)
+        raw.call_block(request_block("/test.Echo/Unary", [good]))
+        raw.call_block(request_block("/test.Echo/Unary", [good]))
+        for bad in [raw_authorization(b"Bearer a\x01b"), raw_authorization(b"Bearer a\r\nx: y"),
+                    never_indexed_authorization(b"Bearer a\x00b"),
+                    never_indexed_authorization(b" Bearer leading-space")]:
+            sid = raw.call_block(request_block("/test.Echo/Unary", [bad]))
+            self.assertIn(sid, raw.reset, bad)
+            sid = raw.call_block(request_block("/test.Echo/Unary", [good]))
+            self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None))
+        raw.close()
+        # Huffman octets that do not decode (padding that is not EOS): an HPACK error is the
+        # connection's (COMPRESSION_ERROR), as nghttp2 answers it, remembered literal or not.
+        for warm in [0, 2]:
+            raw = RawH2(self.port)
+            for _ in range(warm):
+                raw.call_block(request_block("/test.Echo/Unary", [good]))
+            broken = b"\x1f\x08" + bytes([0x80 | 3]) + b"\x00\x00\x00"
+            raw.call_block(request_block("/test.Echo/Unary", [broken]))
+            self.assertIsNotNone(raw.goaway)
+            self.assertEqual(raw.goaway.error_code, 9)  # COMPRESSION_ERROR
+            raw.close()
+
+    def test_grpcio_many_calls_in_flight_each_sees_its_token(self):
+        """grpcio (libgrpc's raw literals), 400 calls in flight on one connection, tokens
+        alternating in runs: several requests per read, cut and handed over in one pass."""
+        stub = self.channel.unary_unary("/test.Echo/Unary")
+        before = self.reuses()
+        tokens = [(TOKEN_A if (i // 7) % 2 else TOKEN_B).decode() for i in range(400)]
+        futures = [stub.future(b"%d" % i, timeout=TIMEOUT,
+                               metadata=[("authorization", tokens[i])]) for i in range(400)]
+        for i, future in enumerate(futures):
+            self.assertEqual(future.result(), b"%d" % i)
+            seen = dict(future.initial_metadata())
+            self.assertEqual(seen.get("x-authorization"), tokens[i], i)
+            self.assertNotIn("x-authorization-repeated", seen)
+        self.assertGreater(self.reuses() - before, 200)
+
+    def test_h2load_reused_token_all_2xx(self):
+        body = os.path.join(os.environ.get("TMPDIR", "/tmp"), "native_wire_auth_%d" % os.getpid())
+        with open(body, "wb") as f:
+            f.write(grpc_frame(b"h" * 100))
+        before = self.reuses()
+        try:
+            out = subprocess.run(
+                ["h2load", "-n", "4000", "-c", "4", "-m", "32", "-d", body,
+                 "-H", "content-type: application/grpc", "-H", "te: trailers",
+                 "-H", "authorization: " + TOKEN_A.decode(),
+                 "http://127.0.0.1:%d/test.Echo/Unary" % self.port],
+                capture_output=True, text=True, timeout=60).stdout
+        finally:
+            os.unlink(body)
+        self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
+        # All but a few per connection (the first ones, before it is remembered).
+        self.assertGreater(self.reuses() - before, 3000)
 
 
 class LimitsTest(unittest.TestCase):

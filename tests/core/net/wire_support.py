@@ -10,6 +10,8 @@ import grpc
 import h2.config
 import h2.connection
 import h2.events
+from hpack.huffman import HuffmanEncoder
+from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
 
 TIMEOUT = 10
 MAX_MESSAGE = 1 << 20  # echo_server's max_message_bytes
@@ -32,6 +34,55 @@ def grpc_frame(message, flags=0):
 def channel(port, own_connection=False):
     options = [("grpc.use_local_subchannel_pool", 1)] if own_connection else []
     return grpc.insecure_channel("127.0.0.1:%d" % port, options=options)
+
+
+def frame(kind, flags, stream_id, payload):
+    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream_id.to_bytes(4, "big") \
+        + payload
+
+
+# --- HPACK by hand (RFC 7541), for header blocks no library would encode this way ----------
+
+def hpack_int(value, prefix_bits, first=0):
+    limit = (1 << prefix_bits) - 1
+    if value < limit:
+        return bytes([first | value])
+    out = [first | limit]
+    value -= limit
+    while value >= 128:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def hpack_string(value, huffman=False):
+    if huffman:
+        coded = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(value)
+        return hpack_int(len(coded), 7, 0x80) + coded
+    return hpack_int(len(value), 7) + value
+
+
+def never_indexed_authorization(value, huffman=True):
+    """nghttp2's way (h2load, grpc-js, Envoy): never indexed, name static entry 23."""
+    return b"\x1f\x08" + hpack_string(value, huffman)
+
+
+def raw_authorization(value):
+    """libgrpc's way: without indexing, name and value raw literals."""
+    return b"\x00" + hpack_string(b"authorization") + hpack_string(value)
+
+
+def request_block(path, fields=(), fields_first=False):
+    """A gRPC request's header block of literals without indexing (the server's dynamic table
+    stays empty), with `fields` (encoded representations) after the regular headers, or before
+    the pseudo-headers."""
+    pseudo = (b"\x83\x86" + b"\x04" + hpack_string(path.encode()) +  # POST, http, :path
+              b"\x01" + hpack_string(b"localhost"))                 # :authority
+    regular = (b"\x0f\x10" + hpack_string(b"application/grpc") +     # content-type (31)
+               b"\x00" + hpack_string(b"te") + hpack_string(b"trailers"))
+    extra = b"".join(fields)
+    return extra + pseudo + regular if fields_first else pseudo + regular + extra
 
 
 class RawH2:
@@ -59,6 +110,33 @@ class RawH2:
         if body is not None:
             self.conn.send_data(sid, body, end_stream=end)
         self.sock.sendall(self.conn.data_to_send())
+        return sid
+
+    def send_block(self, block, pad=0, priority=False, split_at=None):
+        """A request with no message whose HEADERS carry `block` as given (h2 opens the stream
+        in its own books; its encoding is dropped, so only hand-built blocks may be sent on
+        this connection). `pad` bytes of padding, a PRIORITY section, or the block split into
+        HEADERS + CONTINUATION at `split_at`."""
+        self.sock.sendall(self.conn.data_to_send())
+        sid = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", "/"),
+                                     (":authority", "x")], end_stream=True)
+        self.conn.data_to_send()
+        first = block if split_at is None else block[:split_at]
+        flags = 0x1 | (0x4 if split_at is None else 0) | (0x8 if pad else 0) | (
+            0x20 if priority else 0)
+        payload = ((bytes([pad]) if pad else b"") + (b"\x00\x00\x00\x00\x0f" if priority else b"")
+                   + first + b"\x00" * pad)
+        frames = frame(0x1, flags, sid, payload)
+        if split_at is not None:
+            frames += frame(0x9, 0x4, sid, block[split_at:])
+        self.sock.sendall(frames)
+        return sid
+
+    def call_block(self, *args, **kwargs):
+        """send_block, then waits for the stream's end or reset; returns its stream id."""
+        sid = self.send_block(*args, **kwargs)
+        self.pump(lambda: sid in self.ended or sid in self.reset or self.goaway is not None)
         return sid
 
     def pump(self, until, timeout=TIMEOUT, ack=True):

@@ -1,0 +1,68 @@
+// Fuzz target: what core/net reads of a client's bytes before nghttp2 does (Connection::Receive)
+// — the frame follower (request_frame_scanner.h) over the bytes after the connection preface,
+// cut into reads of sizes drawn from the input's first byte, and the HPACK walk and the
+// `authorization` decoding (hpack_authorization.h) over every block it reports and over the
+// input taken as one block. Checked: nothing is read outside the input (ASan), every report
+// lies inside its read and its frame, a read is always consumed to its end, and a decoded value
+// is one nghttp2 would accept.
+
+#include <nghttp2/nghttp2.h>
+
+#include <string>
+#include <vector>
+
+#include "core/net/hpack_authorization.h"
+#include "core/net/request_frame_scanner.h"
+#include "tests/fuzz/fuzz_support.h"
+
+namespace percore::net {
+namespace {
+
+void CheckDecoded(std::string_view wire_value) {
+  std::optional<std::string> value = DecodeAuthorizationValue(wire_value);
+  if (!value) return;
+  FUZZ_CHECK(nghttp2_check_header_value_rfc9113(reinterpret_cast<const uint8_t*>(value->data()),
+                                                value->size()) != 0);
+}
+
+void CheckBlock(const uint8_t* block, size_t size) {
+  std::optional<AuthorizationLiteral> found = FindAuthorizationLiteral(block, size);
+  if (!found) return;
+  FUZZ_CHECK(found->begin < found->end && found->end <= size);
+  const auto* value = reinterpret_cast<const uint8_t*>(found->wire_value.data());
+  FUZZ_CHECK(value > block + found->begin &&
+             value + found->wire_value.size() == block + found->end);
+  CheckDecoded(found->wire_value);
+}
+
+}  // namespace
+}  // namespace percore::net
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace percore::net;
+  if (size == 0) return 0;
+  CheckBlock(data + 1, size - 1);
+  const size_t read_size = 1 + data[0] % 64 * 37;  // 1 .. 2332 bytes a read
+  std::string stream = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  stream.append(reinterpret_cast<const char*>(data + 1), size - 1);
+  RequestFrameScanner scanner;
+  for (size_t from = 0; from < stream.size(); from += read_size) {
+    std::vector<uint8_t> read(
+        stream.begin() + static_cast<long>(from),
+        stream.begin() + static_cast<long>(std::min(stream.size(), from + read_size)));
+    size_t cursor = 0;
+    while (auto found = scanner.Next(read.data(), read.size(), &cursor, /*look=*/true)) {
+      FUZZ_CHECK(cursor == found->frame_end && found->frame_end <= read.size());
+      FUZZ_CHECK(found->frame_begin + RequestFrameScanner::kFrameHeaderBytes <=
+                 found->literal.begin);
+      FUZZ_CHECK(found->literal.begin < found->literal.end &&
+                 found->literal.end <= found->frame_end);
+      FUZZ_CHECK(found->frame_end - found->frame_begin - RequestFrameScanner::kFrameHeaderBytes ==
+                 RequestFrameScanner::FrameLength(read.data() + found->frame_begin));
+      FUZZ_CHECK(found->stream_id % 2 == 1);
+      CheckDecoded(found->literal.wire_value);
+    }
+    FUZZ_CHECK(cursor == read.size());
+  }
+  return 0;
+}
