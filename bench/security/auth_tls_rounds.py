@@ -4,12 +4,15 @@ so run-to-run noise shows: GetUser with no auth, with a reused HS256 token, and 
 ListUsers(page_size 1000) in plaintext and over TLS; on both transports. The first use of a
 token per algorithm is the micro-benchmark build/release/bench/security/security_bench.
 Usage, from a checkout on a quiet machine:
-  PYTHONPATH=bench:tools/pylib python3 bench/security/auth_tls_rounds.py BUILD [ROUNDS [SECONDS]]
+  PYTHONPATH=bench:tools/pylib python3 bench/security/auth_tls_rounds.py BUILD[,BUILD2...]
+      [ROUNDS [SECONDS]] [--transports grpc,native] [--variants get,token,tls,list,list-tls]
+Several builds (comma-separated) are alternated within each round, so two binaries compare in
+the same minutes.
 """
+import argparse
 import os
 import re
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -73,10 +76,16 @@ def h2load(server, scheme, path, body, seconds, token):
 
 
 def main():
-    build = sys.argv[1]
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 5
-    env.use_build(build)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("builds")
+    parser.add_argument("rounds", nargs="?", type=int, default=3)
+    parser.add_argument("seconds", nargs="?", type=int, default=5)
+    parser.add_argument("--transports", default="grpc,native")
+    parser.add_argument("--variants", default="get,token,tls,list,list-tls")
+    args = parser.parse_args()
+    builds = args.builds.split(",")
+    rounds, seconds = args.rounds, args.seconds
+    env.use_build(builds[0])
     tmp = tempfile.TemporaryDirectory(prefix="percore-bench-security-")
     cert, key = make_certificate(tmp.name)
     secret_file = os.path.join(tmp.name, "secret")
@@ -88,14 +97,17 @@ def main():
     auth_flags = ["--jwt-secret-file", secret_file]
     list_body = b"\x08" + bytes([0xe8, 0x07])  # ListUsersRequest{page_size = 1000}
     # (name, server flags, scheme, with token, rpc)
-    variants = [("GetUser plaintext", [], "http", False, "get"),
-                ("GetUser reused HS256 token", auth_flags, "http", True, "get"),
-                ("GetUser TLS", tls_flags, "https", False, "get"),
-                ("ListUsers(1000) plaintext", [], "http", False, "list"),
-                ("ListUsers(1000) TLS", tls_flags, "https", False, "list")]
-    for r in range(rounds):
-        for native in (False, True):
-            for name, flags, scheme, with_token, rpc in variants:
+    variants = {"get": ("GetUser plaintext", [], "http", False, "get"),
+                "token": ("GetUser reused HS256 token", auth_flags, "http", True, "get"),
+                "tls": ("GetUser TLS", tls_flags, "https", False, "get"),
+                "list": ("ListUsers(1000) plaintext", [], "http", False, "list"),
+                "list-tls": ("ListUsers(1000) TLS", tls_flags, "https", False, "list")}
+    chosen = [variants[v] for v in args.variants.split(",")]
+    transports = [t == "native" for t in args.transports.split(",")]
+    for r, build in ((r, b) for r in range(rounds) for b in builds):
+        env.use_build(build)
+        for native in transports:
+            for name, flags, scheme, with_token, rpc in chosen:
                 server = servers.Measured(name, servers.percore_cmd(1, False, native) + flags)
                 try:
                     user_id = seed(server, cert if scheme == "https" else None,
@@ -109,8 +121,9 @@ def main():
                         rate = h2load(server, scheme, "/user.v1.UserService/ListUsers",
                                       list_body, seconds, None)
                         figure = "%9.0f messages/s" % (rate * USERS)
-                    print("round %d %-7s %-28s %s" % (r, "native" if native else "libgrpc",
-                                                      name, figure), flush=True)
+                    print("round %d %s%-7s %-28s %s" % (
+                        r, build + " " if len(builds) > 1 else "",
+                        "native" if native else "libgrpc", name, figure), flush=True)
                 finally:
                     server.stop()
     tmp.cleanup()
