@@ -154,8 +154,8 @@ class Connection final : public runtime::FdHandler, public runtime::Deferred {
   size_t owed_window_ = 0;
   // Request headers are looked into for an `authorization` literal once the client has sent one
   // (a client without tokens pays only the frame walk).
-  RequestFrameScanner frames_;
-  AuthorizationMemo authorization_;
+  RequestFrameScanner frame_scanner_;
+  AuthorizationMemo authorization_memo_;
   bool authorization_seen_ = false;
   // The stream whose literal was cut: given the value before its header block is reported done.
   int32_t inject_stream_ = 0;

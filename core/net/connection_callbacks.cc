@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/net/connection.h"
+#include "core/net/request_header_rules.h"
 #include "core/net/stream.h"
 
 namespace percore::net {
@@ -27,14 +28,20 @@ int Connection::OnBeginHeaders(nghttp2_session* session, const nghttp2_frame* fr
 
 int Connection::OnHeader(nghttp2_session* session, const nghttp2_frame* frame, const uint8_t* name,
                          size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
-  if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-    return 0;  // the client's trailers carry nothing gRPC uses
-  }
+  if (frame->hd.type != NGHTTP2_HEADERS) return 0;
   Stream* stream = StreamOf(session, frame->hd.stream_id);
   if (stream == nullptr) return 0;
-  bool ok = stream->OnHeader({reinterpret_cast<const char*>(name), namelen},
-                             {reinterpret_cast<const char*>(value), valuelen});
-  return ok ? 0 : NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream only
+  const std::string_view field(reinterpret_cast<const char*>(name), namelen);
+  const std::string_view content(reinterpret_cast<const char*>(value), valuelen);
+  // A malformed request is reset with PROTOCOL_ERROR, as nghttp2's own checks did (RFC 9113
+  // §8.1.1); the rest of its block still goes through nghttp2's HPACK decoder, unread.
+  if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
+    // The client's trailers carry nothing gRPC uses; still no pseudo-header, and valid fields.
+    if (!ValidFieldName(field) || !ValidFieldValue(content)) stream->ResetMalformed();
+    return 0;
+  }
+  if (!stream->OnHeader(field, content)) stream->ResetMalformed();
+  return 0;
 }
 
 int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame, void* self) {
@@ -43,18 +50,35 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
     case NGHTTP2_HEADERS: {
       Stream* stream = StreamOf(session, frame->hd.stream_id);
       if (stream == nullptr) return 0;
+      auto* connection = static_cast<Connection*>(self);
+      if (frame->headers.cat == NGHTTP2_HCAT_REQUEST &&
+          connection->inject_stream_ == frame->hd.stream_id) {
+        connection->InjectAuthorization();  // the cut literal had ended the block
+      }
+      if (stream->malformed()) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        auto* connection = static_cast<Connection*>(self);
-        if (connection->inject_stream_ == frame->hd.stream_id) connection->InjectAuthorization();
+        if (!stream->RequestHeadersComplete() || (end_stream && !stream->ContentLengthMet())) {
+          stream->ResetMalformed();
+          return 0;
+        }
         stream->OnHeadersDone(end_stream);
-      } else if (end_stream) {
+      } else if (!end_stream || !stream->ContentLengthMet()) {
+        stream->ResetMalformed();  // trailers must end the stream (RFC 9113 §8.1)
+      } else {
         stream->OnEndStream();  // trailers from the client end its side
       }
       return 0;
     }
     case NGHTTP2_DATA:
       if (end_stream) {
-        if (Stream* stream = StreamOf(session, frame->hd.stream_id)) stream->OnEndStream();
+        if (Stream* stream = StreamOf(session, frame->hd.stream_id)) {
+          if (stream->malformed()) return 0;
+          if (stream->ContentLengthMet()) {
+            stream->OnEndStream();
+          } else {
+            stream->ResetMalformed();
+          }
+        }
       }
       return 0;
     case NGHTTP2_PING:
@@ -75,9 +99,7 @@ void Connection::InjectAuthorization() {
   if (id == 0) return;
   Stream* stream = StreamOf(session_, id);
   if (stream == nullptr) return;  // refused or reset by nghttp2: nothing reads it
-  if (!stream->OnHandedOverAuthorization(authorization_.value())) {
-    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_PROTOCOL_ERROR);
-  }
+  if (!stream->OnHandedOverAuthorization(authorization_memo_.value())) stream->ResetMalformed();
 }
 
 void Connection::AddBuffered(int64_t delta) {
@@ -105,6 +127,7 @@ int Connection::OnDataChunk(nghttp2_session* session, uint8_t, int32_t stream_id
     nghttp2_session_consume_stream(session, stream_id, len);
     return 0;
   }
+  if (!stream->CountData(len)) stream->ResetMalformed();  // more than its content-length
   stream->OnData(data, len);
   return 0;
 }

@@ -52,18 +52,24 @@ bool SkipString(const uint8_t* block, size_t size, size_t* pos, std::string_view
 
 std::optional<AuthorizationLiteral> FindAuthorizationLiteral(const uint8_t* block, size_t size) {
   size_t pos = 0;
+  bool field_seen = false;  // a table size update after a field is an HPACK error (§4.2)
   while (pos < size) {
     const size_t begin = pos;
     const uint8_t first = block[pos];
     uint64_t index = 0;
     if ((first & 0x80) != 0) {  // §6.1 indexed field
       if (!ReadInteger(block, size, &pos, 7, &index) || index == 0) return std::nullopt;
+      field_seen = true;
       continue;
     }
     if ((first & 0xe0) == 0x20) {  // §6.3 dynamic table size update
-      if (!ReadInteger(block, size, &pos, 5, &index)) return std::nullopt;
+      // After a field it is nghttp2's to refuse (COMPRESSION_ERROR): cutting the literal before
+      // it could make it legal.
+      if (field_seen || !ReadInteger(block, size, &pos, 5, &index)) return std::nullopt;
       continue;
     }
+    const bool first_field = !field_seen;
+    field_seen = true;
     // §6.2: a literal, with incremental indexing (6-bit index) or not (4 bits).
     const bool indexing = (first & 0x40) != 0;
     if (!ReadInteger(block, size, &pos, indexing ? 6 : 4, &index)) return std::nullopt;
@@ -73,6 +79,9 @@ std::optional<AuthorizationLiteral> FindAuthorizationLiteral(const uint8_t* bloc
     if (!SkipString(block, size, &pos, &value)) return std::nullopt;
     if (indexing) continue;  // it enters the dynamic table: nghttp2 must see it
     if (index != kAuthorizationIndex && !(index == 0 && name == kRawAuthorizationName)) continue;
+    // A table size update right after a first field is an error nghttp2 must see: cut, the
+    // literal would leave the update first in the block, where it is legal.
+    if (first_field && pos < size && (block[pos] & 0xe0) == 0x20) return std::nullopt;
     // The first one. The rest of the block is nghttp2's to parse: a second `authorization`
     // reaches the stream from there, and the call is refused for carrying two.
     return AuthorizationLiteral{begin, pos, value};

@@ -13,11 +13,6 @@ constexpr uint8_t kPadded = 0x8;
 constexpr uint8_t kPriority = 0x20;
 constexpr size_t kPriorityBytes = 5;
 
-int32_t StreamIdOf(const uint8_t* header) {
-  return static_cast<int32_t>((uint32_t{header[5] & 0x7fu} << 24) | (uint32_t{header[6]} << 16) |
-                              (uint32_t{header[7]} << 8) | header[8]);
-}
-
 }  // namespace
 
 size_t RequestFrameScanner::CarryOver(const uint8_t* data, size_t size, size_t at) {

@@ -48,13 +48,15 @@ class RequestFrameScanner {
     header[1] = static_cast<uint8_t>(length >> 8);
     header[2] = static_cast<uint8_t>(length);
   }
+  static int32_t StreamIdOf(const uint8_t* header) {
+    return static_cast<int32_t>((uint32_t{header[5] & 0x7fu} << 24) | (uint32_t{header[6]} << 16) |
+                                (uint32_t{header[7]} << 8) | header[8]);
+  }
 
  private:
   // A HEADERS frame's header: true when it opens a new request stream (noted).
   bool IsNewRequest(const uint8_t* header) {
-    const int32_t id =
-        static_cast<int32_t>((uint32_t{header[5] & 0x7fu} << 24) | (uint32_t{header[6]} << 16) |
-                             (uint32_t{header[7]} << 8) | header[8]);
+    const int32_t id = StreamIdOf(header);
     if ((id & 1) == 0 || id <= last_request_stream_) return false;  // trailers, or no request
     last_request_stream_ = id;
     return true;

@@ -10,6 +10,7 @@
 #include "core/net/connection.h"
 #include "core/net/dispatcher.h"
 #include "core/net/grpc_wire.h"
+#include "core/net/request_header_rules.h"
 #include "core/net/shard_server.h"
 #include "core/runtime/shard.h"
 
@@ -23,19 +24,35 @@ bool EndsWith(std::string_view s, std::string_view suffix) {
 constexpr std::string_view kAuthorizationKey = "authorization";
 
 // Request headers the wire layer consumes itself (kOther: read by nobody); kMetadata, the
-// rest, is the call's metadata. Told apart by size first: one comparison for most names.
+// rest, is the call's metadata (its name checked: the known names are valid by equality).
+// Told apart by size first: one comparison for most names.
 enum class HeaderKind {
   kMetadata,
   kAuthorization,  // metadata, and the connection starts looking for it (Connection::Receive)
   kContentType,
   kGrpcEncoding,
   kGrpcTimeout,
+  kTe,
+  kContentLength,
+  kHost,
+  kConnectionSpecific,  // RFC 9113 §8.2.2: malformed in HTTP/2
   kOther
 };
 HeaderKind KindOf(std::string_view name) {
   switch (name.size()) {
     case 2:
-      return name == "te" ? HeaderKind::kOther : HeaderKind::kMetadata;
+      return name == "te" ? HeaderKind::kTe : HeaderKind::kMetadata;
+    case 4:
+      return name == "host" ? HeaderKind::kHost : HeaderKind::kMetadata;
+    case 7:
+      return name == "upgrade" ? HeaderKind::kConnectionSpecific : HeaderKind::kMetadata;
+    case 10:
+      return name == "connection" || name == "keep-alive" ? HeaderKind::kConnectionSpecific
+                                                          : HeaderKind::kMetadata;
+    case 16:
+      return name == "proxy-connection" ? HeaderKind::kConnectionSpecific : HeaderKind::kMetadata;
+    case 17:
+      return name == "transfer-encoding" ? HeaderKind::kConnectionSpecific : HeaderKind::kMetadata;
     case 12:
       return name == "content-type"   ? HeaderKind::kContentType
              : name == "grpc-timeout" ? HeaderKind::kGrpcTimeout
@@ -45,7 +62,7 @@ HeaderKind KindOf(std::string_view name) {
              : name == kAuthorizationKey ? HeaderKind::kAuthorization
                                          : HeaderKind::kMetadata;
     case 14:
-      return name == "content-length" ? HeaderKind::kOther : HeaderKind::kMetadata;
+      return name == "content-length" ? HeaderKind::kContentLength : HeaderKind::kMetadata;
     case 20:
       return name == "grpc-accept-encoding" ? HeaderKind::kOther : HeaderKind::kMetadata;
     default:
@@ -113,40 +130,76 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
     headers_too_large_ = true;  // answered once the block is complete; nothing more is kept
     return true;
   }
+  // RFC 9113 §8.2-8.3 (request_header_rules.h): false makes the request malformed.
+  if (malformed_) return true;  // reset already; the rest of its block is not looked at
   if (name.empty()) return false;
   if (name[0] == ':') {
-    // nghttp2 refuses a pseudo-header after a regular field; this catches one after the
-    // `authorization` the connection handed over itself (Connection::Receive).
-    if (authorization_handed_over_) return false;
-    if (name == ":path") {
+    std::optional<PseudoHeader> which = PseudoHeaderOf(name);
+    const auto bit = static_cast<uint8_t>(which.value_or(PseudoHeader{}));
+    if (!which || regular_header_seen_ || (pseudo_seen_ & bit) != 0 ||
+        !ValidPseudoValue(*which, value)) {
+      return false;
+    }
+    pseudo_seen_ |= bit;
+    if (*which == PseudoHeader::kPath) {
       path_ = Intern(value);
-    } else if (name == ":method") {
+    } else if (*which == PseudoHeader::kMethod) {
       post_ = value == "POST";
-    } else if (name == ":authority") {
+    } else if (*which == PseudoHeader::kAuthority) {
       authority_ = Intern(value);
     }
     return true;
   }
+  regular_header_seen_ = true;
+  // Every value is checked (ValidFieldValue) unless what is done with it already proves it
+  // valid: an exact match, or a parse that takes only digits and letters.
   switch (KindOf(name)) {
     case HeaderKind::kContentType:
+      if (value == "application/grpc") {
+        grpc_content_type_ = true;
+        return true;
+      }
       grpc_content_type_ = IsGrpcContentType(value);
-      return true;
+      return ValidFieldValue(value);
     case HeaderKind::kGrpcEncoding:
-      if (value != "identity") encoding_ = value;  // the rare case: allocates only then
-      return true;
+      if (value == "identity") return true;
+      encoding_ = value;  // the rare case: allocates only then
+      return ValidFieldValue(value);
     case HeaderKind::kGrpcTimeout:
       if (auto timeout = ParseGrpcTimeout(value)) {
         deadline_ = runtime::Clock::now() + *timeout;
+        return true;
       }
+      return ValidFieldValue(value);
+    case HeaderKind::kTe:
+      return ValidTe(value);
+    case HeaderKind::kContentLength: {
+      std::optional<int64_t> length = ParseContentLength(value);
+      if (!length || content_length_ >= 0) return false;
+      content_length_ = *length;
       return true;
+    }
+    case HeaderKind::kHost:
+      if (host_seen_ || !ValidPseudoValue(PseudoHeader::kAuthority, value)) return false;
+      host_seen_ = true;
+      return true;
+    case HeaderKind::kConnectionSpecific:
+      return false;
     case HeaderKind::kOther:
-      return true;
+      return ValidFieldValue(value);
     case HeaderKind::kAuthorization:
       connection_->NoteAuthorization();
+      if (!ValidFieldValue(value)) return false;
       break;
     case HeaderKind::kMetadata:
+      if (!ValidFieldName(name) || !ValidFieldValue(value)) return false;
       break;
   }
+  AddMetadata(name, value);
+  return true;
+}
+
+void Stream::AddMetadata(std::string_view name, std::string_view value) {
   if (arena_.capacity() < kArenaReserve) arena_.reserve(kArenaReserve);
   if (entries_.empty()) entries_.reserve(kEntriesReserve);
   Entry entry{static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(name.size()), 0, 0};
@@ -159,12 +212,45 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
   }
   entry.value_size = static_cast<uint32_t>(arena_.size() - entry.value_offset);
   entries_.push_back(entry);
-  return true;
 }
 
 bool Stream::OnHandedOverAuthorization(std::string_view value) {
-  authorization_handed_over_ = true;
-  return OnHeader(kAuthorizationKey, value);
+  // OnHeader's path for `authorization`, less the value check: this value passed it (and
+  // nghttp2's decoding) when the connection first took it.
+  header_bytes_ += static_cast<uint32_t>(kAuthorizationKey.size() + value.size() + 32);
+  if (header_bytes_ > connection_->options().max_header_list_bytes) {
+    headers_too_large_ = true;
+    return true;
+  }
+  regular_header_seen_ = true;
+  AddMetadata(kAuthorizationKey, value);
+  return true;
+}
+
+bool Stream::RequestHeadersComplete() const {
+  constexpr uint8_t kRequired = static_cast<uint8_t>(PseudoHeader::kMethod) |
+                                static_cast<uint8_t>(PseudoHeader::kScheme) |
+                                static_cast<uint8_t>(PseudoHeader::kPath);
+  if (headers_too_large_) return true;  // answered RESOURCE_EXHAUSTED; not all was looked at
+  return (pseudo_seen_ & kRequired) == kRequired &&
+         ((pseudo_seen_ & static_cast<uint8_t>(PseudoHeader::kAuthority)) != 0 || host_seen_);
+}
+
+bool Stream::CountData(size_t bytes) {
+  data_bytes_ += static_cast<int64_t>(bytes);
+  return content_length_ < 0 || data_bytes_ <= content_length_;
+}
+
+bool Stream::ContentLengthMet() const {
+  return content_length_ < 0 || data_bytes_ == content_length_;
+}
+
+void Stream::ResetMalformed() {
+  if (malformed_ || closed_ || !connection_->open()) return;
+  malformed_ = true;
+  nghttp2_submit_rst_stream(connection_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_PROTOCOL_ERROR);
+  if (!cancelled_ && !finished_) MarkCancelled();
+  ScheduleFlush();
 }
 
 Stream::Slice Stream::Intern(std::string_view value) {

@@ -117,6 +117,15 @@ class Stream {
   // From the connection (nghttp2 callbacks).
   bool OnHeader(std::string_view name, std::string_view value);  // false: reset the stream
   bool OnHandedOverAuthorization(std::string_view value);        // the same
+  // The block ended: :method, :scheme, :path and an authority (:authority or host) came.
+  bool RequestHeadersComplete() const;
+  // DATA bytes against `content-length`: false once over it; ContentLengthMet at END_STREAM.
+  bool CountData(size_t bytes);
+  bool ContentLengthMet() const;
+  // A malformed request (RFC 9113 §8.1.1): RST_STREAM PROTOCOL_ERROR; the handler, if any, is
+  // cancelled.
+  void ResetMalformed();
+  bool malformed() const { return malformed_; }
   void OnHeadersDone(bool end_stream);
   void OnData(const uint8_t* data, size_t size);
   void OnEndStream();
@@ -132,7 +141,8 @@ class Stream {
   void MarkCancelled();
   void OnDeadline();
   Slice Intern(std::string_view value);
-  bool KeyIs(const Entry& e, std::string_view key) const {  // sizes first: mostly no memcmp
+  void AddMetadata(std::string_view name, std::string_view value);  // into arena_ and entries_
+  bool KeyIs(const Entry& e, std::string_view key) const {          // sizes first: mostly no memcmp
     return e.key_size == key.size() &&
            std::memcmp(arena_.data() + e.key_offset, key.data(), key.size()) == 0;
   }
@@ -163,9 +173,15 @@ class Stream {
   uint32_t header_bytes_ = 0;
   bool headers_too_large_ = false;
   bool bad_metadata_ = false;
-  // Connection::Receive cut the `authorization` literal and gave its value: no pseudo-header
-  // may follow it (RFC 9113 §8.3; nghttp2 checks that for the fields it decodes).
-  bool authorization_handed_over_ = false;
+  // RFC 9113 §8.3 (request_header_rules.h): the pseudo-headers seen (PseudoHeader bits), whether
+  // a regular field came (no pseudo-header may follow), `host`, `content-length` (-1: none) and
+  // the DATA bytes received against it.
+  bool malformed_ = false;  // reset for it (ResetMalformed)
+  uint8_t pseudo_seen_ = 0;
+  bool regular_header_seen_ = false;
+  bool host_seen_ = false;
+  int64_t content_length_ = -1;
+  int64_t data_bytes_ = 0;
   runtime::Clock::time_point deadline_ = runtime::Clock::time_point::max();
   runtime::TimerId deadline_timer_ = 0;
 

@@ -2,9 +2,10 @@
 // — the frame follower (request_frame_scanner.h) over the bytes after the connection preface,
 // cut into reads of sizes drawn from the input's first byte, and the HPACK walk and the
 // `authorization` decoding (hpack_authorization.h) over every block it reports and over the
-// input taken as one block. Checked: nothing is read outside the input (ASan), every report
-// lies inside its read and its frame, a read is always consumed to its end, and a decoded value
-// is one nghttp2 would accept.
+// input taken as one block; and the request field rules (request_header_rules.h) on the input
+// as a value, a path and a name. Checked: nothing is read outside the input (ASan), every report
+// lies inside its read and its frame, a raw literal decodes to its own octets, and each rule
+// answers as nghttp2's check it replaces.
 
 #include <nghttp2/nghttp2.h>
 
@@ -13,16 +14,31 @@
 
 #include "core/net/hpack_authorization.h"
 #include "core/net/request_frame_scanner.h"
+#include "core/net/request_header_rules.h"
 #include "tests/fuzz/fuzz_support.h"
 
 namespace percore::net {
 namespace {
 
+// The decoding must never read outside the literal or crash, whatever its bytes (ASan); a value
+// it returns came out of nghttp2's decoder whole, so a raw literal decodes to its own octets.
 void CheckDecoded(std::string_view wire_value) {
   std::optional<std::string> value = DecodeAuthorizationValue(wire_value);
-  if (!value) return;
-  FUZZ_CHECK(nghttp2_check_header_value_rfc9113(reinterpret_cast<const uint8_t*>(value->data()),
-                                                value->size()) != 0);
+  if (!value || wire_value.empty() || (static_cast<uint8_t>(wire_value[0]) & 0x80) != 0) return;
+  FUZZ_CHECK(wire_value.size() >= value->size() &&
+             wire_value.substr(wire_value.size() - value->size()) == *value);
+}
+
+// percore's field rules (sixteen bytes a step) against nghttp2's own checks, which they replace
+// (request_header_rules.h): the same answer for every input.
+void CheckRules(const uint8_t* data, size_t size) {
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  FUZZ_CHECK(ValidFieldValue(text) == (nghttp2_check_header_value_rfc9113(data, size) != 0));
+  FUZZ_CHECK(ValidPseudoValue(PseudoHeader::kPath, text) ==
+             (size > 0 && nghttp2_check_path(data, size) != 0));
+  if (size > 0 && data[0] != ':') {
+    FUZZ_CHECK(ValidFieldName(text) == (nghttp2_check_header_name(data, size) != 0));
+  }
 }
 
 void CheckBlock(const uint8_t* block, size_t size) {
@@ -42,6 +58,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace percore::net;
   if (size == 0) return 0;
   CheckBlock(data + 1, size - 1);
+  CheckRules(data + 1, size - 1);
   const size_t read_size = 1 + data[0] % 64 * 37;  // 1 .. 2332 bytes a read
   std::string stream = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   stream.append(reinterpret_cast<const char*>(data + 1), size - 1);

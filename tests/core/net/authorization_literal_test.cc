@@ -97,12 +97,25 @@ TEST(FindAuthorizationLiteralTest, IgnoresWhatTouchesTheDynamicTableOrIsNotAutho
       std::string(1, '\0') + RawString("authorizatioN") + literal,
       std::string("\xbe"),          // indexed, dynamic entry 62
       std::string("\x3f\xe1\x1f"),  // a table size update, nothing else
+      // Table size updates after a field are nghttp2's to refuse: no cut may make one legal.
+      std::string("\x83\x20\x1f\x08") + literal,
+      std::string("\x1f\x08") + literal + "\x20\x83",
   };
   for (const std::string& block : blocks) {
     EXPECT_FALSE(
         FindAuthorizationLiteral(reinterpret_cast<const uint8_t*>(block.data()), block.size()))
         << block.size();
   }
+}
+
+TEST(FindAuthorizationLiteralTest, TakesALiteralAfterALegalTableSizeUpdate) {
+  const std::string literal = RawString(kToken);
+  const std::string block = std::string("\x20\x1f\x08", 3) + literal + "\x83";
+  auto found =
+      FindAuthorizationLiteral(reinterpret_cast<const uint8_t*>(block.data()), block.size());
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->begin, 1u);
+  EXPECT_EQ(found->wire_value, literal);
 }
 
 TEST(FindAuthorizationLiteralTest, TruncatedBlocksNeverReadPastTheirEnd) {
@@ -159,7 +172,7 @@ ClientBytes MakeClientBytes() {
   c.bytes += Frame(0x1, 0x4, 2, block);                // even: not a request
   c.bytes += Frame(0x1, 0x0, 5, block.substr(0, 10));  // HEADERS + CONTINUATION
   c.bytes += Frame(0x9, 0x4, 5, block.substr(10));
-  c.bytes += Frame(0x8, 0, 0, "\x00\x00\x10\x00");  // WINDOW_UPDATE
+  c.bytes += Frame(0x8, 0, 0, std::string("\x00\x00\x10\x00", 4));  // WINDOW_UPDATE
   c.bytes += Frame(0x1, 0x4, 7, block);
   c.bytes += Frame(0x1, 0x4, 3, block);  // 3 again: not new
   c.with_literal = {1, 3, 7};

@@ -15,8 +15,9 @@ import unittest
 import grpc
 
 import wire_support
-from wire_support import (MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame,
-                          never_indexed_authorization, raw_authorization, request_block)
+from wire_support import (MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame, hpack_string,
+                          literal, never_indexed_authorization, raw_authorization,
+                          request_block)
 
 TOKEN_A = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0." + b"A" * 100
 TOKEN_B = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0." + b"B" * 100  # as long as A
@@ -360,6 +361,7 @@ class AuthorizationHandOverTest(unittest.TestCase):
         for _ in range(3):
             sid = raw.call_block(request_block("/test.Echo/Unary", [one], fields_first=True))
             self.assertIn(sid, raw.reset)
+            self.assertEqual(raw.reset_codes[sid], 1)  # PROTOCOL_ERROR
             self.assertNotIn("x-authorization", raw.headers.get(sid, {}))
         for _ in range(3):
             sid = raw.call_block(request_block("/test.Echo/Unary", [one]))
@@ -367,6 +369,7 @@ class AuthorizationHandOverTest(unittest.TestCase):
         before = self.reuses()
         sid = raw.call_block(request_block("/test.Echo/Unary", [one], fields_first=True))
         self.assertIn(sid, raw.reset)
+        self.assertEqual(raw.reset_codes[sid], 1)
         self.assertEqual(self.reuses() - before, 1)
         sid = raw.call_block(request_block("/test.Echo/Unary", [one]))
         self.assertEqual(self.seen(raw, sid), (TOKEN_A.decode(), None))
@@ -395,6 +398,21 @@ class AuthorizationHandOverTest(unittest.TestCase):
             raw.call_block(request_block("/test.Echo/Unary", [broken]))
             self.assertIsNotNone(raw.goaway)
             self.assertEqual(raw.goaway.error_code, 9)  # COMPRESSION_ERROR
+            raw.close()
+
+    def test_a_table_size_update_after_the_literal_stays_an_error(self):
+        """A dynamic table size update after a field is an HPACK error (RFC 7541 §4.2). Cutting
+        the literal before it must not make it legal: the connection gets COMPRESSION_ERROR
+        whether the literal was remembered or not."""
+        good = never_indexed_authorization(TOKEN_A)
+        for warm in [0, 2]:
+            raw = RawH2(self.port)
+            for _ in range(warm):
+                raw.call_block(request_block("/test.Echo/Unary", [good]))
+            block = good + b"\x20" + request_block("/test.Echo/Unary")
+            raw.call_block(block)
+            self.assertIsNotNone(raw.goaway, warm)
+            self.assertEqual(raw.goaway.error_code, 9, warm)  # COMPRESSION_ERROR
             raw.close()
 
     def test_grpcio_many_calls_in_flight_each_sees_its_token(self):
@@ -429,6 +447,140 @@ class AuthorizationHandOverTest(unittest.TestCase):
         self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
         # All but a few per connection (the first ones, before it is remembered).
         self.assertGreater(self.reuses() - before, 3000)
+
+
+class MalformedRequestTest(unittest.TestCase):
+    """RFC 9113 §8.1.1-8.3: a malformed request is a stream error (the stream is reset, the
+    connection and its other streams go on). These rules were nghttp2's HTTP messaging checks
+    until the twelfth session; percore's own (core/net/request_header_rules.h) took over, and
+    this test pins what nghttp2 did (it passed against the old server too)."""
+    proc = None
+    port = 0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc, cls.port = start_server("--shards", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.send_signal(signal.SIGTERM)
+        out, _ = cls.proc.communicate(timeout=TIMEOUT)
+        assert cls.proc.returncode == 0, cls.proc.returncode
+        assert "live_streams=0" in out, out
+
+    POST = b"\x83"
+    HTTP = b"\x86"
+    PATH = b"\x04" + hpack_string(b"/test.Echo/Unary")
+    AUTHORITY = b"\x01" + hpack_string(b"localhost")
+    GRPC = b"\x0f\x10" + hpack_string(b"application/grpc")
+
+    def answered(self, raw, block, **kwargs):
+        sid = raw.call_block(block, **kwargs)
+        if sid in raw.reset:
+            self.assertEqual(raw.reset_codes[sid], 1)  # PROTOCOL_ERROR, as nghttp2 answered
+            return "reset"
+        if sid in raw.ended:
+            return raw.headers[sid].get("grpc-status", raw.headers[sid].get(":status"))
+        return "nothing"
+
+    def check(self, cases):
+        raw = RawH2(self.port)
+        good = self.POST + self.HTTP + self.PATH + self.AUTHORITY + self.GRPC
+        for name, block, want in cases:
+            self.assertEqual(self.answered(raw, block), want, name)
+            self.assertEqual(self.answered(raw, good), "0", "after " + name)  # it goes on
+        self.assertIsNone(raw.goaway)
+        raw.close()
+
+    def test_pseudo_headers(self):
+        P, H, A, G = self.PATH, self.HTTP, self.AUTHORITY, self.GRPC
+        M = self.POST
+        self.check([
+            ("well formed", M + H + P + A + G, "0"),
+            ("host instead of :authority", M + H + P + literal(b"host", b"localhost") + G, "0"),
+            ("no :method", H + P + A + G, "reset"),
+            ("no :scheme", M + P + A + G, "reset"),
+            ("no :path", M + H + A + G, "reset"),
+            ("no :authority nor host", M + H + P + G, "reset"),
+            ("two :path", M + H + P + P + A + G, "reset"),
+            ("two :method", M + M + H + P + A + G, "reset"),
+            ("two host", M + H + P + literal(b"host", b"a") + literal(b"host", b"a") + G,
+             "reset"),
+            ("a pseudo-header after a regular one", M + H + A + G + P, "reset"),
+            ("unknown pseudo-header", M + H + P + A + literal(b":foo", b"x") + G, "reset"),
+            (":status in a request", M + H + P + A + b"\x88" + G, "reset"),
+            ("empty :path", M + H + b"\x04\x00" + A + G, "reset"),
+            (":path with a space", M + H + b"\x04" + hpack_string(b"/a b") + A + G, "reset"),
+            ("empty :authority", M + H + P + b"\x01\x00" + G, "reset"),
+            (":method with a space", literal(b":method", b"PO ST") + H + P + A + G, "reset"),
+            (":scheme not a scheme", M + literal(b":scheme", b"1ttp") + P + A + G, "reset"),
+            ("GET is answered 405", b"\x82" + H + P + A + G, "405"),
+        ])
+
+    def test_regular_fields(self):
+        base = self.POST + self.HTTP + self.PATH + self.AUTHORITY + self.GRPC
+        self.check([
+            ("te: trailers", base + literal(b"te", b"trailers"), "0"),
+            ("te: Trailers", base + literal(b"te", b"Trailers"), "0"),
+            ("te: gzip", base + literal(b"te", b"gzip"), "reset"),
+            ("connection", base + literal(b"connection", b"close"), "reset"),
+            ("keep-alive", base + literal(b"keep-alive", b"1"), "reset"),
+            ("proxy-connection", base + literal(b"proxy-connection", b"x"), "reset"),
+            ("transfer-encoding", base + literal(b"transfer-encoding", b"chunked"), "reset"),
+            ("upgrade", base + literal(b"upgrade", b"h2c"), "reset"),
+            ("upper-case name", base + literal(b"X-Thing", b"1"), "reset"),
+            ("name with a space", base + literal(b"x thing", b"1"), "reset"),
+            ("name with a colon inside", base + literal(b"x:y", b"1"), "reset"),
+            ("empty name", base + literal(b"", b"1"), "reset"),
+            ("NUL in a value", base + literal(b"x-a", b"a\x00b"), "reset"),
+            ("CR in a value", base + literal(b"x-a", b"a\rb"), "reset"),
+            ("LF in a value", base + literal(b"x-a", b"a\nb"), "reset"),
+            ("DEL in a value", base + literal(b"x-a", b"a\x7fb"), "reset"),
+            ("a leading space", base + literal(b"x-a", b" ab"), "reset"),
+            ("a trailing tab", base + literal(b"x-a", b"ab\t"), "reset"),
+            ("a tab and obs-text inside", base + literal(b"x-a", b"a\tb\xff"), "0"),
+            ("an empty value", base + literal(b"x-a", b""), "0"),
+            ("content-length: 0", base + literal(b"content-length", b"0"), "0"),
+            ("content-length not a number", base + literal(b"content-length", b"1x"),
+             "reset"),
+            ("content-length twice", base + literal(b"content-length", b"0") * 2, "reset"),
+            ("content-length over the body", base + literal(b"content-length", b"5"),
+             "reset"),
+        ])
+
+    def test_content_length_and_data(self):
+        raw = RawH2(self.port)
+        base = self.POST + self.HTTP + self.PATH + self.AUTHORITY + self.GRPC
+        message = grpc_frame(b"hello")  # 10 bytes
+        for length, want in [(b"10", "0"), (b"9", "reset"), (b"11", "reset")]:
+            sid = raw.send_block(base + literal(b"content-length", length), end=False)
+            raw.send_frame(0x0, 0x1, sid, message)
+            raw.pump(lambda: sid in raw.ended or sid in raw.reset)
+            got = "reset" if sid in raw.reset else raw.headers[sid].get("grpc-status")
+            self.assertEqual(got, want, length)
+            self.assertEqual(raw.reset_codes.get(sid, 1), 1)
+            if want == "0":
+                self.assertEqual(raw.data[sid], message)
+        raw.close()
+
+    def test_trailers(self):
+        raw = RawH2(self.port)
+        base = self.POST + self.HTTP + self.PATH + self.AUTHORITY + self.GRPC
+        message = grpc_frame(b"hi")
+        # Trailers end the request; a pseudo-header in them, or trailers that do not end the
+        # stream, make it malformed.
+        for trailers, flags, want in [(literal(b"x-t", b"1"), 0x5, "0"),
+                                      (self.PATH, 0x5, "reset"),
+                                      (literal(b"x-t", b"1"), 0x4, "reset"),
+                                      (literal(b"x-t", b"a\nb"), 0x5, "reset")]:
+            sid = raw.send_block(base, end=False)
+            raw.send_frame(0x0, 0x0, sid, message)
+            raw.send_frame(0x1, flags, sid, trailers)
+            raw.pump(lambda: sid in raw.ended or sid in raw.reset)
+            got = "reset" if sid in raw.reset else raw.headers[sid].get("grpc-status")
+            self.assertEqual(got, want, (trailers, flags))
+            self.assertEqual(raw.reset_codes.get(sid, 1), 1)
+        raw.close()
 
 
 class LimitsTest(unittest.TestCase):

@@ -73,6 +73,11 @@ def raw_authorization(value):
     return b"\x00" + hpack_string(b"authorization") + hpack_string(value)
 
 
+def literal(name, value):
+    """A field as a literal without indexing, name and value raw (bytes)."""
+    return b"\x00" + hpack_string(name) + hpack_string(value)
+
+
 def request_block(path, fields=(), fields_first=False):
     """A gRPC request's header block of literals without indexing (the server's dynamic table
     stays empty), with `fields` (encoded representations) after the regular headers, or before
@@ -98,6 +103,7 @@ class RawH2:
         self.data = {}      # stream id -> bytes received
         self.ended = set()
         self.reset = set()
+        self.reset_codes = {}  # stream id -> RST_STREAM error code
         self.goaway = None
         self.unacked = []
 
@@ -112,7 +118,10 @@ class RawH2:
         self.sock.sendall(self.conn.data_to_send())
         return sid
 
-    def send_block(self, block, pad=0, priority=False, split_at=None):
+    def send_frame(self, kind, flags, sid, payload):
+        self.sock.sendall(self.conn.data_to_send() + frame(kind, flags, sid, payload))
+
+    def send_block(self, block, pad=0, priority=False, split_at=None, end=True):
         """A request with no message whose HEADERS carry `block` as given (h2 opens the stream
         in its own books; its encoding is dropped, so only hand-built blocks may be sent on
         this connection). `pad` bytes of padding, a PRIORITY section, or the block split into
@@ -120,10 +129,10 @@ class RawH2:
         self.sock.sendall(self.conn.data_to_send())
         sid = self.conn.get_next_available_stream_id()
         self.conn.send_headers(sid, [(":method", "POST"), (":scheme", "http"), (":path", "/"),
-                                     (":authority", "x")], end_stream=True)
+                                     (":authority", "x")], end_stream=end)
         self.conn.data_to_send()
         first = block if split_at is None else block[:split_at]
-        flags = 0x1 | (0x4 if split_at is None else 0) | (0x8 if pad else 0) | (
+        flags = (0x1 if end else 0) | (0x4 if split_at is None else 0) | (0x8 if pad else 0) | (
             0x20 if priority else 0)
         payload = ((bytes([pad]) if pad else b"") + (b"\x00\x00\x00\x00\x0f" if priority else b"")
                    + first + b"\x00" * pad)
@@ -163,6 +172,7 @@ class RawH2:
                     self.ended.add(sid)
                 elif isinstance(event, h2.events.StreamReset):
                     self.reset.add(sid)
+                    self.reset_codes[sid] = event.error_code
                 elif isinstance(event, h2.events.ConnectionTerminated):
                     self.goaway = event
             data = self.conn.data_to_send()
