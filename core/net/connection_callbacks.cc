@@ -36,8 +36,8 @@ int Connection::OnHeader(nghttp2_session* session, const nghttp2_frame* frame, c
   // A malformed request is reset with PROTOCOL_ERROR, as nghttp2's own checks did (RFC 9113
   // §8.1.1); the rest of its block still goes through nghttp2's HPACK decoder, unread.
   if (frame->headers.cat != NGHTTP2_HCAT_REQUEST) {
-    // The client's trailers carry nothing gRPC uses; still no pseudo-header, and valid fields.
-    if (!ValidFieldName(field) || !ValidFieldValue(content)) stream->ResetMalformed();
+    // The client's trailers carry nothing gRPC uses; they still follow the rules.
+    if (!stream->OnTrailer(field, content)) stream->ResetMalformed();
     return 0;
   }
   if (!stream->OnHeader(field, content)) stream->ResetMalformed();
@@ -57,7 +57,7 @@ int Connection::OnFrameRecv(nghttp2_session* session, const nghttp2_frame* frame
       }
       if (stream->malformed()) return 0;
       if (frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
-        if (!stream->RequestHeadersComplete() || (end_stream && !stream->ContentLengthMet())) {
+        if (!stream->CheckRequestHeaders() || (end_stream && !stream->ContentLengthMet())) {
           stream->ResetMalformed();
           return 0;
         }

@@ -8,6 +8,7 @@
 #endif
 
 #include <array>
+#include <limits>
 
 namespace percore::net {
 namespace {
@@ -128,11 +129,13 @@ bool ValidPseudoValue(PseudoHeader which, std::string_view value) {
 }
 
 std::optional<int64_t> ParseContentLength(std::string_view value) {
-  if (value.empty() || value.size() > 18) return std::nullopt;  // 18 digits cannot overflow
+  if (value.empty()) return std::nullopt;
   int64_t length = 0;
   for (char c : value) {
     if (c < '0' || c > '9') return std::nullopt;
-    length = length * 10 + (c - '0');
+    const int digit = c - '0';
+    if (length > (std::numeric_limits<int64_t>::max() - digit) / 10) return std::nullopt;
+    length = length * 10 + digit;
   }
   return length;
 }

@@ -3,6 +3,7 @@
 #include "core/net/stream.h"
 
 #include <nghttp2/nghttp2.h>
+#include <strings.h>
 
 #include <algorithm>
 #include <cstring>
@@ -141,12 +142,30 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
       return false;
     }
     pseudo_seen_ |= bit;
-    if (*which == PseudoHeader::kPath) {
-      path_ = Intern(value);
-    } else if (*which == PseudoHeader::kMethod) {
-      post_ = value == "POST";
-    } else if (*which == PseudoHeader::kAuthority) {
-      authority_ = Intern(value);
+    constexpr auto kPathOrScheme =
+        static_cast<uint8_t>(PseudoHeader::kPath) | static_cast<uint8_t>(PseudoHeader::kScheme);
+    switch (*which) {
+      case PseudoHeader::kPath:
+        if (connect_) return false;  // CONNECT has neither :path nor :scheme (RFC 9113 §8.5)
+        path_ = Intern(value);
+        path_form_ = value[0] == '/' ? PathForm::kRegular
+                     : value == "*"  ? PathForm::kAsterisk
+                                     : PathForm::kOther;
+        break;
+      case PseudoHeader::kMethod:
+        post_ = value == "POST";
+        options_ = value == "OPTIONS";
+        connect_ = value == "CONNECT";
+        if (connect_ && (pseudo_seen_ & kPathOrScheme) != 0) return false;
+        break;
+      case PseudoHeader::kScheme:
+        if (connect_) return false;
+        scheme_http_ = (value.size() == 4 && strncasecmp(value.data(), "http", 4) == 0) ||
+                       (value.size() == 5 && strncasecmp(value.data(), "https", 5) == 0);
+        break;
+      case PseudoHeader::kAuthority:
+        authority_ = Intern(value);
+        break;
     }
     return true;
   }
@@ -227,13 +246,46 @@ bool Stream::OnHandedOverAuthorization(std::string_view value) {
   return true;
 }
 
-bool Stream::RequestHeadersComplete() const {
+bool Stream::CheckRequestHeaders() {
+  if (headers_too_large_) return true;  // answered RESOURCE_EXHAUSTED; not all was looked at
+  const bool has_authority = (pseudo_seen_ & static_cast<uint8_t>(PseudoHeader::kAuthority)) != 0;
+  if (connect_) {  // RFC 9113 §8.5: :authority only; no body length applies
+    content_length_ = -1;
+    return has_authority;
+  }
   constexpr uint8_t kRequired = static_cast<uint8_t>(PseudoHeader::kMethod) |
                                 static_cast<uint8_t>(PseudoHeader::kScheme) |
                                 static_cast<uint8_t>(PseudoHeader::kPath);
-  if (headers_too_large_) return true;  // answered RESOURCE_EXHAUSTED; not all was looked at
-  return (pseudo_seen_ & kRequired) == kRequired &&
-         ((pseudo_seen_ & static_cast<uint8_t>(PseudoHeader::kAuthority)) != 0 || host_seen_);
+  if ((pseudo_seen_ & kRequired) != kRequired || !(has_authority || host_seen_)) return false;
+  // An http(s) :path is absolute ("/..."), or "*" for OPTIONS (RFC 9113 §8.3.1).
+  return !scheme_http_ || path_form_ == PathForm::kRegular ||
+         (options_ && path_form_ == PathForm::kAsterisk);
+}
+
+bool Stream::OnTrailer(std::string_view name, std::string_view value) {
+  if (malformed_) return true;
+  // The request rules less the pseudo-headers, which trailers may not carry (RFC 9113 §8.1).
+  if (name.empty() || name[0] == ':' || !ValidFieldName(name) || !ValidFieldValue(value)) {
+    return false;
+  }
+  switch (KindOf(name)) {
+    case HeaderKind::kTe:
+      return ValidTe(value);
+    case HeaderKind::kConnectionSpecific:
+      return false;
+    case HeaderKind::kContentLength: {
+      std::optional<int64_t> length = ParseContentLength(value);
+      if (!length || content_length_ >= 0) return false;
+      content_length_ = *length;
+      return true;
+    }
+    case HeaderKind::kHost:
+      if (host_seen_ || !ValidPseudoValue(PseudoHeader::kAuthority, value)) return false;
+      host_seen_ = true;
+      return true;
+    default:
+      return true;
+  }
 }
 
 bool Stream::CountData(size_t bytes) {
@@ -246,8 +298,9 @@ bool Stream::ContentLengthMet() const {
 }
 
 void Stream::ResetMalformed() {
-  if (malformed_ || closed_ || !connection_->open()) return;
-  malformed_ = true;
+  if (malformed_) return;
+  malformed_ = true;  // first: nothing of this request is dispatched, whatever follows
+  if (closed_ || !connection_->open()) return;
   nghttp2_submit_rst_stream(connection_->session(), NGHTTP2_FLAG_NONE, id_, NGHTTP2_PROTOCOL_ERROR);
   if (!cancelled_ && !finished_) MarkCancelled();
   ScheduleFlush();

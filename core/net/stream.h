@@ -117,8 +117,11 @@ class Stream {
   // From the connection (nghttp2 callbacks).
   bool OnHeader(std::string_view name, std::string_view value);  // false: reset the stream
   bool OnHandedOverAuthorization(std::string_view value);        // the same
-  // The block ended: :method, :scheme, :path and an authority (:authority or host) came.
-  bool RequestHeadersComplete() const;
+  // The block ended: :method, :scheme, :path (absolute for http(s), "*" only for OPTIONS) and an
+  // authority (:authority or host) came; for CONNECT :authority alone. False: malformed.
+  bool CheckRequestHeaders();
+  // One field of the client's trailers: the request rules less pseudo-headers. False: malformed.
+  bool OnTrailer(std::string_view name, std::string_view value);
   // DATA bytes against `content-length`: false once over it; ContentLengthMet at END_STREAM.
   bool CountData(size_t bytes);
   bool ContentLengthMet() const;
@@ -181,6 +184,11 @@ class Stream {
   bool regular_header_seen_ = false;
   bool host_seen_ = false;
   int64_t content_length_ = -1;
+  enum class PathForm : uint8_t { kNone, kRegular, kAsterisk, kOther };
+  PathForm path_form_ = PathForm::kNone;
+  bool scheme_http_ = false;  // http or https, any case: the :path form rule applies
+  bool options_ = false;
+  bool connect_ = false;
   int64_t data_bytes_ = 0;
   runtime::Clock::time_point deadline_ = runtime::Clock::time_point::max();
   runtime::TimerId deadline_timer_ = 0;

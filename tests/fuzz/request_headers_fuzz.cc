@@ -3,12 +3,15 @@
 // cut into reads of sizes drawn from the input's first byte, and the HPACK walk and the
 // `authorization` decoding (hpack_authorization.h) over every block it reports and over the
 // input taken as one block; and the request field rules (request_header_rules.h) on the input
-// as a value, a path and a name. Checked: nothing is read outside the input (ASan), every report
-// lies inside its read and its frame, a raw literal decodes to its own octets, and each rule
-// answers as nghttp2's check it replaces.
+// as a value, a path, a name and a content-length. Checked: nothing is read outside the input
+// (ASan), every report lies inside its read and its frame, a raw literal decodes to its own octets,
+// and each rule answers as nghttp2's check it replaces (content-length: as std::from_chars on
+// digits).
 
 #include <nghttp2/nghttp2.h>
 
+#include <algorithm>
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -39,6 +42,15 @@ void CheckRules(const uint8_t* data, size_t size) {
   if (size > 0 && data[0] != ':') {
     FUZZ_CHECK(ValidFieldName(text) == (nghttp2_check_header_name(data, size) != 0));
   }
+  // content-length: digits only, any number of them, refused past 2^63 - 1.
+  int64_t expected = 0;
+  const bool digits = size > 0 && std::all_of(text.begin(), text.end(),
+                                              [](char c) { return c >= '0' && c <= '9'; });
+  const auto [end, error] = std::from_chars(text.data(), text.data() + size, expected);
+  const bool number = digits && error == std::errc() && end == text.data() + size;
+  std::optional<int64_t> length = ParseContentLength(text);
+  FUZZ_CHECK(length.has_value() == number);
+  if (length) FUZZ_CHECK(*length == expected);
 }
 
 void CheckBlock(const uint8_t* block, size_t size) {

@@ -27,6 +27,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::atomic<int64_t> wait_cancels{0};
+std::atomic<int64_t> unary_started{0};  // /test.Echo/Unary calls dispatched
 Server* server_for_stats = nullptr;
 
 // The base of every test call: owns itself, deleted at OnDone.
@@ -46,7 +47,7 @@ class Call : public StreamObserver {
 
 class UnaryCall final : public Call {
  public:
-  using Call::Call;
+  explicit UnaryCall(Stream& stream) : Call(stream) { unary_started.fetch_add(1); }
   void OnHalfClose(Stream&) override {
     stream_.AddInitialMetadata("x-shard", std::to_string(runtime::Shard::Current()->id()));
     // What the stream holds of `authorization` (however it came: decoded by nghttp2 or handed
@@ -150,6 +151,7 @@ class InfoCall final : public Call {
         "peer=" + std::string(stream_.peer()) +
         " live_streams=" + std::to_string(server_for_stats->live_streams()) +
         " wait_cancels=" + std::to_string(wait_cancels.load()) +
+        " unary_started=" + std::to_string(unary_started.load()) +
         " cancelled=" + std::to_string(server_for_stats->cancelled_streams()) +
         " connections=" + std::to_string(server_for_stats->open_connections()) +
         " authorization_reuses=" + std::to_string(server_for_stats->authorization_reuses()) +

@@ -460,13 +460,20 @@ class MalformedRequestTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.proc, cls.port = start_server("--shards", "1")
+        cls.channel = channel(cls.port)
 
     @classmethod
     def tearDownClass(cls):
+        cls.channel.close()
         cls.proc.send_signal(signal.SIGTERM)
         out, _ = cls.proc.communicate(timeout=TIMEOUT)
         assert cls.proc.returncode == 0, cls.proc.returncode
         assert "live_streams=0" in out, out
+
+    def dispatched(self):
+        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
+        info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
+        return int(info["unary_started"])
 
     POST = b"\x83"
     HTTP = b"\x86"
@@ -487,7 +494,10 @@ class MalformedRequestTest(unittest.TestCase):
         raw = RawH2(self.port)
         good = self.POST + self.HTTP + self.PATH + self.AUTHORITY + self.GRPC
         for name, block, want in cases:
+            before = self.dispatched()
             self.assertEqual(self.answered(raw, block), want, name)
+            if want == "reset":  # refused before any handler saw it
+                self.assertEqual(self.dispatched(), before, name)
             self.assertEqual(self.answered(raw, good), "0", "after " + name)  # it goes on
         self.assertIsNone(raw.goaway)
         raw.close()
@@ -515,6 +525,23 @@ class MalformedRequestTest(unittest.TestCase):
             (":method with a space", literal(b":method", b"PO ST") + H + P + A + G, "reset"),
             (":scheme not a scheme", M + literal(b":scheme", b"1ttp") + P + A + G, "reset"),
             ("GET is answered 405", b"\x82" + H + P + A + G, "405"),
+            # An http(s) :path is absolute, or "*" for OPTIONS only (RFC 9113 §8.3.1).
+            (":path not absolute", M + H + b"\x04" + hpack_string(b"test.Echo/Unary") + A + G,
+             "reset"),
+            (":path * with POST", M + H + b"\x04\x01*" + A + G, "reset"),
+            (":path * with OPTIONS", literal(b":method", b"OPTIONS") + H + b"\x04\x01*" + A + G,
+             "405"),
+            (":scheme HTTPS, :path not absolute",
+             M + literal(b":scheme", b"HTTPS") + b"\x04" + hpack_string(b"x/y") + A + G, "reset"),
+            ("another scheme, any :path",
+             M + literal(b":scheme", b"foo") + b"\x04" + hpack_string(b"x/y") + A + G, "12"),
+            # CONNECT (RFC 9113 §8.5): :authority only.
+            ("CONNECT", literal(b":method", b"CONNECT") + b"\x01" + hpack_string(b"x:1"), "405"),
+            ("CONNECT with :scheme and :path", literal(b":method", b"CONNECT") + H + P + A,
+             "reset"),
+            (":path then CONNECT", P + literal(b":method", b"CONNECT") + A, "reset"),
+            ("CONNECT with host only", literal(b":method", b"CONNECT") +
+             literal(b"host", b"x:1"), "reset"),
         ])
 
     def test_regular_fields(self):
@@ -546,6 +573,9 @@ class MalformedRequestTest(unittest.TestCase):
             ("content-length twice", base + literal(b"content-length", b"0") * 2, "reset"),
             ("content-length over the body", base + literal(b"content-length", b"5"),
              "reset"),
+            ("content-length of nineteen zeros", base + literal(b"content-length", b"0" * 19),
+             "0"),
+            ("content-length past 2^63", base + literal(b"content-length", b"9" * 19), "reset"),
         ])
 
     def test_content_length_and_data(self):
@@ -569,11 +599,19 @@ class MalformedRequestTest(unittest.TestCase):
         message = grpc_frame(b"hi")
         # Trailers end the request; a pseudo-header in them, or trailers that do not end the
         # stream, make it malformed.
-        for trailers, flags, want in [(literal(b"x-t", b"1"), 0x5, "0"),
-                                      (self.PATH, 0x5, "reset"),
-                                      (literal(b"x-t", b"1"), 0x4, "reset"),
-                                      (literal(b"x-t", b"a\nb"), 0x5, "reset")]:
-            sid = raw.send_block(base, end=False)
+        for headers, trailers, flags, want in [
+                (base, literal(b"x-t", b"1"), 0x5, "0"),
+                (base, self.PATH, 0x5, "reset"),
+                (base, literal(b"x-t", b"1"), 0x4, "reset"),
+                (base, literal(b"x-t", b"a\nb"), 0x5, "reset"),
+                (base, literal(b"connection", b"x"), 0x5, "reset"),
+                (base, literal(b"te", b"gzip"), 0x5, "reset"),
+                (base, literal(b"content-length", b"7"), 0x5, "0"),  # the 7 bytes sent
+                (base, literal(b"content-length", b"5"), 0x5, "reset"),
+                (base + literal(b"content-length", b"7"), literal(b"content-length", b"7"), 0x5,
+                 "reset"),
+                (base + literal(b"host", b"x"), literal(b"host", b"x"), 0x5, "reset")]:
+            sid = raw.send_block(headers, end=False)
             raw.send_frame(0x0, 0x0, sid, message)
             raw.send_frame(0x1, flags, sid, trailers)
             raw.pump(lambda: sid in raw.ended or sid in raw.reset)
