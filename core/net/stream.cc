@@ -154,13 +154,15 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
         break;
       case PseudoHeader::kMethod:
         post_ = value == "POST";
+        if (post_) break;
         options_ = value == "OPTIONS";
         connect_ = value == "CONNECT";
         if (connect_ && (pseudo_seen_ & kPathOrScheme) != 0) return false;
         break;
       case PseudoHeader::kScheme:
         if (connect_) return false;
-        scheme_http_ = (value.size() == 4 && strncasecmp(value.data(), "http", 4) == 0) ||
+        scheme_http_ = value == "http" || value == "https" ||
+                       (value.size() == 4 && strncasecmp(value.data(), "http", 4) == 0) ||
                        (value.size() == 5 && strncasecmp(value.data(), "https", 5) == 0);
         break;
       case PseudoHeader::kAuthority:
@@ -191,19 +193,10 @@ bool Stream::OnHeader(std::string_view name, std::string_view value) {
       }
       return ValidFieldValue(value);
     case HeaderKind::kTe:
-      return ValidTe(value);
-    case HeaderKind::kContentLength: {
-      std::optional<int64_t> length = ParseContentLength(value);
-      if (!length || content_length_ >= 0) return false;
-      content_length_ = *length;
-      return true;
-    }
+    case HeaderKind::kContentLength:
     case HeaderKind::kHost:
-      if (host_seen_ || !ValidPseudoValue(PseudoHeader::kAuthority, value)) return false;
-      host_seen_ = true;
-      return true;
     case HeaderKind::kConnectionSpecific:
-      return false;
+      return OnMessageField(name, value);
     case HeaderKind::kOther:
       return ValidFieldValue(value);
     case HeaderKind::kAuthorization:
@@ -268,6 +261,10 @@ bool Stream::OnTrailer(std::string_view name, std::string_view value) {
   if (name.empty() || name[0] == ':' || !ValidFieldName(name) || !ValidFieldValue(value)) {
     return false;
   }
+  return OnMessageField(name, value);
+}
+
+bool Stream::OnMessageField(std::string_view name, std::string_view value) {
   switch (KindOf(name)) {
     case HeaderKind::kTe:
       return ValidTe(value);
@@ -275,7 +272,7 @@ bool Stream::OnTrailer(std::string_view name, std::string_view value) {
       return false;
     case HeaderKind::kContentLength: {
       std::optional<int64_t> length = ParseContentLength(value);
-      if (!length || content_length_ >= 0) return false;
+      if (!length || content_length_ >= 0) return false;  // one, in headers or trailers
       content_length_ = *length;
       return true;
     }

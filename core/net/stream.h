@@ -145,7 +145,10 @@ class Stream {
   void OnDeadline();
   Slice Intern(std::string_view value);
   void AddMetadata(std::string_view name, std::string_view value);  // into arena_ and entries_
-  bool KeyIs(const Entry& e, std::string_view key) const {          // sizes first: mostly no memcmp
+  // The fields headers and trailers share rules for: te, content-length, host, connection-
+  // specific ones (any other is valid here). False: malformed.
+  bool OnMessageField(std::string_view name, std::string_view value);
+  bool KeyIs(const Entry& e, std::string_view key) const {  // sizes first: mostly no memcmp
     return e.key_size == key.size() &&
            std::memcmp(arena_.data() + e.key_offset, key.data(), key.size()) == 0;
   }

@@ -256,11 +256,8 @@ class NativeWireTest(unittest.TestCase):
         self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
 
 
-class AuthorizationHandOverTest(unittest.TestCase):
-    """Connection::Receive: a request's `authorization` literal equal to the connection's
-    previous one is cut from its HEADERS frame before nghttp2 decodes it, and the remembered
-    value handed to the stream. Each case checks the value the handler saw (the echo server
-    returns it as x-authorization) and, through the server's counter, which path it took."""
+class OneShardServerCase(unittest.TestCase):
+    """A one-shard echo server for the class's cases, and its Info counters."""
     proc = None
     port = 0
 
@@ -277,10 +274,20 @@ class AuthorizationHandOverTest(unittest.TestCase):
         assert cls.proc.returncode == 0, cls.proc.returncode
         assert "live_streams=0" in out, out
 
-    def reuses(self):
+    def counter(self, name):
         reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
         info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
-        return int(info["authorization_reuses"])
+        return int(info[name])
+
+
+class AuthorizationHandOverTest(OneShardServerCase):
+    """Connection::Receive: a request's `authorization` literal equal to the connection's
+    previous one is cut from its HEADERS frame before nghttp2 decodes it, and the remembered
+    value handed to the stream. Each case checks the value the handler saw (the echo server
+    returns it as x-authorization) and, through the server's counter, which path it took."""
+
+    def reuses(self):
+        return self.counter("authorization_reuses")
 
     def seen(self, raw, sid):
         self.assertIn(sid, raw.ended, "stream %d was not answered" % sid)
@@ -449,31 +456,14 @@ class AuthorizationHandOverTest(unittest.TestCase):
         self.assertGreater(self.reuses() - before, 3000)
 
 
-class MalformedRequestTest(unittest.TestCase):
+class MalformedRequestTest(OneShardServerCase):
     """RFC 9113 §8.1.1-8.3: a malformed request is a stream error (the stream is reset, the
     connection and its other streams go on). These rules were nghttp2's HTTP messaging checks
     until the twelfth session; percore's own (core/net/request_header_rules.h) took over, and
     this test pins what nghttp2 did (it passed against the old server too)."""
-    proc = None
-    port = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.proc, cls.port = start_server("--shards", "1")
-        cls.channel = channel(cls.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.channel.close()
-        cls.proc.send_signal(signal.SIGTERM)
-        out, _ = cls.proc.communicate(timeout=TIMEOUT)
-        assert cls.proc.returncode == 0, cls.proc.returncode
-        assert "live_streams=0" in out, out
 
     def dispatched(self):
-        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
-        info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
-        return int(info["unary_started"])
+        return self.counter("unary_started")
 
     POST = b"\x83"
     HTTP = b"\x86"
