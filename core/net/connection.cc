@@ -267,6 +267,7 @@ void Connection::RunDeferred() {
 }
 
 bool Connection::Receive(uint8_t* data, size_t size) {
+  if (!options().reuse_authorization) return Feed(data, size);
   size_t fed = 0;
   size_t cursor = 0;
   while (std::optional<FoundAuthorization> found =

@@ -58,6 +58,8 @@ grpc::Status ServerHost::StartNative() {
   wire.max_connection_age_grace = std::chrono::milliseconds(options_.max_connection_age_grace_ms);
   wire.min_ping_interval = std::chrono::milliseconds(options_.keepalive_min_ping_interval_ms);
   wire.max_ping_strikes = options_.keepalive_max_ping_strikes;
+  // Calls carry tokens only where a chain (authentication) reads them.
+  wire.reuse_authorization = options_.interceptors != nullptr;
 
   // TLS (core/net's OpenSSL): the context is made before anything runs, so an error stops here.
   tls::SslCtxPtr tls_context;

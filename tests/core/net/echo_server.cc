@@ -199,6 +199,7 @@ int main(int argc, char** argv) {
   int shards = 2;
   net::WireOptions options;
   options.max_message_bytes = 1 << 20;
+  options.reuse_authorization = true;  // AuthorizationHandOverTest
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--shards") shards = std::atoi(argv[i + 1]);
