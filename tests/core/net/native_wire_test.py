@@ -29,13 +29,15 @@ def start_server(*args):
     return wire_support.start_server(SERVER_BINARY, *args)
 
 
-class NativeWireTest(unittest.TestCase):
+class EchoServerCase(unittest.TestCase):
+    """An echo server with SHARDS shards for the class's cases, and its Info counters."""
+    SHARDS = "1"
     proc = None
     port = 0
 
     @classmethod
     def setUpClass(cls):
-        cls.proc, cls.port = start_server("--shards", "2")
+        cls.proc, cls.port = start_server("--shards", cls.SHARDS)
         cls.channel = channel(cls.port)
 
     @classmethod
@@ -46,6 +48,15 @@ class NativeWireTest(unittest.TestCase):
         assert cls.proc.returncode == 0, cls.proc.returncode
         # Every stream was freed exactly once by the end.
         assert "live_streams=0" in out, out
+
+    def counter(self, name):
+        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
+        info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
+        return int(info[name])
+
+
+class NativeWireTest(EchoServerCase):
+    SHARDS = "2"
 
     def info(self):
         reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
@@ -256,31 +267,7 @@ class NativeWireTest(unittest.TestCase):
         self.assertRegex(out, r"status codes: 4000 2xx, 0 3xx, 0 4xx, 0 5xx", out)
 
 
-class OneShardServerCase(unittest.TestCase):
-    """A one-shard echo server for the class's cases, and its Info counters."""
-    proc = None
-    port = 0
-
-    @classmethod
-    def setUpClass(cls):
-        cls.proc, cls.port = start_server("--shards", "1")
-        cls.channel = channel(cls.port)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.channel.close()
-        cls.proc.send_signal(signal.SIGTERM)
-        out, _ = cls.proc.communicate(timeout=TIMEOUT)
-        assert cls.proc.returncode == 0, cls.proc.returncode
-        assert "live_streams=0" in out, out
-
-    def counter(self, name):
-        reply = self.channel.unary_unary("/test.Echo/Info")(b"", timeout=TIMEOUT)
-        info = dict(item.split("=", 1) for item in reply.decode("latin-1").split(" "))
-        return int(info[name])
-
-
-class AuthorizationHandOverTest(OneShardServerCase):
+class AuthorizationHandOverTest(EchoServerCase):
     """Connection::Receive: a request's `authorization` literal equal to the connection's
     previous one is cut from its HEADERS frame before nghttp2 decodes it, and the remembered
     value handed to the stream. Each case checks the value the handler saw (the echo server
@@ -456,7 +443,7 @@ class AuthorizationHandOverTest(OneShardServerCase):
         self.assertGreater(self.reuses() - before, 3000)
 
 
-class MalformedRequestTest(OneShardServerCase):
+class MalformedRequestTest(EchoServerCase):
     """RFC 9113 §8.1.1-8.3: a malformed request is a stream error (the stream is reset, the
     connection and its other streams go on). These rules were nghttp2's HTTP messaging checks
     until the twelfth session; percore's own (core/net/request_header_rules.h) took over, and
