@@ -138,18 +138,48 @@ void Server::BeginDrain() {
   });
 }
 
+void Server::Impl::BeginStop() {
+  // What shards posted before Stop() (answers, the gateway's WebSocket closes) runs first: the
+  // eventfd's read handler and this task are both ready, in no promised order. Answers say
+  // `Connection: close`.
+  draining = true;
+  while (inbox.Drain(1024) > 0) {
+  }
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  std::vector<std::shared_ptr<Connection>> all;
+  for (auto& [id, connection] : live) all.push_back(connection);
+  for (auto& connection : all) {
+    connection->Drain();  // idle keep-alive connections close; answers close after they are sent
+    connection->CloseWebSocket(1001, "server is stopping");  // a no-op where one is under way
+  }
+  LingerUntil(std::chrono::steady_clock::now() + options.stop_linger);
+}
+
+void Server::Impl::LingerUntil(std::chrono::steady_clock::time_point until) {
+  bool finishing = false;
+  for (auto& [id, connection] : live) finishing = finishing || connection->Finishing();
+  auto now = std::chrono::steady_clock::now();
+  if (!finishing || now >= until) return StopNow();
+  // A few milliseconds a look: this runs once, at shutdown, for at most stop_linger.
+  linger_timer.expires_at(std::min(until, now + std::chrono::milliseconds(5)));
+  linger_timer.async_wait([this, until](beast::error_code) { LingerUntil(until); });
+}
+
+void Server::Impl::StopNow() {
+  stopped = true;
+  beast::error_code ignored;
+  acceptor.close(ignored);
+  wake.close(ignored);
+  auto all = std::move(live);
+  for (auto& [id, connection] : all) connection->Close();
+  all.clear();
+  io.stop();  // what is still pending is freed with the io_context
+}
+
 void Server::Stop() {
   if (!impl_->thread.joinable()) return;
-  asio::post(impl_->io, [impl = impl_.get()] {
-    impl->stopped = true;
-    beast::error_code ignored;
-    impl->acceptor.close(ignored);
-    impl->wake.close(ignored);
-    auto live = std::move(impl->live);
-    for (auto& [id, connection] : live) connection->Close();
-    live.clear();
-    impl->io.stop();  // what is still pending is freed with the io_context
-  });
+  asio::post(impl_->io, [impl = impl_.get()] { impl->BeginStop(); });
   impl_->thread.join();
   impl_->inbox.Close();  // later posts are refused; queued ones are freed with it
 }

@@ -113,6 +113,9 @@ struct ServerOptions {
   // megabytes per socket): with it, a client that stops reading is noticed within a bounded
   // amount of memory instead of after megabytes of frames.
   int websocket_send_buffer_bytes = 64 * 1024;
+  // How long Stop() waits for answers being written and WebSocket close handshakes; past it
+  // the sockets are closed as they are.
+  std::chrono::milliseconds stop_linger{1'000};
   // The flag named in listen errors.
   std::string flag = "--admin";
   // Bodies of the answers the server gives itself (400, 404 to an upgrade, 413, 431, 503).
@@ -160,7 +163,10 @@ class Server {
   // Stops accepting; requests from now on are answered 503 with `Connection: close`, idle
   // keep-alive connections are closed. WebSockets stay (their calls end them). Any thread.
   void BeginDrain();
-  // Closes the listener and every connection, joins the thread. Idempotent.
+  // Runs what was posted before it, closes the listener and idle connections, closes open
+  // WebSockets with 1001 (going away), waits up to ServerOptions::stop_linger for answers being
+  // written and WebSocket close handshakes under way (a close posted before Stop() reaches its
+  // client), then closes every connection and joins the thread. Idempotent.
   void Stop();
 
   // Any thread, lock-free: runs `fn` on the server's thread. False once stopped (`fn` is then

@@ -81,6 +81,8 @@ class HttpSession final : public Connection,
     if (waiting_) Close();  // idle between requests
   }
 
+  bool Finishing() const override { return writing_ && !closed_; }
+
   void Close() override {
     if (closed_) return;
     closed_ = true;
@@ -181,8 +183,10 @@ class HttpSession final : public Connection,
     if (!AppendResponse(r, version_, keep_alive, head_, out_)) return WriteWithBeast(r, keep_alive);
     beast::get_lowest_layer(stream_).expires_after(
         server_.options.read_timeout);  // a client that does not read
+    writing_ = true;
     asio::async_write(stream_, asio::buffer(out_),
                       [self = this->shared_from_this(), keep_alive](beast::error_code ec, size_t) {
+                        self->writing_ = false;
                         if (ec || !keep_alive) return self->Close();
                         self->Read();
                       });
@@ -202,8 +206,10 @@ class HttpSession final : public Connection,
     if (head_) res->body().clear();
     beast::get_lowest_layer(stream_).expires_after(
         server_.options.read_timeout);  // a client that does not read
+    writing_ = true;
     bhttp::async_write(stream_, *res,
                        [self = this->shared_from_this(), res](beast::error_code ec, size_t) {
+                         self->writing_ = false;
                          if (ec || !res->keep_alive()) return self->Close();
                          self->Read();
                        });
@@ -229,6 +235,7 @@ class HttpSession final : public Connection,
   bool head_ = false;      // the request is a HEAD: its answer has no body
   bool awaiting_ = false;  // the handler owes an answer
   bool waiting_ = false;   // reading the next request's header
+  bool writing_ = false;   // an answer is being written
   bool first_ = true;
   bool closed_ = false;
 };

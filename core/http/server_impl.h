@@ -12,6 +12,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
@@ -55,6 +56,9 @@ class Connection {
   virtual void ReadMore() {}
   virtual void CloseWebSocket(uint16_t, std::string) {}
   virtual void Drain() {}
+  // Stop() waits (up to ServerOptions::stop_linger) while this is true: an answer being
+  // written, a WebSocket's queued frames and close handshake not yet done.
+  virtual bool Finishing() const { return false; }
 };
 
 inline Response PlainError(int status, std::string_view message) {
@@ -89,6 +93,11 @@ struct Server::Impl {
 
   void Accept();
   void WaitForPosts();
+  // Stop()'s steps on the io thread: run what was posted before it, close the WebSockets still
+  // open (1001), wait for the finishing connections until `until`, then close everything.
+  void BeginStop();
+  void LingerUntil(std::chrono::steady_clock::time_point until);
+  void StopNow();
   internal::Connection* Find(ExchangeId id) {
     auto it = live.find(id);
     return it == live.end() ? nullptr : it->second.get();
@@ -110,6 +119,7 @@ struct Server::Impl {
   bool draining = false;
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  asio::steady_timer linger_timer{io};
   // Posts from shards: a lock-free mailbox whose push writes the eventfd the io thread reads.
   int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   asio::posix::stream_descriptor wake{io};

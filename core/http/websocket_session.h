@@ -73,6 +73,8 @@ class WebSocketSession final : public Connection,
     MaybeWrite();
   }
 
+  bool Finishing() const override { return closing_ && !closed_; }
+
   void Close() override {
     if (closed_) return;
     beast::error_code ignored;
