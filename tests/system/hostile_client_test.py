@@ -17,6 +17,7 @@ import unittest
 
 import grpc
 
+from percore_py.h2_bytes import frame, hpack_literal
 from percore_py.procfs import rss_bytes
 from percore_py.server import Server
 from percore_py.stubs import load_stubs, stub_modules
@@ -30,29 +31,6 @@ CONTINUATION_FLOOD_BYTES = 64 * MIB
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 DATA, HEADERS, SETTINGS, PING, CONTINUATION = 0x0, 0x1, 0x4, 0x6, 0x9
 END_STREAM, END_HEADERS = 0x1, 0x4
-
-
-def frame(kind, flags, stream, payload=b""):
-    return struct.pack(">I", len(payload))[1:] + bytes([kind, flags]) + struct.pack(
-        ">I", stream) + payload
-
-
-def hpack_int(value, prefix_bits, first=0):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = [first | limit]
-    value -= limit
-    while value >= 128:
-        out.append(value % 128 + 128)
-        value //= 128
-    out.append(value)
-    return bytes(out)
-
-
-def hpack_literal(name, value):
-    """A literal header field without indexing, new name, no Huffman coding."""
-    return (b"\x00" + hpack_int(len(name), 7) + name + hpack_int(len(value), 7) + value)
 
 
 def request_headers(path, extra=()):

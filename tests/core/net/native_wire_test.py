@@ -16,8 +16,8 @@ import grpc
 
 import wire_support
 from wire_support import (MAX_MESSAGE, TIMEOUT, RawH2, channel, grpc_frame, hpack_string,
-                          literal, never_indexed_authorization, raw_authorization,
-                          request_block)
+                          never_indexed_authorization, raw_authorization, request_block)
+from percore_py.h2_bytes import hpack_literal as literal
 
 TOKEN_A = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhIn0." + b"A" * 100
 TOKEN_B = b"Bearer " + b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJiIn0." + b"B" * 100  # as long as A

@@ -1,5 +1,6 @@
-"""Shared by native_wire_test.py: starting tests/core/net/echo_server.cc, gRPC framing, and
-RawH2, one HTTP/2 connection driven by hand (python3-h2) for what grpcio will not send."""
+"""Shared by native_wire_test.py: starting tests/core/net/echo_server.cc, gRPC framing, the
+request header blocks it writes by hand (with percore_py.h2_bytes), and RawH2, one HTTP/2
+connection driven by hand (python3-h2) for what grpcio will not send."""
 
 import re
 import socket
@@ -10,8 +11,8 @@ import grpc
 import h2.config
 import h2.connection
 import h2.events
-from hpack.huffman import HuffmanEncoder
-from hpack.huffman_constants import REQUEST_CODES, REQUEST_CODES_LENGTH
+
+from percore_py.h2_bytes import frame, hpack_literal, hpack_string
 
 TIMEOUT = 10
 MAX_MESSAGE = 1 << 20  # echo_server's max_message_bytes
@@ -36,32 +37,7 @@ def channel(port, own_connection=False):
     return grpc.insecure_channel("127.0.0.1:%d" % port, options=options)
 
 
-def frame(kind, flags, stream_id, payload):
-    return len(payload).to_bytes(3, "big") + bytes([kind, flags]) + stream_id.to_bytes(4, "big") \
-        + payload
-
-
 # --- HPACK by hand (RFC 7541), for header blocks no library would encode this way ----------
-
-def hpack_int(value, prefix_bits, first=0):
-    limit = (1 << prefix_bits) - 1
-    if value < limit:
-        return bytes([first | value])
-    out = [first | limit]
-    value -= limit
-    while value >= 128:
-        out.append((value & 0x7F) | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def hpack_string(value, huffman=False):
-    if huffman:
-        coded = HuffmanEncoder(REQUEST_CODES, REQUEST_CODES_LENGTH).encode(value)
-        return hpack_int(len(coded), 7, 0x80) + coded
-    return hpack_int(len(value), 7) + value
-
 
 def never_indexed_authorization(value, huffman=True):
     """nghttp2's way (h2load, grpc-js, Envoy): never indexed, name static entry 23."""
@@ -70,12 +46,7 @@ def never_indexed_authorization(value, huffman=True):
 
 def raw_authorization(value):
     """libgrpc's way: without indexing, name and value raw literals."""
-    return b"\x00" + hpack_string(b"authorization") + hpack_string(value)
-
-
-def literal(name, value):
-    """A field as a literal without indexing, name and value raw (bytes)."""
-    return b"\x00" + hpack_string(name) + hpack_string(value)
+    return hpack_literal(b"authorization", value)
 
 
 def request_block(path, fields=(), fields_first=False):

@@ -3,7 +3,7 @@ baseline check share, kept in one place: generated grpcio stubs (stubs), a perco
 percore-baseline) process on a free loopback port (server), and what /proc says about a process
 (procfs); a P-partition cluster of servers (cluster) and a loopback etcd for its membership
 (etcd); child processes killed at exit unless reaped, stopped SIGTERM then SIGKILL (children);
-a raw HTTP/2 client (raw_h2).
+a raw HTTP/2 client (raw_h2) and frames and HPACK fields written byte by byte (h2_bytes).
 
 Import it with tools/pylib on PYTHONPATH. The meson tests set it (`env` of each Python test),
 and so do bench/run and tools/soak; by hand:
