@@ -1,5 +1,7 @@
 #include "core/http/http_server.h"
 
+#include <latch>
+
 #include "core/http/http_session.h"
 #include "core/http/server_impl.h"
 
@@ -109,9 +111,15 @@ bool Server::SetTlsContext(SSL_CTX* ctx) {
     impl_->tls = std::move(context);
     return true;
   }
-  return Post([impl = impl_.get(), context = std::move(context)]() mutable {
+  // Waits for the swap: a connection accepted after this returns (a client that read the
+  // reload's log line) is handshaken with the new context.
+  std::latch swapped(1);
+  bool posted = Post([impl = impl_.get(), context = std::move(context), &swapped]() mutable {
     impl->tls = std::move(context);
+    swapped.count_down();
   });
+  if (posted) swapped.wait();
+  return posted;
 }
 
 bool Server::tls() const { return impl_->tls != nullptr; }

@@ -152,9 +152,9 @@ class Server {
   int port() const;
   // TLS: connections accepted from now on do a TLS handshake with `ctx` (OpenSSL's; this
   // server takes its own reference) before their first request; nullptr: plaintext. Before
-  // Start() (control thread), or after it from any thread (a reload, SIGHUP: the swap is
-  // posted to the server's thread; connections already open keep their session). False once
-  // stopped.
+  // Start() (control thread), or after it from any thread but the server's (a reload, SIGHUP:
+  // the swap is posted to the server's thread and waited for, so connections accepted after
+  // it returns use it; connections already open keep their session). False once stopped.
   bool SetTlsContext(SSL_CTX* ctx);
   // Whether connections are served over TLS (control thread, after SetTlsContext before Start).
   bool tls() const;

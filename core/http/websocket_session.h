@@ -127,6 +127,10 @@ class WebSocketSession final : public Connection,
       return;
     }
     if (closing_ && !close_sent_) {
+      // Beast (Boost 1.74) writes the close frame at once, but with a read pending (ReadMore)
+      // its close completes only when that read does: not on the peer's close answer, not on
+      // its end of stream (seen at stop: a client that answered and closed still held Stop()
+      // for its whole stop_linger, after which Stop() closed the socket).
       close_sent_ = true;
       writing_ = true;
       ws_.async_close(close_reason_, [self = this->shared_from_this()](beast::error_code) {

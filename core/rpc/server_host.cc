@@ -197,7 +197,7 @@ void ServerHost::InstantiateServices(bool post_requests) {
   tables_.resize(runtime_.size());
   live_objects_.assign(runtime_.size(), nullptr);
   grpc_metrics_.assign(runtime_.size(), nullptr);
-  RunOnAllAndWait([this, post_requests](runtime::Shard& shard) {
+  runtime_.RunOnAllAndWait([this, post_requests](runtime::Shard& shard) {
     live_objects_[shard.id()] = &shard.Local<LiveCallObjects>();
     grpc_metrics_[shard.id()] = &shard.Local<observe::GrpcServerShardMetrics>();
     auto& mine = instances_[shard.id()];
@@ -218,22 +218,9 @@ void ServerHost::InstantiateServices(bool post_requests) {
   });
 }
 
-void ServerHost::RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn) {
-  std::latch done(static_cast<std::ptrdiff_t>(runtime_.size()));
-  for (size_t i = 0; i < runtime_.size(); ++i) {
-    bool queued = runtime_.SubmitTo(static_cast<runtime::ShardId>(i),
-                                    [&fn, &done, &shard = runtime_.shard(i)] {
-                                      fn(shard);
-                                      done.count_down();
-                                    });
-    if (!queued) done.count_down();
-  }
-  done.wait();
-}
-
 void ServerHost::BeginDrain() {
   if (!started_ || stopped_) return;
-  RunOnAllAndWait([this](runtime::Shard& shard) {
+  runtime_.RunOnAllAndWait([this](runtime::Shard& shard) {
     shard.set_draining(true);
     for (auto& instance : instances_[shard.id()]) instance->OnDrain();
   });

@@ -142,7 +142,6 @@ class ServerHost {
   void Shutdown(std::chrono::milliseconds grace);
 
  private:
-  void RunOnAllAndWait(const std::function<void(runtime::Shard&)>& fn);
   // Every shard makes its handler objects and method table (and posts libgrpc's requests when
   // `post_requests`).
   void InstantiateServices(bool post_requests);

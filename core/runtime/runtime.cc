@@ -1,5 +1,7 @@
 #include "core/runtime/runtime.h"
 
+#include <latch>
+
 #include "core/runtime/usable_cpus.h"
 
 namespace percore::runtime {
@@ -12,6 +14,20 @@ Runtime::Runtime(RuntimeOptions options) : options_(options) {
 }
 
 Runtime::~Runtime() { Stop(); }
+
+void Runtime::RunOnAllAndWait(const std::function<void(Shard&)>& fn) {
+  assert(Shard::Current() == nullptr && "RunOnAllAndWait() would wait for its own shard");
+  std::latch done(static_cast<std::ptrdiff_t>(shards_.size()));
+  for (auto& s : shards_) {
+    Shard* target = s.get();
+    bool queued = target->Submit([&fn, &done, target] {
+      fn(*target);
+      done.count_down();
+    });
+    if (!queued) done.count_down();
+  }
+  done.wait();
+}
 
 void Runtime::Start(std::vector<std::unique_ptr<grpc::ServerCompletionQueue>> server_queues) {
   assert(!running_);

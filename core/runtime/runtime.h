@@ -1,6 +1,7 @@
 #pragma once
 // Threading contract: construct, Start() and Stop() from one control thread (not a shard).
-// shard(), size(), SubmitTo() and RunOnAll() from any thread; Hop() only from a shard thread.
+// shard(), size(), SubmitTo() and RunOnAll() from any thread; RunOnAllAndWait() from any thread
+// but a shard's; Hop() only from a shard thread.
 //
 // N shards, one per usable CPU by default. Work crosses shards only as tasks in mailboxes
 // (Seastar's submit_to): what a task needs is moved into it, and a result comes back to the
@@ -68,6 +69,10 @@ class Runtime {
   bool SubmitTo(ShardId target, Fn&& fn) {
     return shard(target).Submit(std::forward<Fn>(fn));
   }
+
+  // Runs fn(shard) on every shard and returns once each has run it (a closed shard skips it).
+  // Not from a shard thread: it would wait for its own mailbox.
+  void RunOnAllAndWait(const std::function<void(Shard&)>& fn);
 
   // Runs fn(shard) on every shard.
   template <class Fn>

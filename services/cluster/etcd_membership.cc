@@ -209,8 +209,8 @@ void EtcdMembership::PublishIfChanged() {
     line += '=';
     line += members[i].empty() ? std::string("-") : members[i];
   }
+  publish_(published_);  // every shard has the list before the line says so (tests wait for it)
   observe::Log(observe::LogLevel::kInfo, "percore-server: etcd members: %s\n", line.c_str());
-  publish_(published_);
 }
 
 Status EtcdMembership::Start() {

@@ -71,7 +71,7 @@ void MemberLinks::UpdateMembers(runtime::Runtime& runtime, std::vector<std::stri
   assert(members.size() == size_);
   if (members.size() != size_) return;
   MemberList list = std::make_shared<const std::vector<std::string>>(std::move(members));
-  runtime.RunOnAll([this, list](runtime::Shard& shard) { ForShard(shard).members = list; });
+  runtime.RunOnAllAndWait([this, list](runtime::Shard& shard) { ForShard(shard).members = list; });
 }
 
 void MemberLinks::GrowMembers(runtime::Runtime& runtime, std::vector<std::string> members) {
@@ -85,7 +85,7 @@ void MemberLinks::GrowMembers(runtime::Runtime& runtime, std::vector<std::string
 
 void MemberLinks::ReloadCredentials(runtime::Runtime& runtime,
                                     std::shared_ptr<grpc::ChannelCredentials> credentials) {
-  runtime.RunOnAll([this, credentials](runtime::Shard& shard) {
+  runtime.RunOnAllAndWait([this, credentials](runtime::Shard& shard) {
     ShardLinks& links = ForShard(shard);
     links.credentials = credentials;
     for (Link& link : links.by_member) link.stub.reset();  // remade on next use

@@ -1,8 +1,9 @@
 #pragma once
 // Threading contract: made on the control thread before the runtime runs; ForShard(), StubFor(),
 // member() and Close() on a shard thread of one Runtime, each touching only that shard's state
-// (no lock on the request path); UpdateMembers() from any thread (the etcd watcher's): the new
-// list reaches each shard as a task in its mailbox, so a shard swaps its own copy between calls.
+// (no lock on the request path); UpdateMembers() from any thread but a shard's (the etcd
+// watcher's): the new list reaches each shard as a task in its mailbox, so a shard swaps its own
+// copy between calls, and it returns once every shard has it.
 // Destroyed after the runtime has stopped (its queues drained, so no forwarded call is pending).
 //
 // The connections from this process to the other members of its cluster: per member and per
@@ -72,8 +73,9 @@ class MemberLinks {
   // Cancels this shard's forwarded calls and fails later ones at once (shutdown, after grace).
   void Close(runtime::Shard& shard);
 
-  // Any thread: every shard of `runtime` takes `members` (by partition, "" for none) through its
-  // mailbox. A list of another length is a bug (partitions are fixed at deploy).
+  // Any thread but a shard's: every shard of `runtime` takes `members` (by partition, "" for
+  // none) through its mailbox; returns once each has (what is logged after it is true). A list
+  // of another length is a bug (partitions are fixed at deploy).
   void UpdateMembers(runtime::Runtime& runtime, std::vector<std::string> members);
   // Any thread: a grown cluster's longer list (cluster_admin.h's Switch), taken the same way;
   // each shard makes room for the new partitions' links.
@@ -96,8 +98,9 @@ class MemberLinks {
   void SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
     credentials_ = std::move(credentials);
   }
-  // SIGHUP (--peer-tls-* read again), any thread once the runtime runs: every shard takes
-  // `credentials` through its mailbox and remakes its links on their next use.
+  // SIGHUP (--peer-tls-* read again), any thread but a shard's once the runtime runs: every
+  // shard takes `credentials` through its mailbox and remakes its links on their next use;
+  // returns once each has.
   void ReloadCredentials(runtime::Runtime& runtime,
                          std::shared_ptr<grpc::ChannelCredentials> credentials);
 

@@ -50,7 +50,7 @@ void RemotePeer::ReloadCredentials(std::shared_ptr<grpc::ChannelCredentials> cre
   // channel, as they shared the old one.
   std::shared_ptr<grpc::Channel> shared =
       options_.channel_per_shard ? nullptr : NewChannel(credentials);
-  runtime.RunOnAll([self = shared_from_this(), credentials, shared](runtime::Shard& shard) {
+  runtime.RunOnAllAndWait([self = shared_from_this(), credentials, shared](runtime::Shard& shard) {
     ShardState& state = self->shards_.Get(shard, [] { return std::make_unique<ShardState>(); });
     state.reloaded_credentials = credentials;
     state.channel = shared;  // null: ForShard makes this shard's next channel

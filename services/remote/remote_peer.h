@@ -74,8 +74,9 @@ class RemotePeer : public std::enable_shared_from_this<RemotePeer> {
   // the replicas' certificates against the host name of the first --peer address (targets are
   // numeric, peer_target.h). Before the runtime starts. Default: plaintext.
   void SetChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials);
-  // SIGHUP (--peer-tls-* files read again): from any thread once the runtime runs. Each shard,
-  // through its mailbox, swaps its channel for one made with `credentials`; calls already started
+  // SIGHUP (--peer-tls-* files read again): from any thread but a shard's once the runtime runs;
+  // returns once every shard has, through its mailbox, swapped its channel for one made with
+  // `credentials` (what is logged after it is true); calls already started
   // finish on the old channel, which closes when the last of them does. Connections are not
   // dropped: new calls open the new channel's connections, which present the new certificate.
   void ReloadCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials,

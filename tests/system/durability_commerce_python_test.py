@@ -291,6 +291,11 @@ class CommerceDurability(DataDirTest):
             self.assert_balanced(inv, states, initial, where)
             server.kill()
 
+    def cut_segments(self, store):
+        """The store's log segments named by their cut (shard-N.CUT.log)."""
+        return [name for _, _, names in os.walk(os.path.join(self.data, store))
+                for name in names if name.count(".") == 2 and name.endswith(".log")]
+
     def test_snapshots_while_serving_survive_kill_9(self):
         server, inv, pay = self.start(2, "always", "--snapshot-every", "4096")
         for sku in LOAD_SKUS:
@@ -305,17 +310,21 @@ class CommerceDurability(DataDirTest):
                        for i in range(2)]
             for worker in loaders[-2:] + payers[-2:]:
                 worker.start()
-            time.sleep(2.5)  # several snapshots per store at 4 KiB of log each
+            # Several snapshots per store at 4 KiB of log each; on a slow machine (fsync always,
+            # the payers' 200 ms tokens) the load goes on until both logs were cut.
+            time.sleep(2.5)
+            deadline = time.time() + 30
+            while time.time() < deadline and not all(self.cut_segments(store)
+                                                     for store in ("inventory", "payments")):
+                time.sleep(0.1)
             server.kill()
             for worker in loaders + payers:
                 worker.join(timeout=10)
                 worker.channel.close()
             # The logs were cut while serving: segments named by their cut exist.
             for store in ("inventory", "payments"):
-                cut = [name for _, _, names in os.walk(os.path.join(self.data, store))
-                       for name in names if name.count(".") == 2 and name.endswith(".log")]
-                self.assertTrue(cut, "round %d: no %s snapshot while serving" %
-                                (round_number, store))
+                self.assertTrue(self.cut_segments(store), "round %d: no %s snapshot while serving"
+                                % (round_number, store))
             server, inv, pay = self.start(shards, "always", "--snapshot-every", "4096")
             where = "round %d (--shards %d)" % (round_number, shards)
             states = self.load_states(inv, loaders, where)

@@ -44,8 +44,10 @@ struct FakeResult {
 
 class FakeByteCall final : public rpc::ByteCall {
  public:
-  explicit FakeByteCall(std::shared_ptr<FakeResult> result, size_t capacity = 1000)
-      : result_(std::move(result)), capacity_(capacity) {
+  // reads_at_once: a client that reads every message as it is written (nothing stays queued).
+  explicit FakeByteCall(std::shared_ptr<FakeResult> result, size_t capacity = 1000,
+                        bool reads_at_once = false)
+      : result_(std::move(result)), capacity_(capacity), reads_at_once_(reads_at_once) {
     ++live_fakes;
   }
   void Ref() override { ++refs_; }
@@ -65,7 +67,7 @@ class FakeByteCall final : public rpc::ByteCall {
   bool Write(std::string_view message) override {
     if (over() || !writable()) return false;
     result_->messages.emplace_back(message);
-    ++queued_;
+    if (!reads_at_once_) ++queued_;
     return true;
   }
   bool writable() const override { return queued_ < capacity_; }
@@ -106,6 +108,7 @@ class FakeByteCall final : public rpc::ByteCall {
 
   std::shared_ptr<FakeResult> result_;
   size_t capacity_;
+  bool reads_at_once_;
   size_t queued_ = 0;
   int refs_ = 1;  // the transport's own, until Done()
   bool cancelled_ = false;
@@ -128,9 +131,9 @@ class ByteCallTest : public testing::ServiceTest<::user::v1::UserService> {
   // half-close.
   FakeByteCall* Start(const std::string& path, std::vector<std::string> messages,
                       std::shared_ptr<FakeResult> result, bool half_close = true,
-                      size_t capacity = 1000) {
+                      size_t capacity = 1000, bool reads_at_once = false) {
     return testing::RunOnShard(server_->runtime(), 0, [&] {
-      auto* fake = new FakeByteCall(result, capacity);
+      auto* fake = new FakeByteCall(result, capacity, reads_at_once);
       const rpc::MethodEntry* entry = server_->host().methods(0).Find(path);
       EXPECT_NE(entry, nullptr) << path;
       entry->StartBytes(*fake, limits_);
@@ -287,16 +290,13 @@ TEST_F(ByteCallTest, IdleBidiStreamIsEndedDeadlineExceededOrResetWhenItsReplyIsU
   ov1::ChatMessage m;
   m.set_message_id(1);
   m.set_text("help");
-  // A client that read the reply, then went quiet without half-closing: trailers.
+  // A client that read the reply, then went quiet without half-closing: trailers. It reads on
+  // the shard as the reply is written (a read from this thread could come after the timeout).
   auto read = std::make_shared<FakeResult>();
   FakeByteCall* reader = Start("/order.v1.OrderService/ChatSession", {m.SerializeAsString()}, read,
-                               /*half_close=*/false);
-  testing::WaitFor([&] { return OnShard([&] { return read->messages.size() == 1; }); }, 10s);
-  OnShard([&] {
-    reader->Drain();
-    return 0;
-  });
+                               /*half_close=*/false, /*capacity=*/1000, /*reads_at_once=*/true);
   FakeResult ended = Finish(reader, read);
+  EXPECT_EQ(ended.messages.size(), 1u);
   EXPECT_EQ(ended.code, StatusCode::kDeadlineExceeded);
   EXPECT_NE(ended.message.find("--stream-idle-timeout"), std::string::npos) << ended.message;
   EXPECT_FALSE(ended.reset);
@@ -314,15 +314,17 @@ TEST_F(ByteCallTest, IdleBidiStreamIsEndedDeadlineExceededOrResetWhenItsReplyIsU
 }
 
 TEST_F(ByteCallTest, BidiStreamThatKeepsTalkingOutlivesTheIdleTimeout) {
-  limits_.stream_idle_timeout = 300ms;  // ten times the gap between messages
+  // Ten times the gap between messages: a stall of this thread (ASan on a loaded machine: over
+  // a second seen) must not look like an idle client.
+  limits_.stream_idle_timeout = 2s;
   ov1::ChatMessage m;
   m.set_message_id(1);
   m.set_text("help");
   auto busy = std::make_shared<FakeResult>();
   FakeByteCall* talker = Start("/order.v1.OrderService/ChatSession", {m.SerializeAsString()}, busy,
                                /*half_close=*/false);
-  for (int i = 2; i <= 16; ++i) {  // 15 gaps of 30 ms: longer than the timeout in all
-    std::this_thread::sleep_for(30ms);
+  for (int i = 2; i <= 13; ++i) {  // 12 gaps of 200 ms: longer than the timeout in all
+    std::this_thread::sleep_for(200ms);
     OnShard([&] {
       talker->Drain();
       m.set_message_id(i);

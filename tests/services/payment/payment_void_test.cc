@@ -76,15 +76,25 @@ TEST_F(VoidPaymentTest, AnUnknownKeyIsVoidedAndALaterChargeWithItIsRefused) {
   EXPECT_EQ(Charges(), 0u);
 }
 
-TEST_F(VoidPaymentTest, AChargeStillInTheProcessorIsRefundedWhenItIsApproved) {
+// A processor that takes two seconds for tok_slow: the void lands while it works, however slow
+// the machine (a 50 ms caller deadline on a new channel could expire before the charge began).
+class VoidWhileProcessingTest : public VoidPaymentTest {
+ protected:
+  payment::PaymentServiceOptions Options() override { return {.slow_delay = 2s}; }
+};
+
+TEST_F(VoidWhileProcessingTest, AChargeStillInTheProcessorIsRefundedWhenItIsApproved) {
   std::string key = KeyOwnedBy(1, "void-slow");
-  // The caller of the slow charge gives up (as a saga step with a short deadline does).
-  Status first = Process(*stub_, PaymentRequest(key, "tok_slow"), nullptr, 50ms);
-  ASSERT_TRUE(HasCode(first, StatusCode::DEADLINE_EXCEEDED));
+  // The caller of the slow charge gives up once the processor has it (as a saga step whose
+  // deadline passed does).
+  BackgroundProcess first(*stub_, PaymentRequest(key, "tok_slow"), 60s);
+  ASSERT_TRUE(WaitFor([&] { return Held(1, 1); }, kSettle));
+  first.Cancel();
+  ASSERT_TRUE(HasCode(first.Wait(), StatusCode::CANCELLED));
   v1::PaymentResult voided;
   ASSERT_TRUE(Void(*stub_, key, &voided).ok());
   EXPECT_EQ(voided.status(), v1::PaymentResult::PAYMENT_STATUS_VOIDED);
-  // The processor approves 200 ms after the request: the charge is refunded as it lands.
+  // The processor approves after its two seconds: the charge is refunded as it lands.
   ASSERT_TRUE(WaitFor([&] { return Charges() == 1u && Refunds() == 1u; }, kSettle))
       << "charges " << Charges() << ", refunds " << Refunds();
   v1::PaymentResult retried;
